@@ -1,0 +1,40 @@
+# Two entry points: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# The pinned torch is installed first so that the package's `torch>=2.1` is already
+# satisfied; on machines with a local CPU wheel this avoids a multi-GB CUDA download,
+# elsewhere it is the ordinary PyPI build (CUDA on Linux). Override: make demo TORCH=torch
+TORCH  ?= torch==2.13.0
+
+.PHONY: demo test lint format install clean bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet "$(TORCH)" || $(PIP) install --quiet torch
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/skelcon demo
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+
+format: install
+	$(VENV)/bin/ruff format src tests bench scripts
+	$(VENV)/bin/ruff check --fix src tests bench scripts
+
+bench: install
+	$(PY) bench/pretrain_throughput.py
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

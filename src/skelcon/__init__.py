@@ -1,0 +1,3 @@
+"""skelcon: inter-skeleton contrastive learning of 3D action representations."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,36 @@
+"""User-facing errors.
+
+Anything a user can get wrong (a bad flag, a missing directory, a malformed file)
+raises :class:`SkelconError`; the CLI prints its message on one line and exits 2.
+Programming errors stay ordinary exceptions with tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class SkelconError(Exception):
+    """A mistake in user input, reported as one line without a traceback."""
+
+
+class DataFormatError(SkelconError):
+    """A raw or prepared data file that does not follow its format.
+
+    ``path`` and ``line`` (1-based, when known) say where.
+    """
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        self.path = path
+        self.line = line
+        self.reason = message
+        where = ""
+        if path is not None:
+            where = f"{path}"
+            if line is not None:
+                where += f":{line}"
+            where += ": "
+        super().__init__(where + message)
+
+
+def choices_message(what: str, value: object, valid) -> str:
+    """``unknown representation 'foo' (valid: seq, img, stg)``."""
+    return f"unknown {what} {value!r} (valid: {', '.join(str(v) for v in valid)})"
