@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 from .errors import SkelconError
@@ -34,8 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     prep = sub.add_parser("prepare", help="prepare a dataset into the skelcon format")
     prep_sub = prep.add_subparsers(dest="dataset", required=True, parser_class=_Parser)
     for name in PREPARE_MODULES:
-        module = importlib.import_module(name)
-        module.add_cli(prep_sub)
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).add_cli(prep_sub)
     return parser
 
 
