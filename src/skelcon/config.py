@@ -1,0 +1,221 @@
+"""Typed configuration: dataclasses are the one source of defaults.
+
+Configs load from YAML (:func:`load_config`) and take dotted ``key=value``
+overrides (:func:`apply_overrides`); every value is checked against the field's
+type, and an unknown key is reported with the valid ones. :func:`to_dict` gives the
+plain form that is saved in every run directory and checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import yaml
+
+from .errors import SkelconError
+
+REPRESENTATIONS = ("seq", "img", "stg")
+PRESETS = ("paper", "small")
+SPATIAL_AUGS = ("random", "shear", "jitter", "none")
+
+
+@dataclass
+class OptimConfig:
+    """SGD with step decay (SPEC §4)."""
+
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    milestones: list[int] = field(default_factory=lambda: [351])
+    gamma: float = 0.1
+
+
+@dataclass
+class AugmentConfig:
+    """The spatio-temporal view maker (SPEC §2)."""
+
+    out_len: int = 64
+    l_min: float = 0.1
+    min_len: int = 1
+    spatial: str = "random"  # random | shear | jitter | none
+    jitter_joints: int = 15
+    jitter_mode: str = "paper"  # paper | reference
+
+
+@dataclass
+class MocoConfig:
+    dim: int = 128
+    queue_size: int = 16384
+    momentum: float = 0.999
+    temperature: float = 0.07
+
+
+@dataclass
+class PretrainConfig:
+    """Everything ``skelcon pretrain`` needs; saved in every run and checkpoint."""
+
+    preset: str = "paper"  # encoder sizes: paper | small
+    representations: list[str] = field(default_factory=lambda: ["seq", "stg"])
+    epochs: int = 451
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    num_workers: int = 0
+    save_every: int = 50  # keep epoch_NNNN.pt every this many epochs (0: never)
+    log_every: int = 10  # steps between metric lines
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    moco: MocoConfig = field(default_factory=MocoConfig)
+
+    def validate(self) -> None:
+        if self.preset not in PRESETS:
+            raise SkelconError(f"preset {self.preset!r} is not valid (valid: {', '.join(PRESETS)})")
+        reps = self.representations
+        bad = [r for r in reps if r not in REPRESENTATIONS]
+        if bad or not reps or len(set(reps)) != len(reps):
+            raise SkelconError(
+                f"representations {reps!r} are not valid: give one, two or three distinct of "
+                f"{', '.join(REPRESENTATIONS)}"
+            )
+        if self.augment.spatial not in SPATIAL_AUGS:
+            raise SkelconError(
+                f"augment.spatial {self.augment.spatial!r} is not valid (valid: {', '.join(SPATIAL_AUGS)})"
+            )
+        if self.augment.jitter_mode not in ("paper", "reference"):
+            raise SkelconError(
+                f"augment.jitter_mode {self.augment.jitter_mode!r} is not valid (valid: paper, reference)"
+            )
+        if not 0 < self.augment.l_min <= 1:
+            raise SkelconError(f"augment.l_min {self.augment.l_min} must be in (0, 1]")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise SkelconError(f"{name} {getattr(self, name)} must be at least 1")
+        if self.moco.queue_size < 1:
+            raise SkelconError(f"moco.queue_size {self.moco.queue_size} must be at least 1")
+
+
+C = TypeVar("C")
+
+
+def to_dict(cfg: Any) -> dict:
+    """Plain nested dict of a config dataclass."""
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type[C], data: dict, prefix: str = "") -> C:
+    """Build ``cls`` from a nested dict, checking keys and value types."""
+    if not isinstance(data, dict):
+        raise SkelconError(f"config section {prefix or '<root>'!r} must be a mapping, got {data!r}")
+    cfg = cls()
+    for key, value in data.items():
+        _set(cfg, f"{prefix}{key}", key, value)
+    return cfg
+
+
+def load_config(cls: type[C], path: str | os.PathLike | None = None, overrides: list[str] = ()) -> C:
+    """Defaults of ``cls``, then the YAML file ``path``, then ``key=value`` overrides."""
+    data: dict = {}
+    if path is not None:
+        if not os.path.isfile(path):
+            raise SkelconError(f"config file {str(path)!r} does not exist")
+        try:
+            with open(path) as f:
+                data = yaml.safe_load(f) or {}
+        except yaml.YAMLError as e:
+            raise SkelconError(f"config file {str(path)!r} is not valid YAML: {e}".splitlines()[0]) from None
+    cfg = from_dict(cls, data)
+    apply_overrides(cfg, overrides)
+    return cfg
+
+
+def apply_overrides(cfg: Any, overrides: list[str]) -> None:
+    """Apply ``a.b=value`` strings; values are parsed as YAML (``[1, 2]``, ``0.1``, ``seq``)."""
+    for item in overrides:
+        if "=" not in item:
+            raise SkelconError(f"override {item!r} must look like key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        obj = cfg
+        parts = key.strip().split(".")
+        for i, part in enumerate(parts[:-1]):
+            sub = _field_map(obj).get(part)
+            if sub is None or not dataclasses.is_dataclass(getattr(obj, part)):
+                _unknown(obj, ".".join(parts[: i + 1]), part)
+            obj = getattr(obj, part)
+        _set(obj, key.strip(), parts[-1], value)
+
+
+def _field_map(obj: Any) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(obj)}
+
+
+def _unknown(obj: Any, full: str, name: str) -> typing.NoReturn:
+    valid = ", ".join(_field_map(obj))
+    raise SkelconError(f"unknown config key {full!r} (valid keys here: {valid})")
+
+
+def _set(obj: Any, full: str, name: str, value: Any) -> None:
+    fields = _field_map(obj)
+    if name not in fields:
+        _unknown(obj, full, name)
+    hint = typing.get_type_hints(type(obj))[name]
+    current = getattr(obj, name)
+    if dataclasses.is_dataclass(current):
+        setattr(obj, name, from_dict(type(current), value, prefix=f"{full}."))
+        return
+    setattr(obj, name, _coerce(full, hint, value))
+
+
+def _coerce(key: str, hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(key, a, value)
+            except SkelconError:
+                pass
+        raise _type_error(key, hint, value)
+    if origin is list:
+        (inner,) = args
+        if isinstance(value, str) and inner is str:  # "seq,stg" shorthand
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            raise _type_error(key, hint, value)
+        return [_coerce(f"{key}[{i}]", inner, v) for i, v in enumerate(value)]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise _type_error(key, hint, value)
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _type_error(key, hint, value)
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise _type_error(key, hint, value)
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise _type_error(key, hint, value)
+    return value
+
+
+def _type_error(key: str, hint: Any, value: Any) -> SkelconError:
+    name = getattr(hint, "__name__", str(hint))
+    return SkelconError(f"config key {key!r} expects {name}, got {value!r}")
