@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.resources
 import importlib.util
+import os
 import sys
+from pathlib import Path
 
 from .errors import SkelconError
 
@@ -21,11 +24,74 @@ PREPARE_MODULES = (
     "skelcon.data.ucla",
     "skelcon.data.imports",
 )
+# Modules that contribute further top-level commands through `add_cli(sub)`.
+COMMAND_MODULES = ("skelcon.eval.cli", "skelcon.report", "skelcon.viz.cli", "skelcon.demo")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def packaged_configs() -> list[str]:
+    root = importlib.resources.files("skelcon") / "configs"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def resolve_config_path(value: str | None) -> Path | None:
+    """A YAML path, or the name of a packaged recipe (``ntu60``, ``cpu_small``...)."""
+    if value is None:
+        return None
+    if os.path.exists(value):
+        return Path(value)
+    name = value[:-5] if value.endswith(".yaml") else value
+    if name in packaged_configs():
+        return Path(str(importlib.resources.files("skelcon") / "configs" / f"{name}.yaml"))
+    raise SkelconError(
+        f"config {value!r} is neither a file nor a packaged recipe (packaged: {', '.join(packaged_configs())})"
+    )
+
+
+def add_override_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML file or packaged recipe name (see `skelcon configs`)")
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config entry, e.g. --set optim.lr=0.05 (repeatable)",
+    )  # fmt: skip
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from .config import PretrainConfig, from_dict, load_config
+    from .engine.checkpoint import load_checkpoint
+    from .engine.pretrain import pretrain
+
+    shortcuts = []
+    for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("seed", "seed"),
+                      ("preset", "preset"), ("representations", "representations"),
+                      ("device", "device")):  # fmt: skip
+        v = getattr(args, flag)
+        if v is not None:
+            shortcuts.append(f"{key}={v}")
+    path = resolve_config_path(args.config)
+    if args.resume and path is None:  # continue with the run's own config
+        last = Path(args.out) / "last.pt"
+        if not last.exists():
+            raise SkelconError(f"--resume given but {last} does not exist")
+        cfg = from_dict(PretrainConfig, load_checkpoint(last)["config"])
+        from .config import apply_overrides
+
+        apply_overrides(cfg, shortcuts + args.overrides)
+    else:
+        cfg = load_config(PretrainConfig, path, shortcuts + args.overrides)
+    pretrain(cfg, args.data, args.benchmark, args.out, resume=args.resume, progress=not args.quiet)
+    print(f"run written to {args.out} (last.pt, config.yaml, metrics.jsonl)")
+    return 0
+
+
+def _configs(args: argparse.Namespace) -> int:
+    for name in packaged_configs():
+        print(name)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +104,29 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(name) is None:
             continue
         importlib.import_module(name).add_cli(prep_sub)
+
+    p = sub.add_parser("pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)")
+    p.add_argument("--data", required=True, help="prepared dataset directory")
+    p.add_argument("--benchmark", required=True, help="benchmark whose train split is used")
+    p.add_argument("--out", required=True, help="run directory")
+    add_override_args(p)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--preset", choices=["paper", "small"])
+    p.add_argument("--representations", help="one to three of seq,img,stg, comma-separated")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_pretrain)
+
+    c = sub.add_parser("configs", help="list the packaged recipes")
+    c.set_defaults(func=_configs)
+
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).add_cli(sub)
     return parser
 
 

@@ -219,3 +219,45 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
 def _type_error(key: str, hint: Any, value: Any) -> SkelconError:
     name = getattr(hint, "__name__", str(hint))
     return SkelconError(f"config key {key!r} expects {name}, got {value!r}")
+
+
+@dataclass
+class LinearEvalConfig:
+    """Linear evaluation (SPEC §5): frozen encoder, SGD on a linear classifier."""
+
+    epochs: int = 80
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    milestones: list[int] = field(default_factory=lambda: [50, 70])
+    gamma: float = 0.1
+    train_crop: str = "random"  # random: crop-resize with ratio ~ U[crop_min, 1] each epoch; center: cached
+    crop_min: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        if self.train_crop not in ("random", "center"):
+            raise SkelconError(f"train_crop {self.train_crop!r} is not valid (valid: random, center)")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise SkelconError("epochs and batch_size must be at least 1")
+        if not 0 < self.crop_min <= 1:
+            raise SkelconError(f"crop_min {self.crop_min} must be in (0, 1]")
+
+
+@dataclass
+class KnnConfig:
+    """Nearest-neighbour retrieval (SPEC §5)."""
+
+    k: int = 1
+    similarity: str = "cosine"  # cosine | euclidean
+    batch_size: int = 256
+    chunk_size: int = 4096
+    device: str = "auto"
+
+    def validate(self) -> None:
+        if self.k < 1:
+            raise SkelconError(f"k {self.k} must be at least 1")
+        if self.similarity not in ("cosine", "euclidean"):
+            raise SkelconError(f"similarity {self.similarity!r} is not valid (valid: cosine, euclidean)")

@@ -1,0 +1,16 @@
+"""Augmentations that turn a raw skeleton batch into contrastive views (SPEC §2)."""
+
+from .spatial import JITTER_MODES, apply_matrix, joint_jitter, shear
+from .temporal import center_crop_resize, crop_lengths, temporal_crop_resize
+from .views import ViewMaker
+
+__all__ = [
+    "JITTER_MODES",
+    "ViewMaker",
+    "apply_matrix",
+    "center_crop_resize",
+    "crop_lengths",
+    "joint_jitter",
+    "shear",
+    "temporal_crop_resize",
+]

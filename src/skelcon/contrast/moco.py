@@ -1,0 +1,142 @@
+"""MoCo over one or several skeleton representations (intra- and inter-skeleton)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from itertools import permutations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import SkelconError, choices_message
+from .gather import concat_all_gather
+from .loss import info_nce
+from .momentum import init_key_from_query, momentum_update
+from .queue import FeatureQueue
+
+
+def contrast_pairs(reps: list[str]) -> list[tuple[str, str]]:
+    """Ordered (query representation, key representation) pairs that are contrasted.
+
+    One representation -> ``[(r, r)]`` (intra-skeleton); two or more -> every ordered
+    pair ``(a, b)`` with ``a != b`` (inter-skeleton), e.g. ``[seq, img]`` ->
+    ``[(seq, img), (img, seq)]``.
+    """
+    reps = list(reps)
+    if not reps:
+        raise SkelconError("at least one representation is needed for contrastive learning")
+    if len(set(reps)) != len(reps):
+        raise SkelconError(f"representations must be distinct, got {', '.join(reps)}")
+    if len(reps) == 1:
+        return [(reps[0], reps[0])]
+    return list(permutations(reps, 2))
+
+
+class SkeletonMoCo(nn.Module):
+    """Momentum-contrast pre-training of one encoder per representation.
+
+    For each representation r: query encoder ``query_encoders[r]`` (as given, must
+    have ``.feature_dim``) with projection head ``query_heads[r]``
+    (``ProjectionHead(feature_dim, dim)``), their momentum copies ``key_encoders[r]``
+    / ``key_heads[r]`` (no gradients) and a queue ``queues[r]`` of ``queue_size`` keys.
+    With one representation the loss is intra-skeleton; with several, the query of A
+    is contrasted with B's key (positive) and B's queue (negatives) for every ordered
+    pair (``pairs``), and the losses are summed. Each key encoder enqueues its own keys
+    (passed through ``gather`` first, which concatenates them across processes).
+
+    Key encoders run in the same mode as the whole module (train mode during
+    pre-training, as in MoCo: BatchNorm uses batch statistics and keeps its own
+    running statistics). No shuffle-BN is done across processes.
+    """
+
+    def __init__(
+        self,
+        encoders: Mapping[str, nn.Module],
+        dim: int = 128,
+        queue_size: int = 16384,
+        momentum: float = 0.999,
+        temperature: float = 0.07,
+        gather: Callable[[torch.Tensor], torch.Tensor] = concat_all_gather,
+    ):
+        super().__init__()
+        from ..encoders.heads import ProjectionHead  # lazy: encoders import nothing from here
+
+        if not encoders:
+            raise SkelconError("at least one representation is needed for contrastive learning")
+        if int(dim) < 1:
+            raise SkelconError(f"moco dim must be >= 1, got {dim}")
+        if not 0.0 <= float(momentum) <= 1.0:
+            raise SkelconError(f"moco momentum must be in [0, 1], got {momentum}")
+        if float(temperature) <= 0.0:
+            raise SkelconError(f"moco temperature must be > 0, got {temperature}")
+        self.representations: list[str] = list(encoders)
+        self.pairs: list[tuple[str, str]] = contrast_pairs(self.representations)
+        self.dim = int(dim)
+        self.momentum = float(momentum)
+        self.temperature = float(temperature)
+        self.gather = gather
+
+        self.query_encoders = nn.ModuleDict(dict(encoders))
+        self.query_heads = nn.ModuleDict(
+            {r: ProjectionHead(enc.feature_dim, self.dim) for r, enc in encoders.items()}
+        )
+        self.key_encoders = copy.deepcopy(self.query_encoders)
+        self.key_heads = copy.deepcopy(self.query_heads)
+        init_key_from_query(self.query_encoders, self.key_encoders)
+        init_key_from_query(self.query_heads, self.key_heads)
+        self.queues = nn.ModuleDict({r: FeatureQueue(queue_size, self.dim) for r in encoders})
+
+    def encoder(self, rep: str) -> nn.Module:
+        """The query encoder of ``rep`` (what downstream protocols use)."""
+        if rep not in self.query_encoders:
+            raise SkelconError(choices_message("representation", rep, self.representations))
+        return self.query_encoders[rep]
+
+    @torch.no_grad()
+    def momentum_update(self) -> None:
+        """EMA step of every key encoder and key head towards its query counterpart."""
+        momentum_update(self.query_encoders, self.key_encoders, self.momentum)
+        momentum_update(self.query_heads, self.key_heads, self.momentum)
+
+    def forward(
+        self, view_q: torch.Tensor, view_k: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One pre-training step's loss; also updates key encoders and queues.
+
+        view_q, view_k: (N, C, T, V, M), two augmented views of the same N samples.
+        Returns ``(loss, stats)``: the summed InfoNCE loss (scalar, with grad) and, for
+        every pair (a, b), ``stats["loss/a->b"]`` and ``stats["acc/a->b"]`` (top-1 % of
+        the positive among the 1 + K logits) as detached 0-dim tensors, so no host sync
+        happens here; call ``.item()`` / ``float()`` when logging.
+        """
+        if view_q.shape[0] != view_k.shape[0]:
+            raise ValueError(
+                f"views must have the same batch size, got {view_q.shape[0]} and {view_k.shape[0]}"
+            )
+        q = {
+            r: F.normalize(self.query_heads[r](self.query_encoders[r](view_q)), dim=1)
+            for r in self.representations
+        }
+        with torch.no_grad():
+            self.momentum_update()
+            k = {
+                r: F.normalize(self.key_heads[r](self.key_encoders[r](view_k)), dim=1)
+                for r in self.representations
+            }
+
+        total: torch.Tensor | None = None
+        stats: dict[str, torch.Tensor] = {}
+        for a, b in self.pairs:
+            negatives = self.queues[b].keys.clone().detach()
+            loss, logits = info_nce(q[a], k[b], negatives, self.temperature, return_logits=True)
+            total = loss if total is None else total + loss
+            stats[f"loss/{a}->{b}"] = loss.detach()
+            stats[f"acc/{a}->{b}"] = (logits.detach().argmax(dim=1) == 0).float().mean() * 100.0
+
+        with torch.no_grad():
+            for r in self.representations:
+                self.queues[r].enqueue(self.gather(k[r]))
+        assert total is not None
+        return total, stats

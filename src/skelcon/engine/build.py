@@ -1,0 +1,58 @@
+"""Build encoders and the MoCo model from a config and a dataset's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ..data.layouts import get_layout
+
+
+def data_spec(meta: dict, out_len: int) -> dict[str, Any]:
+    """What an encoder needs to know about its input, from a prepared ``meta.json``.
+
+    Saved in every checkpoint so encoders can be rebuilt without the dataset.
+    """
+    _, c, _, v, m = meta["shape"]
+    return {
+        "dataset": meta.get("dataset"),
+        "layout": meta["layout"],
+        "in_channels": int(c),
+        "num_joints": int(v),
+        "num_persons": int(m),
+        "num_frames": int(out_len),
+    }
+
+
+def build_encoders(reps: list[str], preset: str, spec: dict[str, Any]) -> dict[str, nn.Module]:
+    """One query encoder per representation, sized by ``preset`` for input ``spec``."""
+    from ..encoders import build_encoder
+
+    layout = get_layout(spec["layout"])
+    return {
+        r: build_encoder(
+            r,
+            preset,
+            in_channels=spec["in_channels"],
+            num_frames=spec["num_frames"],
+            num_joints=spec["num_joints"],
+            num_persons=spec["num_persons"],
+            layout=layout,
+        )
+        for r in reps
+    }
+
+
+def build_moco(cfg, spec: dict[str, Any]) -> nn.Module:
+    """The :class:`~skelcon.contrast.SkeletonMoCo` for a :class:`PretrainConfig`."""
+    from ..contrast import SkeletonMoCo
+
+    encoders = build_encoders(cfg.representations, cfg.preset, spec)
+    return SkeletonMoCo(
+        encoders,
+        dim=cfg.moco.dim,
+        queue_size=cfg.moco.queue_size,
+        momentum=cfg.moco.momentum,
+        temperature=cfg.moco.temperature,
+    )

@@ -1,0 +1,92 @@
+"""Batches from a prepared split.
+
+Batches are read as whole index arrays from the memory map (sorted, sequential
+reads) rather than sample by sample; shuffling uses an explicit generator so that an
+epoch's order depends only on ``(seed, epoch)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..data.prepared import PreparedSplit
+
+
+class BatchReader(Dataset):
+    """``reader[indices]`` -> ``(x (B,C,T,V,M) float32, num_frames (B,), labels (B,))``."""
+
+    def __init__(self, split: PreparedSplit, max_frames: int | None = None):
+        self.split = split
+        # Frames past the longest valid clip are padding for every sample: skip reading them.
+        longest = int(split.num_frames.max()) if len(split) else 1
+        self.max_frames = min(max_frames or longest, split.data.shape[2])
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, indices: list[int] | np.ndarray):
+        idx = np.asarray(indices, dtype=np.int64)
+        x = self.split.data[idx][:, :, : self.max_frames]
+        return (
+            torch.from_numpy(np.ascontiguousarray(x)),
+            torch.from_numpy(self.split.num_frames[idx].clip(1, self.max_frames)),
+            torch.from_numpy(self.split.labels[idx]),
+        )
+
+
+class _Batches(torch.utils.data.Sampler):
+    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int):
+        self.n, self.batch_size, self.shuffle, self.drop_last, self.seed = (
+            n,
+            batch_size,
+            shuffle,
+            drop_last,
+            seed,
+        )
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed)
+            order = torch.randperm(self.n, generator=g).numpy()
+        else:
+            order = np.arange(self.n)
+        stop = self.n - self.n % self.batch_size if self.drop_last else self.n
+        for s in range(0, stop, self.batch_size):
+            yield order[s : s + self.batch_size]
+
+    def __len__(self) -> int:
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+
+
+def batch_loader(
+    split: PreparedSplit,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    drop_last: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """A loader yielding ``(x, num_frames, labels)`` batches; order fixed by ``seed``."""
+    reader = BatchReader(split)
+    if drop_last and len(split) < batch_size:
+        drop_last = False  # a tiny dataset still yields one (smaller) batch
+    sampler = _Batches(len(split), batch_size, shuffle, drop_last, seed)
+    return DataLoader(
+        reader,
+        batch_size=None,
+        sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=False,
+    )
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A distinct, reproducible seed for each (run seed, epoch)."""
+    return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17) % (2**63 - 1)

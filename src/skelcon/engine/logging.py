@@ -1,0 +1,49 @@
+"""Metrics as JSON lines (``metrics.jsonl``) and TensorBoard scalars."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+
+class MetricsLogger:
+    """Append one JSON object per call to ``run/metrics.jsonl``; mirror scalars to TensorBoard."""
+
+    def __init__(self, run_dir: str | os.PathLike, tensorboard: bool = True):
+        self.path = Path(run_dir) / "metrics.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tb"))
+            except ImportError:  # tensorboard is a dependency, but don't die without it
+                self._tb = None
+
+    def log(self, step: int, **values: Any) -> None:
+        rec = {"step": int(step), "time": round(time.time(), 3), **values}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+        if self._tb is not None:
+            for k, v in values.items():
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    self._tb.add_scalar(k, v, step)
+
+    def truncate_after(self, step: int) -> None:
+        """Drop records past ``step`` (used when resuming from an earlier checkpoint)."""
+        if not self.path.exists():
+            return
+        keep = [
+            line for line in self.path.read_text().splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step
+        ]  # fmt: skip
+        self.path.write_text("".join(line + "\n" for line in keep))
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()

@@ -1,0 +1,162 @@
+"""Contrastive pre-training: the whole loop on one screen.
+
+Each epoch draws its batch order, its augmentations and any dropout from seeds
+derived from ``(cfg.seed, epoch)``, so a run resumed from ``last.pt`` continues
+exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from tqdm import tqdm
+
+from ..augment import ViewMaker
+from ..config import PretrainConfig, from_dict, to_dict
+from ..data.prepared import load_prepared
+from ..errors import SkelconError
+from ..utils.io import atomic_write
+from .build import build_moco, data_spec
+from .checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
+from .data import batch_loader, epoch_seed
+from .device import resolve_device
+from .logging import MetricsLogger
+
+RESUME_MUST_MATCH = ("preset", "representations", "moco", "augment", "batch_size", "seed")
+
+
+def pretrain(
+    cfg: PretrainConfig,
+    data: str | os.PathLike,
+    benchmark: str,
+    out: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> Path:
+    """Pre-train on the ``train`` split of ``benchmark``; write the run to ``out``.
+
+    ``stop_after`` ends the process after that many epochs of this call (used to
+    simulate an interruption); the checkpoint then looks like any other.
+    """
+    cfg.validate()
+    out = Path(out)
+    device = resolve_device(cfg.device)
+    split = load_prepared(data, benchmark, "train")
+    if len(split) == 0:
+        raise SkelconError(f"benchmark {benchmark!r} of {data} has an empty train split")
+    spec = data_spec(split.meta, cfg.augment.out_len)
+    if cfg.augment.spatial in ("random", "jitter") and cfg.augment.jitter_joints > spec["num_joints"]:
+        raise SkelconError(
+            f"augment.jitter_joints {cfg.augment.jitter_joints} exceeds the "
+            f"{spec['num_joints']} joints of {data}"
+        )
+
+    seed_everything(cfg.seed)
+    model = build_moco(cfg, spec).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(
+        params, lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, cfg.optim.milestones, cfg.optim.gamma)
+    start_epoch = 0
+    last = out / "last.pt"
+    if resume:
+        if not last.exists():
+            raise SkelconError(f"--resume given but {last} does not exist")
+        ckpt = load_checkpoint(last, map_location=device)
+        saved = from_dict(PretrainConfig, ckpt["config"])
+        for key in RESUME_MUST_MATCH:
+            if getattr(saved, key) != getattr(cfg, key):
+                raise SkelconError(
+                    f"cannot resume {out}: config {key!r} was {getattr(saved, key)!r}, now "
+                    f"{getattr(cfg, key)!r}"
+                )
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"])
+        start_epoch = int(ckpt["epoch"])
+    elif last.exists():
+        raise SkelconError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
+
+    out.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    atomic_write(out / "config.yaml", lambda p: p.write_text(text))
+    logger = MetricsLogger(out)
+    steps_per_epoch = max(len(split) // cfg.batch_size, 1)
+    logger.truncate_after(start_epoch * steps_per_epoch)
+    views = ViewMaker.from_config(cfg.augment)
+
+    epochs_run = 0
+    for epoch in range(start_epoch, cfg.epochs):
+        es = epoch_seed(cfg.seed, epoch)
+        torch.manual_seed(es)  # dropout and any other global draws
+        aug_gen = torch.Generator(device=device).manual_seed(es)
+        loader = batch_loader(
+            split, cfg.batch_size, shuffle=True, drop_last=True, seed=es,
+            num_workers=cfg.num_workers, pin_memory=device.type == "cuda",
+        )  # fmt: skip
+        model.train()
+        t0, seen, total = time.time(), 0, 0.0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        for i, (x, nf, _) in enumerate(bar):
+            x = x.to(device, non_blocking=True)
+            nf = nf.to(device, non_blocking=True)
+            view_q = views(x, nf, generator=aug_gen)
+            view_k = views(x, nf, generator=aug_gen)
+            loss, stats = model(view_q, view_k)
+            if not torch.isfinite(loss):
+                raise SkelconError(f"loss became {loss.item()} at epoch {epoch + 1}; lower optim.lr")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += x.shape[0]
+            total += loss.item()
+            step = epoch * steps_per_epoch + i + 1
+            if cfg.log_every and (i + 1) % cfg.log_every == 0:
+                logger.log(step, loss=loss.item(), lr=opt.param_groups[0]["lr"], epoch=epoch + 1,
+                           **{k: float(v) for k, v in stats.items()})  # fmt: skip
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        sched.step()
+        dt = time.time() - t0
+        n_batches = max(len(loader), 1)
+        logger.log(
+            (epoch + 1) * steps_per_epoch,
+            epoch=epoch + 1,
+            epoch_loss=total / n_batches,
+            lr=opt.param_groups[0]["lr"],
+            samples_per_s=seen / max(dt, 1e-9),
+        )
+        if progress:
+            tqdm.write(
+                f"epoch {epoch + 1}/{cfg.epochs}  loss {total / n_batches:.4f}  "
+                f"{seen / max(dt, 1e-9):.0f} samples/s"
+            )
+        state = {
+            "config": to_dict(cfg),
+            "epoch": epoch + 1,
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "rng": rng_state(),
+            "data": spec,
+            "benchmark": benchmark,
+            "representations": list(cfg.representations),
+        }
+        save_checkpoint(last, state)
+        if cfg.save_every and (epoch + 1) % cfg.save_every == 0:
+            save_checkpoint(out / f"epoch_{epoch + 1:04d}.pt", state)
+        epochs_run += 1
+        if stop_after is not None and epochs_run >= stop_after:
+            break
+    logger.close()
+    if not math.isfinite(total):
+        raise SkelconError("training diverged")
+    return out

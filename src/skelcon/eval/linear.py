@@ -1,0 +1,104 @@
+"""Linear evaluation: a frozen encoder in eval mode, a linear classifier on top."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ..config import LinearEvalConfig
+from ..data.prepared import PreparedSplit
+from ..engine.data import batch_loader, epoch_seed
+from ..errors import SkelconError
+from .features import extract_features
+
+
+def freeze(encoder: nn.Module) -> nn.Module:
+    """Eval mode (BatchNorm statistics fixed, no dropout) and no gradients."""
+    encoder.eval()
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    return encoder
+
+
+def linear_eval(
+    encoder: nn.Module,
+    train: PreparedSplit,
+    test: PreparedSplit,
+    cfg: LinearEvalConfig,
+    device: torch.device,
+    *,
+    out_len: int,
+    progress: bool = True,
+) -> dict:
+    """Train a linear classifier on frozen features; returns top-1 (%) of the final epoch.
+
+    Training inputs are random temporal crop-resizes (ratio ~ U[crop_min, 1]) drawn
+    afresh every epoch, test inputs a centre crop (SPEC §5). ``train_crop="center"``
+    caches centre-crop training features once instead (faster, for quick checks).
+    Also reports ``best_epoch_top1``: the best test accuracy over epochs, the number
+    the authors' script reports (selection on the test set; for comparison only).
+    """
+    from ..augment import center_crop_resize, temporal_crop_resize
+
+    cfg.validate()
+    if len(train) == 0 or len(test) == 0:
+        raise SkelconError("linear evaluation needs non-empty train and test splits")
+    num_classes = int(train.meta["num_classes"])
+    freeze(encoder).to(device)
+
+    def center(x, nf):
+        return center_crop_resize(x, nf, out_len=out_len)
+
+    test_x, test_y = extract_features(encoder, test, center, device, progress=progress, desc="test features")
+    cached = None
+    if cfg.train_crop == "center":
+        cached = extract_features(encoder, train, center, device, progress=progress, desc="train features")
+
+    torch.manual_seed(cfg.seed)
+    clf = nn.Linear(test_x.shape[1], num_classes).to(device)
+    opt = torch.optim.SGD(clf.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, cfg.milestones, cfg.gamma)
+    history = []
+    bar = tqdm(range(cfg.epochs), desc="linear", disable=not progress, leave=False)
+    for epoch in bar:
+        es = epoch_seed(cfg.seed, epoch)
+        gen = torch.Generator(device=device).manual_seed(es)
+        clf.train()
+        if cached is not None:
+            perm = torch.randperm(len(cached[0]), generator=torch.Generator().manual_seed(es))
+            batches = (
+                (cached[0][perm[s : s + cfg.batch_size].to(device)], cached[1][perm[s : s + cfg.batch_size].to(device)])
+                for s in range(0, len(perm), cfg.batch_size)
+            )
+        else:
+            batches = _random_crop_features(encoder, train, cfg, device, out_len, gen, es, temporal_crop_resize)
+        for f, y in batches:
+            loss = F.cross_entropy(clf(f), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        sched.step()
+        clf.eval()
+        with torch.no_grad():
+            acc = (clf(test_x).argmax(1) == test_y).float().mean().item() * 100
+        history.append(acc)
+        bar.set_postfix(top1=f"{acc:.1f}")
+    return {
+        "top1": history[-1],
+        "best_epoch_top1": max(history),
+        "best_epoch": int(max(range(len(history)), key=history.__getitem__)) + 1,
+        "history": history,
+        "num_train": len(train),
+        "num_test": len(test),
+    }
+
+
+@torch.no_grad()
+def _random_crop_features(encoder, split, cfg, device, out_len, gen, seed, crop_fn):
+    loader = batch_loader(split, cfg.batch_size, shuffle=True, seed=seed)
+    for x, nf, y in loader:
+        x, nf = x.to(device), nf.to(device)
+        view = crop_fn(x, nf, out_len=out_len, l_min=cfg.crop_min, generator=gen)
+        yield encoder(view).float(), y.to(device)

@@ -1,0 +1,133 @@
+"""Shear and joint jitter: matrices recovered from input/output by least squares."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from skelcon.augment import joint_jitter, shear
+from skelcon.errors import SkelconError
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def points(x: torch.Tensor) -> torch.Tensor:
+    """(3, T, V, M) -> (K, 3) rows of joint coordinates."""
+    return x.reshape(3, -1).T.double()
+
+
+def fit_matrix(before: torch.Tensor, after: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Least-squares S with after = S @ before for (K, 3) rows; returns (S, max residual)."""
+    st = torch.linalg.lstsq(before, after).solution  # before @ S^T = after
+    return st.T, (before @ st - after).abs().max().item()
+
+
+def test_shear_is_one_unit_diagonal_matrix_per_sample():
+    x = torch.randn(5, 3, 6, 4, 2, dtype=torch.float64)
+    out, mat = shear(x, generator=gen(), return_matrix=True)
+    assert out.shape == x.shape and mat.shape == (5, 3, 3)
+    for n in range(5):
+        s, res = fit_matrix(points(x[n]), points(out[n]))
+        assert res < 1e-9
+        torch.testing.assert_close(s, mat[n])
+        assert torch.equal(torch.diagonal(s).round(decimals=9), torch.ones(3, dtype=s.dtype))
+        off = s[~torch.eye(3, dtype=torch.bool)]
+        assert (off.abs() <= 1).all()
+        # the same matrix for every frame and every person (4 joints per fit)
+        for t in range(6):
+            for m in range(2):
+                s_tm, res_tm = fit_matrix(
+                    points(x[n, :, t, :, m : m + 1]), points(out[n, :, t, :, m : m + 1])
+                )
+                assert res_tm < 1e-9
+                torch.testing.assert_close(s_tm, s)
+    # off-diagonals are independent draws: distinct within a sample and across samples
+    off = mat[:, ~torch.eye(3, dtype=torch.bool)]
+    assert torch.unique(off).numel() == off.numel()
+
+
+def test_shear_range_and_hand_check():
+    x = torch.randn(400, 3, 2, 3, 1)
+    _, mat = shear(x, magnitude=0.3, generator=gen(1), return_matrix=True)
+    off = mat[:, ~torch.eye(3, dtype=torch.bool)]
+    assert off.abs().max() <= 0.3 and off.abs().max() > 0.25
+    assert off.min() < -0.25  # both signs
+    # S @ p for a single joint, by hand
+    p = torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1, 1)
+    out, s = shear(p, generator=gen(2), return_matrix=True)
+    torch.testing.assert_close(out.view(3), s[0] @ torch.tensor([1.0, 2.0, 3.0]))
+    # padding (zeros) stays zero
+    assert torch.equal(
+        shear(torch.zeros(2, 3, 4, 5, 2), generator=gen()), torch.zeros(2, 3, 4, 5, 2)
+    )
+
+
+def changed_joints(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """(N, V) bool: joint differs anywhere (any coord, frame, person)."""
+    return (x != out).any(dim=1).any(dim=1).any(dim=-1)
+
+
+@pytest.mark.parametrize("v,m,j", [(25, 2, 15), (20, 1, 15), (20, 1, 3), (6, 3, 6)])
+def test_jitter_moves_exactly_j_joints_by_one_matrix(v, m, j):
+    n = 8
+    x = torch.randn(n, 3, 5, v, m, dtype=torch.float64)
+    out = joint_jitter(x, num_joints=j, generator=gen(3))
+    assert out.shape == x.shape
+    moved = changed_joints(x, out)
+    assert moved.sum(dim=1).tolist() == [j] * n
+    for i in range(n):
+        idx = moved[i].nonzero().squeeze(1)
+        before = points(x[i][:, :, idx])
+        after = points(out[i][:, :, idx])
+        s, res = fit_matrix(before, after)
+        assert res < 1e-9  # one common matrix for all moved joints, frames, persons
+        assert (s.abs() <= 1 + 1e-9).all()
+        assert not torch.allclose(torch.diagonal(s), torch.ones(3, dtype=s.dtype))
+    if j < v:  # the chosen joints differ between samples
+        assert len({tuple(row.tolist()) for row in moved}) > 1
+
+
+def test_jitter_joint_choice_is_uniform():
+    n, v, j = 4000, 10, 3
+    x = torch.randn(n, 3, 1, v, 1)
+    freq = changed_joints(x, joint_jitter(x, num_joints=j, generator=gen(4))).float().mean(dim=0)
+    assert ((freq - j / v).abs() < 0.04).all()
+
+
+def test_jitter_reference_mode_zeros_or_transforms():
+    n, v, j = 64, 25, 15
+    x = torch.randn(n, 3, 4, v, 2, dtype=torch.float64)
+    out = joint_jitter(x, num_joints=j, mode="reference", generator=gen(5))
+    moved = changed_joints(x, out)
+    assert moved.sum(dim=1).tolist() == [j] * n
+    zeroed = 0
+    for i in range(n):
+        sel = out[i][:, :, moved[i]]
+        if torch.equal(sel, torch.zeros_like(sel)):
+            zeroed += 1
+        else:
+            _, res = fit_matrix(points(x[i][:, :, moved[i]]), points(sel))
+            assert res < 1e-9
+    assert 16 < zeroed < 48  # p = 1/2 each
+
+
+def test_jitter_edge_counts_and_errors():
+    x = torch.randn(3, 3, 4, 20, 1)
+    assert torch.equal(joint_jitter(x, num_joints=0, generator=gen()), x)
+    assert changed_joints(x, joint_jitter(x, num_joints=20, generator=gen())).all()
+    with pytest.raises(SkelconError, match=r"num_joints=21.*V=20"):
+        joint_jitter(x, num_joints=21)
+    with pytest.raises(SkelconError, match="paper, reference"):
+        joint_jitter(x, mode="bogus")
+    with pytest.raises(SkelconError, match=r"\(N, 3, T, V, M\)"):
+        shear(torch.zeros(2, 2, 4, 5, 1))
+
+
+def test_seeded_generator_is_deterministic():
+    x = torch.randn(4, 3, 8, 25, 2)
+    for fn in (shear, lambda x, generator: joint_jitter(x, 15, "reference", generator)):
+        a, b, c = fn(x, generator=gen(9)), fn(x, generator=gen(9)), fn(x, generator=gen(10))
+        assert torch.equal(a, b)
+        assert not torch.equal(a, c)

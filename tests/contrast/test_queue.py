@@ -1,0 +1,96 @@
+"""FeatureQueue: exact ring-buffer contents, wrap-around, buffers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skelcon.contrast import FeatureQueue
+from skelcon.errors import SkelconError
+
+
+def _rows(start: int, b: int, d: int = 2) -> torch.Tensor:
+    """Row i is filled with the value start + i, so every row is recognisable."""
+    return torch.arange(start, start + b, dtype=torch.float32)[:, None].repeat(1, d)
+
+
+def _values(q: FeatureQueue) -> list[float]:
+    return q.keys[:, 0].tolist()
+
+
+def test_init_buffers():
+    q = FeatureQueue(7, 3)
+    assert q.keys.shape == (7, 3) and q.keys.dtype == torch.float32
+    torch.testing.assert_close(q.keys.norm(dim=1), torch.ones(7))
+    assert q.ptr.dim() == 0 and q.ptr.dtype == torch.long and int(q.ptr) == 0
+    assert set(q.state_dict()) == {"keys", "ptr"}
+    assert not q.keys.requires_grad
+
+
+def test_wrap_around_exact_rows():
+    q = FeatureQueue(5, 2)
+    init = q.keys.clone()
+    q.enqueue(_rows(1, 3))
+    assert _values(q)[:3] == [1, 2, 3] and int(q.ptr) == 3
+    torch.testing.assert_close(q.keys[3:], init[3:])
+    q.enqueue(_rows(4, 3))  # slots 3, 4, 0
+    assert _values(q) == [6, 2, 3, 4, 5] and int(q.ptr) == 1
+    q.enqueue(_rows(7, 3))  # slots 1, 2, 3
+    assert _values(q) == [6, 7, 8, 9, 5] and int(q.ptr) == 4
+    # B > K from ptr 4: 10->4, 11->0, 12->1, 13->2, 14->3, 15->4, 16->0
+    q.enqueue(_rows(10, 7))
+    assert _values(q) == [16, 12, 13, 14, 15] and int(q.ptr) == 1
+    torch.testing.assert_close(q.keys[:, 1], q.keys[:, 0])  # whole rows were written
+
+
+def test_batch_equal_to_size_keeps_ptr():
+    q = FeatureQueue(4, 2)
+    q.enqueue(_rows(0, 1))
+    q.enqueue(_rows(10, 4))  # slots 1, 2, 3, 0
+    assert _values(q) == [13, 10, 11, 12] and int(q.ptr) == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(size=st.integers(1, 6), batches=st.lists(st.integers(0, 9), max_size=6))
+def test_matches_one_by_one_reference(size, batches):
+    q = FeatureQueue(size, 2)
+    ref = q.keys[:, 0].tolist()
+    ptr, counter = 0, 100
+    for b in batches:
+        q.enqueue(_rows(counter, b))
+        for i in range(b):
+            ref[ptr] = float(counter + i)
+            ptr = (ptr + 1) % size
+        counter += b
+    assert _values(q) == ref
+    assert int(q.ptr) == ptr
+
+
+def test_enqueue_detaches_and_casts():
+    q = FeatureQueue(3, 2)
+    x = _rows(1, 2, 2).double().requires_grad_(True)
+    q.enqueue(x * 2)
+    assert not q.keys.requires_grad and q.keys.dtype == torch.float32
+    assert _values(q)[:2] == [2, 4]
+
+
+def test_state_dict_round_trip_and_to():
+    q = FeatureQueue(5, 2)
+    q.enqueue(_rows(1, 3))
+    r = FeatureQueue(5, 2)
+    r.load_state_dict(q.state_dict())
+    torch.testing.assert_close(r.keys, q.keys)
+    assert int(r.ptr) == 3
+    r.to(torch.float64)
+    assert r.keys.dtype == torch.float64 and r.ptr.dtype == torch.long
+    r.enqueue(_rows(4, 1))
+    assert _values(r)[3] == 4 and int(r.ptr) == 4
+
+
+def test_errors():
+    with pytest.raises(SkelconError):
+        FeatureQueue(0, 4)
+    with pytest.raises(ValueError):
+        FeatureQueue(5, 4).enqueue(torch.zeros(2, 3))
