@@ -57,7 +57,9 @@ def test_contrast_pairs():
     assert contrast_pairs(["seq", "img"]) == [("seq", "img"), ("img", "seq")]
     three = contrast_pairs(["seq", "img", "stg"])
     assert len(three) == 6 and len(set(three)) == 6
-    assert set(three) == {(a, b) for a in ["seq", "img", "stg"] for b in ["seq", "img", "stg"] if a != b}
+    assert set(three) == {
+        (a, b) for a in ["seq", "img", "stg"] for b in ["seq", "img", "stg"] if a != b
+    }
     with pytest.raises(SkelconError):
         contrast_pairs([])
     with pytest.raises(SkelconError):
@@ -98,7 +100,7 @@ def test_structure():
         m.encoder("c")
     assert m.key_encoders["a"] is not m.query_encoders["a"]
     for q, k in [("query_encoders", "key_encoders"), ("query_heads", "key_heads")]:
-        for p_q, p_k in zip(getattr(m, q).parameters(), getattr(m, k).parameters()):
+        for p_q, p_k in zip(getattr(m, q).parameters(), getattr(m, k).parameters(), strict=True):
             torch.testing.assert_close(p_k, p_q)
             assert p_q.requires_grad and not p_k.requires_grad
     sd = m.state_dict()
@@ -118,7 +120,9 @@ def test_inter_skeleton_loss_uses_other_representation_key_and_queue():
     loss, stats = m(vq, vk)
 
     # momentum update happened once, before the keys were computed
-    for p0, p_k, p_q in zip(key_before, m.key_encoders.parameters(), m.query_encoders.parameters()):
+    for p0, p_k, p_q in zip(
+        key_before, m.key_encoders.parameters(), m.query_encoders.parameters(), strict=True
+    ):
         torch.testing.assert_close(p_k, 0.5 * p0 + 0.5 * p_q)
 
     q = {r: _q(m, r, vq) for r in "ab"}

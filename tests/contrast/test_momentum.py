@@ -58,7 +58,7 @@ def test_init_key_from_query_copies_and_freezes():
     with torch.no_grad():
         query[1].running_var.fill_(2.0)
     init_key_from_query(query, key)
-    for p_q, p_k in zip(query.parameters(), key.parameters()):
+    for p_q, p_k in zip(query.parameters(), key.parameters(), strict=True):
         torch.testing.assert_close(p_k, p_q)
         assert p_q.requires_grad and not p_k.requires_grad
         assert p_k.data_ptr() != p_q.data_ptr()

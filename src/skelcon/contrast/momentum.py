@@ -6,13 +6,13 @@ import torch
 from torch import nn
 
 
-def _paired_params(query: nn.Module, key: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _paired_params(
+    query: nn.Module, key: nn.Module
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     qp = list(query.parameters())
     kp = list(key.parameters())
     if len(qp) != len(kp):
-        raise ValueError(
-            f"query and key modules differ: {len(qp)} vs {len(kp)} parameter tensors"
-        )
+        raise ValueError(f"query and key modules differ: {len(qp)} vs {len(kp)} parameter tensors")
     return qp, kp
 
 
@@ -24,13 +24,13 @@ def init_key_from_query(query: nn.Module, key: nn.Module) -> None:
     ``requires_grad=False`` on every key parameter.
     """
     qp, kp = _paired_params(query, key)
-    for p_q, p_k in zip(qp, kp):
+    for p_q, p_k in zip(qp, kp, strict=True):
         p_k.copy_(p_q)
         p_k.requires_grad_(False)
     qb, kb = list(query.buffers()), list(key.buffers())
     if len(qb) != len(kb):
         raise ValueError(f"query and key modules differ: {len(qb)} vs {len(kb)} buffers")
-    for b_q, b_k in zip(qb, kb):
+    for b_q, b_k in zip(qb, kb, strict=True):
         b_k.copy_(b_q)
 
 

@@ -47,7 +47,7 @@ class FeatureQueue(nn.Module):
         offsets = torch.arange(first, b, device=self.keys.device)
         slots = (self.ptr + offsets) % self.size
         self.keys.index_copy_(0, slots, keys[first:].detach().to(self.keys))
-        self.ptr.copy_((self.ptr + b - first) % self.size)
+        self.ptr.copy_((self.ptr + b) % self.size)
 
     def extra_repr(self) -> str:
         return f"size={self.size}, dim={self.dim}"
