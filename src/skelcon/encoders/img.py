@@ -12,13 +12,13 @@ conv3 c/2, conv4 c, conv5 2c, conv6 4c. After the transpose the map is
 ``T x conv2_channels`` and four 2x2 max-pools shrink it by 16 per axis, so
 ``feature_dim = 4c * (T // 16) * (conv2_channels // 16)``.
 
-Parameter counts (V=25; independent of T and M):
+Parameter counts (V=25; independent of T and M; V=20: paper 516,544, small 36,240):
 
 =======  ============  ==============  =====================  ==========
 preset   out_channels  conv2_channels  feature_dim (T=64)     parameters
 =======  ============  ==============  =====================  ==========
 paper    64            64              4096 = 256 x 4 x 4     519,424
-small    16            32              512 = 64 x 4 x 2       ...
+small    16            32              512 = 64 x 4 x 2       36,960
 =======  ============  ==============  =====================  ==========
 
 The authors' conv2 has ``window_size`` (= 64) output channels, which is what makes
@@ -133,9 +133,7 @@ class ImgEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (N, C, T, V, M)`` -> ``(N, feature_dim)``."""
-        check_input(
-            x, self.in_channels, self.num_joints, self.num_persons, "img", self.num_frames
-        )
+        check_input(x, self.in_channels, self.num_joints, self.num_persons, "img", self.num_frames)
         n, c, t, v, m = x.shape
 
         def per_person(a: torch.Tensor) -> torch.Tensor:  # (N, C, T, V, M) -> (N*M, C, T, V)

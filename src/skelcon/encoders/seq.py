@@ -6,8 +6,10 @@ Parameter counts (C=3, V=25, M=2, i.e. 150 inputs; independent of T):
 preset   layers  hidden  feature_dim  parameters
 =======  ======  ======  ===========  ============
 paper    3       1024    2048         44,998,656
-small    2       128     256          509,952
+small    2       128     256          511,488
 =======  ======  ======  ===========  ============
+
+With KINECT20 and one person (60 inputs): paper 44,445,696, small 442,368.
 
 The paper's Table 10 says "10.0M" for this encoder, but a 3-layer bidirectional
 GRU with 1024 units per direction and 150 inputs has ~45 M parameters (the
@@ -20,7 +22,10 @@ import torch
 from torch import nn
 
 from ..data.layouts import JointLayout
+from ..errors import SkelconError, choices_message
 from ._checks import check_input, check_positive
+
+READOUTS = ("last", "ends")
 
 
 def to_sequence(x: torch.Tensor) -> torch.Tensor:
@@ -33,14 +38,19 @@ def to_sequence(x: torch.Tensor) -> torch.Tensor:
 
 
 class SeqEncoder(nn.Module):
-    """Bidirectional GRU; feature = top-layer output at the last time step.
+    """Bidirectional GRU over the joint-major sequence; one fused ``nn.GRU`` call.
 
-    One fused ``nn.GRU`` call over the whole sequence (``batch_first``). The
-    feature is ``out[:, T-1]`` of the top layer: the forward direction's state
-    after reading all frames, concatenated with the backward direction's output at
-    ``t = T-1``. In the top layer that backward output has read only frame T-1, but
-    its input there is the lower layers' bidirectional output, so with two or more
-    layers both halves depend on every frame.
+    ``readout="last"`` (default, the paper's "top-layer output at the last step"):
+    the feature is ``out[:, T-1]`` of the top layer, i.e. the forward direction's
+    state after reading all frames concatenated with the backward direction's
+    output at ``t = T-1``. In the top layer that backward output is one step from a
+    zero state, so it has read only position T-1 of the layer below (which, with two
+    or more layers, depends on every frame), and the top layer's reverse recurrent
+    weights ``weight_hh_l{L-1}_reverse`` never affect the feature (they get no
+    gradient: 3*H*H parameters, 3.1 M in the paper preset).
+
+    ``readout="ends"``: forward state at ``t = T-1`` and backward state at ``t = 0``
+    (``h_n`` of the top layer), so both halves summarise the whole sequence.
 
     (The authors feed the GRU one frame per call and carry the hidden state, so
     their "backward" direction also reads the sequence forwards; this is a real
@@ -59,6 +69,7 @@ class SeqEncoder(nn.Module):
         *,
         hidden_size: int = 1024,
         num_layers: int = 3,
+        readout: str = "last",
     ):
         super().__init__()
         for name, value in (
@@ -70,12 +81,15 @@ class SeqEncoder(nn.Module):
             ("num_layers", num_layers),
         ):
             check_positive(f"seq encoder {name}", value)
+        if readout not in READOUTS:
+            raise SkelconError(choices_message("seq encoder readout", readout, READOUTS))
         self.in_channels = in_channels
         self.num_joints = num_joints
         self.num_persons = num_persons
         self.input_size = in_channels * num_joints * num_persons
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.readout = readout
         self.gru = nn.GRU(
             self.input_size,
             hidden_size,
@@ -88,5 +102,7 @@ class SeqEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (N, C, T, V, M)`` -> ``(N, 2*hidden_size)``."""
         check_input(x, self.in_channels, self.num_joints, self.num_persons, "seq")
-        out, _ = self.gru(to_sequence(x))  # (N, T, 2H)
+        out, h_n = self.gru(to_sequence(x))  # (N, T, 2H), (2L, N, H)
+        if self.readout == "ends":
+            return torch.cat([h_n[-2], h_n[-1]], dim=1)
         return out[:, -1]

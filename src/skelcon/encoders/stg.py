@@ -12,14 +12,17 @@ embedded-gaussian attention ``softmax_over_source(theta(x)^T phi(x) / (c' T))``
 over ``3*C_in`` channels (identical function; one bias instead of three summed ones,
 so 2*out parameters fewer per block than the reference code).
 
-Parameter counts (NTU25: C=3, V=25, M=2; independent of T):
+Parameter counts (independent of T):
 
-=======  =========================================  ===========  ==========
-preset   channels (stride 2 at *)                   feature_dim  parameters
-=======  =========================================  ===========  ==========
-paper    64 64 64 64 128* 128 128 256* 256 256      256          ...
-small    32 64* 64 128*                             128          ...
-=======  =========================================  ===========  ==========
+=======  =========================================  ===========  =========  ===========
+preset   channels (stride 2 at *)                   feature_dim  NTU25,M=2  KINECT20,M=1
+=======  =========================================  ===========  =========  ===========
+paper    64 64 64 64 128* 128 128 256* 256 256      256          3,451,274  3,444,344
+small    32* 32 64* 128*                            128          285,416    282,536
+=======  =========================================  ===========  =========  ===========
+
+(The reference 2s-AGCN joint stream with its 60-class fc has 3,469,510: this
+count + 2,816 subset biases + 15,420 fc.)
 """
 
 from __future__ import annotations
@@ -191,8 +194,13 @@ class StgEncoder(nn.Module):
         widths = [in_channels, *channels]
         self.blocks = nn.ModuleList(
             _Block(
-                widths[i], widths[i + 1], num_joints, adjacency.shape[0], strides[i],
-                kernel_size, residual=i > 0,
+                widths[i],
+                widths[i + 1],
+                num_joints,
+                adjacency.shape[0],
+                strides[i],
+                kernel_size,
+                residual=i > 0,
             )  # fmt: skip
             for i in range(len(channels))
         )

@@ -1,0 +1,142 @@
+"""The command line: bad input gets one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import TINY_PRETRAIN
+
+from skelcon.cli import main
+
+
+def _sets(items):
+    out = []
+    for it in items:
+        out += ["--set", it]
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default", "--out", str(out),
+               "--epochs", "1", "--quiet", *_sets(TINY_PRETRAIN)])  # fmt: skip
+    assert rc == 0
+    return out
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert err.startswith("skelcon: error:"), err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in err, err
+    return err
+
+
+def test_pretrain_then_eval_end_to_end(run_dir, tiny_data, tmp_path, capsys):
+    assert (run_dir / "last.pt").exists()
+    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
+               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k"), "--quiet"])  # fmt: skip
+    assert rc == 0
+    rec = json.loads((tmp_path / "k" / "metrics.json").read_text())
+    assert rec["protocol"] == "knn" and rec["num_test"] == 12
+    rc = main(["eval", "linear", "--checkpoint", str(run_dir), "--representation", "stg", "--data",
+               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "l"), "--epochs", "1",
+               "--quiet", "--device", "cpu"])  # fmt: skip
+    assert rc == 0
+    assert "top-1" in capsys.readouterr().out
+
+
+def test_resume_via_cli(run_dir, tiny_data, capsys):
+    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default", "--out", str(run_dir),
+               "--resume", "--epochs", "2", "--quiet"])  # fmt: skip
+    assert rc == 0
+    import torch
+
+    assert torch.load(run_dir / "last.pt", weights_only=True)["epoch"] == 2
+
+
+@pytest.mark.parametrize(
+    ("override", "needles"),
+    [
+        ("optim.lrr=0.1", ["'optim.lrr'", "lr, momentum"]),
+        ("epoch=3", ["'epoch'", "epochs"]),
+        ("epochs=many", ["'epochs'", "int", "'many'"]),
+        ("preset=huge", ["'huge'", "paper, small"]),
+        ("representations=[seq, rgb]", ["rgb", "seq, img, stg"]),
+    ],
+)
+def test_bad_config(tiny_data, tmp_path, capsys, override, needles):
+    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default", "--out",
+               str(tmp_path / "r"), "--set", override])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, *needles)
+
+
+def test_bad_yaml_key(tiny_data, tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("optim:\n  learning_rate: 0.1\n")
+    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default", "--out",
+               str(tmp_path / "r"), "--config", str(cfg)])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, "optim.learning_rate", "valid keys")
+
+
+def test_missing_data_dir(tmp_path, capsys):
+    rc = main(["pretrain", "--data", str(tmp_path / "nope"), "--benchmark", "x", "--out", str(tmp_path / "r")])
+    assert rc == 2
+    _one_line_error(capsys, "does not exist")
+
+
+def test_unknown_benchmark(tiny_data, tmp_path, capsys):
+    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "xsub", "--out", str(tmp_path / "r")])
+    assert rc == 2
+    _one_line_error(capsys, "'xsub'", "default")
+
+
+def test_wrong_shape_data(tiny_data, tmp_path, capsys):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_data, bad)
+    np.save(bad / "data.npy", np.zeros((48, 3, 24, 25), np.float32))
+    rc = main(["pretrain", "--data", str(bad), "--benchmark", "default", "--out", str(tmp_path / "r")])
+    assert rc == 2
+    _one_line_error(capsys, "shape", "(N, C, T, V, M)")
+
+
+def test_data_that_does_not_fit_the_encoder(run_dir, tmp_path, capsys):
+    from conftest import make_tiny_prepared
+
+    other = make_tiny_prepared(tmp_path / "kinect", layout="kinect20", persons=1, n=12)
+    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
+               str(other), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, "20 joints", "expects 25")
+
+
+def test_checkpoint_of_another_representation(run_dir, tiny_data, tmp_path, capsys):
+    rc = main(["eval", "linear", "--checkpoint", str(run_dir), "--representation", "img", "--data",
+               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "l")])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, "'img'", "seq, stg")
+
+
+def test_not_a_checkpoint(tiny_data, tmp_path, capsys):
+    bogus = tmp_path / "x.pt"
+    bogus.write_bytes(b"not a checkpoint")
+    rc = main(["eval", "knn", "--checkpoint", str(bogus), "--representation", "seq", "--data",
+               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, "cannot load checkpoint")
+
+
+def test_argparse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["pretrain", "--data"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0

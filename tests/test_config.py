@@ -1,0 +1,54 @@
+"""Typed configs: defaults, YAML, overrides, packaged recipes."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from skelcon.cli import packaged_configs, resolve_config_path
+from skelcon.config import PretrainConfig, from_dict, load_config, to_dict
+from skelcon.errors import SkelconError
+
+
+def test_overrides_are_typed():
+    cfg = load_config(PretrainConfig, None, ["epochs=3", "optim.lr=1", "representations=seq,img",
+                                             "optim.milestones=[2, 5]", "augment.spatial=none"])  # fmt: skip
+    assert cfg.epochs == 3 and cfg.optim.lr == 1.0 and isinstance(cfg.optim.lr, float)
+    assert cfg.representations == ["seq", "img"] and cfg.optim.milestones == [2, 5]
+    with pytest.raises(SkelconError, match="expects int"):
+        load_config(PretrainConfig, None, ["optim.milestones=[2, x]"])
+    with pytest.raises(SkelconError, match="expects bool|expects int"):
+        load_config(PretrainConfig, None, ["epochs=true"])
+    with pytest.raises(SkelconError, match="key=value"):
+        load_config(PretrainConfig, None, ["epochs"])
+
+
+def test_round_trip():
+    cfg = load_config(PretrainConfig, None, ["epochs=7", "moco.queue_size=99"])
+    assert from_dict(PretrainConfig, to_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize("name", ["ntu60", "ntu120", "pku_mmd1", "pku_mmd2", "cpu_small"])
+def test_packaged_recipes_load_and_validate(name):
+    assert name in packaged_configs()
+    cfg = load_config(PretrainConfig, resolve_config_path(name))
+    cfg.validate()
+    raw = yaml.safe_load(open(resolve_config_path(name)))
+    assert raw["representations"] == cfg.representations
+
+
+def test_paper_recipes_hold_the_paper_numbers():
+    c = load_config(PretrainConfig, resolve_config_path("ntu60"))
+    assert (c.preset, c.batch_size, c.optim.lr, c.optim.momentum, c.optim.weight_decay) == (
+        "paper", 64, 0.01, 0.9, 1e-4)  # fmt: skip
+    assert (c.moco.queue_size, c.moco.momentum, c.moco.temperature, c.moco.dim) == (16384, 0.999, 0.07, 128)
+    assert (c.epochs, c.optim.milestones) == (451, [351])
+    assert (c.augment.l_min, c.augment.jitter_joints, c.augment.out_len) == (0.1, 15, 64)
+    assert load_config(PretrainConfig, resolve_config_path("pku_mmd1")).moco.queue_size == 8192
+    assert load_config(PretrainConfig, resolve_config_path("pku_mmd2")).moco.queue_size == 2048
+    assert load_config(PretrainConfig, resolve_config_path("ntu120")).epochs == 351
+
+
+def test_unknown_recipe():
+    with pytest.raises(SkelconError, match="packaged"):
+        resolve_config_path("ntu61")
