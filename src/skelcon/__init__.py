@@ -1,3 +1,21 @@
-"""skelcon: inter-skeleton contrastive learning of 3D action representations."""
+"""skelcon: inter-skeleton contrastive learning of 3D action representations.
+
+``skelcon.load_encoder(run, representation)`` returns the pre-trained query encoder
+of a run as a :class:`~skelcon.eval.encoder.LoadedEncoder` (see
+:mod:`skelcon.eval.embed`); it is imported lazily, so ``import skelcon`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["__version__", "load_encoder"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_encoder":
+        from .eval.embed import load_encoder
+
+        return load_encoder
+    raise AttributeError(f"module 'skelcon' has no attribute {name!r}")

@@ -261,3 +261,47 @@ class KnnConfig:
             raise SkelconError(f"k {self.k} must be at least 1")
         if self.similarity not in ("cosine", "euclidean"):
             raise SkelconError(f"similarity {self.similarity!r} is not valid (valid: cosine, euclidean)")
+
+
+@dataclass
+class FinetuneConfig:
+    """Fine-tuning encoder + linear classifier (SPEC §5: semi-supervised, supervised, transfer).
+
+    Adam, ``lr`` x ``gamma`` at each epoch in ``milestones``. Training views are random
+    temporal crop-resizes (ratio ~ U[crop_min, 1]); the test uses the centre crop after
+    the final epoch. ``fractions`` of the labelled training set, ``repeats`` random
+    class-covering subsets each (drawn from ``seed``).
+    """
+
+    epochs: int = 50
+    batch_size: int = 64
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    milestones: list[int] = field(default_factory=lambda: [30, 40])
+    gamma: float = 0.1
+    crop_min: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+    fractions: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.1, 0.2])
+    repeats: int = 5
+    eval_batch_size: int = 256
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise SkelconError(f"{name} {getattr(self, name)} must be at least 1")
+        if self.repeats < 1:
+            raise SkelconError(f"repeats {self.repeats} must be at least 1")
+        if not self.fractions:
+            raise SkelconError("fractions is empty: give at least one fraction in (0, 1]")
+        for f in self.fractions:
+            if not 0 < f <= 1:
+                raise SkelconError(f"fraction {f} is not valid: each fraction must be in (0, 1]")
+        if len(set(self.fractions)) != len(self.fractions):
+            raise SkelconError(f"fractions {self.fractions} contain duplicates")
+        if not 0 < self.crop_min <= 1:
+            raise SkelconError(f"crop_min {self.crop_min} must be in (0, 1]")
+        if self.lr <= 0:
+            raise SkelconError(f"lr {self.lr} must be positive")
+        if any(m < 0 for m in self.milestones):
+            raise SkelconError(f"milestones {self.milestones} must be non-negative epochs")

@@ -70,7 +70,7 @@ def test_paper_forward_batch1():
 def test_small_kinect20_one_person():
     enc = build_encoder("seq", "small", num_joints=20, num_persons=1)
     assert enc.gru.input_size == 60
-    assert enc(torch.randn(3, 3, 64, 20, 1)).shape == (3, 256)
+    assert enc(torch.randn(3, 3, 16, 20, 1)).shape == (3, 256)
 
 
 def _gru_cell_step(x, h, w_ih, w_hh, b_ih, b_hh):
@@ -145,7 +145,7 @@ def test_gradients_last_readout():
     top backward direction is one step from a zero state (documented in SeqEncoder)."""
     torch.manual_seed(4)
     enc = build_encoder("seq", "small", num_joints=20, num_persons=1)
-    enc(torch.randn(4, 3, 16, 20, 1)).pow(2).sum().backward()
+    enc(torch.randn(4, 3, 8, 20, 1)).pow(2).sum().backward()
     dead = f"gru.weight_hh_l{enc.num_layers - 1}_reverse"
     for name, p in enc.named_parameters():
         if name == dead:
@@ -157,7 +157,7 @@ def test_gradients_last_readout():
 def test_ends_readout_definition_and_gradients():
     torch.manual_seed(5)
     enc = build_encoder("seq", "small", num_joints=20, num_persons=1, readout="ends")
-    x = torch.randn(4, 3, 16, 20, 1)
+    x = torch.randn(4, 3, 8, 20, 1)
     y = enc(x)
     out, _ = enc.gru(to_sequence(x))
     h = enc.hidden_size

@@ -101,3 +101,187 @@ def run_knn(
                seconds=round(time.time() - t0, 2))  # fmt: skip
     write_json(Path(out) / "metrics.json", rec)
     return rec
+
+
+# ---------------------------------------------------------------------------
+# Fine-tuning protocols: semi, supervised, finetune, transfer (SPEC §5)
+
+FINETUNE_PROTOCOLS = ("semi", "supervised", "finetune", "transfer")
+STD_KIND = "population (ddof=0) over the repeats"
+
+
+def _splits(data, benchmark):
+    from ..errors import SkelconError
+
+    train = load_prepared(data, benchmark, "train")
+    test = load_prepared(data, benchmark, "test")
+    for split in (train, test):
+        if len(split) == 0:
+            raise SkelconError(f"split {split.split!r} of benchmark {benchmark!r} in {data} is empty")
+    return train, test
+
+
+def _check_num_classes(num_classes: int | None, train) -> int:
+    from ..errors import SkelconError
+
+    have = int(train.meta["num_classes"])
+    if num_classes is not None and int(num_classes) != have:
+        raise SkelconError(
+            f"--num-classes {num_classes} disagrees with the {have} classes of dataset "
+            f"{train.meta.get('dataset')!r} ({train.root})"
+        )
+    return have
+
+
+def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress, extra) -> dict:
+    """Fine-tune one fresh copy of ``loaded.encoder`` per (fraction, repeat); write results."""
+    from tqdm import tqdm
+
+    from .finetune import finetune, mean_std, run_seed
+    from .subsets import draw_subsets, subset_split
+
+    cfg.validate()
+    device = resolve_device(cfg.device)
+    num_classes = int(train.meta["num_classes"])
+    out = Path(out)
+    subsets = draw_subsets(train.labels, cfg.fractions, cfg.repeats, cfg.seed)
+    write_json(out / "subsets.json", {
+        "split": "train", "benchmark": train.benchmark, "dataset": train.meta.get("dataset"),
+        "num_train": len(train), "seed": cfg.seed,
+        "rule": "per class max(1, floor(fraction * n_c + 0.5)) samples, without replacement",
+        "indices_are": "positions within the benchmark's train split",
+        "fractions": [
+            {"fraction": f, "subsets": [{"repeat": r, "indices": idx.tolist(),
+                                         "names": [str(n) for n in train.names[idx]]}
+                                        for r, idx in enumerate(runs)]}
+            for f, runs in subsets.items()
+        ],
+    })  # fmt: skip
+    enc = loaded.encoder
+    init_state = {k: v.detach().clone() for k, v in enc.state_dict().items()}
+    t0 = time.time()
+    results = []
+    for f, runs in subsets.items():
+        top1s, sizes, losses = [], [], []
+        for r, idx in enumerate(runs):
+            enc.load_state_dict(init_state)
+            res = finetune(enc, subset_split(train, idx), test, cfg, device, out_len=loaded.num_frames,
+                           num_classes=num_classes, seed=run_seed(cfg.seed, f, r), progress=progress,
+                           desc=f"{protocol} {f:g} #{r + 1}")  # fmt: skip
+            top1s.append(res["top1"])
+            sizes.append(int(len(idx)))
+            losses.append(res["train_loss"][-1])
+            if progress:
+                tqdm.write(f"{protocol} fraction {f:g} run {r + 1}/{len(runs)}: top-1 {res['top1']:.2f} % "
+                           f"({len(idx)} labelled)")  # fmt: skip
+        mean, std = mean_std(top1s)
+        results.append({"fraction": f, "mean": mean, "std": std, "runs": top1s, "num_labelled": sizes,
+                        "final_train_loss": losses})  # fmt: skip
+    enc.load_state_dict(init_state)
+    rec = {
+        "protocol": protocol,
+        "representation": "+".join(loaded.representations),
+        "results": results,
+        "std": STD_KIND,
+        "num_train": len(train),
+        "num_test": len(test),
+        "num_classes": num_classes,
+        "dataset": train.meta.get("dataset"),
+        "benchmark": train.benchmark,
+        "data": str(train.root),
+        "checkpoint": loaded.checkpoint,
+        "random_init": loaded.checkpoint is None,
+        "preset": loaded.preset,
+        "frames": loaded.num_frames,
+        "test_input": "centre crop 95 %, final epoch (no model selection on the test set)",
+        **extra,
+        "config": to_dict(cfg),
+        "seconds": round(time.time() - t0, 2),
+    }
+    write_json(out / "metrics.json", rec)
+    return rec
+
+
+def run_finetune(
+    protocol: str,
+    checkpoint: str | os.PathLike | None,
+    representation: str,
+    data: str | os.PathLike,
+    benchmark: str,
+    out: str | os.PathLike,
+    cfg,
+    *,
+    random_init: bool = False,
+    preset: str | None = None,
+    frames: int = 64,
+    num_classes: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """``semi`` / ``finetune`` (pre-trained, or ``random_init``) and ``supervised`` (always
+    random weights; architecture from ``checkpoint`` or from ``preset`` + the data's shape).
+
+    Writes ``out/subsets.json`` and ``out/metrics.json``; returns the metrics dict.
+    """
+    import torch
+
+    from ..config import PRESETS
+    from ..engine.build import build_encoders, data_spec
+    from ..errors import SkelconError, choices_message
+    from .encoder import ConcatEncoder, LoadedEncoder, parse_representations
+
+    if protocol not in ("semi", "supervised", "finetune"):
+        raise SkelconError(choices_message("fine-tuning protocol", protocol, ("semi", "supervised", "finetune")))
+    cfg.validate()
+    train, test = _splits(data, benchmark)
+    _check_num_classes(num_classes, train)
+    extra: dict = {}
+    if protocol == "supervised":
+        random_init = True
+        if (checkpoint is None) == (preset is None):
+            raise SkelconError("supervised needs exactly one of --checkpoint (its architecture) or --preset")
+    elif checkpoint is None:
+        raise SkelconError(f"{protocol} needs --checkpoint")
+    if checkpoint is not None:
+        loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=cfg.seed)
+        check_compatible(loaded, train.meta)
+        extra["architecture"] = str(checkpoint)
+    else:
+        if preset not in PRESETS:
+            raise SkelconError(choices_message("preset", preset, PRESETS))
+        reps = parse_representations(representation)
+        spec = data_spec(train.meta, int(frames))
+        torch.manual_seed(cfg.seed)
+        encs = build_encoders(reps, preset, spec)
+        enc = encs[reps[0]] if len(reps) == 1 else ConcatEncoder(encs)
+        loaded = LoadedEncoder(enc, spec, reps, preset, None)
+        extra["architecture"] = f"preset {preset}"
+    return _run_finetune_protocol(protocol, loaded, train, test, cfg, out, progress=progress, extra=extra)
+
+
+def run_transfer(
+    checkpoint: str | os.PathLike,
+    representation: str,
+    data: str | os.PathLike,
+    benchmark: str,
+    out: str | os.PathLike,
+    cfg,
+    *,
+    num_classes: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Fine-tune a checkpoint pre-trained on one dataset on another (new head; see
+    :mod:`skelcon.eval.finetune` for what transfers across layouts)."""
+    from .finetune import transfer_encoder
+
+    cfg.validate()
+    train, test = _splits(data, benchmark)
+    _check_num_classes(num_classes, train)
+    loaded, reinit, s = transfer_encoder(checkpoint, representation, train.meta, seed=cfg.seed)
+    extra = {
+        "source_dataset": s.get("dataset"),
+        "source_layout": s["layout"],
+        "source_shape": {"C": s["in_channels"], "V": s["num_joints"], "M": s["num_persons"]},
+        "target_layout": train.meta["layout"],
+        "reinitialised": reinit,
+    }
+    return _run_finetune_protocol("transfer", loaded, train, test, cfg, out, progress=progress, extra=extra)

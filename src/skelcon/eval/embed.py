@@ -1,0 +1,111 @@
+"""Feature export: ``skelcon embed`` and the Python entry point :func:`load_encoder`.
+
+``skelcon embed --checkpoint RUN --representation seq --data DIR --benchmark B
+--split S --out feats.npy`` writes
+
+* ``feats.npy``: ``(N, D)`` float32 features of the split's samples, in split order,
+  computed by the encoder in eval mode on the evaluation input (centre crop of 95 %
+  of the valid frames, resized to the checkpoint's frame count);
+* ``feats.json``: the sidecar with ``names`` and ``labels`` (0-based, row-aligned
+  with the features), ``classes``, ``representation``, ``checkpoint``,
+  ``random_init``, ``preset``, ``dataset``, ``benchmark``, ``split``, ``num_samples``
+  and ``feature_dim``.
+
+Both are written atomically. The same features from Python::
+
+    import skelcon, torch
+    loaded = skelcon.load_encoder("runs/ntu60_xview", "seq")   # a LoadedEncoder
+    enc = loaded.encoder.eval()                                 # nn.Module, (N,C,T,V,M) -> (N,D)
+    with torch.no_grad():
+        feats = enc(loaded.transform(x, num_frames))             # x: (N, C, T, V, M) raw
+
+``loaded.transform(x, num_frames)`` is the centre crop-resize; ``loaded.spec`` gives
+the layout and sizes the encoder expects.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..data.prepared import load_prepared
+from ..engine.device import resolve_device
+from ..errors import SkelconError
+from ..utils.io import atomic_path, write_json
+from .encoder import LoadedEncoder, check_compatible
+from .encoder import load_encoder as _load_encoder
+from .features import extract_features
+
+
+def load_encoder(
+    run: str | os.PathLike, representation: str, *, random_init: bool = False, seed: int = 0
+) -> LoadedEncoder:
+    """The pre-trained query encoder of ``run`` (directory or ``.pt``) for ``representation``.
+
+    Returns a :class:`~skelcon.eval.encoder.LoadedEncoder`: ``.encoder`` maps
+    ``(N, C, T, V, M)`` to ``(N, D)``; ``.transform(x, num_frames)`` maps raw batches
+    to its input (centre crop); ``.spec`` the expected layout and sizes.
+    """
+    return _load_encoder(run, representation, random_init=random_init, seed=seed)
+
+
+def sidecar_path(out: str | os.PathLike) -> Path:
+    """``feats.npy`` -> ``feats.json``."""
+    return Path(out).with_suffix(".json")
+
+
+def embed(
+    checkpoint: str | os.PathLike,
+    representation: str,
+    data: str | os.PathLike,
+    benchmark: str,
+    split: str,
+    out: str | os.PathLike,
+    *,
+    random_init: bool = False,
+    seed: int = 0,
+    device: str = "auto",
+    batch_size: int = 256,
+    progress: bool = True,
+) -> dict:
+    """Write the ``(N, D)`` features of ``benchmark/split`` to ``out`` (``.npy``) and the
+    sidecar ``out`` with ``.json``; returns the sidecar dict."""
+    out = Path(out)
+    if out.suffix != ".npy":
+        raise SkelconError(f"--out {str(out)!r} must end in .npy (the sidecar goes beside it as .json)")
+    if batch_size < 1:
+        raise SkelconError(f"batch_size {batch_size} must be at least 1")
+    dev = resolve_device(device)
+    loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
+    part = load_prepared(data, benchmark, split)
+    if len(part) == 0:
+        raise SkelconError(f"split {split!r} of benchmark {benchmark!r} in {data} is empty")
+    check_compatible(loaded, part.meta)
+    enc = loaded.encoder.to(dev)
+    feats, _ = extract_features(enc, part, loaded.transform, dev, batch_size=batch_size, progress=progress,
+                                desc=f"{split} features")  # fmt: skip
+    arr = np.ascontiguousarray(feats.cpu().numpy().astype(np.float32, copy=False))
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+    side = {
+        "features": out.name,
+        "shape": list(arr.shape),
+        "num_samples": int(arr.shape[0]),
+        "feature_dim": int(arr.shape[1]),
+        "representation": "+".join(loaded.representations),
+        "checkpoint": loaded.checkpoint,
+        "random_init": bool(random_init),
+        "preset": loaded.preset,
+        "input": f"centre crop 95 % resized to {loaded.num_frames} frames, encoder in eval mode",
+        "dataset": part.meta.get("dataset"),
+        "data": str(data),
+        "benchmark": benchmark,
+        "split": split,
+        "classes": list(part.meta.get("classes", [])),
+        "names": [str(n) for n in part.names],
+        "labels": [int(y) for y in part.labels],
+    }
+    write_json(sidecar_path(out), side)
+    return side

@@ -1,0 +1,211 @@
+"""Fine-tuning: encoder + linear classifier trained together (SPEC §5).
+
+Used by the semi-supervised, supervised-only, full fine-tuning and transfer
+protocols. The encoder is in train mode and all its weights are updated (unlike
+linear evaluation, which freezes it). Training views are random temporal
+crop-resizes (ratio ~ U[crop_min, 1]), drawn afresh every epoch; the reported top-1
+is the centre-crop test accuracy after the final epoch (no model selection on the
+test set).
+
+Transfer (:func:`transfer_encoder`) rebuilds the pre-trained encoder for the target
+data's shape and copies what still fits:
+
+* ``seq``: the GRU's first layer reads ``C*V*M`` joint-major inputs, so channels,
+  joints, persons and layout must all match the source.
+* ``img``: conv3 takes the ``V`` joints as channels, so channels, joints and layout
+  must match; the person count may differ (persons share weights, max-pooled).
+* ``stg``: the graph and temporal convolutions do not depend on the joints or
+  persons, so they transfer across layouts; channels must match. What is specific to
+  the source graph or shape is re-initialised and listed: the data BatchNorm (one
+  statistic per person, joint and channel) when ``V`` or ``M`` differ, the learned
+  adjacency offsets ``blocks.*.gcn.offset`` (``(3, V, V)``) when the layout differs;
+  the fixed adjacency is always the target layout's.
+
+Anything else raises a one-line :class:`~skelcon.errors.SkelconError` naming the
+representation and both shapes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ..config import FinetuneConfig
+from ..data.prepared import PreparedSplit
+from ..engine.build import build_encoders, data_spec
+from ..engine.data import batch_loader, epoch_seed
+from ..errors import SkelconError
+from .encoder import ConcatEncoder, LoadedEncoder, load_encoder
+from .features import extract_features
+
+
+def check_labels(split: PreparedSplit, num_classes: int, what: str) -> None:
+    """Every label of ``split`` must be a class index in ``[0, num_classes)``."""
+    if len(split) and (split.labels.min() < 0 or split.labels.max() >= num_classes):
+        bad = int(split.labels.max() if split.labels.max() >= num_classes else split.labels.min())
+        raise SkelconError(f"{what} label {bad} is outside the {num_classes} classes (valid: 0..{num_classes - 1})")
+
+
+def finetune(
+    encoder: nn.Module,
+    train: PreparedSplit,
+    test: PreparedSplit,
+    cfg: FinetuneConfig,
+    device: torch.device,
+    *,
+    out_len: int,
+    num_classes: int,
+    seed: int | None = None,
+    progress: bool = True,
+    desc: str = "finetune",
+) -> dict:
+    """Train ``encoder`` (in place) + a new linear head on ``train``; test on ``test``.
+
+    ``encoder`` maps ``(N, C, out_len, V, M)`` to ``(N, D)``; its weights change.
+    Returns ``{"top1" (%, final epoch), "train_loss" (per epoch), "num_train",
+    "num_test", "head" (the trained classifier)}``. ``seed`` (default ``cfg.seed``)
+    fixes the head's initialisation, batch order, crops and dropout.
+    """
+    from ..augment import center_crop_resize, temporal_crop_resize
+    from ..encoders import LinearClassifier
+
+    cfg.validate()
+    if len(train) == 0 or len(test) == 0:
+        raise SkelconError("fine-tuning needs non-empty train and test splits")
+    check_labels(train, num_classes, "train")
+    check_labels(test, num_classes, "test")
+    seed = cfg.seed if seed is None else int(seed)
+    torch.manual_seed(seed)
+    encoder.to(device)
+    for p in encoder.parameters():
+        p.requires_grad_(True)
+    head = LinearClassifier(int(encoder.feature_dim), int(num_classes)).to(device)
+    params = list(encoder.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, cfg.milestones, cfg.gamma)
+    losses: list[float] = []
+    bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False)
+    for epoch in bar:
+        es = epoch_seed(seed, epoch)
+        torch.manual_seed(es)  # dropout
+        gen = torch.Generator(device=device).manual_seed(es)
+        encoder.train()
+        head.train()
+        total, seen = 0.0, 0
+        for x, nf, y in batch_loader(train, cfg.batch_size, shuffle=True, seed=es):
+            x, nf, y = x.to(device), nf.to(device), y.to(device)
+            view = temporal_crop_resize(x, nf, out_len=out_len, l_min=cfg.crop_min, generator=gen)
+            loss = F.cross_entropy(head(encoder(view)), y)
+            if not torch.isfinite(loss):
+                raise SkelconError(f"fine-tuning loss became {loss.item()} at epoch {epoch + 1}; lower lr")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * y.shape[0]
+            seen += y.shape[0]
+        sched.step()
+        losses.append(total / max(seen, 1))
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+
+    def center(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
+        return center_crop_resize(x, nf, out_len=out_len)
+
+    feats, labels = extract_features(
+        encoder, test, center, device, batch_size=cfg.eval_batch_size, progress=progress, desc="test"
+    )
+    head.eval()
+    with torch.no_grad():
+        top1 = (head(feats).argmax(1) == labels).float().mean().item() * 100
+    return {"top1": top1, "train_loss": losses, "num_train": len(train), "num_test": len(test), "head": head}
+
+
+def _shape(spec: dict) -> str:
+    return f"{spec['layout']} (C={spec['in_channels']}, V={spec['num_joints']}, M={spec['num_persons']})"
+
+
+def transfer_keys(rep: str, source: dict, target: dict) -> list[str]:
+    """State-dict key prefixes of ``rep`` to re-initialise when moving from ``source`` to
+    ``target`` data spec; raises a one-line error when the weights cannot transfer."""
+    same_c = source["in_channels"] == target["in_channels"]
+    same_v = source["num_joints"] == target["num_joints"]
+    same_m = source["num_persons"] == target["num_persons"]
+    same_layout = source["layout"] == target["layout"]
+    if rep == "seq":
+        ok, why = same_c and same_v and same_m and same_layout, "its GRU reads C*V*M joint-major inputs"
+    elif rep == "img":
+        ok, why = same_c and same_v and same_layout, "its co-occurrence conv takes the joints as channels"
+    else:
+        ok, why = same_c, "its first graph conv reads C input channels"
+    if not ok:
+        raise SkelconError(
+            f"cannot transfer the {rep} encoder from {_shape(source)} to {_shape(target)}: {why} "
+            f"(transferable: {_TRANSFERABLE})"
+        )
+    reinit: list[str] = []
+    if rep == "stg":
+        if not (same_v and same_m):
+            reinit.append("data_bn.")
+        if not same_layout:
+            reinit += ["adjacency", ".gcn.offset"]
+    return reinit
+
+
+def _matches(key: str, pattern: str) -> bool:
+    """``".x"`` patterns match anywhere in the key, others at its start."""
+    return pattern in key if pattern.startswith(".") else key.startswith(pattern)
+
+
+_TRANSFERABLE = "seq needs the same layout and C, V, M; img the same layout, C and V; stg the same C"
+
+
+def transfer_encoder(
+    checkpoint: str | os.PathLike,
+    representation: str | list[str],
+    target_meta: dict,
+    *,
+    seed: int = 0,
+) -> tuple[LoadedEncoder, dict[str, list[str]], dict]:
+    """The query encoder(s) of ``checkpoint`` rebuilt for data with ``target_meta``'s shape.
+
+    Returns the encoder, per representation the state-dict keys that were
+    re-initialised instead of copied (see the module doc for the rules), and the
+    source data spec (dataset, layout, sizes) the checkpoint was pre-trained on.
+    """
+    source = load_encoder(checkpoint, representation, seed=seed)
+    reps = source.representations
+    target = data_spec(target_meta, out_len=source.num_frames)
+    patterns = {r: transfer_keys(r, source.spec, target) for r in reps}  # all checks first
+    torch.manual_seed(seed)
+    built = build_encoders(reps, source.preset, target)
+    src_mods = {reps[0]: source.encoder} if len(reps) == 1 else dict(source.encoder.encoders)
+    reinit: dict[str, list[str]] = {}
+    for r in reps:
+        src_state = src_mods[r].state_dict()
+        skip = [k for k in src_state if any(_matches(k, p) for p in patterns[r])]
+        copied = {k: v for k, v in src_state.items() if k not in skip}
+        missing, unexpected = built[r].load_state_dict(copied, strict=False)
+        if unexpected or set(missing) != set(skip):  # a programming error, not a user one
+            raise RuntimeError(f"{r} transfer: unexpected {unexpected}, missing {missing} vs {skip}")
+        reinit[r] = sorted(skip)
+    enc = built[reps[0]] if len(reps) == 1 else ConcatEncoder(built)
+    loaded = LoadedEncoder(enc, target, list(reps), source.preset, str(checkpoint))
+    return loaded, reinit, dict(source.spec)
+
+
+def run_seed(seed: int, fraction: float, repeat: int) -> int:
+    """Training seed of one (fraction, repeat) run, independent of the other runs."""
+    from .subsets import subset_seed
+
+    return int(subset_seed(seed, fraction, repeat).generate_state(1)[0]) + 1
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and population standard deviation (ddof = 0) of ``values``."""
+    n = len(values)
+    mean = sum(values) / n
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / n)
