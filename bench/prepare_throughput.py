@@ -217,6 +217,16 @@ def _tree(root: int) -> list[int]:
     return out
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _mem_kb(pid: int) -> tuple[int, int]:
     rss = anon = 0
     try:
@@ -235,11 +245,14 @@ def measure(cmd: list[str]) -> dict:
     """Run ``cmd``; its last stdout line is JSON with ``files`` and ``seconds``."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
     peak = {"rss": 0, "anon": 0, "procs": 0}
+    cpu: dict[int, float] = {}  # last CPU time seen per process of the tree
     done = threading.Event()
 
     def poll() -> None:
         while not done.is_set():
             pids = _tree(proc.pid)
+            for p in pids:
+                cpu[p] = max(cpu.get(p, 0.0), _cpu_s(p))
             mem = [_mem_kb(p) for p in pids]
             peak["rss"] = max(peak["rss"], sum(m[0] for m in mem))
             peak["anon"] = max(peak["anon"], sum(m[1] for m in mem))
@@ -255,7 +268,7 @@ def measure(cmd: list[str]) -> dict:
         raise SystemExit(f"{' '.join(cmd)} failed with exit {proc.returncode}")
     res = json.loads(stdout.strip().splitlines()[-1])
     return {**res, "peak_rss_mb": peak["rss"] / 1024, "peak_anon_mb": peak["anon"] / 1024,
-            "procs": peak["procs"]}  # fmt: skip
+            "procs": peak["procs"], "cpu_s": sum(cpu.values())}  # fmt: skip
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -325,11 +338,16 @@ def main() -> None:
         base = np.load(tmp / "out-baseline" / "data.npy", mmap_mode="r")
         err = float(np.abs(np.asarray(ref) - base).max())
         print()
-        print(f"{'run':<26}{'files':>7}{'seconds':>9}{'files/s':>9}{'peak RSS MiB':>14}"
-              f"{'peak anon MiB':>15}{'procs':>7}")  # fmt: skip
+        print(f"{'run':<26}{'files':>7}{'seconds':>9}{'files/s':>9}{'CPU ms/file':>13}"
+              f"{'peak RSS MiB':>14}{'peak anon MiB':>15}{'procs':>7}")  # fmt: skip
         for label, r in rows:
             print(f"{label:<26}{r['files']:>7}{r['seconds']:>9.1f}{r['files'] / r['seconds']:>9.1f}"
+                  f"{1e3 * r['cpu_s'] / r['files']:>13.1f}"
                   f"{r['peak_rss_mb']:>14.0f}{r['peak_anon_mb']:>15.0f}{r['procs']:>7}")  # fmt: skip
+        print(
+            "(CPU: whole process tree including interpreter start and imports; peak RSS "
+            "includes the output memory map's file-backed pages, peak anon does not)"
+        )
         base_rate = rows[-1][1]["files"] / rows[-1][1]["seconds"]
         for label, r in rows[:-1]:
             print(f"{label}: {r['files'] / r['seconds'] / base_rate:.1f}x the baseline's files/s")
