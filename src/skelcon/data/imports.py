@@ -1,0 +1,445 @@
+"""Importing datasets prepared by other skeleton repositories.
+
+``skelcon prepare import-npy``: the ST-GCN-style folder many self-supervised skeleton
+repositories use::
+
+    train_data_joint.npy   (N, C, T, V, M) float   (or train_data.npy)
+    train_label.pkl        (names, labels) pickle: list of str, list of int (0-based)
+    train_num_frame.npy    (N,) int                (optional: else last non-zero frame + 1)
+    val_data_joint.npy, val_label.pkl, val_num_frame.npy
+
+The arrays are memory-mapped and streamed into the writer; the data are stored as
+they are (already prepared) unless ``--normalize`` applies
+:func:`~skelcon.data.normalize.normalize`. Benchmark ``default``: ``train`` and
+``test`` (from ``val_*``).
+
+``skelcon prepare import-pyskl``: a PYSKL / mmaction2 annotation pickle
+``{"split": {name: [frame_dir, ...]}, "annotations": [{"frame_dir", "label",
+"keypoint": (M, T, V, C), "total_frames", ...}]}``. Split keys ``<bench>_train`` /
+``<bench>_val`` / ``<bench>_test`` become benchmark ``<bench>`` with splits ``train`` /
+``test`` (``val`` is the test split); bare ``train`` / ``val`` form benchmark
+``default``, ``train1`` / ``test1`` benchmark ``split1``. C (2 or 3) comes from the
+data, M is padded to the most persons of any annotation, T to the longest one (or
+``--max-frames``, longer ones uniformly subsampled). Other annotation keys
+(``keypoint_score``, ``img_shape`` ...) are ignored.
+
+Both pickles are read with :mod:`skelcon.data.safe_pickle`: the label pickle may use
+no global at all, the PYSKL pickle only numpy's array reconstruction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataFormatError, SkelconError
+from .layouts import get_layout
+from .normalize import normalize
+from .pipeline import Sample, run_prepare
+from .pku import resample_indices
+from .prepared import PreparedWriter
+from .safe_pickle import load_label_pickle, load_restricted
+
+NPY_SPLITS = (("train", "train"), ("val", "test"))
+SPLIT_KEY_RE = re.compile(r"(?:(?P<bench>.+)_)?(?P<split>train|val|test)(?P<num>\d*)")
+
+
+def read_class_names(path: str | os.PathLike | None, num_classes: int) -> list[str]:
+    """Class names from a text file (one per line), or ``class_0`` .. for ``None``."""
+    if path is None:
+        return [f"class_{i}" for i in range(num_classes)]
+    try:
+        lines = Path(path).read_text("utf-8", errors="replace").splitlines()
+    except OSError as e:
+        raise SkelconError(f"cannot read --classes file {str(path)!r}: {e.strerror}") from None
+    names = [s.strip() for s in lines if s.strip()]
+    if len(names) < num_classes:
+        raise SkelconError(
+            f"--classes {str(path)!r} names {len(names)} classes but the labels need {num_classes}"
+        )
+    return names
+
+
+def valid_frames(x: np.ndarray) -> int:
+    """1 + the last frame of ``x (C, T, V, M)`` holding a non-zero value (at least 1)."""
+    nz = np.flatnonzero(np.abs(x).sum(axis=(0, 2, 3)) > 0)
+    return int(nz[-1]) + 1 if len(nz) else 1
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise SkelconError(f"cannot read {str(path)!r}: {str(e).splitlines()[0]}") from None
+
+
+def _find_npy_split(raw: Path, prefix: str) -> dict[str, Any] | None:
+    data_path = next(
+        (
+            raw / f"{prefix}_{n}.npy"
+            for n in ("data_joint", "data")
+            if (raw / f"{prefix}_{n}.npy").is_file()
+        ),
+        None,
+    )
+    label_path = raw / f"{prefix}_label.pkl"
+    if data_path is None and not label_path.is_file():
+        return None
+    if data_path is None:
+        raise SkelconError(f"{str(label_path)!r} has no {prefix}_data_joint.npy beside it")
+    if not label_path.is_file():
+        raise SkelconError(f"{str(data_path)!r} has no {prefix}_label.pkl beside it")
+    data = _load_npy(data_path)
+    if data.ndim != 5:
+        raise SkelconError(
+            f"{data_path} has shape {tuple(data.shape)}; expected 5 dims (N, C, T, V, M)"
+        )
+    names, labels = load_label_pickle(label_path)
+    if len(names) != data.shape[0]:
+        raise SkelconError(
+            f"{label_path} lists {len(names)} samples but {data_path} holds {data.shape[0]}"
+        )
+    if labels and min(labels) < 0:
+        raise SkelconError(f"{label_path}: negative label {min(labels)} (labels must be 0-based)")
+    frames_path = raw / f"{prefix}_num_frame.npy"
+    frames = None
+    if frames_path.is_file():
+        frames = np.asarray(_load_npy(frames_path)).astype(np.int64).reshape(-1)
+        if len(frames) != data.shape[0]:
+            raise SkelconError(f"{frames_path} has {len(frames)} entries, expected {data.shape[0]}")
+    return {"data": data, "names": names, "labels": labels, "frames": frames,
+            "data_path": str(data_path)}  # fmt: skip
+
+
+def prepare_import_npy(
+    raw: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    dataset: str | None = None,
+    layout: str = "ntu25",
+    classes: str | os.PathLike | None = None,
+    normalize_data: bool = False,
+    strict: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Import an ST-GCN-style ``train_*/val_*`` npy folder into ``out``."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise SkelconError(f"--raw {str(raw)!r} is not a directory")
+    lay = get_layout(layout)
+    parts = {split: _find_npy_split(raw, prefix) for prefix, split in NPY_SPLITS}
+    if parts["train"] is None:
+        raise SkelconError(
+            f"--raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)"
+        )
+    found = {s: p for s, p in parts.items() if p is not None}
+    shapes = {s: tuple(p["data"].shape[1:]) for s, p in found.items()}
+    c, t, v, m = shapes["train"]
+    if len(set(shapes.values())) > 1:
+        raise SkelconError(f"train and val data disagree on (C, T, V, M): {shapes}")
+    if v != lay.num_joints:
+        raise SkelconError(f"the data have {v} joints but layout {lay.name} has {lay.num_joints}")
+    if normalize_data and c != 3:
+        raise SkelconError(f"--normalize needs 3D data (C=3), these have C={c}")
+    num_classes = max(max(p["labels"], default=-1) for p in found.values()) + 1
+    class_list = read_class_names(classes, max(num_classes, 1))
+    name = dataset or raw.name
+    total = sum(len(p["labels"]) for p in found.values())
+    writer = PreparedWriter(
+        out, dataset=name, layout=lay.name, classes=class_list, capacity=total,
+        max_frames=t, num_persons=m, channels=c,
+    )  # fmt: skip
+
+    def parse(task: tuple[str, int]) -> Sample:
+        split, i = task
+        p = found[split]
+        x = np.asarray(p["data"][i], dtype=np.float32)
+        where = f"{p['data_path']}[{i}]"
+        if not np.isfinite(x).all():
+            raise DataFormatError("non-finite value", where)
+        nf = int(p["frames"][i]) if p["frames"] is not None else valid_frames(x)
+        if not 1 <= nf <= t:
+            raise DataFormatError(f"num_frames {nf} outside 1..{t}", where)
+        if normalize_data:
+            x = normalize(x, t, lay)
+        return Sample(p["names"][i], x, p["labels"][i], nf)
+
+    tasks = [(s, i) for s, p in found.items() for i in range(len(p["labels"]))]
+    rows: dict[str, list[int]] = {s: [] for s in found}
+    sink = _RowSink(writer, rows, tasks)
+    run_prepare(
+        tasks, parse, sink, workers=1, strict=strict, desc=f"import {name}",  # type: ignore[arg-type]
+        name_fn=lambda task: found[task[0]]["names"][task[1]], progress=progress,
+    )  # fmt: skip
+    if "test" not in found:
+        print(f"import-npy: no val_* files in {raw}: benchmark 'default' has only 'train'")
+    print(
+        f"import-npy: {len(writer)} samples written to {out} "
+        + ", ".join(f"({s} {len(r)})" for s, r in rows.items())
+        + f"; skipped {len(writer.skipped)}"
+    )
+    return writer.finalize(
+        {"default": rows},
+        source_format="npy",
+        source=str(raw),
+        normalized=bool(normalize_data),
+        num_frames_source="num_frame.npy" if all(p["frames"] is not None for p in found.values())
+        else "last non-zero frame + 1 where num_frame.npy is absent",
+    )  # fmt: skip
+
+
+class _RowSink:
+    """Stands in for the writer in :func:`run_prepare`, remembering each task's row.
+
+    ``run_prepare`` consumes results in task order, so the n-th ``add`` or ``skip``
+    belongs to ``tasks[n]``; names may repeat across splits without clashing.
+    """
+
+    def __init__(self, writer: PreparedWriter, rows: dict[str, list[int]], tasks: Sequence[Any]):
+        self.writer = writer
+        self.rows = rows
+        self.tasks = tasks
+        self.n = 0
+
+    def add(self, x: np.ndarray, label: int, num_frames: int, name: str) -> int:
+        row = self.writer.add(x, label, num_frames, name)
+        self.rows[self.tasks[self.n][0]].append(row)
+        self.n += 1
+        return row
+
+    def skip(self, name: str, reason: str) -> None:
+        self.writer.skip(name, reason)
+        self.n += 1
+
+
+# --------------------------------------------------------------------------- PYSKL
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    """PYSKL split key -> ``(benchmark, "train"|"test")``; None if not recognised."""
+    m = SPLIT_KEY_RE.fullmatch(key)
+    if m is None:
+        return None
+    bench = m.group("bench") or (f"split{m.group('num')}" if m.group("num") else "default")
+    if m.group("bench") and m.group("num"):
+        bench = f"{bench}{m.group('num')}"
+    return bench, "train" if m.group("split") == "train" else "test"
+
+
+def _check_pyskl(obj: Any, path: str) -> tuple[dict[str, list[str]], list[dict]]:
+    if not isinstance(obj, dict) or "annotations" not in obj:
+        raise SkelconError(
+            f"{path}: not a PYSKL annotation pickle (expected a dict with 'annotations')"
+        )
+    anns = obj["annotations"]
+    if not isinstance(anns, list) or not all(isinstance(a, dict) for a in anns):
+        raise SkelconError(f"{path}: 'annotations' must be a list of dicts")
+    splits = obj.get("split", {})
+    if not isinstance(splits, dict) or not all(
+        isinstance(k, str) and isinstance(v, (list, tuple)) and all(isinstance(n, str) for n in v)
+        for k, v in splits.items()
+    ):
+        raise SkelconError(f"{path}: 'split' must map names to lists of frame_dir strings")
+    return {k: list(v) for k, v in splits.items()}, anns
+
+
+def _ann_fields(a: dict, i: int, path: str) -> tuple[str, int, np.ndarray]:
+    """Validated ``(frame_dir, label, keypoint (M, T, V, C))`` of annotation ``i``."""
+    fd = a.get("frame_dir")
+    what = f"annotation {i}" + (f" ({fd})" if isinstance(fd, str) else "")
+    if not isinstance(fd, str) or not fd:
+        raise DataFormatError(f"{what}: frame_dir must be a non-empty string", path)
+    label = a.get("label")
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)) or label < 0:
+        raise DataFormatError(f"{what}: label must be an int >= 0, got {label!r}", path)
+    kp = a.get("keypoint")
+    if not isinstance(kp, np.ndarray) or kp.ndim != 4 or not np.issubdtype(kp.dtype, np.number):
+        shape = getattr(kp, "shape", None)
+        raise DataFormatError(
+            f"{what}: keypoint must be a numeric (M, T, V, C) array, got {shape}", path
+        )
+    if kp.shape[1] == 0:
+        raise DataFormatError(f"{what}: keypoint has no frames", path)
+    tf = a.get("total_frames", kp.shape[1])
+    if not isinstance(tf, (int, np.integer)) or int(tf) != kp.shape[1]:
+        raise DataFormatError(f"{what}: total_frames {tf!r} != keypoint frames {kp.shape[1]}", path)
+    return fd, int(label), kp
+
+
+def prepare_import_pyskl(
+    raw: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    dataset: str | None = None,
+    layout: str = "ntu25",
+    classes: str | os.PathLike | None = None,
+    max_frames: int | None = None,
+    normalize_data: bool = False,
+    strict: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Import a PYSKL / mmaction2 skeleton annotation pickle into ``out``."""
+    raw = Path(raw)
+    if not raw.is_file():
+        raise SkelconError(f"--raw {str(raw)!r} is not a file (expected a PYSKL .pkl)")
+    lay = get_layout(layout)
+    splits, anns = _check_pyskl(load_restricted(raw, allow_numpy=True), str(raw))
+    if not anns:
+        raise SkelconError(f"{raw}: no annotations")
+    # shapes from the well-formed annotations; the bad ones are reported by the pipeline
+    good = []
+    for i, a in enumerate(anns):
+        try:
+            good.append(_ann_fields(a, i, str(raw)))
+        except DataFormatError:
+            continue
+    if not good:
+        _ann_fields(anns[0], 0, str(raw))  # raises the first problem
+    chans = {kp.shape[3] for _, _, kp in good}
+    if len(chans) > 1:
+        raise SkelconError(f"{raw}: keypoints mix {sorted(chans)} channels")
+    c = chans.pop()
+    v_found = {kp.shape[2] for _, _, kp in good}
+    if v_found != {lay.num_joints}:
+        raise SkelconError(
+            f"{raw}: keypoints have {sorted(v_found)} joints but layout {lay.name} has "
+            f"{lay.num_joints} (--layout: choose the layout of the data)"
+        )
+    if normalize_data and c != 3:
+        raise SkelconError(f"--normalize needs 3D keypoints (C=3), these have C={c}")
+    longest = max(kp.shape[1] for _, _, kp in good)
+    if max_frames is not None and max_frames < 1:
+        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+    t_max = max_frames or longest
+    m_max = max(1, max(kp.shape[0] for _, _, kp in good))
+    num_classes = max(label for _, label, _ in good) + 1
+    class_list = read_class_names(classes, num_classes)
+    name = dataset or raw.stem
+    writer = PreparedWriter(
+        out, dataset=name, layout=lay.name, classes=class_list, capacity=len(anns),
+        max_frames=t_max, num_persons=m_max, channels=c,
+    )  # fmt: skip
+
+    def parse(i: int) -> Sample:
+        fd, label, kp = _ann_fields(anns[i], i, str(raw))
+        if kp.shape[3] != c or kp.shape[2] != lay.num_joints:
+            raise DataFormatError(f"annotation {i} ({fd}): keypoint shape {kp.shape}", str(raw))
+        if label >= len(class_list):
+            raise DataFormatError(
+                f"annotation {i} ({fd}): label {label} >= {len(class_list)}", str(raw)
+            )
+        kp = np.asarray(kp, dtype=np.float32)
+        if not np.isfinite(kp).all():
+            raise DataFormatError(f"annotation {i} ({fd}): non-finite keypoint", str(raw))
+        idx = resample_indices(kp.shape[1], t_max)
+        x = np.zeros((c, t_max, lay.num_joints, m_max), dtype=np.float32)
+        x[:, : len(idx), :, : kp.shape[0]] = kp[:, idx].transpose(3, 1, 2, 0)
+        if normalize_data:
+            x = normalize(x, t_max, lay)
+        info = {"resampled_from": kp.shape[1]} if len(idx) < kp.shape[1] else {}
+        return Sample(fd, x, label, len(idx), info)
+
+    tasks = list(range(len(anns)))
+    report = run_prepare(
+        tasks, parse, writer, workers=1, strict=strict, desc=f"import {name}",
+        name_fn=lambda i: str(anns[i].get("frame_dir", f"annotation {i}")), progress=progress,
+    )  # fmt: skip
+    if len(report.indices) != len(writer):
+        raise SkelconError(f"{raw}: two annotations share a frame_dir")
+    bench_splits: dict[str, dict[str, list[int]]] = {}
+    ignored, unmatched = [], {}
+    for key, names in splits.items():
+        parsed = split_key(key)
+        if parsed is None:
+            ignored.append(key)
+            continue
+        bench, split = parsed
+        if split in bench_splits.get(bench, {}):
+            raise SkelconError(f"{raw}: split keys map twice to {bench}/{split} (e.g. {key!r})")
+        rows = [report.indices[n] for n in names if n in report.indices]
+        if len(rows) < len(names):
+            unmatched[key] = len(names) - len(rows)
+        bench_splits.setdefault(bench, {})[split] = rows
+    if ignored:
+        print(f"import-pyskl: ignored split keys {ignored} (not <bench>_train/_val/_test)")
+    if not bench_splits:
+        bench_splits = {"default": {"train": sorted(report.indices.values())}}
+        print("import-pyskl: no usable split keys: all samples form default/train")
+    print(
+        f"import-pyskl: {len(writer)} samples (C={c}, T={t_max}, V={lay.num_joints}, M={m_max}) "
+        f"written to {out}; benchmarks {sorted(bench_splits)}; skipped {len(report.skipped)}"
+    )
+    resampled = [{"name": k, "frames": v["resampled_from"]} for k, v in sorted(report.info.items())]
+    return writer.finalize(
+        bench_splits,
+        source_format="pyskl",
+        source=str(raw),
+        normalized=bool(normalize_data),
+        split_keys={k: "/".join(p) for k in splits if (p := split_key(k))},
+        ignored_split_keys=ignored,
+        split_names_without_annotation=unmatched,
+        resampled=resampled,
+    )
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _run_npy(args: argparse.Namespace) -> int:
+    prepare_import_npy(
+        args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
+        normalize_data=args.normalize, strict=args.strict,
+    )  # fmt: skip
+    return 0
+
+
+def _run_pyskl(args: argparse.Namespace) -> int:
+    prepare_import_pyskl(
+        args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
+        max_frames=args.max_frames, normalize_data=args.normalize, strict=args.strict,
+    )  # fmt: skip
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
+    p.add_argument("--layout", default="ntu25", help="joint layout of the data (default ntu25)")
+    p.add_argument("--classes", default=None, metavar="FILE",
+                   help="class names, one per line (default class_0, class_1, ...)")  # fmt: skip
+    p.add_argument("--normalize", action="store_true",
+                   help="apply the standard normalisation (pad, centre, align); off by default")  # fmt: skip
+    p.add_argument("--strict", action="store_true", help="stop at the first bad sample (exit 2)")
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``skelcon prepare import-npy`` and ``skelcon prepare import-pyskl``."""
+    p = subparsers.add_parser(
+        "import-npy",
+        help="import train_/val_data_joint.npy + label.pkl (ST-GCN-style folders)",
+        description="Import a dataset prepared by another repository: train_data_joint.npy "
+        "(N,C,T,V,M), train_label.pkl (names, labels), train_num_frame.npy and val_* files.",
+    )
+    p.add_argument(
+        "--raw", required=True, metavar="DIR", help="folder holding the train_/val_ files"
+    )
+    _common(p)
+    p.set_defaults(func=_run_npy)
+
+    p = subparsers.add_parser(
+        "import-pyskl",
+        help="import a PYSKL / mmaction2 skeleton annotation pickle",
+        description="Import a PYSKL annotation pickle {'split': ..., 'annotations': [...]}; "
+        "split keys <bench>_train/<bench>_val become benchmark <bench>, splits train/test.",
+    )
+    p.add_argument("--raw", required=True, metavar="FILE.pkl", help="the annotation pickle")
+    _common(p)
+    p.add_argument("--max-frames", type=int, default=None,
+                   help="T_max (default: the longest annotation); longer ones are subsampled")  # fmt: skip
+    p.set_defaults(func=_run_pyskl)

@@ -1,0 +1,312 @@
+"""The prepared-dataset contract that every ``skelcon prepare`` writes and all later
+stages read.
+
+Layout of a prepared directory::
+
+    meta.json                  dataset, layout, classes, shape, benchmarks, counts, skipped
+    data.npy                   (N, C, T, V, M) float32, every sample stored once
+    labels.npy                 (N,) int64, 0-based
+    num_frames.npy             (N,) int64, valid frames of each sample
+    names.npy                  (N,) unicode sample names
+    splits/<benchmark>/<split>.npy   int64 indices into the arrays above
+
+Samples shared by several benchmarks (NTU x-sub and x-view) are stored once; the
+benchmarks are index lists. All arrays are ``.npy`` (no pickle) and ``data.npy`` is
+opened as a memory map, so a split is never loaded whole into RAM.
+
+A directory is written under a hidden ``.<name>.partial`` sibling and renamed into
+place by :meth:`PreparedWriter.finalize`, so an interrupted ``prepare`` never leaves
+a directory that loads as complete; running it again starts the job afresh.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SkelconError, choices_message
+from ..utils.io import read_json, write_json
+
+FORMAT = "skelcon-prepared"
+FORMAT_VERSION = 1
+
+
+class SplitArray:
+    """A lazy view of the rows ``indices`` of a memory-mapped ``(N, C, T, V, M)`` array.
+
+    Indexing with an int, a slice or an index array reads only those rows.
+    """
+
+    def __init__(self, base: np.ndarray, indices: np.ndarray):
+        self.base = base
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.indices), *self.base.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.base.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.base.ndim
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, idx: Any) -> np.ndarray:
+        rows = self.indices[idx]
+        if np.ndim(rows) == 0:
+            return np.asarray(self.base[int(rows)])
+        rows = np.asarray(rows)
+        order = np.argsort(rows, kind="stable")  # sorted reads are sequential on disk
+        out = np.empty((len(rows), *self.base.shape[1:]), dtype=self.base.dtype)
+        out[order] = self.base[rows[order]]
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self[:]
+        return arr.astype(dtype) if dtype is not None else arr
+
+
+@dataclass
+class PreparedSplit:
+    """One benchmark split of a prepared dataset.
+
+    ``data``: lazy ``(N, C, T, V, M)`` float32; ``labels``: (N,) int64;
+    ``num_frames``: (N,) int64; ``names``: (N,) str; ``meta``: the dataset's meta.json.
+    """
+
+    root: Path
+    benchmark: str
+    split: str
+    data: SplitArray
+    labels: np.ndarray
+    num_frames: np.ndarray
+    names: np.ndarray
+    meta: dict = field(repr=False)
+    indices: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.meta["num_classes"])
+
+    @property
+    def layout(self) -> str:
+        return str(self.meta["layout"])
+
+
+def read_meta(root: str | os.PathLike) -> dict:
+    """The ``meta.json`` of a complete prepared dataset, or a one-line error."""
+    root = Path(root)
+    if not root.exists():
+        raise SkelconError(f"data directory {str(root)!r} does not exist (run `skelcon prepare ...` first)")
+    meta_path = root / "meta.json"
+    if not meta_path.is_file():
+        partial = root.parent / f".{root.name}.partial"
+        hint = " (an interrupted prepare left it; run prepare again)" if partial.exists() else ""
+        raise SkelconError(f"{str(root)!r} is not a prepared dataset: no meta.json{hint}")
+    meta = read_json(meta_path)
+    if meta.get("format") != FORMAT or not meta.get("complete"):
+        raise SkelconError(f"{str(meta_path)!r} is not a complete skelcon prepared dataset")
+    return meta
+
+
+def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> PreparedSplit:
+    """Open ``benchmark``/``split`` of the prepared dataset at ``root`` (memory-mapped)."""
+    root = Path(root)
+    meta = read_meta(root)
+    benches = meta.get("benchmarks", {})
+    if benchmark not in benches:
+        raise SkelconError(choices_message(f"benchmark for {root}", benchmark, benches))
+    if split not in benches[benchmark]:
+        raise SkelconError(choices_message(f"split of {benchmark}", split, benches[benchmark]))
+    try:
+        data = np.load(root / "data.npy", mmap_mode="r", allow_pickle=False)
+        labels = np.load(root / "labels.npy", allow_pickle=False)
+        num_frames = np.load(root / "num_frames.npy", allow_pickle=False)
+        names = np.load(root / "names.npy", allow_pickle=False)
+        idx = np.load(root / "splits" / benchmark / f"{split}.npy", allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise SkelconError(f"cannot read prepared dataset {str(root)!r}: {e}") from None
+    if data.ndim != 5:
+        raise SkelconError(
+            f"{root / 'data.npy'} has shape {tuple(data.shape)}; expected 5 dims (N, C, T, V, M)"
+        )
+    n = data.shape[0]
+    if not (len(labels) == len(num_frames) == len(names) == n):
+        raise SkelconError(f"{root}: data, labels, num_frames and names disagree on the sample count")
+    if len(idx) and (idx.min() < 0 or idx.max() >= n):
+        raise SkelconError(f"{root}/splits/{benchmark}/{split}.npy indexes outside 0..{n - 1}")
+    return PreparedSplit(
+        root=root,
+        benchmark=benchmark,
+        split=split,
+        data=SplitArray(data, idx),
+        labels=labels[idx].astype(np.int64),
+        num_frames=num_frames[idx].astype(np.int64),
+        names=names[idx],
+        meta=meta,
+        indices=idx,
+    )
+
+
+class PreparedWriter:
+    """Streams samples into a new prepared dataset at ``out``.
+
+    ``capacity`` is an upper bound on the sample count; unused rows are dropped by
+    :meth:`finalize`. Usage::
+
+        w = PreparedWriter(out, dataset="ntu60", layout="ntu25", classes=names,
+                           capacity=len(files), max_frames=300, num_persons=2)
+        i = w.add(x, label, num_frames, name)   # x: (C, T, V, M)
+        w.skip(name, reason)
+        w.finalize({"xsub": {"train": [...], "test": [...]}})
+    """
+
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        *,
+        dataset: str,
+        layout: str,
+        classes: Sequence[str],
+        capacity: int,
+        max_frames: int,
+        num_persons: int,
+        channels: int = 3,
+        num_joints: int | None = None,
+    ):
+        from .layouts import get_layout
+
+        self.out = Path(out)
+        self.dataset = dataset
+        self.layout = get_layout(layout)
+        self.classes = list(classes)
+        v = num_joints or self.layout.num_joints
+        self.sample_shape = (channels, max_frames, v, num_persons)
+        self.tmp = self.out.parent / f".{self.out.name}.partial"
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self.tmp.mkdir(parents=True)
+        self.capacity = max(int(capacity), 1)
+        self._data = np.lib.format.open_memmap(
+            self.tmp / "data.npy", mode="w+", dtype=np.float32, shape=(self.capacity, *self.sample_shape)
+        )
+        self._labels: list[int] = []
+        self._frames: list[int] = []
+        self._names: list[str] = []
+        self.skipped: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def add(self, x: np.ndarray, label: int, num_frames: int, name: str) -> int:
+        """Append one sample ``x: (C, T, V, M)`` and return its index."""
+        i = len(self._labels)
+        if i >= self.capacity:
+            raise RuntimeError(f"PreparedWriter capacity {self.capacity} exceeded")
+        if tuple(x.shape) != self.sample_shape:
+            raise ValueError(f"sample {name}: shape {tuple(x.shape)} != {self.sample_shape}")
+        if not 0 <= label < len(self.classes):
+            raise ValueError(f"sample {name}: label {label} outside 0..{len(self.classes) - 1}")
+        self._data[i] = x
+        self._labels.append(int(label))
+        self._frames.append(int(num_frames))
+        self._names.append(str(name))
+        return i
+
+    def skip(self, name: str, reason: str) -> None:
+        """Record a sample that was left out, and why (kept in meta.json)."""
+        self.skipped.append({"name": str(name), "reason": str(reason)})
+
+    def finalize(
+        self, splits: Mapping[str, Mapping[str, Sequence[int] | np.ndarray]], **extra: Any
+    ) -> Path:
+        """Write labels, names, splits and meta.json, then move the directory into place."""
+        n = len(self._labels)
+        self._data.flush()
+        del self._data
+        _shrink_npy(self.tmp / "data.npy", n)
+        np.save(self.tmp / "labels.npy", np.asarray(self._labels, dtype=np.int64))
+        np.save(self.tmp / "num_frames.npy", np.asarray(self._frames, dtype=np.int64))
+        names = np.asarray(self._names, dtype=str) if n else np.zeros((0,), dtype="<U1")
+        np.save(self.tmp / "names.npy", names)
+        bench_counts: dict[str, dict[str, int]] = {}
+        for bench, parts in splits.items():
+            (self.tmp / "splits" / bench).mkdir(parents=True, exist_ok=True)
+            bench_counts[bench] = {}
+            for split, idx in parts.items():
+                idx = np.asarray(idx, dtype=np.int64)
+                np.save(self.tmp / "splits" / bench / f"{split}.npy", idx)
+                bench_counts[bench][split] = int(len(idx))
+        labels = np.asarray(self._labels, dtype=np.int64)
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "dataset": self.dataset,
+            "layout": self.layout.name,
+            "classes": self.classes,
+            "num_classes": len(self.classes),
+            "shape": [n, *self.sample_shape],
+            "max_frames": self.sample_shape[1],
+            "num_persons": self.sample_shape[3],
+            "benchmarks": bench_counts,
+            "counts": {
+                "samples": n,
+                "skipped": len(self.skipped),
+                "per_class": np.bincount(labels, minlength=len(self.classes)).tolist(),
+            },
+            "skipped": self.skipped,
+            **extra,
+            "complete": True,
+        }
+        write_json(self.tmp / "meta.json", meta)
+        old = self.out.parent / f".{self.out.name}.old"
+        if old.exists():
+            shutil.rmtree(old)
+        if self.out.exists():
+            os.replace(self.out, old)
+        os.replace(self.tmp, self.out)
+        if old.exists():
+            shutil.rmtree(old)
+        return self.out
+
+
+def _shrink_npy(path: Path, n: int) -> None:
+    """Cut an ``.npy`` file to its first ``n`` rows in place (rewrite header, truncate)."""
+    with open(path, "r+b") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(f)
+        header_len = f.tell()
+        if shape[0] == n:
+            return
+        new_shape = (n, *shape[1:])
+        f.seek(0)
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran, "shape": new_shape}
+        np.lib.format.write_array_header_1_0(f, header) if version == (1, 0) else np.lib.format.write_array_header_2_0(f, header)
+        if f.tell() != header_len:  # header length changed: fall back to a copy
+            f.close()
+            src = np.load(path, mmap_mode="r")
+            tmp = path.with_suffix(".shrink.npy")
+            dst = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=new_shape)
+            for s in range(0, n, 1024):
+                dst[s : s + 1024] = src[s : s + 1024]
+            dst.flush()
+            del dst, src
+            os.replace(tmp, path)
+            return
+        row = int(np.prod(shape[1:])) * dtype.itemsize
+        f.truncate(header_len + n * row)

@@ -1,0 +1,162 @@
+"""Reading the pickles other skeleton repositories ship, without running their code.
+
+A pickle can name any importable callable (``os.system`` through ``__reduce__``) and
+the stock unpickler calls it. :class:`RestrictedUnpickler` resolves no global at all
+by default, which is enough for plain lists, tuples, dicts, str, int and float. With
+``allow_numpy=True`` it resolves exactly the callables numpy's own array and scalar
+pickles use, each wrapped so that it accepts only plain numeric data:
+
+- ``numpy[._core|.core].multiarray._reconstruct`` (subtype must be ``numpy.ndarray``),
+  ``numpy.ndarray``, ``numpy.dtype`` (no object dtypes): arrays, pickle protocols 0-4;
+- ``numpy[._core|.core].numeric._frombuffer``: arrays, pickle protocol 5;
+- ``numpy[._core|.core].multiarray.scalar``: numpy scalars such as ``np.int64(3)``;
+- ``_codecs.encode(text, "latin1")``: how protocol 2 (mmcv's default, so most PYSKL
+  annotation files) writes ``bytes``; any other encoding is refused.
+
+Everything else raises, before anything is called, as a one-line
+:class:`~skelcon.errors.SkelconError`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SkelconError
+
+
+class _Refused(pickle.UnpicklingError):
+    """A global the restricted unpickler will not resolve."""
+
+
+def _plain_dtype(dtype: Any) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.hasobject:
+        raise _Refused("numpy object arrays are not allowed")
+    return dt
+
+
+def _make_dtype(obj: Any, align: bool = False, copy: bool = False) -> np.dtype:
+    if not isinstance(obj, str):
+        raise _Refused(f"numpy.dtype({type(obj).__name__}) is not allowed (only dtype strings)")
+    return _plain_dtype(np.dtype(obj, align, copy))
+
+
+_REAL_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+_REAL_SCALAR = np.float32(0).__reduce__()[0]
+_REAL_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    if subtype is not np.ndarray:
+        raise _Refused("only plain numpy.ndarray may be reconstructed")
+    return _REAL_RECONSTRUCT(np.ndarray, shape, dtype)
+
+
+def _scalar(dtype: Any, data: Any = None) -> Any:
+    dt = _plain_dtype(dtype)
+    if not isinstance(data, bytes):
+        raise _Refused("numpy scalar data must be bytes")
+    return _REAL_SCALAR(dt, data)
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    return _REAL_FROMBUFFER(buf, _plain_dtype(dtype), shape, order)
+
+
+def _codecs_encode(text: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise _Refused("_codecs.encode is allowed only as encode(str, 'latin1')")
+    return text.encode("latin1")
+
+
+_NUMPY_GLOBALS: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray}
+_NUMPY_GLOBALS[("numpy", "dtype")] = _make_dtype
+_NUMPY_GLOBALS[("_codecs", "encode")] = _codecs_encode
+for _pkg in ("numpy._core", "numpy.core"):
+    _NUMPY_GLOBALS[(f"{_pkg}.multiarray", "_reconstruct")] = _reconstruct
+    _NUMPY_GLOBALS[(f"{_pkg}.multiarray", "scalar")] = _scalar
+    _NUMPY_GLOBALS[(f"{_pkg}.numeric", "_frombuffer")] = _frombuffer
+
+NUMPY_GLOBALS: frozenset[tuple[str, str]] = frozenset(_NUMPY_GLOBALS)
+"""The ``(module, name)`` pairs ``allow_numpy=True`` resolves."""
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves no globals, or only numpy's array/scalar ones."""
+
+    def __init__(self, file: Any, *, allow_numpy: bool = False):
+        super().__init__(file, encoding="latin1")
+        self._allowed: dict[tuple[str, str], Any] = dict(_NUMPY_GLOBALS) if allow_numpy else {}
+
+    def find_class(self, module: str, name: str) -> Callable[..., Any]:
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            what = "numpy arrays and plain Python data" if self._allowed else "plain Python data"
+            raise _Refused(
+                f"refusing to load global {module}.{name} (only {what} allowed)"
+            ) from None
+
+
+def load_restricted(path: str | os.PathLike, *, allow_numpy: bool = False) -> Any:
+    """Unpickle ``path`` with :class:`RestrictedUnpickler`; any problem is a one-line error."""
+    path = Path(path)
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise SkelconError(f"cannot read pickle {str(path)!r}: {e.strerror}") from None
+    with f:
+        try:
+            obj = RestrictedUnpickler(f, allow_numpy=allow_numpy).load()
+        except _Refused as e:
+            raise SkelconError(f"{path}: {e}") from None
+        except Exception as e:  # malformed pickles raise many different types
+            msg = str(e).splitlines()[0] if str(e) else ""
+            raise SkelconError(
+                f"{path}: not a readable pickle ({type(e).__name__}: {msg})"
+            ) from None
+    if allow_numpy:
+        _check_no_objects(obj, path)
+    return obj
+
+
+def _check_no_objects(obj: Any, path: Path, depth: int = 0) -> None:
+    """Refuse object arrays anywhere in a loaded structure."""
+    if depth > 64:
+        raise SkelconError(f"{path}: pickle nests deeper than 64 levels")
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject:
+            raise SkelconError(f"{path}: numpy object arrays are not allowed")
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _check_no_objects(v, path, depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            if isinstance(v, (np.ndarray, dict, list, tuple)):
+                _check_no_objects(v, path, depth + 1)
+
+
+def load_label_pickle(path: str | os.PathLike) -> tuple[list[str], list[int]]:
+    """A ``(names, labels)`` pickle: a list of str and a list of int of equal length.
+
+    No global is resolved (numpy arrays and scalars are refused too).
+    """
+    obj = load_restricted(path, allow_numpy=False)
+    if not isinstance(obj, (tuple, list)) or len(obj) != 2:
+        raise SkelconError(f"{path}: expected a (names, labels) pair, got {type(obj).__name__}")
+    names, labels = obj
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise SkelconError(f"{path}: the first element must be a list of sample names (str)")
+    if not isinstance(labels, (list, tuple)) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in labels
+    ):
+        raise SkelconError(f"{path}: the second element must be a list of int labels")
+    if len(names) != len(labels):
+        raise SkelconError(f"{path}: {len(names)} names but {len(labels)} labels")
+    return list(names), [int(v) for v in labels]

@@ -1,0 +1,220 @@
+"""Imports: the ST-GCN-style npy folder and PYSKL pickles round-trip; malicious or
+disallowed pickles are refused without running anything."""
+
+from __future__ import annotations
+
+import collections
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skelcon.cli import main
+from skelcon.data.imports import split_key
+from skelcon.data.layouts import NTU25
+from skelcon.data.normalize import normalize
+from skelcon.data.prepared import load_prepared, read_meta
+from skelcon.data.safe_pickle import NUMPY_GLOBALS, load_label_pickle, load_restricted
+from skelcon.errors import SkelconError
+
+
+class _Evil:
+    """Pickles to ``os.system("touch <marker>")``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _npy_folder(d: Path, n_train: int = 5, n_val: int = 3, t: int = 20, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    d.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for prefix, n in (("train", n_train), ("val", n_val)):
+        data = rng.normal(size=(n, 3, t, 25, 2)).astype(np.float32)
+        frames = rng.integers(1, t + 1, size=n)
+        for i, f in enumerate(frames):
+            data[i, :, f:] = 0
+        names = [f"{prefix}_S{i:03d}.skeleton" for i in range(n)]
+        labels = [int(v) for v in rng.integers(0, 7, size=n)]
+        np.save(d / f"{prefix}_data_joint.npy", data)
+        np.save(d / f"{prefix}_num_frame.npy", frames)
+        with open(d / f"{prefix}_label.pkl", "wb") as f:
+            pickle.dump((names, labels), f)
+        out[prefix] = {"data": data, "frames": frames, "names": names, "labels": labels}
+    return out
+
+
+def test_npy_round_trip(tmp_path):
+    src = _npy_folder(tmp_path / "src")
+    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--out",
+                 str(tmp_path / "out"), "--dataset", "toy"]) == 0  # fmt: skip
+    meta = read_meta(tmp_path / "out")
+    labels = src["train"]["labels"] + src["val"]["labels"]
+    assert meta["dataset"] == "toy" and meta["layout"] == "ntu25"
+    assert meta["num_classes"] == max(labels) + 1 and meta["normalized"] is False
+    assert meta["benchmarks"] == {"default": {"train": 5, "test": 3}}
+    for prefix, split in (("train", "train"), ("val", "test")):
+        p = load_prepared(tmp_path / "out", "default", split)
+        s = src[prefix]
+        np.testing.assert_array_equal(p.data[:], s["data"])
+        assert list(p.labels) == s["labels"] and list(p.names) == s["names"]
+        np.testing.assert_array_equal(p.num_frames, s["frames"])
+
+
+def test_npy_normalize_flag_and_missing_num_frames(tmp_path):
+    src = _npy_folder(tmp_path / "src", seed=1)
+    (tmp_path / "src" / "val_num_frame.npy").unlink()
+    classes = tmp_path / "classes.txt"
+    classes.write_text("\n".join(f"action {i}" for i in range(9)) + "\n")
+    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--out",
+                 str(tmp_path / "out"), "--normalize", "--classes", str(classes)]) == 0  # fmt: skip
+    meta = read_meta(tmp_path / "out")
+    assert meta["classes"] == [f"action {i}" for i in range(9)] and meta["normalized"] is True
+    p = load_prepared(tmp_path / "out", "default", "test")
+    # num_frames of val recomputed: last non-zero frame + 1 == the frames we zeroed after
+    np.testing.assert_array_equal(p.num_frames, src["val"]["frames"])
+    want = normalize(src["val"]["data"][1], 20, NTU25)
+    np.testing.assert_allclose(p.data[1], want, atol=1e-6)
+
+
+def test_npy_layout_mismatch_and_label_count(tmp_path, capsys):
+    _npy_folder(tmp_path / "src")
+    args = ["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--out", str(tmp_path / "o")]
+    assert main([*args, "--layout", "kinect20"]) == 2
+    assert "25 joints but layout kinect20 has 20" in capsys.readouterr().err
+    with open(tmp_path / "src" / "val_label.pkl", "wb") as f:
+        pickle.dump((["a"], [1, 2]), f)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 names but 2 labels" in err[0]
+
+
+def test_malicious_label_pickle_does_not_execute(tmp_path, capsys):
+    _npy_folder(tmp_path / "src")
+    marker = tmp_path / "PWNED"
+    with open(tmp_path / "src" / "train_label.pkl", "wb") as f:
+        pickle.dump((["a"], [_Evil(marker)]), f)
+    with pytest.raises(SkelconError, match="refusing to load global posix.system") as e:
+        load_label_pickle(tmp_path / "src" / "train_label.pkl")
+    assert "\n" not in str(e.value)
+    assert not marker.exists()
+    rc = main(
+        ["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--out", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "refusing to load global" in err[0]
+    assert not marker.exists() and not (tmp_path / "o").exists()
+    # the numpy-enabled unpickler (PYSKL path) refuses it as well
+    pk = tmp_path / "evil.pkl"
+    pk.write_bytes(pickle.dumps({"annotations": [_Evil(marker)], "x": np.zeros(3)}, protocol=2))
+    with pytest.raises(SkelconError, match="refusing to load global"):
+        load_restricted(pk, allow_numpy=True)
+    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--out", str(tmp_path / "o")]) == 2
+    assert not marker.exists()
+
+
+def test_label_pickle_refuses_numpy_arrays(tmp_path):
+    p = tmp_path / "l.pkl"
+    p.write_bytes(pickle.dumps((["a", "b"], np.array([0, 1]))))
+    with pytest.raises(SkelconError, match="refusing to load global numpy"):
+        load_label_pickle(p)
+    p.write_bytes(pickle.dumps((["a", "b"], [0, "1"])))
+    with pytest.raises(SkelconError, match="list of int labels"):
+        load_label_pickle(p)
+    p.write_bytes(b"\x80\x04not a pickle")
+    with pytest.raises(SkelconError, match="not a readable pickle"):
+        load_label_pickle(p)
+
+
+def _pyskl(rng: np.random.Generator, c: int = 3) -> dict:
+    anns = []
+    for i, (m, t, label) in enumerate([(1, 12, 0), (2, 20, 3), (1, 7, 2), (2, 15, 3), (1, 9, 1)]):
+        kp = rng.normal(size=(m, t, 25, c)).astype(np.float32)
+        anns.append({"frame_dir": f"S001C00{i}P001R001A00{label + 1}", "label": label,
+                     "keypoint": kp, "total_frames": t, "img_shape": (1080, 1920)})  # fmt: skip
+    names = [a["frame_dir"] for a in anns]
+    split = {"xsub_train": names[:3], "xsub_val": names[3:], "xview_train": names[1:],
+             "xview_val": names[:1]}  # fmt: skip
+    return {"split": split, "annotations": anns}
+
+
+@pytest.mark.parametrize(("protocol", "c"), [(2, 3), (4, 2), (5, 3)])
+def test_pyskl_round_trip(tmp_path, protocol, c):
+    obj = _pyskl(np.random.default_rng(protocol), c)
+    obj["annotations"][2]["label"] = np.int64(2)  # numpy scalars are allowed
+    pk = tmp_path / "ntu60_3danno.pkl"
+    pk.write_bytes(pickle.dumps(obj, protocol=protocol))
+    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--out", str(tmp_path / "o"),
+                 "--layout", "ntu25"]) == 0  # fmt: skip
+    meta = read_meta(tmp_path / "o")
+    assert meta["shape"] == [5, c, 20, 25, 2] and meta["num_classes"] == 4
+    assert meta["benchmarks"] == {"xsub": {"train": 3, "test": 2}, "xview": {"train": 4, "test": 1}}
+    anns = {a["frame_dir"]: a for a in obj["annotations"]}
+    for bench, split, key in (("xsub", "train", "xsub_train"), ("xsub", "test", "xsub_val"),
+                              ("xview", "train", "xview_train"), ("xview", "test", "xview_val")):  # fmt: skip
+        p = load_prepared(tmp_path / "o", bench, split)
+        assert list(p.names) == obj["split"][key]
+        for i, name in enumerate(p.names):
+            a = anns[name]
+            m, t = a["keypoint"].shape[:2]
+            assert p.labels[i] == a["label"] and p.num_frames[i] == t
+            x = p.data[i]
+            np.testing.assert_array_equal(x[:, :t, :, :m], a["keypoint"].transpose(3, 1, 2, 0))
+            assert not x[:, t:].any() and not x[..., m:].any()
+
+
+def test_pyskl_disallowed_global_and_object_arrays_refused(tmp_path, capsys):
+    pk = tmp_path / "a.pkl"
+    obj = _pyskl(np.random.default_rng(0))
+    obj["annotations"][0]["extra"] = collections.OrderedDict(a=1)
+    pk.write_bytes(pickle.dumps(obj, protocol=4))
+    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refusing to load global collections.OrderedDict" in err[0]
+    pk.write_bytes(pickle.dumps({"annotations": [np.array([1, "x"], dtype=object)]}))
+    with pytest.raises(SkelconError, match="object arrays are not allowed"):
+        load_restricted(pk, allow_numpy=True)
+    assert ("numpy", "ndarray") in NUMPY_GLOBALS and ("builtins", "eval") not in NUMPY_GLOBALS
+
+
+def test_pyskl_bad_annotation_skipped_or_strict(tmp_path, capsys):
+    obj = _pyskl(np.random.default_rng(3))
+    obj["annotations"][1]["keypoint"] = np.zeros((2, 20, 25))  # 3 dims
+    obj["annotations"][3]["total_frames"] = 99
+    pk = tmp_path / "a.pkl"
+    pk.write_bytes(pickle.dumps(obj))
+    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    d1, d3 = obj["annotations"][1]["frame_dir"], obj["annotations"][3]["frame_dir"]
+    assert (
+        f"skipped {pk}: annotation 1 ({d1}): keypoint must be a numeric (M, T, V, C) array, got (2, 20, 25)"
+        in err
+    )
+    assert f"skipped {pk}: annotation 3 ({d3}): total_frames 99 != keypoint frames 15" in err
+    meta = read_meta(tmp_path / "o")
+    assert meta["counts"]["samples"] == 3 and meta["shape"][2] == 12  # T from the good ones
+    assert meta["benchmarks"]["xsub"] == {"train": 2, "test": 1}
+    assert meta["split_names_without_annotation"] == {
+        "xsub_train": 1,
+        "xsub_val": 1,
+        "xview_train": 2,
+    }
+    rc = main(
+        ["prepare", "import-pyskl", "--raw", str(pk), "--out", str(tmp_path / "s"), "--strict"]
+    )
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and last.startswith(f"skelcon: error: {pk}: annotation 1 ({d1}): keypoint")
+
+
+def test_split_key_mapping():
+    assert split_key("xsub_train") == ("xsub", "train")
+    assert split_key("xset_val") == ("xset", "test")
+    assert split_key("train") == ("default", "train") and split_key("val") == ("default", "test")
+    assert split_key("test1") == ("split1", "test")
+    assert split_key("sub_val2") == ("sub2", "test")
+    assert split_key("everything") is None
