@@ -14,12 +14,14 @@ from hypothesis import strategies as st
 from skelcon.cli import main
 from skelcon.data import ntu
 from skelcon.data.ntu import (
+    NtuTask,
     class_names,
     load_missing,
     parse_skeleton,
     prepare_ntu,
 )
-from skelcon.data.prepared import load_prepared, read_meta
+from skelcon.data.pipeline import run_prepare
+from skelcon.data.prepared import PreparedWriter, load_prepared, read_meta
 from skelcon.errors import DataFormatError, SkelconError
 
 ZIP60 = "ntu/nturgbd_skeletons_s001_to_s017.zip"
@@ -403,3 +405,28 @@ def test_cli_user_errors(tmp_path, capsys):
         == 2
     )
     assert "no *.skeleton" in capsys.readouterr().err
+
+
+def test_pool_skips_or_stops_at_bad_input_without_hanging(tmp_path, capsys):
+    good = tmp_path / "good.skeleton"
+    good.write_text(_skeleton_text([1, 2, 1]))
+    bad = tmp_path / "bad.skeleton"
+    bad.write_text(_skeleton_text([1, 1])[:-400])
+    # more tasks than the pool may run ahead (64), the bad one early
+    tasks = [NtuTask(f"S001C001P001R{k:03d}A001", str(good), None, 20) for k in range(1, 201)]
+    tasks[3] = NtuTask("S001C001P001R999A001", str(bad), None, 20)
+
+    def writer(name):
+        return PreparedWriter(tmp_path / name, dataset="t", layout="ntu25", classes=class_names(60),
+                              capacity=len(tasks), max_frames=20, num_persons=2)  # fmt: skip
+
+    w = writer("skip")
+    report = run_prepare(tasks, ntu.prepare_sample, w, workers=2, chunksize=1, progress=False)
+    assert len(report.indices) == 199 and [s[0] for s in report.skipped] == ["S001C001P001R999A001"]
+    assert report.indices["S001C001P001R005A001"] == 3  # task order kept
+    line = f"skipped {bad}:{_skeleton_text([1, 1])[:-400].count(chr(10)) + 1}: file ends early"
+    assert line in capsys.readouterr().err
+    with pytest.raises(DataFormatError) as e:
+        run_prepare(tasks, ntu.prepare_sample, writer("strict"), workers=2, strict=True,
+                    chunksize=1, progress=False)  # fmt: skip
+    assert e.value.path == str(bad)

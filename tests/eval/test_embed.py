@@ -24,9 +24,29 @@ def run_dir(tiny_data, tmp_path_factory):
 
 
 def _embed(run_dir, data, out, *extra, split="test", rep="seq"):
-    return main(["embed", "--checkpoint", str(run_dir), "--representation", rep, "--data", str(data),
-                 "--benchmark", "default", "--split", split, "--out", str(out), "--quiet", "--device", "cpu",
-                 "--batch-size", "5", *extra])  # fmt: skip
+    return main(
+        [
+            "embed",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            rep,
+            "--data",
+            str(data),
+            "--benchmark",
+            "default",
+            "--split",
+            split,
+            "--out",
+            str(out),
+            "--quiet",
+            "--device",
+            "cpu",
+            "--batch-size",
+            "5",
+            *extra,
+        ]
+    )
 
 
 def test_embed_matches_load_encoder(run_dir, tiny_data, tmp_path, capsys):
@@ -38,8 +58,16 @@ def test_embed_matches_load_encoder(run_dir, tiny_data, tmp_path, capsys):
     split = load_prepared(tiny_data, "default", "test")
     assert feats.dtype == np.float32 and feats.shape == (12, 256)
     assert side["names"] == split.names.tolist() and side["labels"] == split.labels.tolist()
-    assert side["representation"] == "seq" and side["checkpoint"] == str(run_dir) and not side["random_init"]
-    assert side["shape"] == [12, 256] and side["split"] == "test" and side["classes"] == ["c0", "c1", "c2"]
+    assert (
+        side["representation"] == "seq"
+        and side["checkpoint"] == str(run_dir)
+        and not side["random_init"]
+    )
+    assert (
+        side["shape"] == [12, 256]
+        and side["split"] == "test"
+        and side["classes"] == ["c0", "c1", "c2"]
+    )
     assert not any(p.name.endswith(".tmp") for p in out.parent.iterdir())
 
     loaded = skelcon.load_encoder(run_dir, "seq")  # the public entry point, imported lazily
@@ -73,8 +101,15 @@ def test_embed_errors(run_dir, tiny_data, tmp_path, capsys):
     _one_line(capsys, "'stg'", "not in checkpoint")
     assert _embed(run_dir, tiny_data, tmp_path / "f.npy", split="val") == 2
     _one_line(capsys, "'val'")
-    w = PreparedWriter(tmp_path / "e", dataset="e", layout="ntu25", classes=["a"], capacity=1, max_frames=4,
-                       num_persons=2)  # fmt: skip
+    w = PreparedWriter(
+        tmp_path / "e",
+        dataset="e",
+        layout="ntu25",
+        classes=["a"],
+        capacity=1,
+        max_frames=4,
+        num_persons=2,
+    )
     w.add(np.zeros((3, 4, 25, 2), np.float32), 0, 4, "e0")
     w.finalize({"default": {"train": [0], "test": []}})
     assert _embed(run_dir, tmp_path / "e", tmp_path / "f.npy") == 2

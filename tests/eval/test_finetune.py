@@ -21,26 +21,53 @@ from skelcon.eval.linear import linear_eval
 from skelcon.eval.subsets import draw_subsets
 
 FAST = ["--epochs", "1", "--quiet", "--device", "cpu", "--set", "batch_size=12"]
-KEYS = {"protocol", "representation", "results", "num_train", "num_test", "dataset", "benchmark",
-        "checkpoint", "random_init", "config"}  # fmt: skip
+KEYS = {
+    "protocol",
+    "representation",
+    "results",
+    "num_train",
+    "num_test",
+    "dataset",
+    "benchmark",
+    "checkpoint",
+    "random_init",
+    "config",
+}
 
 
 @pytest.fixture(scope="module")
 def run_dir(tiny_data, tmp_path_factory):
-    cfg = load_config(PretrainConfig, None, [*TINY_PRETRAIN, "epochs=1", "representations=[seq, img, stg]"])
+    cfg = load_config(
+        PretrainConfig, None, [*TINY_PRETRAIN, "epochs=1", "representations=[seq, img, stg]"]
+    )
     return pretrain(cfg, tiny_data, "default", tmp_path_factory.mktemp("ft") / "r", progress=False)
 
 
 @pytest.fixture(scope="module")
 def kinect_data(tmp_path_factory):
     """20 joints, one person, 4 classes: another layout and class count."""
-    return make_tiny_prepared(tmp_path_factory.mktemp("k20") / "p", n=24, classes=4, layout="kinect20", persons=1)
+    return make_tiny_prepared(
+        tmp_path_factory.mktemp("k20") / "p", n=24, classes=4, layout="kinect20", persons=1
+    )
 
 
 def _args(protocol, run_dir, data, out, rep="seq", *extra):
     ck = ["--checkpoint", str(run_dir)] if run_dir is not None else []
-    return ["eval", protocol, *ck, "--representation", rep, "--data", str(data), "--benchmark", "default",
-            "--out", str(out), *FAST, *extra]  # fmt: skip
+    return [
+        "eval",
+        protocol,
+        *ck,
+        "--representation",
+        rep,
+        "--data",
+        str(data),
+        "--benchmark",
+        "default",
+        "--out",
+        str(out),
+        *FAST,
+        *extra,
+    ]
 
 
 def _one_line_error(capsys, *needles):
@@ -58,14 +85,29 @@ def test_finetune_trains_the_encoder_linear_eval_does_not(run_dir, tiny_data):
     loaded = load_encoder(run_dir, "stg")
     enc = loaded.encoder
     before = {k: v.clone() for k, v in enc.state_dict().items()}
-    linear_eval(enc, train, test, LinearEvalConfig(epochs=1, device="cpu", batch_size=12), cpu,
-                out_len=loaded.num_frames, progress=False)  # fmt: skip
+    linear_eval(
+        enc,
+        train,
+        test,
+        LinearEvalConfig(epochs=1, device="cpu", batch_size=12),
+        cpu,
+        out_len=loaded.num_frames,
+        progress=False,
+    )
     assert all(torch.equal(before[k], v) for k, v in enc.state_dict().items())
 
     modes = []
     enc.register_forward_pre_hook(lambda m, inp: modes.append((m.training, inp[0].shape[0])))
-    res = finetune(enc, train, test, FinetuneConfig(epochs=1, batch_size=12, lr=1e-3), cpu,
-                   out_len=loaded.num_frames, num_classes=3, progress=False)  # fmt: skip
+    res = finetune(
+        enc,
+        train,
+        test,
+        FinetuneConfig(epochs=1, batch_size=12, lr=1e-3),
+        cpu,
+        out_len=loaded.num_frames,
+        num_classes=3,
+        progress=False,
+    )
     after = enc.state_dict()
     # every training forward ran in train mode (3 batches of 12), the test one in eval mode
     assert modes == [(True, 12)] * 3 + [(False, 12)]
@@ -83,8 +125,17 @@ def test_finetune_is_reproducible(run_dir, tiny_data):
     runs = []
     for _ in range(2):
         loaded = load_encoder(run_dir, "seq")
-        res = finetune(loaded.encoder, train, test, cfg, torch.device("cpu"), out_len=loaded.num_frames,
-                       num_classes=3, seed=5, progress=False)  # fmt: skip
+        res = finetune(
+            loaded.encoder,
+            train,
+            test,
+            cfg,
+            torch.device("cpu"),
+            out_len=loaded.num_frames,
+            num_classes=3,
+            seed=5,
+            progress=False,
+        )
         runs.append((res["train_loss"], res["top1"], loaded.encoder.state_dict()))
     assert runs[0][:2] == runs[1][:2]
     assert all(torch.equal(v, runs[1][2][k]) for k, v in runs[0][2].items())
@@ -92,7 +143,9 @@ def test_finetune_is_reproducible(run_dir, tiny_data):
 
 def test_semi_end_to_end(run_dir, tiny_data, tmp_path, capsys):
     out = tmp_path / "semi"
-    rc = main(_args("semi", run_dir, tiny_data, out, "seq", "--fractions", "0.1,0.5", "--repeats", "2"))
+    rc = main(
+        _args("semi", run_dir, tiny_data, out, "seq", "--fractions", "0.1,0.5", "--repeats", "2")
+    )
     assert rc == 0
     assert "0.1" not in capsys.readouterr().err
     rec = json.loads((out / "metrics.json").read_text())
@@ -103,7 +156,9 @@ def test_semi_end_to_end(run_dir, tiny_data, tmp_path, capsys):
     assert [r["num_labelled"] for r in rec["results"]] == [[3, 3], [18, 18]]
     for r in rec["results"]:
         assert len(r["runs"]) == 2
-        assert r["mean"] == pytest.approx(np.mean(r["runs"])) and r["std"] == pytest.approx(np.std(r["runs"]))
+        assert r["mean"] == pytest.approx(np.mean(r["runs"])) and r["std"] == pytest.approx(
+            np.std(r["runs"])
+        )
     assert rec["config"]["repeats"] == 2 and rec["config"]["lr"] == 1e-4
     # the saved subsets are the ones drawn from the seed, names included
     subsets = json.loads((out / "subsets.json").read_text())
@@ -115,14 +170,43 @@ def test_semi_end_to_end(run_dir, tiny_data, tmp_path, capsys):
 
 
 def test_supervised_and_finetune(run_dir, tiny_data, tmp_path):
-    rc = main(_args("supervised", None, tiny_data, tmp_path / "sp", "img", "--preset", "small", "--frames",
-                    "16", "--fractions", "0.5", "--repeats", "1"))  # fmt: skip
+    rc = main(
+        _args(
+            "supervised",
+            None,
+            tiny_data,
+            tmp_path / "sp",
+            "img",
+            "--preset",
+            "small",
+            "--frames",
+            "16",
+            "--fractions",
+            "0.5",
+            "--repeats",
+            "1",
+        )
+    )
     assert rc == 0
     rec = json.loads((tmp_path / "sp" / "metrics.json").read_text())
     assert KEYS <= set(rec) and rec["protocol"] == "supervised"
-    assert rec["random_init"] and rec["checkpoint"] is None and rec["architecture"] == "preset small"
+    assert (
+        rec["random_init"] and rec["checkpoint"] is None and rec["architecture"] == "preset small"
+    )
     assert rec["results"][0]["num_labelled"] == [18]
-    rc = main(_args("supervised", run_dir, tiny_data, tmp_path / "sc", "seq", "--fractions", "1", "--repeats", "1"))
+    rc = main(
+        _args(
+            "supervised",
+            run_dir,
+            tiny_data,
+            tmp_path / "sc",
+            "seq",
+            "--fractions",
+            "1",
+            "--repeats",
+            "1",
+        )
+    )
     assert rc == 0
     rec = json.loads((tmp_path / "sc" / "metrics.json").read_text())
     assert rec["random_init"] and rec["checkpoint"] is None and rec["architecture"] == str(run_dir)
@@ -131,13 +215,17 @@ def test_supervised_and_finetune(run_dir, tiny_data, tmp_path):
     assert rc == 0
     rec = json.loads((tmp_path / "ft" / "metrics.json").read_text())
     assert KEYS <= set(rec) and rec["protocol"] == "finetune"
-    assert [(r["fraction"], r["num_labelled"], r["std"]) for r in rec["results"]] == [(1.0, [36], 0.0)]
+    assert [(r["fraction"], r["num_labelled"], r["std"]) for r in rec["results"]] == [
+        (1.0, [36], 0.0)
+    ]
 
 
 def test_transfer_across_layouts(run_dir, kinect_data, tmp_path, capsys):
     for rep, why in (("seq", "C*V*M"), ("img", "joints as channels")):
         assert main(_args("transfer", run_dir, kinect_data, tmp_path / rep, rep)) == 2
-        _one_line_error(capsys, f"the {rep} encoder", "ntu25 (C=3, V=25, M=2)", "kinect20 (C=3, V=20, M=1)", why)
+        _one_line_error(
+            capsys, f"the {rep} encoder", "ntu25 (C=3, V=25, M=2)", "kinect20 (C=3, V=20, M=1)", why
+        )
         assert not (tmp_path / rep / "metrics.json").exists()
 
     assert main(_args("transfer", run_dir, kinect_data, tmp_path / "stg", "stg")) == 0
@@ -146,7 +234,9 @@ def test_transfer_across_layouts(run_dir, kinect_data, tmp_path, capsys):
     assert rec["source_dataset"] == "tiny" and rec["source_layout"] == "ntu25"
     assert rec["target_layout"] == "kinect20" and rec["results"][0]["num_labelled"] == [18]
     # what was copied equals the checkpoint; the graph-specific rest is fresh
-    loaded, reinit, _ = transfer_encoder(run_dir, "stg", load_prepared(kinect_data, "default", "train").meta)
+    loaded, reinit, _ = transfer_encoder(
+        run_dir, "stg", load_prepared(kinect_data, "default", "train").meta
+    )
     assert set(reinit["stg"]) == set(rec["reinitialised"]["stg"])
     state = load_checkpoint(run_dir)["model"]
     copied = 0
@@ -171,8 +261,15 @@ def test_transfer_same_layout_new_classes(run_dir, tmp_path):
 def _empty_test_split(root):
     from skelcon.data.prepared import PreparedWriter
 
-    w = PreparedWriter(root, dataset="e", layout="ntu25", classes=["a", "b"], capacity=4, max_frames=8,
-                       num_persons=2)  # fmt: skip
+    w = PreparedWriter(
+        root,
+        dataset="e",
+        layout="ntu25",
+        classes=["a", "b"],
+        capacity=4,
+        max_frames=8,
+        num_persons=2,
+    )
     for i in range(4):
         w.add(np.zeros((3, 8, 25, 2), np.float32), i % 2, 8, f"e{i}")
     return w.finalize({"default": {"train": [0, 1, 2, 3], "test": []}})
@@ -204,7 +301,9 @@ def test_bad_split_and_representation(run_dir, tiny_data, tmp_path, capsys):
     _one_line_error(capsys, "'stg'", "not in checkpoint")
     assert main(_args("supervised", None, tiny_data, tmp_path / "x", "seq")) == 2
     _one_line_error(capsys, "--checkpoint", "--preset")
-    assert main(_args("supervised", None, tiny_data, tmp_path / "x", "seq", "--preset", "huge")) == 2
+    assert (
+        main(_args("supervised", None, tiny_data, tmp_path / "x", "seq", "--preset", "huge")) == 2
+    )
     _one_line_error(capsys, "'huge'", "paper")
 
 

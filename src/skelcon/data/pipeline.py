@@ -98,10 +98,28 @@ def _default_name(task: Any) -> str:
     return str(getattr(task, "name", task))
 
 
-def _bounded(tasks: Sequence[Any], sem: threading.Semaphore) -> Iterator[Any]:
-    for t in tasks:
-        sem.acquire()
-        yield t
+class _Feeder:
+    """Yields the tasks to the pool, at most ``limit`` ahead of the consumer, so that
+    finished samples never pile up in RAM. :meth:`stop` unblocks it for shutdown."""
+
+    def __init__(self, tasks: Sequence[Any], limit: int):
+        self.tasks = tasks
+        self.sem = threading.Semaphore(limit)
+        self.stopped = False
+
+    def __iter__(self) -> Iterator[Any]:
+        for t in self.tasks:
+            self.sem.acquire()
+            if self.stopped:
+                return
+            yield t
+
+    def release(self) -> None:
+        self.sem.release()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.sem.release()
 
 
 def run_prepare(
@@ -140,16 +158,17 @@ def run_prepare(
             _consume((call(t) for t in tasks), writer, report, strict, bar, lambda: None)
         else:
             cs = chunksize or max(1, min(16, len(tasks) // (workers * 8) or 1))
-            sem = threading.Semaphore(max(64, 4 * workers * cs))
+            feeder = _Feeder(tasks, max(64, 4 * workers * cs))
             ctx = mp.get_context(
                 "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
             )
             pool = ctx.Pool(workers)
             try:
-                results = pool.imap(call, _bounded(tasks, sem), chunksize=cs)
-                _consume(results, writer, report, strict, bar, sem.release)
+                results = pool.imap(call, iter(feeder), chunksize=cs)
+                _consume(results, writer, report, strict, bar, feeder.release)
                 pool.close()
             finally:
+                feeder.stop()  # the pool's feeding thread may be waiting on the semaphore
                 pool.terminate()
                 pool.join()
     finally:

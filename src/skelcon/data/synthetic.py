@@ -206,6 +206,7 @@ class _Ctx:
         self.env = _trap(tau, 0.0, 0.15, 0.85, 1.0)
         self.distance = 1.0  # between the two persons' roots
         self.free: tuple[int, ...] = ()  # arms free for an unrelated gesture
+        self.hand = 1  # the hand of one-handed actions (-1 left, +1 right)
 
     def u(self, lo: float, hi: float) -> float:
         return float(self.rng.uniform(lo, hi))
@@ -247,12 +248,53 @@ def _lean(p: _Person, forward=0.0, upper=0.0, neck=0.0, twist=0.0) -> None:
     a[:, SPINE_MID, 1] += twist
 
 
-def _wave(c: _Ctx, side: int) -> None:
-    p, env, reps = c.persons[0], c.env, int(c.rng.integers(2, 6))
+def _wave(c: _Ctx) -> None:
+    """Forearm swings side to side, upper arm raised sideways."""
+    p, env, side, reps = c.persons[0], c.env, c.hand, int(c.rng.integers(2, 6))
     swing = c.u(0.25, 0.5) * np.sin(2 * np.pi * reps * c.tau + c.u(0, 2 * np.pi))
-    _arm(p, side, abd=c.u(1.8, 2.4) * env, flex=c.u(-0.1, 0.4) * env,
-         fore_roll=(c.u(0.2, 0.6) + swing) * env, elbow=c.u(0.0, 0.3) * env)  # fmt: skip
+    _arm(p, side, abd=c.u(1.5, 2.4) * env, flex=c.u(-0.1, 0.5) * env,
+         fore_roll=(c.u(0.2, 0.6) + swing) * env, elbow=c.u(0.0, 0.4) * env)  # fmt: skip
     _lean(p, twist=-side * c.u(0, 0.15) * env)
+
+
+def _beckon(c: _Ctx) -> None:
+    """"Come here": forearm and hand curl towards the body and back, arm in front."""
+    p, env, side, reps = c.persons[0], c.env, c.hand, int(c.rng.integers(2, 6))
+    curl = np.sin(2 * np.pi * reps * c.tau + c.u(0, 2 * np.pi))
+    _arm(p, side, flex=c.u(0.4, 1.1) * env, abd=c.u(0.0, 0.4) * env,
+         elbow=(c.u(0.8, 1.3) + c.u(0.3, 0.6) * curl) * env)  # fmt: skip
+    p.angles[:, _ARM[side][2], 0] += 0.5 * curl * env
+
+
+def _point(c: _Ctx) -> None:
+    """Point at something: the straight arm goes up in front, holds, comes down."""
+    p, side = c.persons[0], c.hand
+    hold = _trap(c.tau, 0.0, c.u(0.15, 0.35), c.u(0.65, 0.85), 1.0)
+    _arm(p, side, flex=c.u(1.1, 1.8) * hold, abd=c.u(-0.1, 0.5) * hold, opening=c.u(-0.3, 0.4) * hold,
+         elbow=c.u(0.0, 0.25) * hold)  # fmt: skip
+    _lean(p, twist=-side * c.u(0.0, 0.3) * hold)
+
+
+def _phone_call(c: _Ctx) -> None:
+    """Hand to the ear, held there, head tilted towards it."""
+    p, side = c.persons[0], c.hand
+    hold = _trap(c.tau, 0.0, c.u(0.1, 0.25), c.u(0.75, 0.9), 1.0)
+    _arm(p, side, flex=c.u(0.2, 0.6) * hold, abd=c.u(0.3, 0.7) * hold, elbow=c.u(2.1, 2.5) * hold,
+         fore_roll=-c.u(0.2, 0.6) * hold)  # fmt: skip
+    p.angles[:, HEAD, 2] -= side * c.u(0.05, 0.25) * hold
+
+
+def _throw(c: _Ctx) -> None:
+    """Overhand throw: wind up behind, whip forward over the shoulder, step in."""
+    p, side, reps = c.persons[0], c.hand, int(c.rng.integers(1, 3))
+    ph = _cycle(c.tau, reps)
+    wind = _bump(ph, 0.05, 0.6)
+    whip = _bump(ph, 0.45, 0.9)
+    _arm(p, side, flex=-0.7 * wind + c.u(1.8, 2.6) * whip, abd=c.u(0.8, 1.3) * wind,
+         elbow=1.6 * wind + 0.3 * whip)  # fmt: skip
+    _arm(p, -side, flex=0.8 * wind)
+    _lean(p, twist=side * 0.4 * wind - side * 0.4 * whip, forward=0.3 * whip - 0.1 * wind)
+    _leg(p, -side, hip=0.4 * _bump(ph, 0.3, 0.95), knee=0.3 * _bump(ph, 0.3, 0.95))
 
 
 def _clap(c: _Ctx) -> None:
@@ -423,12 +465,15 @@ class _ActionClass:
     name: str
     motion: Callable[[_Ctx], None]
     persons: int  # 1 or 2
-    arms: tuple[int, ...]  # arms (-1 left, +1 right) the action uses: they start hanging
+    arms: tuple[int, ...]  # arms (-1 left, +1 right, 0 the chosen hand) the action uses
 
 
 ACTIONS: tuple[_ActionClass, ...] = (
-    _ActionClass("wave_left", lambda c: _wave(c, -1), 1, (-1,)),
-    _ActionClass("wave_right", lambda c: _wave(c, 1), 1, (1,)),
+    _ActionClass("wave", _wave, 1, (0,)),
+    _ActionClass("beckon", _beckon, 1, (0,)),
+    _ActionClass("point", _point, 1, (0,)),
+    _ActionClass("phone_call", _phone_call, 1, (0,)),
+    _ActionClass("throw", _throw, 1, (-1, 1)),
     _ActionClass("clap", _clap, 1, (-1, 1)),
     _ActionClass("squat", _squat, 1, (-1, 1)),
     _ActionClass("jump", _jump, 1, (-1, 1)),
@@ -541,11 +586,14 @@ def synthesize(
     t = np.arange(n, dtype=np.float64)
     start, stop = rng.uniform(0, 0.25) * n, n - rng.uniform(0, 0.25) * n
     tau = _time_warp(rng, np.clip((t - start) / max(stop - start, 1.0), 0.0, 1.0))
-    persons = [_rest_posture(rng, n, action.arms) for _ in range(action.persons)]
+    hand = 1 if rng.random() < 0.7 else -1
+    busy = tuple(hand if s == 0 else s for s in action.arms)
+    persons = [_rest_posture(rng, n, busy) for _ in range(action.persons)]
     ctx = _Ctx(rng, n, persons, tau)
-    ctx.free = tuple(s for s in (-1, 1) if s not in action.arms)
+    ctx.hand = hand
+    ctx.free = tuple(s for s in (-1, 1) if s not in busy)
     action.motion(ctx)
-    if ctx.free and rng.random() < 0.35:
+    if ctx.free and rng.random() < 0.5:
         _gesture(rng, persons[0], int(rng.choice(ctx.free)), t / n)
 
     # Scene: one person faces the camera; two face each other across the x axis.
@@ -558,7 +606,7 @@ def synthesize(
                                     rng.uniform(-0.05, 0.05)]))  # fmt: skip
     shift = np.array([rng.uniform(-0.5, 0.5), -rng.uniform(0.6, 1.0), rng.uniform(2.6, 3.8)])
     x = np.zeros((3, max_frames, V, NUM_PERSONS), dtype=np.float32)
-    sigma = rng.uniform(0.002, 0.01)
+    sigma = rng.uniform(0.003, 0.02)
     for m, (person, (facing, where)) in enumerate(zip(persons, placements, strict=True)):
         world = _pose(person) @ _yaw_matrix(facing).T + where
         cam_xyz = world @ cam.T + shift  # (n, V, 3)
@@ -566,6 +614,9 @@ def synthesize(
             scale = np.ones(V)
             scale[_HAND_JOINTS] = 2.5
             cam_xyz = cam_xyz + rng.normal(0.0, sigma, size=cam_xyz.shape) * scale[None, :, None]
+            for _ in range(int(rng.poisson(1.0))):  # tracking glitches: a joint jumps away
+                j, s0, length = int(rng.integers(V)), int(rng.integers(n)), int(rng.integers(1, 6))
+                cam_xyz[s0 : s0 + length, j] += rng.normal(0.0, 0.08, size=3)
         x[:, :n, :, m] = cam_xyz.transpose(2, 0, 1)
     if dropout:  # the sensor loses a joint for a few frames: zeros, as in the raw files
         for m in range(action.persons):
@@ -623,7 +674,7 @@ def _resolve_classes(classes: Sequence[str] | None) -> list[int]:
 def generate_synthetic(
     out: str | Path,
     *,
-    per_class: int = 100,
+    per_class: int = 90,
     max_frames: int = 100,
     seed: int = 0,
     test_fraction: float = 0.3,
@@ -717,7 +768,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.splitlines()[0],
     )
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--per-class", type=int, default=100, help="samples per class, train+test (100)")
+    p.add_argument("--per-class", type=int, default=90, help="samples per class, train+test (90)")
     p.add_argument("--frames", type=int, default=100, help="T_max: frames per sample (100)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--test-fraction", type=float, default=0.3, help="test share per class (0.3)")

@@ -93,19 +93,29 @@ def _finetune_args(p: argparse.ArgumentParser, *, checkpoint: str, random_init: 
     else:
         p.add_argument("--checkpoint", help="take the architecture (not the weights) from this run")
         p.add_argument("--preset", help="or build the architecture from a preset: paper or small")
-        p.add_argument("--frames", type=int, default=64, help="input length with --preset (default 64)")
-    p.add_argument("--representation", required=True, help="seq, img, stg or a combination like seq+stg")
+        p.add_argument(
+            "--frames", type=int, default=64, help="input length with --preset (default 64)"
+        )
+    p.add_argument(
+        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
+    )
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="directory for metrics.json and subsets.json")
     if random_init:
-        p.add_argument("--random-init", action="store_true", help="same architecture, untrained weights")
-    p.add_argument("--fractions", help="comma-separated fractions of the labels, e.g. 0.01,0.05,0.1,0.2")
+        p.add_argument(
+            "--random-init", action="store_true", help="same architecture, untrained weights"
+        )
+    p.add_argument(
+        "--fractions", help="comma-separated fractions of the labels, e.g. 0.01,0.05,0.1,0.2"
+    )
     p.add_argument("--repeats", type=int, help="random subsets per fraction")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--num-classes", type=int, help="expected class count (checked against the data)")
+    p.add_argument(
+        "--num-classes", type=int, help="expected class count (checked against the data)"
+    )
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--quiet", action="store_true")
     add_override_args(p)
@@ -121,7 +131,9 @@ def _parse_fractions(text: str | None) -> str | None:
         try:
             values.append(float(item))
         except ValueError:
-            raise SkelconError(f"fraction {item.strip()!r} is not a number (valid: 0 < fraction <= 1)") from None
+            raise SkelconError(
+                f"fraction {item.strip()!r} is not a number (valid: 0 < fraction <= 1)"
+            ) from None
     return "[" + ", ".join(repr(v) for v in values) + "]"
 
 
@@ -134,8 +146,13 @@ def _finetune_config(args, protocol: str):
     factory = FinetuneConfig
     if protocol in ("finetune", "transfer"):  # all labels, one run, unless configured otherwise
         factory = functools.partial(FinetuneConfig, fractions=[1.0], repeats=1)
-    shortcuts = [("fractions", _parse_fractions(args.fractions)), ("repeats", args.repeats),
-                 ("epochs", args.epochs), ("batch_size", args.batch_size), ("seed", args.seed)]  # fmt: skip
+    shortcuts = [
+        ("fractions", _parse_fractions(args.fractions)),
+        ("repeats", args.repeats),
+        ("epochs", args.epochs),
+        ("batch_size", args.batch_size),
+        ("seed", args.seed),
+    ]
     return load_config(factory, resolve_config_path(args.config), _overrides(args, shortcuts))
 
 
@@ -146,7 +163,8 @@ def _print_finetune(rec: dict) -> None:
         where = f"{rec['source_dataset']} -> {where}"
     for r in rec["results"]:
         print(
-            f"{rec['protocol']} {rec['representation']} ({tag}) on {where}, {100 * r['fraction']:g} % labels: "
+            f"{rec['protocol']} {rec['representation']} ({tag}) on {where}, "
+            f"{100 * r['fraction']:g} % labels: "
             f"top-1 {r['mean']:.2f} ± {r['std']:.2f} % over {len(r['runs'])} run(s) "
             f"({min(r['num_labelled'])}-{max(r['num_labelled'])} labelled, test {rec['num_test']})"
         )
@@ -159,14 +177,29 @@ def _finetune_cmd(protocol: str):
         cfg = _finetune_config(args, protocol)
         common = dict(num_classes=args.num_classes, progress=not args.quiet)
         if protocol == "transfer":
-            rec = run_transfer(args.checkpoint, args.representation, args.data, args.benchmark, args.out,
-                               cfg, **common)  # fmt: skip
+            rec = run_transfer(
+                args.checkpoint,
+                args.representation,
+                args.data,
+                args.benchmark,
+                args.out,
+                cfg,
+                **common,
+            )
         else:
             rec = run_finetune(
-                protocol, args.checkpoint, args.representation, args.data, args.benchmark, args.out, cfg,
-                random_init=getattr(args, "random_init", False), preset=getattr(args, "preset", None),
-                frames=getattr(args, "frames", 64), **common,
-            )  # fmt: skip
+                protocol,
+                args.checkpoint,
+                args.representation,
+                args.data,
+                args.benchmark,
+                args.out,
+                cfg,
+                random_init=getattr(args, "random_init", False),
+                preset=getattr(args, "preset", None),
+                frames=getattr(args, "frames", 64),
+                **common,
+            )
         _print_finetune(rec)
         return 0
 
@@ -176,11 +209,23 @@ def _finetune_cmd(protocol: str):
 def _embed(args) -> int:
     from .embed import embed, sidecar_path
 
-    side = embed(args.checkpoint, args.representation, args.data, args.benchmark, args.split, args.out,
-                 random_init=args.random_init, seed=args.seed, device=args.device,
-                 batch_size=args.batch_size, progress=not args.quiet)  # fmt: skip
-    print(f"wrote {side['num_samples']} x {side['feature_dim']} {side['representation']} features to "
-          f"{args.out} (names, labels: {sidecar_path(args.out)})")  # fmt: skip
+    side = embed(
+        args.checkpoint,
+        args.representation,
+        args.data,
+        args.benchmark,
+        args.split,
+        args.out,
+        random_init=args.random_init,
+        seed=args.seed,
+        device=args.device,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    print(
+        f"wrote {side['num_samples']} x {side['feature_dim']} {side['representation']} features to "
+        f"{args.out} (names, labels: {sidecar_path(args.out)})"
+    )
     return 0
 
 
@@ -198,18 +243,26 @@ def add_finetune_cli(ev_sub, sub) -> None:
     _finetune_args(p, checkpoint="required", random_init=True)
     p.set_defaults(func=_finetune_cmd("finetune"))
 
-    p = ev_sub.add_parser("transfer", help="fine-tune on another dataset (new classifier, maybe new layout)")
+    p = ev_sub.add_parser(
+        "transfer", help="fine-tune on another dataset (new classifier, maybe new layout)"
+    )
     _finetune_args(p, checkpoint="required", random_init=False)
     p.set_defaults(func=_finetune_cmd("transfer"))
 
     p = sub.add_parser("embed", help="export encoder features of a split to .npy (+ .json sidecar)")
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument("--representation", required=True, help="seq, img, stg or a combination like seq+stg")
+    p.add_argument(
+        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
+    )
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--split", required=True, help="e.g. train or test")
-    p.add_argument("--out", required=True, help="features file, e.g. feats.npy (sidecar: feats.json)")
-    p.add_argument("--random-init", action="store_true", help="same architecture, untrained weights")
+    p.add_argument(
+        "--out", required=True, help="features file, e.g. feats.npy (sidecar: feats.json)"
+    )
+    p.add_argument(
+        "--random-init", action="store_true", help="same architecture, untrained weights"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of --random-init weights")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")

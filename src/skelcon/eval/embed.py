@@ -74,7 +74,9 @@ def embed(
     sidecar ``out`` with ``.json``; returns the sidecar dict."""
     out = Path(out)
     if out.suffix != ".npy":
-        raise SkelconError(f"--out {str(out)!r} must end in .npy (the sidecar goes beside it as .json)")
+        raise SkelconError(
+            f"--out {str(out)!r} must end in .npy (the sidecar goes beside it as .json)"
+        )
     if batch_size < 1:
         raise SkelconError(f"batch_size {batch_size} must be at least 1")
     dev = resolve_device(device)
@@ -84,8 +86,15 @@ def embed(
         raise SkelconError(f"split {split!r} of benchmark {benchmark!r} in {data} is empty")
     check_compatible(loaded, part.meta)
     enc = loaded.encoder.to(dev)
-    feats, _ = extract_features(enc, part, loaded.transform, dev, batch_size=batch_size, progress=progress,
-                                desc=f"{split} features")  # fmt: skip
+    feats, _ = extract_features(
+        enc,
+        part,
+        loaded.transform,
+        dev,
+        batch_size=batch_size,
+        progress=progress,
+        desc=f"{split} features",
+    )
     arr = np.ascontiguousarray(feats.cpu().numpy().astype(np.float32, copy=False))
     with atomic_path(out) as tmp, open(tmp, "wb") as f:
         np.save(f, arr, allow_pickle=False)

@@ -48,7 +48,9 @@ def check_labels(split: PreparedSplit, num_classes: int, what: str) -> None:
     """Every label of ``split`` must be a class index in ``[0, num_classes)``."""
     if len(split) and (split.labels.min() < 0 or split.labels.max() >= num_classes):
         bad = int(split.labels.max() if split.labels.max() >= num_classes else split.labels.min())
-        raise SkelconError(f"{what} label {bad} is outside the {num_classes} classes (valid: 0..{num_classes - 1})")
+        raise SkelconError(
+            f"{what} label {bad} is outside the {num_classes} classes (valid: 0..{num_classes - 1})"
+        )
 
 
 def finetune(
@@ -102,7 +104,9 @@ def finetune(
             view = temporal_crop_resize(x, nf, out_len=out_len, l_min=cfg.crop_min, generator=gen)
             loss = F.cross_entropy(head(encoder(view)), y)
             if not torch.isfinite(loss):
-                raise SkelconError(f"fine-tuning loss became {loss.item()} at epoch {epoch + 1}; lower lr")
+                raise SkelconError(
+                    f"fine-tuning loss became {loss.item()} at epoch {epoch + 1}; lower lr"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -116,16 +120,29 @@ def finetune(
         return center_crop_resize(x, nf, out_len=out_len)
 
     feats, labels = extract_features(
-        encoder, test, center, device, batch_size=cfg.eval_batch_size, progress=progress, desc="test"
+        encoder,
+        test,
+        center,
+        device,
+        batch_size=cfg.eval_batch_size,
+        progress=progress,
+        desc="test",
     )
     head.eval()
     with torch.no_grad():
         top1 = (head(feats).argmax(1) == labels).float().mean().item() * 100
-    return {"top1": top1, "train_loss": losses, "num_train": len(train), "num_test": len(test), "head": head}
+    return {
+        "top1": top1,
+        "train_loss": losses,
+        "num_train": len(train),
+        "num_test": len(test),
+        "head": head,
+    }
 
 
 def _shape(spec: dict) -> str:
-    return f"{spec['layout']} (C={spec['in_channels']}, V={spec['num_joints']}, M={spec['num_persons']})"
+    sizes = f"C={spec['in_channels']}, V={spec['num_joints']}, M={spec['num_persons']}"
+    return f"{spec['layout']} ({sizes})"
 
 
 def transfer_keys(rep: str, source: dict, target: dict) -> list[str]:
@@ -136,9 +153,15 @@ def transfer_keys(rep: str, source: dict, target: dict) -> list[str]:
     same_m = source["num_persons"] == target["num_persons"]
     same_layout = source["layout"] == target["layout"]
     if rep == "seq":
-        ok, why = same_c and same_v and same_m and same_layout, "its GRU reads C*V*M joint-major inputs"
+        ok, why = (
+            same_c and same_v and same_m and same_layout,
+            "its GRU reads C*V*M joint-major inputs",
+        )
     elif rep == "img":
-        ok, why = same_c and same_v and same_layout, "its co-occurrence conv takes the joints as channels"
+        ok, why = (
+            same_c and same_v and same_layout,
+            "its co-occurrence conv takes the joints as channels",
+        )
     else:
         ok, why = same_c, "its first graph conv reads C input channels"
     if not ok:
@@ -160,7 +183,9 @@ def _matches(key: str, pattern: str) -> bool:
     return pattern in key if pattern.startswith(".") else key.startswith(pattern)
 
 
-_TRANSFERABLE = "seq needs the same layout and C, V, M; img the same layout, C and V; stg the same C"
+_TRANSFERABLE = (
+    "seq needs the same layout and C, V, M; img the same layout, C and V; stg the same C"
+)
 
 
 def transfer_encoder(
@@ -191,7 +216,9 @@ def transfer_encoder(
         missing, unexpected = built[r].load_state_dict(copied, strict=False)
         # (BatchNorm does not report a missing num_batches_tracked, hence <=)
         if unexpected or not set(missing) <= set(skip):  # a programming error, not a user one
-            raise RuntimeError(f"{r} transfer: unexpected {unexpected}, missing {missing} vs {skip}")
+            raise RuntimeError(
+                f"{r} transfer: unexpected {unexpected}, missing {missing} vs {skip}"
+            )
         reinit[r] = sorted(skip)
     enc = built[reps[0]] if len(reps) == 1 else ConcatEncoder(built)
     loaded = LoadedEncoder(enc, target, list(reps), source.preset, str(checkpoint))

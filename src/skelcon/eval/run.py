@@ -117,7 +117,9 @@ def _splits(data, benchmark):
     test = load_prepared(data, benchmark, "test")
     for split in (train, test):
         if len(split) == 0:
-            raise SkelconError(f"split {split.split!r} of benchmark {benchmark!r} in {data} is empty")
+            raise SkelconError(
+                f"split {split.split!r} of benchmark {benchmark!r} in {data} is empty"
+            )
     return train, test
 
 
@@ -145,18 +147,32 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
     num_classes = int(train.meta["num_classes"])
     out = Path(out)
     subsets = draw_subsets(train.labels, cfg.fractions, cfg.repeats, cfg.seed)
-    write_json(out / "subsets.json", {
-        "split": "train", "benchmark": train.benchmark, "dataset": train.meta.get("dataset"),
-        "num_train": len(train), "seed": cfg.seed,
-        "rule": "per class max(1, floor(fraction * n_c + 0.5)) samples, without replacement",
-        "indices_are": "positions within the benchmark's train split",
-        "fractions": [
-            {"fraction": f, "subsets": [{"repeat": r, "indices": idx.tolist(),
-                                         "names": [str(n) for n in train.names[idx]]}
-                                        for r, idx in enumerate(runs)]}
-            for f, runs in subsets.items()
-        ],
-    })  # fmt: skip
+    write_json(
+        out / "subsets.json",
+        {
+            "split": "train",
+            "benchmark": train.benchmark,
+            "dataset": train.meta.get("dataset"),
+            "num_train": len(train),
+            "seed": cfg.seed,
+            "rule": "per class max(1, floor(fraction * n_c + 0.5)) samples, without replacement",
+            "indices_are": "positions within the benchmark's train split",
+            "fractions": [
+                {
+                    "fraction": f,
+                    "subsets": [
+                        {
+                            "repeat": r,
+                            "indices": idx.tolist(),
+                            "names": [str(n) for n in train.names[idx]],
+                        }
+                        for r, idx in enumerate(runs)
+                    ],
+                }
+                for f, runs in subsets.items()
+            ],
+        },
+    )
     enc = loaded.encoder
     init_state = {k: v.detach().clone() for k, v in enc.state_dict().items()}
     t0 = time.time()
@@ -165,18 +181,37 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
         top1s, sizes, losses = [], [], []
         for r, idx in enumerate(runs):
             enc.load_state_dict(init_state)
-            res = finetune(enc, subset_split(train, idx), test, cfg, device, out_len=loaded.num_frames,
-                           num_classes=num_classes, seed=run_seed(cfg.seed, f, r), progress=progress,
-                           desc=f"{protocol} {f:g} #{r + 1}")  # fmt: skip
+            res = finetune(
+                enc,
+                subset_split(train, idx),
+                test,
+                cfg,
+                device,
+                out_len=loaded.num_frames,
+                num_classes=num_classes,
+                seed=run_seed(cfg.seed, f, r),
+                progress=progress,
+                desc=f"{protocol} {f:g} #{r + 1}",
+            )
             top1s.append(res["top1"])
             sizes.append(int(len(idx)))
             losses.append(res["train_loss"][-1])
             if progress:
-                tqdm.write(f"{protocol} fraction {f:g} run {r + 1}/{len(runs)}: top-1 {res['top1']:.2f} % "
-                           f"({len(idx)} labelled)")  # fmt: skip
+                tqdm.write(
+                    f"{protocol} fraction {f:g} run {r + 1}/{len(runs)}: top-1 {res['top1']:.2f} % "
+                    f"({len(idx)} labelled)"
+                )
         mean, std = mean_std(top1s)
-        results.append({"fraction": f, "mean": mean, "std": std, "runs": top1s, "num_labelled": sizes,
-                        "final_train_loss": losses})  # fmt: skip
+        results.append(
+            {
+                "fraction": f,
+                "mean": mean,
+                "std": std,
+                "runs": top1s,
+                "num_labelled": sizes,
+                "final_train_loss": losses,
+            }
+        )
     enc.load_state_dict(init_state)
     rec = {
         "protocol": protocol,
@@ -230,7 +265,9 @@ def run_finetune(
     from .encoder import ConcatEncoder, LoadedEncoder, parse_representations
 
     if protocol not in ("semi", "supervised", "finetune"):
-        raise SkelconError(choices_message("fine-tuning protocol", protocol, ("semi", "supervised", "finetune")))
+        raise SkelconError(
+            choices_message("fine-tuning protocol", protocol, ("semi", "supervised", "finetune"))
+        )
     cfg.validate()
     train, test = _splits(data, benchmark)
     _check_num_classes(num_classes, train)
@@ -238,7 +275,9 @@ def run_finetune(
     if protocol == "supervised":
         random_init = True
         if (checkpoint is None) == (preset is None):
-            raise SkelconError("supervised needs exactly one of --checkpoint (its architecture) or --preset")
+            raise SkelconError(
+                "supervised needs exactly one of --checkpoint (its architecture) or --preset"
+            )
     elif checkpoint is None:
         raise SkelconError(f"{protocol} needs --checkpoint")
     if checkpoint is not None:
@@ -255,7 +294,9 @@ def run_finetune(
         enc = encs[reps[0]] if len(reps) == 1 else ConcatEncoder(encs)
         loaded = LoadedEncoder(enc, spec, reps, preset, None)
         extra["architecture"] = f"preset {preset}"
-    return _run_finetune_protocol(protocol, loaded, train, test, cfg, out, progress=progress, extra=extra)
+    return _run_finetune_protocol(
+        protocol, loaded, train, test, cfg, out, progress=progress, extra=extra
+    )
 
 
 def run_transfer(
@@ -284,4 +325,6 @@ def run_transfer(
         "target_layout": train.meta["layout"],
         "reinitialised": reinit,
     }
-    return _run_finetune_protocol("transfer", loaded, train, test, cfg, out, progress=progress, extra=extra)
+    return _run_finetune_protocol(
+        "transfer", loaded, train, test, cfg, out, progress=progress, extra=extra
+    )

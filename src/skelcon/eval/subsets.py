@@ -22,7 +22,9 @@ def check_fraction(fraction: float) -> float:
     try:
         f = float(fraction)
     except (TypeError, ValueError):
-        raise SkelconError(f"fraction {fraction!r} is not a number (valid: 0 < fraction <= 1)") from None
+        raise SkelconError(
+            f"fraction {fraction!r} is not a number (valid: 0 < fraction <= 1)"
+        ) from None
     if not 0 < f <= 1:
         raise SkelconError(f"fraction {fraction!r} is not valid (valid: 0 < fraction <= 1)")
     return f
@@ -33,16 +35,21 @@ def per_class_counts(labels: np.ndarray, fraction: float) -> dict[int, int]:
     f = check_fraction(fraction)
     classes, counts = np.unique(np.asarray(labels), return_counts=True)
     return {
-        int(c): int(min(n, max(1, np.floor(f * n + 0.5)))) for c, n in zip(classes, counts, strict=True)
+        int(c): int(min(n, max(1, np.floor(f * n + 0.5))))
+        for c, n in zip(classes, counts, strict=True)
     }
 
 
 def subset_seed(seed: int, fraction: float, repeat: int) -> np.random.SeedSequence:
     """The seed of one subset: depends only on ``(seed, fraction, repeat)``."""
-    return np.random.SeedSequence([int(seed) % 2**32, int(round(fraction * 1_000_000)), int(repeat)])
+    return np.random.SeedSequence(
+        [int(seed) % 2**32, int(round(fraction * 1_000_000)), int(repeat)]
+    )
 
 
-def class_covering_subset(labels: np.ndarray, fraction: float, seed: int, repeat: int = 0) -> np.ndarray:
+def class_covering_subset(
+    labels: np.ndarray, fraction: float, seed: int, repeat: int = 0
+) -> np.ndarray:
     """Sorted indices into ``labels (N,)`` of one class-covering subset (see module doc)."""
     labels = np.asarray(labels)
     if labels.size == 0:

@@ -1,0 +1,102 @@
+"""``skelcon plot tsne|retrieval|augment|curves``: figures as PNG files (headless)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
+    p.add_argument("--representation", required=True, help="seq, img, stg or a combination like seq+stg")
+    p.add_argument("--data", required=True, help="prepared dataset directory")
+    p.add_argument("--benchmark", required=True)
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--random-init", action="store_true", help="the same architecture, untrained")
+    p.add_argument("--seed", type=int, default=0, help="random draws (default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _tsne(args) -> int:
+    from .tsne import plot_tsne
+
+    out = plot_tsne(
+        args.checkpoint, args.representation, args.data, args.benchmark, args.out, split=args.split,
+        classes=args.classes, subsets=args.subsets, per_class=args.per_class,
+        perplexity=args.perplexity, random_init=args.random_init, seed=args.seed, device=args.device,
+        progress=not args.quiet,
+    )  # fmt: skip
+    print(f"t-SNE figure written to {out}")
+    return 0
+
+
+def _retrieval(args) -> int:
+    from .retrieval import plot_retrieval
+
+    out = plot_retrieval(
+        args.checkpoint, args.representation, args.data, args.benchmark, args.out, query=args.query,
+        neighbours=args.neighbours, frames=args.frames, query_split=args.split,
+        random_init=args.random_init, seed=args.seed, device=args.device, progress=not args.quiet,
+    )  # fmt: skip
+    print(f"retrieval figure written to {out}")
+    return 0
+
+
+def _augment(args) -> int:
+    from ..cli import resolve_config_path
+    from ..config import PretrainConfig, load_config
+    from .augment import plot_augment
+
+    cfg = load_config(PretrainConfig, resolve_config_path(args.config), args.overrides)
+    out = plot_augment(args.data, args.benchmark, args.out, split=args.split, index=args.index,
+                       frames=args.frames, seed=args.seed, cfg=cfg.augment)  # fmt: skip
+    print(f"augmentation figure written to {out}")
+    return 0
+
+
+def _curves(args) -> int:
+    from .curves import plot_curves
+
+    out = plot_curves(args.run, args.out)
+    print(f"training curves written to {out}")
+    return 0
+
+
+def add_cli(sub) -> None:
+    from ..cli import _Parser, add_override_args
+
+    plot = sub.add_parser("plot", help="figures: t-SNE, retrieval, augmentations, training curves")
+    psub = plot.add_subparsers(dest="figure", required=True, parser_class=_Parser)
+
+    p = psub.add_parser("tsne", help="t-SNE of features of random class subsets (paper Figure 7)")
+    _model_args(p)
+    p.add_argument("--split", default="test", help="split whose samples are embedded (default test)")
+    p.add_argument("--classes", type=int, default=10, help="classes per subset (default 10)")
+    p.add_argument("--subsets", type=int, default=3, help="random class subsets side by side (default 3)")
+    p.add_argument("--per-class", type=int, default=100, help="at most this many samples per class (100)")
+    p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (capped for few points)")
+    p.set_defaults(func=_tsne)
+
+    p = psub.add_parser("retrieval", help="a test query and its nearest training samples (paper Figure 8)")
+    _model_args(p)
+    p.add_argument("--query", type=int, default=0, help="index of the query in the query split (default 0)")
+    p.add_argument("--split", default="test", help="split the query comes from (default test)")
+    p.add_argument("--neighbours", type=int, default=4, help="nearest training samples shown (default 4)")
+    p.add_argument("--frames", type=int, default=4, help="frames drawn per sample (default 4)")
+    p.set_defaults(func=_retrieval)
+
+    p = psub.add_parser("augment", help="one sample under shear, jitter, crop-resize (paper Figures 2-4)")
+    p.add_argument("--data", required=True, help="prepared dataset directory")
+    p.add_argument("--benchmark", required=True)
+    p.add_argument("--split", default="train", help="split the sample comes from (default train)")
+    p.add_argument("--index", type=int, default=0, help="sample index within the split (default 0)")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--frames", type=int, default=4, help="frames drawn per column (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="augmentation draws (default 0)")
+    add_override_args(p)  # augment.* settings of a pre-training config, e.g. --set augment.l_min=0.5
+    p.set_defaults(func=_augment)
+
+    p = psub.add_parser("curves", help="loss, contrast accuracy and lr of a pre-training run")
+    p.add_argument("run", help="pre-training run directory (or its metrics.jsonl)")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.set_defaults(func=_curves)
