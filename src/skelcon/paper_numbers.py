@@ -121,7 +121,9 @@ def _build() -> tuple[PaperNumber, ...]:
 
     # Table 4: transfer to PKU-MMD II (fine-tuned with all labels).
     for src, v in (("pku-mmd1", 45.1), ("ntu60", 45.9)):
-        out.append(PaperNumber("Table 4", "transfer", "pku-mmd2", "xsub", seq, v, _INTER, source=src))
+        out.append(
+            PaperNumber("Table 4", "transfer", "pku-mmd2", "xsub", seq, v, _INTER, source=src)
+        )
 
     # Table 7 (appendix): end-to-end fine-tuning with all labels, SEQ encoder.
     for (ds, bench), pre, sup in zip(
@@ -148,7 +150,13 @@ def _build() -> tuple[PaperNumber, ...]:
             abl(table, rep, v, rep, aug)
     # Table 8: IMG, jitter only, |j| joints.
     for j, v in ((2, 65.6), (5, 67.5), (10, 69.4), (20, 70.6)):
-        abl("Table 8", "img", v, "img", Augmentation(temporal=False, spatial="jitter", jitter_joints=j))
+        abl(
+            "Table 8",
+            "img",
+            v,
+            "img",
+            Augmentation(temporal=False, spatial="jitter", jitter_joints=j),
+        )
     # Table 9: IMG, crop-resize only, l_min.
     for lmin, v in ((0.3, 62.0), (0.5, 60.8)):
         abl("Table 9", "img", v, "img", Augmentation(temporal=True, spatial="none", l_min=lmin))

@@ -176,7 +176,9 @@ class _PretrainReader:
             try:
                 cfg = yaml.safe_load(cfg_path.read_text())
             except yaml.YAMLError as e:
-                raise DataFormatError(f"not valid YAML ({str(e).splitlines()[0]})", str(cfg_path)) from None
+                raise DataFormatError(
+                    f"not valid YAML ({str(e).splitlines()[0]})", str(cfg_path)
+                ) from None
             if not isinstance(cfg, dict):
                 raise DataFormatError("a run config must be a mapping", str(cfg_path))
         dataset = None
@@ -246,7 +248,9 @@ def _metrics_files(paths: Sequence[str | os.PathLike]) -> list[tuple[Path, Path,
     for given in paths:
         root = Path(given)
         if not root.exists():
-            raise SkelconError(f"{str(given)!r} does not exist (give run or evaluation directories)")
+            raise SkelconError(
+                f"{str(given)!r} does not exist (give run or evaluation directories)"
+            )
         if root.is_file():
             out.append((root.resolve(), root.resolve().parent, str(given)))
             continue
@@ -258,9 +262,7 @@ def _metrics_files(paths: Sequence[str | os.PathLike]) -> list[tuple[Path, Path,
     return out
 
 
-def collect(
-    paths: Sequence[str | os.PathLike], warnings: list[str] | None = None
-) -> list[Result]:
+def collect(paths: Sequence[str | os.PathLike], warnings: list[str] | None = None) -> list[Result]:
     """All results of the ``metrics.json`` files under ``paths``, paper numbers attached."""
     files = _metrics_files(paths)
     several = len(paths) > 1
@@ -276,7 +278,9 @@ def collect(
         protocol = rec.get("protocol")
         if protocol not in PROTOCOLS:
             if warnings is not None:
-                warnings.append(f"{path}: {choices_message('protocol', protocol, PROTOCOLS)}; skipped")
+                warnings.append(
+                    f"{path}: {choices_message('protocol', protocol, PROTOCOLS)}; skipped"
+                )
             continue
         for key in ("dataset", "benchmark", "representation"):
             if not isinstance(rec.get(key), str):
@@ -296,7 +300,11 @@ def collect(
             pretrain=pretrain,
             pretrain_known=pretrain is not None,
         )
-        if protocol in ("semi", "supervised"):
+        src = rec.get("source_dataset") or rec.get("pretrain_dataset")
+        if src is None and pretrain is not None:
+            src = pretrain.dataset
+        if protocol in ("semi", "supervised") or "results" in rec:
+            # fine-tuning protocols: one entry per label fraction (mean ± std over subsets)
             entries = rec.get("results")
             if not isinstance(entries, list) or not entries:
                 raise DataFormatError("'results' must be a non-empty list of fractions", str(path))
@@ -310,12 +318,11 @@ def collect(
                     std=_num(e, "std", path, required=False),
                     fraction=_percent(_num(e, "fraction", path)),
                     runs=len(runs) if isinstance(runs, list) else None,
+                    source_dataset=src if protocol in ("finetune", "transfer") else None,
                 ))  # fmt: skip
             continue
-        src = rec.get("source_dataset") or rec.get("pretrain_dataset")
-        if src is None and pretrain is not None:
-            src = pretrain.dataset
         k = rec.get("k", 1) if protocol == "knn" else None
+        src = src if protocol in ("finetune", "transfer") else None
         results.append(Result(**base, top1=_num(rec, "top1", path), k=k, source_dataset=src))
     for r in results:
         r.paper = _paper_for(r)
@@ -338,6 +345,8 @@ def _paper_for(r: Result) -> PaperNumber | None:
         protocol = "supervised"
     if r.protocol == "knn" and r.k != 1:
         return None
+    if protocol in ("finetune", "transfer") and r.fraction not in (None, 100.0):
+        return None  # the paper fine-tunes with all labels
     return lookup(
         protocol, r.dataset, r.benchmark, r.representation, pretrain=pre, augment=aug,
         fraction=r.fraction, k=r.k, source=r.source_dataset,
@@ -443,28 +452,28 @@ def _semi_table(results: list[Result]) -> _Table:
     right = set(range(5, 5 + 2 * len(fractions)))
     note = (
         "Mean ± std over the label subsets (paper: 5 subsets). Random-init rows are the "
-        "paper's \"supervised only\" baseline: the same fine-tuning from random weights."
+        'paper\'s "supervised only" baseline: the same fine-tuning from random weights.'
     )
     return _Table("Semi-supervised (paper Table 2)", cols, right, rows, [note])
 
 
 def _transfer_table(results: list[Result]) -> _Table:
     cols = ["dataset", "benchmark", "source dataset", "protocol", "representation", "pre-training",
-            "preset", "top-1", "paper", "path"]  # fmt: skip
+            "preset", "labels", "top-1", "paper", "path"]  # fmt: skip
     rows = []
     for r in sorted(results, key=_row_key):
-        src = _ds(r.source_dataset) if r.source_dataset else DASH
-        if r.random_init:
-            src = DASH
+        src = _ds(r.source_dataset) if r.source_dataset and not r.random_init else DASH
+        labels = f"{r.fraction:g} %" if r.fraction is not None else "100 %"
+        std = r.std if r.runs is not None and r.runs > 1 else None
         rows.append([_ds(r.dataset), _bench(r.benchmark), src, r.protocol, _reps_text(r.representation),
-                     _pretraining_cell(r, with_source=False), r.preset or DASH, _pct(r.top1),
-                     _paper_cell(r.paper), r.source])  # fmt: skip
+                     _pretraining_cell(r, with_source=False), r.preset or DASH, labels,
+                     _pct(r.top1, std), _paper_cell(r.paper), r.source])  # fmt: skip
     note = (
-        "Encoder and classifier fine-tuned with all labels of the target dataset; the source "
-        "dataset is the one the encoder was pre-trained on (paper Table 4: transfer to "
-        "PKU-MMD II; Table 7: fine-tuning on NTU)."
+        "Encoder and classifier fine-tuned on the labelled training set of the target dataset; "
+        "the source dataset is the one the encoder was pre-trained on (paper Table 4: transfer "
+        "to PKU-MMD II; Table 7: fine-tuning on NTU; both with all labels)."
     )
-    return _Table("Fine-tuning and transfer (paper Tables 4, 7)", cols, {7, 8}, rows, [note])
+    return _Table("Fine-tuning and transfer (paper Tables 4, 7)", cols, {7, 8, 9}, rows, [note])
 
 
 def _check(on: bool) -> str:
@@ -474,7 +483,9 @@ def _check(on: bool) -> str:
 def _ablation_tables(linear: list[Result]) -> list[_Table]:
     known = [r for r in linear if r.pretrain is not None and not r.random_init]
     tables = []
-    augs = {(r.pretrain.augment.normalized(), r.pretrain.jitter_mode, r.pretrain.min_len) for r in known}
+    augs = {
+        (r.pretrain.augment.normalized(), r.pretrain.jitter_mode, r.pretrain.min_len) for r in known
+    }
     if len(augs) > 1:
         cols = ["dataset", "benchmark", "setting", "crop-resize (l_min)", "shear", "jitter (|j|)",
                 "preset", "top-1", "paper", "path"]  # fmt: skip
@@ -483,8 +494,12 @@ def _ablation_tables(linear: list[Result]) -> list[_Table]:
                          r.pretrain.augment_text(), _row_key(r)[2:])  # fmt: skip
         for r in sorted(known, key=key):
             a = r.pretrain.augment.normalized()
-            crop = f"✓ ({a.l_min:g}" + (f", min_len {r.pretrain.min_len})" if r.pretrain.min_len > 1 else ")")
-            jit = f"✓ ({a.jitter_joints}" + (", reference)" if r.pretrain.jitter_mode != "paper" else ")")
+            crop = f"✓ ({a.l_min:g}" + (
+                f", min_len {r.pretrain.min_len})" if r.pretrain.min_len > 1 else ")"
+            )
+            jit = f"✓ ({a.jitter_joints}" + (
+                ", reference)" if r.pretrain.jitter_mode != "paper" else ")"
+            )
             rows.append([
                 _ds(r.dataset), _bench(r.benchmark), r.pretrain.setting(r.representation),
                 crop if a.temporal else DASH, _check(a.spatial in ("random", "shear")),
@@ -493,12 +508,23 @@ def _ablation_tables(linear: list[Result]) -> list[_Table]:
             ])  # fmt: skip
         notes = [
             "Linear evaluation grouped by the pre-training augmentation. Shear and jitter both "
-            "✓: each view gets one of them, chosen at random (the paper's \"all three\").",
+            '✓: each view gets one of them, chosen at random (the paper\'s "all three").',
         ]
-        tables.append(_Table("Ablation: augmentations (paper Tables 5, 8, 9)", cols, {7, 8}, rows, notes))
+        tables.append(
+            _Table("Ablation: augmentations (paper Tables 5, 8, 9)", cols, {7, 8}, rows, notes)
+        )
     rep_sets = {frozenset(r.pretrain.representations) for r in known}
     if len(rep_sets) > 1:
-        cols = ["dataset", "benchmark", "setting", "augmentation", "preset", "top-1", "paper", "path"]
+        cols = [
+            "dataset",
+            "benchmark",
+            "setting",
+            "augmentation",
+            "preset",
+            "top-1",
+            "paper",
+            "path",
+        ]
         rows = []
         key = lambda r: (_row_key(r)[:4], r.pretrain.inter, len(r.pretrain.representations),  # noqa: E731
                          r.pretrain.setting(r.representation), r.source)  # fmt: skip
@@ -550,16 +576,18 @@ def to_markdown(results: list[Result], num_files: int) -> str:
         "# skelcon report",
         "",
         f"Top-1 accuracy (%) of {len(results)} result{'s' * (len(results) != 1)} from "
-        f"{num_files} metrics.json file{'s' * (num_files != 1)}. \"paper\" is the number the "
+        f'{num_files} metrics.json file{"s" * (num_files != 1)}. "paper" is the number the '
         "paper reports for the same protocol, dataset, benchmark and pre-training setting "
-        f"(SPEC §6; Tn = the paper's Table n), \"{DASH}\" where it reports none. Rows "
+        f'(SPEC §6; Tn = the paper\'s Table n), "{DASH}" where it reports none. Rows '
         "marked **none (random init)** evaluate the same architecture without pre-training.",
     ]
     for t in _tables(results):
         lines += ["", f"## {t.title}", ""]
         lines += [n for n in t.notes] + [""]
         lines.append("| " + " | ".join(_md_escape(c) for c in t.columns) + " |")
-        lines.append("|" + "|".join("---:" if i in t.right else "---" for i in range(len(t.columns))) + "|")
+        lines.append(
+            "|" + "|".join("---:" if i in t.right else "---" for i in range(len(t.columns))) + "|"
+        )
         for row in t.rows:
             lines.append("| " + " | ".join(_md_escape(c) for c in row) + " |")
     return "\n".join(lines) + "\n"
@@ -658,7 +686,11 @@ def add_cli(sub) -> None:
         description="Gather the metrics.json files under the given run or evaluation directories "
         "into the paper's tables, with the paper's numbers beside ours where the setting matches.",
     )
-    p.add_argument("paths", nargs="+", metavar="RUN_OR_EVAL_DIR", help="directories (searched recursively)")
+    p.add_argument(
+        "paths", nargs="+", metavar="RUN_OR_EVAL_DIR", help="directories (searched recursively)"
+    )
     p.add_argument("--out", required=True, help="report file (written atomically)")
-    p.add_argument("--format", choices=FORMATS, help="md, csv or json (default: from --out's suffix, else md)")
+    p.add_argument(
+        "--format", choices=FORMATS, help="md, csv or json (default: from --out's suffix, else md)"
+    )
     p.set_defaults(func=_cli)

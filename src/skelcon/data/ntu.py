@@ -425,6 +425,8 @@ def prepare_ntu(
     num_classes, max_setup, benches, _ = DATASETS[dataset]
     if max_frames < 1:
         raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+    if workers < 1:
+        raise SkelconError(f"--workers must be at least 1, got {workers}")
     missing_names = load_missing(missing, dataset)
     tasks, outside = [], 0
     for t in find_samples(raw, max_frames):

@@ -21,6 +21,10 @@ Usage::
     report.indices["S001C001P001R001A001"]  # -> row in the prepared arrays
     writer.finalize(splits)
 
+Pool processes start with ``forkserver`` (``spawn`` where unavailable), so ``parse_fn``
+and the tasks must be importable/picklable, and a script calling this with
+``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard.
+
 The writer is not finalised here: an interrupted or failed run leaves only the
 writer's hidden ``.partial`` directory, which ``load_prepared`` never accepts, and the
 next run starts afresh.

@@ -1,28 +1,33 @@
 """A procedural 3D skeleton action dataset in the NTU 25-joint layout.
 
 ``skelcon prepare synthetic --out DIR`` writes a small, CPU-sized prepared dataset
-for demos and tests. Each sample is built like a recording:
+(26 classes, benchmark ``default``, splits ``train``/``test``) for demos and tests.
+Each sample is built like a recording:
 
 1. a body: rest bone offsets over a kinematic tree of the 25 Kinect v2 joints,
    scaled by a random height and per-bone (left/right symmetric) length jitter;
 2. a motion: per-bone joint angles over time (Euler angles, vectorised over
-   frames) from a class-specific curve with random amplitude, repetitions, speed
-   (a random monotone time warp), idle frames before and after, a random resting
-   posture of the limbs the action does not use and slow idle sway; forward
-   kinematics, feet kept on the floor, planted feet held in place;
+   frames) from a class-specific curve with random amplitude, repetitions, hand,
+   speed (a random monotone time warp) and idle frames before and after; a random
+   resting posture of the limbs the action does not use, slow idle sway and, now
+   and then, an unrelated gesture of a free arm; forward kinematics, feet kept on
+   the floor, planted feet held in place;
 3. a recording: the scene seen from a random camera (yaw +-45 deg about the
    vertical, small tilt and roll, 2.6-3.8 m away; metres, y up, z depth like
-   Kinect), Gaussian sensor noise (stronger on the hand joints) and dropped joints
-   (zeros for a joint over a short stretch of frames);
-4. the standard preparation of the real datasets (:func:`skelcon.data.normalize.normalize`:
+   Kinect), Gaussian sensor noise (stronger on the hands), tracking glitches (a
+   joint jumps away for a few frames) and dropped joints (zeros for a joint over a
+   short stretch of frames, as in the raw files);
+4. the standard preparation of the real datasets (:mod:`skelcon.data.normalize`:
    centre on the middle of the spine of person 1 in every frame, rotate the spine
-   to +z and the shoulders to +x at frame 0); frames after ``num_frames`` are zeros
+   to +z and the shoulders to +x at frame 0). Frames after ``num_frames`` are zeros
    (the real preparations repeat the valid frames instead).
 
-Persons: M = 2 always; single-person actions leave person 2 all zeros. Two pairs
-of classes are exact time reversals of each other in distribution (pick up / put
-down, sit down / stand up), so any statistic that ignores frame order cannot tell
-them apart: the classes are learnable, but not from per-joint means or spreads.
+Persons: M = 2 always; single-person actions leave person 2 all zeros. Four pairs
+of classes are, up to the frame-0 alignment, time reversals of each other in
+distribution (pick up / put down, sit down / stand up, raise / lower hands,
+approach / back away), and several hand gestures differ only in where the hand
+goes and how it moves, so the classes are learnable from the motion but not from
+per-joint means or spreads.
 """
 
 from __future__ import annotations
@@ -87,7 +92,10 @@ for _s, (_sh, _el, _wr, _ha, _tip, _th) in (
     _REST[_ha] = (0, -0.07, 0)
     _REST[_tip] = (0, -0.07, -0.01)
     _REST[_th] = (-0.025 * _s, -0.03, -0.03)
-for _s, (_hip, _kn, _an, _ft) in ((-1, (HIP_L, KNEE_L, ANKLE_L, FOOT_L)), (1, (HIP_R, KNEE_R, ANKLE_R, FOOT_R))):
+for _s, (_hip, _kn, _an, _ft) in (
+    (-1, (HIP_L, KNEE_L, ANKLE_L, FOOT_L)),
+    (1, (HIP_R, KNEE_R, ANKLE_R, FOOT_R)),
+):
     _REST[_hip] = (0.08 * _s, -0.03, 0)
     _REST[_kn] = (0, -0.42, 0)
     _REST[_an] = (0, -0.40, 0)
@@ -258,7 +266,7 @@ def _wave(c: _Ctx) -> None:
 
 
 def _beckon(c: _Ctx) -> None:
-    """"Come here": forearm and hand curl towards the body and back, arm in front."""
+    """Beckon ("come here"): forearm and hand curl towards the body and back, arm in front."""
     p, env, side, reps = c.persons[0], c.env, c.hand, int(c.rng.integers(2, 6))
     curl = np.sin(2 * np.pi * reps * c.tau + c.u(0, 2 * np.pi))
     _arm(p, side, flex=c.u(0.4, 1.1) * env, abd=c.u(0.0, 0.4) * env,
@@ -282,6 +290,29 @@ def _phone_call(c: _Ctx) -> None:
     _arm(p, side, flex=c.u(0.2, 0.6) * hold, abd=c.u(0.3, 0.7) * hold, elbow=c.u(2.1, 2.5) * hold,
          fore_roll=-c.u(0.2, 0.6) * hold)  # fmt: skip
     p.angles[:, HEAD, 2] -= side * c.u(0.05, 0.25) * hold
+
+
+def _touch(c: _Ctx, where: str) -> None:
+    """A hand held on the head (headache) or the chest (chest pain)."""
+    p, side = c.persons[0], c.hand
+    hold = _trap(c.tau, 0.0, c.u(0.1, 0.25), c.u(0.75, 0.9), 1.0)
+    if where == "head":
+        _arm(p, side, flex=c.u(0.7, 1.1) * hold, abd=c.u(0.3, 0.6) * hold, elbow=c.u(2.0, 2.4) * hold,
+             fore_roll=-c.u(0.5, 0.9) * hold)  # fmt: skip
+        _lean(p, neck=c.u(0.1, 0.3) * hold)
+    else:
+        _arm(p, side, flex=c.u(0.2, 0.5) * hold, abd=c.u(0.0, 0.2) * hold, elbow=c.u(1.7, 2.1) * hold,
+             fore_roll=-c.u(0.4, 0.7) * hold)  # fmt: skip
+        _lean(p, forward=c.u(0.05, 0.25) * hold)
+
+
+def _head(c: _Ctx, axis: int) -> None:
+    """Nod (``axis`` 0, pitch) or shake the head (``axis`` 1, yaw)."""
+    p, reps = c.persons[0], int(c.rng.integers(2, 6))
+    amp = c.u(0.15, 0.35) if axis == 0 else c.u(0.3, 0.6)
+    wobble = amp * np.sin(2 * np.pi * reps * c.tau) * c.env
+    p.angles[:, HEAD, axis] += wobble
+    p.angles[:, NECK, axis] += 0.5 * wobble
 
 
 def _throw(c: _Ctx) -> None:
@@ -473,6 +504,10 @@ ACTIONS: tuple[_ActionClass, ...] = (
     _ActionClass("beckon", _beckon, 1, (0,)),
     _ActionClass("point", _point, 1, (0,)),
     _ActionClass("phone_call", _phone_call, 1, (0,)),
+    _ActionClass("touch_head", lambda c: _touch(c, "head"), 1, (0,)),
+    _ActionClass("touch_chest", lambda c: _touch(c, "chest"), 1, (0,)),
+    _ActionClass("nod", lambda c: _head(c, 0), 1, ()),
+    _ActionClass("shake_head", lambda c: _head(c, 1), 1, ()),
     _ActionClass("throw", _throw, 1, (-1, 1)),
     _ActionClass("clap", _clap, 1, (-1, 1)),
     _ActionClass("squat", _squat, 1, (-1, 1)),
@@ -513,11 +548,26 @@ def _rest_posture(rng: np.random.Generator, n: int, busy_arms: Sequence[int]) ->
         move=np.zeros((n, 3)),
     )
     for s in (-1, 1):
-        style = "hang" if s in busy_arms else rng.choice(["hang", "akimbo", "front"], p=[0.6, 0.2, 0.2])
+        style = (
+            "hang" if s in busy_arms else rng.choice(["hang", "akimbo", "front"], p=[0.6, 0.2, 0.2])
+        )
         if style == "hang":
-            _arm(p, s, flex=rng.uniform(-0.1, 0.15), abd=rng.uniform(0.03, 0.2), elbow=rng.uniform(0.05, 0.35))
+            _arm(
+                p,
+                s,
+                flex=rng.uniform(-0.1, 0.15),
+                abd=rng.uniform(0.03, 0.2),
+                elbow=rng.uniform(0.05, 0.35),
+            )
         elif style == "akimbo":  # hands on hips
-            _arm(p, s, abd=rng.uniform(0.5, 0.7), flex=-0.2, elbow=0.3, fore_roll=-rng.uniform(1.1, 1.4))
+            _arm(
+                p,
+                s,
+                abd=rng.uniform(0.5, 0.7),
+                flex=-0.2,
+                elbow=0.3,
+                fore_roll=-rng.uniform(1.1, 1.4),
+            )
         else:  # hands together in front
             _arm(p, s, flex=rng.uniform(0.1, 0.35), opening=-0.25, elbow=rng.uniform(1.1, 1.5))
         knee = rng.uniform(0.0, 0.08)
@@ -559,7 +609,9 @@ def _gesture(rng: np.random.Generator, p: _Person, side: int, x: np.ndarray) -> 
 def _time_warp(rng: np.random.Generator, tau: np.ndarray) -> np.ndarray:
     """A random monotone warp of ``[0, 1]`` whose distribution is time-reversal symmetric."""
     a, b = rng.uniform(-0.35, 0.35), rng.uniform(-0.5, 0.5)
-    return np.clip(tau + b * np.sin(np.pi * tau) / np.pi - a * np.sin(2 * np.pi * tau) / (2 * np.pi), 0, 1)
+    return np.clip(
+        tau + b * np.sin(np.pi * tau) / np.pi - a * np.sin(2 * np.pi * tau) / (2 * np.pi), 0, 1
+    )
 
 
 def synthesize(
@@ -674,7 +726,7 @@ def _resolve_classes(classes: Sequence[str] | None) -> list[int]:
 def generate_synthetic(
     out: str | Path,
     *,
-    per_class: int = 90,
+    per_class: int = 75,
     max_frames: int = 100,
     seed: int = 0,
     test_fraction: float = 0.3,
@@ -689,7 +741,9 @@ def generate_synthetic(
     so choosing a subset of ``classes`` does not change the samples of the others.
     """
     if per_class < 2:
-        raise SkelconError(f"--per-class must be at least 2 (one train, one test sample), got {per_class}")
+        raise SkelconError(
+            f"--per-class must be at least 2 (one train, one test sample), got {per_class}"
+        )
     if max_frames < 16:
         raise SkelconError(f"--frames must be at least 16, got {max_frames}")
     if not 0.0 < test_fraction < 1.0:
@@ -713,13 +767,17 @@ def generate_synthetic(
         raw, frames = [], []
         for k, _, c in chunk:
             rng = np.random.default_rng([seed, c, k])
-            x, n = synthesize(c, rng, max_frames=max_frames, noise=noise, dropout=dropout, normalise=False)
+            x, n = synthesize(
+                c, rng, max_frames=max_frames, noise=noise, dropout=dropout, normalise=False
+            )
             raw.append(x)
             frames.append(n)
         for x, n, (k, new, c) in zip(prepare_batch(np.stack(raw)), frames, chunk, strict=True):
             writer.add(x, new, n, f"{CLASSES[c]}_{k:05d}")
             labels.append(new)
-    train, test = stratified_split(np.asarray(labels), test_fraction, np.random.default_rng([seed, 7919]))
+    train, test = stratified_split(
+        np.asarray(labels), test_fraction, np.random.default_rng([seed, 7919])
+    )
     params = {
         "version": GENERATOR_VERSION,
         "per_class": per_class,
@@ -768,7 +826,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.splitlines()[0],
     )
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--per-class", type=int, default=90, help="samples per class, train+test (90)")
+    p.add_argument("--per-class", type=int, default=75, help="samples per class, train+test (75)")
     p.add_argument("--frames", type=int, default=100, help="T_max: frames per sample (100)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--test-fraction", type=float, default=0.3, help="test share per class (0.3)")

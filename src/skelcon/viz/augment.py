@@ -82,12 +82,16 @@ def plot_augment(
     cfg = cfg or AugmentConfig()
     s = load_split(data, benchmark, split)
     if not 0 <= index < len(s):
-        raise SkelconError(f"--index {index} is outside 0..{len(s) - 1} ({benchmark}/{split} of {data})")
+        raise SkelconError(
+            f"--index {index} is outside 0..{len(s) - 1} ({benchmark}/{split} of {data})"
+        )
     if frames < 1:
         raise SkelconError(f"--frames {frames} must be at least 1")
     layout = get_layout(s.layout)
     if cfg.jitter_joints > layout.num_joints:
-        raise SkelconError(f"jitter_joints {cfg.jitter_joints} exceeds the {layout.num_joints} joints")
+        raise SkelconError(
+            f"jitter_joints {cfg.jitter_joints} exceeds the {layout.num_joints} joints"
+        )
     x = np.asarray(s.data[index], dtype=np.float32)
     n = int(min(max(s.num_frames[index], 1), x.shape[1]))
     label = class_names(s.meta)[int(s.labels[index])]

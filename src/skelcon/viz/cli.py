@@ -7,7 +7,9 @@ import argparse
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument("--representation", required=True, help="seq, img, stg or a combination like seq+stg")
+    p.add_argument(
+        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
+    )
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="PNG file to write")
@@ -70,22 +72,38 @@ def add_cli(sub) -> None:
 
     p = psub.add_parser("tsne", help="t-SNE of features of random class subsets (paper Figure 7)")
     _model_args(p)
-    p.add_argument("--split", default="test", help="split whose samples are embedded (default test)")
+    p.add_argument(
+        "--split", default="test", help="split whose samples are embedded (default test)"
+    )
     p.add_argument("--classes", type=int, default=10, help="classes per subset (default 10)")
-    p.add_argument("--subsets", type=int, default=3, help="random class subsets side by side (default 3)")
-    p.add_argument("--per-class", type=int, default=100, help="at most this many samples per class (100)")
-    p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (capped for few points)")
+    p.add_argument(
+        "--subsets", type=int, default=3, help="random class subsets side by side (default 3)"
+    )
+    p.add_argument(
+        "--per-class", type=int, default=100, help="at most this many samples per class (100)"
+    )
+    p.add_argument(
+        "--perplexity", type=float, default=30.0, help="t-SNE perplexity (capped for few points)"
+    )
     p.set_defaults(func=_tsne)
 
-    p = psub.add_parser("retrieval", help="a test query and its nearest training samples (paper Figure 8)")
+    p = psub.add_parser(
+        "retrieval", help="a test query and its nearest training samples (paper Figure 8)"
+    )
     _model_args(p)
-    p.add_argument("--query", type=int, default=0, help="index of the query in the query split (default 0)")
+    p.add_argument(
+        "--query", type=int, default=0, help="index of the query in the query split (default 0)"
+    )
     p.add_argument("--split", default="test", help="split the query comes from (default test)")
-    p.add_argument("--neighbours", type=int, default=4, help="nearest training samples shown (default 4)")
+    p.add_argument(
+        "--neighbours", type=int, default=4, help="nearest training samples shown (default 4)"
+    )
     p.add_argument("--frames", type=int, default=4, help="frames drawn per sample (default 4)")
     p.set_defaults(func=_retrieval)
 
-    p = psub.add_parser("augment", help="one sample under shear, jitter, crop-resize (paper Figures 2-4)")
+    p = psub.add_parser(
+        "augment", help="one sample under shear, jitter, crop-resize (paper Figures 2-4)"
+    )
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--split", default="train", help="split the sample comes from (default train)")
@@ -93,7 +111,8 @@ def add_cli(sub) -> None:
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--frames", type=int, default=4, help="frames drawn per column (default 4)")
     p.add_argument("--seed", type=int, default=0, help="augmentation draws (default 0)")
-    add_override_args(p)  # augment.* settings of a pre-training config, e.g. --set augment.l_min=0.5
+    # augment.* settings of a pre-training config, e.g. --set augment.l_min=0.5
+    add_override_args(p)
     p.set_defaults(func=_augment)
 
     p = psub.add_parser("curves", help="loss, contrast accuracy and lr of a pre-training run")

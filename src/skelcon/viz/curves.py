@@ -43,7 +43,9 @@ def read_metrics(run: str | os.PathLike) -> tuple[Path, list[dict]]:
             except json.JSONDecodeError as e:
                 raise DataFormatError(f"not a JSON line ({e.msg})", str(path), n) from None
             if not isinstance(rec, dict) or not isinstance(rec.get("step"), int):
-                raise DataFormatError("each line must be an object with an integer 'step'", str(path), n)
+                raise DataFormatError(
+                    "each line must be an object with an integer 'step'", str(path), n
+                )
             records.append(rec)
     if not records:
         raise SkelconError(f"{str(path)!r} holds no metrics yet")
@@ -66,7 +68,9 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     w, h = figure_size(panels)
     fig = new_figure(w, h)
     axes = fig.subplots(1, panels, squeeze=False)[0]
-    fig.subplots_adjust(left=0.07 if panels == 3 else 0.1, right=0.98, top=0.82, bottom=0.15, wspace=0.3)
+    fig.subplots_adjust(
+        left=0.07 if panels == 3 else 0.1, right=0.98, top=0.82, bottom=0.15, wspace=0.3
+    )
 
     ax = axes[0]
     s, v = _series(records, "loss")
@@ -91,7 +95,8 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         _finish(ax, "top-1 %")
 
     ax = axes[-1]
-    step_records = [r for r in records if "loss" in r]  # lr used by those steps (epoch lines log the next)
+    # the lr the steps used (an epoch line logs the lr of the next epoch)
+    step_records = [r for r in records if "loss" in r]
     s, v = _series(step_records or records, "lr")
     if s:
         ax.step(s, v, where="post", color="#2ca02c", linewidth=1.4)

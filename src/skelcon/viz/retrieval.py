@@ -18,9 +18,9 @@ from matplotlib.patches import Rectangle
 
 from ..data.layouts import get_layout
 from ..engine.device import resolve_device
+from ..errors import SkelconError
 from ..eval.encoder import check_compatible, load_encoder
 from ..eval.features import extract_features
-from ..errors import SkelconError
 from .common import class_names, load_split, new_figure, sample_frames, save_png, subset_split
 from .skeleton import draw_frame, pose_limits, style_pose_axes, to_view, view_rotation
 
@@ -67,10 +67,14 @@ def plot_retrieval(
     test = load_split(data, benchmark, query_split)
     check_compatible(loaded, train.meta)
     if not 0 <= query < len(test):
-        raise SkelconError(f"--query {query} is outside 0..{len(test) - 1} ({benchmark}/{query_split} of {data})")
+        raise SkelconError(
+            f"--query {query} is outside 0..{len(test) - 1} ({benchmark}/{query_split} of {data})"
+        )
     dev = resolve_device(device)
     enc = loaded.encoder.to(dev)
-    tr_f, _ = extract_features(enc, train, loaded.transform, dev, progress=progress, desc="train features")
+    tr_f, _ = extract_features(
+        enc, train, loaded.transform, dev, progress=progress, desc="train features"
+    )
     q_f, _ = extract_features(enc, subset_split(test, np.array([query])), loaded.transform, dev,
                               progress=False)  # fmt: skip
     idx, sims = nearest(tr_f, q_f[0], neighbours)
@@ -81,7 +85,9 @@ def plot_retrieval(
     cols = [(test, query, "query", QUERY, None)]
     for rank, (i, sim) in enumerate(zip(idx, sims, strict=True), 1):
         ok = int(train.labels[i]) == q_label
-        cols.append((train, int(i), f"#{rank} {'✓' if ok else '✗'}", GOOD if ok else BAD, float(sim)))
+        cols.append(
+            (train, int(i), f"#{rank} {'✓' if ok else '✗'}", GOOD if ok else BAD, float(sim))
+        )
 
     k = len(cols) - 1
     w, h = figure_size(k, frames)

@@ -114,7 +114,9 @@ def merge_limits(*limits: np.ndarray) -> np.ndarray:
     return np.stack([center - half, center + half], axis=1)
 
 
-def style_pose_axes(ax: Axes3D, limits: np.ndarray, *, elev: float = ELEV, azim: float = AZIM) -> None:
+def style_pose_axes(
+    ax: Axes3D, limits: np.ndarray, *, elev: float = ELEV, azim: float = AZIM
+) -> None:
     """Equal-scale cube, orthographic camera in front of the person, no axis clutter."""
     ax.set_xlim(*limits[0])
     ax.set_ylim(*limits[1])

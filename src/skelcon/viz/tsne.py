@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.device import resolve_device
+from ..errors import SkelconError
 from ..eval.encoder import check_compatible, load_encoder
 from ..eval.features import extract_features
-from ..errors import SkelconError
 from .common import class_names, load_split, new_figure, save_png, subset_split
 
 PANEL_W, PANEL_H = 5.0, 5.8  # inches per subset panel (legend below the scatter)
@@ -49,13 +49,21 @@ def choose_subsets(
 def embed(features: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
     """2-D t-SNE of ``features (N, D)`` (rows L2-normalised first); perplexity capped for small N."""
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     n = len(features)
     if n < 3:
-        return np.zeros((n, 2)) if n == 0 else np.column_stack([np.arange(n), np.zeros(n)]).astype(float)
+        return (
+            np.zeros((n, 2))
+            if n == 0
+            else np.column_stack([np.arange(n), np.zeros(n)]).astype(float)
+        )
     f = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
     perp = float(min(perplexity, max((n - 1) / 3.0, 1.0)))
-    return TSNE(n_components=2, perplexity=perp, init="pca", random_state=seed).fit_transform(f)
+    # one OpenMP thread: Barnes-Hut's threads spin badly on a busy machine, and a few thousand
+    # points take seconds on one core
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return TSNE(n_components=2, perplexity=perp, init="pca", random_state=seed).fit_transform(f)
 
 
 def plot_tsne(
@@ -130,4 +138,3 @@ def _colors(k: int) -> list:
 
 def _short(name: str, width: int = 28) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
-
