@@ -108,7 +108,7 @@ def plot_retrieval(
             ax.text2D(0.5, 0.02, f"t = {t}", transform=ax.transAxes, ha="center", fontsize=7.5,
                       color="#555555")  # fmt: skip
         label = names[int(split.labels[i])]
-        sub = f"{split.split} #{i}" + (f" · cos {sim:.3f}" if sim is not None else "")
+        sub = f"{split.split} #{i}" + (f" · cos {sim:.4f}" if sim is not None else "")
         fig.text(left + 0.5 * COL_W / w, 1 - 0.14 * HEAD_H / h, head, ha="center", va="top",
                  fontsize=11, fontweight="bold", color=color)  # fmt: skip
         fig.text(left + 0.5 * COL_W / w, 1 - 0.42 * HEAD_H / h, textwrap.fill(label, 24) + "\n" + sub,
