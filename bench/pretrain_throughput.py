@@ -21,10 +21,20 @@ from skelcon.data.layouts import NTU25
 from skelcon.engine.build import build_moco
 from skelcon.engine.device import resolve_device
 
-SETS = [["seq"], ["img"], ["stg"], ["seq", "stg"], ["seq", "img"], ["img", "stg"], ["seq", "img", "stg"]]
+SETS = [
+    ["seq"],
+    ["img"],
+    ["stg"],
+    ["seq", "stg"],
+    ["seq", "img"],
+    ["img", "stg"],
+    ["seq", "img", "stg"],
+]
 
 
-def loop_views(x: torch.Tensor, nf: torch.Tensor, out_len: int, gen: torch.Generator) -> torch.Tensor:
+def loop_views(
+    x: torch.Tensor, nf: torch.Tensor, out_len: int, gen: torch.Generator
+) -> torch.Tensor:
     """Baseline: crop, resize and shear one sample at a time, frame by frame."""
     out = []
     for i in range(x.shape[0]):
@@ -97,14 +107,20 @@ def main() -> None:
     device = resolve_device(args.device)
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"batch {args.batch_size}, {args.steps} timed steps")  # fmt: skip
-    print(f"{'preset':7s} {'representations':16s} {'samples/s':>10s} {'aug ms/step':>12s} {'peak MiB':>9s}")
+    print(
+        f"{'preset':7s} {'representations':16s} {'samples/s':>10s} {'aug ms/step':>12s} {'peak MiB':>9s}"
+    )
     for preset in args.presets.split(","):
         for s in args.sets.split(","):
             reps = s.split("+")
             sps, aug_ms, mem = bench(reps, preset, device, args.batch_size, args.steps)
             print(f"{preset:7s} {s:16s} {sps:10.1f} {aug_ms:12.1f} {mem:9.0f}", flush=True)
-    sps, aug_ms, mem = bench(["seq", "stg"], "small", device, args.batch_size, args.steps, baseline=True)
-    print(f"{'small':7s} {'seq+stg':16s} {sps:10.1f} {aug_ms:12.1f} {mem:9.0f}  <- baseline: per-sample loop augmentation")
+    sps, aug_ms, mem = bench(
+        ["seq", "stg"], "small", device, args.batch_size, args.steps, baseline=True
+    )
+    print(
+        f"{'small':7s} {'seq+stg':16s} {sps:10.1f} {aug_ms:12.1f} {mem:9.0f}  <- baseline: per-sample loop augmentation"
+    )
 
 
 if __name__ == "__main__":

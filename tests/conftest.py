@@ -26,12 +26,22 @@ def shared_data() -> Path:
     """The real dataset samples; skips the test when they are not available."""
     d = shared_data_dir()
     if d is None:
-        pytest.skip("real data samples not found (set SKELCON_SHARED_DATA or put shared/ beside the repo)")
+        pytest.skip(
+            "real data samples not found (set SKELCON_SHARED_DATA or put shared/ beside the repo)"
+        )
     return d
 
 
-def make_tiny_prepared(out: Path, *, n: int = 48, classes: int = 3, frames: int = 24, layout: str = "ntu25",
-                       persons: int = 2, seed: int = 0) -> Path:
+def make_tiny_prepared(
+    out: Path,
+    *,
+    n: int = 48,
+    classes: int = 3,
+    frames: int = 24,
+    layout: str = "ntu25",
+    persons: int = 2,
+    seed: int = 0,
+) -> Path:
     """A small prepared dataset of class-dependent random motions (benchmark ``default``)."""
     import numpy as np
 

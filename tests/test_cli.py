@@ -87,13 +87,25 @@ def test_bad_yaml_key(tiny_data, tmp_path, capsys):
 
 
 def test_missing_data_dir(tmp_path, capsys):
-    rc = main(["pretrain", "--data", str(tmp_path / "nope"), "--benchmark", "x", "--out", str(tmp_path / "r")])
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(tmp_path / "nope"),
+            "--benchmark",
+            "x",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
     assert rc == 2
     _one_line_error(capsys, "does not exist")
 
 
 def test_unknown_benchmark(tiny_data, tmp_path, capsys):
-    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "xsub", "--out", str(tmp_path / "r")])
+    rc = main(
+        ["pretrain", "--data", str(tiny_data), "--benchmark", "xsub", "--out", str(tmp_path / "r")]
+    )
     assert rc == 2
     _one_line_error(capsys, "'xsub'", "default")
 
@@ -104,7 +116,9 @@ def test_wrong_shape_data(tiny_data, tmp_path, capsys):
     bad = tmp_path / "bad"
     shutil.copytree(tiny_data, bad)
     np.save(bad / "data.npy", np.zeros((48, 3, 24, 25), np.float32))
-    rc = main(["pretrain", "--data", str(bad), "--benchmark", "default", "--out", str(tmp_path / "r")])
+    rc = main(
+        ["pretrain", "--data", str(bad), "--benchmark", "default", "--out", str(tmp_path / "r")]
+    )
     assert rc == 2
     _one_line_error(capsys, "shape", "(N, C, T, V, M)")
 

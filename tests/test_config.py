@@ -41,7 +41,12 @@ def test_paper_recipes_hold_the_paper_numbers():
     c = load_config(PretrainConfig, resolve_config_path("ntu60"))
     assert (c.preset, c.batch_size, c.optim.lr, c.optim.momentum, c.optim.weight_decay) == (
         "paper", 64, 0.01, 0.9, 1e-4)  # fmt: skip
-    assert (c.moco.queue_size, c.moco.momentum, c.moco.temperature, c.moco.dim) == (16384, 0.999, 0.07, 128)
+    assert (c.moco.queue_size, c.moco.momentum, c.moco.temperature, c.moco.dim) == (
+        16384,
+        0.999,
+        0.07,
+        128,
+    )
     assert (c.epochs, c.optim.milestones) == (451, [351])
     assert (c.augment.l_min, c.augment.jitter_joints, c.augment.out_len) == (0.1, 15, 64)
     assert load_config(PretrainConfig, resolve_config_path("pku_mmd1")).moco.queue_size == 8192

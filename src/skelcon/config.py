@@ -53,6 +53,7 @@ class MocoConfig:
     queue_size: int = 16384
     momentum: float = 0.999
     temperature: float = 0.07
+    head_bn: bool = False  # BatchNorm in the projection head (not in the paper; see README)
 
 
 @dataclass
@@ -117,7 +118,9 @@ def from_dict(cls: type[C], data: dict, prefix: str = "") -> C:
     return cfg
 
 
-def load_config(cls: type[C], path: str | os.PathLike | None = None, overrides: list[str] = ()) -> C:
+def load_config(
+    cls: type[C], path: str | os.PathLike | None = None, overrides: list[str] = ()
+) -> C:
     """Defaults of ``cls``, then the YAML file ``path``, then ``key=value`` overrides."""
     data: dict = {}
     if path is not None:
@@ -127,7 +130,9 @@ def load_config(cls: type[C], path: str | os.PathLike | None = None, overrides: 
             with open(path) as f:
                 data = yaml.safe_load(f) or {}
         except yaml.YAMLError as e:
-            raise SkelconError(f"config file {str(path)!r} is not valid YAML: {e}".splitlines()[0]) from None
+            raise SkelconError(
+                f"config file {str(path)!r} is not valid YAML: {e}".splitlines()[0]
+            ) from None
     cfg = from_dict(cls, data)
     apply_overrides(cfg, overrides)
     return cfg
@@ -232,14 +237,18 @@ class LinearEvalConfig:
     weight_decay: float = 0.0
     milestones: list[int] = field(default_factory=lambda: [50, 70])
     gamma: float = 0.1
-    train_crop: str = "random"  # random: crop-resize with ratio ~ U[crop_min, 1] each epoch; center: cached
+    train_crop: str = (
+        "random"  # random: crop-resize with ratio ~ U[crop_min, 1] each epoch; center: cached
+    )
     crop_min: float = 0.5
     seed: int = 0
     device: str = "auto"
 
     def validate(self) -> None:
         if self.train_crop not in ("random", "center"):
-            raise SkelconError(f"train_crop {self.train_crop!r} is not valid (valid: random, center)")
+            raise SkelconError(
+                f"train_crop {self.train_crop!r} is not valid (valid: random, center)"
+            )
         if self.epochs < 1 or self.batch_size < 1:
             raise SkelconError("epochs and batch_size must be at least 1")
         if not 0 < self.crop_min <= 1:
@@ -260,7 +269,9 @@ class KnnConfig:
         if self.k < 1:
             raise SkelconError(f"k {self.k} must be at least 1")
         if self.similarity not in ("cosine", "euclidean"):
-            raise SkelconError(f"similarity {self.similarity!r} is not valid (valid: cosine, euclidean)")
+            raise SkelconError(
+                f"similarity {self.similarity!r} is not valid (valid: cosine, euclidean)"
+            )
 
 
 @dataclass

@@ -12,7 +12,9 @@ from .utils.io import write_json
 DEMO_OVERRIDES = ["device=cpu"]
 
 
-def run_demo(out: str | Path = "runs/demo", *, quiet: bool = False, epochs: int | None = None) -> dict:
+def run_demo(
+    out: str | Path = "runs/demo", *, quiet: bool = False, epochs: int | None = None
+) -> dict:
     """Run the whole demo into ``out``; returns the ``results.json`` dict (top-1 in %)."""
     from .cli import resolve_config_path
     from .config import KnnConfig, LinearEvalConfig, PretrainConfig, load_config
@@ -40,7 +42,9 @@ def run_demo(out: str | Path = "runs/demo", *, quiet: bool = False, epochs: int 
     lin_cfg = LinearEvalConfig(device="cpu")
     knn_cfg = KnnConfig(device="cpu")
     results: dict = {}
-    for step, (key, random_init) in enumerate((("pretrained", False), ("random_init", True)), start=3):
+    for step, (key, random_init) in enumerate(
+        (("pretrained", False), ("random_init", True)), start=3
+    ):
         print(f"[{step}/4] linear and kNN evaluation of the SEQ encoder ({key.replace('_', ' ')})")
         lin = run_linear(run, "seq", data, "default", out / "eval" / f"linear_{key}", lin_cfg,
                          random_init=random_init, progress=not quiet)  # fmt: skip
@@ -53,7 +57,9 @@ def run_demo(out: str | Path = "runs/demo", *, quiet: bool = False, epochs: int 
     print("SEQ encoder, synthetic test split, top-1 %")
     print(f"{'':14s}{'linear':>10s}{'kNN (k=1)':>12s}")
     for key in ("pretrained", "random_init"):
-        print(f"{key.replace('_', ' '):14s}{results[key]['linear']:10.2f}{results[key]['knn']:12.2f}")
+        print(
+            f"{key.replace('_', ' '):14s}{results[key]['linear']:10.2f}{results[key]['knn']:12.2f}"
+        )
     print(f"\nwrote {out / 'results.json'} in {minutes:.1f} min")
     return results
 
@@ -64,7 +70,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def add_cli(sub) -> None:
-    p = sub.add_parser("demo", help="synthetic data -> pre-training -> evaluation, in minutes on a CPU")
+    p = sub.add_parser(
+        "demo", help="synthetic data -> pre-training -> evaluation, in minutes on a CPU"
+    )
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--epochs", type=int, help="pre-training epochs (default: the cpu_small recipe)")
     p.add_argument("--quiet", action="store_true")

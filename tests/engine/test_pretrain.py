@@ -37,7 +37,9 @@ def test_resume_is_exact(tiny_data, tmp_path):
     straight = pretrain(_cfg("epochs=2"), tiny_data, "default", tmp_path / "a", progress=False)
     pretrain(_cfg("epochs=2"), tiny_data, "default", tmp_path / "b", progress=False, stop_after=1)
     assert load_checkpoint(tmp_path / "b")["epoch"] == 1
-    resumed = pretrain(_cfg("epochs=2"), tiny_data, "default", tmp_path / "b", progress=False, resume=True)
+    resumed = pretrain(
+        _cfg("epochs=2"), tiny_data, "default", tmp_path / "b", progress=False, resume=True
+    )
     a, b = load_checkpoint(straight), load_checkpoint(resumed)
     assert a["model"].keys() == b["model"].keys()
     for k in a["model"]:
@@ -48,7 +50,9 @@ def test_resume_is_exact(tiny_data, tmp_path):
         assert torch.equal(sa[k]["momentum_buffer"], sb[k]["momentum_buffer"])
     assert a["scheduler"] == b["scheduler"]
     # a different seed really gives different weights (the check above can fail)
-    other = pretrain(_cfg("epochs=2", "seed=1"), tiny_data, "default", tmp_path / "c", progress=False)
+    other = pretrain(
+        _cfg("epochs=2", "seed=1"), tiny_data, "default", tmp_path / "c", progress=False
+    )
     c = load_checkpoint(other)
     assert not torch.equal(a["model"]["queues.seq.keys"], c["model"]["queues.seq.keys"])
 

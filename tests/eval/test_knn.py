@@ -26,12 +26,16 @@ def test_majority_vote_and_chunking():
     test = torch.tensor([[1.0, 0.0]] * 5)
     assert knn_predict(train, labels, test, k=1).tolist() == [0] * 5
     assert knn_predict(train, labels, test, k=3, chunk_size=2).tolist() == [1] * 5
-    assert knn_accuracy(train, labels, test, torch.tensor([1, 1, 1, 0, 0]), k=3) == pytest.approx(60.0)
+    assert knn_accuracy(train, labels, test, torch.tensor([1, 1, 1, 0, 0]), k=3) == pytest.approx(
+        60.0
+    )
 
 
 def test_errors():
     with pytest.raises(SkelconError, match="similarity"):
-        knn_predict(torch.ones(2, 2), torch.zeros(2, dtype=torch.long), torch.ones(1, 2), similarity="l1")
+        knn_predict(
+            torch.ones(2, 2), torch.zeros(2, dtype=torch.long), torch.ones(1, 2), similarity="l1"
+        )
     with pytest.raises(SkelconError, match="empty"):
         knn_accuracy(torch.ones(2, 2), torch.zeros(2, dtype=torch.long), torch.ones(0, 2),
                      torch.zeros(0, dtype=torch.long))  # fmt: skip

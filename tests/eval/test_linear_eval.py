@@ -51,7 +51,9 @@ def test_loaded_weights_are_the_checkpoint_weights(run_dir):
     for k, v in enc.state_dict().items():
         assert torch.equal(v, state[f"query_encoders.seq.{k}"])
     rnd = load_encoder(run_dir, "seq", random_init=True).encoder
-    assert any(not torch.equal(v, state[f"query_encoders.seq.{k}"]) for k, v in rnd.state_dict().items())
+    assert any(
+        not torch.equal(v, state[f"query_encoders.seq.{k}"]) for k, v in rnd.state_dict().items()
+    )
 
 
 def test_metrics_json(run_dir, tiny_data, tmp_path):

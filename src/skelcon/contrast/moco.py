@@ -59,6 +59,7 @@ class SkeletonMoCo(nn.Module):
         momentum: float = 0.999,
         temperature: float = 0.07,
         gather: Callable[[torch.Tensor], torch.Tensor] = concat_all_gather,
+        head_bn: bool = False,
     ):
         super().__init__()
         from ..encoders.heads import ProjectionHead  # lazy: encoders import nothing from here
@@ -80,7 +81,7 @@ class SkeletonMoCo(nn.Module):
 
         self.query_encoders = nn.ModuleDict(dict(encoders))
         self.query_heads = nn.ModuleDict(
-            {r: ProjectionHead(enc.feature_dim, self.dim) for r, enc in encoders.items()}
+            {r: ProjectionHead(enc.feature_dim, self.dim, head_bn) for r, enc in encoders.items()}
         )
         self.key_encoders = copy.deepcopy(self.query_encoders)
         self.key_heads = copy.deepcopy(self.query_heads)

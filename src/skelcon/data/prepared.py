@@ -21,6 +21,7 @@ a directory that loads as complete; running it again starts the job afresh.
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -111,7 +112,9 @@ def read_meta(root: str | os.PathLike) -> dict:
     """The ``meta.json`` of a complete prepared dataset, or a one-line error."""
     root = Path(root)
     if not root.exists():
-        raise SkelconError(f"data directory {str(root)!r} does not exist (run `skelcon prepare ...` first)")
+        raise SkelconError(
+            f"data directory {str(root)!r} does not exist (run `skelcon prepare ...` first)"
+        )
     meta_path = root / "meta.json"
     if not meta_path.is_file():
         partial = root.parent / f".{root.name}.partial"
@@ -146,7 +149,9 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
         )
     n = data.shape[0]
     if not (len(labels) == len(num_frames) == len(names) == n):
-        raise SkelconError(f"{root}: data, labels, num_frames and names disagree on the sample count")
+        raise SkelconError(
+            f"{root}: data, labels, num_frames and names disagree on the sample count"
+        )
     if len(idx) and (idx.min() < 0 or idx.max() >= n):
         raise SkelconError(f"{root}/splits/{benchmark}/{split}.npy indexes outside 0..{n - 1}")
     return PreparedSplit(
@@ -202,7 +207,10 @@ class PreparedWriter:
         self.tmp.mkdir(parents=True)
         self.capacity = max(int(capacity), 1)
         self._data = np.lib.format.open_memmap(
-            self.tmp / "data.npy", mode="w+", dtype=np.float32, shape=(self.capacity, *self.sample_shape)
+            self.tmp / "data.npy",
+            mode="w+",
+            dtype=np.float32,
+            shape=(self.capacity, *self.sample_shape),
         )
         self._labels: list[int] = []
         self._frames: list[int] = []
@@ -222,10 +230,25 @@ class PreparedWriter:
         if not 0 <= label < len(self.classes):
             raise ValueError(f"sample {name}: label {label} outside 0..{len(self.classes) - 1}")
         self._data[i] = x
+        if (i + 1) % self.RELEASE_EVERY == 0:
+            self._release_pages()
         self._labels.append(int(label))
         self._frames.append(int(num_frames))
         self._names.append(str(name))
         return i
+
+    RELEASE_EVERY = 256
+
+    def _release_pages(self) -> None:
+        """Write dirty rows to disk and drop them from this process's resident set, so
+        peak RSS stays flat however many samples are written."""
+        self._data.flush()
+        mm = getattr(self._data, "_mmap", None)
+        if mm is not None and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                mm.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                pass
 
     def skip(self, name: str, reason: str) -> None:
         """Record a sample that was left out, and why (kept in meta.json)."""
@@ -288,15 +311,26 @@ def _shrink_npy(path: Path, n: int) -> None:
     """Cut an ``.npy`` file to its first ``n`` rows in place (rewrite header, truncate)."""
     with open(path, "r+b") as f:
         version = np.lib.format.read_magic(f)
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        read = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
         shape, fortran, dtype = read(f)
         header_len = f.tell()
         if shape[0] == n:
             return
         new_shape = (n, *shape[1:])
         f.seek(0)
-        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran, "shape": new_shape}
-        np.lib.format.write_array_header_1_0(f, header) if version == (1, 0) else np.lib.format.write_array_header_2_0(f, header)
+        header = {
+            "descr": np.lib.format.dtype_to_descr(dtype),
+            "fortran_order": fortran,
+            "shape": new_shape,
+        }
+        np.lib.format.write_array_header_1_0(f, header) if version == (
+            1,
+            0,
+        ) else np.lib.format.write_array_header_2_0(f, header)
         if f.tell() != header_len:  # header length changed: fall back to a copy
             f.close()
             src = np.load(path, mmap_mode="r")

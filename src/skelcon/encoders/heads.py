@@ -8,12 +8,18 @@ from ._checks import check_positive
 
 
 class ProjectionHead(nn.Sequential):
-    """``Linear(d, d) - ReLU - Linear(d, out_dim)`` (the authors' MLP): ``(N, d)`` -> ``(N, out_dim)``."""
+    """``Linear(d, d) - ReLU - Linear(d, out_dim)`` (the authors' MLP): ``(N, d)`` -> ``(N, out_dim)``.
 
-    def __init__(self, in_dim: int, out_dim: int = 128):
+    ``batch_norm=True`` inserts ``BatchNorm1d(d)`` after the first linear layer (as in
+    MoCo v2/v3 and SimCLR heads). It removes the common offset of the embeddings at
+    initialisation, which lets short inter-skeleton runs escape the collapsed start.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int = 128, batch_norm: bool = False):
         check_positive("projection head in_dim", in_dim)
         check_positive("projection head out_dim", out_dim)
-        super().__init__(nn.Linear(in_dim, in_dim), nn.ReLU(), nn.Linear(in_dim, out_dim))
+        hidden = [nn.Linear(in_dim, in_dim)] + ([nn.BatchNorm1d(in_dim)] if batch_norm else [])
+        super().__init__(*hidden, nn.ReLU(), nn.Linear(in_dim, out_dim))
         self.in_dim = in_dim
         self.out_dim = out_dim
 

@@ -31,7 +31,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "channels": [64, 64, 64, 64, 128, 128, 128, 256, 256, 256],
             "strides": [1, 1, 1, 1, 2, 1, 1, 2, 1, 1],
         },
-        "small": {"channels": [32, 32, 64, 128], "strides": [2, 1, 2, 2]},
+        "small": {"channels": [32, 64, 128], "strides": [4, 2, 1]},
     },
 }
 

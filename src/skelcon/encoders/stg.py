@@ -15,10 +15,10 @@ so 2*out parameters fewer per block than the reference code).
 Parameter counts (independent of T):
 
 =======  =========================================  ===========  =========  ===========
-preset   channels (stride 2 at *)                   feature_dim  NTU25,M=2  KINECT20,M=1
+preset   channels (stride 2 at *, x4: stride 4)     feature_dim  NTU25,M=2  KINECT20,M=1
 =======  =========================================  ===========  =========  ===========
 paper    64 64 64 64 128* 128 128 256* 256 256      256          3,451,274  3,444,344
-small    32* 32 64* 128*                            128          285,416    282,536
+small    32(x4) 64* 128                             128          269,477    267,272
 =======  =========================================  ===========  =========  ===========
 
 (The reference 2s-AGCN joint stream with its 60-class fc has 3,469,510: this

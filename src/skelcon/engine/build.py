@@ -55,4 +55,5 @@ def build_moco(cfg, spec: dict[str, Any]) -> nn.Module:
         queue_size=cfg.moco.queue_size,
         momentum=cfg.moco.momentum,
         temperature=cfg.moco.temperature,
+        head_bn=cfg.moco.head_bn,
     )

@@ -26,7 +26,9 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     if p.is_dir():
         p = p / "last.pt"
     if not p.is_file():
-        raise SkelconError(f"checkpoint {str(path)!r} not found (give a run directory or a .pt file)")
+        raise SkelconError(
+            f"checkpoint {str(path)!r} not found (give a run directory or a .pt file)"
+        )
     return p
 
 

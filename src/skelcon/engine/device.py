@@ -14,10 +14,14 @@ def resolve_device(name: str) -> torch.device:
     try:
         dev = torch.device(name)
     except RuntimeError:
-        raise SkelconError(f"device {name!r} is not valid (valid: auto, cpu, cuda, cuda:N)") from None
+        raise SkelconError(
+            f"device {name!r} is not valid (valid: auto, cpu, cuda, cuda:N)"
+        ) from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise SkelconError(f"device {name!r} requested but CUDA is not available (use cpu or auto)")
+            raise SkelconError(
+                f"device {name!r} requested but CUDA is not available (use cpu or auto)"
+            )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise SkelconError(
                 f"device {name!r} does not exist ({torch.cuda.device_count()} CUDA devices)"

@@ -52,7 +52,10 @@ def pretrain(
     if len(split) == 0:
         raise SkelconError(f"benchmark {benchmark!r} of {data} has an empty train split")
     spec = data_spec(split.meta, cfg.augment.out_len)
-    if cfg.augment.spatial in ("random", "jitter") and cfg.augment.jitter_joints > spec["num_joints"]:
+    if (
+        cfg.augment.spatial in ("random", "jitter")
+        and cfg.augment.jitter_joints > spec["num_joints"]
+    ):
         raise SkelconError(
             f"augment.jitter_joints {cfg.augment.jitter_joints} exceeds the "
             f"{spec['num_joints']} joints of {data}"
@@ -84,7 +87,9 @@ def pretrain(
         set_rng_state(ckpt["rng"])
         start_epoch = int(ckpt["epoch"])
     elif last.exists():
-        raise SkelconError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
+        raise SkelconError(
+            f"{out} already holds a run; pass --resume to continue it or pick another --out"
+        )
 
     out.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
@@ -105,7 +110,9 @@ def pretrain(
         )  # fmt: skip
         model.train()
         t0, seen, total = time.time(), 0, 0.0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        bar = tqdm(
+            loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False
+        )
         for i, (x, nf, _) in enumerate(bar):
             x = x.to(device, non_blocking=True)
             nf = nf.to(device, non_blocking=True)
@@ -113,7 +120,9 @@ def pretrain(
             view_k = views(x, nf, generator=aug_gen)
             loss, stats = model(view_q, view_k)
             if not torch.isfinite(loss):
-                raise SkelconError(f"loss became {loss.item()} at epoch {epoch + 1}; lower optim.lr")
+                raise SkelconError(
+                    f"loss became {loss.item()} at epoch {epoch + 1}; lower optim.lr"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

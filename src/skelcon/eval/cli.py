@@ -11,11 +11,15 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     from ..cli import add_override_args
 
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument("--representation", required=True, help="seq, img, stg or a combination like seq+stg")
+    p.add_argument(
+        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
+    )
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="directory for metrics.json")
-    p.add_argument("--random-init", action="store_true", help="evaluate the same architecture, untrained")
+    p.add_argument(
+        "--random-init", action="store_true", help="evaluate the same architecture, untrained"
+    )
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--quiet", action="store_true")
     add_override_args(p)

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from ..config import REPRESENTATIONS
-from ..errors import SkelconError
 from ..engine.build import build_encoders
 from ..engine.checkpoint import load_checkpoint
+from ..errors import SkelconError
 
 
 def parse_representations(text: str) -> list[str]:
@@ -73,7 +73,9 @@ def load_encoder(
     baseline for every report. Heads are not included.
     """
     ckpt = load_checkpoint(checkpoint)
-    reps = parse_representations(representation) if isinstance(representation, str) else representation
+    reps = (
+        parse_representations(representation) if isinstance(representation, str) else representation
+    )
     have = list(ckpt.get("representations", []))
     missing = [r for r in reps if r not in have]
     if missing:
@@ -113,6 +115,10 @@ def check_compatible(loaded: LoadedEncoder, meta: dict) -> None:
     if m != spec["num_persons"]:
         problems.append(f"{m} persons, encoder expects {spec['num_persons']}")
     if meta["layout"] != spec["layout"] and "stg" in loaded.representations:
-        problems.append(f"layout {meta['layout']}, the graph encoder was built for {spec['layout']}")
+        problems.append(
+            f"layout {meta['layout']}, the graph encoder was built for {spec['layout']}"
+        )
     if problems:
-        raise SkelconError(f"data of shape {meta['shape']} does not fit the encoder: " + "; ".join(problems))
+        raise SkelconError(
+            f"data of shape {meta['shape']} does not fit the encoder: " + "; ".join(problems)
+        )

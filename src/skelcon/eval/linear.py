@@ -51,14 +51,20 @@ def linear_eval(
     def center(x, nf):
         return center_crop_resize(x, nf, out_len=out_len)
 
-    test_x, test_y = extract_features(encoder, test, center, device, progress=progress, desc="test features")
+    test_x, test_y = extract_features(
+        encoder, test, center, device, progress=progress, desc="test features"
+    )
     cached = None
     if cfg.train_crop == "center":
-        cached = extract_features(encoder, train, center, device, progress=progress, desc="train features")
+        cached = extract_features(
+            encoder, train, center, device, progress=progress, desc="train features"
+        )
 
     torch.manual_seed(cfg.seed)
     clf = nn.Linear(test_x.shape[1], num_classes).to(device)
-    opt = torch.optim.SGD(clf.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    opt = torch.optim.SGD(
+        clf.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, cfg.milestones, cfg.gamma)
     history = []
     bar = tqdm(range(cfg.epochs), desc="linear", disable=not progress, leave=False)
@@ -69,11 +75,16 @@ def linear_eval(
         if cached is not None:
             perm = torch.randperm(len(cached[0]), generator=torch.Generator().manual_seed(es))
             batches = (
-                (cached[0][perm[s : s + cfg.batch_size].to(device)], cached[1][perm[s : s + cfg.batch_size].to(device)])
+                (
+                    cached[0][perm[s : s + cfg.batch_size].to(device)],
+                    cached[1][perm[s : s + cfg.batch_size].to(device)],
+                )
                 for s in range(0, len(perm), cfg.batch_size)
             )
         else:
-            batches = _random_crop_features(encoder, train, cfg, device, out_len, gen, es, temporal_crop_resize)
+            batches = _random_crop_features(
+                encoder, train, cfg, device, out_len, gen, es, temporal_crop_resize
+            )
         for f, y in batches:
             loss = F.cross_entropy(clf(f), y)
             opt.zero_grad(set_to_none=True)

@@ -55,9 +55,13 @@ def run_linear(
     """Linear evaluation; writes and returns ``out/metrics.json``."""
     cfg.validate()
     device = resolve_device(cfg.device)
-    loaded, train, test = _common(checkpoint, representation, data, benchmark, random_init, cfg.seed)
+    loaded, train, test = _common(
+        checkpoint, representation, data, benchmark, random_init, cfg.seed
+    )
     t0 = time.time()
-    res = linear_eval(loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=progress)
+    res = linear_eval(
+        loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=progress
+    )
     rec = _record("linear", loaded, data, benchmark, random_init, train, test)
     rec.update(
         top1=res["top1"],
