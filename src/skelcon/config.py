@@ -54,6 +54,7 @@ class MocoConfig:
     momentum: float = 0.999
     temperature: float = 0.07
     head_bn: bool = False  # BatchNorm in the projection head (not in the paper; see README)
+    intra_weight: float = 0.0  # weight of added intra-skeleton terms (0: the paper's inter loss)
 
 
 @dataclass
@@ -241,6 +242,7 @@ class LinearEvalConfig:
         "random"  # random: crop-resize with ratio ~ U[crop_min, 1] each epoch; center: cached
     )
     crop_min: float = 0.5
+    standardize: bool = True  # per-dimension feature standardisation before the classifier
     seed: int = 0
     device: str = "auto"
 

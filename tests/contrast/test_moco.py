@@ -233,3 +233,32 @@ def test_config_errors():
         _model(["a"], temperature=0.0)
     with pytest.raises(SkelconError):
         _model(["a"], momentum=1.5)
+
+
+def test_optional_intra_terms_are_added_with_their_weight():
+    m = _model(["a", "b"], intra_weight=0.5)
+    _perturb_queries(m)
+    queues_before = {r: m.queues[r].keys.clone() for r in m.representations}
+    vq, vk = _views()
+    loss, stats = m(vq, vk)
+    q = {r: _q(m, r, vq) for r in "ab"}
+    k = {r: _k(m, r, vk) for r in "ab"}
+    t = m.temperature
+    inter = info_nce(q["a"], k["b"], queues_before["b"], t) + info_nce(
+        q["b"], k["a"], queues_before["a"], t
+    )
+    intra = info_nce(q["a"], k["a"], queues_before["a"], t) + info_nce(
+        q["b"], k["b"], queues_before["b"], t
+    )
+    torch.testing.assert_close(loss, inter + 0.5 * intra)
+    assert {"loss/a->a", "loss/b->b", "loss/a->b", "loss/b->a"} <= set(stats)
+    with pytest.raises(SkelconError, match="intra_weight"):
+        _model(["a", "b"], intra_weight=-1.0)
+
+
+def test_projection_head_batch_norm_option():
+    plain = _model(["a"])
+    bn = _model(["a"], head_bn=True)
+    assert not any(isinstance(x, nn.BatchNorm1d) for x in plain.query_heads.modules())
+    assert sum(isinstance(x, nn.BatchNorm1d) for x in bn.query_heads.modules()) == 1
+    assert sum(isinstance(x, nn.BatchNorm1d) for x in bn.key_heads.modules()) == 1

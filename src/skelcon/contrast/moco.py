@@ -60,6 +60,7 @@ class SkeletonMoCo(nn.Module):
         temperature: float = 0.07,
         gather: Callable[[torch.Tensor], torch.Tensor] = concat_all_gather,
         head_bn: bool = False,
+        intra_weight: float = 0.0,
     ):
         super().__init__()
         from ..encoders.heads import ProjectionHead  # lazy: encoders import nothing from here
@@ -74,6 +75,14 @@ class SkeletonMoCo(nn.Module):
             raise SkelconError(f"moco temperature must be > 0, got {temperature}")
         self.representations: list[str] = list(encoders)
         self.pairs: list[tuple[str, str]] = contrast_pairs(self.representations)
+        # Optional intra-skeleton terms beside the inter-skeleton ones (not in the paper):
+        # each representation also contrasts with its own key, weighted by intra_weight.
+        self.intra_weight = float(intra_weight)
+        if self.intra_weight < 0:
+            raise SkelconError(f"moco intra_weight must be >= 0, got {intra_weight}")
+        self.weights: dict[tuple[str, str], float] = {pair: 1.0 for pair in self.pairs}
+        if self.intra_weight > 0 and len(self.representations) > 1:
+            self.weights.update({(r, r): self.intra_weight for r in self.representations})
         self.dim = int(dim)
         self.momentum = float(momentum)
         self.temperature = float(temperature)
@@ -129,10 +138,11 @@ class SkeletonMoCo(nn.Module):
 
         total: torch.Tensor | None = None
         stats: dict[str, torch.Tensor] = {}
-        for a, b in self.pairs:
+        for (a, b), weight in self.weights.items():
             negatives = self.queues[b].keys.clone().detach()
             loss, logits = info_nce(q[a], k[b], negatives, self.temperature, return_logits=True)
-            total = loss if total is None else total + loss
+            term = loss if weight == 1.0 else weight * loss
+            total = term if total is None else total + term
             stats[f"loss/{a}->{b}"] = loss.detach()
             stats[f"acc/{a}->{b}"] = (logits.detach().argmax(dim=1) == 0).float().mean() * 100.0
 

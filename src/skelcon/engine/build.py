@@ -56,4 +56,5 @@ def build_moco(cfg, spec: dict[str, Any]) -> nn.Module:
         momentum=cfg.moco.momentum,
         temperature=cfg.moco.temperature,
         head_bn=cfg.moco.head_bn,
+        intra_weight=cfg.moco.intra_weight,
     )

@@ -22,6 +22,21 @@ def freeze(encoder: nn.Module) -> nn.Module:
     return encoder
 
 
+def linear_probe(in_dim: int, num_classes: int, standardize: bool = True) -> nn.Module:
+    """The classifier of linear evaluation: ``(N, in_dim)`` -> ``(N, num_classes)``.
+
+    With ``standardize`` a ``BatchNorm1d(affine=False)`` first standardises every
+    feature dimension with running training statistics (as in MAE's linear probe); at
+    test time it is a fixed affine map, so the classifier stays linear in the frozen
+    features. Without it, features with a small spread (random or lightly trained
+    encoders) train very slowly under SGD with the protocol's lr.
+    """
+    linear = nn.Linear(in_dim, num_classes)
+    if not standardize:
+        return linear
+    return nn.Sequential(nn.BatchNorm1d(in_dim, affine=False), linear)
+
+
 def linear_eval(
     encoder: nn.Module,
     train: PreparedSplit,
@@ -61,7 +76,7 @@ def linear_eval(
         )
 
     torch.manual_seed(cfg.seed)
-    clf = nn.Linear(test_x.shape[1], num_classes).to(device)
+    clf = linear_probe(test_x.shape[1], num_classes, cfg.standardize).to(device)
     opt = torch.optim.SGD(
         clf.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
     )
