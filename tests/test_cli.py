@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TINY_PRETRAIN
+from tinydata import TINY_PRETRAIN
 
 from skelcon.cli import main
 
@@ -124,7 +124,7 @@ def test_wrong_shape_data(tiny_data, tmp_path, capsys):
 
 
 def test_data_that_does_not_fit_the_encoder(run_dir, tmp_path, capsys):
-    from conftest import make_tiny_prepared
+    from tinydata import make_tiny_prepared
 
     other = make_tiny_prepared(tmp_path / "kinect", layout="kinect20", persons=1, n=12)
     rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 import yaml
-from conftest import TINY_PRETRAIN
+from tinydata import TINY_PRETRAIN
 
 from skelcon.config import PretrainConfig, load_config
 from skelcon.engine.checkpoint import load_checkpoint

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_PRETRAIN
+from tinydata import TINY_PRETRAIN
 
 import skelcon
 from skelcon.cli import main

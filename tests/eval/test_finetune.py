@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_PRETRAIN, make_tiny_prepared
+from tinydata import TINY_PRETRAIN, make_tiny_prepared
 
 from skelcon.cli import main
 from skelcon.config import FinetuneConfig, LinearEvalConfig, PretrainConfig, load_config

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import TINY_PRETRAIN
+from tinydata import TINY_PRETRAIN
 
 from skelcon.config import KnnConfig, LinearEvalConfig, PretrainConfig, load_config
 from skelcon.data.prepared import load_prepared

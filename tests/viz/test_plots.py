@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TINY_PRETRAIN, make_tiny_prepared
 from matplotlib import image as mpimg
 from mpl_toolkits.mplot3d.art3d import Line3DCollection
+from tinydata import TINY_PRETRAIN, make_tiny_prepared
 
 from skelcon.cli import main
 from skelcon.config import AugmentConfig, PretrainConfig, load_config
