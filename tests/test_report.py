@@ -201,3 +201,21 @@ def test_cli_writes_each_format(tmp_path, capsys):
             encoding="utf-8"
         )
     assert "report of 21 results" in capsys.readouterr().out
+
+
+def test_class_subset_is_not_set_beside_the_full_dataset_numbers(tmp_path):
+    import json
+
+    from skelcon.report import collect
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "meta.json").write_text(json.dumps({"num_classes": 8}))
+    for name, d in (("subset", str(data)), ("full", None)):
+        rec = {"protocol": "linear", "representation": "seq", "top1": 50.0, "num_train": 1,
+               "num_test": 1, "dataset": "pku-mmd1", "benchmark": "xsub", "data": d}  # fmt: skip
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(rec))
+    by_ds = {r.dataset: r for r in collect([tmp_path / "subset", tmp_path / "full"])}
+    assert by_ds["pku-mmd1 (8 of 51 classes)"].paper is None
+    assert by_ds["pku-mmd1"].paper is not None and by_ds["pku-mmd1"].paper.top1 == 80.9

@@ -292,7 +292,7 @@ def collect(paths: Sequence[str | os.PathLike], warnings: list[str] | None = Non
         base = dict(
             source=_display_source(path, root, several, given),
             protocol=protocol,
-            dataset=rec["dataset"],
+            dataset=_dataset_name(rec, path),
             benchmark=rec["benchmark"],
             representation="+".join(_rep_list(rec["representation"])),
             random_init=random_init,
@@ -327,6 +327,29 @@ def collect(paths: Sequence[str | os.PathLike], warnings: list[str] | None = Non
     for r in results:
         r.paper = _paper_for(r)
     return results
+
+
+# Class counts of the full datasets the paper reports on.
+FULL_CLASSES = {"ntu60": 60, "ntu120": 120, "pku-mmd1": 51, "pku-mmd2": 41, "nw-ucla": 10}
+
+
+def _dataset_name(rec: dict, path: Path) -> str:
+    """The dataset of a result; a class subset (``--min-instances``) gets its own name,
+    ``pku-mmd1 (8 of 51 classes)``, so it is never set beside the paper's full-set numbers."""
+    name = rec["dataset"]
+    n = rec.get("num_classes")
+    if n is None and isinstance(rec.get("data"), str):
+        meta = Path(rec["data"]) / "meta.json"
+        if not meta.is_absolute() and not meta.exists():
+            meta = path.parent / meta
+        try:
+            n = json.loads(meta.read_text()).get("num_classes")
+        except (OSError, ValueError):
+            n = None
+    full = FULL_CLASSES.get(name)
+    if full is not None and isinstance(n, int) and n != full:
+        return f"{name} ({n} of {full} classes)"
+    return name
 
 
 def _paper_for(r: Result) -> PaperNumber | None:
