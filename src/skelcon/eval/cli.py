@@ -40,28 +40,29 @@ def _print(rec: dict) -> None:
     )
 
 
-def _linear(args) -> int:
+def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]]) -> int:
+    """Shared body of the frozen-encoder protocols (linear, knn)."""
     from ..cli import resolve_config_path
-    from .run import run_linear
 
-    cfg = load_config(LinearEvalConfig, resolve_config_path(args.config),
-                      _overrides(args, [("epochs", args.epochs), ("seed", args.seed)]))  # fmt: skip
-    rec = run_linear(args.checkpoint, args.representation, args.data, args.benchmark, args.out, cfg,
-                     random_init=args.random_init, progress=not args.quiet)  # fmt: skip
+    cfg = load_config(cfg_cls, resolve_config_path(args.config), _overrides(args, extra))
+    rec = runner(args.checkpoint, args.representation, args.data, args.benchmark, args.out, cfg,
+                 random_init=args.random_init, progress=not args.quiet)  # fmt: skip
     _print(rec)
     return 0
+
+
+def _linear(args) -> int:
+    from .run import run_linear
+
+    return _frozen(
+        args, LinearEvalConfig, run_linear, [("epochs", args.epochs), ("seed", args.seed)]
+    )
 
 
 def _knn(args) -> int:
-    from ..cli import resolve_config_path
     from .run import run_knn
 
-    cfg = load_config(KnnConfig, resolve_config_path(args.config),
-                      _overrides(args, [("k", args.k), ("similarity", args.similarity)]))  # fmt: skip
-    rec = run_knn(args.checkpoint, args.representation, args.data, args.benchmark, args.out, cfg,
-                  random_init=args.random_init, progress=not args.quiet)  # fmt: skip
-    _print(rec)
-    return 0
+    return _frozen(args, KnnConfig, run_knn, [("k", args.k), ("similarity", args.similarity)])
 
 
 def add_cli(sub) -> None:
