@@ -13,6 +13,12 @@ def check_positive(what: str, value: int) -> None:
         raise SkelconError(f"{what} must be a positive integer, got {value!r}")
 
 
+def check_sizes(encoder: str, **sizes: int) -> None:
+    """:func:`check_positive` for every keyword, named ``"<encoder> encoder <key>"``."""
+    for name, value in sizes.items():
+        check_positive(f"{encoder} encoder {name}", value)
+
+
 def check_input(
     x: torch.Tensor,
     in_channels: int,

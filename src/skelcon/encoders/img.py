@@ -35,7 +35,7 @@ from torch import nn
 
 from ..data.layouts import JointLayout
 from ..errors import SkelconError
-from ._checks import check_input, check_positive
+from ._checks import check_input, check_sizes
 
 
 def frame_motion(x: torch.Tensor) -> torch.Tensor:
@@ -94,15 +94,15 @@ class ImgEncoder(nn.Module):
         dropout: float = 0.5,
     ):
         super().__init__()
-        for name, value in (
-            ("in_channels", in_channels),
-            ("num_frames", num_frames),
-            ("num_joints", num_joints),
-            ("num_persons", num_persons),
-            ("out_channels", out_channels),
-            ("conv2_channels", conv2_channels),
-        ):
-            check_positive(f"img encoder {name}", value)
+        check_sizes(
+            "img",
+            in_channels=in_channels,
+            num_frames=num_frames,
+            num_joints=num_joints,
+            num_persons=num_persons,
+            out_channels=out_channels,
+            conv2_channels=conv2_channels,
+        )
         if num_frames < 16 or conv2_channels < 16 or out_channels < 2:
             raise SkelconError(
                 "img encoder needs num_frames >= 16, conv2_channels >= 16 and out_channels >= 2 "

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..data.layouts import JointLayout
 from ..errors import SkelconError, choices_message
-from ._checks import check_input, check_positive
+from ._checks import check_input, check_sizes
 
 READOUTS = ("last", "ends")
 
@@ -72,15 +72,15 @@ class SeqEncoder(nn.Module):
         readout: str = "last",
     ):
         super().__init__()
-        for name, value in (
-            ("in_channels", in_channels),
-            ("num_frames", num_frames),
-            ("num_joints", num_joints),
-            ("num_persons", num_persons),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-        ):
-            check_positive(f"seq encoder {name}", value)
+        check_sizes(
+            "seq",
+            in_channels=in_channels,
+            num_frames=num_frames,
+            num_joints=num_joints,
+            num_persons=num_persons,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+        )
         if readout not in READOUTS:
             raise SkelconError(choices_message("seq encoder readout", readout, READOUTS))
         self.in_channels = in_channels

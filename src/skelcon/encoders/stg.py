@@ -36,7 +36,7 @@ from torch import nn
 
 from ..data.layouts import JointLayout
 from ..errors import SkelconError
-from ._checks import check_input, check_positive
+from ._checks import check_input, check_positive, check_sizes
 
 
 class _TemporalConv(nn.Module):
@@ -157,14 +157,14 @@ class StgEncoder(nn.Module):
         kernel_size: int = 9,
     ):
         super().__init__()
-        for name, value in (
-            ("in_channels", in_channels),
-            ("num_frames", num_frames),
-            ("num_joints", num_joints),
-            ("num_persons", num_persons),
-            ("kernel_size", kernel_size),
-        ):
-            check_positive(f"stg encoder {name}", value)
+        check_sizes(
+            "stg",
+            in_channels=in_channels,
+            num_frames=num_frames,
+            num_joints=num_joints,
+            num_persons=num_persons,
+            kernel_size=kernel_size,
+        )
         if layout is None:
             raise SkelconError("the stg encoder needs a joint layout (its bone graph), got None")
         if layout.num_joints != num_joints:
