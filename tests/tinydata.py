@@ -41,6 +41,6 @@ def make_tiny_prepared(
 
 
 TINY_PRETRAIN = [
-    "preset=small", "representations=[seq, stg]", "batch_size=8", "moco.queue_size=32",
+    "preset=small", "representations=[seq, stg]", "batch_size=8", "moco.queue_size=24",
     "augment.out_len=16", "device=cpu", "log_every=1", "save_every=1", "optim.milestones=[1]",
 ]  # fmt: skip

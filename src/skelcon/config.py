@@ -22,17 +22,23 @@ from .errors import SkelconError
 REPRESENTATIONS = ("seq", "img", "stg")
 PRESETS = ("paper", "small")
 SPATIAL_AUGS = ("random", "shear", "jitter", "none")
+LR_SCHEDULES = ("step", "cosine")
+MOMENTUM_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
 class OptimConfig:
-    """SGD with step decay (SPEC §4)."""
+    """SGD; lr schedule ``step`` (x ``gamma`` at each epoch in ``milestones``, SPEC §4) or
+    ``cosine`` (to 0 at the last epoch, per step). Either starts with ``warmup_epochs`` of
+    linear warm-up from 0 (per step; 0: none). See :mod:`skelcon.engine.schedules`."""
 
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 1e-4
+    schedule: str = "step"  # step | cosine
     milestones: list[int] = field(default_factory=lambda: [351])
     gamma: float = 0.1
+    warmup_epochs: float = 0.0
 
 
 @dataclass
@@ -49,12 +55,35 @@ class AugmentConfig:
 
 @dataclass
 class MocoConfig:
+    """MoCo (SPEC §4). The paper's values are the defaults; the other switches are the
+    mechanics of MoCo v2/v3 reference code, off by default (see docs/pretraining.md)."""
+
     dim: int = 128
-    queue_size: int = 16384
-    momentum: float = 0.999
+    queue_size: int = 16384  # capped to (training clips - keys per step), with a message
+    momentum: float = 0.999  # key-encoder EMA momentum (start value when scheduled)
+    momentum_schedule: str = "constant"  # constant | cosine (to momentum_end at the last step)
+    momentum_end: float = 1.0
     temperature: float = 0.07
     head_bn: bool = False  # BatchNorm in the projection head (not in the paper; see README)
     intra_weight: float = 0.0  # weight of added intra-skeleton terms (0: the paper's inter loss)
+    symmetric: bool = False  # also contrast view 2's queries with view 1's keys (MoCo v3)
+    shuffle_bn: int = 0  # key encoders see the batch shuffled and split in this many BN groups
+
+
+@dataclass
+class MonitorConfig:
+    """Online monitors of a pre-training run (docs/pretraining.md).
+
+    Every ``every`` epochs (0: never), before the first and after the last epoch: kNN
+    top-1 of each query encoder's features (train split -> test split of the same
+    benchmark, centre crop, eval mode, cosine, ``knn_k`` neighbours) when the data has
+    labels and a test split. ``stats``: embedding-health statistics at every logged step.
+    """
+
+    every: int = 10
+    knn_k: int = 1
+    batch_size: int = 256
+    stats: bool = True
 
 
 @dataclass
@@ -73,6 +102,7 @@ class PretrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     moco: MocoConfig = field(default_factory=MocoConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     def validate(self) -> None:
         if self.preset not in PRESETS:
@@ -99,6 +129,32 @@ class PretrainConfig:
                 raise SkelconError(f"{name} {getattr(self, name)} must be at least 1")
         if self.moco.queue_size < 1:
             raise SkelconError(f"moco.queue_size {self.moco.queue_size} must be at least 1")
+        _choice("optim.schedule", self.optim.schedule, LR_SCHEDULES)
+        _choice("moco.momentum_schedule", self.moco.momentum_schedule, MOMENTUM_SCHEDULES)
+        if self.optim.warmup_epochs < 0 or self.optim.warmup_epochs >= max(self.epochs, 1):
+            raise SkelconError(
+                f"optim.warmup_epochs {self.optim.warmup_epochs} must be in [0, epochs={self.epochs})"
+            )
+        for name in ("momentum", "momentum_end"):
+            value = getattr(self.moco, name)
+            if not 0.0 <= value <= 1.0:
+                raise SkelconError(f"moco.{name} {value} must be in [0, 1]")
+        if self.moco.temperature <= 0:
+            raise SkelconError(f"moco.temperature {self.moco.temperature} must be > 0")
+        if self.moco.shuffle_bn < 0:
+            raise SkelconError(
+                f"moco.shuffle_bn {self.moco.shuffle_bn} must be >= 0 (0 or 1: off; G: G groups)"
+            )
+        if self.monitor.every < 0 or self.monitor.knn_k < 1 or self.monitor.batch_size < 1:
+            raise SkelconError(
+                f"monitor.every {self.monitor.every} must be >= 0, monitor.knn_k "
+                f"{self.monitor.knn_k} and monitor.batch_size {self.monitor.batch_size} >= 1"
+            )
+
+
+def _choice(key: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise SkelconError(f"{key} {value!r} is not valid (valid: {', '.join(valid)})")
 
 
 C = TypeVar("C")
@@ -232,7 +288,7 @@ class LinearEvalConfig:
     """Linear evaluation (SPEC §5): frozen encoder, SGD on a linear classifier."""
 
     epochs: int = 80
-    batch_size: int = 128
+    batch_size: int = 64  # the authors' linear-evaluation script
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 0.0

@@ -153,7 +153,11 @@ def test_inter_skeleton_loss_uses_other_representation_key_and_queue():
     _, logits = info_nce(q["a"], k["b"], queues_before["b"], t, return_logits=True)
     acc = (logits.argmax(1) == 0).float().mean() * 100
     torch.testing.assert_close(stats["acc/a->b"], acc)
-    assert set(stats) == {"loss/a->b", "loss/b->a", "acc/a->b", "acc/b->a"}
+    per_pair = {f"{s}/{p}" for s in ("loss", "acc", "align", "pos_cos", "neg_cos") for p in ("a->b", "b->a")}
+    per_rep = {f"{s}/{r}" for s in ("std", "uniformity", "queue_age") for r in "ab"}
+    assert set(stats) == per_pair | per_rep
+    torch.testing.assert_close(stats["pos_cos/a->b"], (q["a"] * k["b"]).sum(1).mean())
+    torch.testing.assert_close(stats["neg_cos/a->b"], (q["a"] @ queues_before["b"].T).mean())
     assert all(v.dim() == 0 and not v.requires_grad for v in stats.values())
 
 
@@ -184,7 +188,7 @@ def test_intra_skeleton_single_representation():
     loss, stats = m(vq, vk)
     expected = info_nce(_q(m, "a", vq), _k(m, "a", vk), before, m.temperature)
     torch.testing.assert_close(loss, expected)
-    assert set(stats) == {"loss/a->a", "acc/a->a"}
+    assert {"loss/a->a", "acc/a->a", "std/a", "queue_age/a"} <= set(stats)
 
 
 def test_three_representations_sum_over_six_pairs():

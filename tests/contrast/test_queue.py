@@ -25,7 +25,7 @@ def test_init_buffers():
     assert q.keys.shape == (7, 3) and q.keys.dtype == torch.float32
     torch.testing.assert_close(q.keys.norm(dim=1), torch.ones(7))
     assert q.ptr.dim() == 0 and q.ptr.dtype == torch.long and int(q.ptr) == 0
-    assert set(q.state_dict()) == {"keys", "ptr"}
+    assert set(q.state_dict()) == {"keys", "ptr", "steps", "stamps"}
     assert not q.keys.requires_grad
 
 
@@ -94,3 +94,17 @@ def test_errors():
         FeatureQueue(0, 4)
     with pytest.raises(ValueError):
         FeatureQueue(5, 4).enqueue(torch.zeros(2, 3))
+
+
+def test_mean_age_counts_steps_since_each_key_was_written():
+    q = FeatureQueue(6, 2)
+    assert float(q.mean_age()) == 0.0 and float(q.filled()) == 0.0
+    q.enqueue(_rows(0, 2))  # step 0 writes slots 0, 1
+    assert float(q.mean_age()) == 1.0 and float(q.filled()) == pytest.approx(2 / 6)
+    q.enqueue(_rows(2, 2))  # step 1 writes slots 2, 3: ages 2, 2, 1, 1
+    assert float(q.mean_age()) == 1.5
+    q.enqueue(_rows(4, 2))
+    q.enqueue(_rows(6, 2))  # wraps: slots 0, 1 rewritten at step 3; ages 1 1 3 3 2 2
+    assert float(q.mean_age()) == pytest.approx(2.0) and float(q.filled()) == 1.0
+    # a full queue of K keys written B per step has mean age (K / B + 1) / 2
+    assert float(q.mean_age()) == pytest.approx((6 / 2 + 1) / 2)

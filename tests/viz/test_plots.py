@@ -63,7 +63,7 @@ def test_augment_and_curves_via_cli(run, tiny_data, tmp_path, capsys):
     assert main(argv) == 0
     _check_png(a, augment.figure_size(3))
     assert main(["plot", "curves", str(run), "--out", str(c)]) == 0
-    _check_png(c, curves.figure_size(3))  # loss, per-pair accuracy, lr
+    _check_png(c, curves.figure_size())  # 2 x 4 panels: curves and monitors
     assert "written to" in capsys.readouterr().out
 
 

@@ -15,6 +15,8 @@ from .gather import concat_all_gather
 from .loss import info_nce
 from .momentum import init_key_from_query, momentum_update
 from .queue import FeatureQueue
+from .shuffle_bn import shuffled_split_forward
+from .stats import collapse_std, pair_stats, uniformity
 
 
 def contrast_pairs(reps: list[str]) -> list[tuple[str, str]]:
@@ -48,7 +50,12 @@ class SkeletonMoCo(nn.Module):
 
     Key encoders run in the same mode as the whole module (train mode during
     pre-training, as in MoCo: BatchNorm uses batch statistics and keeps its own
-    running statistics). No shuffle-BN is done across processes.
+    running statistics). ``shuffle_bn = G > 1`` encodes the keys of a permuted batch
+    in G groups (:func:`~skelcon.contrast.shuffle_bn.shuffled_split_forward`), so a
+    query and its key never share BatchNorm statistics. ``symmetric`` adds the
+    swapped terms (queries of view 2 against keys of view 1, MoCo v3) and enqueues
+    both views' keys. ``stats`` adds embedding-health statistics to the returned
+    stats (:mod:`skelcon.contrast.stats`).
     """
 
     def __init__(
@@ -61,6 +68,9 @@ class SkeletonMoCo(nn.Module):
         gather: Callable[[torch.Tensor], torch.Tensor] = concat_all_gather,
         head_bn: bool = False,
         intra_weight: float = 0.0,
+        symmetric: bool = False,
+        shuffle_bn: int = 0,
+        stats: bool = True,
     ):
         super().__init__()
         from ..encoders.heads import ProjectionHead  # lazy: encoders import nothing from here
@@ -87,6 +97,9 @@ class SkeletonMoCo(nn.Module):
         self.momentum = float(momentum)
         self.temperature = float(temperature)
         self.gather = gather
+        self.symmetric = bool(symmetric)
+        self.shuffle_bn = int(shuffle_bn)
+        self.track_stats = bool(stats)
 
         self.query_encoders = nn.ModuleDict(dict(encoders))
         self.query_heads = nn.ModuleDict(
@@ -110,44 +123,75 @@ class SkeletonMoCo(nn.Module):
         momentum_update(self.query_encoders, self.key_encoders, self.momentum)
         momentum_update(self.query_heads, self.key_heads, self.momentum)
 
+    def _queries(self, view: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {
+            r: F.normalize(self.query_heads[r](self.query_encoders[r](view)), dim=1)
+            for r in self.representations
+        }
+
+    @torch.no_grad()
+    def _keys(self, view: torch.Tensor, generator: torch.Generator | None) -> dict[str, torch.Tensor]:
+        def encode(r: str) -> Callable[[torch.Tensor], torch.Tensor]:
+            return lambda x: self.key_heads[r](self.key_encoders[r](x))
+
+        return {
+            r: F.normalize(shuffled_split_forward(encode(r), view, self.shuffle_bn, generator), dim=1)
+            for r in self.representations
+        }
+
     def forward(
-        self, view_q: torch.Tensor, view_k: torch.Tensor
+        self,
+        view_q: torch.Tensor,
+        view_k: torch.Tensor,
+        generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One pre-training step's loss; also updates key encoders and queues.
 
-        view_q, view_k: (N, C, T, V, M), two augmented views of the same N samples.
-        Returns ``(loss, stats)``: the summed InfoNCE loss (scalar, with grad) and, for
-        every pair (a, b), ``stats["loss/a->b"]`` and ``stats["acc/a->b"]`` (top-1 % of
-        the positive among the 1 + K logits) as detached 0-dim tensors, so no host sync
-        happens here; call ``.item()`` / ``float()`` when logging.
+        view_q, view_k: (N, C, T, V, M), two augmented views of the same N samples;
+        ``generator`` draws the shuffle of shuffled BN. Returns ``(loss, stats)``: the
+        summed InfoNCE loss (scalar, with grad) and, for every pair (a, b),
+        ``stats["loss/a->b"]`` and ``stats["acc/a->b"]`` (top-1 % of the positive among
+        the 1 + K logits), with ``stats`` also ``align/a->b``, ``pos_cos/a->b``,
+        ``neg_cos/a->b`` per pair and ``std/r``, ``uniformity/r``, ``queue_age/r`` per
+        representation; all detached 0-dim tensors, so no host sync happens here.
         """
         if view_q.shape[0] != view_k.shape[0]:
             raise ValueError(
                 f"views must have the same batch size, got {view_q.shape[0]} and {view_k.shape[0]}"
             )
-        q = {
-            r: F.normalize(self.query_heads[r](self.query_encoders[r](view_q)), dim=1)
-            for r in self.representations
-        }
+        # (queries, keys) per direction: view 1 -> view 2, and the swap when symmetric
+        directions = [(view_q, view_k), (view_k, view_q)] if self.symmetric else [(view_q, view_k)]
         with torch.no_grad():
             self.momentum_update()
-            k = {
-                r: F.normalize(self.key_heads[r](self.key_encoders[r](view_k)), dim=1)
-                for r in self.representations
-            }
+        terms = [(self._queries(a), self._keys(b, generator)) for a, b in directions]
 
         total: torch.Tensor | None = None
-        stats: dict[str, torch.Tensor] = {}
-        for (a, b), weight in self.weights.items():
-            negatives = self.queues[b].keys.clone().detach()
-            loss, logits = info_nce(q[a], k[b], negatives, self.temperature, return_logits=True)
-            term = loss if weight == 1.0 else weight * loss
-            total = term if total is None else total + term
-            stats[f"loss/{a}->{b}"] = loss.detach()
-            stats[f"acc/{a}->{b}"] = (logits.detach().argmax(dim=1) == 0).float().mean() * 100.0
+        acc: dict[str, list[torch.Tensor]] = {}
+        for q, k in terms:
+            for (a, b), weight in self.weights.items():
+                negatives = self.queues[b].keys.clone().detach()
+                loss, logits = info_nce(q[a], k[b], negatives, self.temperature, return_logits=True)
+                term = loss if weight == 1.0 else weight * loss
+                total = term if total is None else total + term
+                pair = f"{a}->{b}"
+                acc.setdefault(f"loss/{pair}", []).append(loss.detach())
+                hit = (logits.detach().argmax(dim=1) == 0).float().mean() * 100.0
+                acc.setdefault(f"acc/{pair}", []).append(hit)
+                if self.track_stats:
+                    for name, v in pair_stats(q[a].detach(), k[b], logits.detach(),
+                                              self.temperature).items():  # fmt: skip
+                        acc.setdefault(f"{name}/{pair}", []).append(v)
+        stats = {key: torch.stack(v).mean() for key, v in acc.items()}
+        if self.track_stats:
+            for r in self.representations:
+                z = terms[0][0][r].detach()
+                stats[f"std/{r}"] = collapse_std(z)
+                stats[f"uniformity/{r}"] = uniformity(z)
+                stats[f"queue_age/{r}"] = self.queues[r].mean_age()
 
         with torch.no_grad():
             for r in self.representations:
-                self.queues[r].enqueue(self.gather(k[r]))
+                keys = torch.cat([k[r] for _, k in terms]) if len(terms) > 1 else terms[0][1][r]
+                self.queues[r].enqueue(self.gather(keys))
         assert total is not None
         return total, stats

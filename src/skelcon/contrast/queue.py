@@ -13,12 +13,16 @@ class FeatureQueue(nn.Module):
     """Ring buffer of ``size`` keys of dimension ``dim``.
 
     Buffers (saved in ``state_dict``, moved by ``.to()``): ``keys`` (K, D) float32,
-    initialised to random L2-normalised rows, and ``ptr``, a 0-dim int64 tensor with
-    the slot the next key is written to.
+    initialised to random L2-normalised rows; ``ptr``, a 0-dim int64 tensor with the
+    slot the next key is written to; ``steps``, the number of :meth:`enqueue` calls so
+    far; ``stamps`` (K,) int64, the call that wrote each slot (-1: still the random
+    initial key), from which :meth:`mean_age` reads how stale the negatives are.
     """
 
     keys: torch.Tensor
     ptr: torch.Tensor
+    steps: torch.Tensor
+    stamps: torch.Tensor
 
     def __init__(self, size: int, dim: int):
         super().__init__()
@@ -30,6 +34,8 @@ class FeatureQueue(nn.Module):
         self.dim = int(dim)
         self.register_buffer("keys", F.normalize(torch.randn(self.size, self.dim), dim=1))
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+        self.register_buffer("stamps", torch.full((self.size,), -1, dtype=torch.long))
 
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor) -> None:
@@ -47,7 +53,28 @@ class FeatureQueue(nn.Module):
         offsets = torch.arange(first, b, device=self.keys.device)
         slots = (self.ptr + offsets) % self.size
         self.keys.index_copy_(0, slots, keys[first:].detach().to(self.keys))
+        self.stamps.index_fill_(0, slots, 0)
+        self.stamps.index_add_(0, slots, self.steps.expand(slots.shape[0]))
         self.ptr.copy_((self.ptr + b) % self.size)
+        self.steps.add_(1)
+
+    @torch.no_grad()
+    def mean_age(self) -> torch.Tensor:
+        """Mean age in steps (enqueue calls) of the written keys, as a 0-dim float tensor.
+
+        A key written by the last call has age 1. Random initial keys are left out; 0
+        before the first enqueue. With batch B and size K a full queue's mean age is
+        about ``(K / B + 1) / 2`` steps.
+        """
+        written = self.stamps >= 0
+        count = written.sum().clamp_min(1)
+        ages = (self.steps - self.stamps).masked_fill(~written, 0)
+        return ages.sum().float() / count
+
+    @torch.no_grad()
+    def filled(self) -> torch.Tensor:
+        """Fraction of the slots holding a real key (0-dim float tensor)."""
+        return (self.stamps >= 0).float().mean()
 
     def extra_repr(self) -> str:
         return f"size={self.size}, dim={self.dim}"

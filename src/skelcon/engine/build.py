@@ -57,4 +57,7 @@ def build_moco(cfg, spec: dict[str, Any]) -> nn.Module:
         temperature=cfg.moco.temperature,
         head_bn=cfg.moco.head_bn,
         intra_weight=cfg.moco.intra_weight,
+        symmetric=cfg.moco.symmetric,
+        shuffle_bn=cfg.moco.shuffle_bn,
+        stats=cfg.monitor.stats,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -26,8 +27,29 @@ from .checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everyt
 from .data import batch_loader, epoch_seed
 from .device import resolve_device
 from .logging import MetricsLogger
+from .monitor import KnnMonitor
+from .schedules import lr_at, momentum_at
 
 RESUME_MUST_MATCH = ("preset", "representations", "moco", "augment", "batch_size", "seed")
+
+
+def cap_queue(cfg: PretrainConfig, num_clips: int) -> str:
+    """Cap ``cfg.moco.queue_size`` below ``num_clips`` minus the keys of one step.
+
+    A queue at least that large holds keys of the very clips in the current batch
+    (encoded a few steps ago), so a query's own earlier key becomes a negative. The
+    MoCo queue is meant to be a sample of *other* clips. Returns a one-line message
+    naming both sizes when it capped, else ``""``.
+    """
+    per_step = min(cfg.batch_size, num_clips) * (2 if cfg.moco.symmetric else 1)
+    limit = max(num_clips - per_step, 1)
+    if cfg.moco.queue_size <= limit:
+        return ""
+    asked, cfg.moco.queue_size = cfg.moco.queue_size, limit
+    return (
+        f"moco.queue_size {asked} is not below the {num_clips} training clips minus the "
+        f"{per_step} keys of a step; capped to {limit} so no clip is its own negative"
+    )
 
 
 def pretrain(
@@ -42,8 +64,14 @@ def pretrain(
 ) -> Path:
     """Pre-train on the ``train`` split of ``benchmark``; write the run to ``out``.
 
+    Logs to ``out/metrics.jsonl`` and TensorBoard: every ``log_every`` steps the loss,
+    lr, key momentum and the per-pair / per-representation statistics of
+    :class:`~skelcon.contrast.SkeletonMoCo`; every epoch the mean loss and samples/s;
+    and the kNN monitor (:class:`~skelcon.engine.monitor.KnnMonitor`) when due.
     ``stop_after`` ends the process after that many epochs of this call (used to
     simulate an interruption); the checkpoint then looks like any other.
+    Raises :class:`SkelconError` on an empty split, a config that does not fit the
+    data, or a ``--resume`` that does not match the run.
     """
     cfg.validate()
     out = Path(out)
@@ -60,6 +88,9 @@ def pretrain(
             f"augment.jitter_joints {cfg.augment.jitter_joints} exceeds the "
             f"{spec['num_joints']} joints of {data}"
         )
+    note = cap_queue(cfg, len(split))
+    if note and progress:
+        print(f"skelcon: note: {note}", file=sys.stderr)
 
     seed_everything(cfg.seed)
     model = build_moco(cfg, spec).to(device)
@@ -67,7 +98,6 @@ def pretrain(
     opt = torch.optim.SGD(
         params, lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay
     )
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, cfg.optim.milestones, cfg.optim.gamma)
     start_epoch = 0
     last = out / "last.pt"
     if resume:
@@ -83,9 +113,13 @@ def pretrain(
                 )
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"])
         start_epoch = int(ckpt["epoch"])
+        if start_epoch >= cfg.epochs:
+            if progress:
+                print(f"skelcon: {out} is complete ({start_epoch} of {cfg.epochs} epochs); "
+                      "nothing to resume", file=sys.stderr)  # fmt: skip
+            return out
     elif last.exists():
         raise SkelconError(
             f"{out} already holds a run; pass --resume to continue it or pick another --out"
@@ -98,7 +132,20 @@ def pretrain(
     steps_per_epoch = max(len(split) // cfg.batch_size, 1)
     logger.truncate_after(start_epoch * steps_per_epoch)
     views = ViewMaker.from_config(cfg.augment)
+    monitor, why_not = KnnMonitor.for_run(cfg.monitor, data, benchmark, split, cfg.augment.out_len)
+    if monitor is None and progress and cfg.monitor.every:
+        print(f"skelcon: note: no kNN monitor ({why_not})", file=sys.stderr)
 
+    def check(epoch: int) -> None:  # the kNN monitor, when due
+        if monitor is not None and monitor.due(epoch, cfg.epochs):
+            knn = monitor.measure(dict(model.query_encoders), device)
+            logger.log(epoch * steps_per_epoch, epoch=epoch, **knn)
+            if progress:
+                tqdm.write(f"epoch {epoch}  kNN top-1 " + "  ".join(
+                    f"{k.split('/')[1]} {v:.1f}%" for k, v in knn.items()))  # fmt: skip
+
+    if start_epoch == 0:
+        check(0)  # this run's own random-init baseline
     epochs_run = 0
     for epoch in range(start_epoch, cfg.epochs):
         es = epoch_seed(cfg.seed, epoch)
@@ -114,11 +161,14 @@ def pretrain(
             loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False
         )
         for i, (x, nf, _) in enumerate(bar):
+            t = epoch + i / len(loader)
+            set_lr(opt, lr_at(cfg.optim, t, cfg.epochs))
+            model.momentum = momentum_at(cfg.moco, t, cfg.epochs)
             x = x.to(device, non_blocking=True)
             nf = nf.to(device, non_blocking=True)
             view_q = views(x, nf, generator=aug_gen)
             view_k = views(x, nf, generator=aug_gen)
-            loss, stats = model(view_q, view_k)
+            loss, stats = model(view_q, view_k, generator=aug_gen)
             if not torch.isfinite(loss):
                 raise SkelconError(
                     f"loss became {loss.item()} at epoch {epoch + 1}; lower optim.lr"
@@ -131,16 +181,15 @@ def pretrain(
             step = epoch * steps_per_epoch + i + 1
             if cfg.log_every and (i + 1) % cfg.log_every == 0:
                 logger.log(step, loss=loss.item(), lr=opt.param_groups[0]["lr"], epoch=epoch + 1,
+                           key_momentum=model.momentum,
                            **{k: float(v) for k, v in stats.items()})  # fmt: skip
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        sched.step()
         dt = time.time() - t0
         n_batches = max(len(loader), 1)
         logger.log(
             (epoch + 1) * steps_per_epoch,
             epoch=epoch + 1,
             epoch_loss=total / n_batches,
-            lr=opt.param_groups[0]["lr"],
             samples_per_s=seen / max(dt, 1e-9),
         )
         if progress:
@@ -148,12 +197,12 @@ def pretrain(
                 f"epoch {epoch + 1}/{cfg.epochs}  loss {total / n_batches:.4f}  "
                 f"{seen / max(dt, 1e-9):.0f} samples/s"
             )
+        check(epoch + 1)
         state = {
             "config": to_dict(cfg),
             "epoch": epoch + 1,
             "model": model.state_dict(),
             "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
             "rng": rng_state(),
             "data": spec,
             "benchmark": benchmark,
@@ -169,3 +218,9 @@ def pretrain(
     if not math.isfinite(total):
         raise SkelconError("training diverged")
     return out
+
+
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    """Set every parameter group's learning rate."""
+    for group in opt.param_groups:
+        group["lr"] = lr

@@ -1,8 +1,13 @@
-"""Training curves of a pre-training run from its ``metrics.jsonl``.
+"""Training curves and monitors of a pre-training run from its ``metrics.jsonl``.
 
-Panels: the contrastive loss (every logged step, per representation pair when
-inter-skeleton, and the epoch mean), the per-pair contrast accuracy (top-1 of the
-positive key among the queue) when logged, and the learning rate.
+One figure, two rows of four panels, read at a glance (docs/pretraining.md):
+top: the contrastive loss (per pair and epoch mean, with the chance level
+``ln(1 + K)`` per term), the contrast accuracy, the online kNN top-1 of each query
+encoder (epoch 0 is this run's random-init baseline, drawn dashed) and the lr with
+the key momentum; bottom: embedding health: per-dimension std x sqrt(d) (1 healthy,
+0 collapsed), mean positive vs negative cosine, alignment and uniformity (Wang and
+Isola 2020), and the mean age of the queued keys in steps. A panel whose metric the
+run did not log says so.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ import yaml
 from ..errors import DataFormatError, SkelconError
 from .common import new_figure, save_png
 
-PANEL_W, PANEL_H = 4.6, 3.8  # inches per panel
+PANEL_W, PANEL_H = 4.4, 3.4  # inches per panel
+ROWS, COLS = 2, 4
 
 
-def figure_size(panels: int) -> tuple[float, float]:
-    """``(width, height)`` in inches of a figure with ``panels`` panels."""
-    return PANEL_W * panels, PANEL_H
+def figure_size() -> tuple[float, float]:
+    """``(width, height)`` in inches of the curves figure (2 x 4 panels + title)."""
+    return PANEL_W * COLS, PANEL_H * ROWS + 0.5
 
 
 def read_metrics(run: str | os.PathLike) -> tuple[Path, list[dict]]:
@@ -58,55 +64,119 @@ def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
     return [s for s, _ in pts], [v for _, v in pts]
 
 
+def _lines(ax, records: list[dict], keys: list[str], prefix: str, **kw) -> bool:
+    drawn = False
+    for k in keys:
+        ps, pv = _series(records, k)
+        if ps:
+            ax.plot(ps, pv, label=k.replace(prefix, ""), **kw)
+            drawn = True
+    return drawn
+
+
+def _empty(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"not logged\n({what})", ha="center", va="center", fontsize=9,
+            color="#777777", transform=ax.transAxes)  # fmt: skip
+
+
 def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Draw the loss, contrast accuracy and learning-rate curves of ``run`` to ``out`` (PNG)."""
+    """Draw the curves and monitors of pre-training run ``run`` to ``out`` (PNG).
+
+    Raises :class:`SkelconError` when ``run`` has no readable ``metrics.jsonl``.
+    """
     path, records = read_metrics(run)
     keys = sorted({k for r in records for k in r})
-    pair_losses = [k for k in keys if k.startswith("loss/")]
-    pair_accs = [k for k in keys if k.startswith("acc/")]
-    panels = 2 + bool(pair_accs)
-    w, h = figure_size(panels)
+    starts = [k for k in keys if "/" in k]
+    group = {p: [k for k in starts if k.startswith(p + "/")] for p in
+             ("loss", "acc", "knn", "std", "pos_cos", "neg_cos", "align", "uniformity", "queue_age")}  # fmt: skip
+    step_records = [r for r in records if "loss" in r]
+    w, h = figure_size()
     fig = new_figure(w, h)
-    axes = fig.subplots(1, panels, squeeze=False)[0]
-    fig.subplots_adjust(
-        left=0.07 if panels == 3 else 0.1, right=0.98, top=0.82, bottom=0.15, wspace=0.3
-    )
+    axes = fig.subplots(ROWS, COLS, squeeze=False)
+    fig.subplots_adjust(left=0.05, right=0.99, top=0.9, bottom=0.08, wspace=0.28, hspace=0.42)
+    cfg = _config(path.parent)
 
-    ax = axes[0]
+    ax = axes[0, 0]
     s, v = _series(records, "loss")
     if s:
         ax.plot(s, v, color="#1f77b4", linewidth=1.0, alpha=0.55, label="loss (step)")
-    for k in pair_losses:
-        ps, pv = _series(records, k)
-        ax.plot(ps, pv, linewidth=0.8, linestyle="--", alpha=0.8, label=k.replace("loss/", "pair "))
+    _lines(ax, records, group["loss"], "loss/", linewidth=0.8, linestyle="--", alpha=0.8)
     es, ev = _series(records, "epoch_loss")
     if es:
-        ax.plot(es, ev, "o-", color="#d62728", markersize=3.5, linewidth=1.4, label="epoch mean")
+        ax.plot(es, ev, "o-", color="#d62728", markersize=3, linewidth=1.4, label="epoch mean")
+    queue = (cfg.get("moco") or {}).get("queue_size") if cfg else None
+    if isinstance(queue, int) and queue > 0:
+        ax.axhline(math.log(1 + queue), color="#555555", linestyle=":", linewidth=1.0,
+                   label=f"chance per term, ln(1+{queue})")  # fmt: skip
     ax.set_title("contrastive loss (InfoNCE)", fontsize=10)
     _finish(ax, "loss")
 
-    if pair_accs:
-        ax = axes[1]
-        for k in pair_accs:
-            ps, pv = _series(records, k)
-            ax.plot(ps, pv, linewidth=1.0, label=k.replace("acc/", ""))
-        ax.set_ylim(-2, 102)
-        ax.set_title("contrast accuracy (positive ranked first)", fontsize=10)
-        _finish(ax, "top-1 %")
+    ax = axes[0, 1]
+    if not _lines(ax, records, group["acc"], "acc/", linewidth=1.0):
+        _empty(ax, "acc/*")
+    ax.set_ylim(-2, 102)
+    ax.set_title("contrast accuracy (positive ranked first)", fontsize=10)
+    _finish(ax, "top-1 %")
 
-    ax = axes[-1]
-    # the lr the steps used (an epoch line logs the lr of the next epoch)
-    step_records = [r for r in records if "loss" in r]
+    ax = axes[0, 2]
+    for k in group["knn"]:
+        ks, kv = _series(records, k)
+        line = ax.plot(ks, kv, "o-", markersize=3.5, linewidth=1.4, label=k.replace("knn/", ""))
+        if ks and ks[0] == 0:  # the random-init baseline of this run
+            ax.axhline(kv[0], color=line[0].get_color(), linestyle="--", linewidth=0.9, alpha=0.7)
+    if not group["knn"]:
+        _empty(ax, "no labelled test split, or monitor.every 0")
+    ax.set_title("kNN top-1 on the test split (dashed: random init)", fontsize=10)
+    _finish(ax, "top-1 %")
+
+    ax = axes[0, 3]
     s, v = _series(step_records or records, "lr")
     if s:
-        ax.step(s, v, where="post", color="#2ca02c", linewidth=1.4)
-        if min(v) > 0 and max(v) / min(v) >= 10:
-            ax.set_yscale("log")
-    ax.set_title("learning rate", fontsize=10)
+        ax.plot(s, v, color="#2ca02c", linewidth=1.4, label="lr")
+    ms, mv = _series(step_records, "key_momentum")
+    if ms:
+        twin = ax.twinx()
+        twin.plot(ms, mv, color="#9467bd", linewidth=1.0, linestyle="--")
+        twin.set_ylabel("key momentum (dashed)", fontsize=8, color="#9467bd")
+        twin.tick_params(labelsize=7)
+    ax.set_title("learning rate and key momentum", fontsize=10)
     _finish(ax, "lr", legend=False)
 
+    ax = axes[1, 0]
+    if _lines(ax, step_records, group["std"], "std/", linewidth=1.0):
+        ax.axhline(1.0, color="#555555", linestyle=":", linewidth=1.0)
+        ax.set_ylim(bottom=0)
+    else:
+        _empty(ax, "monitor.stats false")
+    ax.set_title("embedding std x sqrt(d): 1 spread, 0 collapsed", fontsize=10)
+    _finish(ax, "std")
+
+    ax = axes[1, 1]
+    drawn = _lines(ax, step_records, group["pos_cos"], "pos_cos/", linewidth=1.0)
+    drawn |= _lines(ax, step_records, group["neg_cos"], "neg_cos/", linewidth=0.8, linestyle="--")
+    if not drawn:
+        _empty(ax, "monitor.stats false")
+    ax.set_title("cosine: positives (solid) vs negatives (dashed)", fontsize=10)
+    _finish(ax, "cosine")
+
+    ax = axes[1, 2]
+    drawn = _lines(ax, step_records, group["align"], "align/", linewidth=1.0)
+    drawn |= _lines(ax, step_records, group["uniformity"], "uniformity/", linewidth=1.0,
+                    linestyle="--")  # fmt: skip
+    if not drawn:
+        _empty(ax, "monitor.stats false")
+    ax.set_title("alignment (solid, lower: closer positives)\nuniformity (dashed, lower: spread)",
+                 fontsize=9)  # fmt: skip
+    _finish(ax, "value")
+
+    ax = axes[1, 3]
+    if not _lines(ax, step_records, group["queue_age"], "queue_age/", linewidth=1.0):
+        _empty(ax, "monitor.stats false")
+    ax.set_title("mean age of queued keys (steps)", fontsize=10)
+    _finish(ax, "steps")
+
     run_dir = path.parent
-    fig.suptitle(f"pre-training run {run_dir.name}: {_describe(run_dir)}", fontsize=11)
+    fig.suptitle(f"pre-training run {run_dir.name}: {_describe(cfg)}", fontsize=11)
     return save_png(fig, out)
 
 
@@ -119,13 +189,17 @@ def _finish(ax, ylabel: str, legend: bool = True) -> None:
         ax.legend(fontsize=7.5, frameon=False)
 
 
-def _describe(run_dir: Path) -> str:
+def _config(run_dir: Path) -> dict | None:
     cfg_path = run_dir / "config.yaml"
     try:
         cfg = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else None
     except yaml.YAMLError:
         cfg = None
-    if not isinstance(cfg, dict):
+    return cfg if isinstance(cfg, dict) else None
+
+
+def _describe(cfg: dict | None) -> str:
+    if cfg is None:
         return "no config.yaml"
     reps = cfg.get("representations") or []
     mode = "inter" if len(reps) > 1 else "intra"

@@ -1,0 +1,75 @@
+"""Online kNN monitor: is pre-training making the features better than they were?
+
+Every ``monitor.every`` epochs, before the first epoch (the random-init baseline of
+this very run) and after the last, each query encoder embeds the train and test
+splits of the benchmark (centre crop, eval mode, no grad, batched) and the test
+clips are classified by their nearest training clips (cosine, ``monitor.knn_k``).
+This is the kNN protocol of the paper's retrieval table on the same features, and
+what solo-learn and lightly log during training. Labels are read, never trained on.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+from ..config import MonitorConfig
+from ..data.prepared import PreparedSplit, load_prepared
+from ..errors import SkelconError
+
+
+class KnnMonitor:
+    """kNN top-1 (%) of each query encoder on a labelled ``(train, test)`` pair of splits.
+
+    Build it with :meth:`for_run`, which returns ``None`` (and a reason) when the
+    prepared data cannot be monitored: no test split, or fewer than 2 classes.
+    """
+
+    def __init__(self, cfg: MonitorConfig, train: PreparedSplit, test: PreparedSplit, out_len: int):
+        self.cfg = cfg
+        self.train = train
+        self.test = test
+        self.out_len = out_len
+
+    @classmethod
+    def for_run(
+        cls, cfg: MonitorConfig, data: str | os.PathLike, benchmark: str, train: PreparedSplit,
+        out_len: int,
+    ) -> tuple[KnnMonitor | None, str]:  # fmt: skip
+        """``(monitor, "")`` or ``(None, why not)`` for pre-training on ``train``."""
+        if cfg.every <= 0:
+            return None, "monitor.every is 0"
+        try:
+            test = load_prepared(data, benchmark, "test")
+        except SkelconError:
+            return None, f"benchmark {benchmark!r} has no test split"
+        if len(test) == 0:
+            return None, f"the test split of {benchmark!r} is empty"
+        if int(train.meta.get("num_classes", 0)) < 2 or len(set(train.labels.tolist())) < 2:
+            return None, "the training split has fewer than 2 labelled classes"
+        return cls(cfg, train, test, out_len), ""
+
+    def due(self, epoch: int, epochs: int) -> bool:
+        """Whether to measure after ``epoch`` epochs (0: before training)."""
+        return epoch == 0 or epoch == epochs or epoch % self.cfg.every == 0
+
+    @torch.no_grad()
+    def measure(self, encoders: dict[str, nn.Module], device: torch.device) -> dict[str, float]:
+        """``{"knn/<rep>": top-1 %}`` for every encoder; modes are restored afterwards."""
+        from ..augment import center_crop_resize
+        from ..eval.features import extract_features
+        from ..eval.knn import knn_accuracy
+
+        def crop(x, nf):
+            return center_crop_resize(x, nf, out_len=self.out_len)
+
+        out = {}
+        for rep, enc in encoders.items():
+            kw = dict(batch_size=self.cfg.batch_size, progress=False)
+            tr_x, tr_y = extract_features(enc, self.train, crop, device, **kw)
+            te_x, te_y = extract_features(enc, self.test, crop, device, **kw)
+            out[f"knn/{rep}"] = knn_accuracy(tr_x, tr_y, te_x, te_y, k=self.cfg.knn_k,
+                                             num_classes=int(self.train.meta["num_classes"]))  # fmt: skip
+        return out
