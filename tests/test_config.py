@@ -52,6 +52,36 @@ def test_paper_recipes_hold_the_paper_numbers():
     assert load_config(PretrainConfig, resolve_config_path("pku_mmd1")).moco.queue_size == 8192
     assert load_config(PretrainConfig, resolve_config_path("pku_mmd2")).moco.queue_size == 2048
     assert load_config(PretrainConfig, resolve_config_path("ntu120")).epochs == 351
+    # the paper's mechanics: no MoCo v2/v3 switch is on in any paper recipe
+    for name in ("ntu60", "ntu120", "pku_mmd1", "pku_mmd2"):
+        m = load_config(PretrainConfig, resolve_config_path(name))
+        assert (m.optim.schedule, m.optim.warmup_epochs, m.moco.momentum_schedule) == ("step", 0, "constant")
+        assert (m.moco.symmetric, m.moco.shuffle_bn, m.moco.head_bn, m.moco.intra_weight) == (False, 0, False, 0)
+        assert (m.seq_init, m.augment.shear_magnitude, m.augment.temporal) == ("preset", 1.0, True)
+
+
+def test_paper_linear_probe_batch_follows_the_authors():
+    from skelcon.config import LinearEvalConfig
+
+    assert LinearEvalConfig().batch_size == 64
+
+
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ("optim.schedule=linear", "optim.schedule"),
+        ("moco.momentum_schedule=step", "momentum_schedule"),
+        ("optim.warmup_epochs=500", "warmup_epochs"),
+        ("moco.momentum_end=1.5", "momentum_end"),
+        ("moco.shuffle_bn=-1", "shuffle_bn"),
+        ("monitor.every=-1", "monitor.every"),
+        ("seq_init=orthogonal", "seq_init"),
+        ("moco.temperature=0", "temperature"),
+    ],
+)
+def test_mechanics_options_are_checked(override, match):
+    with pytest.raises(SkelconError, match=match):
+        load_config(PretrainConfig, None, [override]).validate()
 
 
 def test_unknown_recipe():

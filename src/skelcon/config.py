@@ -46,9 +46,11 @@ class AugmentConfig:
     """The spatio-temporal view maker (SPEC §2)."""
 
     out_len: int = 64
+    temporal: bool = True  # random crop-resize; false: the centre crop (the "none" ablation with spatial none)
     l_min: float = 0.1
     min_len: int = 1
     spatial: str = "random"  # random | shear | jitter | none
+    shear_magnitude: float = 1.0  # shear off-diagonals ~ U[-a, a] (paper: 1)
     jitter_joints: int = 15
     jitter_mode: str = "paper"  # paper | reference
 
@@ -91,6 +93,7 @@ class PretrainConfig:
     """Everything ``skelcon pretrain`` needs; saved in every run and checkpoint."""
 
     preset: str = "paper"  # encoder sizes: paper | small
+    seq_init: str = "preset"  # GRU weight init: preset (paper: xavier, small: default) | default | xavier
     representations: list[str] = field(default_factory=lambda: ["seq", "stg"])
     epochs: int = 451
     batch_size: int = 64
@@ -114,6 +117,7 @@ class PretrainConfig:
                 f"representations {reps!r} are not valid: give one, two or three distinct of "
                 f"{', '.join(REPRESENTATIONS)}"
             )
+        _choice("seq_init", self.seq_init, ("preset", "default", "xavier"))
         if self.augment.spatial not in SPATIAL_AUGS:
             raise SkelconError(
                 f"augment.spatial {self.augment.spatial!r} is not valid (valid: {', '.join(SPATIAL_AUGS)})"

@@ -45,6 +45,8 @@ def test_from_config_and_defaults():
         True,
     )
     assert ViewMaker.from_config(cfg, temporal=False).temporal is False
+    off = ViewMaker.from_config(AugmentConfig(temporal=False, spatial="none", shear_magnitude=0.5))
+    assert (off.temporal, off.spatial, off.shear_magnitude) == (False, "none", 0.5)
     d = ViewMaker.from_config(AugmentConfig())
     assert (d.out_len, d.l_min, d.spatial, d.jitter_joints, d.jitter_mode) == (
         64,

@@ -176,3 +176,25 @@ def test_wrong_input_shape():
     enc = build_encoder("seq", "small")
     with pytest.raises(ValueError, match=r"\(N, 3, T, 25, 2\)"):
         enc(torch.randn(2, 3, 64, 20, 2))
+
+
+def test_xavier_init_of_every_2d_gru_weight():
+    import math
+
+    from skelcon.encoders import build_encoder
+
+    torch.manual_seed(0)
+    enc = SeqEncoder(hidden_size=16, num_layers=2, init="xavier")
+    for name, p in enc.gru.named_parameters():
+        if p.dim() == 2:  # xavier-uniform bound sqrt(6 / (fan_in + fan_out))
+            bound = math.sqrt(6 / (p.shape[0] + p.shape[1]))
+            assert p.abs().max() <= bound and p.abs().max() > 0.9 * bound, name
+        else:  # biases keep PyTorch's U(-1/sqrt(H), 1/sqrt(H))
+            assert p.abs().max() <= 1 / math.sqrt(16), name
+    default = SeqEncoder(hidden_size=16, num_layers=2)
+    assert default.gru.weight_ih_l0.abs().max() <= 1 / math.sqrt(16)
+    # the paper preset follows the authors; the small preset keeps PyTorch's default
+    assert build_encoder("seq", "paper").init == "xavier"
+    assert build_encoder("seq", "small").init == "default"
+    with pytest.raises(SkelconError, match="init"):
+        SeqEncoder(hidden_size=8, num_layers=1, init="orthogonal")

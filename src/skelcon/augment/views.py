@@ -80,6 +80,8 @@ class ViewMaker:
             spatial=cfg.spatial,
             jitter_joints=cfg.jitter_joints,
             jitter_mode=cfg.jitter_mode,
+            shear_magnitude=cfg.shear_magnitude,
+            temporal=cfg.temporal,
         )
         kwargs.update(overrides)
         return cls(**kwargs)

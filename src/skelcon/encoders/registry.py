@@ -19,8 +19,9 @@ ENCODERS: dict[str, type[nn.Module]] = {"seq": SeqEncoder, "img": ImgEncoder, "s
 # narrow variant of the same architecture for CPU runs and tests.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "seq": {
-        "paper": {"hidden_size": 1024, "num_layers": 3, "readout": "last"},
-        "small": {"hidden_size": 128, "num_layers": 2, "readout": "last"},
+        # init: the authors apply xavier-uniform to every 2-D GRU weight
+        "paper": {"hidden_size": 1024, "num_layers": 3, "readout": "last", "init": "xavier"},
+        "small": {"hidden_size": 128, "num_layers": 2, "readout": "last", "init": "default"},
     },
     "img": {
         "paper": {"out_channels": 64, "conv2_channels": 64, "dropout": 0.5},

@@ -26,6 +26,7 @@ from ..errors import SkelconError, choices_message
 from ._checks import check_input, check_sizes
 
 READOUTS = ("last", "ends")
+INITS = ("default", "xavier")
 
 
 def to_sequence(x: torch.Tensor) -> torch.Tensor:
@@ -56,6 +57,10 @@ class SeqEncoder(nn.Module):
     their "backward" direction also reads the sequence forwards; this is a real
     bidirectional GRU.)
 
+    ``init="xavier"`` re-initialises every 2-D GRU weight (``weight_ih_l*``,
+    ``weight_hh_l*``) with ``xavier_uniform_``, as the authors' code does (biases keep
+    PyTorch's default); ``"default"`` keeps PyTorch's ``U(-1/sqrt(H), 1/sqrt(H))``.
+
     forward: ``x: (N, C, T, V, M)`` -> ``(N, 2*hidden_size)``; any T >= 1.
     """
 
@@ -70,6 +75,7 @@ class SeqEncoder(nn.Module):
         hidden_size: int = 1024,
         num_layers: int = 3,
         readout: str = "last",
+        init: str = "default",
     ):
         super().__init__()
         check_sizes(
@@ -83,6 +89,8 @@ class SeqEncoder(nn.Module):
         )
         if readout not in READOUTS:
             raise SkelconError(choices_message("seq encoder readout", readout, READOUTS))
+        if init not in INITS:
+            raise SkelconError(choices_message("seq encoder init", init, INITS))
         self.in_channels = in_channels
         self.num_joints = num_joints
         self.num_persons = num_persons
@@ -98,6 +106,11 @@ class SeqEncoder(nn.Module):
             batch_first=True,
         )
         self.feature_dim = 2 * hidden_size
+        self.init = init
+        if init == "xavier":
+            for p in self.gru.parameters():
+                if p.dim() == 2:
+                    nn.init.xavier_uniform_(p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (N, C, T, V, M)`` -> ``(N, 2*hidden_size)``."""

@@ -9,10 +9,12 @@ from torch import nn
 from ..data.layouts import get_layout
 
 
-def data_spec(meta: dict, out_len: int) -> dict[str, Any]:
+def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, Any]:
     """What an encoder needs to know about its input, from a prepared ``meta.json``.
 
-    Saved in every checkpoint so encoders can be rebuilt without the dataset.
+    Saved in every checkpoint so encoders can be rebuilt without the dataset (and a
+    random-init baseline gets the same initialisation). ``seq_init`` other than
+    ``"preset"`` overrides the SEQ encoder's GRU initialisation.
     """
     _, c, _, v, m = meta["shape"]
     return {
@@ -22,6 +24,7 @@ def data_spec(meta: dict, out_len: int) -> dict[str, Any]:
         "num_joints": int(v),
         "num_persons": int(m),
         "num_frames": int(out_len),
+        **({"seq_init": seq_init} if seq_init != "preset" else {}),
     }
 
 
@@ -39,6 +42,7 @@ def build_encoders(reps: list[str], preset: str, spec: dict[str, Any]) -> dict[s
             num_joints=spec["num_joints"],
             num_persons=spec["num_persons"],
             layout=layout,
+            **({"init": spec["seq_init"]} if r == "seq" and spec.get("seq_init") else {}),
         )
         for r in reps
     }

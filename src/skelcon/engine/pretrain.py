@@ -30,7 +30,7 @@ from .logging import MetricsLogger
 from .monitor import KnnMonitor
 from .schedules import lr_at, momentum_at
 
-RESUME_MUST_MATCH = ("preset", "representations", "moco", "augment", "batch_size", "seed")
+RESUME_MUST_MATCH = ("preset", "seq_init", "representations", "moco", "augment", "batch_size", "seed")
 
 
 def cap_queue(cfg: PretrainConfig, num_clips: int) -> str:
@@ -79,7 +79,7 @@ def pretrain(
     split = load_prepared(data, benchmark, "train")
     if len(split) == 0:
         raise SkelconError(f"benchmark {benchmark!r} of {data} has an empty train split")
-    spec = data_spec(split.meta, cfg.augment.out_len)
+    spec = data_spec(split.meta, cfg.augment.out_len, cfg.seq_init)
     if (
         cfg.augment.spatial in ("random", "jitter")
         and cfg.augment.jitter_joints > spec["num_joints"]

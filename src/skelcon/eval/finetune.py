@@ -203,7 +203,7 @@ def transfer_encoder(
     """
     source = load_encoder(checkpoint, representation, seed=seed)
     reps = source.representations
-    target = data_spec(target_meta, out_len=source.num_frames)
+    target = data_spec(target_meta, source.num_frames, source.spec.get("seq_init", "preset"))
     patterns = {r: transfer_keys(r, source.spec, target) for r in reps}  # all checks first
     torch.manual_seed(seed)
     built = build_encoders(reps, source.preset, target)
