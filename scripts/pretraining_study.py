@@ -33,6 +33,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     from skelcon.eval.run import run_knn, run_linear
 
     out = Path(args.out) / f"seed{seed}"
+    if (out / "results.json").exists():  # done before: keep it (delete the file to redo)
+        print(f"seed {seed}: {out / 'results.json'} exists, kept", flush=True)
+        return json.loads((out / "results.json").read_text())
     overrides = [f"seed={seed}", f"device={args.device}", *args.set]
     cfg = load_config(PretrainConfig, resolve_config_path(args.config), overrides)
     run = out / "pretrain"

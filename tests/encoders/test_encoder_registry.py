@@ -37,6 +37,7 @@ def test_encoder_kwargs_returns_a_copy():
         "hidden_size": 1024,
         "num_layers": 3,
         "readout": "last",
+        "init": "xavier",
     }
     assert encoder_kwargs("img", "paper")["out_channels"] == 64
 
