@@ -45,22 +45,29 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     minutes = (time.time() - t0) / 60
     results: dict = {"seed": seed, "config": args.config, "overrides": args.set,
                      "pretrain_minutes": round(minutes, 2), "epochs": cfg.epochs, "rows": {}}  # fmt: skip
-    for rep in cfg.representations:
+    reps = [r for r in cfg.representations if not args.eval or r in args.eval]
+    for rep in reps:
         for key, random_init in (("pretrained", False), ("random_init", True)):
-            lin = run_linear(run, rep, args.data, args.benchmark, out / f"linear-{rep}-{key}",
-                             LinearEvalConfig(device=args.device, seed=seed),
-                             random_init=random_init, progress=not args.quiet)  # fmt: skip
-            knn = run_knn(run, rep, args.data, args.benchmark, out / f"knn-{rep}-{key}",
-                          KnnConfig(device=args.device), random_init=random_init, seed=seed,
-                          progress=not args.quiet)  # fmt: skip
-            results["rows"][f"{rep}/{key}"] = {"linear": lin["top1"], "knn": knn["top1"]}
-            print(f"seed {seed} {rep} {key}: linear {lin['top1']:.2f} kNN {knn['top1']:.2f}",
+            row = {}
+            if "linear" in args.protocols:
+                row["linear"] = run_linear(
+                    run, rep, args.data, args.benchmark, out / f"linear-{rep}-{key}",
+                    LinearEvalConfig(device=args.device, seed=seed), random_init=random_init,
+                    progress=not args.quiet,
+                )["top1"]  # fmt: skip
+            row["knn"] = run_knn(run, rep, args.data, args.benchmark, out / f"knn-{rep}-{key}",
+                                 KnnConfig(device=args.device), random_init=random_init,
+                                 seed=seed, progress=not args.quiet)["top1"]  # fmt: skip
+            results["rows"][f"{rep}/{key}"] = row
+            print(f"seed {seed} {rep} {key}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()),
                   flush=True)  # fmt: skip
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return results
 
 
 def _fmt(values: list[float]) -> str:
+    if any(v != v for v in values):  # NaN: protocol not run
+        return "–"
     if len(values) == 1:
         return f"{values[0]:.1f}"
     return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
@@ -84,16 +91,17 @@ def table(out: Path) -> str:
     for rep in reps:
         vals = {}
         for key in ("pretrained", "random_init"):
-            lin = [r["rows"][f"{rep}/{key}"]["linear"] for r in runs]
-            knn = [r["rows"][f"{rep}/{key}"]["knn"] for r in runs]
-            vals[key] = (lin, knn)
-            summary["rows"][f"{rep}/{key}"] = {"linear": lin, "knn": knn}
+            vals[key] = {p: [r["rows"][f"{rep}/{key}"].get(p, float("nan")) for r in runs]
+                         for p in ("linear", "knn")}  # fmt: skip
+            summary["rows"][f"{rep}/{key}"] = vals[key]
             name = "pre-trained" if key == "pretrained" else "random init"
-            lines.append(f"| {rep.upper()} | {name} | {_fmt(lin)} | {_fmt(knn)} |")
-        d_lin = [a - b for a, b in zip(vals["pretrained"][0], vals["random_init"][0], strict=True)]
-        d_knn = [a - b for a, b in zip(vals["pretrained"][1], vals["random_init"][1], strict=True)]
-        summary["rows"][f"{rep}/gain"] = {"linear": d_lin, "knn": d_knn}
-        lines.append(f"| {rep.upper()} | **gain** | **{_fmt(d_lin)}** | **{_fmt(d_knn)}** |")
+            lines.append(f"| {rep.upper()} | {name} | {_fmt(vals[key]['linear'])} | "
+                         f"{_fmt(vals[key]['knn'])} |")  # fmt: skip
+        gain = {p: [a - b for a, b in zip(vals["pretrained"][p], vals["random_init"][p], strict=True)]
+                for p in ("linear", "knn")}  # fmt: skip
+        summary["rows"][f"{rep}/gain"] = gain
+        lines.append(f"| {rep.upper()} | **gain** | **{_fmt(gain['linear'])}** | "
+                     f"**{_fmt(gain['knn'])}** |")  # fmt: skip
     text = "\n".join(lines) + "\n"
     (out / "table.md").write_text(text)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -109,6 +117,9 @@ def main() -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--device", default="cpu")
+    p.add_argument("--eval", nargs="+", choices=["seq", "img", "stg"],
+                   help="encoders to evaluate (default: every pre-trained one)")
+    p.add_argument("--protocols", nargs="+", default=["linear", "knn"], choices=["linear", "knn"])
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--table", action="store_true", help="only aggregate the seeds under --out")
     args = p.parse_args()

@@ -4,9 +4,10 @@
 # 1. prepares the shared PKU-MMD I subset (8 classes with >= 50 clips, x-sub);
 # 2. pre-trains `--config cpu_small` (no other flag) for seeds 0 1 2, and evaluates the
 #    SEQ and STG query encoders against random init (linear and kNN, same seeds);
-# 3. the paper's ablations at this scale, seed 0 (ABLATIONS=0 skips): intra-skeleton
-#    SEQ alone and STG alone, and no augmentation (centre crop, no spatial transform);
-# 4. the synthetic demo data, pre-trained as `skelcon demo` does, seeds 0 1 2.
+# 3. the paper's ablations at this scale, seed 0, kNN only (ABLATIONS=0 skips):
+#    intra-skeleton SEQ alone and STG alone, inter-skeleton terms only (the paper's loss),
+#    no augmentation (centre crop, no spatial transform);
+# 4. the synthetic demo data, pre-trained as `skelcon demo` does, seeds 0 1 2, SEQ.
 # Each step is skipped when its results exist, so an interrupted run can be resumed.
 # Seeds run one after another (each pre-training uses the whole CPU, so its minutes are
 # comparable); the tables land in OUT_DIR/*/table.md.
@@ -26,18 +27,19 @@ fi
 $STUDY --data "$OUT/pku1" --benchmark xsub --out "$OUT/cpu_small" --seeds 0 1 2
 
 if [ "${ABLATIONS:-1}" != 0 ]; then
-  $STUDY --data "$OUT/pku1" --benchmark xsub --out "$OUT/intra_seq" --seeds 0 --set representations=[seq]
-  $STUDY --data "$OUT/pku1" --benchmark xsub --out "$OUT/intra_stg" --seeds 0 --set representations=[stg]
-  $STUDY --data "$OUT/pku1" --benchmark xsub --out "$OUT/no_aug" --seeds 0 \
-    --set augment.temporal=false --set augment.spatial=none
+  ABL="$STUDY --data $OUT/pku1 --benchmark xsub --seeds 0 --protocols knn"
+  $ABL --out "$OUT/intra_seq" --set representations=[seq]
+  $ABL --out "$OUT/intra_stg" --set representations=[stg]
+  $ABL --out "$OUT/inter_only" --set moco.intra_weight=0
+  $ABL --out "$OUT/no_aug" --set augment.temporal=false --set augment.spatial=none
 fi
 
 if [ ! -f "$OUT/synthetic/meta.json" ]; then
   $SK prepare synthetic --out "$OUT/synthetic"
 fi
 $STUDY --data "$OUT/synthetic" --benchmark default --out "$OUT/demo" --seeds 0 1 2 \
-  --set epochs="$DEMO_EPOCHS"
+  --set epochs="$DEMO_EPOCHS" --eval seq
 
-for d in cpu_small intra_seq intra_stg no_aug demo; do
+for d in cpu_small intra_seq intra_stg inter_only no_aug demo; do
   if [ -d "$OUT/$d" ]; then echo "## $d"; cat "$OUT/$d/table.md"; echo; fi
 done
