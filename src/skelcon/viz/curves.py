@@ -93,7 +93,7 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     w, h = figure_size()
     fig = new_figure(w, h)
     axes = fig.subplots(ROWS, COLS, squeeze=False)
-    fig.subplots_adjust(left=0.05, right=0.99, top=0.9, bottom=0.08, wspace=0.28, hspace=0.42)
+    fig.subplots_adjust(left=0.05, right=0.965, top=0.9, bottom=0.08, wspace=0.32, hspace=0.42)
     cfg = _config(path.parent)
 
     ax = axes[0, 0]
