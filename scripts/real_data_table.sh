@@ -6,7 +6,8 @@
 #    SEQ and STG query encoders against random init (linear and kNN, same seeds);
 # 3. the paper's ablations at this scale, seed 0, kNN only (ABLATIONS=0 skips):
 #    intra-skeleton SEQ alone and STG alone, inter-skeleton terms only (the paper's loss),
-#    no augmentation (centre crop, no spatial transform);
+#    no augmentation (centre crop, no spatial transform); and the GRU with the authors'
+#    xavier initialisation (pre-trained and random init);
 # 4. the synthetic demo data, pre-trained as `skelcon demo` does, seeds 0 1 2, SEQ.
 # Each step is skipped when its results exist, so an interrupted run can be resumed.
 # Seeds run one after another (each pre-training uses the whole CPU, so its minutes are
@@ -32,6 +33,7 @@ if [ "${ABLATIONS:-1}" != 0 ]; then
   $ABL --out "$OUT/intra_stg" --set representations=[stg]
   $ABL --out "$OUT/inter_only" --set moco.intra_weight=0
   $ABL --out "$OUT/no_aug" --set augment.temporal=false --set augment.spatial=none
+  $ABL --out "$OUT/seq_xavier" --set seq_init=xavier --eval seq
 fi
 
 if [ ! -f "$OUT/synthetic/meta.json" ]; then
@@ -40,6 +42,6 @@ fi
 $STUDY --data "$OUT/synthetic" --benchmark default --out "$OUT/demo" --seeds 0 1 2 \
   --set epochs="$DEMO_EPOCHS" --eval seq
 
-for d in cpu_small intra_seq intra_stg inter_only no_aug demo; do
+for d in cpu_small intra_seq intra_stg inter_only no_aug seq_xavier demo; do
   if [ -d "$OUT/$d" ]; then echo "## $d"; cat "$OUT/$d/table.md"; echo; fi
 done
