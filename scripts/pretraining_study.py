@@ -87,7 +87,9 @@ def table(out: Path) -> str:
         "| encoder | weights | linear | kNN (k=1) |",
         "|---|---|---:|---:|",
     ]
-    reps = sorted({k.split("/")[0] for r in runs for k in r["rows"]}, key="seq img stg".split().index)
+    reps = sorted(
+        {k.split("/")[0] for r in runs for k in r["rows"]}, key="seq img stg".split().index
+    )
     for rep in reps:
         vals = {}
         for key in ("pretrained", "random_init"):
@@ -117,8 +119,12 @@ def main() -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--device", default="cpu")
-    p.add_argument("--eval", nargs="+", choices=["seq", "img", "stg"],
-                   help="encoders to evaluate (default: every pre-trained one)")
+    p.add_argument(
+        "--eval",
+        nargs="+",
+        choices=["seq", "img", "stg"],
+        help="encoders to evaluate (default: every pre-trained one)",
+    )
     p.add_argument("--protocols", nargs="+", default=["linear", "knn"], choices=["linear", "knn"])
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--table", action="store_true", help="only aggregate the seeds under --out")
@@ -133,4 +139,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from skelcon.errors import SkelconError
+
+    try:
+        raise SystemExit(main())
+    except SkelconError as e:
+        print(f"pretraining_study: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

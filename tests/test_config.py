@@ -55,8 +55,17 @@ def test_paper_recipes_hold_the_paper_numbers():
     # the paper's mechanics: no MoCo v2/v3 switch is on in any paper recipe
     for name in ("ntu60", "ntu120", "pku_mmd1", "pku_mmd2"):
         m = load_config(PretrainConfig, resolve_config_path(name))
-        assert (m.optim.schedule, m.optim.warmup_epochs, m.moco.momentum_schedule) == ("step", 0, "constant")
-        assert (m.moco.symmetric, m.moco.shuffle_bn, m.moco.head_bn, m.moco.intra_weight) == (False, 0, False, 0)
+        assert (m.optim.schedule, m.optim.warmup_epochs, m.moco.momentum_schedule) == (
+            "step",
+            0,
+            "constant",
+        )
+        assert (m.moco.symmetric, m.moco.shuffle_bn, m.moco.head_bn, m.moco.intra_weight) == (
+            False,
+            0,
+            False,
+            0,
+        )
         assert (m.seq_init, m.augment.shear_magnitude, m.augment.temporal) == ("preset", 1.0, True)
 
 
@@ -71,7 +80,10 @@ def test_paper_linear_probe_batch_follows_the_authors():
     [
         ("optim.schedule=linear", "optim.schedule"),
         ("moco.momentum_schedule=step", "momentum_schedule"),
-        ("optim.warmup_epochs=500", "warmup_epochs"),
+        ("optim.warmup_epochs=-1", "warmup_epochs"),
+        ("optim.lr=-1", "optim.lr"),
+        ("optim.momentum=-1", "momentum"),
+        ("num_workers=-1", "num_workers"),
         ("moco.momentum_end=1.5", "momentum_end"),
         ("moco.shuffle_bn=-1", "shuffle_bn"),
         ("monitor.every=-1", "monitor.every"),
@@ -87,3 +99,19 @@ def test_mechanics_options_are_checked(override, match):
 def test_unknown_recipe():
     with pytest.raises(SkelconError, match="packaged"):
         resolve_config_path("ntu61")
+
+
+def test_scientific_notation_and_momentum_end():
+    cfg = load_config(PretrainConfig, None, ["optim.weight_decay=1e-4", "optim.lr=5E-2"])
+    assert (cfg.optim.weight_decay, cfg.optim.lr) == (1e-4, 0.05)
+    with pytest.raises(SkelconError, match="momentum_end"):
+        load_config(PretrainConfig, None, ["moco.momentum_schedule=cosine",
+                                           "moco.momentum_end=0.5"]).validate()  # fmt: skip
+
+
+def test_short_runs_of_a_recipe_with_warmup_still_train():
+    from skelcon.engine.schedules import lr_at
+
+    cfg = load_config(PretrainConfig, resolve_config_path("cpu_small"), ["epochs=2"])
+    cfg.validate()  # warm-up 2 epochs in a 2-epoch run: capped at half the run
+    assert lr_at(cfg.optim, 1.0, 2) == pytest.approx(cfg.optim.lr)

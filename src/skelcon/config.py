@@ -9,6 +9,7 @@ plain form that is saved in every run directory and checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -46,7 +47,9 @@ class AugmentConfig:
     """The spatio-temporal view maker (SPEC §2)."""
 
     out_len: int = 64
-    temporal: bool = True  # random crop-resize; false: the centre crop (the "none" ablation with spatial none)
+    temporal: bool = (
+        True  # random crop-resize; false: the centre crop (the "none" ablation with spatial none)
+    )
     l_min: float = 0.1
     min_len: int = 1
     spatial: str = "random"  # random | shear | jitter | none
@@ -93,7 +96,9 @@ class PretrainConfig:
     """Everything ``skelcon pretrain`` needs; saved in every run and checkpoint."""
 
     preset: str = "paper"  # encoder sizes: paper | small
-    seq_init: str = "preset"  # GRU weight init: preset (paper: xavier, small: default) | default | xavier
+    seq_init: str = (
+        "preset"  # GRU weight init: preset (paper: xavier, small: default) | default | xavier
+    )
     representations: list[str] = field(default_factory=lambda: ["seq", "stg"])
     epochs: int = 451
     batch_size: int = 64
@@ -135,14 +140,30 @@ class PretrainConfig:
             raise SkelconError(f"moco.queue_size {self.moco.queue_size} must be at least 1")
         _choice("optim.schedule", self.optim.schedule, LR_SCHEDULES)
         _choice("moco.momentum_schedule", self.moco.momentum_schedule, MOMENTUM_SCHEDULES)
-        if self.optim.warmup_epochs < 0 or self.optim.warmup_epochs >= max(self.epochs, 1):
+        o = self.optim
+        if not (math.isfinite(o.lr) and o.lr > 0):
+            raise SkelconError(f"optim.lr {o.lr} must be a positive number")
+        if not 0 <= o.momentum < 1 or not 0 <= o.weight_decay < 1 or not 0 < o.gamma <= 1:
             raise SkelconError(
-                f"optim.warmup_epochs {self.optim.warmup_epochs} must be in [0, epochs={self.epochs})"
+                f"optim.momentum {o.momentum} and optim.weight_decay {o.weight_decay} must be in "
+                f"[0, 1), optim.gamma {o.gamma} in (0, 1]"
             )
+        if o.warmup_epochs < 0:
+            raise SkelconError(
+                f"optim.warmup_epochs {o.warmup_epochs} must be >= 0 (it is capped at half the run)"
+            )
+        for name in ("num_workers", "log_every", "save_every"):
+            if getattr(self, name) < 0:
+                raise SkelconError(f"{name} {getattr(self, name)} must be >= 0 (0: off)")
         for name in ("momentum", "momentum_end"):
             value = getattr(self.moco, name)
             if not 0.0 <= value <= 1.0:
                 raise SkelconError(f"moco.{name} {value} must be in [0, 1]")
+        if self.moco.momentum_schedule == "cosine" and self.moco.momentum_end < self.moco.momentum:
+            raise SkelconError(
+                f"moco.momentum_end {self.moco.momentum_end} must be >= moco.momentum "
+                f"{self.moco.momentum} (the cosine schedule raises the key momentum)"
+            )
         if self.moco.temperature <= 0:
             raise SkelconError(f"moco.temperature {self.moco.temperature} must be > 0")
         if self.moco.shuffle_bn < 0:
@@ -272,6 +293,11 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
     if hint is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise _type_error(key, hint, value)
     if hint is str:
         if isinstance(value, str):

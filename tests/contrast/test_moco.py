@@ -153,7 +153,9 @@ def test_inter_skeleton_loss_uses_other_representation_key_and_queue():
     _, logits = info_nce(q["a"], k["b"], queues_before["b"], t, return_logits=True)
     acc = (logits.argmax(1) == 0).float().mean() * 100
     torch.testing.assert_close(stats["acc/a->b"], acc)
-    per_pair = {f"{s}/{p}" for s in ("loss", "acc", "align", "pos_cos", "neg_cos") for p in ("a->b", "b->a")}
+    per_pair = {
+        f"{s}/{p}" for s in ("loss", "acc", "align", "pos_cos", "neg_cos") for p in ("a->b", "b->a")
+    }
     per_rep = {f"{s}/{r}" for s in ("std", "uniformity", "queue_age") for r in "ab"}
     assert set(stats) == per_pair | per_rep
     torch.testing.assert_close(stats["pos_cos/a->b"], (q["a"] * k["b"]).sum(1).mean())

@@ -110,15 +110,16 @@ def test_queue_as_large_as_the_data_is_capped(tiny_data, tmp_path, capsys):
     cfg = _cfg("epochs=1", "moco.queue_size=100")
     run = pretrain(cfg, tiny_data, "default", tmp_path / "r")
     err = capsys.readouterr().err
-    assert "moco.queue_size 100" in err and "36 training clips" in err and "capped to 28" in err
-    assert load_checkpoint(run)["model"]["queues.seq.keys"].shape[0] == 28
-    assert yaml.safe_load((run / "config.yaml").read_text())["moco"]["queue_size"] == 28
+    assert "moco.queue_size 100" in err and "36 training clips" in err and "capped to 27" in err
+    assert load_checkpoint(run)["model"]["queues.seq.keys"].shape[0] == 27
+    assert yaml.safe_load((run / "config.yaml").read_text())["moco"]["queue_size"] == 27
     # symmetric: two keys per clip and step
     from skelcon.engine.pretrain import cap_queue
 
     sym = _cfg("moco.queue_size=100", "moco.symmetric=true")
-    assert "capped to 20" in cap_queue(sym, 36) and sym.moco.queue_size == 20
-    assert cap_queue(_cfg("moco.queue_size=20"), 36) == ""
+    assert "capped to 19" in cap_queue(sym, 36) and sym.moco.queue_size == 19
+    assert cap_queue(_cfg("moco.queue_size=27"), 36) == ""
+    assert "capped to 27" in cap_queue(_cfg("moco.queue_size=28"), 36)  # = clips - batch
 
 
 def test_resume_of_a_finished_run_says_so(tiny_data, tmp_path, capsys):
@@ -143,3 +144,33 @@ def test_mechanics_train_and_resume_exactly(tiny_data, tmp_path):
     assert lrs[0] < lrs[1] and lrs[-1] < max(lrs)  # warm-up, then cosine decay
     moms = [r["key_momentum"] for r in steps]
     assert moms == sorted(moms) and moms[-1] > moms[0]
+
+
+def test_resume_refuses_other_data_or_schedule(tiny_data, tmp_path):
+    from tinydata import make_tiny_prepared
+
+    pretrain(_cfg("epochs=1"), tiny_data, "default", tmp_path / "r", progress=False)
+    other = make_tiny_prepared(tmp_path / "other", n=60)
+    with pytest.raises(SkelconError, match="training clips: 36 -> 45"):
+        pretrain(_cfg("epochs=2"), other, "default", tmp_path / "r", progress=False, resume=True)
+    with pytest.raises(SkelconError, match=r"moco.temperature: 0.07 -> 0.2"):
+        pretrain(_cfg("epochs=2", "moco.temperature=0.2"), tiny_data, "default", tmp_path / "r",
+                 progress=False, resume=True)  # fmt: skip
+    with pytest.raises(SkelconError, match=r"optim.lr"):
+        pretrain(_cfg("epochs=2", "optim.lr=0.5"), tiny_data, "default", tmp_path / "r",
+                 progress=False, resume=True)  # fmt: skip
+    # a step schedule may be extended; a cosine one may not (its lr depends on epochs)
+    pretrain(_cfg("epochs=2"), tiny_data, "default", tmp_path / "r", progress=False, resume=True)
+    cos = ("optim.schedule=cosine",)
+    pretrain(_cfg("epochs=1", *cos), tiny_data, "default", tmp_path / "c", progress=False)
+    with pytest.raises(SkelconError, match="epochs: 1 -> 2"):
+        pretrain(_cfg("epochs=2", *cos), tiny_data, "default", tmp_path / "c", progress=False,
+                 resume=True)  # fmt: skip
+
+
+def test_batches_of_one_and_file_out_are_one_line_errors(tiny_data, tmp_path):
+    with pytest.raises(SkelconError, match="at least 2 clips"):
+        pretrain(_cfg("batch_size=1"), tiny_data, "default", tmp_path / "r", progress=False)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(SkelconError, match="is a file"):
+        pretrain(_cfg(), tiny_data, "default", tmp_path / "f", progress=False)

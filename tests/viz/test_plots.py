@@ -145,3 +145,25 @@ def test_errors_are_one_line(run, tiny_data, tmp_path, capsys):
     assert main(["plot", "curves", str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "metrics.jsonl" in err
+
+
+def test_curves_of_older_runs_and_wrong_paths(run, tmp_path, capsys):
+    # a run from before the monitors: only loss and lr per step
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "metrics.jsonl").write_text('{"step": 1, "loss": 5.0, "lr": 0.1}\n'
+                                       '{"step": 2, "loss": 4.0, "lr": 0.1}\n')  # fmt: skip
+    (old / "config.yaml").write_text("moco: [1, 2]\naugment: 3\n")  # malformed, still drawn
+    out = curves.plot_curves(old, tmp_path / "old.png")
+    _check_png(out, curves.figure_size())
+    assert main(["plot", "curves", str(run / "last.pt"), "--out", str(tmp_path / "x.png")]) == 2
+    assert "not a pre-training run directory" in capsys.readouterr().err
+
+
+def test_curves_draw_the_monitors(run, tmp_path):
+    import json
+
+    recs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in recs if "knn/seq" in r] == [0, 1]  # baseline and last epoch
+    keys, steps = curves._series(recs, "knn/seq")
+    assert keys == [0, 4] and all(0 <= v <= 100 for v in steps)

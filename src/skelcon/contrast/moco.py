@@ -130,12 +130,16 @@ class SkeletonMoCo(nn.Module):
         }
 
     @torch.no_grad()
-    def _keys(self, view: torch.Tensor, generator: torch.Generator | None) -> dict[str, torch.Tensor]:
+    def _keys(
+        self, view: torch.Tensor, generator: torch.Generator | None
+    ) -> dict[str, torch.Tensor]:
         def encode(r: str) -> Callable[[torch.Tensor], torch.Tensor]:
             return lambda x: self.key_heads[r](self.key_encoders[r](x))
 
         return {
-            r: F.normalize(shuffled_split_forward(encode(r), view, self.shuffle_bn, generator), dim=1)
+            r: F.normalize(
+                shuffled_split_forward(encode(r), view, self.shuffle_bn, generator), dim=1
+            )
             for r in self.representations
         }
 

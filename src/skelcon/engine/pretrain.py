@@ -18,7 +18,7 @@ import yaml
 from tqdm import tqdm
 
 from ..augment import ViewMaker
-from ..config import PretrainConfig, from_dict, to_dict
+from ..config import PretrainConfig, to_dict
 from ..data.prepared import load_prepared
 from ..errors import SkelconError
 from ..utils.io import atomic_write
@@ -30,26 +30,46 @@ from .logging import MetricsLogger
 from .monitor import KnnMonitor
 from .schedules import lr_at, momentum_at
 
-RESUME_MUST_MATCH = ("preset", "seq_init", "representations", "moco", "augment", "batch_size", "seed")
+# what a resumed run must share with its checkpoint (everything that shapes the weights;
+# epochs may grow under a step schedule, not under cosine ones, which depend on it)
+RESUME_MUST_MATCH = (
+    "preset", "seq_init", "representations", "moco", "augment", "batch_size", "seed", "optim",
+)  # fmt: skip
 
 
 def cap_queue(cfg: PretrainConfig, num_clips: int) -> str:
     """Cap ``cfg.moco.queue_size`` below ``num_clips`` minus the keys of one step.
 
-    A queue at least that large holds keys of the very clips in the current batch
-    (encoded a few steps ago), so a query's own earlier key becomes a negative. The
-    MoCo queue is meant to be a sample of *other* clips. Returns a one-line message
-    naming both sizes when it capped, else ``""``.
+    The MoCo queue is meant to hold keys of *other* clips. A queue at least as large as
+    the training set minus one step's keys holds an older key of (nearly) every clip
+    in the current batch, so queries meet their own earlier views as negatives; the
+    cap is ``num_clips - keys_per_step - 1`` (at least 1). Smaller queues make such
+    duplicates rarer but, with batches reshuffled every epoch, not impossible.
+    Returns a one-line note naming both sizes when it capped, else ``""``.
     """
     per_step = min(cfg.batch_size, num_clips) * (2 if cfg.moco.symmetric else 1)
-    limit = max(num_clips - per_step, 1)
+    limit = max(num_clips - per_step - 1, 1)
     if cfg.moco.queue_size <= limit:
         return ""
     asked, cfg.moco.queue_size = cfg.moco.queue_size, limit
     return (
         f"moco.queue_size {asked} is not below the {num_clips} training clips minus the "
-        f"{per_step} keys of a step; capped to {limit} so no clip is its own negative"
+        f"{per_step} keys of a step, so queries would meet their own older keys as "
+        f"negatives; capped to {limit}"
     )
+
+
+def resume_mismatch(saved: dict, now: dict, prefix: str = "") -> str | None:
+    """The first config key (dotted) whose value differs, as ``key: old -> new``."""
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found = resume_mismatch(a, b, f"{prefix}{key}.")
+            if found:
+                return found
+        elif a != b:
+            return f"{prefix}{key}: {a!r} -> {b!r}"
+    return None
 
 
 def pretrain(
@@ -88,6 +108,13 @@ def pretrain(
             f"augment.jitter_joints {cfg.augment.jitter_joints} exceeds the "
             f"{spec['num_joints']} joints of {data}"
         )
+    if min(cfg.batch_size, len(split)) < 2:
+        raise SkelconError(
+            f"pre-training needs batches of at least 2 clips (BatchNorm and contrast need "
+            f"two samples); got batch_size {cfg.batch_size} with {len(split)} training clips"
+        )
+    if out.exists() and not out.is_dir():
+        raise SkelconError(f"--out {out} is a file; give a directory for the run")
     note = cap_queue(cfg, len(split))
     if note and progress:
         print(f"skelcon: note: {note}", file=sys.stderr)
@@ -104,13 +131,18 @@ def pretrain(
         if not last.exists():
             raise SkelconError(f"--resume given but {last} does not exist")
         ckpt = load_checkpoint(last, map_location=device)
-        saved = from_dict(PretrainConfig, ckpt["config"])
-        for key in RESUME_MUST_MATCH:
-            if getattr(saved, key) != getattr(cfg, key):
-                raise SkelconError(
-                    f"cannot resume {out}: config {key!r} was {getattr(saved, key)!r}, now "
-                    f"{getattr(cfg, key)!r}"
-                )
+        saved, now = ckpt["config"], to_dict(cfg)
+        scheduled = cfg.optim.schedule == "cosine" or cfg.moco.momentum_schedule == "cosine"
+        keys = RESUME_MUST_MATCH + (("epochs",) if scheduled else ())
+        diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
+        if diff is None and ckpt.get("benchmark") != benchmark:
+            diff = f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
+        if diff is None and ckpt.get("data") != spec:
+            diff = f"data: {ckpt.get('data')} -> {spec}"
+        if diff is None and ckpt.get("num_clips", len(split)) != len(split):
+            diff = f"training clips: {ckpt.get('num_clips')} -> {len(split)}"
+        if diff is not None:
+            raise SkelconError(f"cannot resume {out}: it was trained with another {diff}")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         set_rng_state(ckpt["rng"])
@@ -206,6 +238,7 @@ def pretrain(
             "rng": rng_state(),
             "data": spec,
             "benchmark": benchmark,
+            "num_clips": len(split),
             "representations": list(cfg.representations),
         }
         save_checkpoint(last, state)

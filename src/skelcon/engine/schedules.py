@@ -15,7 +15,8 @@ from ..config import MocoConfig, OptimConfig
 def lr_at(cfg: OptimConfig, t: float, epochs: int) -> float:
     """Learning rate after ``t`` epochs (float) of an ``epochs``-epoch run.
 
-    - linear warm-up from 0 to ``cfg.lr`` over the first ``cfg.warmup_epochs``, per step
+    - linear warm-up from 0 to ``cfg.lr`` over the first ``cfg.warmup_epochs`` (at most
+      half the run, so a short run of a recipe with a warm-up still trains), per step
       (Goyal et al. 2017; solo-learn's ``warmup_cosine``);
     - then ``step``: ``cfg.lr * gamma ** (number of milestones <= floor(t))``, i.e. the
       epoch with 0-based index ``m`` is the first with the lower lr, as
@@ -24,7 +25,7 @@ def lr_at(cfg: OptimConfig, t: float, epochs: int) -> float:
       post-warm-up epochs done (SGDR without restarts, Loshchilov and Hutter 2017; the
       MoCo v2 CIFAR demo and lightly's benchmarks).
     """
-    w = float(cfg.warmup_epochs)
+    w = min(float(cfg.warmup_epochs), epochs / 2)
     if w > 0 and t < w:
         return cfg.lr * t / w
     if cfg.schedule == "cosine":

@@ -115,7 +115,10 @@ def add_cli(sub) -> None:
     add_override_args(p)
     p.set_defaults(func=_augment)
 
-    p = psub.add_parser("curves", help="loss, contrast accuracy, kNN monitor, embedding health and lr of a pre-training run")
+    p = psub.add_parser(
+        "curves",
+        help="loss, contrast accuracy, kNN monitor, embedding health and lr of a pre-training run",
+    )
     p.add_argument("run", help="pre-training run directory (or its metrics.jsonl)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.set_defaults(func=_curves)

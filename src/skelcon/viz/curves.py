@@ -24,6 +24,7 @@ from .common import new_figure, save_png
 
 PANEL_W, PANEL_H = 4.4, 3.4  # inches per panel
 ROWS, COLS = 2, 4
+NO_STATS = "monitor.stats false, fewer steps\nthan log_every, or an older run"
 
 
 def figure_size() -> tuple[float, float]:
@@ -37,8 +38,11 @@ def read_metrics(run: str | os.PathLike) -> tuple[Path, list[dict]]:
     path = p / "metrics.jsonl" if p.is_dir() else p
     if not p.exists():
         raise SkelconError(f"run {str(run)!r} does not exist (give a pre-training run directory)")
-    if not path.is_file():
-        raise SkelconError(f"{str(p)!r} has no metrics.jsonl (is it a pre-training run directory?)")
+    if not path.is_file() or path.suffix != ".jsonl":
+        raise SkelconError(
+            f"{str(p)!r} is not a pre-training run directory (with metrics.jsonl) or a "
+            "metrics.jsonl file"
+        )
     records = []
     with open(path) as f:
         for n, line in enumerate(f, 1):
@@ -96,19 +100,19 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     fig.subplots_adjust(left=0.05, right=0.965, top=0.9, bottom=0.08, wspace=0.32, hspace=0.42)
     cfg = _config(path.parent)
 
-    ax = axes[0, 0]
-    s, v = _series(records, "loss")
-    if s:
-        ax.plot(s, v, color="#1f77b4", linewidth=1.0, alpha=0.55, label="loss (step)")
-    _lines(ax, records, group["loss"], "loss/", linewidth=0.8, linestyle="--", alpha=0.8)
-    es, ev = _series(records, "epoch_loss")
-    if es:
-        ax.plot(es, ev, "o-", color="#d62728", markersize=3, linewidth=1.4, label="epoch mean")
-    queue = (cfg.get("moco") or {}).get("queue_size") if cfg else None
+    ax = axes[0, 0]  # per-term losses against chance; the total (a sum of terms) is in TB
+    if not _lines(ax, records, group["loss"], "loss/", linewidth=1.0):
+        s, v = _series(records, "loss")
+        if s:
+            ax.plot(s, v, color="#1f77b4", linewidth=1.0, label="loss (step)")
+        else:
+            _empty(ax, "no step was logged")
+    moco = cfg.get("moco") if cfg else None
+    queue = moco.get("queue_size") if isinstance(moco, dict) else None
     if isinstance(queue, int) and queue > 0:
         ax.axhline(math.log(1 + queue), color="#555555", linestyle=":", linewidth=1.0,
-                   label=f"chance per term, ln(1+{queue})")  # fmt: skip
-    ax.set_title("contrastive loss (InfoNCE)", fontsize=10)
+                   label=f"chance, ln(1+{queue})")  # fmt: skip
+    ax.set_title("InfoNCE loss per contrasted pair", fontsize=10)
     _finish(ax, "loss")
 
     ax = axes[0, 1]
@@ -125,7 +129,7 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         if ks and ks[0] == 0:  # the random-init baseline of this run
             ax.axhline(kv[0], color=line[0].get_color(), linestyle="--", linewidth=0.9, alpha=0.7)
     if not group["knn"]:
-        _empty(ax, "no labelled test split, or monitor.every 0")
+        _empty(ax, "no labelled test split, monitor.every 0, or an older run")
     ax.set_title("kNN top-1 on the test split (dashed: random init)", fontsize=10)
     _finish(ax, "top-1 %")
 
@@ -133,6 +137,8 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     s, v = _series(step_records or records, "lr")
     if s:
         ax.plot(s, v, color="#2ca02c", linewidth=1.4, label="lr")
+    else:
+        _empty(ax, "no step was logged")
     ms, mv = _series(step_records, "key_momentum")
     if ms:
         twin = ax.twinx()
@@ -147,7 +153,7 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         ax.axhline(1.0, color="#555555", linestyle=":", linewidth=1.0)
         ax.set_ylim(bottom=0)
     else:
-        _empty(ax, "monitor.stats false")
+        _empty(ax, NO_STATS)
     ax.set_title("embedding std x sqrt(d): 1 spread, 0 collapsed", fontsize=10)
     _finish(ax, "std")
 
@@ -155,7 +161,7 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     drawn = _lines(ax, step_records, group["pos_cos"], "pos_cos/", linewidth=1.0)
     drawn |= _lines(ax, step_records, group["neg_cos"], "neg_cos/", linewidth=0.8, linestyle="--")
     if not drawn:
-        _empty(ax, "monitor.stats false")
+        _empty(ax, NO_STATS)
     ax.set_title("cosine: positives (solid) vs negatives (dashed)", fontsize=10)
     _finish(ax, "cosine")
 
@@ -164,14 +170,14 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     drawn |= _lines(ax, step_records, group["uniformity"], "uniformity/", linewidth=1.0,
                     linestyle="--")  # fmt: skip
     if not drawn:
-        _empty(ax, "monitor.stats false")
+        _empty(ax, NO_STATS)
     ax.set_title("alignment (solid, lower: closer positives)\nuniformity (dashed, lower: spread)",
                  fontsize=9)  # fmt: skip
     _finish(ax, "value")
 
     ax = axes[1, 3]
     if not _lines(ax, step_records, group["queue_age"], "queue_age/", linewidth=1.0):
-        _empty(ax, "monitor.stats false")
+        _empty(ax, NO_STATS)
     ax.set_title("mean age of queued keys (steps)", fontsize=10)
     _finish(ax, "steps")
 
@@ -201,6 +207,8 @@ def _config(run_dir: Path) -> dict | None:
 def _describe(cfg: dict | None) -> str:
     if cfg is None:
         return "no config.yaml"
+    if not isinstance(cfg.get("augment", {}), dict):
+        return "config.yaml not readable"
     reps = cfg.get("representations") or []
     mode = "inter" if len(reps) > 1 else "intra"
     aug = cfg.get("augment") or {}
