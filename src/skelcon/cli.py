@@ -84,7 +84,7 @@ def _pretrain(args: argparse.Namespace) -> int:
     else:
         cfg = load_config(PretrainConfig, path, shortcuts + args.overrides)
     pretrain(cfg, args.data, args.benchmark, args.out, resume=args.resume, progress=not args.quiet)
-    print(f"run written to {args.out} (last.pt, config.yaml, metrics.jsonl)")
+    print(f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)")
     return 0
 
 

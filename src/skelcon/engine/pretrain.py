@@ -148,9 +148,9 @@ def pretrain(
         set_rng_state(ckpt["rng"])
         start_epoch = int(ckpt["epoch"])
         if start_epoch >= cfg.epochs:
-            if progress:
-                print(f"skelcon: {out} is complete ({start_epoch} of {cfg.epochs} epochs); "
-                      "nothing to resume", file=sys.stderr)  # fmt: skip
+            # also with --quiet: the one line that says nothing was done
+            print(f"skelcon: {out} is complete ({start_epoch} of {cfg.epochs} epochs); "
+                  "nothing to resume", file=sys.stderr)  # fmt: skip
             return out
     elif last.exists():
         raise SkelconError(
@@ -211,7 +211,8 @@ def pretrain(
             seen += x.shape[0]
             total += loss.item()
             step = epoch * steps_per_epoch + i + 1
-            if cfg.log_every and (i + 1) % cfg.log_every == 0:
+            final = epoch + 1 == cfg.epochs and i + 1 == len(loader)
+            if cfg.log_every and (step % cfg.log_every == 0 or final):  # global steps
                 logger.log(step, loss=loss.item(), lr=opt.param_groups[0]["lr"], epoch=epoch + 1,
                            key_momentum=model.momentum,
                            **{k: float(v) for k, v in stats.items()})  # fmt: skip
