@@ -46,8 +46,14 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     results: dict = {"seed": seed, "config": args.config, "overrides": args.set,
                      "pretrain_minutes": round(minutes, 2), "epochs": cfg.epochs, "rows": {}}  # fmt: skip
     reps = [r for r in cfg.representations if not args.eval or r in args.eval]
+    reuse = _random_rows(args.random_from, seed, cfg) if args.random_from else {}
     for rep in reps:
         for key, random_init in (("pretrained", False), ("random_init", True)):
+            if random_init and all(reuse.get(f"{rep}/random_init", {}).get(p) is not None
+                                   for p in args.protocols):  # fmt: skip
+                results["rows"][f"{rep}/random_init"] = reuse[f"{rep}/random_init"]
+                print(f"seed {seed} {rep} random_init: reused from {args.random_from}", flush=True)
+                continue
             row = {}
             if "linear" in args.protocols:
                 row["linear"] = run_linear(
@@ -63,6 +69,26 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
                   flush=True)  # fmt: skip
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return results
+
+
+def _random_rows(other: str, seed: int, cfg) -> dict:
+    """Random-init rows of the same seed from another study, when they are comparable.
+
+    Random-init results depend only on the seed, the architecture (preset, GRU init,
+    input shape: checked through the saved configs) and the data, not on the
+    pre-training recipe, so a study of another recipe on the same data can share them.
+    """
+    import yaml
+
+    path = Path(other) / f"seed{seed}"
+    if not (path / "results.json").exists():
+        return {}
+    theirs = yaml.safe_load((path / "pretrain" / "config.yaml").read_text())
+    same = all(theirs.get(k) == getattr(cfg, k) for k in ("preset", "seq_init")) and (
+        theirs["augment"]["out_len"] == cfg.augment.out_len
+    )
+    rows = json.loads((path / "results.json").read_text())["rows"]
+    return {k: v for k, v in rows.items() if k.endswith("/random_init")} if same else {}
 
 
 def _fmt(values: list[float]) -> str:
@@ -126,6 +152,9 @@ def main() -> int:
         help="encoders to evaluate (default: every pre-trained one)",
     )
     p.add_argument("--protocols", nargs="+", default=["linear", "knn"], choices=["linear", "knn"])
+    p.add_argument("--random-from", metavar="DIR",
+                   help="reuse the random-init rows of the same seeds from another study on "
+                        "the same data (same preset, GRU init and view length)")  # fmt: skip
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--table", action="store_true", help="only aggregate the seeds under --out")
     args = p.parse_args()
