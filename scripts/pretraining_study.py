@@ -46,9 +46,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     results: dict = {"seed": seed, "config": args.config, "overrides": args.set,
                      "pretrain_minutes": round(minutes, 2), "epochs": cfg.epochs, "rows": {}}  # fmt: skip
     reps = [r for r in cfg.representations if not args.eval or r in args.eval]
-    reuse = _random_rows(args.random_from, seed, cfg) if args.random_from else {}
     for rep in reps:
         for key, random_init in (("pretrained", False), ("random_init", True)):
+            reuse = _random_rows(args.random_from, seed, cfg) if args.random_from else {}
             if random_init and all(reuse.get(f"{rep}/random_init", {}).get(p) is not None
                                    for p in args.protocols):  # fmt: skip
                 results["rows"][f"{rep}/random_init"] = reuse[f"{rep}/random_init"]
