@@ -91,6 +91,13 @@ def _random_rows(other: str, seed: int, cfg) -> dict:
     return {k: v for k, v in rows.items() if k.endswith("/random_init")} if same else {}
 
 
+def _minutes(seed_dir: Path) -> float:
+    """Pre-training wall minutes from the run's own metrics.jsonl (first to last record,
+    so a resumed run counts its first part too, and the monitors are included)."""
+    recs = [json.loads(line) for line in (seed_dir / "pretrain" / "metrics.jsonl").open()]
+    return round((recs[-1]["time"] - recs[0]["time"]) / 60, 2)
+
+
 def _fmt(values: list[float]) -> str:
     if any(v != v for v in values):  # NaN: protocol not run
         return "–"
@@ -105,7 +112,7 @@ def table(out: Path) -> str:
         sys.exit(f"no seed*/results.json under {out}")
     seeds = [r["seed"] for r in runs]
     summary: dict = {"seeds": seeds, "config": runs[0]["config"], "overrides": runs[0]["overrides"],
-                     "pretrain_minutes": [r["pretrain_minutes"] for r in runs], "rows": {}}  # fmt: skip
+                     "pretrain_minutes": [_minutes(out / f"seed{s}") for s in seeds], "rows": {}}  # fmt: skip
     lines = [
         f"seeds {', '.join(map(str, seeds))}; pre-training {_fmt(summary['pretrain_minutes'])} min "
         f"({runs[0]['epochs']} epochs); mean ± std over seeds, top-1 %",
