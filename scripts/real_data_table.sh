@@ -4,11 +4,11 @@
 # 1. prepares the shared PKU-MMD I subset (8 classes with >= 50 clips, x-sub);
 # 2. pre-trains `--config cpu_small` (no other flag) for seeds 0 1 2, and evaluates the
 #    SEQ and STG query encoders against random init (linear and kNN, same seeds);
-# 3. the paper's ablations at this scale, seed 0, kNN only (ABLATIONS=0 skips):
-#    intra-skeleton SEQ alone and STG alone, inter-skeleton terms only (the paper's loss),
-#    no augmentation (centre crop, no spatial transform); and the GRU with the authors'
-#    xavier initialisation (pre-trained and random init);
-# 4. the synthetic demo data, pre-trained as `skelcon demo` does, seeds 0 1 2, SEQ.
+# 3. ablations (ABLATIONS=0 skips): the paper's augmentations (seeds 0 1, every row);
+#    seed 0, kNN only: intra-skeleton SEQ alone and STG alone (with augmentations),
+#    inter-skeleton terms only (the paper's loss), the GRU with xavier initialisation;
+# 4. the synthetic demo data, pre-trained as `skelcon demo` does, seeds 0 1 2, SEQ
+#    (and with the paper's augmentations, seeds 0 1).
 # Each step is skipped when its results exist, so an interrupted run can be resumed.
 # Seeds run one after another (each pre-training uses the whole CPU, so its minutes are
 # comparable); the tables land in OUT_DIR/*/table.md.
@@ -28,12 +28,14 @@ if [ ! -f "$OUT/pku1/meta.json" ]; then
 fi
 $STUDY --data "$OUT/pku1" --benchmark xsub --out "$OUT/cpu_small" --seeds 0 1 2
 
+AUG="--set augment.temporal=true --set augment.spatial=random"   # the paper's augmentations
 if [ "${ABLATIONS:-1}" != 0 ]; then
+  $STUDY --data "$OUT/pku1" --benchmark xsub --out "$OUT/with_aug" --seeds 0 1 $AUG \
+    --random-from "$OUT/cpu_small"
   ABL="$STUDY --data $OUT/pku1 --benchmark xsub --seeds 0 --protocols knn"
-  $ABL --out "$OUT/intra_seq" --set representations=[seq]
-  $ABL --out "$OUT/intra_stg" --set representations=[stg]
+  $ABL --out "$OUT/intra_seq" --set representations=[seq] $AUG
+  $ABL --out "$OUT/intra_stg" --set representations=[stg] $AUG
   $ABL --out "$OUT/inter_only" --set moco.intra_weight=0
-  $ABL --out "$OUT/no_aug" --set augment.temporal=false --set augment.spatial=none
   $ABL --out "$OUT/seq_xavier" --set seq_init=xavier --eval seq
 fi
 
@@ -42,7 +44,11 @@ if [ ! -f "$OUT/synthetic/meta.json" ]; then
 fi
 $STUDY --data "$OUT/synthetic" --benchmark default --out "$OUT/demo" --seeds 0 1 2 \
   --set epochs="$DEMO_EPOCHS" --eval seq
+if [ "${ABLATIONS:-1}" != 0 ]; then
+  $STUDY --data "$OUT/synthetic" --benchmark default --out "$OUT/demo_with_aug" --seeds 0 1 \
+    --set epochs="$DEMO_EPOCHS" --eval seq $AUG --random-from "$OUT/demo"
+fi
 
-for d in cpu_small intra_seq intra_stg inter_only no_aug seq_xavier demo; do
+for d in cpu_small with_aug intra_seq intra_stg inter_only seq_xavier demo demo_with_aug; do
   if [ -d "$OUT/$d" ]; then echo "## $d"; cat "$OUT/$d/table.md"; echo; fi
 done
