@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from .errors import SkelconError
+from .errors import SkelconError, choices_message
 
 REPRESENTATIONS = ("seq", "img", "stg")
 PRESETS = ("paper", "small")
@@ -179,7 +179,7 @@ class PretrainConfig:
 
 def _choice(key: str, value: str, valid: tuple[str, ...]) -> None:
     if value not in valid:
-        raise SkelconError(f"{key} {value!r} is not valid (valid: {', '.join(valid)})")
+        raise SkelconError(choices_message(key, value, valid))
 
 
 C = TypeVar("C")
