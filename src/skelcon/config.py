@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from .errors import SkelconError, choices_message
+from .utils.text import read_text
 
 REPRESENTATIONS = ("seq", "img", "stg")
 PRESETS = ("paper", "small")
@@ -209,8 +210,7 @@ def load_config(
         if not os.path.isfile(path):
             raise SkelconError(f"config file {str(path)!r} does not exist")
         try:
-            with open(path) as f:
-                data = yaml.safe_load(f) or {}
+            data = yaml.safe_load(read_text(path, "config file")) or {}
         except yaml.YAMLError as e:
             raise SkelconError(
                 f"config file {str(path)!r} is not valid YAML: {e}".splitlines()[0]

@@ -118,13 +118,23 @@ def test_malicious_label_pickle_does_not_execute(tmp_path, capsys):
     assert not marker.exists()
 
 
-def test_label_pickle_refuses_numpy_arrays(tmp_path):
+def test_label_pickle_numpy_labels_and_bad_ones(tmp_path):
     p = tmp_path / "l.pkl"
     p.write_bytes(pickle.dumps((["a", "b"], np.array([0, 1]))))
-    with pytest.raises(SkelconError, match="refusing to load global numpy"):
+    assert load_label_pickle(p) == (["a", "b"], [0, 1])
+    p.write_bytes(pickle.dumps((np.array(["a", "b"]), [np.int32(1), 2])))
+    assert load_label_pickle(p) == (["a", "b"], [1, 2])
+    p.write_bytes(pickle.dumps((["a", "b"], np.array([0.5, 1.0]))))
+    with pytest.raises(SkelconError, match="1-D integer array"):
         load_label_pickle(p)
     p.write_bytes(pickle.dumps((["a", "b"], [0, "1"])))
+    with pytest.raises(SkelconError, match="list of int labels, found '1'"):
+        load_label_pickle(p)
+    p.write_bytes(pickle.dumps((["a", "b"], [0, np.float64(1)])))
     with pytest.raises(SkelconError, match="list of int labels"):
+        load_label_pickle(p)
+    p.write_bytes(pickle.dumps((["a", "b"], np.array([0, 1], dtype=object))))
+    with pytest.raises(SkelconError, match="object"):
         load_label_pickle(p)
     p.write_bytes(b"\x80\x04not a pickle")
     with pytest.raises(SkelconError, match="not a readable pickle"):

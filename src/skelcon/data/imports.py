@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataFormatError, SkelconError
+from ..utils.text import read_text, text_lines
 from .layouts import get_layout
 from .normalize import normalize
 from .pipeline import Sample, run_prepare
@@ -54,11 +55,7 @@ def read_class_names(path: str | os.PathLike | None, num_classes: int) -> list[s
     """Class names from a text file (one per line), or ``class_0`` .. for ``None``."""
     if path is None:
         return [f"class_{i}" for i in range(num_classes)]
-    try:
-        lines = Path(path).read_text("utf-8", errors="replace").splitlines()
-    except OSError as e:
-        raise SkelconError(f"cannot read --classes file {str(path)!r}: {e.strerror}") from None
-    names = [s.strip() for s in lines if s.strip()]
+    names = [s for _, s in text_lines(read_text(path, "--classes file"))]
     if len(names) < num_classes:
         raise SkelconError(
             f"--classes {str(path)!r} names {len(names)} classes but the labels need {num_classes}"
@@ -264,8 +261,11 @@ def _ann_fields(a: dict, i: int, path: str) -> tuple[str, int, np.ndarray]:
         raise DataFormatError(
             f"{what}: keypoint must be a numeric (M, T, V, C) array, got {shape}", path
         )
-    if kp.shape[1] == 0:
-        raise DataFormatError(f"{what}: keypoint has no frames", path)
+    if kp.shape[0] == 0 or kp.shape[1] == 0:
+        raise DataFormatError(
+            f"{what}: keypoint has no {'persons' if kp.shape[0] == 0 else 'frames'} "
+            f"(shape {kp.shape}, expected (M >= 1, T >= 1, V, C))", path,
+        )  # fmt: skip
     tf = a.get("total_frames", kp.shape[1])
     if not isinstance(tf, (int, np.integer)) or int(tf) != kp.shape[1]:
         raise DataFormatError(f"{what}: total_frames {tf!r} != keypoint frames {kp.shape[1]}", path)
