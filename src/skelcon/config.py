@@ -339,6 +339,11 @@ class LinearEvalConfig:
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise SkelconError("epochs and batch_size must be at least 1")
+        if self.standardize and self.batch_size < 2:
+            raise SkelconError(
+                "linear batch_size 1 cannot train the standardising BatchNorm (it needs 2 "
+                "clips a batch): use batch_size >= 2 or standardize false"
+            )
         if not 0 < self.crop_min <= 1:
             raise SkelconError(f"crop_min {self.crop_min} must be in (0, 1]")
 
