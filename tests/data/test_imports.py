@@ -228,3 +228,30 @@ def test_split_key_mapping():
     assert split_key("test1") == ("split1", "test")
     assert split_key("sub_val2") == ("sub2", "test")
     assert split_key("everything") is None
+
+
+def test_one_based_labels_warn_and_label_base(tmp_path, capsys):
+    """Labels 1..C imported as 0-based leave class 0 empty: a warning names it and says
+    what to do; --label-base 1 imports them as 0..C-1."""
+    d = tmp_path / "npy"
+    _npy_folder(d)
+    top = 4  # 1-based labels 1..5 covering every class
+    for prefix in ("train", "val"):
+        names, _ = pickle.loads((d / f"{prefix}_label.pkl").read_bytes())
+        labels = [i % 5 + 1 for i in range(len(names))]
+        (d / f"{prefix}_label.pkl").write_bytes(pickle.dumps((names, labels)))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "have no samples: 0 (class_0)" in err and "--label-base 1" in err
+    assert read_meta(tmp_path / "a")["num_classes"] == top + 2
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "b"),
+                 "--label-base", "1"]) == 0  # fmt: skip
+    assert "warning" not in capsys.readouterr().err
+    meta = read_meta(tmp_path / "b")
+    assert meta["num_classes"] == top + 1 and meta["counts"]["per_class"][0] > 0
+    # a 0 label with --label-base 1 is refused, naming the file
+    names, labels = pickle.loads((d / "val_label.pkl").read_bytes())
+    (d / "val_label.pkl").write_bytes(pickle.dumps((names, [0] + labels[1:])))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "c"),
+                 "--label-base", "1"]) == 2  # fmt: skip
+    assert "val_label.pkl: label 0 is below --label-base 1" in capsys.readouterr().err

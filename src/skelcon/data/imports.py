@@ -4,7 +4,8 @@
 repositories use::
 
     train_data_joint.npy   (N, C, T, V, M) float   (or train_data.npy)
-    train_label.pkl        (names, labels) pickle: list of str, list of int (0-based)
+    train_label.pkl        (names, labels) pickle: list of str, list of int (0-based;
+                           --label-base 1 for labels 1..C; an empty class is warned about)
     train_num_frame.npy    (N,) int                (optional: else last non-zero frame + 1)
     val_data_joint.npy, val_label.pkl, val_num_frame.npy
 
@@ -23,8 +24,9 @@ data, M is padded to the most persons of any annotation, T to the longest one (o
 ``--max-frames``, longer ones uniformly subsampled). Other annotation keys
 (``keypoint_score``, ``img_shape`` ...) are ignored.
 
-Both pickles are read with :mod:`skelcon.data.safe_pickle`: the label pickle may use
-no global at all, the PYSKL pickle only numpy's array reconstruction.
+Both pickles are read with :mod:`skelcon.data.safe_pickle`, which resolves only numpy's
+array and scalar globals (any pickle protocol, Python 2 or 3). Annotations with no
+person or no frame are skipped with their reason, never stored as all-zero samples.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,28 @@ def read_class_names(path: str | os.PathLike | None, num_classes: int) -> list[s
     return names
 
 
+def empty_class_warning(
+    tool: str, labels: list[int], class_list: list[str], label_base: int
+) -> str:
+    """A warning naming the classes below the largest label that no sample has.
+
+    Labels ``1..C`` read as 0-based leave class 0 empty and shift every class name by
+    one: the warning then says to pass ``--label-base 1``. Returns ``""`` when every
+    class has samples.
+    """
+    present = set(labels)
+    empty = [c for c in range(max(present, default=-1) + 1) if c not in present]
+    if not empty:
+        return ""
+    shown = ", ".join(f"{c} ({class_list[c]})" for c in empty[:5]) + (
+        " ..." if len(empty) > 5 else ""
+    )
+    msg = f"{tool}: warning: {len(empty)} class(es) have no samples: {shown}"
+    if empty[0] == 0 and label_base == 0:
+        msg += "; the labels start at 1: if they are 1-based, rerun with --label-base 1"
+    return msg
+
+
 def valid_frames(x: np.ndarray) -> int:
     """1 + the last frame of ``x (C, T, V, M)`` holding a non-zero value (at least 1)."""
     nz = np.flatnonzero(np.abs(x).sum(axis=(0, 2, 3)) > 0)
@@ -76,7 +101,7 @@ def _load_npy(path: Path) -> np.ndarray:
         raise SkelconError(f"cannot read {str(path)!r}: {str(e).splitlines()[0]}") from None
 
 
-def _find_npy_split(raw: Path, prefix: str) -> dict[str, Any] | None:
+def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, Any] | None:
     data_path = next(
         (
             raw / f"{prefix}_{n}.npy"
@@ -98,12 +123,15 @@ def _find_npy_split(raw: Path, prefix: str) -> dict[str, Any] | None:
             f"{data_path} has shape {tuple(data.shape)}; expected 5 dims (N, C, T, V, M)"
         )
     names, labels = load_label_pickle(label_path)
+    labels = [v - label_base for v in labels]
     if len(names) != data.shape[0]:
         raise SkelconError(
             f"{label_path} lists {len(names)} samples but {data_path} holds {data.shape[0]}"
         )
     if labels and min(labels) < 0:
-        raise SkelconError(f"{label_path}: negative label {min(labels)} (labels must be 0-based)")
+        raise SkelconError(
+            f"{label_path}: label {min(labels) + label_base} is below --label-base {label_base}"
+        )
     frames_path = raw / f"{prefix}_num_frame.npy"
     frames = None
     if frames_path.is_file():
@@ -123,6 +151,7 @@ def prepare_import_npy(
     classes: str | os.PathLike | None = None,
     normalize_data: bool = False,
     strict: bool = False,
+    label_base: int = 0,
     progress: bool = True,
 ) -> Path:
     """Import an ST-GCN-style ``train_*/val_*`` npy folder into ``out``."""
@@ -130,7 +159,9 @@ def prepare_import_npy(
     if not raw.is_dir():
         raise SkelconError(f"--raw {str(raw)!r} is not a directory")
     lay = get_layout(layout)
-    parts = {split: _find_npy_split(raw, prefix) for prefix, split in NPY_SPLITS}
+    if label_base not in (0, 1):
+        raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
+    parts = {split: _find_npy_split(raw, prefix, label_base) for prefix, split in NPY_SPLITS}
     if parts["train"] is None:
         raise SkelconError(
             f"--raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)"
@@ -146,6 +177,11 @@ def prepare_import_npy(
         raise SkelconError(f"--normalize needs 3D data (C=3), these have C={c}")
     num_classes = max(max(p["labels"], default=-1) for p in found.values()) + 1
     class_list = read_class_names(classes, max(num_classes, 1))
+    warning = empty_class_warning(
+        "import-npy", [v for p in found.values() for v in p["labels"]], class_list, label_base
+    )
+    if warning:
+        print(warning, file=sys.stderr)
     name = dataset or raw.name
     total = sum(len(p["labels"]) for p in found.values())
     writer = PreparedWriter(
@@ -246,15 +282,21 @@ def _check_pyskl(obj: Any, path: str) -> tuple[dict[str, list[str]], list[dict]]
     return {k: list(v) for k, v in splits.items()}, anns
 
 
-def _ann_fields(a: dict, i: int, path: str) -> tuple[str, int, np.ndarray]:
+def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, int, np.ndarray]:
     """Validated ``(frame_dir, label, keypoint (M, T, V, C))`` of annotation ``i``."""
     fd = a.get("frame_dir")
     what = f"annotation {i}" + (f" ({fd})" if isinstance(fd, str) else "")
     if not isinstance(fd, str) or not fd:
         raise DataFormatError(f"{what}: frame_dir must be a non-empty string", path)
     label = a.get("label")
-    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)) or label < 0:
-        raise DataFormatError(f"{what}: label must be an int >= 0, got {label!r}", path)
+    if (
+        isinstance(label, (bool, np.bool_))
+        or not isinstance(label, (int, np.integer))
+        or label < label_base
+    ):
+        raise DataFormatError(
+            f"{what}: label must be an int >= {label_base} (--label-base), got {label!r}", path
+        )
     kp = a.get("keypoint")
     if not isinstance(kp, np.ndarray) or kp.ndim != 4 or not np.issubdtype(kp.dtype, np.number):
         shape = getattr(kp, "shape", None)
@@ -269,7 +311,7 @@ def _ann_fields(a: dict, i: int, path: str) -> tuple[str, int, np.ndarray]:
     tf = a.get("total_frames", kp.shape[1])
     if not isinstance(tf, (int, np.integer)) or int(tf) != kp.shape[1]:
         raise DataFormatError(f"{what}: total_frames {tf!r} != keypoint frames {kp.shape[1]}", path)
-    return fd, int(label), kp
+    return fd, int(label) - label_base, kp
 
 
 def prepare_import_pyskl(
@@ -282,6 +324,7 @@ def prepare_import_pyskl(
     max_frames: int | None = None,
     normalize_data: bool = False,
     strict: bool = False,
+    label_base: int = 0,
     progress: bool = True,
 ) -> Path:
     """Import a PYSKL / mmaction2 skeleton annotation pickle into ``out``."""
@@ -296,11 +339,11 @@ def prepare_import_pyskl(
     good = []
     for i, a in enumerate(anns):
         try:
-            good.append(_ann_fields(a, i, str(raw)))
+            good.append(_ann_fields(a, i, str(raw), label_base))
         except DataFormatError:
             continue
     if not good:
-        _ann_fields(anns[0], 0, str(raw))  # raises the first problem
+        _ann_fields(anns[0], 0, str(raw), label_base)  # raises the first problem
     chans = {kp.shape[3] for _, _, kp in good}
     if len(chans) > 1:
         raise SkelconError(f"{raw}: keypoints mix {sorted(chans)} channels")
@@ -318,8 +361,15 @@ def prepare_import_pyskl(
         raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
     t_max = max_frames or longest
     m_max = max(1, max(kp.shape[0] for _, _, kp in good))
+    if label_base not in (0, 1):
+        raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
     num_classes = max(label for _, label, _ in good) + 1
     class_list = read_class_names(classes, num_classes)
+    warning = empty_class_warning(
+        "import-pyskl", [label for _, label, _ in good], class_list, label_base
+    )
+    if warning:
+        print(warning, file=sys.stderr)
     name = dataset or raw.stem
     writer = PreparedWriter(
         out, dataset=name, layout=lay.name, classes=class_list, capacity=len(anns),
@@ -327,7 +377,7 @@ def prepare_import_pyskl(
     )  # fmt: skip
 
     def parse(i: int) -> Sample:
-        fd, label, kp = _ann_fields(anns[i], i, str(raw))
+        fd, label, kp = _ann_fields(anns[i], i, str(raw), label_base)
         if kp.shape[3] != c or kp.shape[2] != lay.num_joints:
             raise DataFormatError(f"annotation {i} ({fd}): keypoint shape {kp.shape}", str(raw))
         if label >= len(class_list):
@@ -394,7 +444,7 @@ def prepare_import_pyskl(
 def _run_npy(args: argparse.Namespace) -> int:
     prepare_import_npy(
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
-        normalize_data=args.normalize, strict=args.strict,
+        normalize_data=args.normalize, strict=args.strict, label_base=args.label_base,
     )  # fmt: skip
     return 0
 
@@ -403,6 +453,7 @@ def _run_pyskl(args: argparse.Namespace) -> int:
     prepare_import_pyskl(
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
         max_frames=args.max_frames, normalize_data=args.normalize, strict=args.strict,
+        label_base=args.label_base,
     )  # fmt: skip
     return 0
 
@@ -416,6 +467,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--normalize", action="store_true",
                    help="apply the standard normalisation (pad, centre, align); off by default")  # fmt: skip
     p.add_argument("--strict", action="store_true", help="stop at the first bad sample (exit 2)")
+    p.add_argument("--label-base", type=int, choices=(0, 1), default=0,
+                   help="1 when the labels run 1..C (default 0: labels run 0..C-1)")  # fmt: skip
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
