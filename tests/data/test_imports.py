@@ -255,3 +255,33 @@ def test_one_based_labels_warn_and_label_base(tmp_path, capsys):
     assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "c"),
                  "--label-base", "1"]) == 2  # fmt: skip
     assert "val_label.pkl: label 0 is below --label-base 1" in capsys.readouterr().err
+
+
+def test_repeat_padded_clips_get_their_true_length(tmp_path, capsys):
+    """Data padded the 2s-AGCN way (a clip of L frames repeated up to T, then centred per
+    frame) imports with each clip's true length when *_num_frame.npy is absent."""
+    rng = np.random.default_rng(3)
+    t, lengths = 60, [60, 7, 23, 59, 31]
+    data = np.zeros((len(lengths) + 1, 3, t, 25, 2), np.float32)
+    for i, n in enumerate(lengths):
+        clip = rng.normal(size=(3, n, 25, 1)).astype(np.float32)
+        data[i, :, :, :, :1] = clip[:, np.arange(t) % n]  # repeat padding
+    data[:, :, :, :, :] -= data[:, :, :, 1:2, :1]  # centre every frame on joint 1 alike
+    data[-1, :, :17, :, :1] = rng.normal(size=(3, 17, 25, 1))  # a zero-padded clip
+    d = tmp_path / "npy"
+    d.mkdir()
+    np.save(d / "train_data_joint.npy", data)
+    names = [f"c{i}" for i in range(len(data))]
+    (d / "train_label.pkl").write_bytes(pickle.dumps((names, [0] * len(data))))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "o")]) == 0
+    split = load_prepared(tmp_path / "o", "default", "train")
+    assert split.num_frames.tolist() == [*lengths, 17]
+    x = np.asarray(split.data)
+    for i, n in enumerate(lengths):
+        np.testing.assert_array_equal(x[i, :, :n], data[i, :, :n])
+        assert not x[i, :, n:].any()  # the copies are not part of the clip
+    out = capsys.readouterr().out
+    assert "4 padded by repeating their frames" in out and "1 zero-padded" in out
+    assert "1 fill every frame" in out
+    meta = read_meta(tmp_path / "o")
+    assert meta["num_frames_inferred"] == {"none": 1, "repeat": 4, "zero": 1}

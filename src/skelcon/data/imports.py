@@ -88,6 +88,59 @@ def empty_class_warning(
     return msg
 
 
+def repeat_period(x: np.ndarray) -> int:
+    """The smallest ``L`` with ``x[:, t] == x[:, t - L]`` for every frame ``t >= L`` of
+    ``x (C, T, V, M)``, exactly; ``T`` when there is none.
+
+    This is how 2s-AGCN's ``pre_normalization`` (and the repositories built on it) pad a
+    clip of ``L`` frames to ``T``: by repeating its frames, ``x[t] = x[t mod L]``; its
+    later centring and rotation act on every frame alike, so the copies stay
+    bit-identical. Real motion-capture frames are never bit-identical over a whole
+    period, so a period found here is the clip's true length.
+    """
+    t = x.shape[1]
+    if t < 2:
+        return t
+    frames = np.ascontiguousarray(np.moveaxis(x, 1, 0).reshape(t, -1))
+    _, ids = np.unique(frames, axis=0, return_inverse=True)
+    ids = ids.reshape(-1)
+    for period in np.flatnonzero(ids[1:] == ids[0]) + 1:  # candidates: frame 0 recurs there
+        if np.array_equal(ids[period:], ids[: t - period]):
+            return int(period)
+    return t
+
+
+def infer_num_frames(x: np.ndarray) -> tuple[int, str]:
+    """The true length of an ``x (C, T, V, M)`` imported without ``*_num_frame.npy``.
+
+    Zero padding at the end is dropped first (``"zero"``); then a repeat period
+    (:func:`repeat_period`, ``"repeat"``); ``"none"`` when the clip fills ``T``.
+    """
+    nf = valid_frames(x)
+    how = "zero" if nf < x.shape[1] else "none"
+    period = repeat_period(x[:, :nf])
+    if period < nf:
+        return period, "repeat"
+    return nf, how
+
+
+def frames_note(inferred: dict[str, int]) -> str:
+    """What was inferred about clip lengths, for the screen (``""`` if nothing was)."""
+    if not inferred.get("zero") and not inferred.get("repeat") and not inferred.get("none"):
+        return ""
+    parts = [
+        f"{inferred[k]} {what}"
+        for k, what in (
+            ("repeat", "padded by repeating their frames (2s-AGCN pre_normalization): true "
+                       "length = the repeat period"),
+            ("zero", "zero-padded: length = last non-zero frame + 1"),
+            ("none", "fill every frame"),
+        )
+        if inferred.get(k)
+    ]  # fmt: skip
+    return "no *_num_frame.npy, clip lengths inferred: " + "; ".join(parts)
+
+
 def valid_frames(x: np.ndarray) -> int:
     """1 + the last frame of ``x (C, T, V, M)`` holding a non-zero value (at least 1)."""
     nz = np.flatnonzero(np.abs(x).sum(axis=(0, 2, 3)) > 0)
@@ -192,17 +245,25 @@ def prepare_import_npy(
     def parse(task: tuple[str, int]) -> Sample:
         split, i = task
         p = found[split]
-        x = np.asarray(p["data"][i], dtype=np.float32)
+        x = np.array(p["data"][i], dtype=np.float32)  # a writable copy
         where = f"{p['data_path']}[{i}]"
         if not np.isfinite(x).all():
             raise DataFormatError("non-finite value", where)
-        nf = int(p["frames"][i]) if p["frames"] is not None else valid_frames(x)
+        if not np.any(x):
+            raise DataFormatError("all-zero sample (no skeleton data)", where)
+        if p["frames"] is not None:
+            nf, how = int(p["frames"][i]), "file"
+        else:
+            nf, how = infer_num_frames(x)
+            x[:, nf:] = 0  # the padding (zeros or repeated frames) is not part of the clip
+        inferred[how] = inferred.get(how, 0) + 1
         if not 1 <= nf <= t:
             raise DataFormatError(f"num_frames {nf} outside 1..{t}", where)
         if normalize_data:
             x = normalize(x, t, lay)
         return Sample(p["names"][i], x, p["labels"][i], nf)
 
+    inferred: dict[str, int] = {}
     tasks = [(s, i) for s, p in found.items() for i in range(len(p["labels"]))]
     rows: dict[str, list[int]] = {s: [] for s in found}
     sink = _RowSink(writer, rows, tasks)
@@ -212,6 +273,9 @@ def prepare_import_npy(
     )  # fmt: skip
     if "test" not in found:
         print(f"import-npy: no val_* files in {raw}: benchmark 'default' has only 'train'")
+    note = frames_note(inferred)
+    if note:
+        print(f"import-npy: {note}")
     print(
         f"import-npy: {len(writer)} samples written to {out} "
         + ", ".join(f"({s} {len(r)})" for s, r in rows.items())
@@ -223,7 +287,9 @@ def prepare_import_npy(
         source=str(raw),
         normalized=bool(normalize_data),
         num_frames_source="num_frame.npy" if all(p["frames"] is not None for p in found.values())
-        else "last non-zero frame + 1 where num_frame.npy is absent",
+        else "inferred where num_frame.npy is absent: zero padding dropped, then the repeat "
+        "period of 2s-AGCN-style repeated-frame padding",
+        num_frames_inferred=inferred,
     )  # fmt: skip
 
 
