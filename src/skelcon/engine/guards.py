@@ -126,7 +126,9 @@ def guard_loss(
             reps = sorted(set.intersection(*pairs))
         if reps:
             parts.append(f"non-finite embeddings of {', '.join(reps)}")
-    raise SkelconError(f"loss became {float(loss.detach())} at {where}: {'; '.join(parts)}; {advice}")
+    raise SkelconError(
+        f"loss became {float(loss.detach())} at {where}: {'; '.join(parts)}; {advice}"
+    )
 
 
 def guard_weights(modules: Mapping[str, nn.Module], *, where: str, advice: str) -> None:
