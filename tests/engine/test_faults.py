@@ -150,7 +150,9 @@ def _run_two_of_three(tiny_data, out: Path) -> None:
     pretrain(_cfg("epochs=3"), tiny_data, "default", out, progress=False, stop_after=2)
 
 
-def test_corrupt_last_pt_names_the_newest_intact_epoch(tiny_data, tmp_path, capsys, straight3):
+def test_corrupt_last_pt_names_the_newest_intact_epoch(
+    tiny_data, tmp_path, capsys, monkeypatch, straight3
+):
     out = tmp_path / "r"
     _run_two_of_three(tiny_data, out)
     for name in ("last.pt", "epoch_0002.pt"):  # both truncated, as by a crash mid-copy
@@ -167,6 +169,12 @@ def test_corrupt_last_pt_names_the_newest_intact_epoch(tiny_data, tmp_path, caps
     assert main(_cli_args(tiny_data, out, "--resume")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--resume-from" in err[0] and err[0].startswith("skelcon: error: ")
+    # stopped again before an epoch finishes: last.pt is still bad, so it names the file
+    _signal_at_step(monkeypatch, 1, signal.SIGINT)
+    assert main(_cli_args(tiny_data, out, "--resume-from", str(good))) == 130
+    err = capsys.readouterr().err.strip()
+    assert f"; {good} holds epoch 1; resume with: " in err and err.endswith(f"--resume-from {good}")
+    monkeypatch.undo()
     # --resume-from continues into the same --out, exactly as an unbroken run
     assert main(_cli_args(tiny_data, out, "--resume-from", str(good))) == 0
     assert load_checkpoint(out)["epoch"] == 3

@@ -247,16 +247,22 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                 tqdm.write(f"epoch {epoch}  kNN top-1 " + "  ".join(
                     f"{k.split('/')[1]} {v:.1f}%" for k, v in knn.items()))  # fmt: skip
 
-    done = start_epoch  # epochs that last.pt holds
-    resume_line = resume_command(data, benchmark, out)
+    done = start_epoch  # epochs that last.pt (or, until one finishes, resume_from) holds
+
+    def held() -> Path | None:  # the checkpoint to continue from now
+        fresh = done > start_epoch or resume_from is None
+        return None if not done else last if fresh else Path(resume_from)
+
     nets = {f"{r} encoder": model.query_encoders[r] for r in cfg.representations}
     nets |= {f"{r} head": model.query_heads[r] for r in cfg.representations}
 
     def kept() -> str:  # what the run keeps, for the stop and NaN messages
-        return f"{last} holds epoch {done}" if done else "no epoch has finished, nothing saved"
+        return f"{held()} holds epoch {done}" if done else "no epoch has finished, nothing saved"
 
     def stopped(sig: str) -> str:
-        then = f"resume with: {resume_line}" if done else "run the same command again to start"
+        src = held()
+        then = "run the same command again to start" if src is None else "resume with: " + (
+            resume_command(data, benchmark, out, None if src == last else src))  # fmt: skip
         return (
             f"pretrain stopped by {sig} during epoch {done + 1} of {cfg.epochs}; {kept()}; {then}"
         )
