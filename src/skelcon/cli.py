@@ -7,14 +7,18 @@ one line (``skelcon: error: ...``) with exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.resources
 import importlib.util
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
-from .errors import SkelconError
+from .errors import Interrupted, SkelconError
+from .utils.io import NO_SPACE, output_lock
 
 # Modules that contribute `skelcon prepare <dataset>` subcommands through `add_cli(sub)`.
 PREPARE_MODULES = (
@@ -62,8 +66,7 @@ def add_override_args(p: argparse.ArgumentParser) -> None:
 
 def _pretrain(args: argparse.Namespace) -> int:
     from .config import PretrainConfig, from_dict, load_config
-    from .engine.checkpoint import load_checkpoint
-    from .engine.pretrain import pretrain
+    from .engine.pretrain import load_resume, pretrain
 
     shortcuts = []
     for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("seed", "seed"),
@@ -73,17 +76,17 @@ def _pretrain(args: argparse.Namespace) -> int:
         if v is not None:
             shortcuts.append(f"{key}={v}")
     path = resolve_config_path(args.config)
-    if args.resume and path is None:  # continue with the run's own config
-        last = Path(args.out) / "last.pt"
-        if not last.exists():
-            raise SkelconError(f"--resume given but {last} does not exist")
-        cfg = from_dict(PretrainConfig, load_checkpoint(last)["config"])
+    resume = args.resume or args.resume_from is not None
+    if resume and path is None:  # continue with the run's own config
+        ckpt = load_resume(args.out, args.data, args.benchmark, args.resume_from)
+        cfg = from_dict(PretrainConfig, ckpt["config"])
         from .config import apply_overrides
 
         apply_overrides(cfg, shortcuts + args.overrides)
     else:
         cfg = load_config(PretrainConfig, path, shortcuts + args.overrides)
-    pretrain(cfg, args.data, args.benchmark, args.out, resume=args.resume, progress=not args.quiet)
+    pretrain(cfg, args.data, args.benchmark, args.out, resume=resume,
+             resume_from=args.resume_from, progress=not args.quiet)  # fmt: skip
     print(f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)")
     return 0
 
@@ -111,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run directory")
     add_override_args(p)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    p.add_argument(
+        "--resume-from", metavar="FILE",
+        help="continue the run in --out from this checkpoint (e.g. an epoch_NNNN.pt)",
+    )  # fmt: skip
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
@@ -130,17 +137,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise Interrupted("stopped by SIGTERM", signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``skelcon`` command; returns the exit status (0, 2 for a one-line error,
+    130 / 143 when stopped by SIGINT / SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # outside the training loops (which say what they kept), SIGTERM ends like Ctrl-C
+    old = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
     try:
-        return int(args.func(args) or 0)
+        with contextlib.ExitStack() as stack:
+            if args.command == "prepare" and getattr(args, "out", None):
+                stack.enter_context(output_lock(args.out, "prepare"))
+            return int(args.func(args) or 0)
     except SkelconError as e:
         print(f"skelcon: error: {e}", file=sys.stderr)
         return 2
+    except Interrupted as e:
+        print(f"skelcon: {e}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("skelcon: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a full disk anywhere: one line, not a traceback
+        if e.errno not in NO_SPACE:
+            raise
+        print(f"skelcon: error: {e.strerror} writing {e.filename or 'output'}", file=sys.stderr)
+        return 2
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,20 @@ class DataFormatError(SkelconError):
         super().__init__(where + message)
 
 
+class Interrupted(BaseException):
+    """A run stopped by SIGINT or SIGTERM (a ``BaseException``, like ``KeyboardInterrupt``,
+    so ``except Exception`` never swallows it).
+
+    ``str()`` is the one line the CLI prints (what was kept, how to go on);
+    ``exit_code`` is the shell convention ``128 + signal`` (130 SIGINT, 143 SIGTERM).
+    """
+
+    def __init__(self, message: str, signum: int):
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
+        super().__init__(message)
+
+
 def choices_message(what: str, value: object, valid) -> str:
     """``unknown representation 'foo' (valid: seq, img, stg)``."""
     return f"unknown {what} {value!r} (valid: {', '.join(str(v) for v in valid)})"

@@ -15,6 +15,7 @@ from skelcon.config import FinetuneConfig, LinearEvalConfig, PretrainConfig, loa
 from skelcon.data.prepared import load_prepared
 from skelcon.engine.checkpoint import load_checkpoint
 from skelcon.engine.pretrain import pretrain
+from skelcon.errors import Interrupted, SkelconError
 from skelcon.eval.encoder import load_encoder
 from skelcon.eval.finetune import finetune, mean_std, transfer_encoder
 from skelcon.eval.linear import linear_eval
@@ -310,3 +311,48 @@ def test_bad_split_and_representation(run_dir, tiny_data, tmp_path, capsys):
 def test_mean_std_population():
     assert mean_std([1.0, 3.0]) == (2.0, 1.0)  # population std; the sample std would be 1.414
     assert mean_std([5.0]) == (5.0, 0.0)
+
+
+def test_finetune_nan_names_the_step_and_encoder(run_dir, tiny_data):
+    train = load_prepared(tiny_data, "default", "train")
+    test = load_prepared(tiny_data, "default", "test")
+    loaded = load_encoder(run_dir, "stg")
+    with torch.no_grad():
+        next(loaded.encoder.parameters()).fill_(float("nan"))
+    with pytest.raises(SkelconError) as info:
+        finetune(loaded.encoder, train, test, FinetuneConfig(epochs=1, batch_size=12),
+                 torch.device("cpu"), out_len=loaded.num_frames, num_classes=3,
+                 progress=False, desc="semi 0.5 #1", representation="stg")  # fmt: skip
+    assert str(info.value) == (
+        "loss became nan at semi 0.5 #1 step 1 of epoch 1: loss/cross_entropy = nan; "
+        "non-finite weights in stg encoder; lower lr"
+    )
+
+
+def test_finetune_sigint_stops_with_one_line(run_dir, tiny_data, monkeypatch):
+    import os
+    import signal
+
+    import skelcon.eval.finetune as ft
+
+    train = load_prepared(tiny_data, "default", "train")
+    test = load_prepared(tiny_data, "default", "test")
+    loaded = load_encoder(run_dir, "seq")
+    real, calls = ft.epoch_seed, []
+
+    def hook(*args):  # called at the start of every epoch
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args)
+
+    monkeypatch.setattr(ft, "epoch_seed", hook)
+    with pytest.raises(Interrupted) as info:
+        finetune(loaded.encoder, train, test, FinetuneConfig(epochs=3, batch_size=12),
+                 torch.device("cpu"), out_len=loaded.num_frames, num_classes=3,
+                 progress=False, desc="finetune 1 #1")  # fmt: skip
+    assert info.value.exit_code == 130
+    assert str(info.value).startswith(
+        "fine-tuning (finetune 1 #1) stopped by SIGINT during epoch 2 of 3; "
+    )
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -21,10 +21,12 @@ a directory that loads as complete; running it again starts the job afresh.
 
 from __future__ import annotations
 
+import json
 import mmap
 import os
 import shutil
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SkelconError, choices_message
-from ..utils.io import read_json, write_json
+from ..utils.io import NO_SPACE, fsync_dir, fsync_tree, no_space_errors, read_json
 
 FORMAT = "skelcon-prepared"
 FORMAT_VERSION = 1
@@ -111,6 +113,12 @@ class PreparedSplit:
 def read_meta(root: str | os.PathLike) -> dict:
     """The ``meta.json`` of a complete prepared dataset, or a one-line error."""
     root = Path(root)
+    old = root.parent / f".{root.name}.old"
+    if not root.exists() and (old / "meta.json").is_file():
+        raise SkelconError(
+            f"data directory {str(root)!r} does not exist: a prepare stopped while replacing "
+            f"it; the previous dataset is in {str(old)!r} (move it back, or run prepare again)"
+        )
     if not root.exists():
         raise SkelconError(
             f"data directory {str(root)!r} does not exist (run `skelcon prepare ...` first)"
@@ -204,14 +212,16 @@ class PreparedWriter:
         self.tmp = self.out.parent / f".{self.out.name}.partial"
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
-        self.tmp.mkdir(parents=True)
         self.capacity = max(int(capacity), 1)
-        self._data = np.lib.format.open_memmap(
-            self.tmp / "data.npy",
-            mode="w+",
-            dtype=np.float32,
-            shape=(self.capacity, *self.sample_shape),
-        )
+        with self._no_space():
+            self.tmp.mkdir(parents=True)
+            self._data = np.lib.format.open_memmap(
+                self.tmp / "data.npy",
+                mode="w+",
+                dtype=np.float32,
+                shape=(self.capacity, *self.sample_shape),
+            )
+            _preallocate(self.tmp / "data.npy")
         self._labels: list[int] = []
         self._frames: list[int] = []
         self._names: list[str] = []
@@ -231,7 +241,8 @@ class PreparedWriter:
             raise ValueError(f"sample {name}: label {label} outside 0..{len(self.classes) - 1}")
         self._data[i] = x
         if (i + 1) % self.RELEASE_EVERY == 0:
-            self._release_pages()
+            with self._no_space():
+                self._release_pages()
         self._labels.append(int(label))
         self._frames.append(int(num_frames))
         self._names.append(str(name))
@@ -250,6 +261,15 @@ class PreparedWriter:
             except (OSError, ValueError):
                 pass
 
+    def _no_space(self) -> AbstractContextManager[None]:
+        """A full disk: remove the partial directory, then one line naming ``out``."""
+        kept = f"the previous {self.out} is intact" if self.out.exists() else "nothing was kept"
+        return no_space_errors(
+            self.out,
+            cleanup=lambda: shutil.rmtree(self.tmp, ignore_errors=True),
+            kept=f" (removed the partial {self.tmp}; {kept})",
+        )
+
     def skip(self, name: str, reason: str) -> None:
         """Record a sample that was left out, and why (kept in meta.json)."""
         self.skipped.append({"name": str(name), "reason": str(reason)})
@@ -257,7 +277,14 @@ class PreparedWriter:
     def finalize(
         self, splits: Mapping[str, Mapping[str, Sequence[int] | np.ndarray]], **extra: Any
     ) -> Path:
-        """Write labels, names, splits and meta.json, then move the directory into place."""
+        """Write labels, names, splits and meta.json, ``fsync`` them, then move the
+        directory into place (a full disk: one-line error, the partial is removed)."""
+        with self._no_space():
+            return self._finalize(splits, **extra)
+
+    def _finalize(
+        self, splits: Mapping[str, Mapping[str, Sequence[int] | np.ndarray]], **extra: Any
+    ) -> Path:
         n = len(self._labels)
         self._data.flush()
         del self._data
@@ -295,16 +322,33 @@ class PreparedWriter:
             **extra,
             "complete": True,
         }
-        write_json(self.tmp / "meta.json", meta)
+        # meta.json last: it marks the directory complete (the rename makes it atomic)
+        (self.tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        fsync_tree(self.tmp)  # the data is on the device before the rename can be
         old = self.out.parent / f".{self.out.name}.old"
         if old.exists():
             shutil.rmtree(old)
         if self.out.exists():
-            os.replace(self.out, old)
+            os.replace(self.out, old)  # (read_meta points at .old if we die right here)
         os.replace(self.tmp, self.out)
+        fsync_dir(self.out.parent)
         if old.exists():
             shutil.rmtree(old)
         return self.out
+
+
+def _preallocate(path: Path) -> None:
+    """Reserve the blocks of a sparse file now, so a full disk is an ``OSError(ENOSPC)``
+    here instead of a SIGBUS when a memory-mapped page is first written."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as e:
+        if e.errno in NO_SPACE:
+            raise
+        # filesystems without fallocate (EOPNOTSUPP, EINVAL): stay sparse
+    finally:
+        os.close(fd)
 
 
 def _shrink_npy(path: Path, n: int) -> None:

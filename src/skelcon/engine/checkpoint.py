@@ -15,9 +15,16 @@ from ..utils.io import atomic_path
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary file, then rename onto ``path``."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """``torch.save`` to a temporary file, ``fsync``, then rename onto ``path``.
+
+    A crash at any point leaves ``path`` as it was; a full disk raises a one-line
+    :class:`SkelconError` saying the previous checkpoint is intact.
+    """
+    path = Path(path)
+    kept = f" (the previous {path.name} is intact)" if path.exists() else " (nothing was written)"
+    with atomic_path(path, kept=kept) as tmp, open(tmp, "wb") as f:
+        # through a Python file object, so a full disk surfaces as OSError(ENOSPC)
+        torch.save(state, f)
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:

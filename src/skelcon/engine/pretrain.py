@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
@@ -21,11 +23,12 @@ from ..augment import ViewMaker
 from ..config import PretrainConfig, to_dict
 from ..data.prepared import load_prepared
 from ..errors import SkelconError
-from ..utils.io import atomic_write
+from ..utils.io import atomic_write, output_lock
 from .build import build_moco, data_spec
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
 from .data import batch_loader, epoch_seed
 from .device import resolve_device
+from .guards import StopSignals, guard_loss, guard_weights
 from .logging import MetricsLogger
 from .monitor import KnnMonitor
 from .schedules import lr_at, momentum_at
@@ -72,6 +75,62 @@ def resume_mismatch(saved: dict, now: dict, prefix: str = "") -> str | None:
     return None
 
 
+def resume_command(
+    data: str | os.PathLike,
+    benchmark: str,
+    out: str | os.PathLike,
+    resume_from: str | os.PathLike | None = None,
+) -> str:
+    """The ``skelcon pretrain ... --resume`` (or ``--resume-from FILE``) line for a run."""
+    cmd = ["skelcon", "pretrain", "--data", str(data), "--benchmark", benchmark, "--out", str(out)]
+    cmd += ["--resume-from", str(resume_from)] if resume_from is not None else ["--resume"]
+    return shlex.join(cmd)
+
+
+def newest_intact(out: str | os.PathLike) -> tuple[Path, int] | None:
+    """The newest ``epoch_NNNN.pt`` of run ``out`` that loads, and its epoch."""
+
+    def number(p: Path) -> int:
+        tail = p.stem.removeprefix("epoch_")
+        return int(tail) if tail.isdigit() else -1
+
+    for p in sorted(Path(out).glob("epoch_*.pt"), key=number, reverse=True):
+        try:
+            return p, int(load_checkpoint(p)["epoch"])
+        except (SkelconError, KeyError, TypeError, ValueError):
+            continue
+    return None
+
+
+def load_resume(
+    out: str | os.PathLike,
+    data: str | os.PathLike,
+    benchmark: str,
+    resume_from: str | os.PathLike | None = None,
+    map_location: Any = "cpu",
+) -> dict[str, Any]:
+    """The checkpoint a resumed run continues from: ``resume_from``, else ``out/last.pt``.
+
+    A missing ``last.pt`` is a one-line error; an unreadable (truncated, corrupt) one
+    names the newest intact ``epoch_NNNN.pt`` and the ``--resume-from`` line to use.
+    """
+    if resume_from is not None:
+        return load_checkpoint(resume_from, map_location=map_location)
+    last = Path(out) / "last.pt"
+    if not last.exists():
+        raise SkelconError(f"--resume given but {last} does not exist")
+    try:
+        return load_checkpoint(last, map_location=map_location)
+    except SkelconError as e:
+        good = newest_intact(out)
+        if good is None:
+            hint = "no intact epoch_NNNN.pt beside it either; start again with another --out"
+        else:
+            hint = (f"the newest intact checkpoint is {good[0]} (epoch {good[1]}); resume from "
+                    f"it with: {resume_command(data, benchmark, out, good[0])}")  # fmt: skip
+        raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint}") from None
+
+
 def pretrain(
     cfg: PretrainConfig,
     data: str | os.PathLike,
@@ -79,6 +138,7 @@ def pretrain(
     out: str | os.PathLike,
     *,
     resume: bool = False,
+    resume_from: str | os.PathLike | None = None,
     progress: bool = True,
     stop_after: int | None = None,
 ) -> Path:
@@ -88,13 +148,28 @@ def pretrain(
     lr, key momentum and the per-pair / per-representation statistics of
     :class:`~skelcon.contrast.SkeletonMoCo`; every epoch the mean loss and samples/s;
     and the kNN monitor (:class:`~skelcon.engine.monitor.KnnMonitor`) when due.
+    ``resume`` continues from ``out/last.pt``, ``resume_from`` from that checkpoint
+    file (e.g. an ``epoch_NNNN.pt`` when ``last.pt`` is corrupt) into ``out``.
     ``stop_after`` ends the process after that many epochs of this call (used to
     simulate an interruption); the checkpoint then looks like any other.
     Raises :class:`SkelconError` on an empty split, a config that does not fit the
-    data, or a ``--resume`` that does not match the run.
+    data, a ``--resume`` that does not match the run, another run holding ``out``,
+    a NaN/Inf loss or weights (nothing of that step is saved) or a full disk;
+    :class:`~skelcon.errors.Interrupted` on SIGINT/SIGTERM (the epoch under way is
+    abandoned; ``last.pt`` keeps the last finished one).
     """
     cfg.validate()
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SkelconError(f"--out {out} is a file; give a directory for the run")
+    with output_lock(out, "pretrain"):
+        return _pretrain(cfg, data, benchmark, out, resume or resume_from is not None,
+                         resume_from, progress, stop_after)  # fmt: skip
+
+
+def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out: Path,
+              resume: bool, resume_from: str | os.PathLike | None, progress: bool,
+              stop_after: int | None) -> Path:  # fmt: skip
     device = resolve_device(cfg.device)
     split = load_prepared(data, benchmark, "train")
     if len(split) == 0:
@@ -113,8 +188,6 @@ def pretrain(
             f"pre-training needs batches of at least 2 clips (BatchNorm and contrast need "
             f"two samples); got batch_size {cfg.batch_size} with {len(split)} training clips"
         )
-    if out.exists() and not out.is_dir():
-        raise SkelconError(f"--out {out} is a file; give a directory for the run")
     note = cap_queue(cfg, len(split))
     if note and progress:
         print(f"skelcon: note: {note}", file=sys.stderr)
@@ -128,9 +201,7 @@ def pretrain(
     start_epoch = 0
     last = out / "last.pt"
     if resume:
-        if not last.exists():
-            raise SkelconError(f"--resume given but {last} does not exist")
-        ckpt = load_checkpoint(last, map_location=device)
+        ckpt = load_resume(out, data, benchmark, resume_from, map_location=device)
         saved, now = ckpt["config"], to_dict(cfg)
         scheduled = cfg.optim.schedule == "cosine" or cfg.moco.momentum_schedule == "cosine"
         keys = RESUME_MUST_MATCH + (("epochs",) if scheduled else ())
@@ -176,78 +247,101 @@ def pretrain(
                 tqdm.write(f"epoch {epoch}  kNN top-1 " + "  ".join(
                     f"{k.split('/')[1]} {v:.1f}%" for k, v in knn.items()))  # fmt: skip
 
-    if start_epoch == 0:
-        check(0)  # this run's own random-init baseline
-    epochs_run = 0
-    for epoch in range(start_epoch, cfg.epochs):
-        es = epoch_seed(cfg.seed, epoch)
-        torch.manual_seed(es)  # dropout and any other global draws
-        aug_gen = torch.Generator(device=device).manual_seed(es)
-        loader = batch_loader(
-            split, cfg.batch_size, shuffle=True, drop_last=True, seed=es,
-            num_workers=cfg.num_workers, pin_memory=device.type == "cuda",
-        )  # fmt: skip
-        model.train()
-        t0, seen, total = time.time(), 0, 0.0
-        bar = tqdm(
-            loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False
+    done = start_epoch  # epochs that last.pt (or, until one finishes, resume_from) holds
+
+    def held() -> Path | None:  # the checkpoint to continue from now
+        fresh = done > start_epoch or resume_from is None
+        return None if not done else last if fresh else Path(resume_from)
+
+    nets = {f"{r} encoder": model.query_encoders[r] for r in cfg.representations}
+    nets |= {f"{r} head": model.query_heads[r] for r in cfg.representations}
+
+    def kept() -> str:  # what the run keeps, for the stop and NaN messages
+        return f"{held()} holds epoch {done}" if done else "no epoch has finished, nothing saved"
+
+    def stopped(sig: str) -> str:
+        src = held()
+        then = "run the same command again to start" if src is None else "resume with: " + (
+            resume_command(data, benchmark, out, None if src == last else src))  # fmt: skip
+        return (
+            f"pretrain stopped by {sig} during epoch {done + 1} of {cfg.epochs}; {kept()}; {then}"
         )
-        for i, (x, nf, _) in enumerate(bar):
-            t = epoch + i / len(loader)
-            set_lr(opt, lr_at(cfg.optim, t, cfg.epochs))
-            model.momentum = momentum_at(cfg.moco, t, cfg.epochs)
-            x = x.to(device, non_blocking=True)
-            nf = nf.to(device, non_blocking=True)
-            view_q = views(x, nf, generator=aug_gen)
-            view_k = views(x, nf, generator=aug_gen)
-            loss, stats = model(view_q, view_k, generator=aug_gen)
-            if not torch.isfinite(loss):
-                raise SkelconError(
-                    f"loss became {loss.item()} at epoch {epoch + 1}; lower optim.lr"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            seen += x.shape[0]
-            total += loss.item()
-            step = epoch * steps_per_epoch + i + 1
-            final = epoch + 1 == cfg.epochs and i + 1 == len(loader)
-            if cfg.log_every and (step % cfg.log_every == 0 or final):  # global steps
-                logger.log(step, loss=loss.item(), lr=opt.param_groups[0]["lr"], epoch=epoch + 1,
-                           key_momentum=model.momentum,
-                           **{k: float(v) for k, v in stats.items()})  # fmt: skip
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        dt = time.time() - t0
-        n_batches = max(len(loader), 1)
-        logger.log(
-            (epoch + 1) * steps_per_epoch,
-            epoch=epoch + 1,
-            epoch_loss=total / n_batches,
-            samples_per_s=seen / max(dt, 1e-9),
-        )
-        if progress:
-            tqdm.write(
-                f"epoch {epoch + 1}/{cfg.epochs}  loss {total / n_batches:.4f}  "
-                f"{seen / max(dt, 1e-9):.0f} samples/s"
+
+    with StopSignals(stopped) as stop:
+        if start_epoch == 0:
+            check(0)  # this run's own random-init baseline
+        epochs_run = 0
+        for epoch in range(start_epoch, cfg.epochs):
+            es = epoch_seed(cfg.seed, epoch)
+            torch.manual_seed(es)  # dropout and any other global draws
+            aug_gen = torch.Generator(device=device).manual_seed(es)
+            loader = batch_loader(
+                split, cfg.batch_size, shuffle=True, drop_last=True, seed=es,
+                num_workers=cfg.num_workers, pin_memory=device.type == "cuda",
+            )  # fmt: skip
+            model.train()
+            t0, seen, total = time.time(), 0, 0.0
+            bar = tqdm(
+                loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False
             )
-        check(epoch + 1)
-        state = {
-            "config": to_dict(cfg),
-            "epoch": epoch + 1,
-            "model": model.state_dict(),
-            "optimizer": opt.state_dict(),
-            "rng": rng_state(),
-            "data": spec,
-            "benchmark": benchmark,
-            "num_clips": len(split),
-            "representations": list(cfg.representations),
-        }
-        save_checkpoint(last, state)
-        if cfg.save_every and (epoch + 1) % cfg.save_every == 0:
-            save_checkpoint(out / f"epoch_{epoch + 1:04d}.pt", state)
-        epochs_run += 1
-        if stop_after is not None and epochs_run >= stop_after:
-            break
+            for i, (x, nf, _) in enumerate(bar):
+                t = epoch + i / len(loader)
+                set_lr(opt, lr_at(cfg.optim, t, cfg.epochs))
+                model.momentum = momentum_at(cfg.moco, t, cfg.epochs)
+                x = x.to(device, non_blocking=True)
+                nf = nf.to(device, non_blocking=True)
+                view_q = views(x, nf, generator=aug_gen)
+                view_k = views(x, nf, generator=aug_gen)
+                loss, stats = model(view_q, view_k, generator=aug_gen)
+                step = epoch * steps_per_epoch + i + 1
+                guard_loss(loss, stats, modules=nets, advice=f"{kept()}; lower optim.lr",
+                           where=f"step {step} (epoch {epoch + 1}, batch {i + 1} of {len(loader)})")  # fmt: skip
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                seen += x.shape[0]
+                total += loss.item()
+                final = epoch + 1 == cfg.epochs and i + 1 == len(loader)
+                if cfg.log_every and (step % cfg.log_every == 0 or final):  # global steps
+                    logger.log(step, loss=loss.item(), lr=opt.param_groups[0]["lr"],
+                               epoch=epoch + 1, key_momentum=model.momentum,
+                               **{k: float(v) for k, v in stats.items()})  # fmt: skip
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            guard_weights(nets, where=f"the last step of epoch {epoch + 1}",
+                          advice=f"{kept()}; lower optim.lr")  # fmt: skip
+            dt = time.time() - t0
+            n_batches = max(len(loader), 1)
+            logger.log(
+                (epoch + 1) * steps_per_epoch,
+                epoch=epoch + 1,
+                epoch_loss=total / n_batches,
+                samples_per_s=seen / max(dt, 1e-9),
+            )
+            if progress:
+                tqdm.write(
+                    f"epoch {epoch + 1}/{cfg.epochs}  loss {total / n_batches:.4f}  "
+                    f"{seen / max(dt, 1e-9):.0f} samples/s"
+                )
+            check(epoch + 1)
+            state = {
+                "config": to_dict(cfg),
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "rng": rng_state(),
+                "data": spec,
+                "benchmark": benchmark,
+                "num_clips": len(split),
+                "representations": list(cfg.representations),
+            }
+            with stop.deferred():  # a signal now waits until the checkpoints are written
+                save_checkpoint(last, state)
+                if cfg.save_every and (epoch + 1) % cfg.save_every == 0:
+                    save_checkpoint(out / f"epoch_{epoch + 1:04d}.pt", state)
+                done = epoch + 1
+            epochs_run += 1
+            if stop_after is not None and epochs_run >= stop_after:
+                break
     logger.close()
     if not math.isfinite(total):
         raise SkelconError("training diverged")

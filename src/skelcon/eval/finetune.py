@@ -39,6 +39,7 @@ from ..config import FinetuneConfig
 from ..data.prepared import PreparedSplit
 from ..engine.build import build_encoders, data_spec
 from ..engine.data import batch_loader, epoch_seed
+from ..engine.guards import StopSignals, guard_loss, guard_weights
 from ..errors import SkelconError
 from .encoder import ConcatEncoder, LoadedEncoder, load_encoder
 from .features import extract_features
@@ -65,13 +66,17 @@ def finetune(
     seed: int | None = None,
     progress: bool = True,
     desc: str = "finetune",
+    representation: str | None = None,
 ) -> dict:
     """Train ``encoder`` (in place) + a new linear head on ``train``; test on ``test``.
 
     ``encoder`` maps ``(N, C, out_len, V, M)`` to ``(N, D)``; its weights change.
     Returns ``{"top1" (%, final epoch), "train_loss" (per epoch), "num_train",
     "num_test", "head" (the trained classifier)}``. ``seed`` (default ``cfg.seed``)
-    fixes the head's initialisation, batch order, crops and dropout.
+    fixes the head's initialisation, batch order, crops and dropout; ``representation``
+    names the encoder in errors. A NaN/Inf loss or weight raises a one-line
+    :class:`SkelconError` naming the step and the encoder; SIGINT/SIGTERM raise
+    :class:`~skelcon.errors.Interrupted` (exit 130/143 from the CLI).
     """
     from ..augment import center_crop_resize, temporal_crop_resize
     from ..encoders import LinearClassifier
@@ -91,30 +96,40 @@ def finetune(
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, cfg.milestones, cfg.gamma)
     losses: list[float] = []
+    nets = _named_modules(encoder, representation) | {"classifier head": head}
+
+    def stopped(sig: str) -> str:
+        return (f"fine-tuning ({desc}) stopped by {sig} during epoch {len(losses) + 1} of "
+                f"{cfg.epochs}; fine-tuning keeps no checkpoints, so nothing of this run was "
+                "saved; run the same command again")  # fmt: skip
+
     bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False)
-    for epoch in bar:
-        es = epoch_seed(seed, epoch)
-        torch.manual_seed(es)  # dropout
-        gen = torch.Generator(device=device).manual_seed(es)
-        encoder.train()
-        head.train()
-        total, seen = 0.0, 0
-        for x, nf, y in batch_loader(train, cfg.batch_size, shuffle=True, seed=es, min_batch=2):
-            x, nf, y = x.to(device), nf.to(device), y.to(device)
-            view = temporal_crop_resize(x, nf, out_len=out_len, l_min=cfg.crop_min, generator=gen)
-            loss = F.cross_entropy(head(encoder(view)), y)
-            if not torch.isfinite(loss):
-                raise SkelconError(
-                    f"fine-tuning loss became {loss.item()} at epoch {epoch + 1}; lower lr"
+    with StopSignals(stopped):
+        for epoch in bar:
+            es = epoch_seed(seed, epoch)
+            torch.manual_seed(es)  # dropout
+            gen = torch.Generator(device=device).manual_seed(es)
+            encoder.train()
+            head.train()
+            total, seen = 0.0, 0
+            loader = batch_loader(train, cfg.batch_size, shuffle=True, seed=es, min_batch=2)
+            for i, (x, nf, y) in enumerate(loader):
+                x, nf, y = x.to(device), nf.to(device), y.to(device)
+                view = temporal_crop_resize(
+                    x, nf, out_len=out_len, l_min=cfg.crop_min, generator=gen
                 )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * y.shape[0]
-            seen += y.shape[0]
-        sched.step()
-        losses.append(total / max(seen, 1))
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+                loss = F.cross_entropy(head(encoder(view)), y)
+                guard_loss(loss, {"loss/cross_entropy": loss}, modules=nets, advice="lower lr",
+                           where=f"{desc} step {i + 1} of epoch {epoch + 1}")  # fmt: skip
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * y.shape[0]
+                seen += y.shape[0]
+            sched.step()
+            losses.append(total / max(seen, 1))
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        guard_weights(nets, where=f"{desc} epoch {cfg.epochs}", advice="lower lr")
 
     def center(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
         return center_crop_resize(x, nf, out_len=out_len)
@@ -138,6 +153,13 @@ def finetune(
         "num_test": len(test),
         "head": head,
     }
+
+
+def _named_modules(encoder: nn.Module, representation: str | None) -> dict[str, nn.Module]:
+    """The encoder's parts by representation (for NaN/Inf messages)."""
+    if isinstance(encoder, ConcatEncoder):
+        return {f"{r} encoder": m for r, m in encoder.encoders.items()}
+    return {f"{representation} encoder" if representation else "encoder": encoder}
 
 
 def _shape(spec: dict) -> str:

@@ -196,6 +196,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
                 seed=run_seed(cfg.seed, f, r),
                 progress=progress,
                 desc=f"{protocol} {f:g} #{r + 1}",
+                representation="+".join(loaded.representations),
             )
             top1s.append(res["top1"])
             sizes.append(int(len(idx)))

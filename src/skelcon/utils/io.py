@@ -1,7 +1,17 @@
-"""Atomic file writes: a temporary file in the same directory, then ``os.replace``."""
+"""Durable file writes and output locks.
+
+:func:`atomic_path` writes a temporary file in the same directory, ``fsync``\\ s it,
+renames it onto the target and ``fsync``\\ s the directory, so a crash (even
+``kill -9`` or a power cut) leaves either the old file or the new one, never a torn
+one. :func:`no_space_errors` turns a full disk into a one-line
+:class:`~skelcon.errors.SkelconError`; :func:`output_lock` keeps two runs off the
+same output.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import tempfile
@@ -10,16 +20,57 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..errors import SkelconError
+
+# errors that mean "the disk (or the user's quota) is full"
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flush ``path``'s data to the device (``fsync`` through a fresh descriptor)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """Make renames and new entries in directory ``path`` durable (best effort)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: str | os.PathLike) -> None:
+    """``fsync`` every file and directory under ``root`` (before renaming it into place)."""
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            fsync_file(os.path.join(dirpath, name))
+        fsync_dir(dirpath)
+
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+def atomic_path(path: str | os.PathLike, kept: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; make it durable and rename it onto
+    ``path`` on success. On any failure the temporary file is removed and ``path``
+    keeps its old content; a full disk raises a one-line :class:`SkelconError`
+    (``kept``: what to say is still intact, see :func:`no_space_errors`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        yield Path(tmp)
+        with no_space_errors(path, kept=kept):
+            yield Path(tmp)
+            fsync_file(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
@@ -27,6 +78,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
+
+
+@contextmanager
+def no_space_errors(
+    path: str | os.PathLike, cleanup: Callable[[], Any] | None = None, kept: str = ""
+) -> Iterator[None]:
+    """Turn ``OSError(ENOSPC/EDQUOT)`` raised inside into a one-line :class:`SkelconError`
+    naming ``path``; ``cleanup()`` runs first (e.g. removing a partial output) and
+    ``kept`` says what is still intact."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in NO_SPACE:
+            raise
+        if cleanup is not None:
+            cleanup()
+        why = "no space left on the device" if e.errno == errno.ENOSPC else "disk quota exceeded"
+        raise SkelconError(
+            f"{why} writing {path}{kept or ' (nothing was replaced)'}; free some space and run again"
+        ) from None
 
 
 def atomic_write(path: str | os.PathLike, writer: Callable[[Path], Any]) -> None:
@@ -42,5 +114,41 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """Parse the JSON file at ``path``."""
     with open(path) as f:
         return json.load(f)
+
+
+def lock_path(out: str | os.PathLike) -> Path:
+    """The lock file of output ``out``: a hidden ``.NAME.lock`` beside it (outputs such
+    as prepared datasets are renamed into place, so the lock cannot live inside)."""
+    out = Path(os.path.abspath(out))
+    parent = out.parent.resolve() if out.parent.exists() else out.parent
+    return parent / f".{out.name}.lock"
+
+
+@contextmanager
+def output_lock(out: str | os.PathLike, command: str) -> Iterator[Path]:
+    """Hold an exclusive ``flock`` on ``out``'s lock file while the body runs.
+
+    A second holder (another process, or another ``output_lock`` in this one) gets a
+    one-line :class:`SkelconError`. The kernel drops the lock when the holder exits,
+    however it dies, so a lock file left behind by a dead process never blocks.
+    """
+    path = lock_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise SkelconError(
+                f"{out} is in use by another skelcon {command} (pid {holder}, lock {path}); "
+                "wait for it to finish or pick another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # releases the flock
