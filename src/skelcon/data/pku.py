@@ -52,7 +52,7 @@ from tqdm import tqdm
 
 from ..errors import DataFormatError, SkelconError
 from .layouts import NTU25
-from .normalize import normalize_batch
+from .normalize import normalize_batch, require_finite
 from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter, read_meta
 
@@ -267,6 +267,8 @@ def parse_label_line(line: str, lineno: int, path: str, num_classes: int) -> Lab
         conf = float(parts[3])
     except ValueError:
         raise DataFormatError(f"non-integer field in {line.strip()!r}", path, lineno) from None
+    if not np.isfinite(conf):  # fuzz: 'nan'/'inf' confidences were accepted
+        raise DataFormatError(f"non-finite confidence {parts[3]!r}", path, lineno)
     if not 1 <= label <= num_classes:
         raise DataFormatError(f"class {label} out of range 1..{num_classes}", path, lineno)
     if start < 0:
@@ -355,7 +357,7 @@ def prepare_sequence(task: PkuTask) -> Sample:
         x[k, :, : len(idx)] = seq[:, idx]
         lengths.append(len(idx))
     if len(instances):
-        x = normalize_batch(x, NTU25)
+        x = require_finite(normalize_batch(x, NTU25), task.skeleton)  # fuzz: huge values
     bundle = ClipBundle(
         x=x,
         labels=[i.label - 1 for i in instances],
