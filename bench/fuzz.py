@@ -55,17 +55,22 @@ def table(results: list[CaseResult], seconds: float) -> str:
         counts[r.reader][r.outcome] += 1
     cols = list(OUTCOMES)
     w = max(len(r) for r in READERS) + 2
-    lines = [f"{'reader':<{w}}" + "".join(f"{c:>10}" for c in cols) + f"{'total':>8}"]
+    cw = {c: max(9, len(c)) + 2 for c in cols}
+    lines = [f"{'reader':<{w}}" + "".join(f"{c:>{cw[c]}}" for c in cols) + f"{'total':>8}"]
     total: collections.Counter = collections.Counter()
     for reader in READERS:
         if reader in counts:
             c = counts[reader]
             total.update(c)
             lines.append(
-                f"{reader:<{w}}" + "".join(f"{c[o]:>10}" for o in cols) + f"{sum(c.values()):>8}"
+                f"{reader:<{w}}"
+                + "".join(f"{c[o]:>{cw[o]}}" for o in cols)
+                + f"{sum(c.values()):>8}"
             )
     lines.append(
-        f"{'all':<{w}}" + "".join(f"{total[o]:>10}" for o in cols) + f"{sum(total.values()):>8}"
+        f"{'all':<{w}}"
+        + "".join(f"{total[o]:>{cw[o]}}" for o in cols)
+        + f"{sum(total.values()):>8}"
     )
     lines.append(f"{len(results)} cases in {seconds:.1f} s")
     return "\n".join(lines)
