@@ -218,3 +218,11 @@ def test_npy_damaged_header_and_zero_persons_refused(tmp_path: Path) -> None:
     with pytest.raises(SkelconError, match="cannot read"):
         prepare_import_npy(raw, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_pickle_refusal_of_damaged_global_name_is_one_line(tmp_path: Path) -> None:
+    p = tmp_path / "a.pkl"
+    p.write_bytes(b"cnumpy._core.multiarray\r._reconstruct\r\n.")
+    with pytest.raises(SkelconError, match="refusing to load global") as e:
+        load_restricted(p, allow_numpy=True)
+    assert "\r" not in str(e.value) and "\n" not in str(e.value)

@@ -105,9 +105,10 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
             return self._allowed[(module, name)]
         except KeyError:
             what = "numpy arrays and plain Python data" if self._allowed else "plain Python data"
-            raise _Refused(
-                f"refusing to load global {module}.{name} (only {what} allowed)"
-            ) from None
+            qual = f"{module}.{name}"
+            if not qual.isprintable():  # fuzz: a damaged name must not break the line
+                qual = repr(qual)
+            raise _Refused(f"refusing to load global {qual} (only {what} allowed)") from None
 
 
 def load_restricted(path: str | os.PathLike, *, allow_numpy: bool = False) -> Any:
