@@ -32,6 +32,25 @@ def shared_data() -> Path:
     return d
 
 
+def shared_cases_dir() -> Path | None:
+    """``$SKELCON_SHARED_CASES`` or ``<repo>/../shared/cases``, if it exists."""
+    env = os.environ.get("SKELCON_SHARED_CASES")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "cases")
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+@pytest.fixture(scope="session")
+def shared_cases() -> Path:
+    """The handed failing inputs (shared/cases); skips the test when they are absent."""
+    d = shared_cases_dir()
+    if d is None:
+        pytest.skip(
+            "failing-input cases not found (set SKELCON_SHARED_CASES or put shared/ beside the repo)"
+        )
+    return d
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
     """A tiny NTU-layout prepared dataset shared by the engine and eval tests."""

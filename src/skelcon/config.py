@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 
 from .errors import SkelconError, choices_message
+from .utils.text import read_text
 
 REPRESENTATIONS = ("seq", "img", "stg")
 PRESETS = ("paper", "small")
@@ -210,15 +211,12 @@ def load_config(
         if not os.path.isfile(path):
             raise SkelconError(f"config file {str(path)!r} does not exist")
         try:
-            with open(path, encoding="utf-8") as f:
-                data = yaml.safe_load(f) or {}
-        except OSError as e:
-            raise SkelconError(f"cannot read config file {str(path)!r}: {e.strerror}") from None
+            data = yaml.safe_load(read_text(path, "config file")) or {}
         except RecursionError:
             raise SkelconError(
                 f"config file {str(path)!r} is not valid YAML: nested too deeply"
             ) from None
-        except (yaml.YAMLError, ValueError) as e:  # ValueError: bad UTF-8, over-long integers
+        except (yaml.YAMLError, ValueError) as e:  # ValueError: over-long integers
             raise SkelconError(
                 f"config file {str(path)!r} is not valid YAML: {e}".splitlines()[0]
             ) from None
@@ -353,6 +351,11 @@ class LinearEvalConfig:
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise SkelconError("epochs and batch_size must be at least 1")
+        if self.standardize and self.batch_size < 2:
+            raise SkelconError(
+                "linear batch_size 1 cannot train the standardising BatchNorm (it needs 2 "
+                "clips a batch): use batch_size >= 2 or standardize false"
+            )
         if not 0 < self.crop_min <= 1:
             raise SkelconError(f"crop_min {self.crop_min} must be in (0, 1]")
 

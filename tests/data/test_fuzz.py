@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from skelcon.config import PretrainConfig, load_config
 from skelcon.data.imports import prepare_import_npy, prepare_import_pyskl
 from skelcon.data.ntu import parse_skeleton
-from skelcon.data.pku import parse_label_line
 from skelcon.data.safe_pickle import load_restricted
 from skelcon.data.ucla import parse_ucla, view_of
 from skelcon.errors import DataFormatError, SkelconError
@@ -157,11 +156,6 @@ def test_ucla_overflowing_coordinates_refused(tmp_path: Path) -> None:
         prepare_file(UclaTask(str(p), 8))
 
 
-def test_pku_non_finite_confidence_refused() -> None:
-    with pytest.raises(DataFormatError, match="non-finite confidence"):
-        parse_label_line("3,10,20,nan", 1, "f", 51)
-
-
 @pytest.mark.parametrize(
     "overrides",
     [["optim.lr=.nan"], ["augment.shear_magnitude=.inf"], ["epochs=" + "1" * 5000],
@@ -175,9 +169,10 @@ def test_config_overrides_refused_in_one_line(overrides: list[str]) -> None:
 
 def test_config_file_bad_utf8_refused(tmp_path: Path) -> None:
     p = tmp_path / "c.yaml"
-    p.write_bytes(b"epochs: 3\nseed: \xf6\n")
-    with pytest.raises(SkelconError, match="not valid YAML"):
+    p.write_bytes(b"epochs: 3\nseed: \xf6\n")  # was a UnicodeDecodeError traceback
+    with pytest.raises(SkelconError) as e:
         load_config(PretrainConfig, p)
+    assert "seed" in str(e.value) and "\n" not in str(e.value)
 
 
 def test_pickle_huge_memo_index_loads_quickly(tmp_path: Path) -> None:

@@ -118,13 +118,23 @@ def test_malicious_label_pickle_does_not_execute(tmp_path, capsys):
     assert not marker.exists()
 
 
-def test_label_pickle_refuses_numpy_arrays(tmp_path):
+def test_label_pickle_numpy_labels_and_bad_ones(tmp_path):
     p = tmp_path / "l.pkl"
     p.write_bytes(pickle.dumps((["a", "b"], np.array([0, 1]))))
-    with pytest.raises(SkelconError, match="refusing to load global numpy"):
+    assert load_label_pickle(p) == (["a", "b"], [0, 1])
+    p.write_bytes(pickle.dumps((np.array(["a", "b"]), [np.int32(1), 2])))
+    assert load_label_pickle(p) == (["a", "b"], [1, 2])
+    p.write_bytes(pickle.dumps((["a", "b"], np.array([0.5, 1.0]))))
+    with pytest.raises(SkelconError, match="1-D integer array"):
         load_label_pickle(p)
     p.write_bytes(pickle.dumps((["a", "b"], [0, "1"])))
+    with pytest.raises(SkelconError, match="list of int labels, found '1'"):
+        load_label_pickle(p)
+    p.write_bytes(pickle.dumps((["a", "b"], [0, np.float64(1)])))
     with pytest.raises(SkelconError, match="list of int labels"):
+        load_label_pickle(p)
+    p.write_bytes(pickle.dumps((["a", "b"], np.array([0, 1], dtype=object))))
+    with pytest.raises(SkelconError, match="object"):
         load_label_pickle(p)
     p.write_bytes(b"\x80\x04not a pickle")
     with pytest.raises(SkelconError, match="not a readable pickle"):
@@ -218,3 +228,60 @@ def test_split_key_mapping():
     assert split_key("test1") == ("split1", "test")
     assert split_key("sub_val2") == ("sub2", "test")
     assert split_key("everything") is None
+
+
+def test_one_based_labels_warn_and_label_base(tmp_path, capsys):
+    """Labels 1..C imported as 0-based leave class 0 empty: a warning names it and says
+    what to do; --label-base 1 imports them as 0..C-1."""
+    d = tmp_path / "npy"
+    _npy_folder(d)
+    top = 4  # 1-based labels 1..5 covering every class
+    for prefix in ("train", "val"):
+        names, _ = pickle.loads((d / f"{prefix}_label.pkl").read_bytes())
+        labels = [i % 5 + 1 for i in range(len(names))]
+        (d / f"{prefix}_label.pkl").write_bytes(pickle.dumps((names, labels)))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "have no samples: 0 (class_0)" in err and "--label-base 1" in err
+    assert read_meta(tmp_path / "a")["num_classes"] == top + 2
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "b"),
+                 "--label-base", "1"]) == 0  # fmt: skip
+    assert "warning" not in capsys.readouterr().err
+    meta = read_meta(tmp_path / "b")
+    assert meta["num_classes"] == top + 1 and meta["counts"]["per_class"][0] > 0
+    # a 0 label with --label-base 1 is refused, naming the file
+    names, labels = pickle.loads((d / "val_label.pkl").read_bytes())
+    (d / "val_label.pkl").write_bytes(pickle.dumps((names, [0] + labels[1:])))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "c"),
+                 "--label-base", "1"]) == 2  # fmt: skip
+    assert "val_label.pkl: label 0 is below --label-base 1" in capsys.readouterr().err
+
+
+def test_repeat_padded_clips_get_their_true_length(tmp_path, capsys):
+    """Data padded the 2s-AGCN way (a clip of L frames repeated up to T, then centred per
+    frame) imports with each clip's true length when *_num_frame.npy is absent."""
+    rng = np.random.default_rng(3)
+    t, lengths = 60, [60, 7, 23, 59, 31]
+    data = np.zeros((len(lengths) + 1, 3, t, 25, 2), np.float32)
+    for i, n in enumerate(lengths):
+        clip = rng.normal(size=(3, n, 25, 1)).astype(np.float32)
+        data[i, :, :, :, :1] = clip[:, np.arange(t) % n]  # repeat padding
+    data[:, :, :, :, :] -= data[:, :, :, 1:2, :1]  # centre every frame on joint 1 alike
+    data[-1, :, :17, :, :1] = rng.normal(size=(3, 17, 25, 1))  # a zero-padded clip
+    d = tmp_path / "npy"
+    d.mkdir()
+    np.save(d / "train_data_joint.npy", data)
+    names = [f"c{i}" for i in range(len(data))]
+    (d / "train_label.pkl").write_bytes(pickle.dumps((names, [0] * len(data))))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "o")]) == 0
+    split = load_prepared(tmp_path / "o", "default", "train")
+    assert split.num_frames.tolist() == [*lengths, 17]
+    x = np.asarray(split.data)
+    for i, n in enumerate(lengths):
+        np.testing.assert_array_equal(x[i, :, :n], data[i, :, :n])
+        assert not x[i, :, n:].any()  # the copies are not part of the clip
+    out = capsys.readouterr().out
+    assert "4 padded by repeating their frames" in out and "1 zero-padded" in out
+    assert "1 fill every frame" in out
+    meta = read_meta(tmp_path / "o")
+    assert meta["num_frames_inferred"] == {"none": 1, "repeat": 4, "zero": 1}

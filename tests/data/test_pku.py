@@ -202,13 +202,23 @@ def _bad_cases(t: dict) -> list[tuple[str, str, int | None, str]]:
     # label-line problems in one sequence of 12 frames (lines 1, 3 and 6 are fine)
     _write_seq(raw / "0012-L.txt", f)
     lp = lab / "0012-L.txt"
-    lp.write_text("4,0,3,1\n52,0,3,1\n5,0,11,2\n\n4,5,12,1\n2,7,6,1\n9,1,2\n8,a,2,1\n0,1,2,1\n")
+    lp.write_text("4,0,3,1\n52,0,3,1\n5,0,11,2\n\n4,5,13,1\n2,7,6,1\n9,1,2,1,5\n8,a,2,1\n0,1,2,1\n")
     cases += [
         ("class", str(lp), 2, "class 52 out of range 1..51"),
-        ("end", str(lp), 5, f"end frame 12 beyond the last frame 11 of {raw / '0012-L.txt'}"),
+        (
+            "end",
+            str(lp),
+            5,
+            f"end frame 13 beyond the 12 frames of {raw / '0012-L.txt'} (expected at most 12)",
+        ),
         ("order", str(lp), 6, "start frame 7 > end frame 6"),
-        ("fields", str(lp), 7, "expected 'label,start,end,confidence', found 3 fields"),
-        ("int", str(lp), 8, "non-integer field in '8,a,2,1'"),
+        (
+            "fields",
+            str(lp),
+            7,
+            "expected 'label,start,end[,confidence]', found 5 fields in '9,1,2,1,5'",
+        ),
+        ("int", str(lp), 8, "start frame 'a' is not an integer"),
         ("zero", str(lp), 9, "class 0 out of range 1..51"),
     ]
     return cases

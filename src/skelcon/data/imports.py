@@ -4,7 +4,8 @@
 repositories use::
 
     train_data_joint.npy   (N, C, T, V, M) float   (or train_data.npy)
-    train_label.pkl        (names, labels) pickle: list of str, list of int (0-based)
+    train_label.pkl        (names, labels) pickle: list of str, list of int (0-based;
+                           --label-base 1 for labels 1..C; an empty class is warned about)
     train_num_frame.npy    (N,) int                (optional: else last non-zero frame + 1)
     val_data_joint.npy, val_label.pkl, val_num_frame.npy
 
@@ -23,8 +24,9 @@ data, M is padded to the most persons of any annotation, T to the longest one (o
 ``--max-frames``, longer ones uniformly subsampled). Other annotation keys
 (``keypoint_score``, ``img_shape`` ...) are ignored.
 
-Both pickles are read with :mod:`skelcon.data.safe_pickle`: the label pickle may use
-no global at all, the PYSKL pickle only numpy's array reconstruction.
+Both pickles are read with :mod:`skelcon.data.safe_pickle`, which resolves only numpy's
+array and scalar globals (any pickle protocol, Python 2 or 3). Annotations with no
+person or no frame are skipped with their reason, never stored as all-zero samples.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataFormatError, SkelconError
+from ..utils.text import read_text, text_lines
 from .layouts import get_layout
 from .normalize import normalize, require_finite
 from .pipeline import Sample, run_prepare
@@ -57,16 +61,87 @@ def read_class_names(path: str | os.PathLike | None, num_classes: int) -> list[s
         raise SkelconError(f"labels need {num_classes} classes (at most {MAX_CLASSES} supported)")
     if path is None:
         return [f"class_{i}" for i in range(num_classes)]
-    try:
-        lines = Path(path).read_text("utf-8", errors="replace").splitlines()
-    except OSError as e:
-        raise SkelconError(f"cannot read --classes file {str(path)!r}: {e.strerror}") from None
-    names = [s.strip() for s in lines if s.strip()]
+    names = [s for _, s in text_lines(read_text(path, "--classes file"))]
     if len(names) < num_classes:
         raise SkelconError(
             f"--classes {str(path)!r} names {len(names)} classes but the labels need {num_classes}"
         )
     return names
+
+
+def empty_class_warning(
+    tool: str, labels: list[int], class_list: list[str], label_base: int
+) -> str:
+    """A warning naming the classes below the largest label that no sample has.
+
+    Labels ``1..C`` read as 0-based leave class 0 empty and shift every class name by
+    one: the warning then says to pass ``--label-base 1``. Returns ``""`` when every
+    class has samples.
+    """
+    present = set(labels)
+    empty = [c for c in range(max(present, default=-1) + 1) if c not in present]
+    if not empty:
+        return ""
+    shown = ", ".join(f"{c} ({class_list[c]})" for c in empty[:5]) + (
+        " ..." if len(empty) > 5 else ""
+    )
+    msg = f"{tool}: warning: {len(empty)} class(es) have no samples: {shown}"
+    if empty[0] == 0 and label_base == 0:
+        msg += "; the labels start at 1: if they are 1-based, rerun with --label-base 1"
+    return msg
+
+
+def repeat_period(x: np.ndarray) -> int:
+    """The smallest ``L`` with ``x[:, t] == x[:, t - L]`` for every frame ``t >= L`` of
+    ``x (C, T, V, M)``, exactly; ``T`` when there is none.
+
+    This is how 2s-AGCN's ``pre_normalization`` (and the repositories built on it) pad a
+    clip of ``L`` frames to ``T``: by repeating its frames, ``x[t] = x[t mod L]``; its
+    later centring and rotation act on every frame alike, so the copies stay
+    bit-identical. Real motion-capture frames are never bit-identical over a whole
+    period, so a period found here is the clip's true length.
+    """
+    t = x.shape[1]
+    if t < 2:
+        return t
+    frames = np.ascontiguousarray(np.moveaxis(x, 1, 0).reshape(t, -1))
+    _, ids = np.unique(frames, axis=0, return_inverse=True)
+    ids = ids.reshape(-1)
+    for period in np.flatnonzero(ids[1:] == ids[0]) + 1:  # candidates: frame 0 recurs there
+        if np.array_equal(ids[period:], ids[: t - period]):
+            return int(period)
+    return t
+
+
+def infer_num_frames(x: np.ndarray) -> tuple[int, str]:
+    """The true length of an ``x (C, T, V, M)`` imported without ``*_num_frame.npy``.
+
+    Zero padding at the end is dropped first (``"zero"``); then a repeat period
+    (:func:`repeat_period`, ``"repeat"``); ``"none"`` when the clip fills ``T``.
+    """
+    nf = valid_frames(x)
+    how = "zero" if nf < x.shape[1] else "none"
+    period = repeat_period(x[:, :nf])
+    if period < nf:
+        return period, "repeat"
+    return nf, how
+
+
+def frames_note(inferred: dict[str, int]) -> str:
+    """What was inferred about clip lengths, for the screen (``""`` if nothing was)."""
+    if not inferred.get("zero") and not inferred.get("repeat") and not inferred.get("none"):
+        return ""
+    parts = [
+        f"{inferred[k]} {what}"
+        for k, what in (
+            ("repeat", "padded by repeating their frames (2s-AGCN pre_normalization): true "
+                       "length = the repeat period"),
+            ("zero", "zero-padded: length = last non-zero frame + 1"),
+            ("none", "fill every frame"),
+        )
+        if inferred.get(k)
+    ]  # fmt: skip
+    return "no *_num_frame.npy, clip lengths inferred: " + "; ".join(parts)
 
 
 def valid_frames(x: np.ndarray) -> int:
@@ -90,7 +165,7 @@ def _load_npy(path: Path) -> np.ndarray:
         raise SkelconError(f"cannot read {str(path)!r}: {msg}") from None
 
 
-def _find_npy_split(raw: Path, prefix: str) -> dict[str, Any] | None:
+def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, Any] | None:
     data_path = next(
         (
             raw / f"{prefix}_{n}.npy"
@@ -116,14 +191,19 @@ def _find_npy_split(raw: Path, prefix: str) -> dict[str, Any] | None:
     if 0 in data.shape[1:]:
         raise SkelconError(f"{data_path} has shape {tuple(data.shape)}: C, T, V and M must be >= 1")
     names, labels = load_label_pickle(label_path)
+    labels = [v - label_base for v in labels]
     if len(names) != data.shape[0]:
         raise SkelconError(
             f"{label_path} lists {len(names)} samples but {data_path} holds {data.shape[0]}"
         )
     if labels and min(labels) < 0:
-        raise SkelconError(f"{label_path}: negative label {min(labels)} (labels must be 0-based)")
+        raise SkelconError(
+            f"{label_path}: label {min(labels) + label_base} is below --label-base {label_base}"
+        )
     if labels and max(labels) >= MAX_CLASSES:
-        raise SkelconError(f"{label_path}: label {max(labels)} is not below {MAX_CLASSES}")
+        raise SkelconError(
+            f"{label_path}: label {max(labels) + label_base} is not below {MAX_CLASSES + label_base}"
+        )
     frames_path = raw / f"{prefix}_num_frame.npy"
     frames = None
     if frames_path.is_file():
@@ -151,6 +231,7 @@ def prepare_import_npy(
     classes: str | os.PathLike | None = None,
     normalize_data: bool = False,
     strict: bool = False,
+    label_base: int = 0,
     progress: bool = True,
 ) -> Path:
     """Import an ST-GCN-style ``train_*/val_*`` npy folder into ``out``."""
@@ -158,7 +239,9 @@ def prepare_import_npy(
     if not raw.is_dir():
         raise SkelconError(f"--raw {str(raw)!r} is not a directory")
     lay = get_layout(layout)
-    parts = {split: _find_npy_split(raw, prefix) for prefix, split in NPY_SPLITS}
+    if label_base not in (0, 1):
+        raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
+    parts = {split: _find_npy_split(raw, prefix, label_base) for prefix, split in NPY_SPLITS}
     if parts["train"] is None:
         raise SkelconError(
             f"--raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)"
@@ -174,6 +257,11 @@ def prepare_import_npy(
         raise SkelconError(f"--normalize needs 3D data (C=3), these have C={c}")
     num_classes = max(max(p["labels"], default=-1) for p in found.values()) + 1
     class_list = read_class_names(classes, max(num_classes, 1))
+    warning = empty_class_warning(
+        "import-npy", [v for p in found.values() for v in p["labels"]], class_list, label_base
+    )
+    if warning:
+        print(warning, file=sys.stderr)
     name = dataset or raw.name
     total = sum(len(p["labels"]) for p in found.values())
     writer = PreparedWriter(
@@ -184,17 +272,25 @@ def prepare_import_npy(
     def parse(task: tuple[str, int]) -> Sample:
         split, i = task
         p = found[split]
-        x = np.asarray(p["data"][i], dtype=np.float32)
+        x = np.array(p["data"][i], dtype=np.float32)  # a writable copy
         where = f"{p['data_path']}[{i}]"
         if not np.isfinite(x).all():
             raise DataFormatError("non-finite value", where)
-        nf = int(p["frames"][i]) if p["frames"] is not None else valid_frames(x)
+        if not np.any(x):
+            raise DataFormatError("all-zero sample (no skeleton data)", where)
+        if p["frames"] is not None:
+            nf, how = int(p["frames"][i]), "file"
+        else:
+            nf, how = infer_num_frames(x)
+            x[:, nf:] = 0  # the padding (zeros or repeated frames) is not part of the clip
+        inferred[how] = inferred.get(how, 0) + 1
         if not 1 <= nf <= t:
             raise DataFormatError(f"num_frames {nf} outside 1..{t}", where)
         if normalize_data:
             x = require_finite(normalize(x, t, lay), where)
         return Sample(p["names"][i], x, p["labels"][i], nf)
 
+    inferred: dict[str, int] = {}
     tasks = [(s, i) for s, p in found.items() for i in range(len(p["labels"]))]
     rows: dict[str, list[int]] = {s: [] for s in found}
     sink = _RowSink(writer, rows, tasks)
@@ -204,6 +300,9 @@ def prepare_import_npy(
     )  # fmt: skip
     if "test" not in found:
         print(f"import-npy: no val_* files in {raw}: benchmark 'default' has only 'train'")
+    note = frames_note(inferred)
+    if note:
+        print(f"import-npy: {note}")
     print(
         f"import-npy: {len(writer)} samples written to {out} "
         + ", ".join(f"({s} {len(r)})" for s, r in rows.items())
@@ -215,7 +314,9 @@ def prepare_import_npy(
         source=str(raw),
         normalized=bool(normalize_data),
         num_frames_source="num_frame.npy" if all(p["frames"] is not None for p in found.values())
-        else "last non-zero frame + 1 where num_frame.npy is absent",
+        else "inferred where num_frame.npy is absent: zero padding dropped, then the repeat "
+        "period of 2s-AGCN-style repeated-frame padding",
+        num_frames_inferred=inferred,
     )  # fmt: skip
 
 
@@ -279,7 +380,7 @@ def _shown(name: str) -> str:
     return name if name.isprintable() else repr(name)
 
 
-def _ann_fields(a: dict, i: int, path: str) -> tuple[str, int, np.ndarray]:
+def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, int, np.ndarray]:
     """Validated ``(frame_dir, label, keypoint (M, T, V, C))`` of annotation ``i``."""
     fd = a.get("frame_dir")
     what = f"annotation {i}" + (f" ({_shown(fd)})" if isinstance(fd, str) else "")
@@ -289,10 +390,12 @@ def _ann_fields(a: dict, i: int, path: str) -> tuple[str, int, np.ndarray]:
     if (
         isinstance(label, (bool, np.bool_))
         or not isinstance(label, (int, np.integer))
-        or not 0 <= label < MAX_CLASSES
+        or not label_base <= label < MAX_CLASSES + label_base
     ):
         raise DataFormatError(
-            f"{what}: label must be an int in 0..{MAX_CLASSES - 1}, got {label!r}", path
+            f"{what}: label must be an int in {label_base}..{MAX_CLASSES + label_base - 1} "
+            f"(--label-base {label_base}), got {label!r}",
+            path,
         )
     kp = a.get("keypoint")
     if not isinstance(kp, np.ndarray) or kp.ndim != 4 or not _real_numeric(kp.dtype):
@@ -300,14 +403,17 @@ def _ann_fields(a: dict, i: int, path: str) -> tuple[str, int, np.ndarray]:
         raise DataFormatError(
             f"{what}: keypoint must be a numeric (M, T, V, C) array, got {shape}", path
         )
-    if kp.shape[1] == 0:
-        raise DataFormatError(f"{what}: keypoint has no frames", path)
+    if kp.shape[0] == 0 or kp.shape[1] == 0:
+        raise DataFormatError(
+            f"{what}: keypoint has no {'persons' if kp.shape[0] == 0 else 'frames'} "
+            f"(shape {kp.shape}, expected (M >= 1, T >= 1, V, C))", path,
+        )  # fmt: skip
     if kp.shape[3] not in (2, 3):
         raise DataFormatError(f"{what}: keypoint has {kp.shape[3]} channels, expected 2 or 3", path)
     tf = a.get("total_frames", kp.shape[1])
     if not isinstance(tf, (int, np.integer)) or int(tf) != kp.shape[1]:
         raise DataFormatError(f"{what}: total_frames {tf!r} != keypoint frames {kp.shape[1]}", path)
-    return fd, int(label), kp
+    return fd, int(label) - label_base, kp
 
 
 def prepare_import_pyskl(
@@ -320,6 +426,7 @@ def prepare_import_pyskl(
     max_frames: int | None = None,
     normalize_data: bool = False,
     strict: bool = False,
+    label_base: int = 0,
     progress: bool = True,
 ) -> Path:
     """Import a PYSKL / mmaction2 skeleton annotation pickle into ``out``."""
@@ -334,11 +441,11 @@ def prepare_import_pyskl(
     good = []
     for i, a in enumerate(anns):
         try:
-            good.append(_ann_fields(a, i, str(raw)))
+            good.append(_ann_fields(a, i, str(raw), label_base))
         except DataFormatError:
             continue
     if not good:
-        _ann_fields(anns[0], 0, str(raw))  # raises the first problem
+        _ann_fields(anns[0], 0, str(raw), label_base)  # raises the first problem
     chans = {kp.shape[3] for _, _, kp in good}
     if len(chans) > 1:
         raise SkelconError(f"{raw}: keypoints mix {sorted(chans)} channels")
@@ -356,8 +463,15 @@ def prepare_import_pyskl(
         raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
     t_max = max_frames or longest
     m_max = max(1, max(kp.shape[0] for _, _, kp in good))
+    if label_base not in (0, 1):
+        raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
     num_classes = max(label for _, label, _ in good) + 1
     class_list = read_class_names(classes, num_classes)
+    warning = empty_class_warning(
+        "import-pyskl", [label for _, label, _ in good], class_list, label_base
+    )
+    if warning:
+        print(warning, file=sys.stderr)
     name = dataset or raw.stem
     writer = PreparedWriter(
         out, dataset=name, layout=lay.name, classes=class_list, capacity=len(anns),
@@ -365,7 +479,7 @@ def prepare_import_pyskl(
     )  # fmt: skip
 
     def parse(i: int) -> Sample:
-        fd, label, kp = _ann_fields(anns[i], i, str(raw))
+        fd, label, kp = _ann_fields(anns[i], i, str(raw), label_base)
         if kp.shape[3] != c or kp.shape[2] != lay.num_joints:
             raise DataFormatError(
                 f"annotation {i} ({_shown(fd)}): keypoint shape {kp.shape}", str(raw)
@@ -434,7 +548,7 @@ def prepare_import_pyskl(
 def _run_npy(args: argparse.Namespace) -> int:
     prepare_import_npy(
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
-        normalize_data=args.normalize, strict=args.strict,
+        normalize_data=args.normalize, strict=args.strict, label_base=args.label_base,
     )  # fmt: skip
     return 0
 
@@ -443,6 +557,7 @@ def _run_pyskl(args: argparse.Namespace) -> int:
     prepare_import_pyskl(
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
         max_frames=args.max_frames, normalize_data=args.normalize, strict=args.strict,
+        label_base=args.label_base,
     )  # fmt: skip
     return 0
 
@@ -456,6 +571,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--normalize", action="store_true",
                    help="apply the standard normalisation (pad, centre, align); off by default")  # fmt: skip
     p.add_argument("--strict", action="store_true", help="stop at the first bad sample (exit 2)")
+    p.add_argument("--label-base", type=int, choices=(0, 1), default=0,
+                   help="1 when the labels run 1..C (default 0: labels run 0..C-1)")  # fmt: skip
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, SkelconError
+from ..utils.text import read_text, strip_bom
 from .layouts import NTU25
 from .normalize import normalize, require_finite, select_bodies
 from .pipeline import Sample, run_prepare
@@ -112,10 +113,7 @@ def load_missing(path: str | os.PathLike | None = None, dataset: str = "ntu60") 
         res = resources.files("skelcon").joinpath("resources", DATASETS[dataset][3])
         text = res.read_text("utf-8")
     else:
-        try:
-            text = Path(path).read_text("utf-8", errors="replace")
-        except OSError as e:
-            raise SkelconError(f"cannot read --missing file {str(path)!r}: {e.strerror}") from None
+        text = read_text(path, "--missing file")
     found = (NAME_RE.search(line) for line in text.splitlines())
     return {m.group(0) for m in found if m}
 
@@ -217,6 +215,9 @@ def parse_skeleton(data: bytes, path: str = "<skeleton>") -> tuple[np.ndarray, i
     read as integers; the unused fields are only checked to consist of characters
     numbers are made of.
     """
+    data = strip_bom(data)
+    if b"\r" in data and b"\n" not in data:  # old Mac line ends: lines are counted by \n
+        data = data.replace(b"\r", b"\n")
     buf = np.frombuffer(data, dtype=np.uint8)
     ws = np.frombuffer(data.translate(_WS_TABLE), dtype=bool)
     nonws = ~ws

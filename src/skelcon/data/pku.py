@@ -15,7 +15,11 @@ Inputs (official layout):
 Choices (also recorded in meta.json):
 
 * Frame numbers are 0-based (the official label files use frame 0) and ``end`` is
-  inclusive: the clip is lines ``start+1 .. end+1`` of the skeleton file.
+  inclusive: the clip is lines ``start+1 .. end+1`` of the skeleton file. An ``end``
+  equal to the frame count (an exclusive or 1-based end) is taken as the last frame;
+  meta ``"clamped_ends"`` counts them.
+* Label lines may use commas, tabs or spaces, a trailing comma, a UTF-8 BOM and any
+  line ending; the confidence column is optional (it is never used).
 * A clip longer than ``--max-frames`` is uniformly subsampled to ``max_frames`` frames
   (indices ``round(linspace(0, len-1, max_frames))``, first and last frame kept);
   meta ``"resampled"`` counts them.
@@ -25,7 +29,7 @@ Choices (also recorded in meta.json):
 * Bad input is skipped (one line ``skipped <file>:<line>: <reason>``, listed in meta
   ``"skipped"``), or stops the run with ``--strict``: per sequence a malformed frame line
   (token count, non-numeric, NaN/Inf) or zero frames; per label line a malformed line,
-  a class out of range, ``start < 0``, ``start > end`` or ``end`` past the last frame.
+  a class out of range, ``start < 0``, ``start > end`` or ``end`` past the frame count.
 * Sequences that have labels but no skeleton file are listed in meta
   ``"missing_sequences"``; skeleton files without a label file are ignored (counted).
 * ``--min-instances K`` keeps the classes with at least K prepared clips (over all
@@ -37,12 +41,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import lzma
+import math
 import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,6 +55,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import DataFormatError, SkelconError
+from ..utils.text import parse_float, parse_int, split_fields, text_lines
+from ..utils.text import read_text as _read_text
 from .layouts import NTU25
 from .normalize import normalize_batch, require_finite
 from .pipeline import Sample, run_prepare
@@ -101,10 +107,7 @@ def parse_split_list(text: str, path: str = "<split>") -> dict[str, list[str]]:
     """
     parts: dict[str, list[str]] = {"train": [], "test": []}
     current: str | None = None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        s = line.strip()
-        if not s:
-            continue
+    for lineno, s in text_lines(text):
         low = s.lower()
         if low.endswith(":") or low.endswith("videos:"):
             if low.startswith("train"):
@@ -116,7 +119,7 @@ def parse_split_list(text: str, path: str = "<split>") -> dict[str, list[str]]:
             continue
         if current is None:
             raise DataFormatError("names before a 'Training videos:' header", path, lineno)
-        parts[current].extend(t.strip() for t in s.split(",") if t.strip())
+        parts[current].extend(split_fields(s))
     if not parts["train"] and not parts["test"]:
         raise DataFormatError("no sequence names found", path)
     both = set(parts["train"]) & set(parts["test"])
@@ -150,7 +153,7 @@ def load_splits(dataset: str, splits_dir: str | os.PathLike | None) -> dict[str,
         src: Any = None
         if splits_dir is not None and (Path(splits_dir) / fname).is_file():
             src = Path(splits_dir) / fname
-            text = src.read_text("utf-8", errors="replace")
+            text = _read_text(src, "split list")
         elif spec["shipped"] is not None:
             src = resources.files("skelcon").joinpath("resources", spec["shipped"], fname)
             text = src.read_text("utf-8")
@@ -169,18 +172,8 @@ def load_splits(dataset: str, splits_dir: str | os.PathLike | None) -> dict[str,
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """The text of ``path``, decompressing ``*.xz`` with lzma (universal newlines)."""
-    path = str(path)
-    try:
-        if path.endswith(".xz"):
-            with lzma.open(path, "rt", encoding="utf-8", errors="replace") as f:
-                return f.read()
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except (lzma.LZMAError, EOFError) as e:
-        raise DataFormatError(f"corrupt xz stream ({e})", path) from None
-    except OSError as e:
-        raise DataFormatError(f"cannot read: {e.strerror}", path) from None
+    """The text of ``path`` (``*.xz`` decompressed), BOM and line ends normalised."""
+    return _read_text(path, "file")
 
 
 def _scan_frames(lines: list[str], path: str) -> np.ndarray:
@@ -256,19 +249,25 @@ class LabelLine:
 
 
 def parse_label_line(line: str, lineno: int, path: str, num_classes: int) -> LabelLine:
-    """Parse ``label,start,end,confidence``; range checks that need no sequence."""
-    parts = [p.strip() for p in line.split(",")]
-    if len(parts) != 4:
+    """Parse ``label,start,end[,confidence]``; range checks that need no sequence.
+
+    Fields may be separated by commas, tabs or spaces (:func:`~skelcon.utils.text.split_fields`;
+    a trailing comma is fine). The confidence is never used: a missing or unreadable one
+    becomes NaN. Raises :class:`DataFormatError` (``path:line: ...``).
+    """
+    parts = split_fields(line)
+    if not 3 <= len(parts) <= 4:
         raise DataFormatError(
-            f"expected 'label,start,end,confidence', found {len(parts)} fields", path, lineno
-        )
+            f"expected 'label,start,end[,confidence]', found {len(parts)} fields in "
+            f"{line.strip()!r}", path, lineno,
+        )  # fmt: skip
+    label = parse_int(parts[0], "class", path, lineno)
+    start = parse_int(parts[1], "start frame", path, lineno)
+    end = parse_int(parts[2], "end frame", path, lineno)
     try:
-        label, start, end = (int(p) for p in parts[:3])
-        conf = float(parts[3])
-    except ValueError:
-        raise DataFormatError(f"non-integer field in {line.strip()!r}", path, lineno) from None
-    if not np.isfinite(conf):  # fuzz: 'nan'/'inf' confidences were accepted
-        raise DataFormatError(f"non-finite confidence {parts[3]!r}", path, lineno)
+        conf = parse_float(parts[3], "confidence", finite=False) if len(parts) == 4 else math.nan
+    except DataFormatError:
+        conf = math.nan
     if not 1 <= label <= num_classes:
         raise DataFormatError(f"class {label} out of range 1..{num_classes}", path, lineno)
     if start < 0:
@@ -312,6 +311,7 @@ class ClipBundle:
     names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     resampled: int = 0
+    clamped: int = 0
 
 
 def clip_name(stem: str, line: int) -> str:
@@ -330,17 +330,18 @@ def prepare_sequence(task: PkuTask) -> Sample:
     total = frames.shape[0]
     instances: list[LabelLine] = []
     skipped: list[tuple[str, str]] = []
-    for lineno, line in enumerate(task.label_text.splitlines(), 1):
-        if not line.strip():
-            continue
+    clamped = 0
+    for lineno, line in text_lines(task.label_text):
         try:
             inst = parse_label_line(line, lineno, task.label_path, task.num_classes)
-            if inst.end >= total:
+            if inst.end > total:
                 raise DataFormatError(
-                    f"end frame {inst.end} beyond the last frame {total - 1} of {task.skeleton}",
-                    task.label_path,
-                    lineno,
-                )
+                    f"end frame {inst.end} beyond the {total} frames of {task.skeleton} "
+                    f"(expected at most {total})", task.label_path, lineno,
+                )  # fmt: skip
+            if inst.end == total:  # an exclusive or 1-based end: the clip ends at the last frame
+                inst = replace(inst, end=total - 1)
+                clamped += 1
         except DataFormatError as e:
             if task.strict:
                 raise
@@ -365,6 +366,7 @@ def prepare_sequence(task: PkuTask) -> Sample:
         names=[clip_name(task.stem, i.line) for i in instances],
         skipped=skipped,
         resampled=resampled,
+        clamped=clamped,
     )
     return Sample(task.stem, bundle, 0, total)  # type: ignore[arg-type]
 
@@ -384,6 +386,7 @@ class _ClipSink:
         self.bad_lines = 0
         self.bad_sequences: list[str] = []
         self.resampled = 0
+        self.clamped = 0
 
     def add(self, bundle: ClipBundle, label: int, num_frames: int, name: str) -> int:
         for clip, message in bundle.skipped:
@@ -391,6 +394,7 @@ class _ClipSink:
             self.writer.skip(clip, message)
         self.bad_lines += len(bundle.skipped)
         self.resampled += bundle.resampled
+        self.clamped += bundle.clamped
         first = len(self.writer)
         for k in range(len(bundle.names)):
             row = self.writer.add(
@@ -508,6 +512,7 @@ def prepare_pku(
         "resampling": f"clips longer than {max_frames} frames uniformly subsampled to "
         f"{max_frames} (round(linspace(0, len-1, {max_frames})))",
         "resampled": sink.resampled,
+        "clamped_ends": sink.clamped,
         "sequences": len(tasks) - len(sink.bad_sequences),
         "missing_sequences": missing,
         "unlabelled_sequences": unlabelled,

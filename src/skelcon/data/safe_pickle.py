@@ -10,8 +10,12 @@ pickles use, each wrapped so that it accepts only plain numeric data:
   ``numpy.ndarray``, ``numpy.dtype`` (no object dtypes): arrays, pickle protocols 0-4;
 - ``numpy[._core|.core].numeric._frombuffer``: arrays, pickle protocol 5;
 - ``numpy[._core|.core].multiarray.scalar``: numpy scalars such as ``np.int64(3)``;
-- ``_codecs.encode(text, "latin1")``: how protocol 2 (mmcv's default, so most PYSKL
-  annotation files) writes ``bytes``; any other encoding is refused.
+- ``_codecs.encode(text, "latin1")`` and ``__builtin__.bytes()`` / ``builtins.bytes()``
+  (no argument): how protocols 0-2 (mmcv's default is 2, so most PYSKL annotation
+  files) write non-empty and empty ``bytes``, e.g. the buffer of an empty array; any
+  other encoding or argument is refused.
+
+Python 2 pickles (``numpy.core`` names, ``str`` buffers read as latin-1) load too.
 
 Everything else raises, before anything is called, as a one-line
 :class:`~skelcon.errors.SkelconError`.
@@ -44,7 +48,10 @@ def _plain_dtype(dtype: Any) -> np.dtype:
 def _make_dtype(obj: Any, align: bool = False, copy: bool = False) -> np.dtype:
     if not isinstance(obj, str):
         raise _Refused(f"numpy.dtype({type(obj).__name__}) is not allowed (only dtype strings)")
-    return _plain_dtype(np.dtype(obj, align, copy))
+    dt = np.dtype(obj, align, copy)  # a fresh copy: __setstate__ then sets its byte order
+    if dt.hasobject:
+        raise _Refused("numpy object arrays are not allowed")
+    return dt
 
 
 _REAL_RECONSTRUCT = np.zeros(0).__reduce__()[0]
@@ -60,9 +67,17 @@ def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
 
 def _scalar(dtype: Any, data: Any = None) -> Any:
     dt = _plain_dtype(dtype)
+    if isinstance(data, str):  # a Python 2 pickle: its str buffer was decoded as latin-1
+        data = data.encode("latin1")
     if not isinstance(data, bytes):
         raise _Refused("numpy scalar data must be bytes")
     return _REAL_SCALAR(dt, data)
+
+
+def _empty_bytes(*args: Any) -> bytes:
+    if args:
+        raise _Refused("bytes(...) is allowed only without arguments")
+    return b""
 
 
 def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
@@ -78,6 +93,8 @@ def _codecs_encode(text: Any, encoding: Any = "utf-8", errors: Any = "strict") -
 _NUMPY_GLOBALS: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray}
 _NUMPY_GLOBALS[("numpy", "dtype")] = _make_dtype
 _NUMPY_GLOBALS[("_codecs", "encode")] = _codecs_encode
+_NUMPY_GLOBALS[("__builtin__", "bytes")] = _empty_bytes
+_NUMPY_GLOBALS[("builtins", "bytes")] = _empty_bytes
 for _pkg in ("numpy._core", "numpy.core"):
     _NUMPY_GLOBALS[(f"{_pkg}.multiarray", "_reconstruct")] = _reconstruct
     _NUMPY_GLOBALS[(f"{_pkg}.multiarray", "scalar")] = _scalar
@@ -150,20 +167,36 @@ def _check_no_objects(obj: Any, path: Path, depth: int = 0) -> None:
 
 
 def load_label_pickle(path: str | os.PathLike) -> tuple[list[str], list[int]]:
-    """A ``(names, labels)`` pickle: a list of str and a list of int of equal length.
+    """A ``(names, labels)`` pickle (ST-GCN's ``*_label.pkl``): sample names and int labels.
 
-    No global is resolved (numpy arrays and scalars are refused too).
+    Names may be ``str`` or numpy strings; labels Python ints, numpy integer scalars
+    (what ``list(np_array)`` gives) or one numpy integer array. Only numpy's array and
+    scalar globals are resolved (:class:`RestrictedUnpickler`). Raises
+    :class:`SkelconError` naming the file and what was expected.
     """
-    obj = load_restricted(path, allow_numpy=False)
+    obj = load_restricted(path, allow_numpy=True)
     if not isinstance(obj, (tuple, list)) or len(obj) != 2:
         raise SkelconError(f"{path}: expected a (names, labels) pair, got {type(obj).__name__}")
     names, labels = obj
+    if isinstance(names, np.ndarray) and names.dtype.kind == "U":
+        names = names.tolist()
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise SkelconError(f"{path}: the first element must be a list of sample names (str)")
-    if not isinstance(labels, (list, tuple)) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in labels
-    ):
+    if isinstance(labels, np.ndarray):
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise SkelconError(
+                f"{path}: labels must be a 1-D integer array, got {labels.dtype} {labels.shape}"
+            )
+        labels = labels.tolist()
+    if not isinstance(labels, (list, tuple)):
         raise SkelconError(f"{path}: the second element must be a list of int labels")
+    bad = [
+        v for v in labels if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer))
+    ]
+    if bad:
+        raise SkelconError(
+            f"{path}: the second element must be a list of int labels, found {bad[0]!r}"
+        )
     if len(names) != len(labels):
         raise SkelconError(f"{path}: {len(names)} names but {len(labels)} labels")
-    return list(names), [int(v) for v in labels]
+    return [str(n) for n in names], [int(v) for v in labels]

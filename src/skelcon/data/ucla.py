@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, SkelconError
+from ..utils.text import read_text
 from .layouts import KINECT20
 from .normalize import normalize, require_finite
 from .pipeline import Sample, run_prepare
@@ -103,10 +104,7 @@ def parse_ucla(text: str, path: str = "<json>") -> tuple[str, np.ndarray, int]:
 
 def prepare_file(task: UclaTask) -> Sample:
     """Read, check and normalise one JSON sequence."""
-    try:
-        text = Path(task.path).read_text("utf-8", errors="replace")
-    except OSError as e:
-        raise DataFormatError(f"cannot read: {e.strerror}", task.path) from None
+    text = read_text(task.path, "json file")
     name, skel, label = parse_ucla(text, task.path)
     view = view_of(name)
     if view not in TRAIN_VIEWS | TEST_VIEWS:

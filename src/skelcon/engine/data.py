@@ -38,15 +38,26 @@ class BatchReader(Dataset):
         )
 
 
+def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False, min_batch: int = 1):
+    """``(start, stop)`` of each batch over ``n`` items in batches of ``batch_size``.
+
+    ``drop_last`` drops a short final batch (unless it is the only one). A final batch
+    smaller than ``min_batch`` is folded into the one before it (so a training split of
+    ``k * batch_size + 1`` clips never hands BatchNorm a batch of one).
+    """
+    if drop_last and n >= batch_size:
+        n -= n % batch_size
+    bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < min_batch:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
 class _Batches(torch.utils.data.Sampler):
-    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int):
-        self.n, self.batch_size, self.shuffle, self.drop_last, self.seed = (
-            n,
-            batch_size,
-            shuffle,
-            drop_last,
-            seed,
-        )
+    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int,
+                 min_batch: int = 1):  # fmt: skip
+        self.n, self.shuffle, self.seed = n, shuffle, seed
+        self.bounds = batch_bounds(n, batch_size, drop_last=drop_last, min_batch=min_batch)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.shuffle:
@@ -54,12 +65,11 @@ class _Batches(torch.utils.data.Sampler):
             order = torch.randperm(self.n, generator=g).numpy()
         else:
             order = np.arange(self.n)
-        stop = self.n - self.n % self.batch_size if self.drop_last else self.n
-        for s in range(0, stop, self.batch_size):
-            yield order[s : s + self.batch_size]
+        for s, e in self.bounds:
+            yield order[s:e]
 
     def __len__(self) -> int:
-        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+        return len(self.bounds)
 
 
 def batch_loader(
@@ -68,15 +78,18 @@ def batch_loader(
     *,
     shuffle: bool = False,
     drop_last: bool = False,
+    min_batch: int = 1,
     seed: int = 0,
     num_workers: int = 0,
     pin_memory: bool = False,
 ) -> DataLoader:
-    """A loader yielding ``(x, num_frames, labels)`` batches; order fixed by ``seed``."""
+    """A loader yielding ``(x, num_frames, labels)`` batches; order fixed by ``seed``.
+
+    Batches follow :func:`batch_bounds` (``drop_last``, ``min_batch``: training loaders
+    pass 2 so that BatchNorm never sees a batch of one).
+    """
     reader = BatchReader(split)
-    if drop_last and len(split) < batch_size:
-        drop_last = False  # a tiny dataset still yields one (smaller) batch
-    sampler = _Batches(len(split), batch_size, shuffle, drop_last, seed)
+    sampler = _Batches(len(split), batch_size, shuffle, drop_last, seed, min_batch)
     return DataLoader(
         reader,
         batch_size=None,

@@ -99,7 +99,7 @@ def finetune(
         encoder.train()
         head.train()
         total, seen = 0.0, 0
-        for x, nf, y in batch_loader(train, cfg.batch_size, shuffle=True, seed=es):
+        for x, nf, y in batch_loader(train, cfg.batch_size, shuffle=True, seed=es, min_batch=2):
             x, nf, y = x.to(device), nf.to(device), y.to(device)
             view = temporal_crop_resize(x, nf, out_len=out_len, l_min=cfg.crop_min, generator=gen)
             loss = F.cross_entropy(head(encoder(view)), y)

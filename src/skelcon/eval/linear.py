@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from ..config import LinearEvalConfig
 from ..data.prepared import PreparedSplit
-from ..engine.data import batch_loader, epoch_seed
+from ..engine.data import batch_bounds, batch_loader, epoch_seed
 from ..errors import SkelconError
 from .features import extract_features
 
@@ -60,6 +60,11 @@ def linear_eval(
     cfg.validate()
     if len(train) == 0 or len(test) == 0:
         raise SkelconError("linear evaluation needs non-empty train and test splits")
+    if cfg.standardize and len(train) < 2:
+        raise SkelconError(
+            f"linear evaluation with standardised features needs at least 2 training clips, "
+            f"got {len(train)} (or set standardize false)"
+        )
     num_classes = int(train.meta["num_classes"])
     freeze(encoder).to(device)
 
@@ -89,12 +94,10 @@ def linear_eval(
         clf.train()
         if cached is not None:
             perm = torch.randperm(len(cached[0]), generator=torch.Generator().manual_seed(es))
+            bounds = batch_bounds(len(perm), cfg.batch_size, min_batch=2)
             batches = (
-                (
-                    cached[0][perm[s : s + cfg.batch_size].to(device)],
-                    cached[1][perm[s : s + cfg.batch_size].to(device)],
-                )
-                for s in range(0, len(perm), cfg.batch_size)
+                (cached[0][perm[s:e].to(device)], cached[1][perm[s:e].to(device)])
+                for s, e in bounds
             )
         else:
             batches = _random_crop_features(
@@ -123,7 +126,7 @@ def linear_eval(
 
 @torch.no_grad()
 def _random_crop_features(encoder, split, cfg, device, out_len, gen, seed, crop_fn):
-    loader = batch_loader(split, cfg.batch_size, shuffle=True, seed=seed)
+    loader = batch_loader(split, cfg.batch_size, shuffle=True, seed=seed, min_batch=2)
     for x, nf, y in loader:
         x, nf = x.to(device), nf.to(device)
         view = crop_fn(x, nf, out_len=out_len, l_min=cfg.crop_min, generator=gen)

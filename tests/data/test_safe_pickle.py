@@ -1,0 +1,99 @@
+"""The restricted unpickler reads every way numpy and Python 2/3 pickle plain arrays and
+scalars (protocols 0-5) and still resolves nothing else."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from skelcon.data.safe_pickle import RestrictedUnpickler, load_restricted
+from skelcon.errors import SkelconError
+
+ARRAYS = [
+    np.zeros(0, np.float32),
+    np.zeros((0, 8, 25, 3), np.float32),  # the 0-person PYSKL keypoint
+    np.arange(12, dtype=np.float64).reshape(3, 4),
+    np.arange(12, dtype=np.int64).reshape(3, 4)[:, ::2],  # a non-contiguous view
+    np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)),
+    np.array([1.5, -2.0], dtype=">f8"),  # big-endian
+    np.array([True, False]),
+    np.array([0, 255], dtype=np.uint8),
+    np.array([1 + 2j], dtype=np.complex64),
+    np.array(["ab", "c"]),
+    np.array(3.5),  # 0-d
+]
+SCALARS = [np.int64(3), np.int32(-1), np.float32(0.25), np.float64(1e-4), np.bool_(True),
+           np.uint8(7), np.str_("S001C001P001R001A001")]  # fmt: skip
+
+
+def _load(data: bytes):
+    return RestrictedUnpickler(io.BytesIO(data), allow_numpy=True).load()
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_every_protocol_reads_arrays_scalars_and_bytes(protocol):
+    obj = {"arrays": ARRAYS, "scalars": SCALARS, "bytes": [b"", b"\x00\xffab"], "n": [1, 2.0]}
+    data = pickle.dumps(obj, protocol=protocol)
+    got, stock = _load(data), pickle.loads(data)  # the stock unpickler is the oracle
+    for a, b, c in zip(ARRAYS, got["arrays"], stock["arrays"], strict=True):
+        assert b.dtype == c.dtype and a.shape == b.shape and np.array_equal(a, b)
+    for a, b in zip(SCALARS, got["scalars"], strict=True):
+        assert type(a) is type(b) and a == b
+    assert got["bytes"] == [b"", b"\x00\xffab"] and got["n"] == [1, 2.0]
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2])
+def test_numpy_1_module_names(protocol):
+    """Pickles written by numpy < 2 name ``numpy.core`` instead of ``numpy._core``."""
+    data = pickle.dumps([ARRAYS[2], np.int64(5)], protocol=protocol)
+    old = data.replace(b"numpy._core", b"numpy.core")
+    assert old != data
+    got = _load(old)
+    assert np.array_equal(got[0], ARRAYS[2]) and got[1] == 5
+
+
+def test_python2_pickle_with_str_buffers():
+    """A Python 2 pickle of ``[np.int64(3), np.arange(2.0)]`` (protocol 2, str buffers)."""
+    i8 = (b"cnumpy.core.multiarray\nscalar\ncnumpy\ndtype\nU\x02i8K\x00K\x01\x87R"
+          b"(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tbU\x08"
+          + (3).to_bytes(8, "little") + b"\x86R")  # fmt: skip
+    arr = (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
+           b"(K\x01K\x02\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R"
+           b"(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x10"
+           + np.arange(2.0).astype("<f8").tobytes() + b"tb")  # fmt: skip
+    got = _load(b"\x80\x02]q\x00(" + i8 + arr + b"e.")
+    assert got[0] == 3 and got[0].dtype == np.int64
+    assert np.array_equal(got[1], [0.0, 1.0])
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("true",))
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        _Evil(),
+        np.array([1, "a"], dtype=object),
+        np.ma.masked_array([1, 2]),  # an ndarray subclass
+    ],
+    ids=["os.system", "object-array", "ndarray-subclass"],
+)
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_anything_else_is_refused(tmp_path, obj, protocol):
+    p = tmp_path / "x.pkl"
+    p.write_bytes(pickle.dumps(obj, protocol=protocol))
+    with pytest.raises(SkelconError) as e:
+        load_restricted(p, allow_numpy=True)
+    assert "\n" not in str(e.value) and str(p) in str(e.value)
+
+
+def test_bytes_with_arguments_refused():
+    data = b"\x80\x02c__builtin__\nbytes\nK\x05\x85R."  # bytes(5)
+    with pytest.raises(pickle.UnpicklingError, match="only without arguments"):
+        _load(data)
