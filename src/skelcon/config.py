@@ -8,6 +8,7 @@ plain form that is saved in every run directory and checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -211,7 +212,11 @@ def load_config(
             raise SkelconError(f"config file {str(path)!r} does not exist")
         try:
             data = yaml.safe_load(read_text(path, "config file")) or {}
-        except yaml.YAMLError as e:
+        except RecursionError:
+            raise SkelconError(
+                f"config file {str(path)!r} is not valid YAML: nested too deeply"
+            ) from None
+        except (yaml.YAMLError, ValueError) as e:  # ValueError: over-long integers
             raise SkelconError(
                 f"config file {str(path)!r} is not valid YAML: {e}".splitlines()[0]
             ) from None
@@ -228,7 +233,7 @@ def apply_overrides(cfg: Any, overrides: list[str]) -> None:
         key, raw = item.split("=", 1)
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, RecursionError):  # not YAML: the plain string
             value = raw
         obj = cfg
         parts = key.strip().split(".")
@@ -291,13 +296,17 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
             return value
         raise _type_error(key, hint, value)
     if hint is float:
+        number: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
+            with contextlib.suppress(OverflowError):
+                number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        if number is not None and math.isfinite(number):
+            return number
+        if number is not None:
+            raise SkelconError(f"config key {key!r} must be a finite number, got {value!r:.80}")
         raise _type_error(key, hint, value)
     if hint is str:
         if isinstance(value, str):
@@ -310,7 +319,10 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
 
 def _type_error(key: str, hint: Any, value: Any) -> SkelconError:
     name = getattr(hint, "__name__", str(hint))
-    return SkelconError(f"config key {key!r} expects {name}, got {value!r}")
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return SkelconError(f"config key {key!r} expects {name}, got {shown}")
 
 
 @dataclass

@@ -44,18 +44,21 @@ import numpy as np
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, text_lines
 from .layouts import get_layout
-from .normalize import normalize
+from .normalize import normalize, require_finite
 from .pipeline import Sample, run_prepare
 from .pku import resample_indices
 from .prepared import PreparedWriter
 from .safe_pickle import load_label_pickle, load_restricted
 
 NPY_SPLITS = (("train", "train"), ("val", "test"))
+MAX_CLASSES = 100_000  # a label at or above this is a damaged file, not a class
 SPLIT_KEY_RE = re.compile(r"(?:(?P<bench>.+)_)?(?P<split>train|val|test)(?P<num>\d*)")
 
 
 def read_class_names(path: str | os.PathLike | None, num_classes: int) -> list[str]:
     """Class names from a text file (one per line), or ``class_0`` .. for ``None``."""
+    if num_classes > MAX_CLASSES:
+        raise SkelconError(f"labels need {num_classes} classes (at most {MAX_CLASSES} supported)")
     if path is None:
         return [f"class_{i}" for i in range(num_classes)]
     names = [s for _, s in text_lines(read_text(path, "--classes file"))]
@@ -147,11 +150,19 @@ def valid_frames(x: np.ndarray) -> int:
     return int(nz[-1]) + 1 if len(nz) else 1
 
 
+def _real_numeric(dtype: np.dtype) -> bool:
+    """Integer or floating point (not bool, complex, strings, dates or objects)."""
+    return bool(np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating))
+
+
 def _load_npy(path: Path) -> np.ndarray:
+    """Memory-map an ``.npy`` file; any damage (header, size, pickled objects) is a
+    one-line error."""
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise SkelconError(f"cannot read {str(path)!r}: {str(e).splitlines()[0]}") from None
+    except Exception as e:  # a damaged header raises ValueError, SyntaxError, TokenError...
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SkelconError(f"cannot read {str(path)!r}: {msg}") from None
 
 
 def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, Any] | None:
@@ -175,6 +186,10 @@ def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, An
         raise SkelconError(
             f"{data_path} has shape {tuple(data.shape)}; expected 5 dims (N, C, T, V, M)"
         )
+    if not _real_numeric(data.dtype):
+        raise SkelconError(f"{data_path} holds {data.dtype} values; expected real numbers")
+    if 0 in data.shape[1:]:
+        raise SkelconError(f"{data_path} has shape {tuple(data.shape)}: C, T, V and M must be >= 1")
     names, labels = load_label_pickle(label_path)
     labels = [v - label_base for v in labels]
     if len(names) != data.shape[0]:
@@ -185,10 +200,22 @@ def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, An
         raise SkelconError(
             f"{label_path}: label {min(labels) + label_base} is below --label-base {label_base}"
         )
+    if labels and max(labels) >= MAX_CLASSES:
+        raise SkelconError(
+            f"{label_path}: label {max(labels) + label_base} is not below {MAX_CLASSES + label_base}"
+        )
     frames_path = raw / f"{prefix}_num_frame.npy"
     frames = None
     if frames_path.is_file():
-        frames = np.asarray(_load_npy(frames_path)).astype(np.int64).reshape(-1)
+        raw_frames = np.asarray(_load_npy(frames_path))
+        if raw_frames.ndim != 1 or not _real_numeric(raw_frames.dtype):
+            raise SkelconError(
+                f"{frames_path} must be a 1-D array of frame counts, got {raw_frames.dtype} "
+                f"of shape {raw_frames.shape}"
+            )
+        if not np.array_equal(raw_frames, np.round(raw_frames)):  # NaN, Inf, 2.5
+            raise SkelconError(f"{frames_path} holds values that are not whole frame counts")
+        frames = np.clip(raw_frames, -1, 2**62).astype(np.int64)
         if len(frames) != data.shape[0]:
             raise SkelconError(f"{frames_path} has {len(frames)} entries, expected {data.shape[0]}")
     return {"data": data, "names": names, "labels": labels, "frames": frames,
@@ -260,7 +287,7 @@ def prepare_import_npy(
         if not 1 <= nf <= t:
             raise DataFormatError(f"num_frames {nf} outside 1..{t}", where)
         if normalize_data:
-            x = normalize(x, t, lay)
+            x = require_finite(normalize(x, t, lay), where)
         return Sample(p["names"][i], x, p["labels"][i], nf)
 
     inferred: dict[str, int] = {}
@@ -348,23 +375,30 @@ def _check_pyskl(obj: Any, path: str) -> tuple[dict[str, list[str]], list[dict]]
     return {k: list(v) for k, v in splits.items()}, anns
 
 
+def _shown(name: str) -> str:
+    """A name as it goes into a one-line message: as is when printable, else quoted."""
+    return name if name.isprintable() else repr(name)
+
+
 def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, int, np.ndarray]:
     """Validated ``(frame_dir, label, keypoint (M, T, V, C))`` of annotation ``i``."""
     fd = a.get("frame_dir")
-    what = f"annotation {i}" + (f" ({fd})" if isinstance(fd, str) else "")
+    what = f"annotation {i}" + (f" ({_shown(fd)})" if isinstance(fd, str) else "")
     if not isinstance(fd, str) or not fd:
         raise DataFormatError(f"{what}: frame_dir must be a non-empty string", path)
     label = a.get("label")
     if (
         isinstance(label, (bool, np.bool_))
         or not isinstance(label, (int, np.integer))
-        or label < label_base
+        or not label_base <= label < MAX_CLASSES + label_base
     ):
         raise DataFormatError(
-            f"{what}: label must be an int >= {label_base} (--label-base), got {label!r}", path
+            f"{what}: label must be an int in {label_base}..{MAX_CLASSES + label_base - 1} "
+            f"(--label-base {label_base}), got {label!r}",
+            path,
         )
     kp = a.get("keypoint")
-    if not isinstance(kp, np.ndarray) or kp.ndim != 4 or not np.issubdtype(kp.dtype, np.number):
+    if not isinstance(kp, np.ndarray) or kp.ndim != 4 or not _real_numeric(kp.dtype):
         shape = getattr(kp, "shape", None)
         raise DataFormatError(
             f"{what}: keypoint must be a numeric (M, T, V, C) array, got {shape}", path
@@ -374,6 +408,8 @@ def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, i
             f"{what}: keypoint has no {'persons' if kp.shape[0] == 0 else 'frames'} "
             f"(shape {kp.shape}, expected (M >= 1, T >= 1, V, C))", path,
         )  # fmt: skip
+    if kp.shape[3] not in (2, 3):
+        raise DataFormatError(f"{what}: keypoint has {kp.shape[3]} channels, expected 2 or 3", path)
     tf = a.get("total_frames", kp.shape[1])
     if not isinstance(tf, (int, np.integer)) or int(tf) != kp.shape[1]:
         raise DataFormatError(f"{what}: total_frames {tf!r} != keypoint frames {kp.shape[1]}", path)
@@ -445,19 +481,21 @@ def prepare_import_pyskl(
     def parse(i: int) -> Sample:
         fd, label, kp = _ann_fields(anns[i], i, str(raw), label_base)
         if kp.shape[3] != c or kp.shape[2] != lay.num_joints:
-            raise DataFormatError(f"annotation {i} ({fd}): keypoint shape {kp.shape}", str(raw))
+            raise DataFormatError(
+                f"annotation {i} ({_shown(fd)}): keypoint shape {kp.shape}", str(raw)
+            )
         if label >= len(class_list):
             raise DataFormatError(
-                f"annotation {i} ({fd}): label {label} >= {len(class_list)}", str(raw)
+                f"annotation {i} ({_shown(fd)}): label {label} >= {len(class_list)}", str(raw)
             )
         kp = np.asarray(kp, dtype=np.float32)
         if not np.isfinite(kp).all():
-            raise DataFormatError(f"annotation {i} ({fd}): non-finite keypoint", str(raw))
+            raise DataFormatError(f"annotation {i} ({_shown(fd)}): non-finite keypoint", str(raw))
         idx = resample_indices(kp.shape[1], t_max)
         x = np.zeros((c, t_max, lay.num_joints, m_max), dtype=np.float32)
         x[:, : len(idx), :, : kp.shape[0]] = kp[:, idx].transpose(3, 1, 2, 0)
         if normalize_data:
-            x = normalize(x, t_max, lay)
+            x = require_finite(normalize(x, t_max, lay), f"{raw} annotation {i} ({_shown(fd)})")
         info = {"resampled_from": kp.shape[1]} if len(idx) < kp.shape[1] else {}
         return Sample(fd, x, label, len(idx), info)
 

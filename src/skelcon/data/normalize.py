@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DataFormatError
 from .layouts import JointLayout
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "normalize_batch",
     "pad_null_frames",
     "pad_null_frames_batch",
+    "require_finite",
     "rotation_to",
     "select_bodies",
 ]
@@ -218,3 +220,17 @@ def normalize(x: np.ndarray, num_frames: int, layout: JointLayout) -> np.ndarray
     """
     x = fit_length(np.asarray(x, dtype=np.float32), int(num_frames))
     return normalize_batch(x[None], layout)[0]
+
+
+def require_finite(x: np.ndarray, where: str | None = None) -> np.ndarray:
+    """``x`` itself when every value is finite, else :class:`DataFormatError`.
+
+    For the output of :func:`normalize`: finite float32 input can still overflow
+    (coordinates near 3e38 square to Inf in the rotation), and a prepared sample must
+    never hold NaN or Inf.
+    """
+    if not np.isfinite(x).all():
+        raise DataFormatError(
+            "coordinates too large to normalise (the result is not finite)", where
+        )
+    return x

@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, strip_bom
 from .layouts import NTU25
-from .normalize import normalize, select_bodies
+from .normalize import normalize, require_finite, select_bodies
 from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter
 
@@ -125,6 +125,7 @@ _WS_TABLE = bytes(1 if i in _WS_BYTES else 0 for i in range(256))  # byte -> is 
 _POW10 = np.array([float(10**k) for k in range(23)])  # exact in float64
 _MAX_FAST_DIGITS = 15  # integers below 2**53 are exact in float64
 _MAX_WIDTH = 17
+_MAX_COUNT_DIGITS = 9  # a frame, body or joint count has at most 9 digits
 # bytes a number can be made of (digits, sign, point, exponent, nan/inf spellings)
 _NUMERIC = b"0123456789+-.eEnNaAiIfFtTyY"
 
@@ -256,6 +257,8 @@ def parse_skeleton(data: bytes, path: str = "<skeleton>") -> tuple[np.ndarray, i
         text = data[starts[tok] : starts[tok] + lens[tok]]
         if not text.isdigit():
             raise _token_error(data, tok, starts, lens, tok_line, path, f"{what} is not a count:")
+        if len(text) > _MAX_COUNT_DIGITS:  # int() of 5000 digits raises; no file is that long
+            raise DataFormatError(f"{what} {text[:20].decode()}... is too large", path, line_no[li])
         return int(text)
 
     num_frames = count(0, "frame count")
@@ -374,7 +377,7 @@ def prepare_sample(task: NtuTask) -> Sample:
     info = {}
     if declared > task.max_frames:
         info["truncated_from"] = declared
-    x = normalize(x, task.max_frames, NTU25)
+    x = require_finite(normalize(x, task.max_frames, NTU25), task.where)
     label = NtuName.parse(task.name).action - 1
     return Sample(task.name, x, label, min(declared, task.max_frames), info)
 

@@ -58,7 +58,7 @@ from ..errors import DataFormatError, SkelconError
 from ..utils.text import parse_float, parse_int, split_fields, text_lines
 from ..utils.text import read_text as _read_text
 from .layouts import NTU25
-from .normalize import normalize_batch
+from .normalize import normalize_batch, require_finite
 from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter, read_meta
 
@@ -358,7 +358,7 @@ def prepare_sequence(task: PkuTask) -> Sample:
         x[k, :, : len(idx)] = seq[:, idx]
         lengths.append(len(idx))
     if len(instances):
-        x = normalize_batch(x, NTU25)
+        x = require_finite(normalize_batch(x, NTU25), task.skeleton)  # fuzz: huge values
     bundle = ClipBundle(
         x=x,
         labels=[i.label - 1 for i in instances],

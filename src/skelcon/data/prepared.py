@@ -128,8 +128,12 @@ def read_meta(root: str | os.PathLike) -> dict:
         partial = root.parent / f".{root.name}.partial"
         hint = " (an interrupted prepare left it; run prepare again)" if partial.exists() else ""
         raise SkelconError(f"{str(root)!r} is not a prepared dataset: no meta.json{hint}")
-    meta = read_json(meta_path)
-    if meta.get("format") != FORMAT or not meta.get("complete"):
+    try:
+        meta = read_json(meta_path)
+    except (OSError, ValueError, RecursionError) as e:  # ValueError: bad JSON or UTF-8
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SkelconError(f"cannot read {str(meta_path)!r}: {msg}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or not meta.get("complete"):
         raise SkelconError(f"{str(meta_path)!r} is not a complete skelcon prepared dataset")
     return meta
 
@@ -149,8 +153,9 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
         num_frames = np.load(root / "num_frames.npy", allow_pickle=False)
         names = np.load(root / "names.npy", allow_pickle=False)
         idx = np.load(root / "splits" / benchmark / f"{split}.npy", allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise SkelconError(f"cannot read prepared dataset {str(root)!r}: {e}") from None
+    except Exception as e:  # a damaged .npy header raises ValueError, SyntaxError, ...
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SkelconError(f"cannot read prepared dataset {str(root)!r}: {msg}") from None
     if data.ndim != 5:
         raise SkelconError(
             f"{root / 'data.npy'} has shape {tuple(data.shape)}; expected 5 dims (N, C, T, V, M)"

@@ -104,8 +104,14 @@ NUMPY_GLOBALS: frozenset[tuple[str, str]] = frozenset(_NUMPY_GLOBALS)
 """The ``(module, name)`` pairs ``allow_numpy=True`` resolves."""
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves no globals, or only numpy's array/scalar ones."""
+class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
+    """An unpickler that resolves no globals, or only numpy's array/scalar ones.
+
+    Built on the pure-Python unpickler: the C one sizes its memo table from the index
+    a ``PUT`` opcode names, so a damaged pickle (``LONG_BINPUT 1225418101``) makes it
+    allocate and zero gigabytes in one uninterruptible call (found by fuzzing); the
+    Python one keeps the memo in a dict.
+    """
 
     def __init__(self, file: Any, *, allow_numpy: bool = False):
         super().__init__(file, encoding="latin1")
@@ -116,9 +122,10 @@ class RestrictedUnpickler(pickle.Unpickler):
             return self._allowed[(module, name)]
         except KeyError:
             what = "numpy arrays and plain Python data" if self._allowed else "plain Python data"
-            raise _Refused(
-                f"refusing to load global {module}.{name} (only {what} allowed)"
-            ) from None
+            qual = f"{module}.{name}"
+            if not qual.isprintable():  # fuzz: a damaged name must not break the line
+                qual = repr(qual)
+            raise _Refused(f"refusing to load global {qual} (only {what} allowed)") from None
 
 
 def load_restricted(path: str | os.PathLike, *, allow_numpy: bool = False) -> Any:

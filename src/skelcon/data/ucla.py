@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text
 from .layouts import KINECT20
-from .normalize import normalize
+from .normalize import normalize, require_finite
 from .pipeline import Sample, run_prepare
 from .pku import resample_indices
 from .prepared import PreparedWriter
@@ -49,7 +49,7 @@ CLASSES = (
 NUM_JOINTS = 20
 TRAIN_VIEWS = frozenset([1, 2])
 TEST_VIEWS = frozenset([3])
-VIEW_RE = re.compile(r"_v(\d+)$")
+VIEW_RE = re.compile(r"_v([0-9]{1,6})$")
 
 
 def view_of(name: str) -> int | None:
@@ -73,6 +73,10 @@ def parse_ucla(text: str, path: str = "<json>") -> tuple[str, np.ndarray, int]:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise DataFormatError(f"invalid JSON: {e.msg}", path, e.lineno) from None
+    except RecursionError:
+        raise DataFormatError("invalid JSON: nested too deeply", path) from None
+    except ValueError as e:  # e.g. an integer literal over Python's digit limit
+        raise DataFormatError(f"invalid JSON: {str(e).splitlines()[0]}", path) from None
     if not isinstance(doc, dict):
         raise DataFormatError(f"expected a JSON object, found {type(doc).__name__}", path)
     for key in ("skeletons", "label"):
@@ -86,7 +90,7 @@ def parse_ucla(text: str, path: str = "<json>") -> tuple[str, np.ndarray, int]:
         raise DataFormatError(f"label {label!r} outside 1..{len(CLASSES)}", path)
     try:
         skel = np.asarray(doc["skeletons"], dtype=np.float32)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError, RecursionError):
         raise DataFormatError("skeletons is not a numeric [T][20][3] array", path) from None
     if skel.ndim >= 1 and skel.shape[0] == 0:
         raise DataFormatError("sequence has no frames", path)
@@ -108,7 +112,7 @@ def prepare_file(task: UclaTask) -> Sample:
     idx = resample_indices(len(skel), task.max_frames)
     x = skel[idx].transpose(2, 0, 1)[..., None]  # (3, T, 20, 1)
     info = {"resampled_from": len(skel)} if len(idx) < len(skel) else {}
-    x = normalize(x, task.max_frames, KINECT20)
+    x = require_finite(normalize(x, task.max_frames, KINECT20), task.path)
     return Sample(name, x, label - 1, len(idx), info)
 
 

@@ -1,0 +1,1 @@
+"""Test and benchmark support shipped with skelcon (no test-only dependencies)."""
