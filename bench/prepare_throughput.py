@@ -46,10 +46,13 @@ BAD = {"S005C002P013R002A056", "S012C001P008R002A030"}  # cut-off files in the s
 
 
 def shared_dir(arg: str | None) -> Path:
-    for c in (arg, os.environ.get("SKELCON_SHARED_DATA"), REPO.parent / "shared" / "data"):
-        if c and (Path(c) / "ntu" / ZIPS[0]).is_file():
-            return Path(c)
-    sys.exit("shared NTU samples not found: pass --shared DIR (the folder holding ntu/)")
+    """The folder holding ``ntu/``: ``--shared`` or ``$SKELCON_SHARED_DATA`` (either may
+    name that folder or the shared root above it), else ``<repo>/../shared/data``."""
+    for c in (arg, os.environ.get("SKELCON_SHARED_DATA"), REPO.parent / "shared"):
+        for d in (Path(c), Path(c) / "data") if c else ():
+            if (d / "ntu" / ZIPS[0]).is_file():
+                return d
+    sys.exit("shared NTU samples not found: pass --shared DIR (the shared root or its data/)")
 
 
 def replicate(shared: Path, folder: Path, n: int) -> list[Path]:
@@ -294,7 +297,9 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=2400)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--baseline-files", type=int, default=300)
-    ap.add_argument("--shared", default=None, help="folder holding ntu/ (default: ../shared/data)")
+    ap.add_argument(
+        "--shared", default=None, help="shared root or its data/ folder (default: ../shared)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument(
         "--_child", nargs=4, metavar=("MODE", "FOLDER", "OUT", "LIMIT"), help=argparse.SUPPRESS

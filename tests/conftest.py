@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path | None:
-    """``$SKELCON_SHARED_DATA`` or ``<repo>/../shared/data``, if it exists."""
-    env = os.environ.get("SKELCON_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "data")
-    for c in candidates:
-        if c.is_dir():
-            return c
-    return None
+from shareddirs import not_found, shared_cases_dir, shared_data_dir
 
 
 @pytest.fixture(scope="session")
@@ -26,18 +13,8 @@ def shared_data() -> Path:
     """The real dataset samples; skips the test when they are not available."""
     d = shared_data_dir()
     if d is None:
-        pytest.skip(
-            "real data samples not found (set SKELCON_SHARED_DATA or put shared/ beside the repo)"
-        )
+        pytest.skip(not_found("real data samples", "SKELCON_SHARED_DATA", "data"))
     return d
-
-
-def shared_cases_dir() -> Path | None:
-    """``$SKELCON_SHARED_CASES`` or ``<repo>/../shared/cases``, if it exists."""
-    env = os.environ.get("SKELCON_SHARED_CASES")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "cases")
-    return next((c for c in candidates if c.is_dir()), None)
 
 
 @pytest.fixture(scope="session")
@@ -45,9 +22,7 @@ def shared_cases() -> Path:
     """The handed failing inputs (shared/cases); skips the test when they are absent."""
     d = shared_cases_dir()
     if d is None:
-        pytest.skip(
-            "failing-input cases not found (set SKELCON_SHARED_CASES or put shared/ beside the repo)"
-        )
+        pytest.skip(not_found("failing-input cases", "SKELCON_SHARED_CASES", "cases"))
     return d
 
 

@@ -15,8 +15,9 @@ def make_tiny_prepared(
     layout: str = "ntu25",
     persons: int = 2,
     seed: int = 0,
+    benchmark: str = "default",
 ) -> Path:
-    """A small prepared dataset of class-dependent random motions (benchmark ``default``)."""
+    """A small prepared dataset of class-dependent random motions (train/test of ``benchmark``)."""
     import numpy as np
 
     from skelcon.data.layouts import get_layout
@@ -36,7 +37,7 @@ def make_tiny_prepared(
         x[:, :nf, :, :1] = motion[:, :nf]
         w.add(x, c, nf, f"s{i:03d}")
     idx = np.arange(n)
-    w.finalize({"default": {"train": idx[idx % 4 != 0], "test": idx[idx % 4 == 0]}})
+    w.finalize({benchmark: {"train": idx[idx % 4 != 0], "test": idx[idx % 4 == 0]}})
     return out
 
 

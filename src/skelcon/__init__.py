@@ -1,8 +1,10 @@
 """skelcon: inter-skeleton contrastive learning of 3D action representations.
 
-``skelcon.load_encoder(run, representation)`` returns the pre-trained query encoder
-of a run as a :class:`~skelcon.eval.encoder.LoadedEncoder` (see
-:mod:`skelcon.eval.embed`); it is imported lazily, so ``import skelcon`` stays light.
+``skelcon.load_encoder(run, representation, device="cpu")`` returns the pre-trained
+query encoder of a run as a ready model, a
+:class:`~skelcon.eval.encoder.LoadedEncoder` (eval mode, frozen): ``model(x, num_frames)``
+maps a prepared batch ``(N, C, T, V, M)`` with ``(N,)`` valid frame counts to ``(N, D)``
+features. It is imported lazily, so ``import skelcon`` stays light.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ __all__ = ["__version__", "load_encoder"]
 
 def __getattr__(name: str) -> Any:
     if name == "load_encoder":
-        from .eval.embed import load_encoder
+        from .eval.encoder import load_encoder
 
         return load_encoder
     raise AttributeError(f"module 'skelcon' has no attribute {name!r}")

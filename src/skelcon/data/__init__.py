@@ -1,9 +1,10 @@
 """Datasets: joint layouts, raw-format parsers, normalisation and the prepared format."""
 
 from .layouts import KINECT20, LAYOUTS, NTU25, JointLayout, get_layout
-from .prepared import PreparedSplit, PreparedWriter, load_prepared, read_meta
+from .prepared import Clip, PreparedSplit, PreparedWriter, load_prepared, read_meta
 
 __all__ = [
+    "Clip",
     "JointLayout",
     "KINECT20",
     "LAYOUTS",

@@ -25,11 +25,11 @@ import json
 import mmap
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -80,12 +80,28 @@ class SplitArray:
         return arr.astype(dtype) if dtype is not None else arr
 
 
+class Clip(NamedTuple):
+    """One sample of a prepared split: ``x`` ``(C, T, V, M)`` float32 (``T`` the
+    dataset's padded length; frames past ``num_frames`` are zeros), ``label`` (0-based
+    class index), ``num_frames`` (valid frames) and ``name``."""
+
+    x: np.ndarray
+    label: int
+    num_frames: int
+    name: str
+
+
 @dataclass
 class PreparedSplit:
     """One benchmark split of a prepared dataset.
 
     ``data``: lazy ``(N, C, T, V, M)`` float32; ``labels``: (N,) int64;
     ``num_frames``: (N,) int64; ``names``: (N,) str; ``meta``: the dataset's meta.json.
+
+    ``len(split)`` is ``N``; ``split[i]`` (negative ``i`` counts from the end) is a
+    :class:`Clip` ``(x (C, T, V, M), label, num_frames, name)`` read from disk, and
+    iterating yields every clip in order. For batches, slice the arrays:
+    ``split.data[a:b]`` ``(B, C, T, V, M)`` with ``split.num_frames[a:b]``.
     """
 
     root: Path
@@ -100,6 +116,29 @@ class PreparedSplit:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def __getitem__(self, i: int) -> Clip:
+        """Clip ``i`` (``-len <= i < len``); IndexError outside, TypeError for a
+        non-integer index."""
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(
+                f"a prepared split is indexed by an int, not {type(i).__name__} "
+                "(for a batch use split.data[a:b] and split.num_frames[a:b])"
+            )
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"clip index {int(i)} out of range for a split of {n} clips")
+        i = int(i) % n
+        return Clip(
+            np.asarray(self.data[i]),
+            int(self.labels[i]),
+            int(self.num_frames[i]),
+            str(self.names[i]),
+        )
+
+    def __iter__(self) -> Iterator[Clip]:
+        for i in range(len(self)):
+            yield self[i]
 
     @property
     def num_classes(self) -> int:

@@ -11,16 +11,13 @@
   ``random_init``, ``preset``, ``dataset``, ``benchmark``, ``split``, ``num_samples``
   and ``feature_dim``.
 
-Both are written atomically. The same features from Python::
+Both are written atomically. The same features from Python (README, "Python API")::
 
-    import skelcon, torch
-    loaded = skelcon.load_encoder("runs/ntu60_xview", "seq")   # a LoadedEncoder
-    enc = loaded.encoder.eval()                                 # nn.Module, (N,C,T,V,M) -> (N,D)
-    with torch.no_grad():
-        feats = enc(loaded.transform(x, num_frames))             # x: (N, C, T, V, M) raw
-
-``loaded.transform(x, num_frames)`` is the centre crop-resize; ``loaded.spec`` gives
-the layout and sizes the encoder expects.
+    import skelcon
+    from skelcon.data import load_prepared
+    model = skelcon.load_encoder("runs/ntu60_xview", "seq")  # eval mode, frozen, on cpu
+    ds = load_prepared("data/ntu60", "xview", "test")
+    feats = model(ds.data[:8], ds.num_frames[:8])             # (8, C, 300, V, M) -> (8, D)
 """
 
 from __future__ import annotations
@@ -34,21 +31,8 @@ from ..data.prepared import load_prepared
 from ..engine.device import resolve_device
 from ..errors import SkelconError
 from ..utils.io import atomic_path, write_json
-from .encoder import LoadedEncoder, check_compatible
-from .encoder import load_encoder as _load_encoder
+from .encoder import check_compatible, load_encoder
 from .features import extract_features
-
-
-def load_encoder(
-    run: str | os.PathLike, representation: str, *, random_init: bool = False, seed: int = 0
-) -> LoadedEncoder:
-    """The pre-trained query encoder of ``run`` (directory or ``.pt``) for ``representation``.
-
-    Returns a :class:`~skelcon.eval.encoder.LoadedEncoder`: ``.encoder`` maps
-    ``(N, C, T, V, M)`` to ``(N, D)``; ``.transform(x, num_frames)`` maps raw batches
-    to its input (centre crop); ``.spec`` the expected layout and sizes.
-    """
-    return _load_encoder(run, representation, random_init=random_init, seed=seed)
 
 
 def sidecar_path(out: str | os.PathLike) -> Path:
@@ -80,17 +64,17 @@ def embed(
     if batch_size < 1:
         raise SkelconError(f"batch_size {batch_size} must be at least 1")
     dev = resolve_device(device)
-    loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
+    loaded = load_encoder(
+        checkpoint, representation, device=dev, random_init=random_init, seed=seed
+    )
     part = load_prepared(data, benchmark, split)
     if len(part) == 0:
         raise SkelconError(f"split {split!r} of benchmark {benchmark!r} in {data} is empty")
     check_compatible(loaded, part.meta)
-    enc = loaded.encoder.to(dev)
     feats, _ = extract_features(
-        enc,
+        loaded,
         part,
-        loaded.transform,
-        dev,
+        device=dev,
         batch_size=batch_size,
         progress=progress,
         desc=f"{split} features",

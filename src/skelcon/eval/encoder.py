@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -39,39 +40,139 @@ class ConcatEncoder(nn.Module):
         return torch.cat([e(x) for e in self.encoders.values()], dim=1)
 
 
-@dataclass
-class LoadedEncoder:
-    """An encoder plus what its inputs must look like (``spec``: layout, sizes, frames)."""
+ArrayLike = torch.Tensor | np.ndarray | Sequence[int] | int
 
-    encoder: nn.Module
-    spec: dict[str, Any]
-    representations: list[str]
-    preset: str
-    checkpoint: str | None
+
+class LoadedEncoder(nn.Module):
+    """A (pre-trained or random) encoder ready for feature extraction.
+
+    Calling it, ``model(x, num_frames)``, maps a batch as stored in a prepared dataset
+    to features: ``x (N, C, T, V, M)`` float (any ``T``: the raw padded clips) and
+    ``num_frames (N,)`` int (valid frames per clip) give ``(N, D)`` float32 features,
+    ``D = model.feature_dim``, on the model's device, computed under ``no_grad`` on the
+    evaluation input (:meth:`transform`: centre crop of 95 % of the valid frames,
+    resized to :attr:`num_frames` frames), exactly what linear/kNN evaluation and
+    ``skelcon embed`` compute. Tensors or numpy arrays are accepted; a shape the
+    encoder was not built for raises :class:`~skelcon.errors.SkelconError`.
+
+    Attributes: ``encoder`` (the bare ``nn.Module``; it expects the *transformed*
+    input ``(N, C, num_frames, V, M)``, e.g. for fine-tuning), ``spec`` (layout, sizes
+    and frames the encoder was built for), ``representations``, ``preset`` and
+    ``checkpoint`` (``None`` for random weights).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        spec: dict[str, Any],
+        representations: list[str],
+        preset: str,
+        checkpoint: str | None,
+    ):
+        super().__init__()
+        self.encoder = encoder
+        self.spec = dict(spec)
+        self.representations = list(representations)
+        self.preset = preset
+        self.checkpoint = checkpoint
 
     @property
     def num_frames(self) -> int:
+        """Frames per clip the encoder takes (the pre-training view length)."""
         return int(self.spec["num_frames"])
 
+    @property
+    def feature_dim(self) -> int:
+        """``D``, the width of the features."""
+        return int(self.encoder.feature_dim)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (inputs are moved there)."""
+        p = next(self.encoder.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
     def transform(self, x: torch.Tensor, num_frames: torch.Tensor) -> torch.Tensor:
-        """The evaluation input transform: centre crop of 95 % resized to ``num_frames``."""
+        """The evaluation input transform: ``x (N, C, T, V, M)``, ``num_frames (N,)`` ->
+        ``(N, C, self.num_frames, V, M)``, the centre crop of 95 % of the valid frames
+        resized to :attr:`num_frames` (SkelconError for a malformed batch)."""
         from ..augment import center_crop_resize
 
         return center_crop_resize(x, num_frames, out_len=self.num_frames)
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        spec = self.spec
+        if len(shape) == 4:
+            raise SkelconError(
+                f"got one clip of shape {shape} (C, T, V, M); the encoder takes a batch "
+                "(N, C, T, V, M): pass x[None] and num_frames [n]"
+            )
+        if len(shape) != 5:
+            raise SkelconError(f"expected a skeleton batch (N, C, T, V, M), got shape {shape}")
+        want = (spec["in_channels"], spec["num_joints"], spec["num_persons"])
+        if (shape[1], shape[3], shape[4]) != tuple(want):
+            raise SkelconError(
+                f"batch of shape {shape} does not fit the encoder: it expects "
+                f"(N, {want[0]}, T, {want[1]}, {want[2]}) (C, V, M of {spec.get('layout')} data)"
+            )
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor | np.ndarray, num_frames: ArrayLike) -> torch.Tensor:
+        """``x (N, C, T, V, M)``, ``num_frames (N,)`` (or one int for all) -> ``(N, D)``
+        float32 features on :attr:`device` (see the class doc)."""
+        shape = tuple(int(s) for s in np.shape(x))
+        self._check_shape(shape)
+        dev = self.device
+        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
+        x = x.to(device=dev, dtype=torch.float32)
+        if isinstance(num_frames, (int, np.integer)):
+            num_frames = [int(num_frames)] * shape[0]
+        nf = torch.as_tensor(
+            np.asarray(num_frames) if not torch.is_tensor(num_frames) else num_frames,
+            device=dev,
+        )
+        if nf.dtype.is_floating_point or nf.dtype == torch.bool:
+            raise SkelconError(f"num_frames must hold integers, got {nf.dtype}")
+        nf = nf.reshape(-1)
+        if nf.numel() == shape[0] and nf.numel() and int(nf.min()) < 1:
+            raise SkelconError(f"num_frames must be >= 1, got {int(nf.min())}")
+        return self.encoder(self.transform(x, nf)).float()
+
+    def extra_repr(self) -> str:
+        return (
+            f"representations={'+'.join(self.representations)}, preset={self.preset}, "
+            f"frames={self.num_frames}, feature_dim={self.feature_dim}, "
+            f"checkpoint={self.checkpoint!r}"
+        )
 
 
 def load_encoder(
     checkpoint: str | os.PathLike,
     representation: str | list[str],
     *,
+    device: str | torch.device = "cpu",
     random_init: bool = False,
     seed: int = 0,
 ) -> LoadedEncoder:
-    """The query encoder(s) of ``checkpoint`` for ``representation`` (``seq``, ``seq+stg``...).
+    """The query encoder(s) of ``checkpoint`` for ``representation`` as a ready model.
 
-    ``random_init`` builds the same architecture with fresh weights (seeded), the
-    baseline for every report. Heads are not included.
+    ``checkpoint``: a run directory (its ``last.pt``) or a ``.pt`` file;
+    ``representation``: ``"seq"``, ``"img"``, ``"stg"`` or a combination like
+    ``"seq+stg"`` (features concatenated). The model is in eval mode (BatchNorm uses
+    its running statistics), its parameters do not require gradients, and it is on
+    ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` or a
+    :class:`torch.device`). ``model(x (N, C, T, V, M), num_frames (N,))`` returns
+    ``(N, D)`` features (see :class:`LoadedEncoder`).
+
+    ``random_init`` builds the same architecture with fresh weights (seeded by
+    ``seed``), the baseline for every report. Projection heads are not included.
+
+    Raises SkelconError for a missing or unreadable checkpoint, a representation it
+    does not hold, or an unusable device.
     """
+    from ..engine.device import resolve_device
+
+    dev = resolve_device(str(device))
     ckpt = load_checkpoint(checkpoint)
     reps = (
         parse_representations(representation) if isinstance(representation, str) else representation
@@ -100,7 +201,11 @@ def load_encoder(
                     f"{str(e).splitlines()[0]}"
                 ) from None
     enc = encoders[reps[0]] if len(reps) == 1 else ConcatEncoder(encoders)
-    return LoadedEncoder(enc, spec, reps, preset, None if random_init else str(checkpoint))
+    model = LoadedEncoder(enc, spec, reps, preset, None if random_init else str(checkpoint))
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.to(dev)
 
 
 def check_compatible(loaded: LoadedEncoder, meta: dict) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -9,30 +11,63 @@ from tqdm import tqdm
 from ..data.prepared import PreparedSplit
 from ..engine.data import batch_loader
 
+Transform = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
 
 @torch.no_grad()
 def extract_features(
     encoder: nn.Module,
     split: PreparedSplit,
-    transform,
-    device: torch.device,
+    transform: Transform | None = None,
+    device: torch.device | str | None = None,
     *,
     batch_size: int = 256,
     progress: bool = True,
     desc: str = "features",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(features (N, D), labels (N,))`` of ``split`` on ``device``.
+    """``(features (N, D) float32, labels (N,) int64)`` of every clip of ``split``, in
+    split order, on ``device``.
 
-    ``transform(x, num_frames)`` maps raw batches to encoder input (e.g. centre crop).
-    The encoder is put in eval mode; its previous mode is restored afterwards.
+    ``encoder`` is either the model :func:`~skelcon.eval.encoder.load_encoder` returns
+    (it applies the evaluation transform itself; leave ``transform`` out) or a bare
+    encoder with ``transform(x (N, C, T, V, M), num_frames (N,))`` mapping raw batches
+    to its input (e.g. the centre crop). ``device`` defaults to where the encoder's
+    weights are; the encoder is moved there. It is put in eval mode and its previous
+    mode is restored afterwards.
     """
+    from .encoder import LoadedEncoder
+
+    if device is None:
+        p = next(encoder.parameters(), None)
+        device = p.device if p is not None else torch.device("cpu")
+    device = torch.device(device)
+    if isinstance(encoder, LoadedEncoder):
+        if transform is None:
+            encoder.to(device)
+
+            def run(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
+                return encoder(x, nf)
+
+        else:
+            inner = encoder.encoder
+
+            def run(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
+                return inner(transform(x, nf))
+
+    elif transform is None:
+        raise TypeError("extract_features needs a transform for a bare encoder")
+    else:
+
+        def run(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
+            return encoder(transform(x, nf))
+
     was_training = encoder.training
     encoder.eval()
     feats, labels = [], []
     loader = batch_loader(split, batch_size, shuffle=False)
     for x, nf, y in tqdm(loader, desc=desc, disable=not progress, leave=False):
         x, nf = x.to(device), nf.to(device)
-        feats.append(encoder(transform(x, nf)).float())
+        feats.append(run(x, nf).float())
         labels.append(y.to(device))
     encoder.train(was_training)
     if not feats:
