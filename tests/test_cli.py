@@ -154,3 +154,35 @@ def test_argparse_errors_are_one_line(capsys):
         main(["pretrain", "--data"])
     assert e.value.code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("flag", ["--representations", "--representation"])
+@pytest.mark.parametrize("value", ["seq+stg", "seq,stg"])
+def test_pretrain_takes_both_representation_syntaxes(monkeypatch, tiny_data, tmp_path, flag, value):
+    import skelcon.engine.pretrain as engine
+
+    seen = []
+
+    def fake(cfg, *a, **kw):
+        cfg.validate()
+        seen.append(cfg.representations)
+
+    monkeypatch.setattr(engine, "pretrain", fake)
+    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default",
+               "--out", str(tmp_path / "r"), flag, value])  # fmt: skip
+    assert rc == 0 and seen == [["seq", "stg"]]
+
+
+@pytest.mark.parametrize("value", ["seq+stg", "seq,stg"])
+def test_eval_takes_both_representation_syntaxes(run_dir, tiny_data, tmp_path, value):
+    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", value, "--data",
+               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k"), "--quiet"])  # fmt: skip
+    assert rc == 0
+    assert json.loads((tmp_path / "k" / "metrics.json").read_text())["representation"] == "seq+stg"
+
+
+def test_bad_representation_is_one_line(run_dir, tiny_data, tmp_path, capsys):
+    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq;stg",
+               "--data", str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, "'seq;stg'", "joined with '+' or ','")

@@ -52,6 +52,18 @@ def resolve_config_path(value: str | None) -> Path | None:
     )
 
 
+REPRESENTATION_HELP = "seq, img or stg, or several joined with + or , (seq+stg is seq,stg)"
+
+
+def add_representation_arg(p: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--representation`` (alias ``--representations``), one syntax for every command;
+    parsed by :func:`skelcon.config.parse_representations`."""
+    p.add_argument(
+        "--representation", "--representations", dest="representation", required=required,
+        metavar="REPS", help=REPRESENTATION_HELP,
+    )  # fmt: skip
+
+
 def add_override_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML file or packaged recipe name (see `skelcon configs`)")
     p.add_argument(
@@ -67,7 +79,7 @@ def _pretrain(args: argparse.Namespace) -> int:
 
     shortcuts = []
     for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("seed", "seed"),
-                      ("preset", "preset"), ("representations", "representations"),
+                      ("preset", "preset"), ("representation", "representations"),
                       ("device", "device")):  # fmt: skip
         v = getattr(args, flag)
         if v is not None:
@@ -115,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--preset", choices=["paper", "small"])
-    p.add_argument("--representations", help="one to three of seq,img,stg, comma-separated")
+    add_representation_arg(p, required=False)
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_pretrain)

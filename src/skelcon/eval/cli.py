@@ -8,12 +8,10 @@ from ..config import KnnConfig, LinearEvalConfig, load_config
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_override_args
+    from ..cli import add_override_args, add_representation_arg
 
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument(
-        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
-    )
+    add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="directory for metrics.json")
@@ -91,7 +89,7 @@ def add_cli(sub) -> None:
 
 
 def _finetune_args(p: argparse.ArgumentParser, *, checkpoint: str, random_init: bool) -> None:
-    from ..cli import add_override_args
+    from ..cli import add_override_args, add_representation_arg
 
     if checkpoint == "required":
         p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
@@ -101,9 +99,7 @@ def _finetune_args(p: argparse.ArgumentParser, *, checkpoint: str, random_init: 
         p.add_argument(
             "--frames", type=int, default=64, help="input length with --preset (default 64)"
         )
-    p.add_argument(
-        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
-    )
+    add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="directory for metrics.json and subsets.json")
@@ -236,6 +232,8 @@ def _embed(args) -> int:
 
 def add_finetune_cli(ev_sub, sub) -> None:
     """``eval semi|supervised|finetune|transfer`` under ``ev_sub``; ``embed`` under ``sub``."""
+    from ..cli import add_representation_arg
+
     p = ev_sub.add_parser("semi", help="fine-tune encoder + classifier on fractions of the labels")
     _finetune_args(p, checkpoint="required", random_init=True)
     p.set_defaults(func=_finetune_cmd("semi"))
@@ -256,9 +254,7 @@ def add_finetune_cli(ev_sub, sub) -> None:
 
     p = sub.add_parser("embed", help="export encoder features of a split to .npy (+ .json sidecar)")
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument(
-        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
-    )
+    add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--split", required=True, help="e.g. train or test")

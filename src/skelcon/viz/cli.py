@@ -6,10 +6,10 @@ import argparse
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
+    from ..cli import add_representation_arg
+
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument(
-        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
-    )
+    add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="PNG file to write")
