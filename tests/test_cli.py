@@ -186,3 +186,46 @@ def test_bad_representation_is_one_line(run_dir, tiny_data, tmp_path, capsys):
                "--data", str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
     assert rc == 2
     _one_line_error(capsys, "'seq;stg'", "joined with '+' or ','")
+
+
+def _prepare_commands() -> dict[str, list[str]]:
+    """Every ``skelcon prepare`` subcommand with its other required arguments (inputs that
+    do not exist: the --out check must come first)."""
+    from skelcon.cli import build_parser
+
+    parser = build_parser()
+    prep = parser._subparsers._group_actions[0].choices["prepare"]
+    names = prep._subparsers._group_actions[0].choices
+    extra = {"pku-mmd1": ["--labels", "nolabels"], "pku-mmd2": ["--labels", "nolabels"]}
+    return {n: (["--raw", "noraw"] if n != "synthetic" else []) + extra.get(n, []) for n in names}
+
+
+@pytest.mark.parametrize("dataset", sorted(_prepare_commands()))
+def test_prepare_refuses_a_non_empty_out(dataset, tmp_path, capsys):
+    out = tmp_path / "prepared"
+    out.mkdir()
+    (out / "meta.json").write_text("{}")
+    rc = main(["prepare", dataset, *_prepare_commands()[dataset], "--out", str(out)])
+    assert rc == 2
+    _one_line_error(capsys, str(out), "--overwrite")
+    assert [p.name for p in out.iterdir()] == ["meta.json"]
+    assert (out / "meta.json").read_text() == "{}"
+
+
+def test_prepare_overwrite_and_empty_out(tmp_path, capsys):
+    out = tmp_path / "syn"
+    out.mkdir()  # an empty directory is fine
+    argv = ["prepare", "synthetic", "--out", str(out), "--per-class", "2", "--frames", "16",
+            "--classes", "wave,punch"]  # fmt: skip
+    assert main(argv) == 0
+    assert main(argv) == 2
+    _one_line_error(capsys, "--overwrite")
+    assert main([*argv, "--overwrite", "--seed", "3"]) == 0
+    assert json.loads((out / "meta.json").read_text())["generator"]["seed"] == 3
+
+
+def test_prepare_out_is_a_file(tmp_path, capsys):
+    f = tmp_path / "f"
+    f.write_text("x")
+    assert main(["prepare", "synthetic", "--out", str(f), "--overwrite"]) == 2
+    _one_line_error(capsys, "is a file")

@@ -100,6 +100,22 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _guard_prepare(parser: argparse.ArgumentParser) -> None:
+    """Give a ``prepare`` subcommand ``--overwrite`` and check its ``--out`` first."""
+    run = parser.get_default("func")
+
+    def guarded(args: argparse.Namespace) -> int:
+        from .data.prepared import check_output_dir
+
+        check_output_dir(args.out, args.overwrite)
+        return run(args)
+
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it exists and is not empty"
+    )
+    parser.set_defaults(func=guarded)
+
+
 def _configs(args: argparse.Namespace) -> int:
     for name in packaged_configs():
         print(name)
@@ -116,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(name) is None:
             continue
         importlib.import_module(name).add_cli(prep_sub)
+    for prep_parser in prep_sub.choices.values():  # every dataset, one rule
+        _guard_prepare(prep_parser)
 
     p = sub.add_parser("pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)")
     p.add_argument("--data", required=True, help="prepared dataset directory")
