@@ -229,3 +229,53 @@ def test_prepare_out_is_a_file(tmp_path, capsys):
     f.write_text("x")
     assert main(["prepare", "synthetic", "--out", str(f), "--overwrite"]) == 2
     _one_line_error(capsys, "is a file")
+
+
+def _all_parsers():
+    import argparse
+
+    from skelcon.cli import build_parser
+
+    todo = [("skelcon", build_parser())]
+    while todo:
+        path, p = todo.pop()
+        yield path, p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                todo += [(f"{path} {n}", sp) for n, sp in a.choices.items()]
+
+
+def test_help_has_no_raw_markup():
+    import re
+
+    seen = 0
+    for path, p in _all_parsers():
+        text = p.format_help()
+        assert not re.search(r"``|:class:|:mod:|:func:|:meth:", text), (path, text)
+        seen += 1
+    assert seen > 20
+    top = dict(_all_parsers())["skelcon"].format_help()
+    assert "inter-skeleton contrastive learning" in top and "skelcon configs" in top
+    assert "\n  skelcon prepare synthetic --out data/synthetic\n" in top  # epilog kept as written
+
+
+def test_version_from_package_metadata(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skelcon {importlib.metadata.version('skelcon')}"
+
+
+def test_configs_says_what_each_recipe_is_for(capsys):
+    from skelcon.cli import packaged_configs
+
+    assert main(["configs"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split()[0] for ln in lines] == packaged_configs()
+    for ln in lines:
+        name, summary = ln.split(maxsplit=1)
+        assert 20 < len(summary) <= 100 and not summary.startswith("#"), ln
+    assert any("NTU RGB+D 60" in ln and ln.startswith("ntu60 ") for ln in lines)
+    assert any("CPU" in ln and ln.startswith("cpu_small ") for ln in lines)

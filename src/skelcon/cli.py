@@ -38,6 +38,27 @@ def packaged_configs() -> list[str]:
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
+def recipe_summary(name: str) -> str:
+    """What a packaged recipe is for: the first comment line of its YAML (one source)."""
+    text = (importlib.resources.files("skelcon") / "configs" / f"{name}.yaml").read_text("utf-8")
+    for line in text.splitlines():
+        if line.startswith("#") and line.lstrip("#").strip():
+            return line.lstrip("#").strip()
+    return ""
+
+
+def package_version() -> str:
+    """The installed distribution's version (package metadata), else ``skelcon.__version__``."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("skelcon")
+    except importlib.metadata.PackageNotFoundError:  # a source tree on PYTHONPATH only
+        from . import __version__
+
+        return __version__
+
+
 def resolve_config_path(value: str | None) -> Path | None:
     """A YAML path, or the name of a packaged recipe (``ntu60``, ``cpu_small``...)."""
     if value is None:
@@ -117,13 +138,38 @@ def _guard_prepare(parser: argparse.ArgumentParser) -> None:
 
 
 def _configs(args: argparse.Namespace) -> int:
-    for name in packaged_configs():
-        print(name)
+    names = packaged_configs()
+    width = max(map(len, names), default=0)
+    for name in names:
+        print(f"{name:<{width}}  {recipe_summary(name)}".rstrip())
     return 0
 
 
+DESCRIPTION = """\
+skelcon: inter-skeleton contrastive learning of 3D action representations.
+Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, plot and report."""
+EPILOG = """\
+a first hour (CPU, minutes):
+  skelcon demo --out runs/demo
+  skelcon prepare synthetic --out data/synthetic
+  skelcon pretrain --data data/synthetic --benchmark default --config cpu_small --out runs/syn
+  skelcon eval linear --checkpoint runs/syn --representation seq --data data/synthetic \\
+      --benchmark default --out runs/syn/linear
+  skelcon plot confusion runs/syn/linear --out confusion.png
+
+`skelcon configs` lists the packaged recipes; `skelcon COMMAND --help` shows a command's flags.
+Mistakes get one line on stderr and exit status 2.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="skelcon", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="skelcon",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"skelcon {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     prep = sub.add_parser("prepare", help="prepare a dataset into the skelcon format")
@@ -150,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_pretrain)
 
-    c = sub.add_parser("configs", help="list the packaged recipes")
+    c = sub.add_parser("configs", help="list the packaged recipes and what each is for")
     c.set_defaults(func=_configs)
 
     for name in COMMAND_MODULES:
