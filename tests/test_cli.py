@@ -279,3 +279,49 @@ def test_configs_says_what_each_recipe_is_for(capsys):
         assert 20 < len(summary) <= 100 and not summary.startswith("#"), ln
     assert any("NTU RGB+D 60" in ln and ln.startswith("ntu60 ") for ln in lines)
     assert any("CPU" in ln and ln.startswith("cpu_small ") for ln in lines)
+
+
+def test_shared_flags_have_the_same_defaults_everywhere():
+    """--split defaults to test wherever a model embeds a split (plot augment: train, the
+    split pre-training augments); --benchmark is never required; --device defaults to auto."""
+    flags: dict[str, dict[str, object]] = {}
+    for path, p in _all_parsers():
+        for a in p._actions:
+            if a.option_strings and a.dest in ("split", "benchmark", "device", "quiet"):
+                flags.setdefault(a.dest, {})[path] = (a.required, a.default)
+    assert flags["split"] == {
+        "skelcon embed": (False, "test"),
+        "skelcon plot tsne": (False, "test"),
+        "skelcon plot retrieval": (False, "test"),
+        "skelcon plot augment": (False, "train"),
+    }
+    assert len(flags["benchmark"]) >= 11
+    assert all(v == (False, None) for v in flags["benchmark"].values())
+    # None: the config's device, whose default is auto; embed/plot have no config
+    assert all(v in ((False, None), (False, "auto")) for v in flags["device"].values())
+    assert set(flags["quiet"]) >= {f"skelcon eval {p}" for p in ("linear", "knn", "semi")}
+
+
+def test_benchmark_defaults_to_the_only_one_else_one_line(tiny_data, tmp_path, capsys):
+    from tinydata import make_tiny_prepared
+
+    from skelcon.cli import resolve_benchmark
+
+    assert resolve_benchmark(tiny_data, None) == "default"
+    assert resolve_benchmark(tiny_data, "x") == "x"
+    two = make_tiny_prepared(tmp_path / "two", n=12)
+    meta = json.loads((two / "meta.json").read_text())
+    (two / "splits" / "other").mkdir()
+    meta["benchmarks"]["other"] = meta["benchmarks"]["default"]
+    (two / "meta.json").write_text(json.dumps(meta))
+    rc = main(["pretrain", "--data", str(two), "--out", str(tmp_path / "r")])
+    assert rc == 2
+    _one_line_error(capsys, "--benchmark is required", "default, other")
+
+
+def test_knn_random_init_seed(run_dir, tiny_data, tmp_path):
+    base = ["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
+            str(tiny_data), "--random-init", "--quiet"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "a"), "--seed", "3", "--batch-size", "7"]) == 0
+    rec = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert rec["random_init"] and rec["config"]["batch_size"] == 7

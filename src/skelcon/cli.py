@@ -85,6 +85,38 @@ def add_representation_arg(p: argparse.ArgumentParser, *, required: bool) -> Non
     )  # fmt: skip
 
 
+DEVICE_HELP = "auto, cpu, cuda or cuda:N (default auto: a GPU when there is one)"
+QUIET_HELP = "no progress bar"
+RANDOM_INIT_HELP = "the same architecture with untrained weights (the baseline)"
+
+
+def add_common_args(p: argparse.ArgumentParser, *, device: bool = True) -> None:
+    """``--benchmark`` (default: the dataset's only one), ``--device`` and ``--quiet``, with
+    the same defaults and help on every command that has them."""
+    p.add_argument(
+        "--benchmark",
+        help="benchmark of --data, e.g. xsub (default: the dataset's only benchmark)",
+    )
+    if device:
+        p.add_argument("--device", help=DEVICE_HELP)
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+
+
+def resolve_benchmark(data: str | os.PathLike, benchmark: str | None) -> str:
+    """``benchmark``, or the only benchmark of the prepared dataset ``data``."""
+    if benchmark is not None:
+        return benchmark
+    from .data.prepared import read_meta
+
+    names = list(read_meta(data).get("benchmarks", {}))
+    if len(names) != 1:
+        raise SkelconError(
+            f"--benchmark is required: {str(data)!r} has {len(names)} "
+            f"({', '.join(names) or 'none'})"
+        )
+    return names[0]
+
+
 def add_override_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML file or packaged recipe name (see `skelcon configs`)")
     p.add_argument(
@@ -183,17 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)")
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True, help="benchmark whose train split is used")
     p.add_argument("--out", required=True, help="run directory")
     add_override_args(p)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--preset", choices=["paper", "small"])
+    p.add_argument("--epochs", type=int, help="training epochs (default: the config's)")
+    p.add_argument("--batch-size", type=int, help="training batch (default: the config's)")
+    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
+    p.add_argument("--preset", choices=["paper", "small"], help="encoder sizes")
     add_representation_arg(p, required=False)
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_args(p)  # --benchmark: its train split is used
     p.set_defaults(func=_pretrain)
 
     c = sub.add_parser("configs", help="list the packaged recipes and what each is for")
@@ -210,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
+            args.benchmark = resolve_benchmark(args.data, None)
         return int(args.func(args) or 0)
     except SkelconError as e:
         print(f"skelcon: error: {e}", file=sys.stderr)

@@ -6,17 +6,16 @@ import argparse
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_representation_arg
+    from ..cli import DEVICE_HELP, RANDOM_INIT_HELP, add_common_args, add_representation_arg
 
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
     add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--random-init", action="store_true", help="the same architecture, untrained")
+    p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
     p.add_argument("--seed", type=int, default=0, help="random draws (default 0)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_args(p, device=False)
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def _tsne(args) -> int:
@@ -105,7 +104,10 @@ def add_cli(sub) -> None:
         "augment", help="one sample under shear, jitter, crop-resize (paper Figures 2-4)"
     )
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True)
+    p.add_argument(
+        "--benchmark", help="benchmark of --data (default: the dataset's only benchmark)"
+    )
+    # train, unlike embed/tsne/retrieval: augmentations are what pre-training sees
     p.add_argument("--split", default="train", help="split the sample comes from (default train)")
     p.add_argument("--index", type=int, default=0, help="sample index within the split (default 0)")
     p.add_argument("--out", required=True, help="PNG file to write")
