@@ -44,11 +44,30 @@ def test_pretrain_then_eval_end_to_end(run_dir, tiny_data, tmp_path, capsys):
     assert rc == 0
     rec = json.loads((tmp_path / "k" / "metrics.json").read_text())
     assert rec["protocol"] == "knn" and rec["num_test"] == 12
+    _check_metrics(rec)
     rc = main(["eval", "linear", "--checkpoint", str(run_dir), "--representation", "stg", "--data",
                str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "l"), "--epochs", "1",
                "--quiet", "--device", "cpu"])  # fmt: skip
     assert rc == 0
     assert "top-1" in capsys.readouterr().out
+    _check_metrics(json.loads((tmp_path / "l" / "metrics.json").read_text()))
+    png = tmp_path / "cm.png"
+    assert main(["plot", "confusion", str(tmp_path / "l"), "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _check_metrics(rec: dict) -> None:
+    """linear / knn metrics.json: top1 as before, plus top-5, per-class accuracy with the
+    dataset's class names, mean class accuracy and the confusion matrix."""
+    assert {"top1", "top5", "mean_class_accuracy", "classes", "per_class_accuracy",
+            "per_class_count", "confusion_matrix"} <= set(rec)  # fmt: skip
+    cm = np.asarray(rec["confusion_matrix"])
+    assert rec["classes"] == ["c0", "c1", "c2"] and cm.shape == (3, 3)
+    assert cm.sum() == rec["num_test"] and cm.sum(1).tolist() == rec["per_class_count"]
+    assert np.trace(cm) / cm.sum() * 100 == pytest.approx(rec["top1"])
+    assert rec["top5"] == 100.0  # 3 classes
+    present = [a for a in rec["per_class_accuracy"] if a is not None]
+    assert rec["mean_class_accuracy"] == pytest.approx(sum(present) / len(present))
 
 
 def test_resume_via_cli(run_dir, tiny_data, capsys):

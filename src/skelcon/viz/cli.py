@@ -1,4 +1,4 @@
-"""``skelcon plot tsne|retrieval|augment|curves``: figures as PNG files (headless)."""
+"""``skelcon plot tsne|retrieval|augment|curves|confusion``: figures as PNG files (headless)."""
 
 from __future__ import annotations
 
@@ -63,10 +63,20 @@ def _curves(args) -> int:
     return 0
 
 
+def _confusion(args) -> int:
+    from .confusion import plot_confusion
+
+    out = plot_confusion(args.source, args.out, fraction=args.fraction)
+    print(f"confusion matrix written to {out}")
+    return 0
+
+
 def add_cli(sub) -> None:
     from ..cli import _Parser, add_override_args
 
-    plot = sub.add_parser("plot", help="figures: t-SNE, retrieval, augmentations, training curves")
+    plot = sub.add_parser(
+        "plot", help="figures: t-SNE, retrieval, augmentations, training curves, confusion matrix"
+    )
     psub = plot.add_subparsers(dest="figure", required=True, parser_class=_Parser)
 
     p = psub.add_parser("tsne", help="t-SNE of features of random class subsets (paper Figure 7)")
@@ -124,3 +134,13 @@ def add_cli(sub) -> None:
     p.add_argument("run", help="pre-training run directory (or its metrics.jsonl)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.set_defaults(func=_curves)
+
+    p = psub.add_parser(
+        "confusion", help="confusion matrix of an evaluation, rows normalised, class names"
+    )
+    p.add_argument("source", metavar="RUN_OR_METRICS",
+                   help="evaluation directory (skelcon eval --out) or its metrics.json")  # fmt: skip
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--fraction", type=float,
+                   help="label fraction of semi/supervised results (default: the largest)")  # fmt: skip
+    p.set_defaults(func=_confusion)
