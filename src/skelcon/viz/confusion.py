@@ -81,10 +81,13 @@ def plot_confusion(
     counts, names, title = read_confusion(source, fraction)
     c = len(names)
     norm = normalise_rows(counts)
-    side = float(min(max(6.0, 0.16 * c + 3.0), 26.0))  # inches: ~0.16 in per class
-    font = float(np.clip(260.0 / max(c, 1), 4.0, 10.0))
-    fig = new_figure(side + 1.2, side)
-    ax = fig.add_axes((0.22, 0.2, 0.66, 0.72))
+    cell = 0.2 if c > 20 else 0.5  # inches per class: 120 classes -> a 24-inch matrix
+    side = max(4.0, cell * c)
+    font = 7.0 if c > 20 else 9.0
+    margin = 0.6 + 0.009 * font * max(map(len, names), default=1)  # the longest name fits
+    width, height = margin + side + 1.4, margin + side + 0.9
+    fig = new_figure(width, height)
+    ax = fig.add_axes((margin / width, margin / height, side / width, side / height))
     im = ax.imshow(norm, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_xticks(range(c))
     ax.set_yticks(range(c))
@@ -105,6 +108,6 @@ def plot_confusion(
                     colour = "white" if norm[t, p] > 0.5 else "black"
                     ax.text(p, t, f"{norm[t, p]:.2f}", ha="center", va="center",
                             fontsize=font * 0.8, color=colour)  # fmt: skip
-    cax = fig.add_axes((0.9, 0.2, 0.02, 0.72))
+    cax = fig.add_axes(((margin + side + 0.3) / width, margin / height, 0.2 / width, side / height))
     fig.colorbar(im, cax=cax, label="fraction of the true class")
     return save_png(fig, out)
