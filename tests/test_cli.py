@@ -44,11 +44,30 @@ def test_pretrain_then_eval_end_to_end(run_dir, tiny_data, tmp_path, capsys):
     assert rc == 0
     rec = json.loads((tmp_path / "k" / "metrics.json").read_text())
     assert rec["protocol"] == "knn" and rec["num_test"] == 12
+    _check_metrics(rec)
     rc = main(["eval", "linear", "--checkpoint", str(run_dir), "--representation", "stg", "--data",
                str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "l"), "--epochs", "1",
                "--quiet", "--device", "cpu"])  # fmt: skip
     assert rc == 0
     assert "top-1" in capsys.readouterr().out
+    _check_metrics(json.loads((tmp_path / "l" / "metrics.json").read_text()))
+    png = tmp_path / "cm.png"
+    assert main(["plot", "confusion", str(tmp_path / "l"), "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _check_metrics(rec: dict) -> None:
+    """linear / knn metrics.json: top1 as before, plus top-5, per-class accuracy with the
+    dataset's class names, mean class accuracy and the confusion matrix."""
+    assert {"top1", "top5", "mean_class_accuracy", "classes", "per_class_accuracy",
+            "per_class_count", "confusion_matrix"} <= set(rec)  # fmt: skip
+    cm = np.asarray(rec["confusion_matrix"])
+    assert rec["classes"] == ["c0", "c1", "c2"] and cm.shape == (3, 3)
+    assert cm.sum() == rec["num_test"] and cm.sum(1).tolist() == rec["per_class_count"]
+    assert np.trace(cm) / cm.sum() * 100 == pytest.approx(rec["top1"])
+    assert rec["top5"] == 100.0  # 3 classes
+    present = [a for a in rec["per_class_accuracy"] if a is not None]
+    assert rec["mean_class_accuracy"] == pytest.approx(sum(present) / len(present))
 
 
 def test_resume_via_cli(run_dir, tiny_data, capsys):
@@ -154,3 +173,174 @@ def test_argparse_errors_are_one_line(capsys):
         main(["pretrain", "--data"])
     assert e.value.code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("flag", ["--representations", "--representation"])
+@pytest.mark.parametrize("value", ["seq+stg", "seq,stg"])
+def test_pretrain_takes_both_representation_syntaxes(monkeypatch, tiny_data, tmp_path, flag, value):
+    import skelcon.engine.pretrain as engine
+
+    seen = []
+
+    def fake(cfg, *a, **kw):
+        cfg.validate()
+        seen.append(cfg.representations)
+
+    monkeypatch.setattr(engine, "pretrain", fake)
+    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default",
+               "--out", str(tmp_path / "r"), flag, value])  # fmt: skip
+    assert rc == 0 and seen == [["seq", "stg"]]
+
+
+@pytest.mark.parametrize("value", ["seq+stg", "seq,stg"])
+def test_eval_takes_both_representation_syntaxes(run_dir, tiny_data, tmp_path, value):
+    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", value, "--data",
+               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k"), "--quiet"])  # fmt: skip
+    assert rc == 0
+    assert json.loads((tmp_path / "k" / "metrics.json").read_text())["representation"] == "seq+stg"
+
+
+def test_bad_representation_is_one_line(run_dir, tiny_data, tmp_path, capsys):
+    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq;stg",
+               "--data", str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, "'seq;stg'", "joined with '+' or ','")
+
+
+def _prepare_commands() -> dict[str, list[str]]:
+    """Every ``skelcon prepare`` subcommand with its other required arguments (inputs that
+    do not exist: the --out check must come first)."""
+    from skelcon.cli import build_parser
+
+    parser = build_parser()
+    prep = parser._subparsers._group_actions[0].choices["prepare"]
+    names = prep._subparsers._group_actions[0].choices
+    extra = {"pku-mmd1": ["--labels", "nolabels"], "pku-mmd2": ["--labels", "nolabels"]}
+    return {n: (["--raw", "noraw"] if n != "synthetic" else []) + extra.get(n, []) for n in names}
+
+
+@pytest.mark.parametrize("dataset", sorted(_prepare_commands()))
+def test_prepare_refuses_a_non_empty_out(dataset, tmp_path, capsys):
+    out = tmp_path / "prepared"
+    out.mkdir()
+    (out / "meta.json").write_text("{}")
+    rc = main(["prepare", dataset, *_prepare_commands()[dataset], "--out", str(out)])
+    assert rc == 2
+    _one_line_error(capsys, str(out), "--overwrite")
+    assert [p.name for p in out.iterdir()] == ["meta.json"]
+    assert (out / "meta.json").read_text() == "{}"
+
+
+def test_prepare_overwrite_and_empty_out(tmp_path, capsys):
+    out = tmp_path / "syn"
+    out.mkdir()  # an empty directory is fine
+    argv = ["prepare", "synthetic", "--out", str(out), "--per-class", "2", "--frames", "16",
+            "--classes", "wave,punch"]  # fmt: skip
+    assert main(argv) == 0
+    assert main(argv) == 2
+    _one_line_error(capsys, "--overwrite")
+    assert main([*argv, "--overwrite", "--seed", "3"]) == 0
+    assert json.loads((out / "meta.json").read_text())["generator"]["seed"] == 3
+
+
+def test_prepare_out_is_a_file(tmp_path, capsys):
+    f = tmp_path / "f"
+    f.write_text("x")
+    assert main(["prepare", "synthetic", "--out", str(f), "--overwrite"]) == 2
+    _one_line_error(capsys, "is a file")
+
+
+def _all_parsers():
+    import argparse
+
+    from skelcon.cli import build_parser
+
+    todo = [("skelcon", build_parser())]
+    while todo:
+        path, p = todo.pop()
+        yield path, p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                todo += [(f"{path} {n}", sp) for n, sp in a.choices.items()]
+
+
+def test_help_has_no_raw_markup():
+    import re
+
+    seen = 0
+    for path, p in _all_parsers():
+        text = p.format_help()
+        assert not re.search(r"``|:class:|:mod:|:func:|:meth:", text), (path, text)
+        seen += 1
+    assert seen > 20
+    top = dict(_all_parsers())["skelcon"].format_help()
+    assert "inter-skeleton contrastive learning" in top and "skelcon configs" in top
+    assert "\n  skelcon prepare synthetic --out data/synthetic\n" in top  # epilog kept as written
+
+
+def test_version_from_package_metadata(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skelcon {importlib.metadata.version('skelcon')}"
+
+
+def test_configs_says_what_each_recipe_is_for(capsys):
+    from skelcon.cli import packaged_configs
+
+    assert main(["configs"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split()[0] for ln in lines] == packaged_configs()
+    for ln in lines:
+        name, summary = ln.split(maxsplit=1)
+        assert 20 < len(summary) <= 100 and not summary.startswith("#"), ln
+    assert any("NTU RGB+D 60" in ln and ln.startswith("ntu60 ") for ln in lines)
+    assert any("CPU" in ln and ln.startswith("cpu_small ") for ln in lines)
+
+
+def test_shared_flags_have_the_same_defaults_everywhere():
+    """--split defaults to test wherever a model embeds a split (plot augment: train, the
+    split pre-training augments); --benchmark is never required; --device defaults to auto."""
+    flags: dict[str, dict[str, object]] = {}
+    for path, p in _all_parsers():
+        for a in p._actions:
+            if a.option_strings and a.dest in ("split", "benchmark", "device", "quiet"):
+                flags.setdefault(a.dest, {})[path] = (a.required, a.default)
+    assert flags["split"] == {
+        "skelcon embed": (False, "test"),
+        "skelcon plot tsne": (False, "test"),
+        "skelcon plot retrieval": (False, "test"),
+        "skelcon plot augment": (False, "train"),
+    }
+    assert len(flags["benchmark"]) >= 11
+    assert all(v == (False, None) for v in flags["benchmark"].values())
+    # None: the config's device, whose default is auto; embed/plot have no config
+    assert all(v in ((False, None), (False, "auto")) for v in flags["device"].values())
+    assert set(flags["quiet"]) >= {f"skelcon eval {p}" for p in ("linear", "knn", "semi")}
+
+
+def test_benchmark_defaults_to_the_only_one_else_one_line(tiny_data, tmp_path, capsys):
+    from tinydata import make_tiny_prepared
+
+    from skelcon.cli import resolve_benchmark
+
+    assert resolve_benchmark(tiny_data, None) == "default"
+    assert resolve_benchmark(tiny_data, "x") == "x"
+    two = make_tiny_prepared(tmp_path / "two", n=12)
+    meta = json.loads((two / "meta.json").read_text())
+    (two / "splits" / "other").mkdir()
+    meta["benchmarks"]["other"] = meta["benchmarks"]["default"]
+    (two / "meta.json").write_text(json.dumps(meta))
+    rc = main(["pretrain", "--data", str(two), "--out", str(tmp_path / "r")])
+    assert rc == 2
+    _one_line_error(capsys, "--benchmark is required", "default, other")
+
+
+def test_knn_random_init_seed(run_dir, tiny_data, tmp_path):
+    base = ["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
+            str(tiny_data), "--random-init", "--quiet"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "a"), "--seed", "3", "--batch-size", "7"]) == 0
+    rec = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert rec["random_init"] and rec["config"]["batch_size"] == 7

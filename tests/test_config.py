@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from skelcon.cli import packaged_configs, resolve_config_path
-from skelcon.config import PretrainConfig, from_dict, load_config, to_dict
+from skelcon.config import PretrainConfig, from_dict, load_config, parse_representations, to_dict
 from skelcon.errors import SkelconError
 
 
@@ -21,6 +21,39 @@ def test_overrides_are_typed():
         load_config(PretrainConfig, None, ["epochs=true"])
     with pytest.raises(SkelconError, match="key=value"):
         load_config(PretrainConfig, None, ["epochs"])
+
+
+@pytest.mark.parametrize(
+    "value", ["seq+stg", "seq,stg", " seq + stg ", ["seq", "stg"], ["seq+stg"], ("seq", "stg")]
+)
+def test_one_representation_syntax(value):
+    assert parse_representations(value) == ["seq", "stg"]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("seq+rgb", "unknown rgb"), ("", "empty"), ([], "empty"), ("seq,seq", "repeated"),
+     (["seq", 3], "unknown 3")],
+)  # fmt: skip
+def test_bad_representations_are_one_line(value, why):
+    with pytest.raises(SkelconError, match=why) as e:
+        parse_representations(value)
+    assert "\n" not in str(e.value) and "seq, img, stg" in str(e.value)
+
+
+@pytest.mark.parametrize("text", ["seq+stg", "seq,stg", "[seq, stg]", "[seq+stg]"])
+def test_pretrain_config_takes_every_representation_syntax(text):
+    cfg = load_config(PretrainConfig, None, [f"representations={text}"])
+    cfg.validate()
+    assert cfg.representations == ["seq", "stg"]
+
+
+def test_yaml_representations_string_or_list(tmp_path):
+    for text in ("representations: seq+img\n", "representations: [seq, img]\n"):
+        (tmp_path / "c.yaml").write_text(text)
+        cfg = load_config(PretrainConfig, tmp_path / "c.yaml")
+        cfg.validate()
+        assert cfg.representations == ["seq", "img"]
 
 
 def test_round_trip():

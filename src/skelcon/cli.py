@@ -42,6 +42,27 @@ def packaged_configs() -> list[str]:
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
+def recipe_summary(name: str) -> str:
+    """What a packaged recipe is for: the first comment line of its YAML (one source)."""
+    text = (importlib.resources.files("skelcon") / "configs" / f"{name}.yaml").read_text("utf-8")
+    for line in text.splitlines():
+        if line.startswith("#") and line.lstrip("#").strip():
+            return line.lstrip("#").strip()
+    return ""
+
+
+def package_version() -> str:
+    """The installed distribution's version (package metadata), else ``skelcon.__version__``."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("skelcon")
+    except importlib.metadata.PackageNotFoundError:  # a source tree on PYTHONPATH only
+        from . import __version__
+
+        return __version__
+
+
 def resolve_config_path(value: str | None) -> Path | None:
     """A YAML path, or the name of a packaged recipe (``ntu60``, ``cpu_small``...)."""
     if value is None:
@@ -54,6 +75,50 @@ def resolve_config_path(value: str | None) -> Path | None:
     raise SkelconError(
         f"config {value!r} is neither a file nor a packaged recipe (packaged: {', '.join(packaged_configs())})"
     )
+
+
+REPRESENTATION_HELP = "seq, img or stg, or several joined with + or , (seq+stg is seq,stg)"
+
+
+def add_representation_arg(p: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--representation`` (alias ``--representations``), one syntax for every command;
+    parsed by :func:`skelcon.config.parse_representations`."""
+    p.add_argument(
+        "--representation", "--representations", dest="representation", required=required,
+        metavar="REPS", help=REPRESENTATION_HELP,
+    )  # fmt: skip
+
+
+DEVICE_HELP = "auto, cpu, cuda or cuda:N (default auto: a GPU when there is one)"
+QUIET_HELP = "no progress bar"
+RANDOM_INIT_HELP = "the same architecture with untrained weights (the baseline)"
+
+
+def add_common_args(p: argparse.ArgumentParser, *, device: bool = True) -> None:
+    """``--benchmark`` (default: the dataset's only one), ``--device`` and ``--quiet``, with
+    the same defaults and help on every command that has them."""
+    p.add_argument(
+        "--benchmark",
+        help="benchmark of --data, e.g. xsub (default: the dataset's only benchmark)",
+    )
+    if device:
+        p.add_argument("--device", help=DEVICE_HELP)
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+
+
+def resolve_benchmark(data: str | os.PathLike, benchmark: str | None) -> str:
+    """``benchmark``, or the only benchmark of the prepared dataset ``data``."""
+    if benchmark is not None:
+        return benchmark
+    from .data.prepared import read_meta
+
+    names = list(read_meta(data).get("benchmarks", {}))
+    if len(names) != 1:
+        raise SkelconError(
+            f"--benchmark is required: {str(data)!r} has {len(names)} "
+            f"({', '.join(names) or 'none'})"
+        )
+    return names[0]
 
 
 def add_override_args(p: argparse.ArgumentParser) -> None:
@@ -70,7 +135,7 @@ def _pretrain(args: argparse.Namespace) -> int:
 
     shortcuts = []
     for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("seed", "seed"),
-                      ("preset", "preset"), ("representations", "representations"),
+                      ("preset", "preset"), ("representation", "representations"),
                       ("device", "device")):  # fmt: skip
         v = getattr(args, flag)
         if v is not None:
@@ -91,14 +156,55 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _guard_prepare(parser: argparse.ArgumentParser) -> None:
+    """Give a ``prepare`` subcommand ``--overwrite`` and check its ``--out`` first."""
+    run = parser.get_default("func")
+
+    def guarded(args: argparse.Namespace) -> int:
+        from .data.prepared import check_output_dir
+
+        check_output_dir(args.out, args.overwrite)
+        return run(args)
+
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it exists and is not empty"
+    )
+    parser.set_defaults(func=guarded)
+
+
 def _configs(args: argparse.Namespace) -> int:
-    for name in packaged_configs():
-        print(name)
+    names = packaged_configs()
+    width = max(map(len, names), default=0)
+    for name in names:
+        print(f"{name:<{width}}  {recipe_summary(name)}".rstrip())
     return 0
 
 
+DESCRIPTION = """\
+skelcon: inter-skeleton contrastive learning of 3D action representations.
+Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, plot and report."""
+EPILOG = """\
+a first hour (CPU, minutes):
+  skelcon demo --out runs/demo
+  skelcon prepare synthetic --out data/synthetic
+  skelcon pretrain --data data/synthetic --benchmark default --config cpu_small --out runs/syn
+  skelcon eval linear --checkpoint runs/syn --representation seq --data data/synthetic \\
+      --benchmark default --out runs/syn/linear
+  skelcon plot confusion runs/syn/linear --out confusion.png
+
+`skelcon configs` lists the packaged recipes; `skelcon COMMAND --help` shows a command's flags.
+Mistakes get one line on stderr and exit status 2.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="skelcon", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="skelcon",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"skelcon {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     prep = sub.add_parser("prepare", help="prepare a dataset into the skelcon format")
@@ -107,10 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(name) is None:
             continue
         importlib.import_module(name).add_cli(prep_sub)
+    for prep_parser in prep_sub.choices.values():  # every dataset, one rule
+        _guard_prepare(prep_parser)
 
     p = sub.add_parser("pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)")
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True, help="benchmark whose train split is used")
     p.add_argument("--out", required=True, help="run directory")
     add_override_args(p)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
@@ -118,16 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume-from", metavar="FILE",
         help="continue the run in --out from this checkpoint (e.g. an epoch_NNNN.pt)",
     )  # fmt: skip
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--preset", choices=["paper", "small"])
-    p.add_argument("--representations", help="one to three of seq,img,stg, comma-separated")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--epochs", type=int, help="training epochs (default: the config's)")
+    p.add_argument("--batch-size", type=int, help="training batch (default: the config's)")
+    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
+    p.add_argument("--preset", choices=["paper", "small"], help="encoder sizes")
+    add_representation_arg(p, required=False)
+    add_common_args(p)  # --benchmark: its train split is used
     p.set_defaults(func=_pretrain)
 
-    c = sub.add_parser("configs", help="list the packaged recipes")
+    c = sub.add_parser("configs", help="list the packaged recipes and what each is for")
     c.set_defaults(func=_configs)
 
     for name in COMMAND_MODULES:
@@ -149,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     # outside the training loops (which say what they kept), SIGTERM ends like Ctrl-C
     old = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
     try:
+        if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
+            args.benchmark = resolve_benchmark(args.data, None)
         with contextlib.ExitStack() as stack:
             if args.command == "prepare" and getattr(args, "out", None):
                 stack.enter_context(output_lock(args.out, "prepare"))

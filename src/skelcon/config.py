@@ -29,6 +29,32 @@ LR_SCHEDULES = ("step", "cosine")
 MOMENTUM_SCHEDULES = ("constant", "cosine")
 
 
+def parse_representations(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """The one parser of a representation set, used by every command and config.
+
+    Accepts ``"seq"``, ``"seq+stg"``, ``"seq,stg"`` (spaces allowed) and YAML lists
+    (``[seq, stg]``, whose items may themselves be joined with ``+`` or ``,``);
+    returns ``["seq", "stg"]``. One to three distinct of :data:`REPRESENTATIONS`,
+    otherwise a one-line :class:`SkelconError`.
+    """
+    items = [value] if isinstance(value, str) else list(value)
+    reps: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            reps.append(repr(item))  # reported as invalid below
+            continue
+        reps += [r.strip() for r in item.replace(",", "+").split("+") if r.strip()]
+    bad = [r for r in reps if r not in REPRESENTATIONS]
+    if not reps or bad or len(set(reps)) != len(reps):
+        text = value if isinstance(value, str) else "+".join(str(v) for v in items)
+        why = f"unknown {', '.join(bad)}" if bad else "empty" if not reps else "repeated entries"
+        raise SkelconError(
+            f"representation {text!r} is not valid ({why}; valid: one to three distinct of "
+            f"{', '.join(REPRESENTATIONS)} joined with '+' or ',', e.g. seq+stg)"
+        )
+    return reps
+
+
 @dataclass
 class OptimConfig:
     """SGD; lr schedule ``step`` (x ``gamma`` at each epoch in ``milestones``, SPEC §4) or
@@ -117,13 +143,7 @@ class PretrainConfig:
     def validate(self) -> None:
         if self.preset not in PRESETS:
             raise SkelconError(f"preset {self.preset!r} is not valid (valid: {', '.join(PRESETS)})")
-        reps = self.representations
-        bad = [r for r in reps if r not in REPRESENTATIONS]
-        if bad or not reps or len(set(reps)) != len(reps):
-            raise SkelconError(
-                f"representations {reps!r} are not valid: give one, two or three distinct of "
-                f"{', '.join(REPRESENTATIONS)}"
-            )
+        self.representations = parse_representations(self.representations)
         _choice("seq_init", self.seq_init, ("preset", "default", "xavier"))
         if self.augment.spatial not in SPATIAL_AUGS:
             raise SkelconError(

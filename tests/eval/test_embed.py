@@ -115,3 +115,13 @@ def test_embed_errors(run_dir, tiny_data, tmp_path, capsys):
     assert _embed(run_dir, tmp_path / "e", tmp_path / "f.npy") == 2
     _one_line(capsys, "'test'", "empty")
     assert not (tmp_path / "f.npy").exists()
+
+
+def test_embed_defaults_to_the_test_split_and_the_only_benchmark(run_dir, tiny_data, tmp_path):
+    out = tmp_path / "f.npy"
+    rc = main(["embed", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
+               str(tiny_data), "--out", str(out), "--quiet", "--device", "cpu"])  # fmt: skip
+    assert rc == 0
+    side = json.loads((tmp_path / "f.json").read_text())
+    assert side["split"] == "test" and side["benchmark"] == "default"
+    assert side["names"] == load_prepared(tiny_data, "default", "test").names.tolist()

@@ -142,6 +142,26 @@ def test_finetune_is_reproducible(run_dir, tiny_data):
     assert all(torch.equal(v, runs[1][2][k]) for k, v in runs[0][2].items())
 
 
+FRACTION_METRICS = {"top5_mean", "top5_std", "top5_runs", "mean_class_accuracy_mean",
+                    "mean_class_accuracy_runs", "per_class_accuracy", "per_class_count",
+                    "confusion_matrix", "confusion_matrix_axes"}  # fmt: skip
+
+
+def _check_metrics(rec: dict) -> None:
+    """Every fraction carries top-5, per-class, mean class accuracy and the confusion
+    matrix (counts summed over its runs: repeats x test samples)."""
+    c = rec["num_classes"]
+    assert len(rec["classes"]) == c
+    for r in rec["results"]:
+        assert FRACTION_METRICS <= set(r), set(r)
+        assert len(r["top5_runs"]) == len(r["runs"]) and all(t >= 0 for t in r["top5_runs"])
+        assert all(t5 >= t1 for t5, t1 in zip(r["top5_runs"], r["runs"], strict=True))
+        cm = np.asarray(r["confusion_matrix"])
+        assert cm.shape == (c, c) and cm.sum() == rec["num_test"] * len(r["runs"])
+        assert np.trace(cm) / cm.sum() * 100 == pytest.approx(r["mean"])
+        assert len(r["per_class_accuracy"]) == c and sum(r["per_class_count"]) == rec["num_test"]
+
+
 def test_semi_end_to_end(run_dir, tiny_data, tmp_path, capsys):
     out = tmp_path / "semi"
     rc = main(
@@ -151,6 +171,7 @@ def test_semi_end_to_end(run_dir, tiny_data, tmp_path, capsys):
     assert "0.1" not in capsys.readouterr().err
     rec = json.loads((out / "metrics.json").read_text())
     assert KEYS <= set(rec) and rec["protocol"] == "semi" and not rec["random_init"]
+    _check_metrics(rec)
     assert rec["checkpoint"] == str(run_dir) and rec["num_train"] == 36 and rec["num_test"] == 12
     assert [r["fraction"] for r in rec["results"]] == [0.1, 0.5]
     # 12 training samples per class: 0.1 -> round(1.2) = 1 each, 0.5 -> 6 each
@@ -191,6 +212,7 @@ def test_supervised_and_finetune(run_dir, tiny_data, tmp_path):
     assert rc == 0
     rec = json.loads((tmp_path / "sp" / "metrics.json").read_text())
     assert KEYS <= set(rec) and rec["protocol"] == "supervised"
+    _check_metrics(rec)
     assert (
         rec["random_init"] and rec["checkpoint"] is None and rec["architecture"] == "preset small"
     )
@@ -216,6 +238,7 @@ def test_supervised_and_finetune(run_dir, tiny_data, tmp_path):
     assert rc == 0
     rec = json.loads((tmp_path / "ft" / "metrics.json").read_text())
     assert KEYS <= set(rec) and rec["protocol"] == "finetune"
+    _check_metrics(rec)
     assert [(r["fraction"], r["num_labelled"], r["std"]) for r in rec["results"]] == [
         (1.0, [36], 0.0)
     ]
@@ -232,6 +255,7 @@ def test_transfer_across_layouts(run_dir, kinect_data, tmp_path, capsys):
     assert main(_args("transfer", run_dir, kinect_data, tmp_path / "stg", "stg")) == 0
     rec = json.loads((tmp_path / "stg" / "metrics.json").read_text())
     assert KEYS <= set(rec) and rec["protocol"] == "transfer" and rec["num_classes"] == 4
+    _check_metrics(rec)
     assert rec["source_dataset"] == "tiny" and rec["source_layout"] == "ntu25"
     assert rec["target_layout"] == "kinect20" and rec["results"][0]["num_labelled"] == [18]
     # what was copied equals the checkpoint; the graph-specific rest is fresh

@@ -219,6 +219,19 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
     )
 
 
+def check_output_dir(out: str | os.PathLike, overwrite: bool) -> None:
+    """Refuse an ``--out`` that is a file, or an existing non-empty directory unless
+    ``overwrite`` (a ``--raw`` pointing at the wrong folder must not silently replace a
+    prepared dataset). ``skelcon prepare`` calls it before reading any input."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise SkelconError(f"--out {str(path)!r} is a file; give a directory")
+    if not overwrite and path.is_dir() and any(path.iterdir()):
+        raise SkelconError(
+            f"--out {str(path)!r} already exists and is not empty; pass --overwrite to replace it"
+        )
+
+
 class PreparedWriter:
     """Streams samples into a new prepared dataset at ``out``.
 

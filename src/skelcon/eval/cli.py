@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import KnnConfig, LinearEvalConfig, load_config
+from ..config import FinetuneConfig, KnnConfig, LinearEvalConfig, load_config
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
-    from ..cli import add_override_args
+    from ..cli import RANDOM_INIT_HELP, add_common_args, add_override_args, add_representation_arg
 
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument(
-        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
-    )
+    add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="directory for metrics.json")
-    p.add_argument(
-        "--random-init", action="store_true", help="evaluate the same architecture, untrained"
-    )
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
+    add_common_args(p)
     add_override_args(p)
 
 
@@ -40,13 +34,13 @@ def _print(rec: dict) -> None:
     )
 
 
-def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]]) -> int:
+def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int:
     """Shared body of the frozen-encoder protocols (linear, knn)."""
     from ..cli import resolve_config_path
 
     cfg = load_config(cfg_cls, resolve_config_path(args.config), _overrides(args, extra))
     rec = runner(args.checkpoint, args.representation, args.data, args.benchmark, args.out, cfg,
-                 random_init=args.random_init, progress=not args.quiet)  # fmt: skip
+                 random_init=args.random_init, progress=not args.quiet, **kw)  # fmt: skip
     _print(rec)
     return 0
 
@@ -54,15 +48,15 @@ def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]]) -> int:
 def _linear(args) -> int:
     from .run import run_linear
 
-    return _frozen(
-        args, LinearEvalConfig, run_linear, [("epochs", args.epochs), ("seed", args.seed)]
-    )
+    extra = [("epochs", args.epochs), ("batch_size", args.batch_size), ("seed", args.seed)]
+    return _frozen(args, LinearEvalConfig, run_linear, extra)
 
 
 def _knn(args) -> int:
     from .run import run_knn
 
-    return _frozen(args, KnnConfig, run_knn, [("k", args.k), ("similarity", args.similarity)])
+    extra = [("k", args.k), ("similarity", args.similarity), ("batch_size", args.batch_size)]
+    return _frozen(args, KnnConfig, run_knn, extra, seed=args.seed)
 
 
 def add_cli(sub) -> None:
@@ -73,14 +67,27 @@ def add_cli(sub) -> None:
 
     p = ev_sub.add_parser("linear", help="linear classifier on the frozen encoder")
     _common_args(p)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help=f"classifier epochs (default: the config's, {LinearEvalConfig.epochs})",
+    )
+    p.add_argument(
+        "--batch-size", type=int,
+        help=f"training batch (default: the config's, {LinearEvalConfig.batch_size})",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
     p.set_defaults(func=_linear)
 
     p = ev_sub.add_parser("knn", help="nearest-neighbour retrieval (cosine, k=1 by default)")
     _common_args(p)
-    p.add_argument("--k", type=int)
+    p.add_argument("--k", type=int, help=f"neighbours (default: the config's, {KnnConfig.k})")
     p.add_argument("--similarity", choices=["cosine", "euclidean"])
+    p.add_argument(
+        "--batch-size", type=int,
+        help=f"feature extraction batch (default: the config's, {KnnConfig.batch_size})",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of --random-init weights (default 0)")
     p.set_defaults(func=_knn)
 
     add_finetune_cli(ev_sub, sub)
@@ -91,7 +98,7 @@ def add_cli(sub) -> None:
 
 
 def _finetune_args(p: argparse.ArgumentParser, *, checkpoint: str, random_init: bool) -> None:
-    from ..cli import add_override_args
+    from ..cli import RANDOM_INIT_HELP, add_common_args, add_override_args, add_representation_arg
 
     if checkpoint == "required":
         p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
@@ -101,28 +108,29 @@ def _finetune_args(p: argparse.ArgumentParser, *, checkpoint: str, random_init: 
         p.add_argument(
             "--frames", type=int, default=64, help="input length with --preset (default 64)"
         )
-    p.add_argument(
-        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
-    )
+    add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="directory for metrics.json and subsets.json")
     if random_init:
-        p.add_argument(
-            "--random-init", action="store_true", help="same architecture, untrained weights"
-        )
+        p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
     p.add_argument(
         "--fractions", help="comma-separated fractions of the labels, e.g. 0.01,0.05,0.1,0.2"
     )
     p.add_argument("--repeats", type=int, help="random subsets per fraction")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help=f"training epochs (default: the config's, {FinetuneConfig.epochs})",
+    )
+    p.add_argument(
+        "--batch-size", type=int,
+        help=f"training batch (default: the config's, {FinetuneConfig.batch_size})",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
     p.add_argument(
         "--num-classes", type=int, help="expected class count (checked against the data)"
     )
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--quiet", action="store_true")
+    add_common_args(p)
     add_override_args(p)
 
 
@@ -236,6 +244,8 @@ def _embed(args) -> int:
 
 def add_finetune_cli(ev_sub, sub) -> None:
     """``eval semi|supervised|finetune|transfer`` under ``ev_sub``; ``embed`` under ``sub``."""
+    from ..cli import DEVICE_HELP, RANDOM_INIT_HELP, add_common_args, add_representation_arg
+
     p = ev_sub.add_parser("semi", help="fine-tune encoder + classifier on fractions of the labels")
     _finetune_args(p, checkpoint="required", random_init=True)
     p.set_defaults(func=_finetune_cmd("semi"))
@@ -256,20 +266,17 @@ def add_finetune_cli(ev_sub, sub) -> None:
 
     p = sub.add_parser("embed", help="export encoder features of a split to .npy (+ .json sidecar)")
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument(
-        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
-    )
+    add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True)
-    p.add_argument("--split", required=True, help="e.g. train or test")
+    p.add_argument("--split", default="test", help="split to embed (default test)")
     p.add_argument(
         "--out", required=True, help="features file, e.g. feats.npy (sidecar: feats.json)"
     )
+    p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
+    p.add_argument("--seed", type=int, default=0, help="seed of --random-init weights (default 0)")
     p.add_argument(
-        "--random-init", action="store_true", help="same architecture, untrained weights"
+        "--batch-size", type=int, default=256, help="feature extraction batch (default 256)"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-init weights")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--quiet", action="store_true")
+    add_common_args(p, device=False)
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.set_defaults(func=_embed)

@@ -10,22 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import REPRESENTATIONS
+from ..config import parse_representations
 from ..engine.build import build_encoders
 from ..engine.checkpoint import load_checkpoint
 from ..errors import SkelconError
-
-
-def parse_representations(text: str) -> list[str]:
-    """``"seq"`` or ``"seq+stg"`` -> ``["seq", "stg"]`` (validated)."""
-    reps = [r.strip() for r in text.replace(",", "+").split("+") if r.strip()]
-    bad = [r for r in reps if r not in REPRESENTATIONS]
-    if not reps or bad or len(set(reps)) != len(reps):
-        raise SkelconError(
-            f"representation {text!r} is not valid (valid: one of {', '.join(REPRESENTATIONS)} "
-            "or several joined with '+', e.g. seq+stg)"
-        )
-    return reps
 
 
 class ConcatEncoder(nn.Module):
@@ -174,9 +162,7 @@ def load_encoder(
 
     dev = resolve_device(str(device))
     ckpt = load_checkpoint(checkpoint)
-    reps = (
-        parse_representations(representation) if isinstance(representation, str) else representation
-    )
+    reps = parse_representations(representation)
     have = list(ckpt.get("representations", []))
     missing = [r for r in reps if r not in have]
     if missing:

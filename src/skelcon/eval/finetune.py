@@ -43,6 +43,7 @@ from ..engine.guards import StopSignals, guard_loss, guard_weights
 from ..errors import SkelconError
 from .encoder import ConcatEncoder, LoadedEncoder, load_encoder
 from .features import extract_features
+from .metrics import class_names, classification_metrics
 
 
 def check_labels(split: PreparedSplit, num_classes: int, what: str) -> None:
@@ -71,12 +72,13 @@ def finetune(
     """Train ``encoder`` (in place) + a new linear head on ``train``; test on ``test``.
 
     ``encoder`` maps ``(N, C, out_len, V, M)`` to ``(N, D)``; its weights change.
-    Returns ``{"top1" (%, final epoch), "train_loss" (per epoch), "num_train",
-    "num_test", "head" (the trained classifier)}``. ``seed`` (default ``cfg.seed``)
-    fixes the head's initialisation, batch order, crops and dropout; ``representation``
-    names the encoder in errors. A NaN/Inf loss or weight raises a one-line
-    :class:`SkelconError` naming the step and the encoder; SIGINT/SIGTERM raise
-    :class:`~skelcon.errors.Interrupted` (exit 130/143 from the CLI).
+    Returns ``{"top1" (%, final epoch), "metrics" (top-5, per-class, confusion: see
+    :mod:`skelcon.eval.metrics`), "train_loss" (per epoch), "num_train", "num_test",
+    "head" (the trained classifier)}``. ``seed`` (default ``cfg.seed``) fixes the head's
+    initialisation, batch order, crops and dropout; ``representation`` names the encoder
+    in errors. A NaN/Inf loss or weight raises a one-line :class:`SkelconError` naming
+    the step and the encoder; SIGINT/SIGTERM raise :class:`~skelcon.errors.Interrupted`
+    (exit 130/143 from the CLI).
     """
     from ..augment import center_crop_resize, temporal_crop_resize
     from ..encoders import LinearClassifier
@@ -145,9 +147,11 @@ def finetune(
     )
     head.eval()
     with torch.no_grad():
-        top1 = (head(feats).argmax(1) == labels).float().mean().item() * 100
+        logits = head(feats)
+        top1 = (logits.argmax(1) == labels).float().mean().item() * 100
     return {
         "top1": top1,
+        "metrics": classification_metrics(logits, labels, class_names(test.meta, num_classes)),
         "train_loss": losses,
         "num_train": len(train),
         "num_test": len(test),

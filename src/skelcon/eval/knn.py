@@ -25,6 +25,33 @@ def knn_predict(
     is ``cosine`` or ``euclidean`` (negative distance). The ``(chunk, N)`` similarity
     matrix is computed ``chunk_size`` test rows at a time on the features' device.
     """
+    return _knn(train_feats, train_labels, test_feats, k=k, similarity=similarity,
+                chunk_size=chunk_size, num_classes=num_classes, scores=False)  # fmt: skip
+
+
+def knn_scores(
+    train_feats: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_feats: torch.Tensor,
+    *,
+    k: int = 1,
+    similarity: str = "cosine",
+    chunk_size: int = 4096,
+    num_classes: int | None = None,
+) -> torch.Tensor:
+    """Class scores ``(M, C)`` that rank the classes for top-5 and per-class metrics.
+
+    The :func:`knn_predict` label scores ``+inf`` (so the arg-max is the kNN
+    prediction); every other class scores the similarity of its nearest training
+    sample (``-inf`` for a class without training samples). With ``k = 1`` this is
+    the order of the nearest training sample of each class.
+    """
+    return _knn(train_feats, train_labels, test_feats, k=k, similarity=similarity,
+                chunk_size=chunk_size, num_classes=num_classes, scores=True)  # fmt: skip
+
+
+def _knn(train_feats, train_labels, test_feats, *, k, similarity, chunk_size, num_classes,
+         scores: bool) -> torch.Tensor:  # fmt: skip
     if similarity not in ("cosine", "euclidean"):
         raise SkelconError(f"similarity {similarity!r} is not valid (valid: cosine, euclidean)")
     n = train_feats.shape[0]
@@ -37,7 +64,7 @@ def knn_predict(
         train = F.normalize(train, dim=1)
     else:
         train_sq = (train * train).sum(1)
-    preds = []
+    out = []
     for s in range(0, test_feats.shape[0], chunk_size):
         q = test_feats[s : s + chunk_size].float()
         if similarity == "cosine":
@@ -46,17 +73,28 @@ def knn_predict(
             sim = 2 * q @ train.T - train_sq[None, :]
         top_sim, top_idx = sim.topk(k, dim=1)
         if k == 1:
-            preds.append(train_labels[top_idx[:, 0]])
+            pred = train_labels[top_idx[:, 0]]
+        else:
+            top_lab = train_labels[top_idx]
+            votes = torch.zeros(q.shape[0], c, device=q.device)
+            votes.scatter_add_(1, top_lab, torch.ones_like(top_sim))
+            # tie-break by summed similarity, scaled below one vote
+            span = (top_sim.max() - top_sim.min()).clamp_min(1e-12)
+            weight = (top_sim - top_sim.min()) / span / (k + 1)
+            votes.scatter_add_(1, top_lab, weight)
+            pred = votes.argmax(1)
+        if not scores:
+            out.append(pred)
             continue
-        top_lab = train_labels[top_idx]
-        votes = torch.zeros(q.shape[0], c, device=q.device)
-        votes.scatter_add_(1, top_lab, torch.ones_like(top_sim))
-        # tie-break by summed similarity, scaled below one vote
-        span = (top_sim.max() - top_sim.min()).clamp_min(1e-12)
-        weight = (top_sim - top_sim.min()) / span / (k + 1)
-        votes.scatter_add_(1, top_lab, weight)
-        preds.append(votes.argmax(1))
-    return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long, device=test_feats.device)
+        best = torch.full((q.shape[0], c), -torch.inf, device=q.device)
+        best.scatter_reduce_(1, train_labels[None, :].expand(q.shape[0], -1), sim, "amax")
+        best[torch.arange(q.shape[0], device=q.device), pred] = torch.inf
+        out.append(best)
+    if out:
+        return torch.cat(out)
+    if scores:
+        return torch.zeros(0, c, device=test_feats.device)
+    return torch.zeros(0, dtype=torch.long, device=test_feats.device)
 
 
 def knn_accuracy(train_feats, train_labels, test_feats, test_labels, **kw) -> float:

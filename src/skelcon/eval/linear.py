@@ -12,6 +12,7 @@ from ..data.prepared import PreparedSplit
 from ..engine.data import batch_bounds, batch_loader, epoch_seed
 from ..errors import SkelconError
 from .features import extract_features
+from .metrics import class_names, classification_metrics
 
 
 def freeze(encoder: nn.Module) -> nn.Module:
@@ -47,7 +48,8 @@ def linear_eval(
     out_len: int,
     progress: bool = True,
 ) -> dict:
-    """Train a linear classifier on frozen features; returns top-1 (%) of the final epoch.
+    """Train a linear classifier on frozen features; returns top-1 (%) of the final epoch
+    and, under ``metrics``, its :func:`~skelcon.eval.metrics.classification_metrics`.
 
     Training inputs are random temporal crop-resizes (ratio ~ U[crop_min, 1]) drawn
     afresh every epoch, test inputs a centre crop (SPEC §5). ``train_crop="center"``
@@ -114,8 +116,11 @@ def linear_eval(
             acc = (clf(test_x).argmax(1) == test_y).float().mean().item() * 100
         history.append(acc)
         bar.set_postfix(top1=f"{acc:.1f}")
+    with torch.no_grad():
+        metrics = classification_metrics(clf(test_x), test_y, class_names(train.meta))
     return {
         "top1": history[-1],
+        "metrics": metrics,
         "best_epoch_top1": max(history),
         "best_epoch": int(max(range(len(history)), key=history.__getitem__)) + 1,
         "history": history,

@@ -9,11 +9,13 @@ from pathlib import Path
 from ..config import KnnConfig, LinearEvalConfig, to_dict
 from ..data.prepared import load_prepared
 from ..engine.device import resolve_device
+from ..errors import SkelconError
 from ..utils.io import write_json
 from .encoder import check_compatible, load_encoder
 from .features import extract_features
-from .knn import knn_accuracy
+from .knn import knn_scores
 from .linear import linear_eval
+from .metrics import class_names, classification_metrics
 
 
 def _common(checkpoint, representation, data, benchmark, random_init, seed):
@@ -41,6 +43,11 @@ def _record(protocol, loaded, data, benchmark, random_init, train, test, **extra
     }
 
 
+def _beside_top1(metrics: dict) -> dict:
+    """The :func:`classification_metrics` entries stored beside a protocol's ``top1``."""
+    return {k: v for k, v in metrics.items() if k != "top1"}
+
+
 def run_linear(
     checkpoint: str | os.PathLike,
     representation: str,
@@ -63,8 +70,9 @@ def run_linear(
         loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=progress
     )
     rec = _record("linear", loaded, data, benchmark, random_init, train, test)
+    rec.update(top1=res["top1"])
+    rec.update(_beside_top1(res["metrics"]))
     rec.update(
-        top1=res["top1"],
         best_epoch_top1_for_comparison_only=res["best_epoch_top1"],
         best_epoch=res["best_epoch"],
         history=res["history"],
@@ -96,13 +104,17 @@ def run_knn(
     kw = dict(batch_size=cfg.batch_size, progress=progress)
     tr_f, tr_y = extract_features(enc, train, loaded.transform, device, desc="train features", **kw)
     te_f, te_y = extract_features(enc, test, loaded.transform, device, desc="test features", **kw)
-    top1 = knn_accuracy(
-        tr_f, tr_y, te_f, te_y, k=cfg.k, similarity=cfg.similarity, chunk_size=cfg.chunk_size,
+    if len(te_y) == 0:
+        raise SkelconError("kNN needs a non-empty test split")
+    scores = knn_scores(
+        tr_f, tr_y, te_f, k=cfg.k, similarity=cfg.similarity, chunk_size=cfg.chunk_size,
         num_classes=int(train.meta["num_classes"]),
     )  # fmt: skip
+    metrics = classification_metrics(scores, te_y, class_names(train.meta))
     rec = _record("knn", loaded, data, benchmark, random_init, train, test)
-    rec.update(top1=top1, k=cfg.k, similarity=cfg.similarity, config=to_dict(cfg),
-               seconds=round(time.time() - t0, 2))  # fmt: skip
+    rec.update(top1=metrics["top1"], k=cfg.k, similarity=cfg.similarity)
+    rec.update(_beside_top1(metrics))
+    rec.update(config=to_dict(cfg), seconds=round(time.time() - t0, 2))
     write_json(Path(out) / "metrics.json", rec)
     return rec
 
@@ -144,6 +156,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
     from tqdm import tqdm
 
     from .finetune import finetune, mean_std, run_seed
+    from .metrics import pool_runs
     from .subsets import draw_subsets, subset_split
 
     cfg.validate()
@@ -182,7 +195,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
     t0 = time.time()
     results = []
     for f, runs in subsets.items():
-        top1s, sizes, losses = [], [], []
+        top1s, sizes, losses, run_metrics = [], [], [], []
         for r, idx in enumerate(runs):
             enc.load_state_dict(init_state)
             res = finetune(
@@ -199,6 +212,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
                 representation="+".join(loaded.representations),
             )
             top1s.append(res["top1"])
+            run_metrics.append(res["metrics"])
             sizes.append(int(len(idx)))
             losses.append(res["train_loss"][-1])
             if progress:
@@ -215,6 +229,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
                 "runs": top1s,
                 "num_labelled": sizes,
                 "final_train_loss": losses,
+                **pool_runs(run_metrics),
             }
         )
     enc.load_state_dict(init_state)
@@ -226,6 +241,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
         "num_train": len(train),
         "num_test": len(test),
         "num_classes": num_classes,
+        "classes": class_names(train.meta, num_classes),
         "dataset": train.meta.get("dataset"),
         "benchmark": train.benchmark,
         "data": str(train.root),

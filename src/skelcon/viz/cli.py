@@ -1,4 +1,4 @@
-"""``skelcon plot tsne|retrieval|augment|curves``: figures as PNG files (headless)."""
+"""``skelcon plot tsne|retrieval|augment|curves|confusion``: figures as PNG files (headless)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import argparse
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
+    from ..cli import DEVICE_HELP, RANDOM_INIT_HELP, add_common_args, add_representation_arg
+
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
-    p.add_argument(
-        "--representation", required=True, help="seq, img, stg or a combination like seq+stg"
-    )
+    add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True)
     p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--random-init", action="store_true", help="the same architecture, untrained")
+    p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
     p.add_argument("--seed", type=int, default=0, help="random draws (default 0)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_args(p, device=False)
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def _tsne(args) -> int:
@@ -64,10 +63,20 @@ def _curves(args) -> int:
     return 0
 
 
+def _confusion(args) -> int:
+    from .confusion import plot_confusion
+
+    out = plot_confusion(args.source, args.out, fraction=args.fraction)
+    print(f"confusion matrix written to {out}")
+    return 0
+
+
 def add_cli(sub) -> None:
     from ..cli import _Parser, add_override_args
 
-    plot = sub.add_parser("plot", help="figures: t-SNE, retrieval, augmentations, training curves")
+    plot = sub.add_parser(
+        "plot", help="figures: t-SNE, retrieval, augmentations, training curves, confusion matrix"
+    )
     psub = plot.add_subparsers(dest="figure", required=True, parser_class=_Parser)
 
     p = psub.add_parser("tsne", help="t-SNE of features of random class subsets (paper Figure 7)")
@@ -105,7 +114,10 @@ def add_cli(sub) -> None:
         "augment", help="one sample under shear, jitter, crop-resize (paper Figures 2-4)"
     )
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument("--benchmark", required=True)
+    p.add_argument(
+        "--benchmark", help="benchmark of --data (default: the dataset's only benchmark)"
+    )
+    # train, unlike embed/tsne/retrieval: augmentations are what pre-training sees
     p.add_argument("--split", default="train", help="split the sample comes from (default train)")
     p.add_argument("--index", type=int, default=0, help="sample index within the split (default 0)")
     p.add_argument("--out", required=True, help="PNG file to write")
@@ -122,3 +134,13 @@ def add_cli(sub) -> None:
     p.add_argument("run", help="pre-training run directory (or its metrics.jsonl)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.set_defaults(func=_curves)
+
+    p = psub.add_parser(
+        "confusion", help="confusion matrix of an evaluation, rows normalised, class names"
+    )
+    p.add_argument("source", metavar="RUN_OR_METRICS",
+                   help="evaluation directory (skelcon eval --out) or its metrics.json")  # fmt: skip
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--fraction", type=float,
+                   help="label fraction of semi/supervised results (default: the largest)")  # fmt: skip
+    p.set_defaults(func=_confusion)
