@@ -50,7 +50,7 @@ def linear_eval(
     """Train a linear classifier on frozen features; returns top-1 (%) of the final epoch.
 
     Training inputs are random temporal crop-resizes (ratio ~ U[crop_min, 1]) drawn
-    afresh every epoch, test inputs a centre crop (SPEC §5). ``train_crop="center"``
+    afresh every epoch, test inputs a centre crop (paper Appendix A.1). ``train_crop="center"``
     caches centre-crop training features once instead (faster, for quick checks).
     Also reports ``best_epoch_top1``: the best test accuracy over epochs, the number
     the authors' script reports (selection on the test set; for comparison only).
