@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every downstream protocol of SPEC §5 on one prepared dataset, from one pre-training run,
+# Every downstream protocol of the paper (Section 4.3) on one prepared dataset, from one pre-training run,
 # then the report. Usage:
 #   scripts/run_protocols.sh DATA BENCHMARK RUN_DIR EVAL_DIR [pretrain args...]
 # Pre-trains (inter SEQ+STG, cpu_small recipe unless CONFIG or args say otherwise) if RUN_DIR

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from skelcon.cli import main
+from skelcon.config import LinearEvalConfig, to_dict
 from skelcon.errors import DataFormatError, SkelconError
-from skelcon.paper_numbers import Augmentation, lookup
+from skelcon.paper_numbers import OFFICIAL_SPLITS, Augmentation, OfficialSplit, lookup
 from skelcon.report import PretrainInfo, collect, write_report
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report"
@@ -35,43 +36,152 @@ def test_report_matches_fixture(tmp_path, fmt):
 def _paper_by_row(tmp_path) -> dict:
     write_report([FIXTURE], tmp_path / "r.json")
     recs = json.loads((tmp_path / "r.json").read_text())["results"]
-    return {(r["path"].removeprefix("evals/"), r["fraction"]): r["paper_top1"] for r in recs}
+    return {
+        (r["path"].removeprefix("evals/"), r["fraction"]): (
+            r["paper_top1"],
+            r["paper_table"],
+            r["paper_not_comparable"],
+        )
+        for r in recs
+    }
 
 
-def test_paper_numbers_only_beside_matching_rows(tmp_path):
+def test_paper_numbers_only_beside_comparable_rows(tmp_path):
     paper = _paper_by_row(tmp_path)
-    expected = {  # SPEC §6 / the paper's tables, typed by hand
-        ("ntu60_xview/linear_seq", None): 85.2,  # Table 1, SEQ pre-trained inter with STG
-        ("ntu60_xview/linear_seq_intra", None): 82.5,  # Tables 5, 6: SEQ intra, all augmentations
-        ("ntu60_xview/linear_stg_inter", None): 78.9,  # Table 6: STG inter with SEQ
-        ("ntu60_xview/linear_img_crop", None): 62.5,  # Table 5: IMG intra, crop-resize only
-        ("ntu60_xsub/linear_seq_noconfig", None): 76.3,  # setting unknown: the headline number
-        ("ntu60_xsub/knn_seq", None): 62.5,  # Table 3, NTU-60 x-sub
-        ("ntu60_xview/semi_seq", 1.0): 38.1, ("ntu60_xview/semi_seq", 5.0): 65.7,
-        ("ntu60_xview/semi_seq", 10.0): 72.5, ("ntu60_xview/semi_seq", 20.0): 78.2,
-        ("pku_mmd1/semi_seq", 1.0): 37.7, ("pku_mmd1/semi_seq", 10.0): 72.1,
-        ("ntu60_xview/supervised_seq", 1.0): 21.7,  # "supervised only"
-        ("ntu60_xview/supervised_seq", 10.0): 59.8,
-        ("transfer/pku2_from_pku1", 100.0): 45.1,  # Table 4
-        ("ntu60_xview/finetune_seq", 100.0): 90.4,  # Table 7
-        ("ntu60_xview/finetune_seq_random", 100.0): 87.8,
+    t1 = "Table 1"
+    expected = {  # the paper's tables, typed by hand; full data, paper recipe and protocol
+        ("ntu60_xview/linear_seq", None): (85.2, t1, None),  # SEQ pre-trained inter with STG
+        ("ntu60_xview/linear_seq_intra", None): (82.5, "Tables 5, 6", None),  # SEQ intra
+        ("ntu60_xview/linear_stg_inter", None): (78.9, "Table 6", None),  # STG inter with SEQ
+        ("ntu60_xview/linear_img_crop", None): (62.5, "Table 5", None),  # IMG, crop-resize only
+        ("ntu60_xsub/knn_seq", None): (62.5, "Table 3", None),
+        ("ntu60_xview/semi_seq", 1.0): (38.1, "Table 2", None),
+        ("ntu60_xview/semi_seq", 5.0): (65.7, "Table 2", None),
+        ("ntu60_xview/semi_seq", 10.0): (72.5, "Table 2", None),
+        ("ntu60_xview/semi_seq", 20.0): (78.2, "Table 2", None),
+        ("ntu60_xview/supervised_seq", 1.0): (21.7, "Table 2", None),  # "supervised only"
+        ("ntu60_xview/supervised_seq", 10.0): (59.8, "Table 2", None),
+        ("transfer/pku2_from_pku1", 100.0): (45.1, "Table 4", None),
+        ("ntu60_xview/finetune_seq", 100.0): (90.4, "Table 7", None),
+        ("ntu60_xview/finetune_seq_random", 100.0): (87.8, "Table 7", None),
+        # a figure exists for the setting, but ours is not comparable: each kind, its reason
+        ("ntu60_xview/linear_seq_small_data", None): (
+            None, t1, "100/37,920 train, 50/18,960 test clips"),
+        ("ntu60_xview/linear_seq_short_eval", None): (None, t1, "linear 3/80 epochs"),
+        ("pku_mmd1/semi_seq", 1.0): (None, "Table 2", "semi 3/50 epochs"),
+        ("pku_mmd1/semi_seq", 10.0): (None, "Table 2", "semi 3/50 epochs"),
+        ("ntu60_xview/linear_seq_2ep", None): (None, t1, "pre-trained 2/451 epochs"),
+        ("ntu60_xview/linear_seq_custom", None): (
+            None, t1, "recipe differs from ntu60: moco.temperature 0.2, moco.intra_weight 1"),
+        ("ntu60_xsub/linear_seq_noconfig", None): (None, t1, "pre-training recipe unknown"),
+        ("ntu60_xsub/linear_seq_no_eval_config", None): (None, t1, "evaluation settings unknown"),
+        # issue 9: 2-epoch cpu_small on 218 of the 1,076 PKU-MMD I sequences
+        ("pku_mmd1/linear_seq_cpu_small", None): (
+            None, t1, "218/1,076 sequences; recipe cpu_small, not pku_mmd1; pre-trained 2/600 epochs"),
         # no matching setting in the paper:
-        ("ntu60_xview/linear_seq_random", None): None,  # linear on a random encoder
-        ("synthetic/linear_seq", None): None,
-        ("ntu120_xsetup/knn_seq_k5", None): None,  # k = 5
-        ("transfer/pku2_from_ucla", None): None,  # source NW-UCLA
+        ("ntu60_xview/linear_seq_random", None): (None, None, None),  # linear, random encoder
+        ("synthetic/linear_seq", None): (None, None, None),
+        ("ntu120_xsetup/knn_seq_k5", None): (None, None, None),  # k = 5
+        ("transfer/pku2_from_ucla", None): (None, None, None),  # source NW-UCLA
     }  # fmt: skip
     assert paper == expected
     # a sub-directory alone gives the same numbers
-    write_report([FIXTURE / "evals" / "pku_mmd1"], tmp_path / "p.csv")
+    write_report([FIXTURE / "evals" / "transfer"], tmp_path / "p.csv")
     rows = list(csv.DictReader((tmp_path / "p.csv").open()))
-    assert [(r["path"], r["fraction"], r["paper_top1"]) for r in rows] == [
-        ("semi_seq", "1.0", "37.7"), ("semi_seq", "10.0", "72.1"),
+    assert [(r["path"], r["paper_top1"], r["paper_comparable"]) for r in rows] == [
+        ("pku2_from_pku1", "45.1", "True"), ("pku2_from_ucla", "", "False"),
     ]  # fmt: skip
-    # rows without a paper number show the dash in the markdown
     md = (FIXTURE / "expected.md").read_text(encoding="utf-8")
+    # rows without a paper number show the dash in the markdown
     synth = [line for line in md.splitlines() if line.endswith("| evals/synthetic/linear_seq |")]
-    assert len(synth) == 3 and all("| – |" in line for line in synth)
+    assert len(synth) == 3 and all(line.count("| – |") == 1 for line in synth)
+    # a non-comparable row names the table but never shows its figure
+    line = next(x for x in md.splitlines() if x.endswith("| evals/pku_mmd1/linear_seq_cpu_small |"))
+    assert "not comparable (T1): 218/1,076 sequences;" in line and "80.9" not in line
+    semi = next(x for x in md.splitlines() if x.endswith("| evals/pku_mmd1/semi_seq |"))
+    assert "semi 3/50 epochs" in semi and "72.1" not in semi and "37.7" not in semi
+
+
+def test_every_row_shows_recipe_epochs_and_loss_terms():
+    md = (FIXTURE / "expected.md").read_text(encoding="utf-8")
+    rows: dict[str, str] = {}
+    for x in md.splitlines():  # the first table a row appears in (linear, knn, semi, ...)
+        if x.startswith("| "):
+            rows.setdefault(x.split("|")[-2].strip(), x)
+    cells = lambda path: [c.strip() for c in rows[path].split("|")[1:-1]]  # noqa: E731
+    # dataset, benchmark, representation, pre-training, recipe, pre-train ep., eval ep., preset
+    assert cells("evals/pku_mmd1/linear_seq_cpu_small")[3:8] == [
+        "inter SEQ↔STG + intra; aug: none",
+        "cpu_small",
+        "2 (of 50)",
+        "80",
+        "small",
+    ]
+    assert cells("evals/ntu60_xview/linear_seq")[3:7] == ["inter SEQ↔STG", "ntu60", "451", "80"]
+    assert cells("evals/ntu60_xview/linear_seq_intra")[3:7] == [
+        "intra SEQ",
+        "ntu60 (representations varied)",
+        "451",
+        "80",
+    ]
+    assert cells("evals/ntu60_xview/linear_seq_custom")[3:5] == ["inter SEQ↔STG + intra", "custom"]
+    assert cells("evals/ntu60_xview/linear_seq_random")[3:7] == [
+        "**none (random init)**",
+        "–",
+        "–",
+        "80",
+    ]
+    assert cells("evals/ntu60_xsub/knn_seq")[6] == "–"  # retrieval trains nothing
+    assert cells("evals/ntu60_xsub/linear_seq_noconfig")[4:6] == ["unknown", "?"]
+    header = next(x for x in md.splitlines() if x.startswith("| dataset | benchmark | repr"))
+    assert "| recipe | pre-train epochs | eval epochs |" in header
+
+
+def test_official_split_sizes():
+    """Paper Section 4.1 counts; a prepared split may lack the official missing samples."""
+    assert (OFFICIAL_SPLITS["ntu60", "xview"].train, OFFICIAL_SPLITS["ntu60", "xview"].test) == (
+        37_920, 18_960,
+    )  # fmt: skip
+    assert OFFICIAL_SPLITS["pku-mmd1", "xsub"] == OfficialSplit(18_841, 2_704)
+    assert OFFICIAL_SPLITS["pku-mmd2", "xsub"] == OfficialSplit(5_332, 1_613)
+    # the standard NTU-60 preparation (302 samples skipped) gives 40,091 / 16,487 and
+    # 37,646 / 18,932: exactly the lower ends of the ranges
+    xsub, xview = OFFICIAL_SPLITS["ntu60", "xsub"], OFFICIAL_SPLITS["ntu60", "xview"]
+    assert (xsub.train - xsub.missing_train, xsub.test - xsub.missing_test) == (40_091, 16_487)
+    assert (xview.train - xview.missing_train, xview.test - xview.missing_test) == (37_646, 18_932)
+    for (ds, _), s in OFFICIAL_SPLITS.items():
+        listed = {"ntu60": 302, "ntu120": 535}.get(ds, 0)
+        assert s.missing_train + s.missing_test == listed
+    assert xsub.accepts("train", 40_320) and xsub.accepts("train", 40_091)
+    assert not xsub.accepts("train", 40_090) and not xsub.accepts("train", 40_321)
+    assert OFFICIAL_SPLITS["pku-mmd1", "xsub"].accepts("test", 2_704)
+    assert not OFFICIAL_SPLITS["pku-mmd1", "xsub"].accepts("test", 2_703)
+
+
+def test_missing_counts_follow_the_packaged_lists():
+    """The per-split missing counts are recounted from the official lists and split rules."""
+    import re
+    from importlib.resources import files
+
+    subjects60 = {1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38}
+    subjects120 = subjects60 | {45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78,
+                                80, 81, 82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100,
+                                103}  # fmt: skip
+    for ds, subjects, bench, rule in (
+        ("ntu60", subjects60, "xview", lambda s, c: c in (2, 3)),
+        ("ntu120", subjects120, "xsetup", lambda s, c: s % 2 == 0),
+    ):
+        text = (files("skelcon") / "resources" / f"{ds}_missing_skeletons.txt").read_text()
+        ids = [
+            tuple(map(int, m.groups())) for m in re.finditer(r"S(\d+)C(\d+)P(\d+)R\d+A\d+", text)
+        ]
+        xsub = sum(p in subjects for _, _, p in ids)
+        other = sum(rule(s, c) for s, c, _ in ids)
+        assert (OFFICIAL_SPLITS[ds, "xsub"].missing_train, OFFICIAL_SPLITS[ds, "xsub"].missing_test) == (
+            xsub, len(ids) - xsub,
+        )  # fmt: skip
+        split = OFFICIAL_SPLITS[ds, bench]
+        assert (split.missing_train, split.missing_test) == (other, len(ids) - other)
 
 
 def test_random_init_rows_are_labelled():
@@ -80,7 +190,7 @@ def test_random_init_rows_are_labelled():
     assert "**none (random init)**" in line
 
 
-def test_spec_section6_numbers():
+def test_paper_table_numbers():
     inter = ["seq", "stg"]
     for (ds, bench), v in {("ntu60", "xview"): 85.2, ("ntu60", "xsub"): 76.3, ("ntu120", "xsetup"): 67.9,
                            ("ntu120", "xsub"): 67.1, ("pku-mmd1", "xsub"): 80.9,
@@ -123,7 +233,14 @@ def test_spec_section6_numbers():
 
 def test_setting_labels():
     info = PretrainInfo(("seq", "stg"), Augmentation())
-    assert info.setting("seq") == "SEQ, inter with STG" and info.label() == "inter SEQ+STG"
+    assert info.setting("seq") == "SEQ, inter with STG" and info.label() == "inter SEQ↔STG"
+    mixed = PretrainInfo(("seq", "stg"), Augmentation(), intra_weight=1.0)
+    assert mixed.label() == "inter SEQ↔STG + intra"
+    assert mixed.setting("seq") == "SEQ, inter with STG + intra"
+    assert PretrainInfo(("seq", "stg"), Augmentation(), intra_weight=0.5).label() == (
+        "inter SEQ↔STG + intra ×0.5"
+    )
+    assert PretrainInfo(("seq",), Augmentation()).label() == "intra SEQ"
     assert PretrainInfo(("seq",), Augmentation()).setting("seq") == "SEQ, intra"
     assert (
         PretrainInfo(("img", "seq", "stg"), Augmentation()).setting("seq+stg")
@@ -142,28 +259,104 @@ def _metrics(path: Path, **rec) -> None:
     (path / "metrics.json").write_text(json.dumps({**base, **rec}))
 
 
-def test_setting_and_source_read_from_a_checkpoint_without_config(tmp_path):
+def test_setting_epochs_clips_and_source_read_from_a_checkpoint_without_config(tmp_path):
     import torch
+    import yaml
 
-    for name, spatial in (("shear", "shear"), ("default", "random")):
+    from skelcon.config import FinetuneConfig, to_dict
+
+    recipe = yaml.safe_load((FIXTURE / "runs" / "pku1_paper" / "config.yaml").read_text())
+    runs = {  # name: (augment.spatial, epochs trained, pre-training clips)
+        "default": ("random", 600, 18_841),
+        "shear": ("shear", 600, 18_841),
+        "short": ("random", 2, 18_841),
+        "subset": ("random", 600, 1_510),
+    }
+    for name, (spatial, epoch, clips) in runs.items():
         run = tmp_path / "runs" / name
         run.mkdir(parents=True)
-        cfg = {"representations": ["seq", "stg"], "augment": {"spatial": spatial}}
-        torch.save({"config": cfg, "model": {}, "data": {"dataset": "pku-mmd1"}}, run / "last.pt")
+        cfg = {**recipe, "augment": {**recipe["augment"], "spatial": spatial}}
+        torch.save({"config": cfg, "model": {}, "epoch": epoch, "num_clips": clips,
+                    "benchmark": "xsub", "data": {"dataset": "pku-mmd1"}}, run / "last.pt")  # fmt: skip
         _metrics(tmp_path / "ev" / f"lin_{name}", checkpoint=str(run))
         _metrics(tmp_path / "ev" / f"ft_{name}", protocol="finetune", checkpoint=str(run / "last.pt"),
-                 dataset="pku-mmd2", benchmark="xsub", top1=40.0)  # fmt: skip
+                 dataset="pku-mmd2", benchmark="xsub", top1=40.0, num_train=5_332, num_test=1_613,
+                 config=to_dict(FinetuneConfig()))  # fmt: skip
     res = {r.source: r for r in collect([tmp_path / "ev"])}
     assert res["lin_shear"].pretrain.representations == ("seq", "stg")
     assert res["lin_shear"].pretrain.augment.spatial == "shear"
+    assert res["lin_default"].pretrain.recipe() == "pku_mmd1"
+    assert res["lin_default"].pretrain.epochs == 600 and res["lin_short"].pretrain.epochs == 2
     # fine-tuning on another dataset than the pre-training one is transfer (paper Table 4)
-    assert res["ft_default"].source_dataset == "pku-mmd1" and res["ft_default"].paper.top1 == 45.1
-    assert res["ft_shear"].source_dataset == "pku-mmd1" and res["ft_shear"].paper is None
+    ft = res["ft_default"]
+    assert ft.source_dataset == "pku-mmd1" and ft.comparable and ft.paper.top1 == 45.1
+    assert res["ft_shear"].paper.table == "Table 4" and res["ft_shear"].paper_reasons == [
+        "recipe differs from pku_mmd1: augment.spatial shear"
+    ]
+    assert res["ft_short"].paper_reasons == ["pre-trained 2/600 epochs"]
+    assert res["ft_subset"].paper_reasons == ["pre-trained on 1,510/18,841 clips"]
     write_report([tmp_path / "ev"], tmp_path / "r.md")
     text = (tmp_path / "r.md").read_text()
     assert (
-        "| inter SEQ+STG; aug: crop-resize (l_min 0.1) + shear; pre-trained on PKU-MMD I |" in text
+        "| inter SEQ↔STG; aug: crop-resize (l_min 0.1) + shear; pre-trained on PKU-MMD I |" in text
     )
+
+
+def test_pretraining_epochs_from_the_checkpoint_name_or_the_log(tmp_path):
+    import shutil
+
+    run = tmp_path / "runs" / "r"
+    shutil.copytree(FIXTURE / "runs" / "ntu60_2ep", run)
+    (run / "epoch_0050.pt").write_bytes(b"not a checkpoint")  # unreadable: the name says 50
+    base = dict(num_train=37_646, num_test=18_932, config=to_dict(LinearEvalConfig()))
+    _metrics(tmp_path / "ev" / "named", checkpoint=str(run / "epoch_0050.pt"), **base)
+    _metrics(tmp_path / "ev" / "logged", checkpoint=str(run), **base)  # metrics.jsonl: 2
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "config.yaml").write_text((run / "config.yaml").read_text())
+    _metrics(tmp_path / "ev" / "unknown", checkpoint=str(tmp_path / "bare"), **base)
+    res = {r.source: r for r in collect([tmp_path / "ev"])}
+    assert res["named"].paper_reasons == ["pre-trained 50/451 epochs"]
+    assert res["logged"].paper_reasons == ["pre-trained 2/451 epochs"]
+    assert res["logged"].pretrain_epochs_text() == "2 (of 451)"
+    assert res["unknown"].paper_reasons == ["pre-training epochs unknown"]
+
+
+def test_protocol_settings_hide_the_paper_figure(tmp_path):
+    from skelcon.config import FinetuneConfig, KnnConfig
+
+    run = str(FIXTURE / "runs" / "inter_seq_stg")
+    full = dict(num_train=37_646, num_test=18_932, checkpoint=run)
+    lin = to_dict(LinearEvalConfig())
+    _metrics(tmp_path / "ok", config=lin, **full)
+    _metrics(tmp_path / "lr", config={**lin, "lr": 0.05}, **full)
+    _metrics(tmp_path / "drops", config={**lin, "milestones": [60]}, **full)
+    _metrics(tmp_path / "euclid", protocol="knn", k=1,
+             config={**to_dict(KnnConfig()), "similarity": "euclidean"}, **full)  # fmt: skip
+    subsets = [{"fraction": 0.01, "mean": 30.0, "std": 1.0, "runs": [29.0, 30.0, 31.0]}]
+    _metrics(tmp_path / "three", protocol="semi", results=subsets,
+             config=to_dict(FinetuneConfig()), **full)  # fmt: skip
+    res = {r.source: r for r in collect([tmp_path])}
+    assert res["ok"].comparable and res["ok"].paper.top1 == 85.2
+    assert res["lr"].paper_reasons == ["linear lr 0.05 (paper 0.1)"]
+    assert res["drops"].paper_reasons == ["linear milestones [60] (paper [50, 70])"]
+    assert res["euclid"].paper_reasons == ["knn similarity euclidean (paper cosine)"]
+    assert res["three"].paper.top1 == 38.1 and res["three"].paper_reasons == ["3/5 label subsets"]
+
+
+def test_recipe_names():
+    from skelcon.report import packaged_recipes, recipe_diff
+
+    recipes = packaged_recipes()
+    assert {"cpu_small", "ntu60", "ntu120", "pku_mmd1", "pku_mmd2"} <= set(recipes)
+    for name, flat in recipes.items():
+        assert PretrainInfo(("seq", "stg"), Augmentation(), config=flat).recipe() == name
+    ntu60 = dict(recipes["ntu60"])
+    # epochs, seed and logging do not shape the weights; the rest does
+    assert recipe_diff({**ntu60, "epochs": 2, "seed": 3, "log_every": 1}, recipes["ntu60"]) == []
+    assert recipe_diff({**ntu60, "optim.lr": 0.1}, recipes["ntu60"]) == ["optim.lr"]
+    assert recipe_diff({**ntu60, "optim.weight_decay": "1e-4"}, recipes["ntu60"]) == []
+    odd = PretrainInfo(("seq", "stg"), Augmentation(), config={**ntu60, "batch_size": 32})
+    assert odd.recipe() == "custom"
 
 
 def test_errors(tmp_path, capsys):
@@ -200,22 +393,23 @@ def test_cli_writes_each_format(tmp_path, capsys):
         assert out.read_text(encoding="utf-8") == (FIXTURE / f"expected.{fmt}").read_text(
             encoding="utf-8"
         )
-    assert "report of 21 results" in capsys.readouterr().out
+    assert "report of 27 results" in capsys.readouterr().out
 
 
 def test_class_subset_is_not_set_beside_the_full_dataset_numbers(tmp_path):
-    import json
-
-    from skelcon.report import collect
-
     data = tmp_path / "data"
     data.mkdir()
     (data / "meta.json").write_text(json.dumps({"num_classes": 8}))
-    for name, d in (("subset", str(data)), ("full", None)):
-        rec = {"protocol": "linear", "representation": "seq", "top1": 50.0, "num_train": 1,
-               "num_test": 1, "dataset": "pku-mmd1", "benchmark": "xsub", "data": d}  # fmt: skip
+    run = str(FIXTURE / "runs" / "pku1_paper")
+    for name, d, sizes in (("subset", str(data), (1_510, 195)), ("full", None, (18_841, 2_704))):
+        rec = {"protocol": "linear", "representation": "seq", "top1": 50.0, "num_train": sizes[0],
+               "num_test": sizes[1], "dataset": "pku-mmd1", "benchmark": "xsub", "data": d,
+               "checkpoint": run, "config": to_dict(LinearEvalConfig())}  # fmt: skip
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(json.dumps(rec))
     by_ds = {r.dataset: r for r in collect([tmp_path / "subset", tmp_path / "full"])}
-    assert by_ds["pku-mmd1 (8 of 51 classes)"].paper is None
-    assert by_ds["pku-mmd1"].paper is not None and by_ds["pku-mmd1"].paper.top1 == 80.9
+    sub = by_ds["pku-mmd1 (8 of 51 classes)"]
+    assert not sub.comparable and sub.paper_reasons == [
+        "8/51 classes", "1,510/18,841 train, 195/2,704 test clips",
+    ]  # fmt: skip
+    assert by_ds["pku-mmd1"].comparable and by_ds["pku-mmd1"].paper.top1 == 80.9

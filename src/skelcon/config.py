@@ -57,7 +57,7 @@ def parse_representations(value: str | list[str] | tuple[str, ...]) -> list[str]
 
 @dataclass
 class OptimConfig:
-    """SGD; lr schedule ``step`` (x ``gamma`` at each epoch in ``milestones``, SPEC §4) or
+    """SGD; lr schedule ``step`` (x ``gamma`` at each epoch in ``milestones``, paper Section 4.2) or
     ``cosine`` (to 0 at the last epoch, per step). Either starts with ``warmup_epochs`` of
     linear warm-up from 0 (per step; 0: none). See :mod:`skelcon.engine.schedules`."""
 
@@ -72,7 +72,7 @@ class OptimConfig:
 
 @dataclass
 class AugmentConfig:
-    """The spatio-temporal view maker (SPEC §2)."""
+    """The spatio-temporal view maker (paper Section 3.1)."""
 
     out_len: int = 64
     temporal: bool = (
@@ -88,7 +88,7 @@ class AugmentConfig:
 
 @dataclass
 class MocoConfig:
-    """MoCo (SPEC §4). The paper's values are the defaults; the other switches are the
+    """MoCo (paper Sections 3.3 and 4.2). The paper's values are the defaults; the other switches are the
     mechanics of MoCo v2/v3 reference code, off by default (see docs/pretraining.md)."""
 
     dim: int = 128
@@ -347,7 +347,7 @@ def _type_error(key: str, hint: Any, value: Any) -> SkelconError:
 
 @dataclass
 class LinearEvalConfig:
-    """Linear evaluation (SPEC §5): frozen encoder, SGD on a linear classifier."""
+    """Linear evaluation (paper Appendix A.1): frozen encoder, SGD on a linear classifier."""
 
     epochs: int = 80
     batch_size: int = 64  # the authors' linear-evaluation script
@@ -382,7 +382,7 @@ class LinearEvalConfig:
 
 @dataclass
 class KnnConfig:
-    """Nearest-neighbour retrieval (SPEC §5)."""
+    """Nearest-neighbour retrieval (paper Appendix A.1)."""
 
     k: int = 1
     similarity: str = "cosine"  # cosine | euclidean
@@ -401,7 +401,7 @@ class KnnConfig:
 
 @dataclass
 class FinetuneConfig:
-    """Fine-tuning encoder + linear classifier (SPEC §5: semi-supervised, supervised, transfer).
+    """Fine-tuning encoder + linear classifier (paper Appendix A.1: semi-supervised, supervised, transfer).
 
     Adam, ``lr`` x ``gamma`` at each epoch in ``milestones``. Training views are random
     temporal crop-resizes (ratio ~ U[crop_min, 1]); the test uses the centre crop after

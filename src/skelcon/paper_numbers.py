@@ -1,4 +1,7 @@
-"""The paper's reported top-1 accuracies (SPEC §6; paper Tables 1-10) as data.
+"""The paper's reported top-1 accuracies (paper Tables 1-10) and the settings they need.
+
+The paper: Thoker, Doughty and Snoek, "Skeleton-Contrastive 3D Action Representation
+Learning", ACM Multimedia 2021 (arXiv:2108.03656).
 
 Every number carries the setting it was measured in: protocol, dataset, benchmark,
 downstream representation(s), the representations used in pre-training (``None``
@@ -9,6 +12,11 @@ dataset (transfer). :func:`lookup` finds the number for a result of ours, or ``N
 Table 5 is stored only for the rows whose augmentations the extracted paper text
 determines (none; crop-resize only; shear only; jitter only; all three); the two
 crop-resize + one-spatial rows are left out because their order is ambiguous.
+
+Beside the numbers: the official split sizes (:data:`OFFICIAL_SPLITS`), the downstream
+protocol settings (:data:`PAPER_PROTOCOLS`) and the packaged recipe of each dataset
+(:data:`PAPER_RECIPES`), which ``skelcon report`` checks before it sets a paper figure
+beside a result.
 """
 
 from __future__ import annotations
@@ -20,8 +28,15 @@ __all__ = [
     "BENCHMARK_NAMES",
     "DATASET_NAMES",
     "DEFAULT_AUG",
+    "FULL_CLASSES",
+    "OFFICIAL_SEQUENCES",
+    "OFFICIAL_SPLITS",
     "PAPER",
+    "PAPER_PROTOCOLS",
+    "PAPER_RECIPES",
+    "PAPER_SUBSETS",
     "Augmentation",
+    "OfficialSplit",
     "PaperNumber",
     "lookup",
 ]
@@ -35,6 +50,75 @@ DATASET_NAMES = {
     "synthetic": "synthetic",
 }
 BENCHMARK_NAMES = {"xsub": "x-sub", "xview": "x-view", "xsetup": "x-setup"}
+
+# Class counts of the full datasets the paper reports on.
+FULL_CLASSES = {"ntu60": 60, "ntu120": 120, "pku-mmd1": 51, "pku-mmd2": 41, "nw-ucla": 10}
+
+
+@dataclass(frozen=True)
+class OfficialSplit:
+    """The official sample counts of one benchmark's train / test split.
+
+    ``train`` and ``test`` are the counts the paper gives (Section 4.1, "Datasets and
+    Evaluation"). ``missing_train`` / ``missing_test`` are how many samples of the
+    official missing-skeleton list of the dataset fall in each split (counted from the
+    packaged lists, ``skelcon/resources/*_missing_skeletons.txt``, with the split rules
+    of ``skelcon prepare``): a standard preparation skips them, so a prepared split is
+    full when its count lies in ``[official - missing, official]``. That range is the
+    whole tolerance; PKU-MMD has no such list and must match exactly.
+    """
+
+    train: int
+    test: int
+    missing_train: int = 0
+    missing_test: int = 0
+
+    def accepts(self, split: str, count: int) -> bool:
+        """Whether ``count`` samples in ``split`` ("train" / "test") are the full split."""
+        full = self.train if split == "train" else self.test
+        missing = self.missing_train if split == "train" else self.missing_test
+        return full - missing <= count <= full
+
+
+# Paper Section 4.1; missing-skeleton counts from the official NTU RGB+D lists (302 samples
+# of NTU-60, 535 of NTU-120) split by the benchmark rules. NTU-120's paper counts already
+# lie inside the range (63,026 + 50,922 = 114,480 - 532).
+OFFICIAL_SPLITS: dict[tuple[str, str], OfficialSplit] = {
+    ("ntu60", "xview"): OfficialSplit(37_920, 18_960, 274, 28),
+    ("ntu60", "xsub"): OfficialSplit(40_320, 16_560, 229, 73),
+    ("ntu120", "xsub"): OfficialSplit(63_026, 50_922, 334, 201),
+    ("ntu120", "xsetup"): OfficialSplit(54_471, 59_477, 252, 283),
+    ("pku-mmd1", "xsub"): OfficialSplit(18_841, 2_704),
+    ("pku-mmd2", "xsub"): OfficialSplit(5_332, 1_613),
+}
+
+# Untrimmed sequences of the full dataset (PKU-MMD I: the 1,076 sequences of the official
+# cross-subject and cross-view lists, skelcon/resources/pku_mmd1/).
+OFFICIAL_SEQUENCES = {"pku-mmd1": 1_076}
+
+# Downstream settings of the paper (Appendix A.1, "Downstream Training Details"): the
+# config fields of skelcon's evaluation that must hold these values. Semi-supervised,
+# "supervised only", fine-tuning and transfer share one fine-tuning recipe (Adam).
+_FINETUNE_SETTINGS = {"epochs": 50, "lr": 1e-4, "milestones": [30, 40], "gamma": 0.1}
+PAPER_PROTOCOLS: dict[str, dict[str, object]] = {
+    "linear": {"epochs": 80, "lr": 0.1, "momentum": 0.9, "milestones": [50, 70], "gamma": 0.1},
+    "knn": {"similarity": "cosine"},
+    "semi": _FINETUNE_SETTINGS,
+    "supervised": _FINETUNE_SETTINGS,
+    "finetune": _FINETUNE_SETTINGS,
+    "transfer": _FINETUNE_SETTINGS,
+}
+# Table 2: "average accuracy of five runs with random subsets of labeled samples".
+PAPER_SUBSETS = 5
+
+# The packaged recipe (``skelcon pretrain --config NAME``) that reproduces the paper's
+# pre-training on each dataset (paper Section 4.2, "Implementation Details").
+PAPER_RECIPES = {
+    "ntu60": "ntu60",
+    "ntu120": "ntu120",
+    "pku-mmd1": "pku_mmd1",
+    "pku-mmd2": "pku_mmd2",
+}
 
 
 @dataclass(frozen=True)

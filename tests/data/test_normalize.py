@@ -1,4 +1,4 @@
-"""The standard normalisation (SPEC §1 steps 2-5) against hand computations and a
+"""The standard normalisation (pad, centre, rotate) against hand computations and a
 plain loop-by-loop transcription of the steps."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _loop_rotation(v, target):
 
 
 def _loop_normalize(x: np.ndarray) -> np.ndarray:
-    """SPEC §1 steps 3-5 for one sample (3, T, V, M), frame by frame."""
+    """Padding, centring and rotation of one sample (3, T, V, M), frame by frame."""
     x = x.astype(np.float64).copy()
     c, t, v, m = x.shape
     for p in range(m):

@@ -29,7 +29,7 @@ ZIP120 = "ntu/nturgbd_skeletons_s018_to_s032.zip"
 GOLDEN = "ntu/golden/ntu60_sample_reference_preparation.npz"
 TRUNCATED = {"S005C002P013R002A056": 2086, "S012C001P008R002A030": 2819}
 
-# SPEC §1 step 6, written out independently of the module's constants
+# The official NTU-60 / NTU-120 split rules, written out independently of the module's constants
 XSUB60 = {1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38}
 XSUB120 = XSUB60 | {45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82,
                     83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103}  # fmt: skip

@@ -1,4 +1,4 @@
-"""Augmentations that turn a raw skeleton batch into contrastive views (SPEC §2)."""
+"""Augmentations that turn a raw skeleton batch into contrastive views (paper Section 3.1)."""
 
 from .spatial import JITTER_MODES, apply_matrix, joint_jitter, shear
 from .temporal import center_crop_resize, crop_lengths, temporal_crop_resize

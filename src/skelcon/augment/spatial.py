@@ -1,4 +1,4 @@
-"""Spatial augmentations (SPEC §2): shear and joint jitter.
+"""Spatial augmentations (paper Section 3.1.1): shear and joint jitter.
 
 Both act on the coordinate axis of ``x: (N, C=3, T, V, M)`` with one 3x3 matrix per
 sample, shared by all frames and persons; a joint ``p`` (a column vector) becomes

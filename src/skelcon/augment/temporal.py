@@ -1,4 +1,4 @@
-"""Temporal crop-resize (SPEC §2).
+"""Temporal crop-resize (paper Section 3.1.2).
 
 A crop of the valid frames of each sample is resampled to a fixed number of frames
 with linear interpolation; the first and last output frames are exactly the first

@@ -1,4 +1,4 @@
-"""The spatio-temporal view maker (SPEC §2).
+"""The spatio-temporal view maker (paper Section 3.1.3).
 
 A view is a temporal crop-resize followed by one spatial augmentation: shear or
 joint jitter chosen per sample with p = 1/2 (``spatial="random"``), a fixed one, or

@@ -1,9 +1,10 @@
-"""The standard skeleton normalisation (SPEC §1 steps 2-5), vectorised over samples.
+"""The standard skeleton normalisation, vectorised over samples: pad empty frames,
+centre and rotate, as in the NTU RGB+D preparation behind the published numbers.
 
 Every function works on float32 arrays laid out ``(C, T, V, M)`` (one sample) or
 ``(N, C, T, V, M)`` (``*_batch`` variants); no Python loop runs over frames or joints.
 The behaviour reproduces the preparation behind the published NTU numbers bit for bit
-up to float32 rounding, including its quirks (SPEC §7):
+up to float32 rounding, including its quirks:
 
 * a frame or joint counts as "empty" when its coordinates *sum* to exactly 0;
 * when a person's first frame is empty, all its non-empty frames are moved to the

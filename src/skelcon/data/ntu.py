@@ -2,7 +2,7 @@
 
 Reads the official archives in place (``zipfile``, members
 ``nturgb+d_skeletons/*.skeleton``) or extracted folders, and writes the standard
-preparation (SPEC §1): missing-skeleton list applied, up to 4 bodies read per frame,
+preparation (the one behind the published numbers): missing-skeleton list applied, up to 4 bodies read per frame,
 the 2 most energetic kept, empty frames padded, centred and rotated
 (:mod:`skelcon.data.normalize`), benchmarks ``xsub``/``xview`` (NTU-60) or
 ``xsub``/``xsetup`` (NTU-120) with splits ``train``/``test``.

@@ -20,7 +20,7 @@ def lr_at(cfg: OptimConfig, t: float, epochs: int) -> float:
       (Goyal et al. 2017; solo-learn's ``warmup_cosine``);
     - then ``step``: ``cfg.lr * gamma ** (number of milestones <= floor(t))``, i.e. the
       epoch with 0-based index ``m`` is the first with the lower lr, as
-      ``torch.optim.lr_scheduler.MultiStepLR`` stepped once per epoch (SPEC §4);
+      ``torch.optim.lr_scheduler.MultiStepLR`` stepped once per epoch (paper Section 4.2);
     - or ``cosine``: ``cfg.lr * (1 + cos(pi * p)) / 2`` with ``p`` the fraction of the
       post-warm-up epochs done (SGDR without restarts, Loshchilov and Hutter 2017; the
       MoCo v2 CIFAR demo and lightly's benchmarks).

@@ -1,4 +1,4 @@
-"""Fine-tuning: encoder + linear classifier trained together (SPEC §5).
+"""Fine-tuning: encoder + linear classifier trained together (paper Appendix A.1).
 
 Used by the semi-supervised, supervised-only, full fine-tuning and transfer
 protocols. The encoder is in train mode and all its weights are updated (unlike

@@ -52,7 +52,7 @@ def linear_eval(
     and, under ``metrics``, its :func:`~skelcon.eval.metrics.classification_metrics`.
 
     Training inputs are random temporal crop-resizes (ratio ~ U[crop_min, 1]) drawn
-    afresh every epoch, test inputs a centre crop (SPEC §5). ``train_crop="center"``
+    afresh every epoch, test inputs a centre crop (paper Appendix A.1). ``train_crop="center"``
     caches centre-crop training features once instead (faster, for quick checks).
     Also reports ``best_epoch_top1``: the best test accuracy over epochs, the number
     the authors' script reports (selection on the test set; for comparison only).

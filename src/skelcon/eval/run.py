@@ -120,7 +120,7 @@ def run_knn(
 
 
 # ---------------------------------------------------------------------------
-# Fine-tuning protocols: semi, supervised, finetune, transfer (SPEC §5)
+# Fine-tuning protocols: semi, supervised, finetune, transfer (paper Appendix A.1)
 
 FINETUNE_PROTOCOLS = ("semi", "supervised", "finetune", "transfer")
 STD_KIND = "population (ddof=0) over the repeats"

@@ -1,4 +1,4 @@
-"""Class-covering random subsets of a labelled split (semi-supervised protocol, SPEC §5).
+"""Class-covering random subsets of a labelled split (semi-supervised protocol, paper Table 2).
 
 A subset at fraction ``f`` takes, from every class ``c`` with ``n_c`` training
 samples, ``k_c = max(1, floor(f * n_c + 0.5))`` samples (rounded half up, at least
