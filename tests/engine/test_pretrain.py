@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -153,6 +154,19 @@ def test_resume_refuses_other_data_or_schedule(tiny_data, tmp_path):
     other = make_tiny_prepared(tmp_path / "other", n=60)
     with pytest.raises(SkelconError, match="training clips: 36 -> 45"):
         pretrain(_cfg("epochs=2"), other, "default", tmp_path / "r", progress=False, resume=True)
+    # same shape and clip count, other clips: the fingerprint of the sample names differs
+    same_size = make_tiny_prepared(tmp_path / "same", n=48, seed=1)
+    names = np.load(same_size / "names.npy")
+    np.save(same_size / "names.npy", np.array([f"x{n}" for n in names]))
+    with pytest.raises(SkelconError, match=r"another set of training clips \(36 clips, other"):
+        pretrain(_cfg("epochs=2"), same_size, "default", tmp_path / "r", progress=False,
+                 resume=True)  # fmt: skip
+    meta = json.loads((same_size / "meta.json").read_text())
+    meta["dataset"] = "elsewhere"
+    (same_size / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(SkelconError, match=r"another dataset \(dataset: 'tiny' -> 'elsewhere'\)"):
+        pretrain(_cfg("epochs=2"), same_size, "default", tmp_path / "r", progress=False,
+                 resume=True)  # fmt: skip
     with pytest.raises(SkelconError, match=r"moco.temperature: 0.07 -> 0.2"):
         pretrain(_cfg("epochs=2", "moco.temperature=0.2"), tiny_data, "default", tmp_path / "r",
                  progress=False, resume=True)  # fmt: skip

@@ -21,6 +21,7 @@ a directory that loads as complete; running it again starts the job afresh.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mmap
 import os
@@ -116,6 +117,13 @@ class PreparedSplit:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def fingerprint(self) -> dict[str, str]:
+        """What identifies this split's data: dataset, benchmark, split and a SHA-256 of
+        its sample names in order (a resumed run must see the same clips)."""
+        digest = hashlib.sha256("\n".join(map(str, self.names.tolist())).encode()).hexdigest()
+        return {"dataset": str(self.meta.get("dataset")), "benchmark": self.benchmark,
+                "split": self.split, "names_sha256": digest}  # fmt: skip
 
     def __getitem__(self, i: int) -> Clip:
         """Clip ``i`` (``-len <= i < len``); IndexError outside, TypeError for a

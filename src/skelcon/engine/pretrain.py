@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from ..augment import ViewMaker
 from ..config import PretrainConfig, to_dict
-from ..data.prepared import load_prepared
+from ..data.prepared import PreparedSplit, load_prepared
 from ..errors import SkelconError
 from ..utils.io import atomic_write, output_lock
 from .build import build_moco, data_spec
@@ -31,6 +31,7 @@ from .device import resolve_device
 from .guards import StopSignals, guard_loss, guard_weights
 from .logging import MetricsLogger
 from .monitor import KnnMonitor
+from .progress import RunProgress, size_notes
 from .schedules import lr_at, momentum_at
 
 # what a resumed run must share with its checkpoint (everything that shapes the weights;
@@ -131,6 +132,35 @@ def load_resume(
         raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint}") from None
 
 
+def check_resume(ckpt: dict, cfg: PretrainConfig, benchmark: str, spec: dict,
+                 split: PreparedSplit, out: Path) -> None:  # fmt: skip
+    """Refuse to resume ``ckpt`` with another config or other data, naming what changed.
+
+    Compared: the config keys that shape the weights (:data:`RESUME_MUST_MATCH`, and the
+    epochs under a cosine schedule), the benchmark, the data's shape, the number of
+    training clips and the split's fingerprint (dataset, split, sample names).
+    """
+    saved, now = ckpt["config"], to_dict(cfg)
+    scheduled = cfg.optim.schedule == "cosine" or cfg.moco.momentum_schedule == "cosine"
+    keys = RESUME_MUST_MATCH + (("epochs",) if scheduled else ())
+    diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
+    if diff is None and ckpt.get("benchmark") != benchmark:
+        diff = f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
+    if diff is None and ckpt.get("data") != spec:
+        diff = f"dataset ({resume_mismatch(dict(ckpt.get('data') or {}), spec)})"
+    if diff is None and ckpt.get("num_clips", len(split)) != len(split):
+        diff = f"training clips: {ckpt.get('num_clips')} -> {len(split)}"
+    was, now_fp = ckpt.get("data_fingerprint"), split.fingerprint()
+    if diff is None and was is not None and was != now_fp:
+        diff = resume_mismatch(was, now_fp)
+        if diff and diff.startswith("names_sha256"):
+            diff = f"set of training clips ({len(split)} clips, other sample names)"
+        else:
+            diff = f"dataset ({diff})"
+    if diff is not None:
+        raise SkelconError(f"cannot resume {out}: it was trained with another {diff}")
+
+
 def pretrain(
     cfg: PretrainConfig,
     data: str | os.PathLike,
@@ -202,18 +232,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     last = out / "last.pt"
     if resume:
         ckpt = load_resume(out, data, benchmark, resume_from, map_location=device)
-        saved, now = ckpt["config"], to_dict(cfg)
-        scheduled = cfg.optim.schedule == "cosine" or cfg.moco.momentum_schedule == "cosine"
-        keys = RESUME_MUST_MATCH + (("epochs",) if scheduled else ())
-        diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
-        if diff is None and ckpt.get("benchmark") != benchmark:
-            diff = f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
-        if diff is None and ckpt.get("data") != spec:
-            diff = f"data: {ckpt.get('data')} -> {spec}"
-        if diff is None and ckpt.get("num_clips", len(split)) != len(split):
-            diff = f"training clips: {ckpt.get('num_clips')} -> {len(split)}"
-        if diff is not None:
-            raise SkelconError(f"cannot resume {out}: it was trained with another {diff}")
+        check_resume(ckpt, cfg, benchmark, spec, split, out)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         set_rng_state(ckpt["rng"])
@@ -234,6 +253,9 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     logger = MetricsLogger(out)
     steps_per_epoch = max(len(split) // cfg.batch_size, 1)
     logger.truncate_after(start_epoch * steps_per_epoch)
+    shown = RunProgress(cfg, device, steps_per_epoch, start_epoch, enabled=progress)
+    for text in size_notes(cfg, len(split)):
+        shown.note(text)
     views = ViewMaker.from_config(cfg.augment)
     monitor, why_not = KnnMonitor.for_run(cfg.monitor, data, benchmark, split, cfg.augment.out_len)
     if monitor is None and progress and cfg.monitor.every:
@@ -281,10 +303,8 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             )  # fmt: skip
             model.train()
             t0, seen, total = time.time(), 0, 0.0
-            bar = tqdm(
-                loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False
-            )
-            for i, (x, nf, _) in enumerate(bar):
+            shown.epoch(epoch)
+            for i, (x, nf, _) in enumerate(loader):
                 t = epoch + i / len(loader)
                 set_lr(opt, lr_at(cfg.optim, t, cfg.epochs))
                 model.momentum = momentum_at(cfg.moco, t, cfg.epochs)
@@ -306,7 +326,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                     logger.log(step, loss=loss.item(), lr=opt.param_groups[0]["lr"],
                                epoch=epoch + 1, key_momentum=model.momentum,
                                **{k: float(v) for k, v in stats.items()})  # fmt: skip
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+                shown.step(loss.item())
             guard_weights(nets, where=f"the last step of epoch {epoch + 1}",
                           advice=f"{kept()}; lower optim.lr")  # fmt: skip
             dt = time.time() - t0
@@ -317,11 +337,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                 epoch_loss=total / n_batches,
                 samples_per_s=seen / max(dt, 1e-9),
             )
-            if progress:
-                tqdm.write(
-                    f"epoch {epoch + 1}/{cfg.epochs}  loss {total / n_batches:.4f}  "
-                    f"{seen / max(dt, 1e-9):.0f} samples/s"
-                )
+            shown.epoch_line(epoch + 1, total / n_batches, seen / max(dt, 1e-9))
             check(epoch + 1)
             state = {
                 "config": to_dict(cfg),
@@ -332,6 +348,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                 "data": spec,
                 "benchmark": benchmark,
                 "num_clips": len(split),
+                "data_fingerprint": split.fingerprint(),
                 "representations": list(cfg.representations),
             }
             with stop.deferred():  # a signal now waits until the checkpoints are written
@@ -342,6 +359,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             epochs_run += 1
             if stop_after is not None and epochs_run >= stop_after:
                 break
+    shown.close()
     logger.close()
     if not math.isfinite(total):
         raise SkelconError("training diverged")
