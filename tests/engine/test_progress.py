@@ -23,7 +23,7 @@ def test_duration_units():
 
 
 def test_long_cpu_run_gets_one_note_with_the_estimate(capsys):
-    cfg = load_config(PretrainConfig, None, ["epochs=451", "batch_size=64"])
+    cfg = load_config(PretrainConfig, None, ["epochs=451", "batch_size=64", "preset=paper"])
     clock = _Clock()
     shown = RunProgress(cfg, torch.device("cpu"), 626, 0, enabled=False, clock=clock)
     for _ in range(10):
@@ -35,9 +35,10 @@ def test_long_cpu_run_gets_one_note_with_the_estimate(capsys):
     assert abs(shown.left() - (451 * 626 - 10) * 20.0) < 1e-6
 
 
-def test_short_or_gpu_runs_get_no_note(capsys):
-    cfg = load_config(PretrainConfig, None, ["epochs=2", "batch_size=64"])
-    for device, step_s in (("cpu", 0.5), ("cuda", 20.0)):
+def test_short_gpu_or_small_preset_runs_get_no_note(capsys):
+    for preset, device, step_s in (("paper", "cpu", 0.001), ("paper", "cuda", 20.0),
+                                   ("small", "cpu", 20.0)):  # fmt: skip
+        cfg = load_config(PretrainConfig, None, ["epochs=451", f"preset={preset}"])
         clock = _Clock()
         shown = RunProgress(cfg, torch.device(device), 100, 0, enabled=False, clock=clock)
         for _ in range(10):

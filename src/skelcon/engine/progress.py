@@ -44,9 +44,9 @@ class RunProgress:
     """The run-wide progress display of :func:`~skelcon.engine.pretrain.pretrain`.
 
     ``step(loss)`` after every optimiser step; ``epoch_line(...)`` after every epoch.
-    After :data:`WARM_STEPS` steps on a CPU it notes once when the remaining run would
-    take more than :data:`LONG_RUN_S` at the measured speed, with the estimate and the
-    CPU-sized recipe. ``clock`` is injectable for tests (seconds, monotonic).
+    After :data:`WARM_STEPS` timed steps of the paper preset on a CPU it notes once
+    when the remaining run would take more than :data:`LONG_RUN_S` at the measured
+    speed, with the estimate and the CPU-sized recipe. ``clock`` is injectable for tests (seconds, monotonic).
     """
 
     def __init__(
@@ -62,8 +62,8 @@ class RunProgress:
         self.cfg, self.device, self.enabled, self.clock = cfg, device, enabled, clock
         self.total = cfg.epochs * steps_per_epoch
         self.done = start_epoch * steps_per_epoch
-        self.steps = 0
-        self.t0 = clock()
+        self.steps = 0  # steps timed: every step after the first of this call
+        self.t0: float | None = None  # when the first step of this call ended
         self.bar = tqdm(total=self.total, initial=self.done, unit="step", leave=False,
                         disable=not enabled, smoothing=0.05, file=sys.stderr)  # fmt: skip
 
@@ -73,16 +73,22 @@ class RunProgress:
 
     def left(self) -> float:
         """Seconds left for the whole run at this call's average speed so far."""
+        if self.t0 is None or not self.steps:
+            return float("nan")
         rate = self.steps / max(self.clock() - self.t0, 1e-9)
         return (self.total - self.done) / max(rate, 1e-12)
 
     def step(self, loss: float) -> None:
         """One optimiser step finished with ``loss``."""
-        self.steps += 1
         self.done += 1
         self.bar.update(1)
         self.bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-        if self.steps == WARM_STEPS and self.device.type == "cpu" and self.left() > LONG_RUN_S:
+        if self.t0 is None:  # the first step (and any set-up before it) is not timed
+            self.t0 = self.clock()
+            return
+        self.steps += 1
+        paper_on_cpu = self.cfg.preset == "paper" and self.device.type == "cpu"
+        if self.steps == WARM_STEPS and paper_on_cpu and self.left() > LONG_RUN_S:
             samples_s = self.steps * self.cfg.batch_size / max(self.clock() - self.t0, 1e-9)
             self.note(
                 f"at {samples_s:.1f} samples/s on this CPU the rest of this run takes about "
@@ -97,7 +103,8 @@ class RunProgress:
     def epoch_line(self, epoch: int, loss: float, samples_per_s: float) -> None:
         """The summary line of finished epoch ``epoch`` (1-based), with the time left."""
         if self.enabled:
-            left = f"  about {duration(self.left())} left" if self.done < self.total else ""
+            more = self.done < self.total and self.steps > 0
+            left = f"  about {duration(self.left())} left" if more else ""
             tqdm.write(f"epoch {epoch}/{self.cfg.epochs}  loss {loss:.4f}  "
                        f"{samples_per_s:.0f} samples/s{left}")  # fmt: skip
 
