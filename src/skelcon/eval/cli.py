@@ -59,6 +59,15 @@ def _knn(args) -> int:
     return _frozen(args, KnnConfig, run_knn, extra, seed=args.seed)
 
 
+def _training_args(p: argparse.ArgumentParser, cfg_cls: type, epochs_help: str) -> None:
+    """``--epochs``, ``--batch-size`` and ``--seed``, with ``cfg_cls``'s defaults in the help."""
+    p.add_argument("--epochs", type=int,
+                   help=f"{epochs_help} (default: the config's, {cfg_cls.epochs})")  # fmt: skip
+    p.add_argument("--batch-size", type=int,
+                   help=f"training batch (default: the config's, {cfg_cls.batch_size})")  # fmt: skip
+    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
+
+
 def add_cli(sub) -> None:
     from ..cli import _Parser
 
@@ -67,16 +76,7 @@ def add_cli(sub) -> None:
 
     p = ev_sub.add_parser("linear", help="linear classifier on the frozen encoder")
     _common_args(p)
-    p.add_argument(
-        "--epochs",
-        type=int,
-        help=f"classifier epochs (default: the config's, {LinearEvalConfig.epochs})",
-    )
-    p.add_argument(
-        "--batch-size", type=int,
-        help=f"training batch (default: the config's, {LinearEvalConfig.batch_size})",
-    )  # fmt: skip
-    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
+    _training_args(p, LinearEvalConfig, "classifier epochs")
     p.set_defaults(func=_linear)
 
     p = ev_sub.add_parser("knn", help="nearest-neighbour retrieval (cosine, k=1 by default)")
@@ -117,16 +117,7 @@ def _finetune_args(p: argparse.ArgumentParser, *, checkpoint: str, random_init: 
         "--fractions", help="comma-separated fractions of the labels, e.g. 0.01,0.05,0.1,0.2"
     )
     p.add_argument("--repeats", type=int, help="random subsets per fraction")
-    p.add_argument(
-        "--epochs",
-        type=int,
-        help=f"training epochs (default: the config's, {FinetuneConfig.epochs})",
-    )
-    p.add_argument(
-        "--batch-size", type=int,
-        help=f"training batch (default: the config's, {FinetuneConfig.batch_size})",
-    )  # fmt: skip
-    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
+    _training_args(p, FinetuneConfig, "training epochs")
     p.add_argument(
         "--num-classes", type=int, help="expected class count (checked against the data)"
     )
