@@ -344,3 +344,14 @@ def test_knn_random_init_seed(run_dir, tiny_data, tmp_path):
     assert main([*base, "--out", str(tmp_path / "a"), "--seed", "3", "--batch-size", "7"]) == 0
     rec = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert rec["random_init"] and rec["config"]["batch_size"] == 7
+
+
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "skelcon", "configs"], capture_output=True, text=True)
+    assert r.returncode == 0 and "cpu_small" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "skelcon", "pretrain", "--data", "/nonexistent",
+                        "--out", "/tmp/x"], capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
