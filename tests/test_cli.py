@@ -355,3 +355,27 @@ def test_python_dash_m_runs_the_cli():
     r = subprocess.run([sys.executable, "-m", "skelcon", "pretrain", "--data", "/nonexistent",
                         "--out", "/tmp/x"], capture_output=True, text=True)  # fmt: skip
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_prepare_out_must_be_a_new_or_prepared_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["prepare", "synthetic", "--per-class", "2", "--frames", "20"]
+    for out in (".", "..", "sub/.."):
+        assert main([*args, "--out", out, "--overwrite"]) == 2
+        assert "current directory or above it" in capsys.readouterr().err
+    run = tmp_path / "runs" / "a"
+    run.mkdir(parents=True)
+    (run / "last.pt").write_bytes(b"a pre-training run")
+    assert main([*args, "--out", str(run), "--overwrite"]) == 2
+    assert "is not a prepared dataset (no meta.json)" in capsys.readouterr().err
+    assert (run / "last.pt").read_bytes() == b"a pre-training run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # no partial left behind
+
+
+def test_config_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch):
+    from skelcon.cli import resolve_config_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ntu60").mkdir()  # a prepared dataset named like the recipe
+    assert resolve_config_path("ntu60").name == "ntu60.yaml"
+    assert resolve_config_path("ntu60").is_file()

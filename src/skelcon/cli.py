@@ -67,7 +67,7 @@ def resolve_config_path(value: str | None) -> Path | None:
     """A YAML path, or the name of a packaged recipe (``ntu60``, ``cpu_small``...)."""
     if value is None:
         return None
-    if os.path.exists(value):
+    if os.path.isfile(value):
         return Path(value)
     name = value[:-5] if value.endswith(".yaml") else value
     if name in packaged_configs():

@@ -74,7 +74,7 @@ def add_cli(sub) -> None:
     p = sub.add_parser(
         "demo", help="synthetic data -> pre-training -> evaluation, in minutes on a CPU"
     )
-    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--out", default="runs/demo", help="demo directory (default: runs/demo)")
     p.add_argument("--epochs", type=int, help=f"pre-training epochs (default: {DEMO_EPOCHS})")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_demo)

@@ -295,3 +295,54 @@ def test_guard_loss_blames_the_representation_shared_by_the_bad_pairs():
     with pytest.raises(SkelconError, match="non-finite embeddings of img;"):
         guard_loss(nan, stats, where="step 3", modules={}, advice="x")
     guard_loss(one, stats, where="step 3", modules={}, advice="x")  # finite: nothing
+
+
+def test_full_disk_hidden_by_torch_zip_writer_is_one_line(tiny_data, tmp_path, monkeypatch):
+    """torch.save's zip writer turns the disk-full OSError into a RuntimeError (the
+    OSError is its __context__): still the one-line error, the previous file intact."""
+    out = tmp_path / "r"
+    real = torch.save
+
+    def full(obj, f, *args, **kwargs):
+        if obj.get("epoch") != 2:
+            return real(obj, f, *args, **kwargs)
+        try:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError:
+            raise RuntimeError(
+                "[enforce fail at inline_container.cc:672] . unexpected pos"
+            ) from None
+
+    monkeypatch.setattr(checkpoint_mod.torch, "save", full)
+    with pytest.raises(SkelconError, match="^no space left on the device writing .*last.pt"):
+        pretrain(_cfg("epochs=3"), tiny_data, "default", out, progress=False)
+    assert load_checkpoint(out)["epoch"] == 1
+
+
+def test_non_finite_weights_or_missing_last_pt_name_the_intact_epoch(tiny_data, tmp_path):
+    """A last.pt that still loads but holds a NaN (a flipped bit), or no last.pt at all:
+    the same one line naming the newest intact epoch_NNNN.pt as a truncated one."""
+    out = tmp_path / "r"
+    _run_two_of_three(tiny_data, out)
+    state = torch.load(out / "last.pt", weights_only=True)
+    name = next(k for k, v in state["model"].items() if v.is_floating_point() and v.numel() > 1)
+    state["model"][name].view(-1)[0] = float("nan")
+    torch.save(state, out / "last.pt")
+    with pytest.raises(SkelconError) as info:
+        pretrain(_cfg("epochs=3"), tiny_data, "default", out, progress=False, resume=True)
+    msg = str(info.value)
+    assert f"non-finite values in model tensor {name}" in msg
+    assert f"the newest intact checkpoint is {out / 'epoch_0002.pt'} (epoch 2)" in msg
+    (out / "last.pt").unlink()
+    with pytest.raises(SkelconError, match=r"last.pt does not exist; the newest intact "):
+        pretrain(_cfg("epochs=3"), tiny_data, "default", out, progress=False, resume=True)
+
+
+def test_resume_refuses_data_of_another_stored_shape(tiny_data, tmp_path):
+    from tinydata import make_tiny_prepared
+
+    out = tmp_path / "r"
+    pretrain(_cfg("epochs=1"), tiny_data, "default", out, progress=False)
+    longer = make_tiny_prepared(tmp_path / "t30", frames=30)  # same names and split, T 24 -> 30
+    with pytest.raises(SkelconError, match=r"another dataset \(stored_shape: "):
+        pretrain(_cfg("epochs=2"), longer, "default", out, progress=False, resume=True)

@@ -119,11 +119,13 @@ class PreparedSplit:
         return len(self.labels)
 
     def fingerprint(self) -> dict[str, str]:
-        """What identifies this split's data: dataset, benchmark, split and a SHA-256 of
-        its sample names in order (a resumed run must see the same clips)."""
+        """What identifies this split's data: dataset, benchmark, split, the stored
+        ``(N, C, T, V, M)`` shape and a SHA-256 of its sample names in order (a resumed
+        run must see the same clips)."""
         digest = hashlib.sha256("\n".join(map(str, self.names.tolist())).encode()).hexdigest()
         return {"dataset": str(self.meta.get("dataset")), "benchmark": self.benchmark,
-                "split": self.split, "names_sha256": digest}  # fmt: skip
+                "split": self.split, "stored_shape": list(self.meta.get("shape", [])),
+                "names_sha256": digest}  # fmt: skip
 
     def __getitem__(self, i: int) -> Clip:
         """Clip ``i`` (``-len <= i < len``); IndexError outside, TypeError for a
@@ -234,10 +236,18 @@ def check_output_dir(out: str | os.PathLike, overwrite: bool) -> None:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise SkelconError(f"--out {str(path)!r} is a file; give a directory")
-    if not overwrite and path.is_dir() and any(path.iterdir()):
+    if path.resolve() in (Path.cwd(), *Path.cwd().parents) or path.name in ("", ".", ".."):
         raise SkelconError(
-            f"--out {str(path)!r} already exists and is not empty; pass --overwrite to replace it"
+            f"--out {str(path)!r} is the current directory or above it; give a new directory "
+            "for the dataset (it is written beside it and renamed into place)"
         )
+    if path.is_dir() and any(path.iterdir()):
+        if not overwrite:
+            raise SkelconError(f"--out {str(path)!r} already exists and is not empty; pass "
+                               "--overwrite to replace it")  # fmt: skip
+        if not (path / "meta.json").is_file():
+            raise SkelconError(f"--out {str(path)!r} is not a prepared dataset (no meta.json); "
+                               "--overwrite replaces only prepared datasets")  # fmt: skip
 
 
 class PreparedWriter:

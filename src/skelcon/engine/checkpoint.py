@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,18 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     try:
         state = torch.load(p, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure here is a bad user file
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SkelconError(f"cannot load checkpoint {str(p)!r}: {msg}") from None
+        text = str(e).strip()
+        if not zipfile.is_zipfile(p):  # torch.save writes a zip archive
+            why = "truncated, corrupt or not a checkpoint file"
+        elif "weights_only" in text or "Weights only load failed" in text:
+            why = "it holds objects other than tensors and plain values (refused, not run)"
+        elif isinstance(e, (OSError, EOFError)) or "zip" in text or "archive" in text:
+            why = "truncated, corrupt or not a torch file"
+        else:
+            why = (
+                f"not a readable checkpoint ({text.splitlines()[0] if text else type(e).__name__})"
+            )
+        raise SkelconError(f"cannot load checkpoint {str(p)!r}: {why}") from None
     if not isinstance(state, dict) or "config" not in state or "model" not in state:
         raise SkelconError(f"{str(p)!r} is not a skelcon checkpoint (no config/model entries)")
     return state

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -97,7 +98,7 @@ def newest_intact(out: str | os.PathLike) -> tuple[Path, int] | None:
 
     for p in sorted(Path(out).glob("epoch_*.pt"), key=number, reverse=True):
         try:
-            return p, int(load_checkpoint(p)["epoch"])
+            return p, int(check_finite(load_checkpoint(p), p)["epoch"])
         except (SkelconError, KeyError, TypeError, ValueError):
             continue
     return None
@@ -116,20 +117,32 @@ def load_resume(
     names the newest intact ``epoch_NNNN.pt`` and the ``--resume-from`` line to use.
     """
     if resume_from is not None:
-        return load_checkpoint(resume_from, map_location=map_location)
+        return check_finite(load_checkpoint(resume_from, map_location=map_location), resume_from)
     last = Path(out) / "last.pt"
-    if not last.exists():
-        raise SkelconError(f"--resume given but {last} does not exist")
-    try:
-        return load_checkpoint(last, map_location=map_location)
-    except SkelconError as e:
+
+    def hint() -> str:
         good = newest_intact(out)
         if good is None:
-            hint = "no intact epoch_NNNN.pt beside it either; start again with another --out"
-        else:
-            hint = (f"the newest intact checkpoint is {good[0]} (epoch {good[1]}); resume from "
-                    f"it with: {resume_command(data, benchmark, out, good[0])}")  # fmt: skip
-        raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint}") from None
+            return "no intact epoch_NNNN.pt beside it either; start again with another --out"
+        return (f"the newest intact checkpoint is {good[0]} (epoch {good[1]}); resume from "
+                f"it with: {resume_command(data, benchmark, out, good[0])}")  # fmt: skip
+
+    if not last.exists():
+        raise SkelconError(f"--resume given but {last} does not exist; {hint()}")
+    try:
+        return check_finite(load_checkpoint(last, map_location=map_location), last)
+    except SkelconError as e:
+        raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint()}") from None
+
+
+def check_finite(ckpt: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+    """``ckpt``, after checking that every floating-point weight and buffer of its model
+    is finite (a flipped bit in a file that still loads); raises :class:`SkelconError`
+    naming the first bad tensor."""
+    for name, t in ckpt["model"].items():
+        if torch.is_tensor(t) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise SkelconError(f"{path}: non-finite values in model tensor {name}")
+    return ckpt
 
 
 def check_resume(ckpt: dict, cfg: PretrainConfig, benchmark: str, spec: dict,
@@ -140,11 +153,8 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, benchmark: str, spec: dict,
     epochs under a cosine schedule), the benchmark, the data's shape, the number of
     training clips and the split's fingerprint (dataset, split, sample names).
     """
-    saved, now = ckpt["config"], to_dict(cfg)
-    scheduled = cfg.optim.schedule == "cosine" or cfg.moco.momentum_schedule == "cosine"
-    keys = RESUME_MUST_MATCH + (("epochs",) if scheduled else ())
-    diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
-    if diff is None and ckpt.get("benchmark") != benchmark:
+    diff = None
+    if ckpt.get("benchmark") != benchmark:
         diff = f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
     if diff is None and ckpt.get("data") != spec:
         diff = f"dataset ({resume_mismatch(dict(ckpt.get('data') or {}), spec)})"
@@ -157,6 +167,11 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, benchmark: str, spec: dict,
             diff = f"set of training clips ({len(split)} clips, other sample names)"
         else:
             diff = f"dataset ({diff})"
+    saved, now = ckpt["config"], to_dict(cfg)  # data first: the queue cap follows the data
+    scheduled = cfg.optim.schedule == "cosine" or cfg.moco.momentum_schedule == "cosine"
+    keys = RESUME_MUST_MATCH + (("epochs",) if scheduled else ())
+    if diff is None:
+        diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
     if diff is not None:
         raise SkelconError(f"cannot resume {out}: it was trained with another {diff}")
 
@@ -250,6 +265,9 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     out.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     atomic_write(out / "config.yaml", lambda p: p.write_text(text))
+    if start_epoch == 0:  # a fresh run: nothing of an earlier failed start in its logs
+        (out / "metrics.jsonl").unlink(missing_ok=True)
+        shutil.rmtree(out / "tb", ignore_errors=True)
     logger = MetricsLogger(out)
     steps_per_epoch = max(len(split) // cfg.batch_size, 1)
     logger.truncate_after(start_epoch * steps_per_epoch)

@@ -81,6 +81,19 @@ def atomic_path(path: str | os.PathLike, kept: str = "") -> Iterator[Path]:
     fsync_dir(path.parent)
 
 
+def _no_space(e: BaseException | None) -> int | None:
+    """ENOSPC/EDQUOT if ``e`` or an exception it was raised from or during is one.
+
+    Writers wrap the ``OSError`` (``torch.save``'s zip writer raises a ``RuntimeError``
+    while the disk-full ``OSError`` is its ``__context__``)."""
+    seen = 0
+    while e is not None and seen < 16:
+        if isinstance(e, OSError) and e.errno in NO_SPACE:
+            return e.errno
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return None
+
+
 @contextmanager
 def no_space_errors(
     path: str | os.PathLike, cleanup: Callable[[], Any] | None = None, kept: str = ""
@@ -90,12 +103,13 @@ def no_space_errors(
     ``kept`` says what is still intact."""
     try:
         yield
-    except OSError as e:
-        if e.errno not in NO_SPACE:
+    except Exception as e:
+        code = _no_space(e)
+        if code is None:
             raise
         if cleanup is not None:
             cleanup()
-        why = "no space left on the device" if e.errno == errno.ENOSPC else "disk quota exceeded"
+        why = "no space left on the device" if code == errno.ENOSPC else "disk quota exceeded"
         raise SkelconError(
             f"{why} writing {path}{kept or ' (nothing was replaced)'}; free some space and run again"
         ) from None
