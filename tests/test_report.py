@@ -111,7 +111,7 @@ def test_every_row_shows_recipe_epochs_and_loss_terms():
     cells = lambda path: [c.strip() for c in rows[path].split("|")[1:-1]]  # noqa: E731
     # dataset, benchmark, representation, pre-training, recipe, pre-train ep., eval ep., preset
     assert cells("evals/pku_mmd1/linear_seq_cpu_small")[3:8] == [
-        "inter SEQ↔STG + intra; aug: none",
+        "inter SEQ↔STG + intra; aug: shear",
         "cpu_small",
         "2 (of 50)",
         "80",
