@@ -25,8 +25,9 @@ def knn_predict(
     is ``cosine`` or ``euclidean`` (negative distance). The ``(chunk, N)`` similarity
     matrix is computed ``chunk_size`` test rows at a time on the features' device.
     """
-    return _knn(train_feats, train_labels, test_feats, k=k, similarity=similarity,
-                chunk_size=chunk_size, num_classes=num_classes, scores=False)  # fmt: skip
+    scores = knn_scores(train_feats, train_labels, test_feats, k=k, similarity=similarity,
+                        chunk_size=chunk_size, num_classes=num_classes)  # fmt: skip
+    return scores.argmax(1)  # the kNN label is the one row entry at +inf
 
 
 def knn_scores(
@@ -46,12 +47,6 @@ def knn_scores(
     sample (``-inf`` for a class without training samples). With ``k = 1`` this is
     the order of the nearest training sample of each class.
     """
-    return _knn(train_feats, train_labels, test_feats, k=k, similarity=similarity,
-                chunk_size=chunk_size, num_classes=num_classes, scores=True)  # fmt: skip
-
-
-def _knn(train_feats, train_labels, test_feats, *, k, similarity, chunk_size, num_classes,
-         scores: bool) -> torch.Tensor:  # fmt: skip
     if similarity not in ("cosine", "euclidean"):
         raise SkelconError(f"similarity {similarity!r} is not valid (valid: cosine, euclidean)")
     n = train_feats.shape[0]
@@ -83,18 +78,11 @@ def _knn(train_feats, train_labels, test_feats, *, k, similarity, chunk_size, nu
             weight = (top_sim - top_sim.min()) / span / (k + 1)
             votes.scatter_add_(1, top_lab, weight)
             pred = votes.argmax(1)
-        if not scores:
-            out.append(pred)
-            continue
         best = torch.full((q.shape[0], c), -torch.inf, device=q.device)
         best.scatter_reduce_(1, train_labels[None, :].expand(q.shape[0], -1), sim, "amax")
         best[torch.arange(q.shape[0], device=q.device), pred] = torch.inf
         out.append(best)
-    if out:
-        return torch.cat(out)
-    if scores:
-        return torch.zeros(0, c, device=test_feats.device)
-    return torch.zeros(0, dtype=torch.long, device=test_feats.device)
+    return torch.cat(out) if out else torch.zeros(0, c, device=test_feats.device)
 
 
 def knn_accuracy(train_feats, train_labels, test_feats, test_labels, **kw) -> float:
