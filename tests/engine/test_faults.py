@@ -345,5 +345,5 @@ def test_resume_refuses_data_of_another_stored_shape(tiny_data, tmp_path):
     out = tmp_path / "r"
     pretrain(_cfg("epochs=1"), tiny_data, "default", out, progress=False)
     longer = make_tiny_prepared(tmp_path / "t30", frames=30)  # same names and split, T 24 -> 30
-    with pytest.raises(SkelconError, match=r"another dataset \(stored_shape: "):
+    with pytest.raises(SkelconError, match=r"the training data differ \(stored_shape: "):
         pretrain(_cfg("epochs=2"), longer, "default", out, progress=False, resume=True)

@@ -158,13 +158,17 @@ def test_resume_refuses_other_data_or_schedule(tiny_data, tmp_path):
     same_size = make_tiny_prepared(tmp_path / "same", n=48, seed=1)
     names = np.load(same_size / "names.npy")
     np.save(same_size / "names.npy", np.array([f"x{n}" for n in names]))
-    with pytest.raises(SkelconError, match=r"another set of training clips \(36 clips, other"):
+    with pytest.raises(
+        SkelconError, match=r"the training data differ \(other sample names \(36 training clips\)\)"
+    ):
         pretrain(_cfg("epochs=2"), same_size, "default", tmp_path / "r", progress=False,
                  resume=True)  # fmt: skip
     meta = json.loads((same_size / "meta.json").read_text())
     meta["dataset"] = "elsewhere"
     (same_size / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(SkelconError, match=r"another dataset \(dataset: 'tiny' -> 'elsewhere'\)"):
+    with pytest.raises(
+        SkelconError, match=r"the training data differ \(dataset: 'tiny' -> 'elsewhere'\)"
+    ):
         pretrain(_cfg("epochs=2"), same_size, "default", tmp_path / "r", progress=False,
                  resume=True)  # fmt: skip
     with pytest.raises(SkelconError, match=r"moco.temperature: 0.07 -> 0.2"):

@@ -153,27 +153,27 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, benchmark: str, spec: dict,
     epochs under a cosine schedule), the benchmark, the data's shape, the number of
     training clips and the split's fingerprint (dataset, split, sample names).
     """
-    diff = None
+    data = None
     if ckpt.get("benchmark") != benchmark:
-        diff = f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
-    if diff is None and ckpt.get("data") != spec:
-        diff = f"dataset ({resume_mismatch(dict(ckpt.get('data') or {}), spec)})"
-    if diff is None and ckpt.get("num_clips", len(split)) != len(split):
-        diff = f"training clips: {ckpt.get('num_clips')} -> {len(split)}"
+        data = f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
+    if data is None and ckpt.get("data") != spec:
+        data = resume_mismatch(dict(ckpt.get("data") or {}), spec)
+    if data is None and ckpt.get("num_clips", len(split)) != len(split):
+        data = f"training clips: {ckpt.get('num_clips')} -> {len(split)}"
     was, now_fp = ckpt.get("data_fingerprint"), split.fingerprint()
-    if diff is None and was is not None and was != now_fp:
-        diff = resume_mismatch(was, now_fp)
-        if diff and diff.startswith("names_sha256"):
-            diff = f"set of training clips ({len(split)} clips, other sample names)"
-        else:
-            diff = f"dataset ({diff})"
+    if data is None and was is not None and was != now_fp:
+        data = resume_mismatch(was, now_fp)
+        if data and data.startswith("names_sha256"):
+            data = f"other sample names ({len(split)} training clips)"
+    if data is not None:
+        raise SkelconError(f"cannot resume {out}: the training data differ ({data})")
     saved, now = ckpt["config"], to_dict(cfg)  # data first: the queue cap follows the data
     scheduled = cfg.optim.schedule == "cosine" or cfg.moco.momentum_schedule == "cosine"
     keys = RESUME_MUST_MATCH + (("epochs",) if scheduled else ())
-    if diff is None:
-        diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
+    diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
     if diff is not None:
-        raise SkelconError(f"cannot resume {out}: it was trained with another {diff}")
+        why = " (a cosine schedule depends on the epochs)" if diff.startswith("epochs") else ""
+        raise SkelconError(f"cannot resume {out}: the config differs ({diff}){why}")
 
 
 def pretrain(
@@ -357,18 +357,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             )
             shown.epoch_line(epoch + 1, total / n_batches, seen / max(dt, 1e-9))
             check(epoch + 1)
-            state = {
-                "config": to_dict(cfg),
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "rng": rng_state(),
-                "data": spec,
-                "benchmark": benchmark,
-                "num_clips": len(split),
-                "data_fingerprint": split.fingerprint(),
-                "representations": list(cfg.representations),
-            }
+            state = run_state(cfg, epoch + 1, model, opt, spec, benchmark, split)
             with stop.deferred():  # a signal now waits until the checkpoints are written
                 save_checkpoint(last, state)
                 if cfg.save_every and (epoch + 1) % cfg.save_every == 0:
@@ -382,6 +371,25 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     if not math.isfinite(total):
         raise SkelconError("training diverged")
     return out
+
+
+def run_state(cfg: PretrainConfig, epoch: int, model: torch.nn.Module,
+              opt: torch.optim.Optimizer, spec: dict, benchmark: str,
+              split: PreparedSplit) -> dict:  # fmt: skip
+    """What a checkpoint holds after ``epoch`` finished epochs: config, weights,
+    optimizer and RNG states, and what the data was (checked again on resume)."""
+    return {
+        "config": to_dict(cfg),
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "rng": rng_state(),
+        "data": spec,
+        "benchmark": benchmark,
+        "num_clips": len(split),
+        "data_fingerprint": split.fingerprint(),
+        "representations": list(cfg.representations),
+    }
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
