@@ -121,8 +121,32 @@ def test_jitter_edge_counts_and_errors():
         joint_jitter(x, num_joints=21)
     with pytest.raises(SkelconError, match="paper, reference"):
         joint_jitter(x, mode="bogus")
-    with pytest.raises(SkelconError, match=r"\(N, 3, T, V, M\)"):
-        shear(torch.zeros(2, 2, 4, 5, 1))
+    with pytest.raises(SkelconError, match="2 or 3 leading coordinate channels"):
+        shear(torch.zeros(2, 4, 4, 5, 1))  # 4 channels: which are coordinates?
+    with pytest.raises(SkelconError, match="2 or 3 leading coordinate channels"):
+        joint_jitter(torch.zeros(2, 2, 4, 5, 1), 1, coords=3)
+
+
+def test_2d_shear_acts_in_the_image_plane_and_keeps_the_score():
+    x = torch.randn(4, 3, 6, 17, 2)  # x, y, score
+    out, mat = shear(x, 0.5, gen(3), return_matrix=True, coords=2)
+    assert mat.shape == (4, 2, 2)
+    assert torch.equal(out[:, 2], x[:, 2])  # the confidence is untouched
+    want = torch.einsum("nij,njtvm->nitvm", mat, x[:, :2])
+    assert torch.allclose(out[:, :2], want, atol=1e-6)
+    assert not torch.allclose(out[:, :2], x[:, :2])
+    plain = shear(x[:, :2], 0.5, gen(3))  # C = 2: all channels are coordinates
+    assert torch.allclose(plain, out[:, :2], atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["paper", "reference"])
+def test_2d_jitter_moves_only_coordinates(mode):
+    x = torch.randn(8, 3, 5, 17, 1)
+    x[:, 2] = torch.rand(8, 5, 17, 1)  # scores in [0, 1)
+    out = joint_jitter(x, 6, mode, gen(4), coords=2)
+    assert torch.equal(out[:, 2], x[:, 2])
+    moved = changed_joints(x, out)  # (N, V)
+    assert (moved.sum(dim=1) <= 6).all() and moved.any()
 
 
 def test_seeded_generator_is_deterministic():

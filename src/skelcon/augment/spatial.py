@@ -1,8 +1,11 @@
 """Spatial augmentations (paper Section 3.1.1): shear and joint jitter.
 
-Both act on the coordinate axis of ``x: (N, C=3, T, V, M)`` with one 3x3 matrix per
-sample, shared by all frames and persons; a joint ``p`` (a column vector) becomes
-``S @ p``. Padding frames (all zeros) stay zero.
+Both act on the coordinates of ``x: (N, C, T, V, M)`` with one ``K x K`` matrix per
+sample (``K = coords``, the leading coordinate channels: 3 for 3D joints, 2 for 2D
+image joints), shared by all frames and persons; a joint ``p`` (a column vector)
+becomes ``S @ p``. Channels after the coordinates (a pose estimator's confidence,
+:mod:`skelcon.data.channels`) are left as they are. Padding frames (all zeros) stay
+zero.
 """
 
 from __future__ import annotations
@@ -16,16 +19,23 @@ __all__ = ["JITTER_MODES", "apply_matrix", "joint_jitter", "shear"]
 JITTER_MODES = ("paper", "reference")
 
 
-def _check_coords(x: torch.Tensor) -> None:
-    if x.dim() != 5 or x.shape[1] != 3:
+def _check_coords(x: torch.Tensor, coords: int | None) -> int:
+    """The number of coordinate channels of ``x`` (``coords``, or all of C = 2 or 3)."""
+    k = x.shape[1] if coords is None and x.dim() == 5 else coords
+    if x.dim() != 5 or k not in (2, 3) or k > x.shape[1]:
         raise SkelconError(
-            f"spatial augmentation needs 3D joints x: (N, 3, T, V, M), got shape {tuple(x.shape)}"
+            "spatial augmentation needs joints x: (N, C, T, V, M) with 2 or 3 leading "
+            f"coordinate channels, got shape {tuple(x.shape)} with coords={coords}"
         )
+    return int(k)
 
 
 def apply_matrix(x: torch.Tensor, mat: torch.Tensor) -> torch.Tensor:
-    """Multiply every joint by its sample's matrix: x (N, 3, T, V, M), mat (N, 3, 3)."""
-    return torch.einsum("nij,njtvm->nitvm", mat.to(x.dtype), x)
+    """Multiply every joint's first ``K`` channels by its sample's matrix: x (N, C, T, V, M),
+    mat (N, K, K), K <= C; the other channels are returned unchanged."""
+    k = mat.shape[-1]
+    moved = torch.einsum("nij,njtvm->nitvm", mat.to(x.dtype), x[:, :k])
+    return moved if k == x.shape[1] else torch.cat([moved, x[:, k:]], dim=1)
 
 
 def _uniform(shape: tuple[int, ...], low: float, high: float, x: torch.Tensor, generator):
@@ -39,18 +49,21 @@ def shear(
     generator: torch.Generator | None = None,
     *,
     return_matrix: bool = False,
+    coords: int | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Shear every joint by ``S = [[1, a, b], [c, 1, d], [e, f, 1]]``, one S per sample.
+    """Shear every joint by ``S = [[1, a, b], [c, 1, d], [e, f, 1]]``, one S per sample
+    (``[[1, a], [c, 1]]`` in the image plane for 2D joints).
 
-    x: (N, 3, T, V, M); off-diagonals ~ U[-magnitude, magnitude]. Returns the
-    sheared (N, 3, T, V, M) tensor, and the (N, 3, 3) matrices if ``return_matrix``.
+    x: (N, C, T, V, M) whose first ``coords`` channels (default: all, C = 2 or 3) are
+    coordinates; off-diagonals ~ U[-magnitude, magnitude]. Returns the sheared
+    (N, C, T, V, M) tensor, and the (N, K, K) matrices if ``return_matrix``.
     """
-    _check_coords(x)
+    k = _check_coords(x, coords)
     if magnitude < 0:
         raise SkelconError(f"shear magnitude={magnitude} must be >= 0")
     n = x.shape[0]
-    eye = torch.eye(3, device=x.device, dtype=x.dtype)
-    off = _uniform((n, 3, 3), -magnitude, magnitude, x, generator)
+    eye = torch.eye(k, device=x.device, dtype=x.dtype)
+    off = _uniform((n, k, k), -magnitude, magnitude, x, generator)
     mat = off * (1 - eye) + eye
     out = apply_matrix(x, mat)
     return (out, mat) if return_matrix else out
@@ -61,16 +74,19 @@ def joint_jitter(
     num_joints: int = 15,
     mode: str = "paper",
     generator: torch.Generator | None = None,
+    *,
+    coords: int | None = None,
 ) -> torch.Tensor:
     """Corrupt ``num_joints`` randomly chosen joints of each sample.
 
-    x: (N, 3, T, V, M). Per sample exactly ``j = num_joints`` of the V joints are
-    chosen. ``mode="paper"``: those joints (all frames and persons) are multiplied by
-    one random 3x3 matrix with entries ~ U[-1, 1]. ``mode="reference"`` (the
-    authors' code): with p = 1/2 that, otherwise the chosen joints are set to zero.
-    Returns (N, 3, T, V, M).
+    x: (N, C, T, V, M) whose first ``coords`` channels (default: all, C = 2 or 3) are
+    coordinates. Per sample exactly ``j = num_joints`` of the V joints are chosen.
+    ``mode="paper"``: their coordinates (all frames and persons) are multiplied by one
+    random K x K matrix with entries ~ U[-1, 1]. ``mode="reference"`` (the authors'
+    code): with p = 1/2 that, otherwise their coordinates are set to zero. Channels
+    after the coordinates are kept. Returns (N, C, T, V, M).
     """
-    _check_coords(x)
+    k = _check_coords(x, coords)
     if mode not in JITTER_MODES:
         raise SkelconError(choices_message("jitter mode", mode, JITTER_MODES))
     n, _, _, v, _ = x.shape
@@ -81,9 +97,10 @@ def joint_jitter(
     chosen = scores.topk(j, dim=1).indices  # (N, j), distinct per row
     mask = torch.zeros(n, v, dtype=torch.bool, device=x.device)
     mask.scatter_(1, chosen, True)
-    mat = _uniform((n, 3, 3), -1.0, 1.0, x, generator)
+    mat = _uniform((n, k, k), -1.0, 1.0, x, generator)
     moved = apply_matrix(x, mat)
     if mode == "reference":
         transform = torch.rand(n, generator=generator, device=x.device) < 0.5
-        moved = torch.where(transform[:, None, None, None, None], moved, torch.zeros_like(moved))
+        zeroed = torch.cat([torch.zeros_like(x[:, :k]), x[:, k:]], dim=1)
+        moved = torch.where(transform[:, None, None, None, None], moved, zeroed)
     return torch.where(mask[:, None, None, :, None], moved, x)

@@ -24,7 +24,9 @@ class ViewMaker:
 
     ``l_min``/``l_max`` bound the crop ratio, ``min_len`` the crop length;
     ``center_ratio`` is the centre crop used when ``temporal`` is off (0.95, as for
-    evaluation, so both see the same kind of input).
+    evaluation, so both see the same kind of input). ``coords``: the leading
+    coordinate channels the spatial step acts on (default all: C = 2 or 3); 2 for
+    ``x, y, score`` data, whose confidence is left alone.
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class ViewMaker:
         temporal: bool = True,
         shear_magnitude: float = 1.0,
         center_ratio: float = 0.95,
+        coords: int | None = None,
     ) -> None:
         if spatial not in SPATIAL_AUGS:
             raise SkelconError(choices_message("spatial augmentation", spatial, SPATIAL_AUGS))
@@ -69,6 +72,7 @@ class ViewMaker:
         self.temporal = bool(temporal)
         self.shear_magnitude = float(shear_magnitude)
         self.center_ratio = float(center_ratio)
+        self.coords = coords
 
     @classmethod
     def from_config(cls, cfg: AugmentConfig, **overrides) -> ViewMaker:
@@ -106,15 +110,17 @@ class ViewMaker:
     def spatial_view(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """The spatial step only: x (N, 3, T, V, M) -> same shape."""
+        """The spatial step only: x (N, C, T, V, M) -> same shape."""
         if self.spatial == "none":
             return x
         if self.spatial == "shear":
-            return shear(x, self.shear_magnitude, generator)
-        jittered = joint_jitter(x, self.jitter_joints, self.jitter_mode, generator)
+            return shear(x, self.shear_magnitude, generator, coords=self.coords)
+        jittered = joint_jitter(
+            x, self.jitter_joints, self.jitter_mode, generator, coords=self.coords
+        )
         if self.spatial == "jitter":
             return jittered
-        sheared = shear(x, self.shear_magnitude, generator)
+        sheared = shear(x, self.shear_magnitude, generator, coords=self.coords)
         use_shear = torch.rand(x.shape[0], generator=generator, device=x.device) < 0.5
         return torch.where(use_shear[:, None, None, None, None], sheared, jittered)
 

@@ -57,7 +57,8 @@ from tqdm import tqdm
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import parse_float, parse_int, split_fields, text_lines
 from ..utils.text import read_text as _read_text
-from .layouts import NTU25
+from .channels import channels_of
+from .layouts import NTU25, layout_from_meta
 from .normalize import normalize_batch, require_finite
 from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter, read_meta
@@ -540,8 +541,8 @@ def prepare_pku(
 
 
 _WRITER_KEYS = frozenset(
-    ["format", "version", "dataset", "layout", "classes", "num_classes", "shape", "max_frames",
-     "num_persons", "benchmarks", "counts", "skipped", "complete"]
+    ["format", "version", "dataset", "layout", "layout_def", "channels", "classes", "num_classes",
+     "shape", "max_frames", "num_persons", "benchmarks", "counts", "skipped", "complete"]
 )  # fmt: skip
 
 
@@ -571,10 +572,10 @@ def keep_frequent_classes(src: str | os.PathLike, out: str | os.PathLike, k: int
     new_label[kept] = np.arange(len(kept))
     keep_rows = np.flatnonzero(new_label[labels] >= 0)
     final = PreparedWriter(
-        out, dataset=meta["dataset"], layout=meta["layout"],
+        out, dataset=meta["dataset"], layout=layout_from_meta(meta),
         classes=[meta["classes"][c] for c in kept], capacity=len(keep_rows),
         max_frames=meta["max_frames"], num_persons=meta["num_persons"], channels=meta["shape"][1],
-        num_joints=meta["shape"][3],
+        num_joints=meta["shape"][3], channel_names=channels_of(meta),
     )  # fmt: skip
     final.skipped = list(meta["skipped"])
     old_to_new = np.full(len(labels), -1, dtype=np.int64)

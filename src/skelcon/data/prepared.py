@@ -3,7 +3,8 @@ stages read.
 
 Layout of a prepared directory::
 
-    meta.json                  dataset, layout, classes, shape, benchmarks, counts, skipped
+    meta.json                  dataset, layout (name and definition), channels, classes,
+                               shape, benchmarks, counts, skipped
     data.npy                   (N, C, T, V, M) float32, every sample stored once
     labels.npy                 (N,) int64, 0-based
     num_frames.npy             (N,) int64, valid frames of each sample
@@ -36,6 +37,8 @@ import numpy as np
 
 from ..errors import SkelconError, choices_message
 from ..utils.io import NO_SPACE, fsync_dir, fsync_tree, no_space_errors, read_json
+from .channels import channels_of, check_channels, default_channels
+from .layouts import JointLayout, layout_from_meta, load_layout
 
 FORMAT = "skelcon-prepared"
 FORMAT_VERSION = 1
@@ -156,7 +159,18 @@ class PreparedSplit:
 
     @property
     def layout(self) -> str:
+        """The joint layout's name (``meta["layout"]``)."""
         return str(self.meta["layout"])
+
+    @property
+    def joint_layout(self) -> JointLayout:
+        """The joint layout itself (stored in meta.json, or a built-in one)."""
+        return layout_from_meta(self.meta)
+
+    @property
+    def channels(self) -> list[str]:
+        """What the C axis holds, e.g. ``["x", "y", "z"]`` (:mod:`skelcon.data.channels`)."""
+        return channels_of(self.meta)
 
 
 def read_meta(root: str | os.PathLike) -> dict:
@@ -258,6 +272,8 @@ class PreparedWriter:
 
         w = PreparedWriter(out, dataset="ntu60", layout="ntu25", classes=names,
                            capacity=len(files), max_frames=300, num_persons=2)
+        # layout: a built-in name, a layout YAML path or a JointLayout; its definition
+        # goes into meta.json. channel_names: e.g. ["x", "y", "score"] (default by C)
         i = w.add(x, label, num_frames, name)   # x: (C, T, V, M)
         w.skip(name, reason)
         w.finalize({"xsub": {"train": [...], "test": [...]}})
@@ -268,20 +284,24 @@ class PreparedWriter:
         out: str | os.PathLike,
         *,
         dataset: str,
-        layout: str,
+        layout: str | JointLayout,
         classes: Sequence[str],
         capacity: int,
         max_frames: int,
         num_persons: int,
         channels: int = 3,
         num_joints: int | None = None,
+        channel_names: Sequence[str] | None = None,
     ):
-        from .layouts import get_layout
-
         self.out = Path(out)
         self.dataset = dataset
-        self.layout = get_layout(layout)
+        self.layout = load_layout(layout)
         self.classes = list(classes)
+        self.channel_names = (
+            default_channels(channels)
+            if channel_names is None
+            else check_channels(channel_names, channels)
+        )
         v = num_joints or self.layout.num_joints
         self.sample_shape = (channels, max_frames, v, num_persons)
         self.tmp = self.out.parent / f".{self.out.name}.partial"
@@ -382,6 +402,8 @@ class PreparedWriter:
             "version": FORMAT_VERSION,
             "dataset": self.dataset,
             "layout": self.layout.name,
+            "layout_def": self.layout.to_dict(),
+            "channels": self.channel_names,
             "classes": self.classes,
             "num_classes": len(self.classes),
             "shape": [n, *self.sample_shape],

@@ -6,7 +6,8 @@ from typing import Any
 
 from torch import nn
 
-from ..data.layouts import get_layout
+from ..data.channels import channels_of, default_channels
+from ..data.layouts import layout_from_meta
 
 
 def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, Any]:
@@ -14,9 +15,14 @@ def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, A
 
     Saved in every checkpoint so encoders can be rebuilt without the dataset (and a
     random-init baseline gets the same initialisation). ``seq_init`` other than
-    ``"preset"`` overrides the SEQ encoder's GRU initialisation.
+    ``"preset"`` overrides the SEQ encoder's GRU initialisation. A layout that is not
+    a built-in one is kept whole (``layout_def``), and channels other than the default
+    for C (``x, y, z`` / ``x, y``) as ``channels``, so the spec of data prepared
+    before either existed is unchanged.
     """
     _, c, _, v, m = meta["shape"]
+    layout = layout_from_meta(meta)
+    channels = channels_of(meta)
     return {
         "dataset": meta.get("dataset"),
         "layout": meta["layout"],
@@ -24,6 +30,8 @@ def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, A
         "num_joints": int(v),
         "num_persons": int(m),
         "num_frames": int(out_len),
+        **({"layout_def": layout.to_dict()} if not layout.builtin else {}),
+        **({"channels": channels} if channels != default_channels(int(c)) else {}),
         **({"seq_init": seq_init} if seq_init != "preset" else {}),
     }
 
@@ -32,7 +40,7 @@ def build_encoders(reps: list[str], preset: str, spec: dict[str, Any]) -> dict[s
     """One query encoder per representation, sized by ``preset`` for input ``spec``."""
     from ..encoders import build_encoder
 
-    layout = get_layout(spec["layout"])
+    layout = layout_from_meta(spec)
     return {
         r: build_encoder(
             r,

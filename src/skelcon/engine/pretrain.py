@@ -21,6 +21,7 @@ import yaml
 from tqdm import tqdm
 
 from ..augment import ViewMaker
+from ..data.channels import channels_of, coord_count
 from ..config import PretrainConfig, to_dict
 from ..data.prepared import PreparedSplit, load_prepared
 from ..errors import SkelconError
@@ -274,7 +275,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     shown = RunProgress(cfg, device, steps_per_epoch, start_epoch, enabled=progress)
     for text in size_notes(cfg, len(split)):
         shown.note(text)
-    views = ViewMaker.from_config(cfg.augment)
+    views = ViewMaker.from_config(cfg.augment, coords=coord_count(channels_of(split.meta)))
     monitor, why_not = KnnMonitor.for_run(cfg.monitor, data, benchmark, split, cfg.augment.out_len)
     if monitor is None and progress and cfg.monitor.every:
         print(f"skelcon: note: no kNN monitor ({why_not})", file=sys.stderr)
