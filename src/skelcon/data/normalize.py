@@ -64,14 +64,15 @@ def body_energy(bodies: np.ndarray) -> np.ndarray:
     return np.where(cnt > 0, energy, 0.0)
 
 
-def select_bodies(bodies: np.ndarray, k: int = 2) -> np.ndarray:
+def select_bodies(bodies: np.ndarray, k: int = 2, energy_channels: int | None = None) -> np.ndarray:
     """Keep the ``k`` most energetic bodies: ``(C, T, V, B) -> (C, T, V, k)``.
 
     Ties are broken as the reference does (ascending stable sort, reversed: the later
-    body wins), and missing bodies (``B < k``) are zero-filled.
+    body wins), and missing bodies (``B < k``) are zero-filled. ``energy_channels``:
+    rank by the energy of the first that many channels only (default: all).
     """
     c, t, v, nb = bodies.shape
-    energy = body_energy(bodies)
+    energy = body_energy(bodies[:energy_channels])
     order = np.argsort(energy, kind="stable")[::-1][:k]
     out = np.zeros((c, t, v, k), dtype=bodies.dtype)
     out[..., : len(order)] = bodies[..., order]

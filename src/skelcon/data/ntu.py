@@ -32,10 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError, SkelconError
+from ..errors import DataFormatError, SkelconError, choices_message
 from ..utils.text import read_text, strip_bom
 from .layouts import NTU25
-from .normalize import normalize, require_finite, select_bodies
+from .normalize import fit_length, normalize, require_finite, select_bodies
+from .normalize2d import normalize_2d
 from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter
 
@@ -43,6 +44,9 @@ NUM_JOINTS = 25
 MAX_BODIES = 4
 JOINT_FIELDS = 12
 BODY_FIELDS = 10
+XYZ_FIELDS = (0, 1, 2)  # of a joint line: x y z depthX depthY colorX colorY orientation(4) state
+COLOR_FIELDS = (5, 6)  # colorX, colorY: pixels of the 1920x1080 colour image
+COORDS = ("xyz", "color2d")
 NAME_RE = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 
 NTU60_XSUB_TRAIN = frozenset(
@@ -198,15 +202,20 @@ def _parse_numbers(
     return values
 
 
-def parse_skeleton(data: bytes, path: str = "<skeleton>") -> tuple[np.ndarray, int]:
+def parse_skeleton(
+    data: bytes, path: str = "<skeleton>", fields: Sequence[int] = XYZ_FIELDS
+) -> tuple[np.ndarray, int]:
     """Parse the text of one ``.skeleton`` file.
 
-    Returns ``(bodies, num_frames)``: ``bodies (3, T, 25, 4)`` float64 x, y, z of the
-    first 4 bodies listed in each frame (zeros where a frame lists fewer), ``T`` =
-    declared frame count. Raises :class:`DataFormatError` with the 1-based line for a
-    truncated file, a non-numeric value, a non-finite coordinate, zero frames, a bad
-    count or a body whose joint count is not 25. (The official files hold NaN in the
-    colour/depth fields, which are not used; only x, y, z must be finite.)
+    Returns ``(bodies, num_frames)``: ``bodies (F, T, 25, 4)`` float64, the joint
+    ``fields`` (default x, y, z; :data:`COLOR_FIELDS` are the colour-image pixel
+    coordinates colorX, colorY) of the first 4 bodies listed in each frame (zeros
+    where a frame lists fewer), ``T`` = declared frame count. Raises
+    :class:`DataFormatError` with the 1-based line for a truncated file, a
+    non-numeric value, a non-finite x, y or z, zero frames, a bad count or a body
+    whose joint count is not 25. (The official files hold NaN in the colour/depth
+    fields of some joints: there a requested colour/depth field reads 0, a missing
+    joint.)
 
     How: the token boundaries and line of every token come from vectorised byte
     scans; a loop over frames and bodies (not joints) checks the line structure
@@ -316,17 +325,20 @@ def parse_skeleton(data: bytes, path: str = "<skeleton>") -> tuple[np.ndarray, i
             f"unexpected data after the {num_frames} declared frames", path, line_no[li]
         )
 
-    bodies = np.zeros((3, num_frames, NUM_JOINTS, MAX_BODIES), dtype=np.float64)
+    bodies = np.zeros((len(fields), num_frames, NUM_JOINTS, MAX_BODIES), dtype=np.float64)
     if body_line:
         first = np.asarray(line_start)[np.asarray(body_line)]  # (B,) first joint token
-        idx = first[:, None, None] + (np.arange(NUM_JOINTS) * JOINT_FIELDS)[:, None] + np.arange(3)
+        cols = np.asarray(fields)
+        idx = first[:, None, None] + (np.arange(NUM_JOINTS) * JOINT_FIELDS)[:, None] + cols
         xyz = _parse_numbers(data, idx.ravel(), starts, lens, tok_line, path)
-        xyz = xyz.reshape(idx.shape)  # (B, V, 3)
+        xyz = xyz.reshape(idx.shape)  # (B, V, F)
         bad = ~np.isfinite(xyz)
-        if bad.any():
-            tok = int(idx[bad][0])
+        must = bad & (cols < 3)  # x, y, z must be finite; other fields: NaN = missing
+        if must.any():
+            tok = int(idx[must][0])
             raise _token_error(data, tok, starts, lens, tok_line, path, "non-finite coordinate")
-        # advanced indices around a slice: the indexed view is (B, 3, V)
+        xyz[bad] = 0.0
+        # advanced indices around a slice: the indexed view is (B, F, V)
         bodies[:, body_frame, :, body_slot] = xyz.transpose(0, 2, 1)
     return bodies, num_frames
 
@@ -342,6 +354,7 @@ class NtuTask:
     source: str
     member: str | None
     max_frames: int
+    coords: str = "xyz"
 
     @property
     def where(self) -> str:
@@ -369,15 +382,26 @@ def _close_zips() -> None:
 
 
 def prepare_sample(task: NtuTask) -> Sample:
-    """Read, select bodies, normalise: one :class:`~skelcon.data.pipeline.Sample`."""
-    bodies, declared = parse_skeleton(_read(task), task.where)
-    if not bodies.any():
+    """Read, select bodies, normalise: one :class:`~skelcon.data.pipeline.Sample`.
+
+    ``task.coords == "color2d"``: the bodies are chosen by their 3D motion as always,
+    then their colour-image pixel coordinates are kept and normalised as 2D joints
+    (:func:`~skelcon.data.normalize2d.normalize_2d`: centred on spine_mid, scaled by
+    the spine length), ``(2, T_max, 25, 2)``."""
+    color = task.coords == "color2d"
+    fields = XYZ_FIELDS + COLOR_FIELDS if color else XYZ_FIELDS
+    bodies, declared = parse_skeleton(_read(task), task.where, fields)
+    if not bodies[:3].any():
         raise DataFormatError(f"no body in any of the {declared} frames", task.where)
-    x = select_bodies(bodies, 2).astype(np.float32)  # (3, T, 25, 2)
+    x = select_bodies(bodies, 2, energy_channels=3).astype(np.float32)  # (F, T, 25, 2)
     info = {}
     if declared > task.max_frames:
         info["truncated_from"] = declared
-    x = require_finite(normalize(x, task.max_frames, NTU25), task.where)
+    if color:
+        x = fit_length(x[3:], task.max_frames)
+        x = require_finite(normalize_2d(x, NTU25, ("x", "y")), task.where)
+    else:
+        x = require_finite(normalize(x, task.max_frames, NTU25), task.where)
     label = NtuName.parse(task.name).action - 1
     return Sample(task.name, x, label, min(declared, task.max_frames), info)
 
@@ -386,7 +410,9 @@ def _task_name(task: NtuTask) -> str:
     return task.name
 
 
-def find_samples(raw: Sequence[str | os.PathLike], max_frames: int = 300) -> list[NtuTask]:
+def find_samples(
+    raw: Sequence[str | os.PathLike], max_frames: int = 300, coords: str = "xyz"
+) -> list[NtuTask]:
     """All ``*.skeleton`` samples in the zip archives / folders ``raw``, sorted by
     name; a name found twice is an error."""
     tasks: dict[str, NtuTask] = {}
@@ -410,7 +436,7 @@ def find_samples(raw: Sequence[str | os.PathLike], max_frames: int = 300) -> lis
         for name, src, member in found:
             if name in tasks:
                 raise SkelconError(f"sample {name} found twice (in {tasks[name].source} and {src})")
-            tasks[name] = NtuTask(name, src, member, max_frames)
+            tasks[name] = NtuTask(name, src, member, max_frames, coords)
     return [tasks[k] for k in sorted(tasks)]
 
 
@@ -424,16 +450,23 @@ def prepare_ntu(
     missing: str | os.PathLike | None = None,
     max_frames: int = 300,
     progress: bool = True,
+    coords: str = "xyz",
 ) -> Path:
-    """Prepare NTU-60 (``dataset="ntu60"``) or NTU-120 into ``out``; returns ``out``."""
+    """Prepare NTU-60 (``dataset="ntu60"``) or NTU-120 into ``out``; returns ``out``.
+
+    ``coords="color2d"`` keeps each joint's colour-image pixel coordinates instead of
+    its 3D position: a real 2D dataset (C = 2, channels x, y), named
+    ``<dataset>-color2d``."""
     num_classes, max_setup, benches, _ = DATASETS[dataset]
+    if coords not in COORDS:
+        raise SkelconError(choices_message("--coords", coords, COORDS))
     if max_frames < 1:
         raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
     if workers < 1:
         raise SkelconError(f"--workers must be at least 1, got {workers}")
     missing_names = load_missing(missing, dataset)
     tasks, outside = [], 0
-    for t in find_samples(raw, max_frames):
+    for t in find_samples(raw, max_frames, coords):
         n = NtuName.parse(t.name) if NAME_RE.fullmatch(t.name) else None
         if n is None or n.setup > max_setup or not 1 <= n.action <= num_classes:
             outside += 1
@@ -443,14 +476,16 @@ def prepare_ntu(
         raise SkelconError(f"no {dataset} samples in {', '.join(map(str, raw))}")
     listed = [t for t in tasks if t.name in missing_names]
     tasks = [t for t in tasks if t.name not in missing_names]
+    color = coords == "color2d"
     writer = PreparedWriter(
         out,
-        dataset=dataset,
+        dataset=f"{dataset}-color2d" if color else dataset,
         layout=NTU25.name,
         classes=class_names(num_classes),
         capacity=len(tasks),
         max_frames=max_frames,
         num_persons=2,
+        channels=2 if color else 3,
     )
     for t in listed:
         writer.skip(t.name, "in the missing-skeleton list")
@@ -487,6 +522,11 @@ def prepare_ntu(
         ignored_outside_dataset=outside,
         num_frames_note="declared frame count of the file, empty frames included, capped at max_frames",
         name_format="SsssCcccPpppRrrrAaaa: setup, camera, performer, replication, action (1-based)",
+        **(
+            {"coords": "color2d: colorX, colorY pixels of the 1920x1080 colour image, "
+                       "centred on spine_mid per frame and divided by the median spine length"}
+            if color else {}
+        ),
     )
 
 
@@ -502,6 +542,7 @@ def _run(args: argparse.Namespace) -> int:
         strict=args.strict,
         missing=args.missing,
         max_frames=args.max_frames,
+        coords=args.coords,
     )
     return 0
 
@@ -526,4 +567,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument("--missing", default=None, metavar="FILE",
                        help="missing-skeleton list to skip (default: the official list)")  # fmt: skip
         p.add_argument("--max-frames", type=int, default=300, help="T_max (default 300)")
+        p.add_argument("--coords", choices=COORDS, default="xyz",
+                       help="xyz: 3D joints, the standard preparation (default); color2d: each "
+                       "joint's colour-image pixels (a 2D dataset, C=2)")  # fmt: skip
         p.set_defaults(func=_run)
