@@ -27,6 +27,8 @@ PREPARE_MODULES = (
     "skelcon.data.pku",
     "skelcon.data.ucla",
     "skelcon.data.imports",
+    "skelcon.data.kinetics",
+    "skelcon.data.folder",
 )
 # Modules that contribute further top-level commands through `add_cli(sub)`.
 COMMAND_MODULES = ("skelcon.eval.cli", "skelcon.report", "skelcon.viz.cli", "skelcon.demo")

@@ -39,7 +39,9 @@ def default_channels(c: int) -> list[str]:
                        + "; ".join(",".join(v) for v in VALID_CHANNELS) + ")")  # fmt: skip
 
 
-def check_channels(channels: Sequence[str], c: int | None = None, where: str = "channels") -> list[str]:
+def check_channels(
+    channels: Sequence[str], c: int | None = None, where: str = "channels"
+) -> list[str]:
     """``channels`` as a list when it is one of :data:`VALID_CHANNELS` (of length ``c``
     when given), else a one-line :class:`SkelconError` naming ``where``."""
     ch = tuple(str(s) for s in channels) if isinstance(channels, (list, tuple)) else None

@@ -21,8 +21,11 @@ they are (already prepared) unless ``--normalize`` applies
 ``test`` (``val`` is the test split); bare ``train`` / ``val`` form benchmark
 ``default``, ``train1`` / ``test1`` benchmark ``split1``. C (2 or 3) comes from the
 data, M is padded to the most persons of any annotation, T to the longest one (or
-``--max-frames``, longer ones uniformly subsampled). Other annotation keys
-(``keypoint_score``, ``img_shape`` ...) are ignored.
+``--max-frames``, longer ones uniformly subsampled). 2D keypoints with a
+``keypoint_score`` (M, T, V) become channels ``x, y, score`` (C = 3; ``--no-score``
+drops it: C = 2); ``--normalize`` applies the 2D normalisation
+(:mod:`skelcon.data.normalize2d`) to 2D keypoints, with ``--score-threshold`` and
+``--image-size``. Other annotation keys (``img_shape`` ...) are ignored.
 
 Both pickles are read with :mod:`skelcon.data.safe_pickle`, which resolves only numpy's
 array and scalar globals (any pickle protocol, Python 2 or 3). Annotations with no
@@ -43,10 +46,11 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, text_lines
-from .layouts import get_layout
+from .channels import default_channels
+from .clips import ClipNorm, clip_to_sample, parse_image_size
+from .layouts import load_layout
 from .normalize import normalize, require_finite
 from .pipeline import Sample, run_prepare
-from .pku import resample_indices
 from .prepared import PreparedWriter
 from .safe_pickle import load_label_pickle, load_restricted
 
@@ -238,7 +242,7 @@ def prepare_import_npy(
     raw = Path(raw)
     if not raw.is_dir():
         raise SkelconError(f"--raw {str(raw)!r} is not a directory")
-    lay = get_layout(layout)
+    lay = load_layout(layout)
     if label_base not in (0, 1):
         raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
     parts = {split: _find_npy_split(raw, prefix, label_base) for prefix, split in NPY_SPLITS}
@@ -265,7 +269,7 @@ def prepare_import_npy(
     name = dataset or raw.name
     total = sum(len(p["labels"]) for p in found.values())
     writer = PreparedWriter(
-        out, dataset=name, layout=lay.name, classes=class_list, capacity=total,
+        out, dataset=name, layout=lay, classes=class_list, capacity=total,
         max_frames=t, num_persons=m, channels=c,
     )  # fmt: skip
 
@@ -416,6 +420,21 @@ def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, i
     return fd, int(label) - label_base, kp
 
 
+def _with_score(a: dict, kp: np.ndarray, i: int, path: str) -> np.ndarray:
+    """2D ``kp (M, T, V, 2)`` with annotation ``i``'s ``keypoint_score (M, T, V)`` as a
+    third channel; :class:`DataFormatError` when it is missing or of another shape."""
+    sc = a.get("keypoint_score")
+    what = f"annotation {i} ({_shown(str(a.get('frame_dir')))})"
+    if not isinstance(sc, np.ndarray) or not _real_numeric(sc.dtype):
+        raise DataFormatError(f"{what}: no numeric keypoint_score array (others have one; "
+                              "--no-score ignores the scores)", path)  # fmt: skip
+    if sc.shape != kp.shape[:3]:
+        raise DataFormatError(
+            f"{what}: keypoint_score shape {sc.shape} != keypoint (M, T, V) {kp.shape[:3]}", path
+        )
+    return np.concatenate([kp, sc[..., None].astype(kp.dtype, copy=False)], axis=-1)
+
+
 def prepare_import_pyskl(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -428,12 +447,18 @@ def prepare_import_pyskl(
     strict: bool = False,
     label_base: int = 0,
     progress: bool = True,
+    score: bool = True,
+    score_threshold: float = 0.0,
+    image_size: tuple[float, float] | None = None,
 ) -> Path:
-    """Import a PYSKL / mmaction2 skeleton annotation pickle into ``out``."""
+    """Import a PYSKL / mmaction2 skeleton annotation pickle into ``out``.
+
+    ``layout``: a built-in name or a layout YAML path. 2D keypoints with
+    ``keypoint_score`` are stored as ``x, y, score`` unless ``score`` is False."""
     raw = Path(raw)
     if not raw.is_file():
         raise SkelconError(f"--raw {str(raw)!r} is not a file (expected a PYSKL .pkl)")
-    lay = get_layout(layout)
+    lay = load_layout(layout)
     splits, anns = _check_pyskl(load_restricted(raw, allow_numpy=True), str(raw))
     if not anns:
         raise SkelconError(f"{raw}: no annotations")
@@ -456,8 +481,10 @@ def prepare_import_pyskl(
             f"{raw}: keypoints have {sorted(v_found)} joints but layout {lay.name} has "
             f"{lay.num_joints} (--layout: choose the layout of the data)"
         )
-    if normalize_data and c != 3:
-        raise SkelconError(f"--normalize needs 3D keypoints (C=3), these have C={c}")
+    use_score = score and c == 2 and any("keypoint_score" in anns[i] for i in range(len(anns)))
+    channels = ["x", "y", "score"] if use_score else default_channels(c)
+    norm = ClipNorm(bool(normalize_data), float(score_threshold), image_size)
+    norm.check(channels, str(raw))
     longest = max(kp.shape[1] for _, _, kp in good)
     if max_frames is not None and max_frames < 1:
         raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
@@ -474,8 +501,8 @@ def prepare_import_pyskl(
         print(warning, file=sys.stderr)
     name = dataset or raw.stem
     writer = PreparedWriter(
-        out, dataset=name, layout=lay.name, classes=class_list, capacity=len(anns),
-        max_frames=t_max, num_persons=m_max, channels=c,
+        out, dataset=name, layout=lay, classes=class_list, capacity=len(anns),
+        max_frames=t_max, num_persons=m_max, channels=len(channels), channel_names=channels,
     )  # fmt: skip
 
     def parse(i: int) -> Sample:
@@ -488,16 +515,14 @@ def prepare_import_pyskl(
             raise DataFormatError(
                 f"annotation {i} ({_shown(fd)}): label {label} >= {len(class_list)}", str(raw)
             )
+        if use_score:
+            kp = _with_score(anns[i], kp, i, str(raw))
         kp = np.asarray(kp, dtype=np.float32)
         if not np.isfinite(kp).all():
             raise DataFormatError(f"annotation {i} ({_shown(fd)}): non-finite keypoint", str(raw))
-        idx = resample_indices(kp.shape[1], t_max)
-        x = np.zeros((c, t_max, lay.num_joints, m_max), dtype=np.float32)
-        x[:, : len(idx), :, : kp.shape[0]] = kp[:, idx].transpose(3, 1, 2, 0)
-        if normalize_data:
-            x = require_finite(normalize(x, t_max, lay), f"{raw} annotation {i} ({_shown(fd)})")
-        info = {"resampled_from": kp.shape[1]} if len(idx) < kp.shape[1] else {}
-        return Sample(fd, x, label, len(idx), info)
+        x, nf, info = clip_to_sample(kp, lay, channels, t_max, m_max, norm,
+                                     f"{raw} annotation {i} ({_shown(fd)})")  # fmt: skip
+        return Sample(fd, x, label, nf, info)
 
     tasks = list(range(len(anns)))
     report = run_prepare(
@@ -526,7 +551,8 @@ def prepare_import_pyskl(
         bench_splits = {"default": {"train": sorted(report.indices.values())}}
         print("import-pyskl: no usable split keys: all samples form default/train")
     print(
-        f"import-pyskl: {len(writer)} samples (C={c}, T={t_max}, V={lay.num_joints}, M={m_max}) "
+        f"import-pyskl: {len(writer)} samples (C={len(channels)} {','.join(channels)}, "
+        f"T={t_max}, V={lay.num_joints}, M={m_max}) "
         f"written to {out}; benchmarks {sorted(bench_splits)}; skipped {len(report.skipped)}"
     )
     resampled = [{"name": k, "frames": v["resampled_from"]} for k, v in sorted(report.info.items())]
@@ -535,6 +561,7 @@ def prepare_import_pyskl(
         source_format="pyskl",
         source=str(raw),
         normalized=bool(normalize_data),
+        normalization=norm.describe(channels),
         split_keys={k: "/".join(p) for k in splits if (p := split_key(k))},
         ignored_split_keys=ignored,
         split_names_without_annotation=unmatched,
@@ -557,7 +584,8 @@ def _run_pyskl(args: argparse.Namespace) -> int:
     prepare_import_pyskl(
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
         max_frames=args.max_frames, normalize_data=args.normalize, strict=args.strict,
-        label_base=args.label_base,
+        label_base=args.label_base, score=args.score, score_threshold=args.score_threshold,
+        image_size=parse_image_size(args.image_size),
     )  # fmt: skip
     return 0
 
@@ -565,7 +593,9 @@ def _run_pyskl(args: argparse.Namespace) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
-    p.add_argument("--layout", default="ntu25", help="joint layout of the data (default ntu25)")
+    p.add_argument("--layout", default="ntu25",
+                   help="joint layout of the data: ntu25 (default), kinect20, coco17, openpose18, "
+                   "openpose25 or a layout YAML file")  # fmt: skip
     p.add_argument("--classes", default=None, metavar="FILE",
                    help="class names, one per line (default class_0, class_1, ...)")  # fmt: skip
     p.add_argument("--normalize", action="store_true",
@@ -599,4 +629,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--max-frames", type=int, default=None,
                    help="T_max (default: the longest annotation); longer ones are subsampled")  # fmt: skip
+    p.add_argument("--score", action=argparse.BooleanOptionalAction, default=True,
+                   help="2D: keep keypoint_score as a third channel x, y, score (default on)")  # fmt: skip
+    p.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
+                   help="with --normalize, 2D: zero the joints scoring below S (default 0)")  # fmt: skip
+    p.add_argument("--image-size", default=None, metavar="WxH",
+                   help="with --normalize, 2D: map the WIDTHxHEIGHT image to [-1, 1] first")  # fmt: skip
     p.set_defaults(func=_run_pyskl)

@@ -129,7 +129,9 @@ class JointLayout:
 # --------------------------------------------------------------------------- parsing
 
 
-def layout_from_dict(d: Any, source: str = "layout", default_name: str | None = None) -> JointLayout:
+def layout_from_dict(
+    d: Any, source: str = "layout", default_name: str | None = None
+) -> JointLayout:
     """Validate a layout definition (a parsed layout YAML or ``meta["layout_def"]``).
 
     Joints in ``bones``, ``center``, ``up`` and ``left_right`` are joint names or
@@ -225,8 +227,10 @@ def read_layout_file(path: str | os.PathLike) -> JointLayout:
 
 @cache
 def _builtin(name: str) -> JointLayout:
-    text = resources.files("skelcon").joinpath("resources", "layouts", f"{name}.yaml").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("skelcon")
+        .joinpath("resources", "layouts", f"{name}.yaml")
+        .read_text(encoding="utf-8")
     )
     return layout_from_dict(yaml.safe_load(text), f"built-in layout {name}")
 

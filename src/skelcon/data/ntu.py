@@ -523,9 +523,12 @@ def prepare_ntu(
         num_frames_note="declared frame count of the file, empty frames included, capped at max_frames",
         name_format="SsssCcccPpppRrrrAaaa: setup, camera, performer, replication, action (1-based)",
         **(
-            {"coords": "color2d: colorX, colorY pixels of the 1920x1080 colour image, "
-                       "centred on spine_mid per frame and divided by the median spine length"}
-            if color else {}
+            {
+                "coords": "color2d: colorX, colorY pixels of the 1920x1080 colour image, "
+                "centred on spine_mid per frame and divided by the median spine length"
+            }
+            if color
+            else {}
         ),
     )
 

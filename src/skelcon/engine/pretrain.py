@@ -21,8 +21,8 @@ import yaml
 from tqdm import tqdm
 
 from ..augment import ViewMaker
-from ..data.channels import channels_of, coord_count
 from ..config import PretrainConfig, to_dict
+from ..data.channels import channels_of, coord_count
 from ..data.prepared import PreparedSplit, load_prepared
 from ..errors import SkelconError
 from ..utils.io import atomic_write, output_lock

@@ -1,0 +1,154 @@
+"""Turning one clip as pose pipelines write it into a prepared sample.
+
+Shared by the readers of other tools' output (``import-pyskl``, ``prepare
+kinetics-skeleton``, ``prepare folder``): a clip arrives as keypoints ``(M, T, V, C)``
+(persons, frames, joints, channels); :func:`clip_to_sample` keeps at most ``T_max``
+frames (uniformly subsampled when longer) and ``M_max`` persons (the most confident,
+or for data without a score the ones that move most), lays it out ``(C, T_max, V,
+M_max)`` and optionally normalises it (:class:`ClipNorm`): the 3D preparation
+(:func:`~skelcon.data.normalize.normalize`) for ``x, y, z`` data, the image-coordinate
+one (:func:`~skelcon.data.normalize2d.normalize_2d`) for ``x, y[, score]`` data.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SkelconError
+from .channels import coord_count
+from .layouts import JointLayout
+from .normalize import body_energy, normalize, require_finite
+from .normalize2d import normalize_2d
+from .pku import resample_indices
+
+__all__ = ["ClipNorm", "add_norm_args", "clip_to_sample", "norm_from_args", "parse_image_size"]
+
+
+@dataclass(frozen=True)
+class ClipNorm:
+    """How a clip is normalised: ``enabled`` (else stored as read), the 2D options
+    ``score_threshold`` (joints scoring below it are dropped) and ``image_size``
+    ``(width, height)`` (image mapped to [-1, 1] on its longer side)."""
+
+    enabled: bool = False
+    score_threshold: float = 0.0
+    image_size: tuple[float, float] | None = None
+
+    def describe(self, channels: Sequence[str]) -> str:
+        """One line for meta.json."""
+        if not self.enabled:
+            return "none: coordinates as read"
+        if coord_count(channels) == 3:
+            return (
+                "3D: null frames padded, centred on the layout centre, spine to +z, shoulders to +x"
+            )
+        parts = ["2D: centred on the layout centre joint per frame, divided by the median "
+                 "length of the layout's up joints"]  # fmt: skip
+        if self.image_size:
+            parts.append(f"image {self.image_size[0]:g}x{self.image_size[1]:g} mapped to [-1, 1]")
+        if self.score_threshold > 0:
+            parts.append(f"joints scoring below {self.score_threshold:g} zeroed")
+        return "; ".join(parts)
+
+    def check(self, channels: Sequence[str], where: str) -> None:
+        """Refuse options the data cannot take (one line naming ``where``)."""
+        if not self.enabled and (self.score_threshold > 0 or self.image_size):
+            raise SkelconError(f"{where}: --score-threshold and --image-size act in the 2D "
+                               "normalisation: add --normalize")  # fmt: skip
+        if self.score_threshold > 0 and "score" not in channels:
+            raise SkelconError(
+                f"{where}: --score-threshold needs a score channel; the data have {list(channels)}"
+            )
+        if (
+            self.enabled
+            and coord_count(channels) == 3
+            and (self.image_size or self.score_threshold)
+        ):
+            raise SkelconError(f"{where}: --image-size and --score-threshold are for 2D data; "
+                               f"these are {list(channels)}")  # fmt: skip
+
+
+def person_order(kp: np.ndarray, channels: Sequence[str]) -> np.ndarray:
+    """Persons of ``kp (M, T, V, C)`` best first: by summed score when there is a score
+    channel (ST-GCN's choice), else by motion energy (the NTU choice)."""
+    if "score" in channels:
+        key = kp[..., list(channels).index("score")].sum(axis=(1, 2))
+    else:
+        key = body_energy(np.moveaxis(kp[..., : coord_count(channels)], (0, 3), (3, 0)))
+    return np.argsort(-key, kind="stable")
+
+
+def clip_to_sample(
+    kp: np.ndarray,
+    layout: JointLayout,
+    channels: Sequence[str],
+    t_max: int,
+    m_max: int,
+    norm: ClipNorm,
+    where: str,
+) -> tuple[np.ndarray, int, dict]:
+    """``kp (M, T, V, C)`` -> ``(x (C, t_max, V, m_max) float32, num_frames, info)``.
+
+    ``info`` notes what was changed (``resampled_from``, ``persons_dropped``). Raises
+    :class:`~skelcon.errors.DataFormatError` (via ``require_finite``) naming ``where``
+    when normalisation overflows.
+    """
+    kp = np.asarray(kp, dtype=np.float32)
+    m, t, v, c = kp.shape
+    info: dict = {}
+    if m > m_max:
+        kp = kp[np.sort(person_order(kp, channels)[:m_max])]
+        info["persons_dropped"] = m - m_max
+    idx = resample_indices(t, t_max)
+    if len(idx) < t:
+        info["resampled_from"] = t
+    x = np.zeros((c, t_max, v, m_max), dtype=np.float32)
+    x[:, : len(idx), :, : kp.shape[0]] = kp[:, idx].transpose(3, 1, 2, 0)
+    if norm.enabled:
+        if coord_count(channels) == 3:
+            if c != 3:
+                raise SkelconError(f"{where}: 3D normalisation needs x, y, z only, got {channels}")
+            x = normalize(x, t_max, layout)
+        else:
+            x = normalize_2d(x, layout, channels, score_threshold=norm.score_threshold,
+                             image_size=norm.image_size)  # fmt: skip
+        x = require_finite(x, where)
+    return x, len(idx), info
+
+
+def parse_image_size(text: str | None) -> tuple[float, float] | None:
+    """``"1920x1080"`` -> ``(1920.0, 1080.0)``; None stays None; else a one-line error."""
+    if text is None:
+        return None
+    parts = str(text).lower().replace(",", "x").split("x")
+    try:
+        w, h = (float(p) for p in parts)
+    except ValueError:
+        w = h = float("nan")
+    if not (w > 0 and h > 0 and np.isfinite(w) and np.isfinite(h)):
+        raise SkelconError(f"--image-size {text!r} must be WIDTHxHEIGHT, e.g. 1920x1080")
+    return w, h
+
+
+def add_norm_args(p: argparse.ArgumentParser, default_on: bool) -> None:
+    """``--normalize``/``--no-normalize``, ``--score-threshold``, ``--image-size``."""
+    p.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=default_on,
+                   help="normalise each clip (2D: centre on the layout's centre joint, divide "
+                   "by a body length; 3D: the NTU preparation); default "
+                   + ("on" if default_on else "off"))  # fmt: skip
+    p.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
+                   help="2D with scores: zero the joints scoring below S (default 0: keep all)")  # fmt: skip
+    p.add_argument("--image-size", default=None, metavar="WxH",
+                   help="2D: map the WIDTHxHEIGHT image to [-1, 1] on its longer side first")  # fmt: skip
+
+
+def norm_from_args(args: argparse.Namespace) -> ClipNorm:
+    """The :class:`ClipNorm` of the flags :func:`add_norm_args` added."""
+    thr = float(args.score_threshold)
+    if not (np.isfinite(thr) and 0 <= thr):
+        raise SkelconError(f"--score-threshold must be >= 0, got {args.score_threshold}")
+    return ClipNorm(bool(args.normalize), thr, parse_image_size(args.image_size))

@@ -1,0 +1,328 @@
+"""Kinetics-skeleton (the OpenPose release of ST-GCN): ``skelcon prepare kinetics-skeleton``.
+
+Input, as released::
+
+    DIR/kinetics_train/<video id>.json      one clip each
+    DIR/kinetics_val/<video id>.json
+    DIR/kinetics_train_label.json           {"<video id>": {"has_skeleton": true,
+    DIR/kinetics_val_label.json                             "label": "name", "label_index": 0}}
+
+A clip is ``{"data": [{"frame_index": 1, "skeleton": [{"pose": [x0, y0, x1, y1, ...],
+"score": [s0, s1, ...]}, ...]}, ...], "label": ..., "label_index": ...}``: 18 OpenPose
+joints (layout ``openpose18``), coordinates in ``[0, 1]`` of the frame, ``frame_index``
+1-based; an undetected joint is ``(0, 0)`` with score 0.
+
+Choices (recorded in meta.json):
+
+* channels ``x, y, score`` (C = 3); M = 2: of the (at most 5) skeletons listed per
+  frame, the two with the largest summed score over the clip, as ST-GCN's feeder;
+* T = ``--max-frames`` (300, the 10 s clips at 30 fps); a clip whose last frame index
+  is larger is uniformly subsampled; ``num_frames`` = its last frame index;
+* normalised by default (``--no-normalize`` keeps ``[0, 1]`` coordinates): the 2D
+  normalisation of :mod:`skelcon.data.normalize2d` (centre on the neck, divide by the
+  median hip-to-neck length);
+* labels from ``kinetics_*_label.json`` when present (clips marked
+  ``has_skeleton: false`` are skipped), else the clip's own ``label_index``; class
+  names from the ``label`` fields; benchmark ``default``: ``train``, ``test`` (=
+  ``kinetics_val``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataFormatError, SkelconError
+from ..utils.text import read_text
+from .clips import ClipNorm, add_norm_args, clip_to_sample, norm_from_args
+from .layouts import get_layout
+from .pipeline import Sample, run_prepare
+from .prepared import PreparedWriter
+
+LAYOUT = "openpose18"
+CHANNELS = ("x", "y", "score")
+NUM_JOINTS = 18
+PERSONS_IN = 5  # skeletons read per frame (ST-GCN's num_person_in)
+PERSONS_OUT = 2
+SPLITS = (("kinetics_train", "train"), ("kinetics_val", "test"))
+MAX_CLASSES = 100_000
+
+
+@dataclass(frozen=True)
+class KineticsTask:
+    """One clip: its json file, its label (from the label file, or None: the clip's
+    own) and the options."""
+
+    path: str
+    label: int | None
+    max_frames: int
+    norm: ClipNorm
+
+
+def parse_json(text: str, path: str) -> Any:
+    """``json.loads`` with a one-line :class:`DataFormatError` (with the line) on bad JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataFormatError(f"invalid JSON: {e.msg}", path, e.lineno) from None
+    except (RecursionError, ValueError) as e:
+        msg = str(e).splitlines()[0] if str(e) else "nested too deeply"
+        raise DataFormatError(f"invalid JSON: {msg}", path) from None
+
+
+def _label_index(value: Any, what: str, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_CLASSES:
+        raise DataFormatError(f"{what} must be an int in 0..{MAX_CLASSES - 1}, got {value!r}", path)
+    return value
+
+
+def parse_clip(doc: Any, path: str) -> tuple[np.ndarray, int | None, str | None]:
+    """One Kinetics-skeleton clip -> ``(keypoints (M, T, 18, 3), label_index, label)``.
+
+    ``M`` = the most skeletons listed in a frame (at most 5), ``T`` = the last
+    ``frame_index``; frames or persons not listed are zero. Raises
+    :class:`DataFormatError` on a structure other than the documented one, a
+    non-finite value or a clip without any skeleton.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise DataFormatError("expected an object with a 'data' list of frames", path)
+    frames = doc["data"]
+    entries: list[tuple[int, int, Any, Any]] = []
+    for i, fr in enumerate(frames):
+        what = f"data[{i}]"
+        if not isinstance(fr, dict):
+            raise DataFormatError(f"{what} is not an object", path)
+        fi = fr.get("frame_index")
+        if isinstance(fi, bool) or not isinstance(fi, int) or not 1 <= fi <= 10_000_000:
+            raise DataFormatError(f"{what}.frame_index must be an int >= 1, got {fi!r}", path)
+        skel = fr.get("skeleton", [])
+        if not isinstance(skel, list):
+            raise DataFormatError(f"{what}.skeleton is not a list", path)
+        for m, s in enumerate(skel[:PERSONS_IN]):
+            if not isinstance(s, dict) or "pose" not in s or "score" not in s:
+                raise DataFormatError(f"{what}.skeleton[{m}] needs 'pose' and 'score'", path)
+            entries.append((fi - 1, m, s["pose"], s["score"]))
+    if not entries:
+        raise DataFormatError("no skeleton in any frame", path)
+    try:
+        pose = np.asarray([e[2] for e in entries], dtype=np.float64)
+        score = np.asarray([e[3] for e in entries], dtype=np.float64)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        raise DataFormatError(
+            f"pose/score must be lists of {2 * NUM_JOINTS}/{NUM_JOINTS} numbers", path
+        ) from None
+    if pose.shape != (len(entries), 2 * NUM_JOINTS) or score.shape != (len(entries), NUM_JOINTS):
+        bad = next(
+            i for i, e in enumerate(entries)
+            if np.shape(e[2]) != (2 * NUM_JOINTS,) or np.shape(e[3]) != (NUM_JOINTS,)
+        )  # fmt: skip
+        raise DataFormatError(
+            f"frame_index {entries[bad][0] + 1}, skeleton {entries[bad][1]}: pose has "
+            f"{np.size(entries[bad][2])} values (expected {2 * NUM_JOINTS}), score "
+            f"{np.size(entries[bad][3])} (expected {NUM_JOINTS})", path,
+        )  # fmt: skip
+    if not (np.isfinite(pose).all() and np.isfinite(score).all()):
+        raise DataFormatError("non-finite pose or score value", path)
+    if np.abs(pose).max() > 1e6 or np.abs(score).max() > 1e6:
+        raise DataFormatError("pose or score value out of range (|v| > 1e6)", path)
+    t_idx = np.array([e[0] for e in entries])
+    m_idx = np.array([e[1] for e in entries])
+    kp = np.zeros((int(m_idx.max()) + 1, int(t_idx.max()) + 1, NUM_JOINTS, 3), dtype=np.float32)
+    kp[m_idx, t_idx, :, 0] = pose[:, 0::2]
+    kp[m_idx, t_idx, :, 1] = pose[:, 1::2]
+    kp[m_idx, t_idx, :, 2] = score
+    missing = kp[..., 2] == 0  # ST-GCN's feeder: a joint without score is not there
+    kp[missing] = 0
+    label = doc.get("label_index")
+    label = None if label is None else _label_index(label, "label_index", path)
+    name = doc.get("label")
+    return kp, label, name if isinstance(name, str) else None
+
+
+def prepare_clip(task: KineticsTask) -> Sample:
+    """Read, check and lay out one clip (``(3, T_max, 18, 2)``)."""
+    doc = parse_json(read_text(task.path, "json file"), task.path)
+    kp, own_label, _ = parse_clip(doc, task.path)
+    label = task.label if task.label is not None else own_label
+    if label is None:
+        raise DataFormatError("no label_index (in the clip or the label file)", task.path)
+    x, nf, info = clip_to_sample(kp, get_layout(LAYOUT), CHANNELS, task.max_frames, PERSONS_OUT,
+                                 task.norm, task.path)  # fmt: skip
+    if not x[:2].any():
+        raise DataFormatError("every joint has score 0 (nothing detected)", task.path)
+    return Sample(Path(task.path).stem, x, label, nf, info)
+
+
+def _task_name(task: KineticsTask) -> str:
+    return Path(task.path).stem
+
+
+def read_label_file(path: Path) -> dict[str, tuple[int, str | None, bool]]:
+    """``kinetics_*_label.json`` -> ``{video id: (label_index, label, has_skeleton)}``."""
+    doc = parse_json(read_text(path, "label file"), str(path))
+    if not isinstance(doc, dict):
+        raise SkelconError(f"{path}: expected an object mapping video ids to labels")
+    out = {}
+    for vid, e in doc.items():
+        if not isinstance(e, dict) or "label_index" not in e:
+            raise SkelconError(f"{path}: entry {vid!r} has no label_index")
+        try:
+            idx = _label_index(e["label_index"], f"entry {vid!r}: label_index", str(path))
+        except DataFormatError as err:
+            raise SkelconError(str(err)) from None
+        name = e.get("label")
+        out[str(vid)] = (
+            idx,
+            name if isinstance(name, str) else None,
+            e.get("has_skeleton", True) is not False,
+        )
+    return out
+
+
+def prepare_kinetics(
+    raw: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    workers: int = 1,
+    strict: bool = False,
+    max_frames: int = 300,
+    norm: ClipNorm = ClipNorm(enabled=True),
+    progress: bool = True,
+) -> Path:
+    """Prepare the Kinetics-skeleton folder ``raw`` into ``out``; returns ``out``."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise SkelconError(f"--raw {str(raw)!r} is not a directory")
+    if max_frames < 1:
+        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+    norm.check(CHANNELS, "kinetics-skeleton")
+    tasks: list[KineticsTask] = []
+    task_split: list[str] = []
+    names: dict[int, str] = {}
+    no_skeleton: list[str] = []
+    for folder, split in SPLITS:
+        files = sorted((raw / folder).glob("*.json")) if (raw / folder).is_dir() else []
+        label_path = raw / f"{folder}_label.json"
+        labels = read_label_file(label_path) if label_path.is_file() else None
+        for f in files:
+            label = None
+            if labels is not None:
+                if f.stem not in labels:
+                    label = None  # the clip's own label_index decides
+                else:
+                    idx, nm, has = labels[f.stem]
+                    if not has:
+                        no_skeleton.append(f.stem)
+                        continue
+                    label = idx
+                    if nm is not None:
+                        names.setdefault(idx, nm)
+            tasks.append(KineticsTask(str(f), label, max_frames, norm))
+            task_split.append(split)
+        if labels is not None:
+            for idx, nm, _ in labels.values():
+                if nm is not None:
+                    names.setdefault(idx, nm)
+    if not tasks:
+        raise SkelconError(
+            f"--raw {str(raw)!r} holds no kinetics_train/*.json or kinetics_val/*.json clips"
+        )
+    if "train" not in task_split:
+        raise SkelconError(f"--raw {str(raw)!r} has no kinetics_train/*.json clips")
+    labelled = [t.label for t in tasks if t.label is not None]
+    num_classes = max([*labelled, *names, -1]) + 1
+    if any(t.label is None for t in tasks):  # labels inside the clips: read them first
+        for t in tasks:
+            if t.label is None:
+                try:
+                    doc = parse_json(read_text(t.path, "json file"), t.path)
+                    idx = doc.get("label_index") if isinstance(doc, dict) else None
+                    if (
+                        isinstance(idx, int)
+                        and not isinstance(idx, bool)
+                        and 0 <= idx < MAX_CLASSES
+                    ):
+                        num_classes = max(num_classes, idx + 1)
+                        if isinstance(doc.get("label"), str):
+                            names.setdefault(idx, doc["label"])
+                except DataFormatError:
+                    pass  # reported when the clip is prepared
+    num_classes = max(num_classes, 1)
+    classes = [names.get(i, f"class_{i}") for i in range(num_classes)]
+    writer = PreparedWriter(
+        out, dataset="kinetics-skeleton", layout=LAYOUT, classes=classes, capacity=len(tasks),
+        max_frames=max_frames, num_persons=PERSONS_OUT, channels=3, channel_names=CHANNELS,
+    )  # fmt: skip
+    for n in no_skeleton:
+        writer.skip(n, "has_skeleton is false in the label file")
+    report = run_prepare(
+        tasks, _CheckedLabel(num_classes), writer, workers=workers, strict=strict,
+        desc="kinetics-skeleton", name_fn=_task_name, progress=progress,
+    )  # fmt: skip
+    if len(writer) != len(report.indices):
+        raise SkelconError(f"--raw {str(raw)!r}: two clips share a video id")
+    parts: dict[str, list[int]] = {"train": [], "test": []}
+    for t, split in zip(tasks, task_split, strict=True):
+        row = report.indices.get(Path(t.path).stem)
+        if row is not None:
+            parts[split].append(row)
+    if not parts["test"]:
+        del parts["test"]
+    resampled = [{"name": k, "frames": v["resampled_from"]}
+                 for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
+    print(
+        f"kinetics-skeleton: {len(writer)} clips written to {out} ("
+        + ", ".join(f"{s} {len(r)}" for s, r in parts.items())
+        + f"); skipped {len(report.skipped)} bad, {len(no_skeleton)} without skeleton"
+    )
+    return writer.finalize(
+        {"default": parts},
+        source_format="kinetics-skeleton",
+        source=str(raw),
+        normalization=norm.describe(CHANNELS),
+        resampled=resampled,
+        persons="the 2 skeletons with the largest summed score (of at most 5 per frame)",
+    )
+
+
+class _CheckedLabel:
+    """``prepare_clip`` plus a check that the label is below the class count."""
+
+    def __init__(self, num_classes: int):
+        self.num_classes = num_classes
+
+    def __call__(self, task: KineticsTask) -> Sample:
+        s = prepare_clip(task)
+        if s.label >= self.num_classes:
+            raise DataFormatError(f"label_index {s.label} >= {self.num_classes} classes", task.path)
+        return s
+
+
+def _run(args: argparse.Namespace) -> int:
+    prepare_kinetics(args.raw, args.out, workers=args.workers, strict=args.strict,
+                     max_frames=args.max_frames, norm=norm_from_args(args))  # fmt: skip
+    return 0
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``skelcon prepare kinetics-skeleton``."""
+    p = subparsers.add_parser(
+        "kinetics-skeleton",
+        help="Kinetics-skeleton (ST-GCN's OpenPose release): kinetics_train/, kinetics_val/",
+        description="Prepare ST-GCN's Kinetics-skeleton: DIR/kinetics_{train,val}/<id>.json and "
+        "DIR/kinetics_{train,val}_label.json; 18 OpenPose joints, x, y, score.",
+    )
+    p.add_argument("--raw", required=True, metavar="DIR", help="the kinetics-skeleton folder")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--workers", type=int, default=1, help="parser processes (default 1)")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad file (exit 2)")
+    p.add_argument("--max-frames", type=int, default=300,
+                   help="T_max; longer clips are uniformly subsampled (default 300)")  # fmt: skip
+    add_norm_args(p, default_on=True)
+    p.set_defaults(func=_run)
