@@ -285,3 +285,51 @@ def test_repeat_padded_clips_get_their_true_length(tmp_path, capsys):
     assert "1 fill every frame" in out
     meta = read_meta(tmp_path / "o")
     assert meta["num_frames_inferred"] == {"none": 1, "repeat": 4, "zero": 1}
+
+
+def test_pyskl_coco17_keypoint_score_becomes_a_channel(tmp_path):
+    from skelcon.testing.owndata import write_pyskl
+
+    pkl = write_pyskl(tmp_path / "coco.pkl", num_classes=3, per_class=3)
+    anns = pickle.loads(pkl.read_bytes())["annotations"]
+    out = tmp_path / "out"
+    assert main(["prepare", "import-pyskl", "--raw", str(pkl), "--layout", "coco17",
+                 "--out", str(out)]) == 0  # fmt: skip
+    meta = read_meta(out)
+    assert meta["layout"] == "coco17" and meta["channels"] == ["x", "y", "score"]
+    assert meta["shape"][1] == 3 and meta["benchmarks"]["xsub"] == {"train": 6, "test": 3}
+    s = load_prepared(out, "xsub", "train")
+    x, label, nf, name = s[0]
+    a = next(a for a in anns if a["frame_dir"] == name)
+    assert label == a["label"] and nf == a["total_frames"]
+    np.testing.assert_array_equal(x[:2, :nf, :, 0], a["keypoint"][0].transpose(2, 0, 1))
+    np.testing.assert_array_equal(x[2, :nf, :, 0], a["keypoint_score"][0])
+    # --no-score: C = 2; --normalize: the 2D normalisation (centre on the nose)
+    assert main(["prepare", "import-pyskl", "--raw", str(pkl), "--layout", "coco17", "--no-score",
+                 "--normalize", "--out", str(tmp_path / "xy")]) == 0  # fmt: skip
+    xy = load_prepared(tmp_path / "xy", "xsub", "train")
+    assert xy.channels == ["x", "y"] and xy.data.shape[1] == 2
+    x2, _, nf2, _ = xy[0]
+    present = np.any(x2[:, :nf2, 0, 0] != 0, axis=0)
+    assert np.allclose(x2[:, :nf2, 0, 0][:, present], 0, atol=1e-6)
+
+
+def test_pyskl_2d_score_shape_mismatch_is_skipped(tmp_path, capsys):
+    from skelcon.testing.owndata import write_pyskl
+
+    pkl = write_pyskl(tmp_path / "coco.pkl", num_classes=2, per_class=2)
+    obj = pickle.loads(pkl.read_bytes())
+    obj["annotations"][1]["keypoint_score"] = obj["annotations"][1]["keypoint_score"][:, :-1]
+    del obj["annotations"][2]["keypoint_score"]
+    pkl.write_bytes(pickle.dumps(obj))
+    out = tmp_path / "out"
+    assert main(["prepare", "import-pyskl", "--raw", str(pkl), "--layout", "coco17", "--out",
+                 str(out)]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "annotation 1 (clip0001): keypoint_score shape" in err
+    assert "annotation 2 (clip0002): no numeric keypoint_score" in err
+    assert read_meta(out)["counts"]["samples"] == 2
+    with pytest.raises(SkelconError, match="--score-threshold and --image-size act in the 2D"):
+        from skelcon.data.imports import prepare_import_pyskl
+
+        prepare_import_pyskl(pkl, tmp_path / "o2", layout="coco17", score_threshold=0.5)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from skelcon.cli import main
 from skelcon.data import ntu
+from skelcon.data.layouts import NTU25
 from skelcon.data.ntu import (
     NtuTask,
     class_names,
@@ -430,3 +431,32 @@ def test_pool_skips_or_stops_at_bad_input_without_hanging(tmp_path, capsys):
         run_prepare(tasks, ntu.prepare_sample, writer("strict"), workers=2, strict=True,
                     chunksize=1, progress=False)  # fmt: skip
     assert e.value.path == str(bad)
+
+
+def test_parse_color_fields_nan_reads_as_missing():
+    lines = _lines(_skeleton_text([1]))
+    lines[5] = lines[5].replace("1036.233 519.1677", "NaN NaN")  # joint 2's colorX, colorY
+    bodies, _ = parse_skeleton(_join(lines), fields=(0, 1, 2, 5, 6))
+    assert bodies.shape == (5, 1, 25, 4)
+    assert np.array_equal(bodies[3:, 0, 1, 0], [0.0, 0.0])  # NaN colour: a missing joint
+    assert np.array_equal(bodies[3:, 0, 0, 0], [1036.233, 519.1677])
+    assert np.isfinite(bodies[:3]).all()
+
+
+def test_color2d_from_the_shared_samples(shared_data, tmp_path):
+    out = tmp_path / "ntu2d"
+    rc = main(["prepare", "ntu60", "--raw", str(shared_data / ZIP60), "--out", str(out),
+               "--coords", "color2d"])  # fmt: skip
+    assert rc == 0
+    meta = read_meta(out)
+    assert meta["dataset"] == "ntu60-color2d" and meta["channels"] == ["x", "y"]
+    assert meta["shape"] == [26, 2, 300, 25, 2] and meta["counts"]["skipped"] == 2
+    s = load_prepared(out, "xview", "train")
+    x, _, nf, _ = s[0]
+    assert np.isfinite(x).all() and not x[:, nf:].any()
+    # centred on spine_mid, scaled by the spine length: a body about 2-6 spines tall
+    assert np.allclose(x[:, :nf, NTU25.center, 0], 0, atol=1e-5)
+    height = x[1, :nf, :, 0].max(axis=1) - x[1, :nf, :, 0].min(axis=1)
+    assert 2.0 < float(np.median(height)) < 6.0
+    # the head is above the spine base in the image (y points down)
+    assert np.median(x[1, :nf, 3, 0]) < np.median(x[1, :nf, 0, 0])

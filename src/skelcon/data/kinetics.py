@@ -110,23 +110,20 @@ def parse_clip(doc: Any, path: str) -> tuple[np.ndarray, int | None, str | None]
             entries.append((fi - 1, m, s["pose"], s["score"]))
     if not entries:
         raise DataFormatError("no skeleton in any frame", path)
+    for t, m, p, sc in entries:
+        if not (isinstance(p, list) and len(p) == 2 * NUM_JOINTS
+                and isinstance(sc, list) and len(sc) == NUM_JOINTS):  # fmt: skip
+            raise DataFormatError(
+                f"frame_index {t + 1}, skeleton {m}: pose has "
+                f"{len(p) if isinstance(p, list) else type(p).__name__} values (expected "
+                f"{2 * NUM_JOINTS}), score {len(sc) if isinstance(sc, list) else type(sc).__name__} "
+                f"(expected {NUM_JOINTS})", path,
+            )  # fmt: skip
     try:
         pose = np.asarray([e[2] for e in entries], dtype=np.float64)
         score = np.asarray([e[3] for e in entries], dtype=np.float64)
-    except (ValueError, TypeError, OverflowError, RecursionError):
-        raise DataFormatError(
-            f"pose/score must be lists of {2 * NUM_JOINTS}/{NUM_JOINTS} numbers", path
-        ) from None
-    if pose.shape != (len(entries), 2 * NUM_JOINTS) or score.shape != (len(entries), NUM_JOINTS):
-        bad = next(
-            i for i, e in enumerate(entries)
-            if np.shape(e[2]) != (2 * NUM_JOINTS,) or np.shape(e[3]) != (NUM_JOINTS,)
-        )  # fmt: skip
-        raise DataFormatError(
-            f"frame_index {entries[bad][0] + 1}, skeleton {entries[bad][1]}: pose has "
-            f"{np.size(entries[bad][2])} values (expected {2 * NUM_JOINTS}), score "
-            f"{np.size(entries[bad][3])} (expected {NUM_JOINTS})", path,
-        )  # fmt: skip
+    except (ValueError, TypeError, OverflowError):
+        raise DataFormatError("pose and score must hold numbers only", path) from None
     if not (np.isfinite(pose).all() and np.isfinite(score).all()):
         raise DataFormatError("non-finite pose or score value", path)
     if np.abs(pose).max() > 1e6 or np.abs(score).max() > 1e6:

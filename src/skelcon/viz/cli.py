@@ -1,4 +1,4 @@
-"""``skelcon plot tsne|retrieval|augment|curves|confusion``: figures as PNG files (headless)."""
+"""``skelcon plot tsne|retrieval|augment|skeleton|curves|confusion``: figures as PNG files (headless)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,15 @@ def _augment(args) -> int:
     return 0
 
 
+def _skeleton(args) -> int:
+    from .clip import plot_skeleton
+
+    out = plot_skeleton(args.data, args.benchmark, args.out, split=args.split, index=args.index,
+                        frames=args.frames)  # fmt: skip
+    print(f"skeleton figure written to {out}")
+    return 0
+
+
 def _curves(args) -> int:
     from .curves import plot_curves
 
@@ -75,7 +84,8 @@ def add_cli(sub) -> None:
     from ..cli import _Parser, add_override_args
 
     plot = sub.add_parser(
-        "plot", help="figures: t-SNE, retrieval, augmentations, training curves, confusion matrix"
+        "plot",
+        help="figures: t-SNE, retrieval, augmentations, skeletons, training curves, confusion matrix",
     )
     psub = plot.add_subparsers(dest="figure", required=True, parser_class=_Parser)
 
@@ -126,6 +136,17 @@ def add_cli(sub) -> None:
     # augment.* settings of a pre-training config, e.g. --set augment.l_min=0.5
     add_override_args(p)
     p.set_defaults(func=_augment)
+
+    p = psub.add_parser("skeleton", help="frames of one clip as stick figures (2D or 3D data)")
+    p.add_argument("--data", required=True, help="prepared dataset directory")
+    p.add_argument(
+        "--benchmark", help="benchmark of --data (default: the dataset's only benchmark)"
+    )
+    p.add_argument("--split", default="train", help="split the clip comes from (default train)")
+    p.add_argument("--index", type=int, default=0, help="clip index within the split (default 0)")
+    p.add_argument("--frames", type=int, default=4, help="frames drawn (default 4)")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.set_defaults(func=_skeleton)
 
     p = psub.add_parser(
         "curves",

@@ -128,3 +128,28 @@ def style_pose_axes(
     # a faint floor line under the feet gives the figure a ground
     (x0, x1), (y0, y1), z0 = limits[0], limits[1], limits[2][0]
     ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], [z0] * 5, color="#dddddd", linewidth=0.6)
+
+
+def draw_pose_2d(
+    ax,
+    pose: np.ndarray,
+    layout: JointLayout,
+    *,
+    colors: Sequence[str] | str | None = None,
+    linewidth: float = 2.0,
+    alpha: float = 1.0,
+):
+    """Draw one 2D skeleton ``pose (2, V)`` (image coordinates) as a ``LineCollection``
+    of the layout's bones, leaving out bones with a missing (all-zero) end joint."""
+    from matplotlib.collections import LineCollection
+
+    bones = np.asarray(layout.bones, dtype=np.int64)  # (B, 2)
+    present = np.any(pose != 0, axis=0)  # (V,)
+    keep = present[bones].all(axis=1)
+    cols = colors if colors is not None else bone_colors(layout)
+    if not isinstance(cols, str):
+        cols = [c for c, k in zip(cols, keep, strict=True) if k]
+    coll = LineCollection(pose.T[bones[keep]], colors=cols, linewidths=linewidth, alpha=alpha,
+                          capstyle="round")  # fmt: skip
+    ax.add_collection(coll)
+    return coll

@@ -1,0 +1,89 @@
+"""``skelcon prepare kinetics-skeleton``: ST-GCN's OpenPose json release, synthesised."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from skelcon.cli import main
+from skelcon.data.clips import ClipNorm
+from skelcon.data.kinetics import parse_clip, prepare_kinetics
+from skelcon.data.prepared import load_prepared, read_meta
+from skelcon.errors import DataFormatError, SkelconError
+from skelcon.testing.owndata import write_kinetics
+
+
+@pytest.fixture
+def kin(tmp_path):
+    return write_kinetics(tmp_path / "kin", num_classes=3, per_class=3)
+
+
+def test_prepares_train_and_val_with_labels_and_scores(kin, tmp_path):
+    out = tmp_path / "out"
+    assert main(["prepare", "kinetics-skeleton", "--raw", str(kin), "--out", str(out)]) == 0
+    meta = read_meta(out)
+    assert meta["layout"] == "openpose18" and meta["channels"] == ["x", "y", "score"]
+    assert meta["shape"][1:] == [3, 300, 18, 2] and meta["classes"] == [
+        "class 0",
+        "class 1",
+        "class 2",
+    ]
+    assert meta["benchmarks"] == {"default": {"train": 6, "test": 3}}
+    s = load_prepared(out, "default", "test")
+    x, label, nf, name = s[0]
+    doc = json.loads((kin / "kinetics_val" / f"{name}.json").read_text())
+    assert label == doc["label_index"] and nf == len(doc["data"])
+    assert np.allclose(x[:, :nf, 1, 0][:2], 0, atol=1e-6)  # centred on the neck
+    assert not x[:, nf:].any()
+
+
+def test_no_normalize_keeps_the_released_coordinates_and_person_order(kin, tmp_path):
+    prepare_kinetics(kin, tmp_path / "raw", norm=ClipNorm(enabled=False), progress=False)
+    s = load_prepared(tmp_path / "raw", "default", "train")
+    x, _, nf, name = s[0]
+    doc = json.loads((kin / "kinetics_train" / f"{name}.json").read_text())
+    kp, _, _ = parse_clip(doc, "x")
+    best = np.argsort(-kp[..., 2].sum(axis=(1, 2)), kind="stable")[:2]
+    assert np.allclose(x[:, :nf].transpose(3, 1, 2, 0), kp[np.sort(best)], atol=1e-6)
+
+
+def test_bad_clips_are_skipped_with_file_and_reason(kin, tmp_path, capsys):
+    bad = kin / "kinetics_train" / "vid00000.json"
+    bad.write_text('{"data": [\n{"frame_index": 1,\n "skeleton": [}]}')
+    doc = json.loads((kin / "kinetics_train" / "vid00001.json").read_text())
+    doc["data"][0]["skeleton"][0]["pose"] = doc["data"][0]["skeleton"][0]["pose"][:-2]
+    (kin / "kinetics_train" / "vid00001.json").write_text(json.dumps(doc))
+    table = json.loads((kin / "kinetics_train_label.json").read_text())
+    table["vid00003"]["has_skeleton"] = False
+    (kin / "kinetics_train_label.json").write_text(json.dumps(table))
+    prepare_kinetics(kin, tmp_path / "out", progress=False)
+    err = capsys.readouterr().err
+    assert f"skipped {bad}:3: invalid JSON" in err
+    assert "vid00001.json: frame_index 1, skeleton 0: pose has 34 values (expected 36)" in err
+    meta = read_meta(tmp_path / "out")
+    reasons = {s["name"]: s["reason"] for s in meta["skipped"]}
+    assert set(reasons) == {"vid00000", "vid00001", "vid00003"}
+    assert "has_skeleton" in reasons["vid00003"] and meta["counts"]["samples"] == 6
+    with pytest.raises(DataFormatError, match=r"vid00000.json:3: invalid JSON"):
+        prepare_kinetics(kin, tmp_path / "strict", strict=True, progress=False)
+
+
+def test_without_label_files_the_clips_own_labels_count(kin, tmp_path):
+    for f in kin.glob("*_label.json"):
+        f.unlink()
+    prepare_kinetics(kin, tmp_path / "out", progress=False)
+    meta = read_meta(tmp_path / "out")
+    assert meta["num_classes"] == 3 and meta["classes"][2] == "class 2"
+
+
+def test_user_errors(tmp_path):
+    with pytest.raises(SkelconError, match="holds no kinetics_train"):
+        prepare_kinetics(tmp_path, tmp_path / "out", progress=False)
+    with pytest.raises(SkelconError, match="is not a directory"):
+        prepare_kinetics(tmp_path / "nope", tmp_path / "out", progress=False)
+    with pytest.raises(DataFormatError, match="no skeleton in any frame"):
+        parse_clip({"data": [{"frame_index": 1, "skeleton": []}]}, "x.json")
+    with pytest.raises(DataFormatError, match="frame_index must be an int"):
+        parse_clip({"data": [{"frame_index": 0, "skeleton": []}]}, "x.json")
