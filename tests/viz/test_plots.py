@@ -11,6 +11,7 @@ from tinydata import TINY_PRETRAIN, make_tiny_prepared
 from skelcon.cli import main
 from skelcon.config import AugmentConfig, PretrainConfig, load_config
 from skelcon.data.layouts import KINECT20, NTU25
+from skelcon.data.prepared import load_prepared
 from skelcon.engine.pretrain import pretrain
 from skelcon.errors import SkelconError
 from skelcon.viz import augment, curves, retrieval, tsne
@@ -167,3 +168,52 @@ def test_curves_draw_the_monitors(run, tmp_path):
     assert [r["epoch"] for r in recs if "knn/seq" in r] == [0, 1]  # baseline and last epoch
     keys, steps = curves._series(recs, "knn/seq")
     assert keys == [0, 4] and all(0 <= v <= 100 for v in steps)
+
+
+@pytest.fixture(scope="module")
+def data_2d(tmp_path_factory):
+    """A tiny x, y, score COCO-17 dataset from the plain-folder reader."""
+    from skelcon.data.clips import ClipNorm
+    from skelcon.data.folder import prepare_folder
+    from skelcon.testing.owndata import write_folder
+
+    root = tmp_path_factory.mktemp("viz2d")
+    raw = write_folder(root / "clips", num_classes=2, per_class=3)
+    return prepare_folder(raw, root / "data", layout="coco17", channels=["x", "y", "score"],
+                          norm=ClipNorm(True), test_fraction=0.0, progress=False)  # fmt: skip
+
+
+def test_2d_poses_are_drawn_flat_with_present_bones_only():
+    from matplotlib.collections import LineCollection
+
+    from skelcon.data.layouts import get_layout
+    from skelcon.viz.poses import draw_pose_axes, frame_limits
+
+    coco = get_layout("coco17")
+    x = np.random.default_rng(0).uniform(1, 2, size=(2, 3, 17, 1)).astype(np.float32)
+    x[:, 0, 9, 0] = 0  # left wrist undetected in frame 0: its bone is not drawn
+    fig = new_figure(3, 3)
+    lim = frame_limits(x, [0, 1])
+    ax = draw_pose_axes(fig, (0, 0, 1, 1), x, coco, 0, lim, caption="t")
+    colls = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert [len(c.get_segments()) for c in colls] == [len(coco.bones) - 1]
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # image y axis points down
+    assert lim.shape == (2, 2) and (lim[:, 0] <= 1).all() and (lim[:, 1] >= 2).all()
+
+
+def test_skeleton_and_augment_plots_of_2d_data(data_2d, tmp_path, capsys):
+    out = tmp_path / "s.png"
+    assert main(["plot", "skeleton", "--data", str(data_2d), "--index", "2", "--frames", "3",
+                 "--out", str(out)]) == 0  # fmt: skip
+    _check_png(out, (3 * 2.2, 2.8))
+    a = tmp_path / "a.png"
+    assert main(["plot", "augment", "--data", str(data_2d), "--frames", "2", "--out", str(a),
+                 "--set", "augment.out_len=16", "--set", "augment.jitter_joints=5"]) == 0  # fmt: skip
+    _check_png(a, augment.figure_size(2))
+    x = np.asarray(load_prepared(data_2d, "default", "train").data[0])
+    v = augment.augmented_views(x, 10, AugmentConfig(out_len=8, jitter_joints=5), coords=2)
+    assert np.array_equal(v["shear"][2], x[2]) and np.array_equal(v["jitter"][2], x[2])
+    assert (
+        main(["plot", "skeleton", "--data", str(data_2d), "--index", "99", "--out", str(out)]) == 2
+    )
+    assert "--index 99 outside the" in capsys.readouterr().err

@@ -17,17 +17,11 @@ import torch
 
 from ..augment import joint_jitter, shear, temporal_crop_resize
 from ..config import AugmentConfig
-from ..data.layouts import get_layout
+from ..data.channels import coord_count
 from ..errors import SkelconError
 from .common import class_names, load_split, new_figure, sample_frames, save_png
-from .skeleton import (
-    draw_frame,
-    pose_limits,
-    present_persons,
-    style_pose_axes,
-    to_view,
-    view_rotation,
-)
+from .poses import draw_pose_axes, frame_limits, pose_view
+from .skeleton import view_rotation
 
 CELL_W, CELL_H = 2.3, 2.1  # inches per pose
 HEAD_H, FOOT_H = 0.85, 0.95  # titles above, timeline below
@@ -39,19 +33,21 @@ def figure_size(frames: int) -> tuple[float, float]:
 
 
 def augmented_views(
-    x: np.ndarray, num_frames: int, cfg: AugmentConfig, seed: int = 0
+    x: np.ndarray, num_frames: int, cfg: AugmentConfig, seed: int = 0, coords: int | None = None
 ) -> dict[str, np.ndarray | float]:
-    """The sample ``x (3, T, V, M)`` under each augmentation (same draws for a given seed).
+    """The sample ``x (C, T, V, M)`` under each augmentation (same draws for a given seed;
+    ``coords``: the leading coordinate channels, default all).
 
-    Returns ``shear``, ``jitter`` (3, T, V, M) over the raw frames, ``crop``
-    (3, out_len, V, M), ``crop_time`` (out_len,) the raw time each view frame comes
+    Returns ``shear``, ``jitter`` (C, T, V, M) over the raw frames, ``crop``
+    (C, out_len, V, M), ``crop_time`` (out_len,) the raw time each view frame comes
     from, and ``jittered`` (V,) bool: the joints the jitter moved.
     """
     xt = torch.from_numpy(np.array(x, dtype=np.float32))[None]  # (1, 3, T, V, M)
     nf = torch.tensor([int(num_frames)])
     g = torch.Generator().manual_seed(int(seed))
-    sheared = shear(xt, generator=g)[0].numpy()
-    jit = joint_jitter(xt, cfg.jitter_joints, mode=cfg.jitter_mode, generator=g)[0].numpy()
+    sheared = shear(xt, generator=g, coords=coords)[0].numpy()
+    jit = joint_jitter(xt, cfg.jitter_joints, mode=cfg.jitter_mode, generator=g,
+                       coords=coords)[0].numpy()  # fmt: skip
     state = g.get_state()
     crop = temporal_crop_resize(xt, nf, cfg.out_len, cfg.l_min, min_len=cfg.min_len, generator=g)
     g.set_state(state)  # the same draw applied to the frame index gives the raw times
@@ -87,7 +83,7 @@ def plot_augment(
         )
     if frames < 1:
         raise SkelconError(f"--frames {frames} must be at least 1")
-    layout = get_layout(s.layout)
+    layout = s.joint_layout
     if cfg.jitter_joints > layout.num_joints:
         raise SkelconError(
             f"jitter_joints {cfg.jitter_joints} exceeds the {layout.num_joints} joints"
@@ -95,22 +91,27 @@ def plot_augment(
     x = np.asarray(s.data[index], dtype=np.float32)
     n = int(min(max(s.num_frames[index], 1), x.shape[1]))
     label = class_names(s.meta)[int(s.labels[index])]
-    v = augmented_views(x, n, cfg, seed)
+    k_coords = coord_count(s.channels)
+    v = augmented_views(x, n, cfg, seed, coords=k_coords)
 
-    rot = view_rotation(x, layout, n)
+    rot = view_rotation(x[:3], layout, n) if k_coords == 3 else None
+
+    def to_view(a: np.ndarray) -> np.ndarray:
+        return pose_view(a, layout, s.channels, n, rot)
+
     raw_t = sample_frames(n, frames)
     view_t = sample_frames(cfg.out_len, frames)
     k = len(raw_t)
     crop_time = v["crop_time"]
     columns = [
-        ("original", to_view(x, rot), raw_t, [f"t = {t}" for t in raw_t]),
-        ("pose augmentation (shear)", to_view(v["shear"], rot), raw_t, [f"t = {t}" for t in raw_t]),
-        (f"joint jitter ({cfg.jitter_joints} joints)", to_view(v["jitter"], rot), raw_t,
+        ("original", to_view(x), raw_t, [f"t = {t}" for t in raw_t]),
+        ("pose augmentation (shear)", to_view(v["shear"]), raw_t, [f"t = {t}" for t in raw_t]),
+        (f"joint jitter ({cfg.jitter_joints} joints)", to_view(v["jitter"]), raw_t,
          [f"t = {t}" for t in raw_t]),
-        ("temporal crop-resize", to_view(v["crop"], rot), view_t,
+        ("temporal crop-resize", to_view(v["crop"]), view_t,
          [f"view {t} ← raw {crop_time[t]:.1f}" for t in view_t]),
     ]  # fmt: skip
-    limits = [pose_limits(c[1], c[2]) for c in columns]
+    limits = [frame_limits(c[1], c[2]) for c in columns]
 
     w, h = figure_size(k)
     fig = new_figure(w, h)
@@ -119,17 +120,9 @@ def plot_augment(
     for col, (title, seq, ts, captions) in enumerate(columns):
         for row, (t, cap) in enumerate(zip(ts, captions, strict=True)):
             y0 = top - (row + 1) * (top - bottom) / k
-            ax = fig.add_axes((col / 4, y0, 1 / 4, (top - bottom) / k), projection="3d")
-            draw_frame(ax, seq, layout, int(t))
-            if col == 2 and v["jittered"].any():
-                persons = present_persons(seq, int(t)) or [0]
-                for m in persons:
-                    p = seq[:, int(t), v["jittered"], m]
-                    ax.scatter(p[0], p[1], p[2], s=22, facecolors="none", edgecolors="#222222",
-                               linewidths=0.8, depthshade=False)  # fmt: skip
-            style_pose_axes(ax, limits[col])
-            ax.text2D(0.5, 0.02, cap, transform=ax.transAxes, ha="center", va="bottom", fontsize=8,
-                      color="#333333")  # fmt: skip
+            draw_pose_axes(fig, (col / 4, y0, 1 / 4, (top - bottom) / k), seq, layout, int(t),
+                           limits[col], caption=cap,
+                           marked=v["jittered"] if col == 2 else None)  # fmt: skip
         fig.text((col + 0.5) / 4, top + 0.15 * HEAD_H / h, title, ha="center", va="bottom", fontsize=10,
                  fontweight="bold")  # fmt: skip
     fig.suptitle(

@@ -11,20 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
-from ..data.channels import coord_count
 from ..errors import SkelconError
 from .common import load_split, new_figure, sample_frames, save_png
-from .skeleton import (
-    draw_frame,
-    draw_pose_2d,
-    pose_limits,
-    present_persons,
-    style_pose_axes,
-    to_view,
-    view_rotation,
-)
+from .poses import draw_pose_axes, frame_limits, pose_view
 
 
 def plot_skeleton(
@@ -47,33 +36,13 @@ def plot_skeleton(
         raise SkelconError(f"--frames must be at least 1, got {frames}")
     x, label, nf, name = s[index]
     layout = s.joint_layout
-    k = coord_count(s.channels)
     ts = sample_frames(nf, frames)
+    seq = pose_view(x, layout, s.channels, nf)
+    lim = frame_limits(seq, [int(t) for t in ts])
     fig = new_figure(2.2 * len(ts), 2.8)
     cls = s.meta["classes"][label] if label < len(s.meta.get("classes", [])) else str(label)
     fig.suptitle(f"{name}: {cls} ({layout.name}, {','.join(s.channels)})", fontsize=8)
-    if k == 2:
-        xy = x[:2]
-        pts = np.concatenate([xy[:, t, :, m] for t in ts for m in range(xy.shape[3])], axis=1)
-        pts = pts[:, np.any(pts != 0, axis=0)]
-        lo, hi = (pts.min(axis=1), pts.max(axis=1)) if pts.size else (np.zeros(2), np.ones(2))
-        pad = 0.08 * max(float((hi - lo).max()), 1e-3)
-        for i, t in enumerate(ts):
-            ax = fig.add_subplot(1, len(ts), i + 1)
-            for m in present_persons(xy, int(t)) or [0]:
-                draw_pose_2d(ax, xy[:, t, :, m], layout)
-            ax.set_xlim(lo[0] - pad, hi[0] + pad)
-            ax.set_ylim(hi[1] + pad, lo[1] - pad)  # image y points down
-            ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_title(f"frame {int(t) + 1}/{nf}", fontsize=7)
-    else:
-        xv = to_view(x[:3], view_rotation(x[:3], layout, nf))
-        lim = pose_limits(xv, [int(t) for t in ts])
-        for i, t in enumerate(ts):
-            ax = fig.add_subplot(1, len(ts), i + 1, projection="3d")
-            draw_frame(ax, xv, layout, int(t))
-            style_pose_axes(ax, lim)
-            ax.set_title(f"frame {int(t) + 1}/{nf}", fontsize=7)
+    for i, t in enumerate(ts):
+        draw_pose_axes(fig, (i / len(ts), 0.02, 1 / len(ts), 0.84), seq, layout, int(t), lim,
+                       caption=f"frame {int(t) + 1}/{nf}")  # fmt: skip
     return save_png(fig, out)

@@ -16,13 +16,12 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
-from ..data.layouts import get_layout
 from ..engine.device import resolve_device
 from ..errors import SkelconError
 from ..eval.encoder import check_compatible, load_encoder
 from ..eval.features import extract_features
 from .common import class_names, load_split, new_figure, sample_frames, save_png, subset_split
-from .skeleton import draw_frame, pose_limits, style_pose_axes, to_view, view_rotation
+from .poses import draw_pose_axes, frame_limits, pose_view
 
 COL_W, ROW_H = 2.1, 2.0  # inches per pose
 GAP, HEAD_H, FOOT_H = 0.3, 1.05, 0.4  # between query and neighbours, titles, footnote
@@ -80,7 +79,7 @@ def plot_retrieval(
     idx, sims = nearest(tr_f, q_f[0], neighbours)
 
     names = class_names(train.meta)
-    layout = get_layout(train.layout)
+    layout = train.joint_layout
     q_label = int(test.labels[query])
     cols = [(test, query, "query", QUERY, None)]
     for rank, (i, sim) in enumerate(zip(idx, sims, strict=True), 1):
@@ -97,16 +96,13 @@ def plot_retrieval(
     for c, (split, i, head, color, sim) in enumerate(cols):
         x = np.asarray(split.data[i], dtype=np.float32)
         n = int(min(max(split.num_frames[i], 1), x.shape[1]))
-        xv = to_view(x, view_rotation(x, layout, n))
+        xv = pose_view(x, layout, split.channels, n)
         ts = sample_frames(n, frames)
-        lim = pose_limits(xv, ts)
+        lim = frame_limits(xv, ts)
         left = (c * COL_W + (GAP if c else 0.0)) / w
         for r, t in enumerate(ts):
-            ax = fig.add_axes((left, body_top - (r + 1) * row_h, COL_W / w, row_h), projection="3d")
-            draw_frame(ax, xv, layout, int(t))
-            style_pose_axes(ax, lim)
-            ax.text2D(0.5, 0.02, f"t = {t}", transform=ax.transAxes, ha="center", fontsize=7.5,
-                      color="#555555")  # fmt: skip
+            draw_pose_axes(fig, (left, body_top - (r + 1) * row_h, COL_W / w, row_h), xv, layout,
+                           int(t), lim, caption=f"t = {t}")  # fmt: skip
         label = names[int(split.labels[i])]
         sub = f"{split.split} #{i}" + (f" · cos {sim:.4f}" if sim is not None else "")
         fig.text(left + 0.5 * COL_W / w, 1 - 0.14 * HEAD_H / h, head, ha="center", va="top",

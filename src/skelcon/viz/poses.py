@@ -1,0 +1,86 @@
+"""Drawing a clip's frames whatever its coordinates: 2D image joints or 3D joints.
+
+:func:`pose_view` turns a stored clip into drawable coordinates (2D: ``x, y`` as they
+are; 3D: rotated into the person's viewing frame, :mod:`skelcon.viz.skeleton`);
+:func:`frame_limits` and :func:`draw_pose_axes` then work on either, so the figures
+(retrieval, augmentations, skeleton) draw 2D data on flat axes with the image's y axis
+pointing down, and 3D data as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..data.channels import coord_count
+from ..data.layouts import JointLayout
+from .skeleton import (
+    draw_frame,
+    draw_pose_2d,
+    pose_limits,
+    present_persons,
+    style_pose_axes,
+    to_view,
+    view_rotation,
+)
+
+
+def pose_view(
+    x: np.ndarray, layout: JointLayout, channels: Sequence[str], num_frames: int,
+    rot: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Drawable coordinates of ``x (C, T, V, M)``: ``(2, T, V, M)`` for 2D channels,
+    ``(3, T, V, M)`` in viewing coordinates for 3D ones (``rot``: a given rotation,
+    default the clip's own :func:`view_rotation`)."""
+    if coord_count(channels) == 2:
+        return np.asarray(x[:2])
+    x3 = np.asarray(x[:3])
+    return to_view(x3, view_rotation(x3, layout, num_frames) if rot is None else rot)
+
+
+def frame_limits(seq: np.ndarray, frames: Sequence[int], margin: float = 0.08) -> np.ndarray:
+    """Limits holding every present joint of ``frames``: ``(2, 2)`` box (2D, equal
+    scale) or ``(3, 2)`` cube (3D)."""
+    if seq.shape[0] == 3:
+        return pose_limits(seq, frames)
+    pts = [seq[:, f, :, m] for f in frames for m in (present_persons(seq, f) or [0])]
+    allp = np.concatenate(pts, axis=1) if pts else np.zeros((2, 1))
+    allp = allp[:, np.any(allp != 0, axis=0)] if np.any(allp != 0) else np.zeros((2, 1))
+    lo, hi = allp.min(axis=1), allp.max(axis=1)
+    center, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 1e-3) * (1 + margin)
+    return np.stack([center - half, center + half], axis=1)
+
+
+def draw_pose_axes(fig, rect, seq: np.ndarray, layout: JointLayout, frame: int, limits: np.ndarray,
+                   caption: str = "", marked: np.ndarray | None = None):  # fmt: skip
+    """New axes at ``rect`` (figure fraction) showing ``frame`` of ``seq`` (2D or 3D);
+    ``marked`` (V,) bool: joints ringed; ``caption`` under the pose. Returns the axes."""
+    persons = present_persons(seq, frame) or [0]
+    if seq.shape[0] == 3:
+        ax = fig.add_axes(rect, projection="3d")
+        draw_frame(ax, seq, layout, frame)
+        if marked is not None and marked.any():
+            for m in persons:
+                p = seq[:, frame, marked, m]
+                ax.scatter(p[0], p[1], p[2], s=22, facecolors="none", edgecolors="#222222",
+                           linewidths=0.8, depthshade=False)  # fmt: skip
+        style_pose_axes(ax, limits)
+        if caption:
+            ax.text2D(0.5, 0.02, caption, transform=ax.transAxes, ha="center", va="bottom",
+                      fontsize=7.5, color="#555555")  # fmt: skip
+        return ax
+    ax = fig.add_axes(rect)
+    for m in persons:
+        draw_pose_2d(ax, seq[:, frame, :, m], layout)
+        if marked is not None and marked.any():
+            p = seq[:, frame, marked, m]
+            ax.scatter(p[0], p[1], s=22, facecolors="none", edgecolors="#222222", linewidths=0.8)
+    ax.set_xlim(*limits[0])
+    ax.set_ylim(limits[1][1], limits[1][0])  # image y points down
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_axis_off()
+    if caption:
+        ax.text(0.5, 0.02, caption, transform=ax.transAxes, ha="center", va="bottom",
+                fontsize=7.5, color="#555555")  # fmt: skip
+    return ax
