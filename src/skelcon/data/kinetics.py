@@ -43,6 +43,7 @@ from ..utils.text import read_text
 from .clips import ClipNorm, add_norm_args, clip_to_sample, norm_from_args
 from .layouts import get_layout
 from .pipeline import Sample, run_prepare
+from .pku import resample_indices
 from .prepared import PreparedWriter
 
 LAYOUT = "openpose18"
@@ -82,11 +83,16 @@ def _label_index(value: Any, what: str, path: str) -> int:
     return value
 
 
-def parse_clip(doc: Any, path: str) -> tuple[np.ndarray, int | None, str | None]:
-    """One Kinetics-skeleton clip -> ``(keypoints (M, T, 18, 3), label_index, label)``.
+def parse_clip(
+    doc: Any, path: str, max_frames: int | None = None
+) -> tuple[np.ndarray, int | None, str | None, int]:
+    """One Kinetics-skeleton clip -> ``(keypoints (M, T, 18, 3), label_index, label,
+    length)``.
 
-    ``M`` = the most skeletons listed in a frame (at most 5), ``T`` = the last
-    ``frame_index``; frames or persons not listed are zero. Raises
+    ``M`` = the most skeletons listed in a frame (at most 5), ``length`` = the last
+    ``frame_index``, ``T`` = ``length``, or ``max_frames`` frames uniformly chosen
+    from it when it is longer (chosen before anything is allocated, so a huge frame
+    index costs nothing); frames or persons not listed are zero. Raises
     :class:`DataFormatError` on a structure other than the documented one, a
     non-finite value or a clip without any skeleton.
     """
@@ -130,7 +136,17 @@ def parse_clip(doc: Any, path: str) -> tuple[np.ndarray, int | None, str | None]
         raise DataFormatError("pose or score value out of range (|v| > 1e6)", path)
     t_idx = np.array([e[0] for e in entries])
     m_idx = np.array([e[1] for e in entries])
-    kp = np.zeros((int(m_idx.max()) + 1, int(t_idx.max()) + 1, NUM_JOINTS, 3), dtype=np.float32)
+    length = int(t_idx.max()) + 1
+    t_len = length
+    if max_frames is not None and length > max_frames:
+        keep = resample_indices(length, max_frames)  # strictly increasing
+        pos = np.minimum(np.searchsorted(keep, t_idx), len(keep) - 1)
+        hit = keep[pos] == t_idx
+        t_idx, m_idx, pose, score = pos[hit], m_idx[hit], pose[hit], score[hit]
+        t_len = len(keep)
+    kp = np.zeros(
+        (int(m_idx.max()) + 1 if len(m_idx) else 1, t_len, NUM_JOINTS, 3), dtype=np.float32
+    )
     kp[m_idx, t_idx, :, 0] = pose[:, 0::2]
     kp[m_idx, t_idx, :, 1] = pose[:, 1::2]
     kp[m_idx, t_idx, :, 2] = score
@@ -139,13 +155,13 @@ def parse_clip(doc: Any, path: str) -> tuple[np.ndarray, int | None, str | None]
     label = doc.get("label_index")
     label = None if label is None else _label_index(label, "label_index", path)
     name = doc.get("label")
-    return kp, label, name if isinstance(name, str) else None
+    return kp, label, name if isinstance(name, str) else None, length
 
 
 def prepare_clip(task: KineticsTask) -> Sample:
     """Read, check and lay out one clip (``(3, T_max, 18, 2)``)."""
     doc = parse_json(read_text(task.path, "json file"), task.path)
-    kp, own_label, _ = parse_clip(doc, task.path)
+    kp, own_label, _, length = parse_clip(doc, task.path, task.max_frames)
     label = task.label if task.label is not None else own_label
     if label is None:
         raise DataFormatError("no label_index (in the clip or the label file)", task.path)
@@ -153,6 +169,8 @@ def prepare_clip(task: KineticsTask) -> Sample:
                                  task.norm, task.path)  # fmt: skip
     if not x[:2].any():
         raise DataFormatError("every joint has score 0 (nothing detected)", task.path)
+    if length > nf:
+        info["resampled_from"] = length
     return Sample(Path(task.path).stem, x, label, nf, info)
 
 
