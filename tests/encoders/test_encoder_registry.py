@@ -67,6 +67,24 @@ def test_small_presets_on_kinect20_one_person(name):
     assert torch.isfinite(y).all()
 
 
+@pytest.mark.parametrize("name", ["seq", "img", "stg"])
+@pytest.mark.parametrize("c", [2, 3])
+def test_2d_keypoints_with_or_without_a_score_channel(name, c):
+    from skelcon.data.layouts import get_layout
+
+    torch.manual_seed(0)
+    coco = get_layout("coco17")
+    enc = build_encoder(name, "small", in_channels=c, num_frames=32, num_joints=17,
+                        num_persons=2, layout=coco)  # fmt: skip
+    x = torch.randn(3, c, 32, 17, 2, requires_grad=True)
+    y = enc(x)
+    assert y.shape == (3, enc.feature_dim) and torch.isfinite(y).all()
+    y.sum().backward()
+    assert x.grad[:, c - 1].abs().sum() > 0  # the last channel (y or the score) is used
+    with pytest.raises(ValueError, match=rf"expects x of shape \(N, {c}, "):
+        enc(torch.randn(3, 5 - c, 32, 17, 2))
+
+
 def test_unknown_names():
     with pytest.raises(SkelconError, match=r"unknown encoder 'gcn' \(valid: seq, img, stg\)"):
         build_encoder("gcn", "paper")

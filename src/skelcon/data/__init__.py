@@ -1,9 +1,20 @@
 """Datasets: joint layouts, raw-format parsers, normalisation and the prepared format."""
 
-from .layouts import KINECT20, LAYOUTS, NTU25, JointLayout, get_layout
+from .channels import channels_of
+from .layouts import (
+    BUILTIN_LAYOUTS,
+    KINECT20,
+    LAYOUTS,
+    NTU25,
+    JointLayout,
+    get_layout,
+    layout_from_meta,
+    load_layout,
+)
 from .prepared import Clip, PreparedSplit, PreparedWriter, load_prepared, read_meta
 
 __all__ = [
+    "BUILTIN_LAYOUTS",
     "Clip",
     "JointLayout",
     "KINECT20",
@@ -11,7 +22,10 @@ __all__ = [
     "NTU25",
     "PreparedSplit",
     "PreparedWriter",
+    "channels_of",
     "get_layout",
+    "layout_from_meta",
+    "load_layout",
     "load_prepared",
     "read_meta",
 ]
