@@ -96,3 +96,10 @@ def test_user_errors(tmp_path):
         parse_clip({"data": [{"frame_index": 1, "skeleton": []}]}, "x.json")
     with pytest.raises(DataFormatError, match="frame_index must be an int"):
         parse_clip({"data": [{"frame_index": 0, "skeleton": []}]}, "x.json")
+
+
+def test_two_workers_give_identical_output(kin, tmp_path):
+    prepare_kinetics(kin, tmp_path / "one", progress=False)
+    prepare_kinetics(kin, tmp_path / "two", workers=2, progress=False)
+    for f in ("data.npy", "labels.npy", "num_frames.npy", "names.npy"):
+        assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes()
