@@ -226,19 +226,11 @@ def prepare_kinetics(
         label_path = raw / f"{folder}_label.json"
         labels = read_label_file(label_path) if label_path.is_file() else None
         for f in files:
-            label = None
-            if labels is not None:
-                if f.stem not in labels:
-                    label = None  # the clip's own label_index decides
-                else:
-                    idx, nm, has = labels[f.stem]
-                    if not has:
-                        no_skeleton.append(f.stem)
-                        continue
-                    label = idx
-                    if nm is not None:
-                        names.setdefault(idx, nm)
-            tasks.append(KineticsTask(str(f), label, max_frames, norm))
+            entry = labels.get(f.stem) if labels is not None else None  # None: the clip's own
+            if entry is not None and not entry[2]:
+                no_skeleton.append(f.stem)
+                continue
+            tasks.append(KineticsTask(str(f), None if entry is None else entry[0], max_frames, norm))
             task_split.append(split)
         if labels is not None:
             for idx, nm, _ in labels.values():
