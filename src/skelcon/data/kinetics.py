@@ -230,7 +230,9 @@ def prepare_kinetics(
             if entry is not None and not entry[2]:
                 no_skeleton.append(f.stem)
                 continue
-            tasks.append(KineticsTask(str(f), None if entry is None else entry[0], max_frames, norm))
+            tasks.append(
+                KineticsTask(str(f), None if entry is None else entry[0], max_frames, norm)
+            )
             task_split.append(split)
         if labels is not None:
             for idx, nm, _ in labels.values():
