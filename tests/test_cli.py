@@ -215,7 +215,8 @@ def _prepare_commands() -> dict[str, list[str]]:
     parser = build_parser()
     prep = parser._subparsers._group_actions[0].choices["prepare"]
     names = prep._subparsers._group_actions[0].choices
-    extra = {"pku-mmd1": ["--labels", "nolabels"], "pku-mmd2": ["--labels", "nolabels"]}
+    extra = {"pku-mmd1": ["--labels", "nolabels"], "pku-mmd2": ["--labels", "nolabels"],
+             "folder": ["--layout", "coco17"]}  # fmt: skip
     return {n: (["--raw", "noraw"] if n != "synthetic" else []) + extra.get(n, []) for n in names}
 
 
@@ -302,7 +303,8 @@ def test_configs_says_what_each_recipe_is_for(capsys):
 
 def test_shared_flags_have_the_same_defaults_everywhere():
     """--split defaults to test wherever a model embeds a split (plot augment: train, the
-    split pre-training augments); --benchmark is never required; --device defaults to auto."""
+    split pre-training augments; plot skeleton too); --benchmark is never required; --device
+    defaults to auto."""
     flags: dict[str, dict[str, object]] = {}
     for path, p in _all_parsers():
         for a in p._actions:
@@ -313,6 +315,7 @@ def test_shared_flags_have_the_same_defaults_everywhere():
         "skelcon plot tsne": (False, "test"),
         "skelcon plot retrieval": (False, "test"),
         "skelcon plot augment": (False, "train"),
+        "skelcon plot skeleton": (False, "train"),
     }
     assert len(flags["benchmark"]) >= 11
     assert all(v == (False, None) for v in flags["benchmark"].values())
