@@ -333,3 +333,29 @@ def test_pyskl_2d_score_shape_mismatch_is_skipped(tmp_path, capsys):
         from skelcon.data.imports import prepare_import_pyskl
 
         prepare_import_pyskl(pkl, tmp_path / "o2", layout="coco17", score_threshold=0.5)
+
+
+def test_npy_with_named_channels_stgcn_kinetics_style(tmp_path):
+    rng = np.random.default_rng(3)
+    src = tmp_path / "src"
+    src.mkdir()
+    data = np.zeros((4, 3, 12, 18, 2), dtype=np.float32)  # x, y in [0, 1] and a score
+    data[:, :2, :10] = rng.uniform(0.2, 0.8, size=(4, 2, 10, 18, 2))
+    data[:, 2, :10] = rng.uniform(0.5, 1.0, size=(4, 10, 18, 2))
+    np.save(src / "train_data_joint.npy", data)
+    with open(src / "train_label.pkl", "wb") as f:
+        pickle.dump(([f"v{i}" for i in range(4)], [0, 1, 0, 1]), f)
+    out = tmp_path / "out"
+    assert main(["prepare", "import-npy", "--raw", str(src), "--layout", "openpose18",
+                 "--channels", "x,y,score", "--normalize", "--out", str(out)]) == 0  # fmt: skip
+    s = load_prepared(out, "default", "train")
+    assert s.channels == ["x", "y", "score"] and s.layout == "openpose18"
+    x, _, nf, _ = s[0]
+    assert nf == 10 and np.allclose(x[:2, :nf, 1, 0], 0, atol=1e-6)  # centred on the neck
+    assert np.array_equal(x[2], data[0, 2])  # the score as it was
+    with pytest.raises(
+        SkelconError, match=r"--channels: \['x', 'y'\] names 2 channels but the data have C=3"
+    ):
+        from skelcon.data.imports import prepare_import_npy
+
+        prepare_import_npy(src, tmp_path / "o2", layout="openpose18", channels=["x", "y"])

@@ -46,10 +46,11 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, text_lines
-from .channels import default_channels
+from .channels import check_channels, coord_count, default_channels
 from .clips import ClipNorm, clip_to_sample, parse_image_size
 from .layouts import load_layout
 from .normalize import normalize, require_finite
+from .normalize2d import normalize_2d
 from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter
 from .safe_pickle import load_label_pickle, load_restricted
@@ -237,8 +238,13 @@ def prepare_import_npy(
     strict: bool = False,
     label_base: int = 0,
     progress: bool = True,
+    channels: Sequence[str] | None = None,
 ) -> Path:
-    """Import an ST-GCN-style ``train_*/val_*`` npy folder into ``out``."""
+    """Import an ST-GCN-style ``train_*/val_*`` npy folder into ``out``.
+
+    ``channels`` names what C holds (default by C: ``x, y, z`` / ``x, y``); e.g.
+    ``["x", "y", "score"]`` for ST-GCN's Kinetics npy files (``layout="openpose18"``),
+    whose ``--normalize`` is then the 2D normalisation."""
     raw = Path(raw)
     if not raw.is_dir():
         raise SkelconError(f"--raw {str(raw)!r} is not a directory")
@@ -257,8 +263,9 @@ def prepare_import_npy(
         raise SkelconError(f"train and val data disagree on (C, T, V, M): {shapes}")
     if v != lay.num_joints:
         raise SkelconError(f"the data have {v} joints but layout {lay.name} has {lay.num_joints}")
-    if normalize_data and c != 3:
-        raise SkelconError(f"--normalize needs 3D data (C=3), these have C={c}")
+    chans = default_channels(c) if channels is None else check_channels(channels, c, "--channels")
+    if normalize_data and chans == ["x", "y", "z", "score"]:
+        raise SkelconError("--normalize of 3D data needs x, y, z only, these have a score too")
     num_classes = max(max(p["labels"], default=-1) for p in found.values()) + 1
     class_list = read_class_names(classes, max(num_classes, 1))
     warning = empty_class_warning(
@@ -270,7 +277,7 @@ def prepare_import_npy(
     total = sum(len(p["labels"]) for p in found.values())
     writer = PreparedWriter(
         out, dataset=name, layout=lay, classes=class_list, capacity=total,
-        max_frames=t, num_persons=m, channels=c,
+        max_frames=t, num_persons=m, channels=c, channel_names=chans,
     )  # fmt: skip
 
     def parse(task: tuple[str, int]) -> Sample:
@@ -290,8 +297,10 @@ def prepare_import_npy(
         inferred[how] = inferred.get(how, 0) + 1
         if not 1 <= nf <= t:
             raise DataFormatError(f"num_frames {nf} outside 1..{t}", where)
-        if normalize_data:
+        if normalize_data and coord_count(chans) == 3:
             x = require_finite(normalize(x, t, lay), where)
+        elif normalize_data:
+            x = require_finite(normalize_2d(x, lay, chans), where)
         return Sample(p["names"][i], x, p["labels"][i], nf)
 
     inferred: dict[str, int] = {}
@@ -576,6 +585,7 @@ def _run_npy(args: argparse.Namespace) -> int:
     prepare_import_npy(
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
         normalize_data=args.normalize, strict=args.strict, label_base=args.label_base,
+        channels=None if args.channels is None else [c.strip() for c in args.channels.split(",")],
     )  # fmt: skip
     return 0
 
@@ -599,7 +609,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classes", default=None, metavar="FILE",
                    help="class names, one per line (default class_0, class_1, ...)")  # fmt: skip
     p.add_argument("--normalize", action="store_true",
-                   help="apply the standard normalisation (pad, centre, align); off by default")  # fmt: skip
+                   help="normalise each sample (3D: pad, centre, align; 2D: centre, divide by a "
+                   "body length); off by default")  # fmt: skip
     p.add_argument("--strict", action="store_true", help="stop at the first bad sample (exit 2)")
     p.add_argument("--label-base", type=int, choices=(0, 1), default=0,
                    help="1 when the labels run 1..C (default 0: labels run 0..C-1)")  # fmt: skip
@@ -617,6 +628,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--raw", required=True, metavar="DIR", help="folder holding the train_/val_ files"
     )
     _common(p)
+    p.add_argument("--channels", default=None, metavar="x,y[,z][,score]",
+                   help="what C holds (default by C: x,y / x,y,z); x,y,score for 2D with a "
+                   "confidence, e.g. ST-GCN's Kinetics npy files")  # fmt: skip
     p.set_defaults(func=_run_npy)
 
     p = subparsers.add_parser(
