@@ -153,8 +153,23 @@ def _pretrain(args: argparse.Namespace) -> int:
     pretrain(cfg, args.data, args.benchmark, args.out, resume=resume,
              resume_from=args.resume_from, progress=not args.quiet)  # fmt: skip
     if _rank() == 0:  # under torchrun, rank 0 alone speaks
-        print(f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)")
+        print(
+            f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)"
+        )
     return 0
+
+
+def _check_torchrun(args: argparse.Namespace) -> None:
+    """Under torchrun (``WORLD_SIZE`` > 1) only the commands that use the processes run."""
+    world = os.environ.get("WORLD_SIZE", "1")
+    if not world.isdigit() or int(world) <= 1:
+        return
+    name = args.command + (f" {args.protocol}" if args.command == "eval" else "")
+    if name not in ("pretrain", "eval linear", "eval knn"):
+        raise SkelconError(
+            f"skelcon {name} runs in one process; under torchrun use pretrain, eval linear "
+            "or eval knn (run the others without torchrun)"
+        )
 
 
 def _rank() -> int:
@@ -264,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
             args.benchmark = resolve_benchmark(args.data, None)
+        _check_torchrun(args)
         with contextlib.ExitStack() as stack:
             if args.command == "prepare" and getattr(args, "out", None):
                 stack.enter_context(output_lock(args.out, "prepare"))

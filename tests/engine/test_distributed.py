@@ -219,3 +219,57 @@ def test_torchrun_command_line(tiny_data, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert load_checkpoint(run)["world_size"] == 2
     assert done.stdout.count("run in ") == 1  # rank 0 alone speaks
+
+
+# --- downstream features: sharded across ranks, gathered in order ------------------------------
+
+
+def _features_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
+    from skelcon.augment import center_crop_resize
+    from skelcon.data.prepared import load_prepared
+    from skelcon.eval.features import extract_features
+
+    _env(rank, world, port)
+    torch.distributed.init_process_group("gloo")
+    torch.manual_seed(0)
+    enc = _Flat()
+    split = load_prepared(data, "default", "train")
+
+    def crop(x, nf):
+        return center_crop_resize(x, nf, out_len=8)[:, :, :, :5, :1]
+
+    f, y = extract_features(enc, split, crop, "cpu", batch_size=5, progress=False)
+    torch.save({"f": f, "y": y}, f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_feature_extraction_shards_and_gathers_in_order(tiny_data, tmp_path):
+    from skelcon.augment import center_crop_resize
+    from skelcon.data.prepared import load_prepared
+    from skelcon.eval.features import extract_features
+
+    _spawn(_features_worker, 2, str(tiny_data), str(tmp_path))
+    torch.manual_seed(0)
+    split = load_prepared(tiny_data, "default", "train")
+    f, y = extract_features(
+        _Flat(), split, lambda x, nf: center_crop_resize(x, nf, out_len=8)[:, :, :, :5, :1], "cpu",
+        batch_size=7, progress=False,
+    )  # fmt: skip
+    assert len(split) % 2 == 0 and len(split) % 5  # ranks' parts end inside a batch
+    for r in range(2):
+        got = torch.load(tmp_path / f"rank{r}.pt", weights_only=True)
+        assert torch.equal(got["y"], y) and got["f"].shape == f.shape
+        torch.testing.assert_close(got["f"], f, rtol=1e-5, atol=1e-6)
+
+
+def test_commands_without_processes_refuse_torchrun(tmp_path, monkeypatch, capsys):
+    from skelcon.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    code = main(["eval", "finetune", "--checkpoint", str(tmp_path), "--representation", "seq",
+                 "--data", str(tmp_path),
+                 "--benchmark", "x", "--out", str(tmp_path / "o")])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("skelcon: rank 1: error: skelcon eval finetune runs in one")
+    assert len(err.splitlines()) == 1

@@ -37,11 +37,14 @@ def _print(rec: dict) -> None:
 def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int:
     """Shared body of the frozen-encoder protocols (linear, knn)."""
     from ..cli import resolve_config_path
+    from ..engine.distributed import distributed
 
     cfg = load_config(cfg_cls, resolve_config_path(args.config), _overrides(args, extra))
-    rec = runner(args.checkpoint, args.representation, args.data, args.benchmark, args.out, cfg,
-                 random_init=args.random_init, progress=not args.quiet, **kw)  # fmt: skip
-    _print(rec)
+    with distributed(cfg.device) as (world, _):  # torchrun: features are extracted in shards
+        rec = runner(args.checkpoint, args.representation, args.data, args.benchmark, args.out,
+                     cfg, random_init=args.random_init, progress=not args.quiet, **kw)  # fmt: skip
+        if world.is_main:
+            _print(rec)
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..config import KnnConfig, LinearEvalConfig, to_dict
 from ..data.prepared import load_prepared
 from ..engine.device import resolve_device
+from ..engine.distributed import current
 from ..errors import SkelconError
 from ..utils.io import write_json
 from .encoder import check_compatible, load_encoder
@@ -79,7 +80,8 @@ def run_linear(
         config=to_dict(cfg),
         seconds=round(time.time() - t0, 2),
     )
-    write_json(Path(out) / "metrics.json", rec)
+    if current().is_main:  # under torchrun every rank has the same result; rank 0 writes
+        write_json(Path(out) / "metrics.json", rec)
     return rec
 
 
@@ -115,7 +117,8 @@ def run_knn(
     rec.update(top1=metrics["top1"], k=cfg.k, similarity=cfg.similarity)
     rec.update(_beside_top1(metrics))
     rec.update(config=to_dict(cfg), seconds=round(time.time() - t0, 2))
-    write_json(Path(out) / "metrics.json", rec)
+    if current().is_main:
+        write_json(Path(out) / "metrics.json", rec)
     return rec
 
 
