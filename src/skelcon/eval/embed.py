@@ -31,7 +31,8 @@ from ..data.prepared import load_prepared
 from ..engine.device import resolve_device
 from ..errors import SkelconError
 from ..utils.io import atomic_path, write_json
-from .encoder import check_compatible, load_encoder
+from .compat import check_data_fits
+from .encoder import load_encoder
 from .features import extract_features
 
 
@@ -70,7 +71,7 @@ def embed(
     part = load_prepared(data, benchmark, split)
     if len(part) == 0:
         raise SkelconError(f"split {split!r} of benchmark {benchmark!r} in {data} is empty")
-    check_compatible(loaded, part.meta)
+    check_data_fits(loaded.spec, part.meta, checkpoint=checkpoint, data=data)
     feats, _ = extract_features(
         loaded,
         part,

@@ -192,24 +192,3 @@ def load_encoder(
     for p in model.parameters():
         p.requires_grad_(False)
     return model.to(dev)
-
-
-def check_compatible(loaded: LoadedEncoder, meta: dict) -> None:
-    """The evaluation data must have the shape the encoder was built for."""
-    _, c, _, v, m = meta["shape"]
-    spec = loaded.spec
-    problems = []
-    if c != spec["in_channels"]:
-        problems.append(f"{c} channels, encoder expects {spec['in_channels']}")
-    if v != spec["num_joints"]:
-        problems.append(f"{v} joints, encoder expects {spec['num_joints']}")
-    if m != spec["num_persons"]:
-        problems.append(f"{m} persons, encoder expects {spec['num_persons']}")
-    if meta["layout"] != spec["layout"] and "stg" in loaded.representations:
-        problems.append(
-            f"layout {meta['layout']}, the graph encoder was built for {spec['layout']}"
-        )
-    if problems:
-        raise SkelconError(
-            f"data of shape {meta['shape']} does not fit the encoder: " + "; ".join(problems)
-        )
