@@ -29,7 +29,13 @@ PREPARE_MODULES = (
     "skelcon.data.imports",
 )
 # Modules that contribute further top-level commands through `add_cli(sub)`.
-COMMAND_MODULES = ("skelcon.eval.cli", "skelcon.report", "skelcon.viz.cli", "skelcon.demo")
+COMMAND_MODULES = (
+    "skelcon.eval.cli",
+    "skelcon.export.cli",
+    "skelcon.report",
+    "skelcon.viz.cli",
+    "skelcon.demo",
+)
 
 
 class _Parser(argparse.ArgumentParser):

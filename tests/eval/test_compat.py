@@ -35,9 +35,12 @@ def test_same_layout_and_shape_fit():
     check_data_fits(SPEC, meta(), checkpoint="runs/a", data="data/b")
     # the dataset, the frame count and the stored length may differ
     check_data_fits(SPEC, {**meta(), "dataset": "other", "shape": [3, 3, 300, 25, 2]})
-    # channel names are compared only when both sides have them
+    # a side without channel names has the default of its C (x, y, z for C = 3)
     check_data_fits({**SPEC, "channels": ["x", "y", "z"]}, meta())
     check_data_fits(SPEC, meta(channels=["x", "y", "z"]))
+    # layout definitions: compared when both sides store one, descriptions aside
+    lay = {"name": "ntu25", "joints": ["a", "b"], "description": "one"}
+    check_data_fits({**SPEC, "layout_def": lay}, meta(layout_def={**lay, "description": "2"}))
 
 
 @pytest.mark.parametrize(
@@ -63,7 +66,10 @@ def test_channel_names_differ_with_the_same_count():
     msg = refusal(spec, meta(channels=["x", "y", "score"]))
     assert "channel names (x, y, z vs x, y, score)" in msg
     assert "C=3: x, y, z" in msg and "C=3: x, y, score" in msg
-    # a 2D checkpoint (x, y) on 3D data: both the count and nothing else
+    # a 3D checkpoint (no names: x, y, z) on 2D data with a confidence channel
+    msg = refusal(SPEC, meta(channels=["x", "y", "score"]))
+    assert "channel names (x, y, z vs x, y, score)" in msg
+    # a 2D checkpoint (x, y) on 3D data: the count and the names
     msg = refusal({**SPEC, "in_channels": 2, "channels": ["x", "y"]}, meta(channels=list("xyz")))
     assert "channels (2 vs 3)" in msg and "channel names (x, y vs x, y, z)" in msg
 
@@ -134,3 +140,11 @@ def test_supervised_with_a_checkpoints_architecture_refuses_mixed_data(setting, 
             "--data", str(others["2d"]), "--out", str(root / "sup"), "--quiet"]  # fmt: skip
     assert main(argv) == 2
     assert "channels (3 vs 2)" in capsys.readouterr().err
+
+
+def test_same_layout_name_other_definition():
+    lay = {"name": "rig", "joints": ["a", "b"], "bones": [["b", "a"]]}
+    spec = {**SPEC, "layout": "rig", "layout_def": lay}
+    other = {**lay, "joints": ["a", "c"], "bones": [["c", "a"]]}
+    msg = refusal(spec, meta(layout="rig", layout_def=other))
+    assert "layout definition (both called rig" in msg

@@ -14,7 +14,10 @@ import torch
 
 from ..errors import SkelconError
 
-__all__ = ["center_crop_resize", "crop_lengths", "temporal_crop_resize"]
+__all__ = ["CENTER_CROP_RATIO", "center_crop_resize", "crop_lengths", "temporal_crop_resize"]
+
+# the evaluation input: the centre crop of this share of the valid frames
+CENTER_CROP_RATIO = 0.95
 
 
 def _check_input(x: torch.Tensor, num_frames: torch.Tensor | list[int]) -> torch.Tensor:
@@ -109,7 +112,10 @@ def _decimal_fraction(ratio: float) -> tuple[int, int]:
 
 
 def center_crop_resize(
-    x: torch.Tensor, num_frames: torch.Tensor, out_len: int = 64, ratio: float = 0.95
+    x: torch.Tensor,
+    num_frames: torch.Tensor,
+    out_len: int = 64,
+    ratio: float = CENTER_CROP_RATIO,
 ) -> torch.Tensor:
     """Deterministic centre crop of ``ratio`` of the valid frames, resized to ``out_len``.
 
