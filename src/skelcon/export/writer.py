@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ def run_exported(
     """Features ``(N, D)`` of the exported file at ``path`` on ``x (N, C, T, V, M)``,
     ``nf (N,)``: TorchScript through ``torch.jit.load``, ONNX through onnxruntime (CPU)."""
     if fmt == "torchscript":
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit, in torch >= 2.9
             return torch.jit.load(str(path), map_location="cpu")(x, nf).numpy()
     import onnxruntime as ort
 
