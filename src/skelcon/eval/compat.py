@@ -4,11 +4,11 @@ A pre-trained encoder only means something on data like the data it was pre-trai
 on: the same joint layout (which joint is which, and the graph the STG encoder was
 built on), the same number of joints ``V`` and persons ``M``, the same number of
 channels ``C`` (a 2D checkpoint on 3D data is refused, not run) and the same channel
-names (``x, y, z`` is not ``x, y, score``). Every command that
-loads a checkpoint onto data (``eval linear|knn|semi|finetune|supervised``, ``embed``,
-``plot tsne|retrieval``) calls :func:`check_data_fits` before it does any work;
-``pretrain --resume`` compares the whole stored data spec itself, and ``eval transfer``
-is the one command meant to cross layouts (it has its own rules).
+names (``x, y, z`` is not ``x, y, score``). Every command that loads a checkpoint onto
+data (``eval linear|knn|semi|finetune|supervised``, ``embed``, ``plot tsne|retrieval``)
+calls :func:`check_data_fits` before it does any work; ``pretrain --resume`` compares
+the whole stored data spec itself, and ``eval transfer`` is the one command meant to
+cross layouts (:func:`~skelcon.eval.finetune.transfer_keys` has its rules).
 """
 
 from __future__ import annotations
@@ -83,10 +83,11 @@ def check_data_fits(
     ``(N, C, T, V, M)``, optionally ``channels`` and ``layout_def``); ``checkpoint`` and
     ``data`` name the two sides in the message. Compared: layout name, ``C``, ``V``,
     ``M``, the channel names (``x, y, z`` for C = 3 and ``x, y`` for C = 2 where a side
-    names none) and the layout definitions when both sides store one. Raises one :class:`SkelconError` line naming
-    every difference and both sides, e.g. ``checkpoint 'runs/a' (pre-trained on ntu25
-    data (C=3; V=25; M=2)) does not fit 'data/b' (coco17 data (C=2; V=17; M=1)):
-    other layout (ntu25 vs coco17), channels (3 vs 2), ...``.
+    names none) and the layout definitions when both sides store one. Raises one
+    :class:`SkelconError` line naming every difference and both sides, e.g.
+    ``checkpoint 'runs/a' (pre-trained on ntu25 data (C=3: x, y, z; V=25; M=2)) does
+    not fit 'data/b' (coco17 data (C=2: x, y; V=17; M=1)): other layout (ntu25 vs
+    coco17), channels (3 vs 2), ...``.
     """
     have = meta_spec(meta)
     diffs = []

@@ -16,7 +16,8 @@
 Both are written atomically. What is embedded is read by one function,
 :func:`read_input` (a prepared dataset's benchmark split today); another source of
 clips (e.g. a plain folder) plugs in there. The checkpoint must fit the data
-(:func:`~skelcon.eval.compat.check_data_fits`). The same features from Python (README, "Python API")::
+(:func:`~skelcon.eval.compat.check_data_fits`). The same features from Python
+(README, "Python API")::
 
     import skelcon
     from skelcon.data import load_prepared
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..augment import CENTER_CROP_RATIO
 from ..data.prepared import PreparedSplit, load_prepared
 from ..engine.device import resolve_device
 from ..errors import SkelconError
@@ -107,7 +109,8 @@ def embed(
         "checkpoint_epoch": loaded.epoch,
         "random_init": bool(random_init),
         "preset": loaded.preset,
-        "input": f"centre crop 95 % resized to {loaded.num_frames} frames, encoder in eval mode",
+        "input": f"centre crop {100 * CENTER_CROP_RATIO:g} % resized to {loaded.num_frames} "
+        "frames, encoder in eval mode",
         "dataset": part.meta.get("dataset"),
         "layout": part.meta.get("layout"),
         "data": str(data),
