@@ -188,7 +188,7 @@ def _configs(args: argparse.Namespace) -> int:
 
 DESCRIPTION = """\
 skelcon: inter-skeleton contrastive learning of 3D action representations.
-Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, plot and report."""
+Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, export, plot and report."""
 EPILOG = """\
 a first hour (CPU, minutes):
   skelcon demo --out runs/demo

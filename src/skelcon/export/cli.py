@@ -29,7 +29,7 @@ def add_cli(sub) -> None:
         "export",
         help="write a checkpoint's encoder as TorchScript or ONNX (+ its input contract .json)",
         description="Write the query encoder of a checkpoint as one TorchScript or ONNX file "
-        "and its input contract beside it (FILE.json). The graph takes whole clips "
+        "and its input contract beside it (OUT.json, e.g. seq.onnx.json). The graph takes whole clips "
         "x (N, C, T, V, M) float32 and num_frames (N,) int64 (any N and T) and applies the "
         "evaluation centre crop itself; it returns (N, D) float32 features, those of "
         "`skelcon embed`.",
