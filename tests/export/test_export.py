@@ -157,3 +157,14 @@ def test_a_failed_export_leaves_the_previous_one(run_dir, tmp_path, monkeypatch,
     _one_line(capsys, "differs from PyTorch", "nothing was written")
     assert out.read_bytes() == before and contract_path(out).read_text() == side_before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seq.pt", "seq.pt.json"]
+
+
+def test_normalization_is_said_only_where_known():
+    from skelcon.export.contract import normalization
+
+    ntu = {"dataset": "ntu60", "layout": "ntu25", "in_channels": 3}
+    assert "skelcon.data.normalize.normalize" in normalization(ntu)
+    # 2D data of the same dataset name are not normalised the 3D way: not claimed
+    assert "not recorded" in normalization({**ntu, "channels": ["x", "y", "score"]})
+    assert "not recorded" in normalization({**ntu, "in_channels": 2})
+    assert normalization({**ntu, "normalization": "image size"}) == "image size"

@@ -40,13 +40,13 @@ NORMALIZATION_BY_DATASET = {
 
 def normalization(spec: dict[str, Any]) -> str:
     """How the pre-training data was normalised: the spec's own ``normalization`` entry
-    when it has one, else what ``skelcon prepare`` does for its dataset, else a note
-    that skelcon does not know (data imported as it came)."""
+    when it has one, else what ``skelcon prepare`` does for its dataset (3D joints),
+    else a note that skelcon does not know (e.g. data imported as they came)."""
     if spec.get("normalization"):
         return str(spec["normalization"])
     dataset = spec.get("dataset")
-    if dataset in NORMALIZATION_BY_DATASET:
-        return NORMALIZATION_BY_DATASET[dataset]
+    if dataset in NORMALIZATION_BY_DATASET and channel_names(spec) == ["x", "y", "z"]:
+        return NORMALIZATION_BY_DATASET[dataset]  # (3D joints: the table is about those)
     return (
         f"not recorded: the data ({dataset!r}) were used as prepared or imported; "
         "normalise new data the same way"
