@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,20 +61,36 @@ def require_onnx() -> None:
         )
 
 
+def load_exported(fmt: str, path: str | os.PathLike) -> Callable[..., np.ndarray]:
+    """The exported file at ``path`` as a function ``(x (N, C, T, V, M) float32,
+    num_frames (N,) int64) -> (N, D)`` numpy features: TorchScript through
+    ``torch.jit.load``, ONNX through an onnxruntime session (CPU)."""
+    if fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit, in torch >= 2.9
+            module = torch.jit.load(str(path), map_location="cpu")
+
+        def run_ts(x: torch.Tensor, nf: torch.Tensor) -> np.ndarray:
+            with torch.no_grad():
+                return module(x, nf).numpy()
+
+        return run_ts
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def run_onnx(x: torch.Tensor, nf: torch.Tensor) -> np.ndarray:
+        return session.run(None, {INPUT_NAMES[0]: x.numpy(), INPUT_NAMES[1]: nf.numpy()})[0]
+
+    return run_onnx
+
+
 def run_exported(
     fmt: str, path: str | os.PathLike, x: torch.Tensor, nf: torch.Tensor
 ) -> np.ndarray:
     """Features ``(N, D)`` of the exported file at ``path`` on ``x (N, C, T, V, M)``,
-    ``nf (N,)``: TorchScript through ``torch.jit.load``, ONNX through onnxruntime (CPU)."""
-    if fmt == "torchscript":
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit, in torch >= 2.9
-            return torch.jit.load(str(path), map_location="cpu")(x, nf).numpy()
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = {INPUT_NAMES[0]: x.numpy(), INPUT_NAMES[1]: nf.numpy()}
-    return session.run(None, feeds)[0]
+    ``nf (N,)`` (see :func:`load_exported`)."""
+    return load_exported(fmt, path)(x, nf)
 
 
 def verify(fmt: str, path: str | os.PathLike, loaded: LoadedEncoder) -> dict[str, Any]:
