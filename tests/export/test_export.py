@@ -168,3 +168,13 @@ def test_normalization_is_said_only_where_known():
     assert "not recorded" in normalization({**ntu, "channels": ["x", "y", "score"]})
     assert "not recorded" in normalization({**ntu, "in_channels": 2})
     assert normalization({**ntu, "normalization": "image size"}) == "image size"
+
+
+def test_an_exporter_failure_is_one_line(run_dir, tmp_path, monkeypatch, capsys):
+    def broken(graph, example, path):
+        raise RuntimeError("unsupported operator aten::foo\n  long details")
+
+    monkeypatch.setattr("skelcon.export.writer.write_torchscript", broken)
+    assert _export(run_dir, "seq", "torchscript", tmp_path / "s.pt") == 2
+    _one_line(capsys, "torchscript exporter failed on the seq encoder", "aten::foo")
+    assert not any(tmp_path.iterdir())

@@ -160,7 +160,14 @@ def export_encoder(
     write = write_torchscript if fmt == "torchscript" else write_onnx
     side = contract_path(out)
     with atomic_path(out) as tmp:
-        write(graph, example, tmp)
+        try:
+            write(graph, example, tmp)
+        except Exception as e:  # noqa: BLE001 - the exporter's own failure, in one line
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise SkelconError(
+                f"the {fmt} exporter failed on the {'+'.join(loaded.representations)} "
+                f"encoder ({type(e).__name__}: {first}); nothing was written"
+            ) from e
         checked = verify(fmt, tmp, loaded)
         contract = input_contract(
             loaded,
