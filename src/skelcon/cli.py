@@ -29,7 +29,13 @@ PREPARE_MODULES = (
     "skelcon.data.imports",
 )
 # Modules that contribute further top-level commands through `add_cli(sub)`.
-COMMAND_MODULES = ("skelcon.eval.cli", "skelcon.report", "skelcon.viz.cli", "skelcon.demo")
+COMMAND_MODULES = (
+    "skelcon.eval.cli",
+    "skelcon.export.cli",
+    "skelcon.report",
+    "skelcon.viz.cli",
+    "skelcon.demo",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,7 +210,7 @@ def _configs(args: argparse.Namespace) -> int:
 
 DESCRIPTION = """\
 skelcon: inter-skeleton contrastive learning of 3D action representations.
-Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, plot and report."""
+Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, export, plot and report."""
 EPILOG = """\
 a first hour (CPU, minutes):
   skelcon demo --out runs/demo

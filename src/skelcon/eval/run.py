@@ -12,7 +12,8 @@ from ..engine.device import resolve_device
 from ..engine.distributed import current
 from ..errors import SkelconError
 from ..utils.io import write_json
-from .encoder import check_compatible, load_encoder
+from .compat import check_data_fits
+from .encoder import load_encoder
 from .features import extract_features
 from .knn import knn_scores
 from .linear import linear_eval
@@ -22,8 +23,8 @@ from .metrics import class_names, classification_metrics
 def _common(checkpoint, representation, data, benchmark, random_init, seed):
     loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
     train = load_prepared(data, benchmark, "train")
+    check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
     test = load_prepared(data, benchmark, "test")
-    check_compatible(loaded, train.meta)
     return loaded, train, test
 
 
@@ -306,7 +307,7 @@ def run_finetune(
         raise SkelconError(f"{protocol} needs --checkpoint")
     if checkpoint is not None:
         loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=cfg.seed)
-        check_compatible(loaded, train.meta)
+        check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
         extra["architecture"] = str(checkpoint)
     else:
         if preset not in PRESETS:
