@@ -244,7 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     for prep_parser in prep_sub.choices.values():  # every dataset, one rule
         _guard_prepare(prep_parser)
 
-    p = sub.add_parser("pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)")
+    p = sub.add_parser(
+        "pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="several processes (GPUs, nodes; docs/scaling.md):\n"
+        "  torchrun --nproc_per_node=N -m skelcon pretrain ...   (batch_size is the global batch)\n"
+        "speed: --set precision=bf16|fp16  --set compile=true  --set sync_bn=true (GPUs)",
+    )  # fmt: skip
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--out", required=True, help="run directory")
     add_override_args(p)
