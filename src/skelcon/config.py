@@ -367,6 +367,11 @@ class LinearEvalConfig:
         "random"  # random: crop-resize with ratio ~ U[crop_min, 1] each epoch; center: cached
     )
     crop_min: float = 0.5
+    # 0: the exact protocol (a fresh random crop of every clip each epoch). K > 0: encode K
+    # random crops per training clip once, then sample one of them per clip each epoch
+    # (faster, not the exact protocol; see skelcon.eval.crop_bank). Bank: K x N x D float32.
+    crop_bank: int = 0
+    crop_bank_max_gib: float = 4.0  # refuse a bank larger than this
     standardize: bool = True  # per-dimension feature standardisation before the classifier
     seed: int = 0
     device: str = "auto"
@@ -375,6 +380,20 @@ class LinearEvalConfig:
         if self.train_crop not in ("random", "center"):
             raise SkelconError(
                 f"train_crop {self.train_crop!r} is not valid (valid: random, center)"
+            )
+        if self.crop_bank < 0:
+            raise SkelconError(
+                f"crop_bank {self.crop_bank} is not valid (valid: 0, the exact protocol, or "
+                "K >= 1 cached random crops per clip, e.g. 8)"
+            )
+        if self.crop_bank and self.train_crop != "random":
+            raise SkelconError(
+                f"crop_bank {self.crop_bank} caches random crops: it needs train_crop random, "
+                f"not {self.train_crop!r} (or crop_bank=0)"
+            )
+        if not self.crop_bank_max_gib > 0:
+            raise SkelconError(
+                f"crop_bank_max_gib {self.crop_bank_max_gib} must be a positive number of GiB"
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise SkelconError("epochs and batch_size must be at least 1")

@@ -28,9 +28,11 @@ def _overrides(args, extra: list[tuple[str, object]]) -> list[str]:
 
 def _print(rec: dict) -> None:
     tag = "random-init" if rec["random_init"] else "pre-trained"
+    bank = rec.get("crop_bank")
     print(
         f"{rec['protocol']} {rec['representation']} ({tag}) on {rec['dataset']}/{rec['benchmark']}: "
         f"top-1 {rec['top1']:.2f} %  (train {rec['num_train']}, test {rec['num_test']})"
+        + (f"  [crop bank {bank['k']}: not the exact protocol]" if bank else "")
     )
 
 

@@ -77,6 +77,8 @@ def run_linear(
     rec.update(
         best_epoch_top1_for_comparison_only=res["best_epoch_top1"],
         best_epoch=res["best_epoch"],
+        train_input=res["train_input"],
+        crop_bank=res["crop_bank"],
         history=res["history"],
         config=to_dict(cfg),
         seconds=round(time.time() - t0, 2),
