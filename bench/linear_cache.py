@@ -25,7 +25,8 @@ from skelcon.config import LinearEvalConfig, load_config
 from skelcon.data.prepared import load_prepared
 from skelcon.engine.data import batch_loader
 from skelcon.engine.device import resolve_device
-from skelcon.eval.encoder import check_compatible, load_encoder
+from skelcon.eval.compat import check_data_fits
+from skelcon.eval.encoder import load_encoder
 from skelcon.eval.linear import linear_eval
 
 
@@ -67,7 +68,7 @@ def main() -> None:
                           random_init=args.random_init)  # fmt: skip
     train = load_prepared(args.data, args.benchmark, "train")
     test = load_prepared(args.data, args.benchmark, "test")
-    check_compatible(loaded, train.meta)
+    check_data_fits(loaded.spec, train.meta, checkpoint=args.checkpoint, data=args.data)
     print(f"{args.representation} ({loaded.preset}, D={loaded.feature_dim}) on "
           f"{train.meta.get('dataset')}/{args.benchmark}: {len(train)} train, {len(test)} test "
           f"clips; device {device}, torch {torch.__version__}, {torch.get_num_threads()} "
