@@ -273,3 +273,19 @@ def test_commands_without_processes_refuse_torchrun(tmp_path, monkeypatch, capsy
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("skelcon: rank 1: error: skelcon eval finetune runs in one")
     assert len(err.splitlines()) == 1
+
+
+def test_resume_line_names_torchrun(monkeypatch):
+    from skelcon.engine.pretrain import resume_command
+
+    assert resume_command("d", "xsub", "r").startswith("skelcon pretrain --data d")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    line = resume_command("d", "xsub", "r")
+    assert (
+        line.startswith("torchrun --nnodes=2 ") and "--nproc_per_node=2 -m skelcon pretrain" in line
+    )
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert resume_command("d", "xsub", "r").startswith(
+        "torchrun --nproc_per_node=4 -m skelcon pretrain --data d --benchmark xsub --out r --resume"
+    )

@@ -8,6 +8,7 @@ exactly as if it had never stopped.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import os
 import shlex
@@ -86,10 +87,33 @@ def resume_command(
     out: str | os.PathLike,
     resume_from: str | os.PathLike | None = None,
 ) -> str:
-    """The ``skelcon pretrain ... --resume`` (or ``--resume-from FILE``) line for a run."""
-    cmd = ["skelcon", "pretrain", "--data", str(data), "--benchmark", benchmark, "--out", str(out)]
+    """The ``skelcon pretrain ... --resume`` (or ``--resume-from FILE``) line for a run;
+    under torchrun, the ``torchrun ... -m skelcon pretrain ...`` line."""
+    cmd = [
+        *torchrun_prefix(),
+        "skelcon",
+        "pretrain",
+        "--data",
+        str(data),
+        "--benchmark",
+        benchmark,
+        "--out",
+        str(out),
+    ]
     cmd += ["--resume-from", str(resume_from)] if resume_from is not None else ["--resume"]
     return shlex.join(cmd)
+
+
+def torchrun_prefix() -> list[str]:
+    """``["torchrun", "--nproc_per_node=N", "-m"]`` when this process was started by
+    torchrun with several processes (``--nnodes`` too across nodes), else ``[]``."""
+    world = os.environ.get("WORLD_SIZE", "1")
+    if not world.isdigit() or int(world) <= 1:
+        return []
+    local = os.environ.get("LOCAL_WORLD_SIZE", world)
+    nodes = int(world) // max(int(local), 1) if local.isdigit() else 1
+    return ["torchrun", *([f"--nnodes={nodes}", "<rendezvous flags>"] if nodes > 1 else []),
+            f"--nproc_per_node={local}", "-m"]  # fmt: skip
 
 
 def newest_intact(out: str | os.PathLike) -> tuple[Path, int] | None:
@@ -450,7 +474,12 @@ def wrap_ddp(model: torch.nn.Module, world: Dist, device: torch.device) -> torch
     if not world.enabled:
         return model
     ids = [device.index] if device.type == "cuda" else None
-    return nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+    ddp = nn.parallel.DistributedDataParallel
+    # PyTorch >= 2.13 names it forward_sync_buffers (buffers are still synced once, at init,
+    # where every rank holds the same seeded values anyway); older ones broadcast_buffers
+    new = "forward_sync_buffers" in inspect.signature(ddp.__init__).parameters
+    sync = {"forward_sync_buffers" if new else "broadcast_buffers": False}
+    return ddp(model, device_ids=ids, **sync)
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
