@@ -149,7 +149,7 @@ def test_data_that_does_not_fit_the_encoder(run_dir, tmp_path, capsys):
     rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
                str(other), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
     assert rc == 2
-    _one_line_error(capsys, "20 joints", "expects 25")
+    _one_line_error(capsys, "joints (25 vs 20)", "layout (ntu25 vs kinect20)")
 
 
 def test_checkpoint_of_another_representation(run_dir, tiny_data, tmp_path, capsys):

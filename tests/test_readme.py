@@ -1,7 +1,7 @@
 """Every ```python block of README.md runs, as written, against a tiny dataset and a
 1-epoch run placed where the README's paths point (``data/pku1``, ``runs/pku1-small``);
-the ``skelcon`` lines of the Python API section's ```bash blocks run first, through the
-CLI, so the blocks that read their output find it."""
+the ``skelcon`` lines of the Python API and Export sections' ```bash blocks run first,
+through the CLI, so the blocks that read their output find it."""
 
 from __future__ import annotations
 
@@ -23,11 +23,17 @@ def blocks(text: str, lang: str) -> list[str]:
     return [body for kind, body in FENCE.findall(text) if kind == lang]
 
 
-def api_section(text: str) -> str:
-    """The README's ``## Python API`` section (up to the next ``## `` heading)."""
-    m = re.search(r"^## Python API\n(.*?)(?=^## )", text, re.S | re.M)
-    assert m, "README.md has no '## Python API' section"
+def section(text: str, title: str) -> str:
+    """The README's ``## <title>`` section (up to the next ``## `` heading)."""
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, re.S | re.M)
+    assert m, f"README.md has no '## {title}' section"
     return m.group(1)
+
+
+def api_section(text: str) -> str:
+    """The sections whose ``skelcon`` commands run before the Python blocks: the
+    ``## Python API`` and ``## Export`` sections."""
+    return section(text, "Python API") + section(text, "Export")
 
 
 def shell_commands(block: str) -> list[list[str]]:
@@ -44,7 +50,7 @@ def test_block_parsing_finds_the_api_blocks():
     text = README.read_text()
     assert len(blocks(text, "python")) >= 3
     cmds = [c for b in blocks(api_section(text), "bash") for c in shell_commands(b)]
-    assert [c[0] for c in cmds] == ["embed", "embed"]
+    assert [c[0] for c in cmds] == ["embed", "embed", "export", "export"]
     assert blocks("a\n```python\nx = 1\n```\n```bash\nls\n```\n", "python") == ["x = 1\n"]
 
 
@@ -75,3 +81,4 @@ def test_readme_blocks_run(readme_dir, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert re.search(r"top-1 \d+\.\d % over 3 classes", out), out
     assert "torch.Size([12, 384])" in out, out  # seq 256 + stg 128 over the 12 test clips
+    assert "ntu25 ['N', 3, 'T', 25, 2] (4, 256)" in out, out  # the onnxruntime example

@@ -343,6 +343,35 @@ def test_protocol_settings_hide_the_paper_figure(tmp_path):
     assert res["three"].paper.top1 == 38.1 and res["three"].paper_reasons == ["3/5 label subsets"]
 
 
+def test_cached_linear_training_crops_hide_the_paper_figure(tmp_path):
+    """A crop bank or a cached centre crop is not the protocol's fresh random crop each
+    epoch; files from before these options (no keys) ran the protocol."""
+    run = str(FIXTURE / "runs" / "inter_seq_stg")
+    full = dict(num_train=37_646, num_test=18_932, checkpoint=run)
+    lin = to_dict(LinearEvalConfig())
+    old = {
+        k: v for k, v in lin.items() if k not in ("train_crop", "crop_bank", "crop_bank_max_gib")
+    }
+    _metrics(tmp_path / "exact", config=lin, **full)
+    _metrics(tmp_path / "old", config=old, **full)
+    _metrics(tmp_path / "bank", config={**lin, "crop_bank": 8}, **full)
+    _metrics(tmp_path / "center", config={**lin, "train_crop": "center"}, **full)
+    res = {r.source: r for r in collect([tmp_path])}
+    assert res["exact"].comparable and res["old"].comparable and res["exact"].paper.top1 == 85.2
+    assert res["bank"].paper_reasons == [
+        "linear crop bank 8 (paper: a fresh random crop each epoch)"
+    ]
+    assert res["center"].paper_reasons == [
+        "linear train_crop center (paper: a random crop each epoch)"
+    ]
+    assert res["bank"].eval_epochs_text() == "80 (crop bank 8)"
+    assert res["exact"].eval_epochs_text() == "80"
+    write_report([tmp_path], tmp_path / "r.md")
+    row = next(x for x in (tmp_path / "r.md").read_text().splitlines() if x.endswith("| bank |"))
+    assert "| 80 (crop bank 8) |" in row and "not comparable (T1): linear crop bank 8" in row
+    assert "85.2" not in row
+
+
 def test_recipe_names():
     from skelcon.report import packaged_recipes, recipe_diff
 

@@ -31,7 +31,13 @@ PREPARE_MODULES = (
     "skelcon.data.folder",
 )
 # Modules that contribute further top-level commands through `add_cli(sub)`.
-COMMAND_MODULES = ("skelcon.eval.cli", "skelcon.report", "skelcon.viz.cli", "skelcon.demo")
+COMMAND_MODULES = (
+    "skelcon.eval.cli",
+    "skelcon.export.cli",
+    "skelcon.report",
+    "skelcon.viz.cli",
+    "skelcon.demo",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -154,8 +160,30 @@ def _pretrain(args: argparse.Namespace) -> int:
         cfg = load_config(PretrainConfig, path, shortcuts + args.overrides)
     pretrain(cfg, args.data, args.benchmark, args.out, resume=resume,
              resume_from=args.resume_from, progress=not args.quiet)  # fmt: skip
-    print(f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)")
+    if _rank() == 0:  # under torchrun, rank 0 alone speaks
+        print(
+            f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)"
+        )
     return 0
+
+
+def _check_torchrun(args: argparse.Namespace) -> None:
+    """Under torchrun (``WORLD_SIZE`` > 1) only the commands that use the processes run."""
+    world = os.environ.get("WORLD_SIZE", "1")
+    if not world.isdigit() or int(world) <= 1:
+        return
+    name = args.command + (f" {args.protocol}" if args.command == "eval" else "")
+    if name not in ("pretrain", "eval linear", "eval knn"):
+        raise SkelconError(
+            f"skelcon {name} runs in one process; under torchrun use pretrain, eval linear "
+            "or eval knn (run the others without torchrun)"
+        )
+
+
+def _rank() -> int:
+    """This process's rank under torchrun (0 without it)."""
+    text = os.environ.get("RANK", "0")
+    return int(text) if text.isdigit() else 0
 
 
 def _guard_prepare(parser: argparse.ArgumentParser) -> None:
@@ -184,7 +212,7 @@ def _configs(args: argparse.Namespace) -> int:
 
 DESCRIPTION = """\
 skelcon: inter-skeleton contrastive learning of 3D action representations.
-Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, plot and report."""
+Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, export, plot and report."""
 EPILOG = """\
 a first hour (CPU, minutes):
   skelcon demo --out runs/demo
@@ -218,7 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     for prep_parser in prep_sub.choices.values():  # every dataset, one rule
         _guard_prepare(prep_parser)
 
-    p = sub.add_parser("pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)")
+    p = sub.add_parser(
+        "pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="several processes (GPUs, nodes; docs/scaling.md):\n"
+        "  torchrun --nproc_per_node=N -m skelcon pretrain ...   (batch_size is the global batch)\n"
+        "speed: --set precision=bf16|fp16  --set compile=true  --set sync_bn=true (GPUs)",
+    )  # fmt: skip
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--out", required=True, help="run directory")
     add_override_args(p)
@@ -259,15 +293,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
             args.benchmark = resolve_benchmark(args.data, None)
+        _check_torchrun(args)
         with contextlib.ExitStack() as stack:
             if args.command == "prepare" and getattr(args, "out", None):
                 stack.enter_context(output_lock(args.out, "prepare"))
             return int(args.func(args) or 0)
     except SkelconError as e:
-        print(f"skelcon: error: {e}", file=sys.stderr)
+        who = f"rank {_rank()}: " if _rank() else ""  # under torchrun, which process said it
+        print(f"skelcon: {who}error: {e}", file=sys.stderr)
         return 2
     except Interrupted as e:
-        print(f"skelcon: {e}", file=sys.stderr)
+        if _rank() == 0:  # every process stops; rank 0 says what was kept
+            print(f"skelcon: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("skelcon: interrupted", file=sys.stderr)

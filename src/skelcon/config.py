@@ -27,6 +27,7 @@ PRESETS = ("paper", "small")
 SPATIAL_AUGS = ("random", "shear", "jitter", "none")
 LR_SCHEDULES = ("step", "cosine")
 MOMENTUM_SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def parse_representations(value: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -139,6 +140,11 @@ class PretrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     moco: MocoConfig = field(default_factory=MocoConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    # speed (engine/precision.py, engine/distributed.py); none of them is in the paper
+    precision: str = "fp32"  # fp32 | bf16 | fp16: autocast of the encoders (loss, queue fp32)
+    compile: bool = False  # torch.compile every encoder
+    tf32: bool = True  # CUDA only: fp32 matmuls and convolutions may use TF32
+    sync_bn: bool = False  # under torchrun on GPUs: SyncBatchNorm in the query encoders
 
     def validate(self) -> None:
         if self.preset not in PRESETS:
@@ -192,6 +198,7 @@ class PretrainConfig:
             raise SkelconError(
                 f"moco.shuffle_bn {self.moco.shuffle_bn} must be >= 0 (0 or 1: off; G: G groups)"
             )
+        _choice("precision", self.precision, PRECISIONS)
         if self.monitor.every < 0 or self.monitor.knn_k < 1 or self.monitor.batch_size < 1:
             raise SkelconError(
                 f"monitor.every {self.monitor.every} must be >= 0, monitor.knn_k "
@@ -360,6 +367,11 @@ class LinearEvalConfig:
         "random"  # random: crop-resize with ratio ~ U[crop_min, 1] each epoch; center: cached
     )
     crop_min: float = 0.5
+    # 0: the exact protocol (a fresh random crop of every clip each epoch). K > 0: encode K
+    # random crops per training clip once, then sample one of them per clip each epoch
+    # (faster, not the exact protocol; see skelcon.eval.crop_bank). Bank: K x N x D float32.
+    crop_bank: int = 0
+    crop_bank_max_gib: float = 4.0  # refuse a bank larger than this
     standardize: bool = True  # per-dimension feature standardisation before the classifier
     seed: int = 0
     device: str = "auto"
@@ -368,6 +380,20 @@ class LinearEvalConfig:
         if self.train_crop not in ("random", "center"):
             raise SkelconError(
                 f"train_crop {self.train_crop!r} is not valid (valid: random, center)"
+            )
+        if self.crop_bank < 0:
+            raise SkelconError(
+                f"crop_bank {self.crop_bank} is not valid (valid: 0, the exact protocol, or "
+                "K >= 1 cached random crops per clip, e.g. 8)"
+            )
+        if self.crop_bank and self.train_crop != "random":
+            raise SkelconError(
+                f"crop_bank {self.crop_bank} caches random crops: it needs train_crop random, "
+                f"not {self.train_crop!r} (or crop_bank=0)"
+            )
+        if not self.crop_bank_max_gib > 0:
+            raise SkelconError(
+                f"crop_bank_max_gib {self.crop_bank_max_gib} must be a positive number of GiB"
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise SkelconError("epochs and batch_size must be at least 1")

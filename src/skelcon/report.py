@@ -236,7 +236,9 @@ class Result:
         if self.protocol == "knn":
             return DASH  # no training
         n = self.eval_epochs()
-        return str(n) if n is not None else "?"
+        text = str(n) if n is not None else "?"
+        bank = (self.eval_config or {}).get("crop_bank") if self.protocol == "linear" else None
+        return f"{text} (crop bank {_fmt(bank)})" if bank else text
 
 
 # ---------------------------------------------------------------- recipes
@@ -653,6 +655,22 @@ def _eval_reasons(r: Result) -> list[str]:
             out.append(f"{r.protocol} {key} {_fmt(have)} (paper {_fmt(value)})")
     if r.protocol in ("semi", "supervised") and r.runs is not None and r.runs != PAPER_SUBSETS:
         out.append(f"{r.runs}/{PAPER_SUBSETS} label subsets")
+    if r.protocol == "linear":
+        out += _train_input_reasons(cfg)
+    return out
+
+
+def _train_input_reasons(cfg: dict[str, Any]) -> list[str]:
+    """Linear evaluation trains on a fresh random crop of every clip each epoch (paper
+    Appendix A.1); a cached centre crop or a cached bank of crops is not that protocol.
+    Files written before these options existed lack the keys: they ran the protocol."""
+    out = []
+    crop = cfg.get("train_crop", "random")
+    if crop != "random":
+        out.append(f"linear train_crop {_fmt(crop)} (paper: a random crop each epoch)")
+    bank = cfg.get("crop_bank", 0)
+    if bank:
+        out.append(f"linear crop bank {_fmt(bank)} (paper: a fresh random crop each epoch)")
     return out
 
 

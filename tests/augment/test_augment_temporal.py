@@ -173,3 +173,17 @@ def test_bad_shapes_raise():
         center_crop_resize(torch.zeros(3, 10, 4, 1), torch.tensor([10, 10, 10]))
     with pytest.raises(SkelconError, match="ratio"):
         center_crop_resize(torch.zeros(1, 3, 10, 4, 1), torch.tensor([10]), ratio=0.0)
+
+
+def test_center_crop_length_is_the_exact_decimal_floor():
+    # floor(ratio * n) of the decimal ratio, for every n up to 1,000 frames (0.95 * 20
+    # is 19, not the 18 a float32 0.95 gives)
+    from fractions import Fraction
+
+    nf = torch.arange(1, 1001)
+    x = ramp(nf.tolist(), 1000, v=1, m=1)
+    for ratio in (0.95, 0.5, 0.9, 0.333):
+        p = positions(center_crop_resize(x, nf, out_len=2, ratio=ratio))
+        length = (p[:, -1] - p[:, 0] + 1).long()
+        want = [max(int(Fraction(str(ratio)) * n), 1) for n in nf.tolist()]
+        assert length.tolist() == want, ratio

@@ -68,6 +68,8 @@ def test_embed_matches_load_encoder(run_dir, tiny_data, tmp_path, capsys):
         and side["split"] == "test"
         and side["classes"] == ["c0", "c1", "c2"]
     )
+    assert side["num_frames"] == split.num_frames.tolist() and side["layout"] == "ntu25"
+    assert side["checkpoint_epoch"] == 1
     assert not any(p.name.endswith(".tmp") for p in out.parent.iterdir())
 
     loaded = skelcon.load_encoder(run_dir, "seq")  # the public entry point, imported lazily

@@ -8,11 +8,16 @@ frame indices and weights, one gather along the time axis.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import torch
 
 from ..errors import SkelconError
 
-__all__ = ["center_crop_resize", "crop_lengths", "temporal_crop_resize"]
+__all__ = ["CENTER_CROP_RATIO", "center_crop_resize", "crop_lengths", "temporal_crop_resize"]
+
+# the evaluation input: the centre crop of this share of the valid frames
+CENTER_CROP_RATIO = 0.95
 
 
 def _check_input(x: torch.Tensor, num_frames: torch.Tensor | list[int]) -> torch.Tensor:
@@ -99,21 +104,35 @@ def temporal_crop_resize(
     return _resample(x, start, length, int(out_len))
 
 
+def _decimal_fraction(ratio: float) -> tuple[int, int]:
+    """``ratio`` as ``(numerator, denominator)`` of the decimal it is written as
+    (``0.95 -> (19, 20)``), the denominator at most 10**6."""
+    frac = Fraction(repr(float(ratio))).limit_denominator(10**6)
+    return frac.numerator, frac.denominator
+
+
 def center_crop_resize(
-    x: torch.Tensor, num_frames: torch.Tensor, out_len: int = 64, ratio: float = 0.95
+    x: torch.Tensor,
+    num_frames: torch.Tensor,
+    out_len: int = 64,
+    ratio: float = CENTER_CROP_RATIO,
 ) -> torch.Tensor:
     """Deterministic centre crop of ``ratio`` of the valid frames, resized to ``out_len``.
 
     x: (N, C, T, V, M); num_frames: (N,) int64. Crop length
-    ``max(floor(ratio * n_valid), 1)``, start ``(n_valid - length) // 2``.
+    ``max(floor(ratio * n_valid), 1)`` (exact, with ``ratio`` read as the decimal it is
+    written as), start ``(n_valid - length) // 2``; integer tensor arithmetic only, so
+    the function traces and exports (TorchScript, ONNX) with dynamic ``N`` and ``T``.
     Returns (N, C, out_len, V, M).
     """
     _check_out_len(out_len)
     if not 0.0 < ratio <= 1.0:
         raise SkelconError(f"centre crop ratio={ratio} must be in (0, 1]")
     nf = _check_input(x, num_frames)
-    # float64 plus a tiny epsilon so decimal ratios like 0.95 * 100 floor to 95, not 94.
-    r = torch.full(nf.shape, float(ratio), dtype=torch.float64, device=x.device) + 1e-9
-    length = crop_lengths(nf, r, 1)
+    # exact integer arithmetic: the ratio as the fraction its decimal form means (0.95 ->
+    # 19/20), so 0.95 * 100 floors to 95, not 94, in eager PyTorch and in exported
+    # graphs alike (an ONNX exporter may store a float64 constant as float32)
+    num, den = _decimal_fraction(ratio)
+    length = torch.minimum(torch.div(nf * num, den, rounding_mode="floor").clamp(min=1), nf)
     start = torch.div(nf - length, 2, rounding_mode="floor")
     return _resample(x, start, length, int(out_len))

@@ -28,20 +28,25 @@ def _overrides(args, extra: list[tuple[str, object]]) -> list[str]:
 
 def _print(rec: dict) -> None:
     tag = "random-init" if rec["random_init"] else "pre-trained"
+    bank = rec.get("crop_bank")
     print(
         f"{rec['protocol']} {rec['representation']} ({tag}) on {rec['dataset']}/{rec['benchmark']}: "
         f"top-1 {rec['top1']:.2f} %  (train {rec['num_train']}, test {rec['num_test']})"
+        + (f"  [crop bank {bank['k']}: not the exact protocol]" if bank else "")
     )
 
 
 def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int:
     """Shared body of the frozen-encoder protocols (linear, knn)."""
     from ..cli import resolve_config_path
+    from ..engine.distributed import distributed
 
     cfg = load_config(cfg_cls, resolve_config_path(args.config), _overrides(args, extra))
-    rec = runner(args.checkpoint, args.representation, args.data, args.benchmark, args.out, cfg,
-                 random_init=args.random_init, progress=not args.quiet, **kw)  # fmt: skip
-    _print(rec)
+    with distributed(cfg.device) as (world, _):  # torchrun: features are extracted in shards
+        rec = runner(args.checkpoint, args.representation, args.data, args.benchmark, args.out,
+                     cfg, random_init=args.random_init, progress=not args.quiet, **kw)  # fmt: skip
+        if world.is_main:
+            _print(rec)
     return 0
 
 

@@ -7,11 +7,17 @@
   computed by the encoder in eval mode on the evaluation input (centre crop of 95 %
   of the valid frames, resized to the checkpoint's frame count);
 * ``feats.json``: the sidecar with ``names`` and ``labels`` (0-based, row-aligned
-  with the features), ``classes``, ``representation``, ``checkpoint``,
-  ``random_init``, ``preset``, ``dataset``, ``benchmark``, ``split``, ``num_samples``
-  and ``feature_dim``.
+  with the features; ``labels`` is ``null`` for data without labels), ``classes``,
+  ``num_frames`` (valid frames of each clip), ``representation``, ``checkpoint``,
+  ``checkpoint_epoch``, ``random_init``, ``preset``, ``input`` (the crop),
+  ``dataset``, ``layout``, ``data``, ``benchmark``, ``split``, ``num_samples`` and
+  ``feature_dim``.
 
-Both are written atomically. The same features from Python (README, "Python API")::
+Both are written atomically. What is embedded is read by one function,
+:func:`read_input` (a prepared dataset's benchmark split today); another source of
+clips (e.g. a plain folder) plugs in there. The checkpoint must fit the data
+(:func:`~skelcon.eval.compat.check_data_fits`). The same features from Python
+(README, "Python API")::
 
     import skelcon
     from skelcon.data import load_prepared
@@ -27,17 +33,30 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.prepared import load_prepared
+from ..augment import CENTER_CROP_RATIO
+from ..data.prepared import PreparedSplit, load_prepared
 from ..engine.device import resolve_device
 from ..errors import SkelconError
 from ..utils.io import atomic_path, write_json
-from .encoder import check_compatible, load_encoder
+from .compat import check_data_fits
+from .encoder import load_encoder
 from .features import extract_features
 
 
 def sidecar_path(out: str | os.PathLike) -> Path:
     """``feats.npy`` -> ``feats.json``."""
     return Path(out).with_suffix(".json")
+
+
+def read_input(data: str | os.PathLike, benchmark: str, split: str) -> PreparedSplit:
+    """The clips ``skelcon embed`` encodes: split ``split`` of benchmark ``benchmark``
+    of the prepared dataset ``data`` (memory-mapped; ``data (N, C, T, V, M)``,
+    ``num_frames (N,)``, ``names (N,)``, ``labels (N,)``, ``meta``). A one-line
+    :class:`SkelconError` when it is missing or empty."""
+    part = load_prepared(data, benchmark, split)
+    if len(part) == 0:
+        raise SkelconError(f"split {split!r} of benchmark {benchmark!r} in {data} is empty")
+    return part
 
 
 def embed(
@@ -67,10 +86,8 @@ def embed(
     loaded = load_encoder(
         checkpoint, representation, device=dev, random_init=random_init, seed=seed
     )
-    part = load_prepared(data, benchmark, split)
-    if len(part) == 0:
-        raise SkelconError(f"split {split!r} of benchmark {benchmark!r} in {data} is empty")
-    check_compatible(loaded, part.meta)
+    part = read_input(data, benchmark, split)
+    check_data_fits(loaded.spec, part.meta, checkpoint=checkpoint, data=data)
     feats, _ = extract_features(
         loaded,
         part,
@@ -89,16 +106,20 @@ def embed(
         "feature_dim": int(arr.shape[1]),
         "representation": "+".join(loaded.representations),
         "checkpoint": loaded.checkpoint,
+        "checkpoint_epoch": loaded.epoch,
         "random_init": bool(random_init),
         "preset": loaded.preset,
-        "input": f"centre crop 95 % resized to {loaded.num_frames} frames, encoder in eval mode",
+        "input": f"centre crop {100 * CENTER_CROP_RATIO:g} % resized to {loaded.num_frames} "
+        "frames, encoder in eval mode",
         "dataset": part.meta.get("dataset"),
+        "layout": part.meta.get("layout"),
         "data": str(data),
         "benchmark": benchmark,
         "split": split,
         "classes": list(part.meta.get("classes", [])),
         "names": [str(n) for n in part.names],
-        "labels": [int(y) for y in part.labels],
+        "labels": None if part.labels is None else [int(y) for y in part.labels],
+        "num_frames": [int(n) for n in part.num_frames],
     }
     write_json(sidecar_path(out), side)
     return side

@@ -45,8 +45,9 @@ class LoadedEncoder(nn.Module):
 
     Attributes: ``encoder`` (the bare ``nn.Module``; it expects the *transformed*
     input ``(N, C, num_frames, V, M)``, e.g. for fine-tuning), ``spec`` (layout, sizes
-    and frames the encoder was built for), ``representations``, ``preset`` and
-    ``checkpoint`` (``None`` for random weights).
+    and frames the encoder was built for), ``representations``, ``preset``,
+    ``checkpoint`` (``None`` for random weights) and ``epoch`` (the checkpoint's
+    finished pre-training epochs; ``None`` for random weights).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class LoadedEncoder(nn.Module):
         representations: list[str],
         preset: str,
         checkpoint: str | None,
+        epoch: int | None = None,
     ):
         super().__init__()
         self.encoder = encoder
@@ -63,6 +65,7 @@ class LoadedEncoder(nn.Module):
         self.representations = list(representations)
         self.preset = preset
         self.checkpoint = checkpoint
+        self.epoch = epoch
 
     @property
     def num_frames(self) -> int:
@@ -162,8 +165,13 @@ def load_encoder(
 
     dev = resolve_device(str(device))
     ckpt = load_checkpoint(checkpoint)
-    reps = parse_representations(representation)
     have = list(ckpt.get("representations", []))
+    try:
+        reps = parse_representations(representation)
+    except SkelconError as e:
+        raise SkelconError(
+            f"{e}; checkpoint {str(checkpoint)!r} holds: {', '.join(have)}"
+        ) from None
     missing = [r for r in reps if r not in have]
     if missing:
         raise SkelconError(
@@ -187,29 +195,9 @@ def load_encoder(
                     f"{str(e).splitlines()[0]}"
                 ) from None
     enc = encoders[reps[0]] if len(reps) == 1 else ConcatEncoder(encoders)
-    model = LoadedEncoder(enc, spec, reps, preset, None if random_init else str(checkpoint))
+    epoch = None if random_init or ckpt.get("epoch") is None else int(ckpt["epoch"])
+    model = LoadedEncoder(enc, spec, reps, preset, None if random_init else str(checkpoint), epoch)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model.to(dev)
-
-
-def check_compatible(loaded: LoadedEncoder, meta: dict) -> None:
-    """The evaluation data must have the shape the encoder was built for."""
-    _, c, _, v, m = meta["shape"]
-    spec = loaded.spec
-    problems = []
-    if c != spec["in_channels"]:
-        problems.append(f"{c} channels, encoder expects {spec['in_channels']}")
-    if v != spec["num_joints"]:
-        problems.append(f"{v} joints, encoder expects {spec['num_joints']}")
-    if m != spec["num_persons"]:
-        problems.append(f"{m} persons, encoder expects {spec['num_persons']}")
-    if meta["layout"] != spec["layout"] and "stg" in loaded.representations:
-        problems.append(
-            f"layout {meta['layout']}, the graph encoder was built for {spec['layout']}"
-        )
-    if problems:
-        raise SkelconError(
-            f"data of shape {meta['shape']} does not fit the encoder: " + "; ".join(problems)
-        )

@@ -9,9 +9,11 @@ from pathlib import Path
 from ..config import KnnConfig, LinearEvalConfig, to_dict
 from ..data.prepared import load_prepared
 from ..engine.device import resolve_device
+from ..engine.distributed import current
 from ..errors import SkelconError
 from ..utils.io import write_json
-from .encoder import check_compatible, load_encoder
+from .compat import check_data_fits
+from .encoder import load_encoder
 from .features import extract_features
 from .knn import knn_scores
 from .linear import linear_eval
@@ -21,8 +23,8 @@ from .metrics import class_names, classification_metrics
 def _common(checkpoint, representation, data, benchmark, random_init, seed):
     loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
     train = load_prepared(data, benchmark, "train")
+    check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
     test = load_prepared(data, benchmark, "test")
-    check_compatible(loaded, train.meta)
     return loaded, train, test
 
 
@@ -75,11 +77,14 @@ def run_linear(
     rec.update(
         best_epoch_top1_for_comparison_only=res["best_epoch_top1"],
         best_epoch=res["best_epoch"],
+        train_input=res["train_input"],
+        crop_bank=res["crop_bank"],
         history=res["history"],
         config=to_dict(cfg),
         seconds=round(time.time() - t0, 2),
     )
-    write_json(Path(out) / "metrics.json", rec)
+    if current().is_main:  # under torchrun every rank has the same result; rank 0 writes
+        write_json(Path(out) / "metrics.json", rec)
     return rec
 
 
@@ -115,7 +120,8 @@ def run_knn(
     rec.update(top1=metrics["top1"], k=cfg.k, similarity=cfg.similarity)
     rec.update(_beside_top1(metrics))
     rec.update(config=to_dict(cfg), seconds=round(time.time() - t0, 2))
-    write_json(Path(out) / "metrics.json", rec)
+    if current().is_main:
+        write_json(Path(out) / "metrics.json", rec)
     return rec
 
 
@@ -303,7 +309,7 @@ def run_finetune(
         raise SkelconError(f"{protocol} needs --checkpoint")
     if checkpoint is not None:
         loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=cfg.seed)
-        check_compatible(loaded, train.meta)
+        check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
         extra["architecture"] = str(checkpoint)
     else:
         if preset not in PRESETS:

@@ -18,7 +18,8 @@ from matplotlib.patches import Rectangle
 
 from ..engine.device import resolve_device
 from ..errors import SkelconError
-from ..eval.encoder import check_compatible, load_encoder
+from ..eval.compat import check_data_fits
+from ..eval.encoder import load_encoder
 from ..eval.features import extract_features
 from .common import class_names, load_split, new_figure, sample_frames, save_png, subset_split
 from .poses import draw_pose_axes, frame_limits, pose_view
@@ -63,8 +64,8 @@ def plot_retrieval(
         raise SkelconError(f"--neighbours {neighbours} and --frames {frames} must be at least 1")
     loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
     train = load_split(data, benchmark, "train")
+    check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
     test = load_split(data, benchmark, query_split)
-    check_compatible(loaded, train.meta)
     if not 0 <= query < len(test):
         raise SkelconError(
             f"--query {query} is outside 0..{len(test) - 1} ({benchmark}/{query_split} of {data})"

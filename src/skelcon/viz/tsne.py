@@ -13,7 +13,8 @@ import numpy as np
 
 from ..engine.device import resolve_device
 from ..errors import SkelconError
-from ..eval.encoder import check_compatible, load_encoder
+from ..eval.compat import check_data_fits
+from ..eval.encoder import load_encoder
 from ..eval.features import extract_features
 from .common import class_names, load_split, new_figure, save_png, subset_split
 
@@ -90,7 +91,7 @@ def plot_tsne(
         )
     loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
     s = load_split(data, benchmark, split)
-    check_compatible(loaded, s.meta)
+    check_data_fits(loaded.spec, s.meta, checkpoint=checkpoint, data=data)
     names = class_names(s.meta)
     draws = choose_subsets(s.labels, classes, subsets, per_class, seed)
     rows = np.unique(np.concatenate([r for _, r in draws]))
