@@ -64,6 +64,7 @@ def test_pose_pipeline_output_prepares_pretrains_and_embeds(source, tmp_path):
     assert main(["prepare", *argv, "--out", str(data)]) == 0
     _, ckpt = _run_all(data, bench, tmp_path, ["x", "y", "score"])
     assert ckpt["data"]["channels"] == ["x", "y", "score"]
+    assert ckpt["data"]["normalization"].startswith("2D: centred on the layout centre joint")
 
 
 def test_user_layout_yaml_end_to_end(tmp_path):
@@ -88,3 +89,4 @@ def test_ntu_color2d_end_to_end(shared_data, tmp_path):
                  "--coords", "color2d", "--max-frames", "200", "--out", str(data)]) == 0  # fmt: skip
     _, ckpt = _run_all(data, "xview", tmp_path, ["x", "y"])
     assert ckpt["data"]["dataset"] == "ntu60-color2d" and "channels" not in ckpt["data"]
+    assert ckpt["data"]["normalization"].startswith("2D: centred on spine_mid")

@@ -524,8 +524,9 @@ def prepare_ntu(
         name_format="SsssCcccPpppRrrrAaaa: setup, camera, performer, replication, action (1-based)",
         **(
             {
-                "coords": "color2d: colorX, colorY pixels of the 1920x1080 colour image, "
-                "centred on spine_mid per frame and divided by the median spine length"
+                "coords": "color2d: colorX, colorY pixels of the 1920x1080 colour image",
+                "normalization": "2D: centred on spine_mid (person 1) per frame, divided by "
+                "the median spine_base-spine_mid length",
             }
             if color
             else {}

@@ -17,8 +17,9 @@ def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, A
     random-init baseline gets the same initialisation). ``seq_init`` other than
     ``"preset"`` overrides the SEQ encoder's GRU initialisation. A layout that is not
     a built-in one is kept whole (``layout_def``), and channels other than the default
-    for C (``x, y, z`` / ``x, y``) as ``channels``, so the spec of data prepared
-    before either existed is unchanged.
+    for C (``x, y, z`` / ``x, y``) as ``channels``, and the dataset's ``normalization``
+    note when it has one (the readers of :mod:`skelcon.data.clips` write it), so the
+    spec of data prepared before these existed is unchanged.
     """
     _, c, _, v, m = meta["shape"]
     layout = layout_from_meta(meta)
@@ -32,6 +33,7 @@ def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, A
         "num_frames": int(out_len),
         **({"layout_def": layout.to_dict()} if not layout.builtin else {}),
         **({"channels": channels} if channels != default_channels(int(c)) else {}),
+        **({"normalization": meta["normalization"]} if meta.get("normalization") else {}),
         **({"seq_init": seq_init} if seq_init != "preset" else {}),
     }
 
