@@ -152,8 +152,15 @@ def _pretrain(args: argparse.Namespace) -> int:
         cfg = load_config(PretrainConfig, path, shortcuts + args.overrides)
     pretrain(cfg, args.data, args.benchmark, args.out, resume=resume,
              resume_from=args.resume_from, progress=not args.quiet)  # fmt: skip
-    print(f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)")
+    if _rank() == 0:  # under torchrun, rank 0 alone speaks
+        print(f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)")
     return 0
+
+
+def _rank() -> int:
+    """This process's rank under torchrun (0 without it)."""
+    text = os.environ.get("RANK", "0")
+    return int(text) if text.isdigit() else 0
 
 
 def _guard_prepare(parser: argparse.ArgumentParser) -> None:
@@ -262,10 +269,12 @@ def main(argv: list[str] | None = None) -> int:
                 stack.enter_context(output_lock(args.out, "prepare"))
             return int(args.func(args) or 0)
     except SkelconError as e:
-        print(f"skelcon: error: {e}", file=sys.stderr)
+        who = f"rank {_rank()}: " if _rank() else ""  # under torchrun, which process said it
+        print(f"skelcon: {who}error: {e}", file=sys.stderr)
         return 2
     except Interrupted as e:
-        print(f"skelcon: {e}", file=sys.stderr)
+        if _rank() == 0:  # every process stops; rank 0 says what was kept
+            print(f"skelcon: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("skelcon: interrupted", file=sys.stderr)

@@ -27,6 +27,7 @@ PRESETS = ("paper", "small")
 SPATIAL_AUGS = ("random", "shear", "jitter", "none")
 LR_SCHEDULES = ("step", "cosine")
 MOMENTUM_SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def parse_representations(value: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -139,6 +140,11 @@ class PretrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     moco: MocoConfig = field(default_factory=MocoConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    # speed (engine/precision.py, engine/distributed.py); none of them is in the paper
+    precision: str = "fp32"  # fp32 | bf16 | fp16: autocast of the encoders (loss, queue fp32)
+    compile: bool = False  # torch.compile every encoder
+    tf32: bool = True  # CUDA only: fp32 matmuls and convolutions may use TF32
+    sync_bn: bool = False  # under torchrun on GPUs: SyncBatchNorm in the query encoders
 
     def validate(self) -> None:
         if self.preset not in PRESETS:
@@ -192,6 +198,7 @@ class PretrainConfig:
             raise SkelconError(
                 f"moco.shuffle_bn {self.moco.shuffle_bn} must be >= 0 (0 or 1: off; G: G groups)"
             )
+        _choice("precision", self.precision, PRECISIONS)
         if self.monitor.every < 0 or self.monitor.knn_k < 1 or self.monitor.batch_size < 1:
             raise SkelconError(
                 f"monitor.every {self.monitor.every} must be >= 0, monitor.knn_k "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Mapping
 from itertools import permutations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -15,7 +17,7 @@ from .gather import concat_all_gather
 from .loss import info_nce
 from .momentum import init_key_from_query, momentum_update
 from .queue import FeatureQueue
-from .shuffle_bn import shuffled_split_forward
+from .shuffle_bn import distributed_shuffled_forward, shuffled_split_forward
 from .stats import collapse_std, pair_stats, uniformity
 
 
@@ -52,7 +54,11 @@ class SkeletonMoCo(nn.Module):
     pre-training, as in MoCo: BatchNorm uses batch statistics and keeps its own
     running statistics). ``shuffle_bn = G > 1`` encodes the keys of a permuted batch
     in G groups (:func:`~skelcon.contrast.shuffle_bn.shuffled_split_forward`), so a
-    query and its key never share BatchNorm statistics. ``symmetric`` adds the
+    query and its key never share BatchNorm statistics; under DDP (a process group of
+    more than one process) the key batch is always shuffled across processes first
+    (:func:`~skelcon.contrast.shuffle_bn.distributed_shuffled_forward`). ``autocast``
+    (a context-manager factory, :mod:`skelcon.engine.precision`) wraps every encoder
+    and head; their outputs are cast to fp32, so losses and queues stay fp32. ``symmetric`` adds the
     swapped terms (queries of view 2 against keys of view 1, MoCo v3) and enqueues
     both views' keys. ``stats`` adds embedding-health statistics to the returned
     stats (:mod:`skelcon.contrast.stats`).
@@ -100,6 +106,8 @@ class SkeletonMoCo(nn.Module):
         self.symmetric = bool(symmetric)
         self.shuffle_bn = int(shuffle_bn)
         self.track_stats = bool(stats)
+        # the mixed-precision context of the encoders and heads (engine/precision.py sets it)
+        self.autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
 
         self.query_encoders = nn.ModuleDict(dict(encoders))
         self.query_heads = nn.ModuleDict(
@@ -124,22 +132,28 @@ class SkeletonMoCo(nn.Module):
         momentum_update(self.query_heads, self.key_heads, self.momentum)
 
     def _queries(self, view: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {
-            r: F.normalize(self.query_heads[r](self.query_encoders[r](view)), dim=1)
-            for r in self.representations
-        }
+        out = {}
+        for r in self.representations:
+            with self.autocast():
+                z = self.query_heads[r](self.query_encoders[r](view))
+            out[r] = F.normalize(z.float(), dim=1)  # the loss and the queue stay fp32
+        return out
 
     @torch.no_grad()
     def _keys(
         self, view: torch.Tensor, generator: torch.Generator | None
     ) -> dict[str, torch.Tensor]:
         def encode(r: str) -> Callable[[torch.Tensor], torch.Tensor]:
-            return lambda x: self.key_heads[r](self.key_encoders[r](x))
+            def run(x: torch.Tensor) -> torch.Tensor:
+                with self.autocast():
+                    return self.key_heads[r](self.key_encoders[r](x)).float()
 
+            return run
+
+        many = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        shuffled = distributed_shuffled_forward if many else shuffled_split_forward
         return {
-            r: F.normalize(
-                shuffled_split_forward(encode(r), view, self.shuffle_bn, generator), dim=1
-            )
+            r: F.normalize(shuffled(encode(r), view, self.shuffle_bn, generator), dim=1)
             for r in self.representations
         }
 

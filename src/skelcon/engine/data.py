@@ -55,16 +55,22 @@ def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False, min_batch:
 
 class _Batches(torch.utils.data.Sampler):
     def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int,
-                 min_batch: int = 1):  # fmt: skip
-        self.n, self.shuffle, self.seed = n, shuffle, seed
-        self.bounds = batch_bounds(n, batch_size, drop_last=drop_last, min_batch=min_batch)
+                 min_batch: int = 1, rank: int = 0, world_size: int = 1,
+                 offset: int = 0):  # fmt: skip
+        self.n, self.shuffle, self.seed, self.offset = n, shuffle, seed, offset
+        bounds = batch_bounds(n, batch_size, drop_last=drop_last, min_batch=min_batch)
+        # this rank's contiguous part of every global batch (all of it with one process)
+        self.bounds = [
+            (s + rank * (e - s) // world_size, s + (rank + 1) * (e - s) // world_size)
+            for s, e in bounds
+        ]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed)
             order = torch.randperm(self.n, generator=g).numpy()
         else:
-            order = np.arange(self.n)
+            order = np.arange(self.offset, self.offset + self.n)
         for s, e in self.bounds:
             yield order[s:e]
 
@@ -82,14 +88,22 @@ def batch_loader(
     seed: int = 0,
     num_workers: int = 0,
     pin_memory: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+    rows: tuple[int, int] | None = None,
 ) -> DataLoader:
     """A loader yielding ``(x, num_frames, labels)`` batches; order fixed by ``seed``.
 
     Batches follow :func:`batch_bounds` (``drop_last``, ``min_batch``: training loaders
-    pass 2 so that BatchNorm never sees a batch of one).
+    pass 2 so that BatchNorm never sees a batch of one). Under DDP, ``batch_size`` is
+    the global batch: process ``rank`` of ``world_size`` gets the ``rank``-th
+    contiguous part of each one, so the global batches (a function of ``seed`` only)
+    are the same for every number of processes and the ranks' parts, gathered in rank
+    order, are the global batch in order.
     """
     reader = BatchReader(split)
-    sampler = _Batches(len(split), batch_size, shuffle, drop_last, seed, min_batch)
+    sampler = _Batches(len(split), batch_size, shuffle, drop_last, seed, min_batch, rank,
+                       world_size)  # fmt: skip
     return DataLoader(
         reader,
         batch_size=None,
@@ -100,6 +114,12 @@ def batch_loader(
     )
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A distinct, reproducible seed for each (run seed, epoch)."""
-    return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17) % (2**63 - 1)
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """A distinct, reproducible seed for each (run seed, epoch, process rank).
+
+    Rank 0 (and a single process) gets the same seed as ever; other ranks draw their
+    own augmentations and dropout.
+    """
+    return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17 + int(rank) * 104_729_977) % (
+        2**63 - 1
+    )

@@ -47,3 +47,16 @@ class MetricsLogger:
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()
+
+
+class NullLogger(MetricsLogger):
+    """A logger that writes nothing (every process but rank 0 under DDP)."""
+
+    def __init__(self) -> None:
+        self._tb = None
+
+    def log(self, step: int, **values: Any) -> None:
+        pass
+
+    def truncate_after(self, step: int) -> None:
+        pass

@@ -7,6 +7,7 @@ exactly as if it had never stopped.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shlex
@@ -18,6 +19,7 @@ from typing import Any
 
 import torch
 import yaml
+from torch import nn
 from tqdm import tqdm
 
 from ..augment import ViewMaker
@@ -28,10 +30,11 @@ from ..utils.io import atomic_write, output_lock
 from .build import build_moco, data_spec
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
 from .data import batch_loader, epoch_seed
-from .device import resolve_device
+from .distributed import SINGLE, Dist, distributed
 from .guards import StopSignals, guard_loss, guard_weights
-from .logging import MetricsLogger
+from .logging import MetricsLogger, NullLogger
 from .monitor import KnnMonitor
+from .precision import Precision, apply_precision, compile_encoders
 from .progress import RunProgress, size_notes
 from .schedules import lr_at, momentum_at
 
@@ -207,15 +210,17 @@ def pretrain(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SkelconError(f"--out {out} is a file; give a directory for the run")
-    with output_lock(out, "pretrain"):
-        return _pretrain(cfg, data, benchmark, out, resume or resume_from is not None,
-                         resume_from, progress, stop_after)  # fmt: skip
+    with distributed(cfg.device) as (world, device):
+        lock = output_lock(out, "pretrain") if world.is_main else contextlib.nullcontext()
+        with lock:
+            return _pretrain(cfg, data, benchmark, out, resume or resume_from is not None,
+                             resume_from, progress, stop_after, world, device)  # fmt: skip
 
 
 def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out: Path,
               resume: bool, resume_from: str | os.PathLike | None, progress: bool,
-              stop_after: int | None) -> Path:  # fmt: skip
-    device = resolve_device(cfg.device)
+              stop_after: int | None, world: Dist, device: torch.device) -> Path:  # fmt: skip
+    progress = progress and world.is_main  # rank 0 alone logs, shows progress and writes
     split = load_prepared(data, benchmark, "train")
     if len(split) == 0:
         raise SkelconError(f"benchmark {benchmark!r} of {data} has an empty train split")
@@ -233,12 +238,18 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             f"pre-training needs batches of at least 2 clips (BatchNorm and contrast need "
             f"two samples); got batch_size {cfg.batch_size} with {len(split)} training clips"
         )
+    check_world(cfg, world, device, len(split))
     note = cap_queue(cfg, len(split))
     if note and progress:
         print(f"skelcon: note: {note}", file=sys.stderr)
 
     seed_everything(cfg.seed)
     model = build_moco(cfg, spec).to(device)
+    amp = Precision(cfg.precision, device, cfg.tf32)
+    apply_precision(model, amp)
+    if cfg.sync_bn and world.enabled:
+        model.query_encoders = nn.SyncBatchNorm.convert_sync_batchnorm(model.query_encoders)
+    compile_encoders(model, cfg.compile)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(
         params, lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay
@@ -250,6 +261,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
         check_resume(ckpt, cfg, benchmark, spec, split, out)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
+        amp.load_state_dict(ckpt.get("scaler"))
         set_rng_state(ckpt["rng"])
         start_epoch = int(ckpt["epoch"])
         if start_epoch >= cfg.epochs:
@@ -261,14 +273,16 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
         raise SkelconError(
             f"{out} already holds a run; pass --resume to continue it or pick another --out"
         )
+    trainer = wrap_ddp(model, world, device)  # the module a step runs through
 
-    out.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
-    atomic_write(out / "config.yaml", lambda p: p.write_text(text))
-    if start_epoch == 0:  # a fresh run: nothing of an earlier failed start in its logs
-        (out / "metrics.jsonl").unlink(missing_ok=True)
-        shutil.rmtree(out / "tb", ignore_errors=True)
-    logger = MetricsLogger(out)
+    if world.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
+        atomic_write(out / "config.yaml", lambda p: p.write_text(text))
+        if start_epoch == 0:  # a fresh run: nothing of an earlier failed start in its logs
+            (out / "metrics.jsonl").unlink(missing_ok=True)
+            shutil.rmtree(out / "tb", ignore_errors=True)
+    logger = MetricsLogger(out) if world.is_main else NullLogger()
     steps_per_epoch = max(len(split) // cfg.batch_size, 1)
     logger.truncate_after(start_epoch * steps_per_epoch)
     shown = RunProgress(cfg, device, steps_per_epoch, start_epoch, enabled=progress)
@@ -279,7 +293,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     if monitor is None and progress and cfg.monitor.every:
         print(f"skelcon: note: no kNN monitor ({why_not})", file=sys.stderr)
 
-    def check(epoch: int) -> None:  # the kNN monitor, when due
+    def check(epoch: int) -> None:  # the kNN monitor, when due (every rank: features shard)
         if monitor is not None and monitor.due(epoch, cfg.epochs):
             knn = monitor.measure(dict(model.query_encoders), device)
             logger.log(epoch * steps_per_epoch, epoch=epoch, **knn)
@@ -312,12 +326,13 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             check(0)  # this run's own random-init baseline
         epochs_run = 0
         for epoch in range(start_epoch, cfg.epochs):
-            es = epoch_seed(cfg.seed, epoch)
+            es = epoch_seed(cfg.seed, epoch, world.rank)
             torch.manual_seed(es)  # dropout and any other global draws
             aug_gen = torch.Generator(device=device).manual_seed(es)
-            loader = batch_loader(
-                split, cfg.batch_size, shuffle=True, drop_last=True, seed=es,
-                num_workers=cfg.num_workers, pin_memory=device.type == "cuda",
+            loader = batch_loader(  # global batches from (seed, epoch); this rank's part
+                split, cfg.batch_size, shuffle=True, drop_last=True,
+                seed=epoch_seed(cfg.seed, epoch), num_workers=cfg.num_workers,
+                pin_memory=device.type == "cuda", rank=world.rank, world_size=world.world_size,
             )  # fmt: skip
             model.train()
             t0, seen, total = time.time(), 0, 0.0
@@ -330,23 +345,23 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                 nf = nf.to(device, non_blocking=True)
                 view_q = views(x, nf, generator=aug_gen)
                 view_k = views(x, nf, generator=aug_gen)
-                loss, stats = model(view_q, view_k, generator=aug_gen)
+                loss, stats = trainer(view_q, view_k, generator=aug_gen)
                 step = epoch * steps_per_epoch + i + 1
-                guard_loss(loss, stats, modules=nets, advice=f"{kept()}; lower optim.lr",
+                batch_loss = world.mean(loss.detach())  # of the global batch, on every rank
+                guard_loss(batch_loss, stats, modules=nets, advice=f"{kept()}; lower optim.lr",
                            where=f"step {step} (epoch {epoch + 1}, batch {i + 1} of {len(loader)})")  # fmt: skip
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                seen += x.shape[0]
-                total += loss.item()
+                amp.step(loss, opt)
+                seen += x.shape[0] * world.world_size
+                total += batch_loss.item()
                 final = epoch + 1 == cfg.epochs and i + 1 == len(loader)
                 if cfg.log_every and (step % cfg.log_every == 0 or final):  # global steps
-                    logger.log(step, loss=loss.item(), lr=opt.param_groups[0]["lr"],
+                    logger.log(step, loss=batch_loss.item(), lr=opt.param_groups[0]["lr"],
                                epoch=epoch + 1, key_momentum=model.momentum,
                                **{k: float(v) for k, v in stats.items()})  # fmt: skip
-                shown.step(loss.item())
+                shown.step(batch_loss.item())
             guard_weights(nets, where=f"the last step of epoch {epoch + 1}",
                           advice=f"{kept()}; lower optim.lr")  # fmt: skip
+            world.average_batchnorm(model)  # every rank's weights identical again
             dt = time.time() - t0
             n_batches = max(len(loader), 1)
             logger.log(
@@ -357,11 +372,13 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             )
             shown.epoch_line(epoch + 1, total / n_batches, seen / max(dt, 1e-9))
             check(epoch + 1)
-            state = run_state(cfg, epoch + 1, model, opt, spec, benchmark, split)
             with stop.deferred():  # a signal now waits until the checkpoints are written
-                save_checkpoint(last, state)
-                if cfg.save_every and (epoch + 1) % cfg.save_every == 0:
-                    save_checkpoint(out / f"epoch_{epoch + 1:04d}.pt", state)
+                if world.is_main:
+                    state = run_state(cfg, epoch + 1, model, opt, spec, benchmark, split, amp,
+                                      world)  # fmt: skip
+                    save_checkpoint(last, state)
+                    if cfg.save_every and (epoch + 1) % cfg.save_every == 0:
+                        save_checkpoint(out / f"epoch_{epoch + 1:04d}.pt", state)
                 done = epoch + 1
             epochs_run += 1
             if stop_after is not None and epochs_run >= stop_after:
@@ -375,14 +392,18 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
 
 def run_state(cfg: PretrainConfig, epoch: int, model: torch.nn.Module,
               opt: torch.optim.Optimizer, spec: dict, benchmark: str,
-              split: PreparedSplit) -> dict:  # fmt: skip
+              split: PreparedSplit, amp: Precision | None = None,
+              world: Dist = SINGLE) -> dict:  # fmt: skip
     """What a checkpoint holds after ``epoch`` finished epochs: config, weights,
-    optimizer and RNG states, and what the data was (checked again on resume)."""
+    optimizer, loss-scaler and RNG states, the number of processes, and what the data
+    was (checked again on resume)."""
     return {
         "config": to_dict(cfg),
         "epoch": epoch,
         "model": model.state_dict(),
         "optimizer": opt.state_dict(),
+        "scaler": amp.state_dict() if amp is not None else {},
+        "world_size": world.world_size,
         "rng": rng_state(),
         "data": spec,
         "benchmark": benchmark,
@@ -390,6 +411,46 @@ def run_state(cfg: PretrainConfig, epoch: int, model: torch.nn.Module,
         "data_fingerprint": split.fingerprint(),
         "representations": list(cfg.representations),
     }
+
+
+def check_world(cfg: PretrainConfig, world: Dist, device: torch.device, num_clips: int) -> None:
+    """Refuse a DDP run whose global batch cannot be split evenly, or SyncBN on CPU.
+
+    ``batch_size`` is the global batch: every rank takes ``batch_size / world_size``
+    clips (at least 2, for BatchNorm), and the training split must fill one global
+    batch so that every rank runs the same steps.
+    """
+    if cfg.sync_bn and device.type == "cpu" and world.enabled:
+        raise SkelconError(
+            "sync_bn=true needs CUDA devices (PyTorch's SyncBatchNorm has no CPU kernel); "
+            "leave sync_bn false on CPU"
+        )
+    if not world.enabled:
+        return
+    w = world.world_size
+    if cfg.batch_size % w or cfg.batch_size // w < 2:
+        raise SkelconError(
+            f"batch_size {cfg.batch_size} (the global batch) must be a multiple of the "
+            f"{w} processes with at least 2 clips each (e.g. {max(2, cfg.batch_size // w) * w})"
+        )
+    if num_clips < cfg.batch_size:
+        raise SkelconError(
+            f"the {num_clips} training clips do not fill one global batch of "
+            f"{cfg.batch_size}; lower batch_size or use fewer processes"
+        )
+
+
+def wrap_ddp(model: torch.nn.Module, world: Dist, device: torch.device) -> torch.nn.Module:
+    """``model`` in :class:`~torch.nn.parallel.DistributedDataParallel` under torchrun.
+
+    DDP averages the query encoders' gradients over ranks (key encoders have none);
+    buffers are not broadcast each step (queues are identical by construction, and
+    BatchNorm statistics are averaged each epoch by :meth:`Dist.average_batchnorm`).
+    """
+    if not world.enabled:
+        return model
+    ids = [device.index] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:

@@ -33,8 +33,11 @@ def extract_features(
     encoder with ``transform(x (N, C, T, V, M), num_frames (N,))`` mapping raw batches
     to its input (e.g. the centre crop). ``device`` defaults to where the encoder's
     weights are; the encoder is moved there. It is put in eval mode and its previous
-    mode is restored afterwards.
+    mode is restored afterwards. Under torchrun (a process group of more than one
+    process) every rank encodes its contiguous part of the split and the parts are
+    gathered in order, so every rank returns all N rows, in split order.
     """
+    from ..engine.distributed import current
     from .encoder import LoadedEncoder
 
     if device is None:
@@ -64,14 +67,15 @@ def extract_features(
     was_training = encoder.training
     encoder.eval()
     feats, labels = [], []
-    loader = batch_loader(split, batch_size, shuffle=False)
-    for x, nf, y in tqdm(loader, desc=desc, disable=not progress, leave=False):
+    world = current()
+    loader = batch_loader(split, batch_size, shuffle=False, rows=world.shard(0, len(split)))
+    shown = progress and world.is_main
+    for x, nf, y in tqdm(loader, desc=desc, disable=not shown, leave=False):
         x, nf = x.to(device), nf.to(device)
         feats.append(run(x, nf).float())
         labels.append(y.to(device))
     encoder.train(was_training)
-    if not feats:
-        return torch.zeros(0, getattr(encoder, "feature_dim", 0), device=device), torch.zeros(
-            0, dtype=torch.long, device=device
-        )
-    return torch.cat(feats), torch.cat(labels)
+    dim = feats[0].shape[1] if feats else int(getattr(encoder, "feature_dim", 0))
+    f = torch.cat(feats) if feats else torch.zeros(0, dim, device=device)
+    y = torch.cat(labels) if labels else torch.zeros(0, dtype=torch.long, device=device)
+    return world.gather_rows(f), world.gather_rows(y)

@@ -1,0 +1,182 @@
+"""Multi-process training on PyTorch's own engine (``torch.distributed``, torchrun, DDP).
+
+``torchrun --nproc_per_node=N -m skelcon pretrain ...`` starts N processes with
+``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the rendezvous address in their
+environment; :func:`distributed` reads them, joins the process group (``gloo`` on
+CPU, ``nccl`` on CUDA) and returns a :class:`Dist` that the training loop uses
+through a handful of small helpers: the rank's part of each global batch, the mean
+of a value over ranks, the BatchNorm statistics averaged before a checkpoint, and
+whether this rank logs. Without torchrun (``WORLD_SIZE`` unset or 1) everything is
+a no-op and a run is exactly the single-process one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from ..errors import SkelconError
+from .device import resolve_device
+
+
+@dataclass(frozen=True)
+class Dist:
+    """Where this process stands: ``rank`` of ``world_size`` (``local_rank`` on its node)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether there is more than one process."""
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one process that logs, shows progress and writes files."""
+        return self.rank == 0
+
+    def shard(self, start: int, stop: int) -> tuple[int, int]:
+        """This rank's contiguous part ``[a, b)`` of the rows ``[start, stop)``.
+
+        Ranks take consecutive parts in rank order, so gathering their results in rank
+        order gives the rows in their original order; sizes differ by at most one.
+        """
+        n = stop - start
+        return start + self.rank * n // self.world_size, start + (self.rank + 1) * n // self.world_size
+
+    def mean(self, t: torch.Tensor) -> torch.Tensor:
+        """The mean of ``t`` (any shape, floating) over all ranks; ``t`` itself with one."""
+        if not self.enabled:
+            return t
+        t = t.detach().clone()
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        return t / self.world_size
+
+    def sum(self, value: float) -> float:
+        """The sum over ranks of a Python number."""
+        if not self.enabled:
+            return value
+        t = torch.tensor([float(value)], dtype=torch.float64)
+        if dist.get_backend() == "nccl":
+            t = t.cuda(torch.cuda.current_device())
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        return float(t.item())
+
+    def barrier(self) -> None:
+        """Wait for every rank (no-op with one process)."""
+        if self.enabled:
+            dist.barrier()
+
+    @torch.no_grad()
+    def average_batchnorm(self, model: nn.Module) -> None:
+        """Average every BatchNorm running mean and variance of ``model`` over ranks.
+
+        Each rank's BatchNorm layers track the statistics of its own part of the batch;
+        averaging them before a checkpoint or an evaluation makes the weights of every
+        rank identical again and the statistics those of the whole batch.
+        """
+        if not self.enabled:
+            return
+        stats = [
+            b
+            for m in model.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+            for b in (m.running_mean, m.running_var)
+            if b is not None
+        ]
+        if not stats:
+            return
+        flat = torch.cat([b.reshape(-1) for b in stats])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat /= self.world_size
+        torch._foreach_copy_(stats, list(flat.split([b.numel() for b in stats])))
+
+    @torch.no_grad()
+    def gather_rows(self, t: torch.Tensor) -> torch.Tensor:
+        """Concatenate ``t: (n_r, ...)`` of every rank in rank order -> ``(sum n_r, ...)``.
+
+        Ranks may hold different numbers of rows (the parts of :meth:`shard`).
+        """
+        if not self.enabled:
+            return t
+        n = torch.tensor([t.shape[0]], device=t.device)
+        counts = [torch.zeros_like(n) for _ in range(self.world_size)]
+        dist.all_gather(counts, n)
+        sizes = [int(c.item()) for c in counts]
+        padded = t.new_zeros((max(sizes), *t.shape[1:]))
+        padded[: t.shape[0]] = t
+        parts = [torch.empty_like(padded) for _ in range(self.world_size)]
+        dist.all_gather(parts, padded.contiguous())
+        return torch.cat([p[:s] for p, s in zip(parts, sizes, strict=True)])
+
+
+SINGLE = Dist()
+
+
+def current() -> Dist:
+    """The :class:`Dist` of an already joined process group (``SINGLE`` when none)."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        local = int(os.environ.get("LOCAL_RANK", dist.get_rank()))
+        return Dist(dist.get_rank(), dist.get_world_size(), local)
+    return SINGLE
+
+
+def _device_for(name: str, local_rank: int) -> torch.device:
+    """The device of local rank ``local_rank``: ``cuda`` (or ``auto`` with CUDA) -> its own GPU."""
+    if name in ("auto", "cuda") and torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        if local_rank >= count:
+            raise SkelconError(
+                f"local rank {local_rank} has no GPU ({count} visible); start at most "
+                f"{count} processes per node (torchrun --nproc_per_node={count})"
+            )
+        return torch.device("cuda", local_rank)
+    device = resolve_device(name)
+    if device.type == "cuda" and device.index is not None:
+        raise SkelconError(
+            f"device {name!r} pins every process to one GPU; under torchrun use "
+            "device=cuda or auto (each process takes the GPU of its LOCAL_RANK)"
+        )
+    return device
+
+
+@contextlib.contextmanager
+def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
+    """Join torchrun's process group when there is one; yield ``(Dist, device)``.
+
+    Reads ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` (set by torchrun); with one
+    process this is ``(SINGLE, resolve_device(device_name))``. The backend is ``nccl``
+    for CUDA devices and ``gloo`` for CPU. A group joined here is left on exit; one
+    that was already joined (a caller's) is kept. Raises :class:`SkelconError` when a
+    rank has no GPU of its own.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if dist.is_available() and dist.is_initialized():
+        here = current()
+        yield here, _device_for(device_name, here.local_rank) if here.enabled else resolve_device(
+            device_name
+        )
+        return
+    if world <= 1:
+        yield SINGLE, resolve_device(device_name)
+        return
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    device = _device_for(device_name, local)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    timeout = datetime.timedelta(minutes=float(os.environ.get("SKELCON_DIST_TIMEOUT_MIN", "60")))
+    dist.init_process_group(backend, timeout=timeout)
+    try:
+        yield Dist(rank, world, local), device
+    finally:
+        dist.destroy_process_group()

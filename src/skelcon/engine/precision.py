@@ -1,0 +1,93 @@
+"""Mixed precision and compilation of the encoders, as one small helper of the loop.
+
+``precision``: ``fp32`` (default), ``bf16`` or ``fp16``. The encoders and projection
+heads run under :func:`torch.autocast` (matmuls and convolutions in the low
+precision, reductions and normalisations in fp32, as PyTorch's autocast op lists
+decide); the InfoNCE loss, the queues and the optimizer stay fp32. ``fp16`` adds a
+:class:`torch.amp.GradScaler` (dynamic loss scaling, skipped steps on overflow);
+``bf16`` has fp32's range and needs none. On CUDA, fp32 matmuls and convolutions may
+use TF32 (``tf32``, on by default: Ampere and newer, about 10 bits of mantissa in the
+products, fp32 accumulation). ``compile`` wraps every encoder in :func:`torch.compile`
+in place (``nn.Module.compile``), so checkpoints keep their keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+
+import torch
+from torch import nn
+
+from ..errors import SkelconError
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Precision:
+    """The autocast context, loss scaling and optimizer step of one precision mode.
+
+    ``mode`` is one of :data:`PRECISIONS` for ``device``; :meth:`autocast` is the
+    context the encoders run in, :meth:`step` does ``backward`` and ``opt.step`` (with
+    loss scaling for fp16). Raises :class:`SkelconError` for an unknown mode.
+    """
+
+    def __init__(self, mode: str, device: torch.device, tf32: bool = True):
+        if mode not in PRECISIONS:
+            raise SkelconError(
+                f"precision {mode!r} is not valid (valid: {', '.join(PRECISIONS)})"
+            )
+        self.mode = mode
+        self.device = torch.device(device)
+        self.dtype = PRECISIONS[mode]
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=mode == "fp16")
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
+            torch.backends.cudnn.allow_tf32 = bool(tf32)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The autocast context of the encoders (a no-op for fp32)."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+        """``loss.backward()`` then ``opt.step()``, through the GradScaler for fp16."""
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(opt)
+        self.scaler.update()
+
+    def state_dict(self) -> dict:
+        """The loss scaler's state (empty unless fp16), for checkpoints."""
+        return self.scaler.state_dict() if self.scaler.is_enabled() else {}
+
+    def load_state_dict(self, state: dict | None) -> None:
+        if state and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state)
+
+
+def apply_precision(model: nn.Module, precision: Precision) -> None:
+    """Make ``model`` (a :class:`~skelcon.contrast.SkeletonMoCo`) run its encoders in
+    ``precision``."""
+    model.autocast = precision.autocast
+
+
+def compile_encoders(model: nn.Module, enabled: bool) -> None:
+    """``torch.compile`` every query and key encoder of ``model`` in place (keys of
+    ``state_dict`` unchanged). Raises :class:`SkelconError` when compilation is not
+    possible here (no C++ compiler for the CPU backend)."""
+    if not enabled:
+        return
+    device = next(model.parameters()).device
+    if device.type == "cpu" and not (shutil.which(os.environ.get("CXX", "g++")) or shutil.which("gcc")):
+        raise SkelconError(
+            "compile=true on CPU needs a C++ compiler (g++ or $CXX) on PATH; install one "
+            "or run with compile=false"
+        )
+    for group in (model.query_encoders, model.key_encoders):
+        for enc in group.values():
+            enc.compile()
+
+

@@ -1,0 +1,221 @@
+"""DDP on CPU (gloo), two processes: the same step as one process, identical ranks,
+exact resume, and a resume with another number of processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from tinydata import TINY_PRETRAIN
+from torch import nn
+
+from skelcon.config import PretrainConfig, load_config
+from skelcon.engine.checkpoint import load_checkpoint
+from skelcon.engine.distributed import Dist, current
+from skelcon.engine.pretrain import pretrain
+
+pytestmark = pytest.mark.skipif(
+    not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+    reason="torch.distributed with the gloo backend is not available in this build",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(rank: int, world: int, port: int) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1")  # fmt: skip
+    torch.set_num_threads(1)
+
+
+def _spawn(fn, world: int, *args) -> None:
+    mp.start_processes(fn, args=(world, _free_port(), *args), nprocs=world, start_method="spawn")
+
+
+# --- one MoCo step: 2 x B/2 equals 1 x B for an encoder without BatchNorm ------------------
+
+
+class _Flat(nn.Module):
+    """A BatchNorm-free encoder: (N, C, T, V, M) -> (N, 16)."""
+
+    feature_dim = 16
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3 * 8 * 5 * 1, 16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.fc(x.flatten(1)))
+
+
+def _step(model, views, opt):
+    loss, _ = model(*views)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def _moco():
+    from skelcon.contrast import SkeletonMoCo
+
+    torch.manual_seed(0)
+    return SkeletonMoCo({"seq": _Flat(), "img": _Flat()}, dim=8, queue_size=32, momentum=0.9,
+                        temperature=0.2, shuffle_bn=2)  # fmt: skip
+
+
+def _views(batch: int = 8):
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(batch, 3, 8, 5, 1, generator=g), torch.randn(batch, 3, 8, 5, 1, generator=g)
+
+
+def _one_step_worker(rank: int, world: int, port: int, out: str) -> None:
+    _env(rank, world, port)
+    torch.distributed.init_process_group("gloo")
+    model = _moco()
+    ddp = nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+    q, k = _views()
+    a, b = Dist(rank, world).shard(0, q.shape[0])
+    losses = [Dist(rank, world).mean(_step(ddp, (q[a:b], k[a:b]), opt)) for _ in range(2)]
+    torch.save({"loss": torch.stack(losses), "model": model.state_dict()}, f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_two_half_batches_equal_one_full_batch(tmp_path):
+    _spawn(_one_step_worker, 2, str(tmp_path))
+    model = _moco()
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+    q, k = _views()
+    single = torch.stack([_step(model, (q, k), opt) for _ in range(2)])
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    for r in ranks:
+        torch.testing.assert_close(r["loss"], single, rtol=1e-5, atol=1e-6)
+        for name, t in model.state_dict().items():
+            torch.testing.assert_close(r["model"][name], t, rtol=1e-5, atol=1e-6, msg=name)
+    # the weights moved (the comparison above is not between two untouched copies)
+    assert not torch.allclose(ranks[0]["model"]["query_encoders.seq.fc.weight"],
+                              _moco().state_dict()["query_encoders.seq.fc.weight"])  # fmt: skip
+
+
+# --- shuffle-BN across ranks -----------------------------------------------------------------
+
+
+def _shuffle_worker(rank: int, world: int, port: int, out: str) -> None:
+    from skelcon.contrast.shuffle_bn import distributed_shuffled_forward
+
+    _env(rank, world, port)
+    torch.distributed.init_process_group("gloo")
+    x = torch.arange(8.0).reshape(8, 1) + 100 * rank
+    seen = []
+
+    def fn(chunk):
+        seen.append(chunk.clone())
+        return chunk * 2
+
+    g = torch.Generator().manual_seed(3)
+    y = distributed_shuffled_forward(fn, x, 0, g)
+    torch.save({"y": y, "seen": seen[0]}, f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_distributed_shuffle_mixes_ranks_and_restores_order(tmp_path):
+    _spawn(_shuffle_worker, 2, str(tmp_path))
+    for r in range(2):
+        got = torch.load(tmp_path / f"rank{r}.pt", weights_only=True)
+        mine = torch.arange(8.0).reshape(8, 1) + 100 * r
+        assert torch.equal(got["y"], mine * 2)  # this rank's rows, in order
+        seen = got["seen"].flatten()
+        # the rows this rank encoded come from both ranks (shuffled across processes)
+        assert (seen < 100).any() and (seen >= 100).any()
+
+
+# --- the whole loop: identical ranks, exact resume, another world size ---------------------------
+
+
+def _cfg(*extra: str) -> PretrainConfig:
+    return load_config(PretrainConfig, None, [*TINY_PRETRAIN, "monitor.every=1", *extra])
+
+
+def _run(world: int, data: Path, run: Path, *extra: str, **kw) -> dict:
+    mp.start_processes(_ranks_main, args=(world, _free_port(), str(data), str(run), list(extra), kw),
+                       nprocs=world, start_method="spawn")  # fmt: skip
+    return load_checkpoint(run)
+
+
+def _ranks_main(rank: int, world: int, port: int, data: str, run: str, extra: list,
+                kw: dict) -> None:  # fmt: skip
+    """Run pretrain in this rank and keep this rank's final model state for the test."""
+    import skelcon.engine.pretrain as engine
+
+    _env(rank, world, port)
+    seen: dict = {}
+    original = engine.wrap_ddp
+
+    def keep(model, world_, device):
+        seen["model"] = model
+        return original(model, world_, device)
+
+    engine.wrap_ddp = keep
+    engine.pretrain(_cfg(*extra), data, "default", run, progress=False, **kw)
+    torch.save({k: v.detach().clone() for k, v in seen["model"].state_dict().items()},
+               f"{run}/rank{rank}_state.pt")  # fmt: skip
+
+
+def test_two_processes_keep_identical_ranks_and_resume_exactly(tiny_data, tmp_path):
+    straight = _run(2, tiny_data, tmp_path / "a", "epochs=2")
+    r0 = torch.load(tmp_path / "a/rank0_state.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "a/rank1_state.pt", weights_only=True)
+    assert r0.keys() == r1.keys()
+    for name in r0:  # weights, BatchNorm statistics (averaged) and queues
+        torch.testing.assert_close(r0[name], r1[name], rtol=1e-6, atol=1e-7, msg=name)
+        torch.testing.assert_close(straight["model"][name], r0[name], rtol=0, atol=0, msg=name)
+    assert straight["world_size"] == 2
+    metrics = (tmp_path / "a/metrics.jsonl").read_text()
+    assert '"knn/seq"' in metrics and '"samples_per_s"' in metrics
+
+    _run(2, tiny_data, tmp_path / "b", "epochs=2", stop_after=1)
+    assert load_checkpoint(tmp_path / "b")["epoch"] == 1
+    resumed = _run(2, tiny_data, tmp_path / "b", "epochs=2", resume=True)
+    for name, t in straight["model"].items():
+        assert torch.equal(resumed["model"][name], t), name
+
+    # the same global batch on one process continues the 2-process run
+    single = pretrain(_cfg("epochs=3"), tiny_data, "default", tmp_path / "b", progress=False,
+                      resume=True)  # fmt: skip
+    assert load_checkpoint(single)["epoch"] == 3 and load_checkpoint(single)["world_size"] == 1
+
+
+def test_global_batch_must_split_evenly(tiny_data, tmp_path):
+    with pytest.raises(Exception) as info:  # noqa: B017 - the child's error comes back wrapped
+        _run(2, tiny_data, tmp_path / "odd", "epochs=1", "batch_size=7")
+    assert "must be a multiple of the 2 processes" in str(info.value)
+
+
+def test_single_process_is_unaffected():
+    assert current() == Dist() and not Dist().enabled and Dist().shard(3, 10) == (3, 10)
+    assert [Dist(r, 3).shard(0, 10) for r in range(3)] == [(0, 3), (3, 6), (6, 10)]
+
+
+def test_torchrun_command_line(tiny_data, tmp_path):
+    """The README's command: ``torchrun --nproc_per_node=2 -m skelcon pretrain ...``."""
+    run = tmp_path / "cli"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+           f"--master_port={_free_port()}", "-m", "skelcon", "pretrain", "--data", str(tiny_data),
+           "--out", str(run), "--quiet", *sum((["--set", s] for s in TINY_PRETRAIN), []),
+           "--set", "epochs=1", "--set", "monitor.every=0"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert load_checkpoint(run)["world_size"] == 2
+    assert done.stdout.count("run in ") == 1  # rank 0 alone speaks
