@@ -90,7 +90,7 @@ class _Recurrence(torch.autograd.Function):
             torch.mul(dan[i], f_r[i], out=dgh[i, ..., :h])
             torch.mul(dh, f_z[i], out=dgh[i, ..., h : 2 * h])
             torch.mul(dan[i], r[i], out=dgh[i, ..., 2 * h :])
-            carry = torch.baddbmm(dh * z[i], dgh[i].to(dtype), w).to(hs.dtype)
+            carry = torch.bmm(dgh[i].to(dtype), w).to(hs.dtype).addcmul_(dh, z[i])
         dgi = torch.cat([dgh[..., : 2 * h], dan], dim=-1)
         # dW_hh[d] = sum_i dgh[i, d]^T h_prev[i, d]; step 0 starts from zero, so skip it.
         a = dgh[1:].transpose(0, 1).reshape(d, (t_len - 1) * n, 3 * h)
