@@ -159,9 +159,11 @@ def worker(args: argparse.Namespace) -> None:
     print(json.dumps({"ready": True, "flops": flops, "warm_s": warm_s}), flush=True)
     for line in sys.stdin:
         if line.strip() == "step":
-            t = time.perf_counter()
+            r0, t = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
             loss = step()
-            print(json.dumps({"time": time.perf_counter() - t, "loss": loss}), flush=True)
+            wall, r1 = time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF)
+            cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+            print(json.dumps({"time": wall, "cpu": cpu, "loss": loss}), flush=True)
         else:
             break
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
@@ -184,6 +186,13 @@ def matmul_peak(dtype: torch.dtype, size: int = 4096, reps: int = 3) -> float:
     return 2 * size**3 / best
 
 
+def measure_peaks(peak: dict[str, float]) -> None:
+    """Raise ``peak`` (fp32, bf16 FLOP/s) to the best measured now (the peak is taken
+    between rounds too, so a busy moment of the machine does not set it)."""
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        peak[name] = max(peak.get(name, 0.0), matmul_peak(dtype))
+
+
 class Side:
     """A worker process running one side."""
 
@@ -196,6 +205,7 @@ class Side:
         self.name = name
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.times: list[float] = []
+        self.cpu: list[float] = []
         self.flops = float("nan")
         self.rss = float("nan")
 
@@ -213,7 +223,9 @@ class Side:
     def step(self) -> None:
         self.proc.stdin.write("step\n")
         self.proc.stdin.flush()
-        self.times.append(self.read()["time"])
+        msg = self.read()
+        self.times.append(msg["time"])
+        self.cpu.append(msg["cpu"])
 
     def close(self) -> None:
         self.proc.stdin.write("quit\n")
@@ -254,9 +266,8 @@ def main() -> None:
           f"{torch.backends.cpu.get_cpu_capability()}, batch {args.batch_size}, "
           f"queue {args.queue_size}, {args.warmup} warm-up + {args.steps} timed steps per "
           f"side, interleaved", flush=True)  # fmt: skip
-    peak = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
-    print(f"matmul peak (4096^2): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, "
-          f"bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s", flush=True)  # fmt: skip
+    peak: dict[str, float] = {}
+    measure_peaks(peak)
     sides = []
     for name in names:  # one at a time, so builds and warm-ups do not overlap
         side = Side(name, args)
@@ -266,25 +277,32 @@ def main() -> None:
     for _ in range(args.steps):
         for side in sides:
             side.step()
+        measure_peaks(peak)
     for side in sides:
         side.close()
+    print(f"matmul peak (4096^2, best of the run): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, "
+          f"bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s")  # fmt: skip
     base = next((s for s in sides if s.name == "authors"), None)
     fp32 = next((s for s in sides if s.name == "fp32"), None)
-    print(f"\n{'side':8s} {'best/s':>7s} {'median/s':>8s} {'x authors':>9s} "
-          f"{'peak RSS':>9s} {'GFLOP/step':>10s} {'of peak':>7s}")  # fmt: skip
+    print(f"\n{'side':8s} {'best/s':>7s} {'median/s':>8s} {'x authors':>9s} {'CPU s':>6s} "
+          f"{'peak RSS':>9s} {'GFLOP/step':>10s} {'of peak':>7s}  step times (s)")  # fmt: skip
     for side in sides:
-        med = statistics.median(side.times)
-        sps_best = args.batch_size / min(side.times)
-        sps_med = args.batch_size / med
-        ratio = f"{statistics.median(base.times) / med:.2f}" if base else "-"
+        fastest = min(side.times)
+        # the interleaved ratio: per round, the authors' step time over this side's
+        ratio = (f"{statistics.median(a / b for a, b in zip(base.times, side.times, strict=True)):.2f}"
+                 if base else "-")  # fmt: skip
         flops = side.flops if side.flops == side.flops else (fp32.flops if fp32 else float("nan"))
         dtype = "bf16" if side.name == "bf16" else "fp32"
-        share = flops / med / peak[dtype]
-        print(f"{side.name:8s} {sps_best:7.2f} {sps_med:8.2f} {ratio:>9s} "
-              f"{side.rss / 2**30:7.2f} G {flops / 1e9:10.0f} {100 * share:6.0f}%")  # fmt: skip
-    print("(samples/s from the best and the median step; 'x authors' = authors' median step "
-          "time / this side's; 'of peak' = FLOPs / median step time / the matmul peak of "
-          "the side's dtype)")  # fmt: skip
+        share = flops / fastest / peak[dtype]
+        times = " ".join(f"{t:.1f}" for t in side.times)
+        print(f"{side.name:8s} {args.batch_size / fastest:7.2f} "
+              f"{args.batch_size / statistics.median(side.times):8.2f} {ratio:>9s} "
+              f"{statistics.median(side.cpu):6.1f} {side.rss / 2**30:7.2f} G "
+              f"{flops / 1e9:10.0f} {100 * share:6.0f}%  {times}")  # fmt: skip
+    print("samples/s from the fastest and the median step; 'x authors': median over the "
+          "rounds of the authors' step time / this side's in the same round; CPU s: median "
+          "process CPU time of a step (all threads); 'of peak': FLOPs / fastest step / the "
+          "matmul peak of the side's dtype")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -153,7 +153,9 @@ def _pretrain(args: argparse.Namespace) -> int:
     pretrain(cfg, args.data, args.benchmark, args.out, resume=resume,
              resume_from=args.resume_from, progress=not args.quiet)  # fmt: skip
     if _rank() == 0:  # under torchrun, rank 0 alone speaks
-        print(f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)")
+        print(
+            f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)"
+        )
     return 0
 
 

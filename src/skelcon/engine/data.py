@@ -120,6 +120,4 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     Rank 0 (and a single process) gets the same seed as ever; other ranks draw their
     own augmentations and dropout.
     """
-    return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17 + int(rank) * 104_729_977) % (
-        2**63 - 1
-    )
+    return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17 + int(rank) * 104_729_977) % (2**63 - 1)
