@@ -99,11 +99,15 @@ def batch_loader(
     the global batch: process ``rank`` of ``world_size`` gets the ``rank``-th
     contiguous part of each one, so the global batches (a function of ``seed`` only)
     are the same for every number of processes and the ranks' parts, gathered in rank
-    order, are the global batch in order.
+    order, are the global batch in order. ``rows = (a, b)`` reads only clips ``a .. b-1``
+    (unshuffled: a rank's part of a split for feature extraction).
     """
     reader = BatchReader(split)
-    sampler = _Batches(len(split), batch_size, shuffle, drop_last, seed, min_batch, rank,
-                       world_size)  # fmt: skip
+    a, b = rows if rows is not None else (0, len(split))
+    if rows is not None and shuffle:
+        raise ValueError("rows= is for unshuffled loaders")
+    sampler = _Batches(b - a, batch_size, shuffle, drop_last, seed, min_batch, rank, world_size,
+                       a)  # fmt: skip
     return DataLoader(
         reader,
         batch_size=None,
