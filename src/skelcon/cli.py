@@ -29,13 +29,7 @@ PREPARE_MODULES = (
     "skelcon.data.imports",
 )
 # Modules that contribute further top-level commands through `add_cli(sub)`.
-COMMAND_MODULES = (
-    "skelcon.eval.cli",
-    "skelcon.export.cli",
-    "skelcon.report",
-    "skelcon.viz.cli",
-    "skelcon.demo",
-)
+COMMAND_MODULES = ("skelcon.eval.cli", "skelcon.report", "skelcon.viz.cli", "skelcon.demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,23 +153,8 @@ def _pretrain(args: argparse.Namespace) -> int:
     pretrain(cfg, args.data, args.benchmark, args.out, resume=resume,
              resume_from=args.resume_from, progress=not args.quiet)  # fmt: skip
     if _rank() == 0:  # under torchrun, rank 0 alone speaks
-        print(
-            f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)"
-        )
+        print(f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)")
     return 0
-
-
-def _check_torchrun(args: argparse.Namespace) -> None:
-    """Under torchrun (``WORLD_SIZE`` > 1) only the commands that use the processes run."""
-    world = os.environ.get("WORLD_SIZE", "1")
-    if not world.isdigit() or int(world) <= 1:
-        return
-    name = args.command + (f" {args.protocol}" if args.command == "eval" else "")
-    if name not in ("pretrain", "eval linear", "eval knn"):
-        raise SkelconError(
-            f"skelcon {name} runs in one process; under torchrun use pretrain, eval linear "
-            "or eval knn (run the others without torchrun)"
-        )
 
 
 def _rank() -> int:
@@ -210,7 +189,7 @@ def _configs(args: argparse.Namespace) -> int:
 
 DESCRIPTION = """\
 skelcon: inter-skeleton contrastive learning of 3D action representations.
-Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, export, plot and report."""
+Prepare a dataset, pre-train encoders with MoCo, then evaluate, embed, plot and report."""
 EPILOG = """\
 a first hour (CPU, minutes):
   skelcon demo --out runs/demo
@@ -244,13 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     for prep_parser in prep_sub.choices.values():  # every dataset, one rule
         _guard_prepare(prep_parser)
 
-    p = sub.add_parser(
-        "pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="several processes (GPUs, nodes; docs/scaling.md):\n"
-        "  torchrun --nproc_per_node=N -m skelcon pretrain ...   (batch_size is the global batch)\n"
-        "speed: --set precision=bf16|fp16  --set compile=true  --set sync_bn=true (GPUs)",
-    )  # fmt: skip
+    p = sub.add_parser("pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)")
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--out", required=True, help="run directory")
     add_override_args(p)
@@ -291,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
             args.benchmark = resolve_benchmark(args.data, None)
-        _check_torchrun(args)
         with contextlib.ExitStack() as stack:
             if args.command == "prepare" and getattr(args, "out", None):
                 stack.enter_context(output_lock(args.out, "prepare"))

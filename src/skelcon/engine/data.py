@@ -99,15 +99,11 @@ def batch_loader(
     the global batch: process ``rank`` of ``world_size`` gets the ``rank``-th
     contiguous part of each one, so the global batches (a function of ``seed`` only)
     are the same for every number of processes and the ranks' parts, gathered in rank
-    order, are the global batch in order. ``rows = (a, b)`` reads only clips ``a .. b-1``
-    (unshuffled: a rank's part of a split for feature extraction).
+    order, are the global batch in order.
     """
     reader = BatchReader(split)
-    a, b = rows if rows is not None else (0, len(split))
-    if rows is not None and shuffle:
-        raise ValueError("rows= is for unshuffled loaders")
-    sampler = _Batches(b - a, batch_size, shuffle, drop_last, seed, min_batch, rank, world_size,
-                       a)  # fmt: skip
+    sampler = _Batches(len(split), batch_size, shuffle, drop_last, seed, min_batch, rank,
+                       world_size)  # fmt: skip
     return DataLoader(
         reader,
         batch_size=None,
@@ -124,4 +120,6 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     Rank 0 (and a single process) gets the same seed as ever; other ranks draw their
     own augmentations and dropout.
     """
-    return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17 + int(rank) * 104_729_977) % (2**63 - 1)
+    return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17 + int(rank) * 104_729_977) % (
+        2**63 - 1
+    )

@@ -51,9 +51,7 @@ class Dist:
         order gives the rows in their original order; sizes differ by at most one.
         """
         n = stop - start
-        return start + self.rank * n // self.world_size, start + (
-            self.rank + 1
-        ) * n // self.world_size
+        return start + self.rank * n // self.world_size, start + (self.rank + 1) * n // self.world_size
 
     def mean(self, t: torch.Tensor) -> torch.Tensor:
         """The mean of ``t`` (any shape, floating) over all ranks; ``t`` itself with one."""
@@ -164,11 +162,8 @@ def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if dist.is_available() and dist.is_initialized():
         here = current()
-        yield (
-            here,
-            _device_for(device_name, here.local_rank)
-            if here.enabled
-            else resolve_device(device_name),
+        yield here, _device_for(device_name, here.local_rank) if here.enabled else resolve_device(
+            device_name
         )
         return
     if world <= 1:

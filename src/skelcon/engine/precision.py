@@ -35,7 +35,9 @@ class Precision:
 
     def __init__(self, mode: str, device: torch.device, tf32: bool = True):
         if mode not in PRECISIONS:
-            raise SkelconError(f"precision {mode!r} is not valid (valid: {', '.join(PRECISIONS)})")
+            raise SkelconError(
+                f"precision {mode!r} is not valid (valid: {', '.join(PRECISIONS)})"
+            )
         self.mode = mode
         self.device = torch.device(device)
         self.dtype = PRECISIONS[mode]
@@ -79,9 +81,7 @@ def compile_encoders(model: nn.Module, enabled: bool) -> None:
     if not enabled:
         return
     device = next(model.parameters()).device
-    if device.type == "cpu" and not (
-        shutil.which(os.environ.get("CXX", "g++")) or shutil.which("gcc")
-    ):
+    if device.type == "cpu" and not (shutil.which(os.environ.get("CXX", "g++")) or shutil.which("gcc")):
         raise SkelconError(
             "compile=true on CPU needs a C++ compiler (g++ or $CXX) on PATH; install one "
             "or run with compile=false"
@@ -89,3 +89,5 @@ def compile_encoders(model: nn.Module, enabled: bool) -> None:
     for group in (model.query_encoders, model.key_encoders):
         for enc in group.values():
             enc.compile()
+
+
