@@ -147,3 +147,19 @@ def test_bigru_no_grad_and_bf16_autocast():
 def test_bigru_rejects_unsupported_modules():
     with pytest.raises(ValueError, match="bidirectional batch_first"):
         bigru_forward(torch.randn(1, 2, 3), torch.nn.GRU(3, 4, batch_first=True))
+
+
+def test_packed_and_plain_step_gemms_agree(monkeypatch):
+    """The oneDNN pre-packed per-step GEMM (CPU) and the plain batched GEMM it replaces."""
+    from skelcon.encoders import gru as gru_module
+
+    torch.manual_seed(6)
+    gru = torch.nn.GRU(5, 12, num_layers=2, bidirectional=True, batch_first=True)
+    x = torch.randn(4, 6, 5)
+    packed = bigru_forward(x, gru, "last")
+    g_packed = _grads(packed, list(gru.parameters()), 7)
+    monkeypatch.setattr(gru_module, "_packed_gemm_available", lambda: False)
+    plain = bigru_forward(x, gru, "last")
+    torch.testing.assert_close(packed, plain, atol=1e-5, rtol=1e-5)
+    for a, b in zip(g_packed, _grads(plain, list(gru.parameters()), 7), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
