@@ -163,3 +163,17 @@ def test_packed_and_plain_step_gemms_agree(monkeypatch):
     torch.testing.assert_close(packed, plain, atol=1e-5, rtol=1e-5)
     for a, b in zip(g_packed, _grads(plain, list(gru.parameters()), 7), strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_compiled_seq_encoder_runs_the_recurrence_eagerly():
+    """torch.compile of a SEQ encoder (``--set compile=true``) breaks the graph at the
+    recurrence (pre-packed oneDNN weights) instead of failing, and matches eager."""
+    torch.manual_seed(8)
+    enc = build_encoder("seq", "small", num_joints=20, num_persons=1, hidden_size=8)
+    x = torch.randn(2, 3, 5, 20, 1)
+    eager = enc(x)
+    enc.compile()
+    compiled = enc(x)
+    torch.testing.assert_close(compiled, eager, atol=1e-6, rtol=1e-6)
+    compiled.sum().backward()
+    assert enc.gru.weight_ih_l0.grad is not None

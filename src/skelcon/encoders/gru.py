@@ -185,13 +185,15 @@ def _last_step_reverse(x_last: torch.Tensor, gru: nn.GRU, layer: int) -> torch.T
     return (1 - z) * new
 
 
+@torch.compiler.disable  # a Python loop over time with pre-packed oneDNN weights: runs eagerly
 def bigru_forward(x: torch.Tensor, gru: nn.GRU, top: str = "all") -> torch.Tensor:
     """Run ``gru`` (bidirectional, batch_first, no dropout) on ``x: (N, T, F)``.
 
     ``top="all"``: returns the top layer's output ``(N, T, 2H)`` (``nn.GRU``'s ``out``).
     ``top="last"``: returns ``out[:, -1]``, ``(N, 2H)``, computing the top layer's
     reverse direction at the last step only. Outputs have the parameters' dtype (fp32
-    also under autocast).
+    also under autocast). Inside ``torch.compile`` this function runs eagerly (a graph
+    break), so compiled encoders keep it.
     """
     if not (gru.bidirectional and gru.batch_first) or gru.dropout or gru.proj_size:
         raise ValueError("bigru_forward needs a bidirectional batch_first GRU without dropout")
