@@ -115,7 +115,7 @@ class AdaptiveGraphConv(nn.Module):
         p, _, t, v = x.shape
         s, ci = self.num_subsets, self.inter_channels
         emb = pointwise(x, self.embed).view(p, 2, s, ci * t, v)
-        theta, phi = emb[:, 0], emb[:, 1]  # (P, S, ci*T, V)
+        theta, phi = emb.unbind(1)  # (P, S, ci*T, V) each; unbind: one stacked gradient
         scores = theta.transpose(-1, -2) @ phi / (ci * t)  # (P, S, V, V)
         attention = torch.softmax(scores, dim=-2)  # normalised over the source joint
         return attention + (adjacency + self.offset)
@@ -125,7 +125,7 @@ class AdaptiveGraphConv(nn.Module):
         g = self.graphs(x, adjacency)
         flat = x.reshape(p, c * t, v)
         # x G_k per subset (P, C*T, V), stacked on channels: the fused W_k input (P, S*C, T*V)
-        agg = torch.cat([torch.bmm(flat, g[:, k]) for k in range(self.num_subsets)], dim=1)
+        agg = torch.cat([torch.bmm(flat, gk) for gk in g.unbind(1)], dim=1)
         y = pointwise(agg.view(p, self.num_subsets * c, t, v), self.mix)
         y = self.bn(y)
         y += x if isinstance(self.down, nn.Identity) else self.down[1](pointwise(x, self.down[0]))
