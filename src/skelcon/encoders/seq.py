@@ -24,6 +24,7 @@ from torch import nn
 from ..data.layouts import JointLayout
 from ..errors import SkelconError, choices_message
 from ._checks import check_input, check_sizes
+from .gru import bigru_forward
 
 READOUTS = ("last", "ends")
 INITS = ("default", "xavier")
@@ -56,6 +57,11 @@ class SeqEncoder(nn.Module):
     (The authors feed the GRU one frame per call and carry the hidden state, so
     their "backward" direction also reads the sequence forwards; this is a real
     bidirectional GRU.)
+
+    On the CPU the GRU runs through :func:`~skelcon.encoders.gru.bigru_forward` (the same
+    function on the same parameters, with a batched backward through time; with
+    ``readout="last"`` the top reverse direction is evaluated at ``T-1`` only); on other
+    devices through ``nn.GRU`` itself (cuDNN).
 
     ``init="xavier"`` re-initialises every 2-D GRU weight (``weight_ih_l*``,
     ``weight_hh_l*``) with ``xavier_uniform_``, as the authors' code does (biases keep
@@ -115,7 +121,14 @@ class SeqEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (N, C, T, V, M)`` -> ``(N, 2*hidden_size)``."""
         check_input(x, self.in_channels, self.num_joints, self.num_persons, "seq")
-        out, h_n = self.gru(to_sequence(x))  # (N, T, 2H), (2L, N, H)
+        seq = to_sequence(x)
+        h = self.hidden_size
+        if x.device.type == "cpu":
+            if self.readout == "last":
+                return bigru_forward(seq, self.gru, top="last")
+            out = bigru_forward(seq, self.gru, top="all")  # (N, T, 2H)
+            return torch.cat([out[:, -1, :h], out[:, 0, h:]], dim=1)
+        out, h_n = self.gru(seq)  # (N, T, 2H), (2L, N, H)
         if self.readout == "ends":
             return torch.cat([h_n[-2], h_n[-1]], dim=1)
         return out[:, -1]
