@@ -210,10 +210,13 @@ class Side:
         self.rss = float("nan")
 
     def read(self) -> dict:
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the {self.name} worker stopped (exit {self.proc.wait()})")
-        return json.loads(line)
+        """The worker's next message (lines that are not JSON, e.g. prints, are skipped)."""
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the {self.name} worker stopped (exit {self.proc.wait()})")
+            if line.startswith("{"):
+                return json.loads(line)
 
     def ready(self) -> float:
         msg = self.read()
