@@ -39,6 +39,13 @@ def to_sequence(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 2, 3, 1, 4).reshape(n, t, v * c * m)
 
 
+def _exporting() -> bool:
+    """Whether a graph is being traced or exported (TorchScript, ``torch.export``/ONNX):
+    those take ``nn.GRU`` itself, which every exporter knows."""
+    is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)
+    return bool(torch.jit.is_tracing() or torch.jit.is_scripting() or is_exporting())
+
+
 class SeqEncoder(nn.Module):
     """Bidirectional GRU over the joint-major sequence; one fused ``nn.GRU`` call.
 
@@ -123,7 +130,7 @@ class SeqEncoder(nn.Module):
         check_input(x, self.in_channels, self.num_joints, self.num_persons, "seq")
         seq = to_sequence(x)
         h = self.hidden_size
-        if x.device.type == "cpu":
+        if x.device.type == "cpu" and not _exporting():
             if self.readout == "last":
                 return bigru_forward(seq, self.gru, top="last")
             out = bigru_forward(seq, self.gru, top="all")  # (N, T, 2H)
