@@ -55,3 +55,12 @@ def test_without_splits_or_with_tiny_batches_it_is_the_plain_forward():
     seen = RecordingBN(2).train()
     shuffled_split_forward(seen, torch.randn(5, 2), 4, generator=torch.Generator().manual_seed(0))
     assert [len(b) for b in seen.seen] == [3, 2]
+
+
+def test_every_group_holds_two_samples_for_any_batch_size():
+    """10 clips in 4 groups are 3, 3, 2, 2 (not 3, 3, 3, 1: BatchNorm fails on one)."""
+    for n in range(4, 40):
+        enc = RecordingBN(2).train()
+        shuffled_split_forward(enc, torch.randn(n, 2), 4, torch.Generator().manual_seed(0))
+        sizes = [b.shape[0] for b in enc.seen]
+        assert sum(sizes) == n and min(sizes) >= 2 and max(sizes) - min(sizes) <= 1, (n, sizes)

@@ -130,3 +130,14 @@ def test_user_errors(tmp_path):
         read_folder(tmp_path, "coco17", norm=ClipNorm(True, 0.3))
     with pytest.raises(SkelconError, match=r"not a channel list"):
         read_folder(tmp_path, "coco17", channels=["x", "q"])
+
+
+def test_a_prepare_that_keeps_no_clip_refuses_and_writes_nothing(tmp_path, capsys):
+    src = write_folder(tmp_path / "clips", num_classes=2, per_class=3)
+    out = tmp_path / "out"
+    rc = main(["prepare", "folder", "--raw", str(src), "--layout", "coco17", "--channels", "x,y",
+               "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and "no clip was kept: all 6 inputs were skipped (first:" in err
+    assert "channels per joint, expected 2" in err or "x 2 channels" in err
+    assert not out.exists() and not list(tmp_path.glob(".out.partial*"))

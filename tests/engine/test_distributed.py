@@ -289,3 +289,19 @@ def test_resume_line_names_torchrun(monkeypatch):
     assert resume_command("d", "xsub", "r").startswith(
         "torchrun --nproc_per_node=4 -m skelcon pretrain --data d --benchmark xsub --out r --resume"
     )
+
+
+def test_sync_bn_on_cpu_is_one_line(tiny_data, tmp_path):
+    from skelcon.errors import SkelconError
+
+    with pytest.raises(SkelconError, match="sync_bn=true needs CUDA devices"):
+        pretrain(_cfg("epochs=1", "sync_bn=true"), tiny_data, "default", tmp_path / "r",
+                 progress=False)  # fmt: skip
+
+
+def test_uneven_batch_names_usable_process_counts():
+    from skelcon.engine.pretrain import check_world
+    from skelcon.errors import SkelconError
+
+    with pytest.raises(SkelconError, match=r"start 1, 2, 4 processes"):
+        check_world(_cfg("batch_size=8"), Dist(0, 3), torch.device("cpu"), 100)

@@ -139,3 +139,13 @@ def test_no_space_errors_leave_other_errors_alone(tmp_path):
         with io.no_space_errors(tmp_path):
             raise OSError(errno.EACCES, "denied")
     assert info.value.errno == errno.EACCES
+
+
+def test_an_unwritable_place_is_one_line(tmp_path):
+    from skelcon.errors import SkelconError
+    from skelcon.utils.io import atomic_write
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(SkelconError, match=r"cannot write .*afile/x\.json: .*writable --out"):
+        atomic_write(afile / "x.json", lambda p: p.write_text("{}"))

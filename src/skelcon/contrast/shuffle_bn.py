@@ -43,7 +43,7 @@ def shuffled_split_forward(
     if groups <= 1:
         return fn(x)
     perm = torch.randperm(n, generator=generator, device=x.device)
-    out = torch.cat([fn(chunk) for chunk in x[perm].chunk(groups)])
+    out = torch.cat([fn(chunk) for chunk in x[perm].tensor_split(groups)])  # sizes differ by <= 1
     return out[torch.argsort(perm)]
 
 

@@ -403,13 +403,7 @@ def prepare_folder(
     parts = {s: r for s, r in parts.items() if r or s == "train"}
     resampled = [{"name": k, "frames": v["resampled_from"]}
                  for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
-    print(
-        f"folder: {len(writer)} clips ({len(folder.classes)} classes, channels "
-        f"{','.join(folder.channels)}, layout {folder.layout.name}) written to {out} ("
-        + ", ".join(f"{s} {len(r)}" for s, r in parts.items())
-        + f"); skipped {len(report.skipped)}"
-    )
-    return writer.finalize(
+    done = writer.finalize(
         {"default": parts},
         source_format="folder",
         source=str(raw),
@@ -419,6 +413,13 @@ def prepare_folder(
         split_rule="split folders" if (Path(raw) / "train").is_dir() and labels is None
         else f"labels file column, else test if sha1(name) < {test_fraction} of the hash range",
     )  # fmt: skip
+    print(
+        f"folder: {len(writer)} clips ({len(folder.classes)} classes, channels "
+        f"{','.join(folder.channels)}, layout {folder.layout.name}) written to {out} ("
+        + ", ".join(f"{s} {len(r)}" for s, r in parts.items())
+        + f"); skipped {len(report.skipped)}"
+    )
+    return done
 
 
 def _run(args: argparse.Namespace) -> int:

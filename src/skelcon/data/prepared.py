@@ -190,6 +190,17 @@ def read_meta(root: str | os.PathLike) -> dict:
     if not meta_path.is_file():
         partial = root.parent / f".{root.name}.partial"
         hint = " (an interrupted prepare left it; run prepare again)" if partial.exists() else ""
+        if (
+            not hint
+            and root.is_dir()
+            and any(
+                p.suffix.lower() in (".npy", ".csv", ".json")
+                for p in root.rglob("*")
+                if p.is_file()
+            )
+        ):
+            hint = (" (raw clips? prepare them first: skelcon prepare folder --raw "
+                    f"{str(root)!r} --layout LAYOUT --out DATA)")  # fmt: skip
         raise SkelconError(f"{str(root)!r} is not a prepared dataset: no meta.json{hint}")
     try:
         meta = read_json(meta_path)
@@ -381,6 +392,15 @@ class PreparedWriter:
         self, splits: Mapping[str, Mapping[str, Sequence[int] | np.ndarray]], **extra: Any
     ) -> Path:
         n = len(self._labels)
+        if n == 0 and self.skipped:  # every input was refused: no empty dataset, one line
+            first = self.skipped[0]
+            self._data.flush()
+            del self._data
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise SkelconError(
+                f"no clip was kept: all {len(self.skipped)} inputs were skipped (first: "
+                f"{first['name']}: {first['reason']}); nothing was written"
+            )
         self._data.flush()
         del self._data
         _shrink_npy(self.tmp / "data.npy", n)

@@ -445,7 +445,7 @@ def check_world(cfg: PretrainConfig, world: Dist, device: torch.device, num_clip
     clips (at least 2, for BatchNorm), and the training split must fill one global
     batch so that every rank runs the same steps.
     """
-    if cfg.sync_bn and device.type == "cpu" and world.enabled:
+    if cfg.sync_bn and device.type == "cpu":
         raise SkelconError(
             "sync_bn=true needs CUDA devices (PyTorch's SyncBatchNorm has no CPU kernel); "
             "leave sync_bn false on CPU"
@@ -454,9 +454,12 @@ def check_world(cfg: PretrainConfig, world: Dist, device: torch.device, num_clip
         return
     w = world.world_size
     if cfg.batch_size % w or cfg.batch_size // w < 2:
+        counts = [str(n) for n in range(1, cfg.batch_size // 2 + 1) if cfg.batch_size % n == 0][:8]
         raise SkelconError(
             f"batch_size {cfg.batch_size} (the global batch) must be a multiple of the "
-            f"{w} processes with at least 2 clips each (e.g. {max(2, cfg.batch_size // w) * w})"
+            f"{w} processes with at least 2 clips each; with this global batch (a resume "
+            f"keeps it) start {', '.join(counts)} processes, or set another batch_size "
+            f"(e.g. {max(2, cfg.batch_size // w) * w})"
         )
     if num_clips < cfg.batch_size:
         raise SkelconError(

@@ -64,8 +64,16 @@ def atomic_path(path: str | os.PathLike, kept: str = "") -> Iterator[Path]:
     keeps its old content; a full disk raises a one-line :class:`SkelconError`
     (``kept``: what to say is still intact, see :func:`no_space_errors`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        if e.errno in NO_SPACE:
+            raise
+        # a read-only place, a parent that is a file, no permission: one line
+        raise SkelconError(
+            f"cannot write {path}: {e.strerror or e} (choose a writable --out)"
+        ) from None
     os.close(fd)
     try:
         with no_space_errors(path, kept=kept):
