@@ -285,12 +285,7 @@ def prepare_kinetics(
         del parts["test"]
     resampled = [{"name": k, "frames": v["resampled_from"]}
                  for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
-    print(
-        f"kinetics-skeleton: {len(writer)} clips written to {out} ("
-        + ", ".join(f"{s} {len(r)}" for s, r in parts.items())
-        + f"); skipped {len(report.skipped)} bad, {len(no_skeleton)} without skeleton"
-    )
-    return writer.finalize(
+    done = writer.finalize(
         {"default": parts},
         source_format="kinetics-skeleton",
         source=str(raw),
@@ -298,6 +293,12 @@ def prepare_kinetics(
         resampled=resampled,
         persons="the 2 skeletons with the largest summed score (of at most 5 per frame)",
     )
+    print(
+        f"kinetics-skeleton: {len(writer)} clips written to {out} ("
+        + ", ".join(f"{s} {len(r)}" for s, r in parts.items())
+        + f"); skipped {len(report.skipped)} bad, {len(no_skeleton)} without skeleton"
+    )
+    return done
 
 
 class _CheckedLabel:
