@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.prepared import PreparedSplit
+from .distributed import Dist
 
 
 class BatchReader(Dataset):
@@ -60,10 +61,8 @@ class _Batches(torch.utils.data.Sampler):
         self.n, self.shuffle, self.seed, self.offset = n, shuffle, seed, offset
         bounds = batch_bounds(n, batch_size, drop_last=drop_last, min_batch=min_batch)
         # this rank's contiguous part of every global batch (all of it with one process)
-        self.bounds = [
-            (s + rank * (e - s) // world_size, s + (rank + 1) * (e - s) // world_size)
-            for s, e in bounds
-        ]
+        part = Dist(rank, world_size)
+        self.bounds = [part.shard(s, e) for s, e in bounds]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.shuffle:

@@ -63,21 +63,6 @@ class Dist:
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
         return t / self.world_size
 
-    def sum(self, value: float) -> float:
-        """The sum over ranks of a Python number."""
-        if not self.enabled:
-            return value
-        t = torch.tensor([float(value)], dtype=torch.float64)
-        if dist.get_backend() == "nccl":
-            t = t.cuda(torch.cuda.current_device())
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
-        return float(t.item())
-
-    def barrier(self) -> None:
-        """Wait for every rank (no-op with one process)."""
-        if self.enabled:
-            dist.barrier()
-
     @torch.no_grad()
     def average_batchnorm(self, model: nn.Module) -> None:
         """Average every BatchNorm running mean and variance of ``model`` over ranks.
