@@ -377,13 +377,14 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                            where=f"step {step} (epoch {epoch + 1}, batch {i + 1} of {len(loader)})")  # fmt: skip
                 amp.step(loss, opt)
                 seen += x.shape[0] * world.world_size
-                total += batch_loss.item()
+                value = batch_loss.item()  # one host sync per step
+                total += value
                 final = epoch + 1 == cfg.epochs and i + 1 == len(loader)
                 if cfg.log_every and (step % cfg.log_every == 0 or final):  # global steps
-                    logger.log(step, loss=batch_loss.item(), lr=opt.param_groups[0]["lr"],
+                    logger.log(step, loss=value, lr=opt.param_groups[0]["lr"],
                                epoch=epoch + 1, key_momentum=model.momentum,
                                **{k: float(v) for k, v in stats.items()})  # fmt: skip
-                shown.step(batch_loss.item())
+                shown.step(value)
             guard_weights(nets, where=f"the last step of epoch {epoch + 1}",
                           advice=f"{kept()}; lower optim.lr")  # fmt: skip
             world.average_batchnorm(model)  # every rank's weights identical again
