@@ -303,5 +303,5 @@ def test_uneven_batch_names_usable_process_counts():
     from skelcon.engine.pretrain import check_world
     from skelcon.errors import SkelconError
 
-    with pytest.raises(SkelconError, match=r"start 1, 2, 4 processes"):
+    with pytest.raises(SkelconError, match=r"start one of 1, 2, 4 processes"):
         check_world(_cfg("batch_size=8"), Dist(0, 3), torch.device("cpu"), 100)

@@ -264,9 +264,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             f"two samples); got batch_size {cfg.batch_size} with {len(split)} training clips"
         )
     check_world(cfg, world, device, len(split))
-    note = cap_queue(cfg, len(split))
-    if note and progress:
-        print(f"skelcon: note: {note}", file=sys.stderr)
+    note = cap_queue(cfg, len(split))  # said below, once a resume has been accepted
 
     seed_everything(cfg.seed)
     model = build_moco(cfg, spec).to(device)
@@ -290,14 +288,17 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
         set_rng_state(ckpt["rng"])
         start_epoch = int(ckpt["epoch"])
         if start_epoch >= cfg.epochs:
-            # also with --quiet: the one line that says nothing was done
-            print(f"skelcon: {out} is complete ({start_epoch} of {cfg.epochs} epochs); "
-                  "nothing to resume", file=sys.stderr)  # fmt: skip
+            # also with --quiet: the one line that says nothing was done (rank 0 only)
+            if world.is_main:
+                print(f"skelcon: {out} is complete ({start_epoch} of {cfg.epochs} epochs); "
+                      "nothing to resume", file=sys.stderr)  # fmt: skip
             return out
     elif last.exists():
         raise SkelconError(
             f"{out} already holds a run; pass --resume to continue it or pick another --out"
         )
+    if note and progress:
+        print(f"skelcon: note: {note}", file=sys.stderr)
     trainer = wrap_ddp(model, world, device)  # the module a step runs through
 
     if world.is_main:
@@ -459,7 +460,7 @@ def check_world(cfg: PretrainConfig, world: Dist, device: torch.device, num_clip
         raise SkelconError(
             f"batch_size {cfg.batch_size} (the global batch) must be a multiple of the "
             f"{w} processes with at least 2 clips each; with this global batch (a resume "
-            f"keeps it) start {', '.join(counts)} processes, or set another batch_size "
+            f"keeps it) start one of {', '.join(counts)} processes, or set another batch_size "
             f"(e.g. {max(2, cfg.batch_size // w) * w})"
         )
     if num_clips < cfg.batch_size:
