@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .utils.threads import set_wait_policy
+
+set_wait_policy()  # idle OpenMP threads sleep: must happen before PyTorch loads OpenMP
+
 __version__ = "0.1.0"
 __all__ = ["__version__", "load_encoder"]
 

@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from .errors import Interrupted, SkelconError
+from .utils import threads
 from .utils.io import NO_SPACE, output_lock
 
 # Modules that contribute `skelcon prepare <dataset>` subcommands through `add_cli(sub)`.
@@ -294,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
             args.benchmark = resolve_benchmark(args.data, None)
         _check_torchrun(args)
+        threads.configure()
         with contextlib.ExitStack() as stack:
             if args.command == "prepare" and getattr(args, "out", None):
                 stack.enter_context(output_lock(args.out, "prepare"))

@@ -158,7 +158,7 @@ def test_packed_and_plain_step_gemms_agree(monkeypatch):
     x = torch.randn(4, 6, 5)
     packed = bigru_forward(x, gru, "last")
     g_packed = _grads(packed, list(gru.parameters()), 7)
-    monkeypatch.setattr(gru_module, "_packed_gemm_available", lambda: False)
+    monkeypatch.setattr(gru_module, "_packed_gemm_available", lambda dtype=None: False)
     plain = bigru_forward(x, gru, "last")
     torch.testing.assert_close(packed, plain, atol=1e-5, rtol=1e-5)
     for a, b in zip(g_packed, _grads(plain, list(gru.parameters()), 7), strict=True):

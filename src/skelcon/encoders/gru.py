@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils.cpu import cpu_caps
+
 
 def _gemm_dtype(device_type: str, param_dtype: torch.dtype) -> torch.dtype:
     """The autocast dtype of ``device_type`` when autocast is enabled there, else ``param_dtype``."""
@@ -35,13 +37,19 @@ def _gemm_dtype(device_type: str, param_dtype: torch.dtype) -> torch.dtype:
     return param_dtype
 
 
-def _packed_gemm_available() -> bool:
-    """Whether oneDNN's pre-packed linear (PyTorch's CPU inference-freezing ops) is here."""
+def _packed_gemm_available(dtype: torch.dtype = torch.float32) -> bool:
+    """Whether oneDNN's pre-packed linear (PyTorch's CPU inference-freezing ops) runs
+    ``dtype`` here: fp32 on every CPU, bf16 only where oneDNN has native bf16 GEMMs
+    (AVX-512 BW/VL/DQ or AVX-NE-CONVERT on x86, bf16 on aarch64; see
+    :func:`skelcon.utils.cpu.cpu_caps`): on an AVX2-only CPU its bf16 reorder raises."""
     ops = torch.ops.mkldnn
+    if dtype not in (torch.float32, torch.bfloat16):
+        return False
     return (
         torch.backends.mkldnn.is_available()
         and hasattr(ops, "_reorder_linear_weight")
         and hasattr(ops, "_linear_pointwise")
+        and (dtype == torch.float32 or cpu_caps().bf16_gemm)
     )
 
 
@@ -52,8 +60,9 @@ class _StepGemm:
     On the CPU the weights are packed once into oneDNN's blocked layout
     (``mkldnn._reorder_linear_weight``, as PyTorch's inference freezing does), so the
     per-step GEMM of a small batch does not re-pack a ``J x K`` matrix every call (about
-    twice as fast for N=16, J=3072, K=1024); elsewhere (other devices, fp64) a batched
-    ``baddbmm``. Runs in ``dtype``; returns ``out_dtype``.
+    twice as fast for N=16, J=3072, K=1024); elsewhere (other devices, fp64, fp16, and
+    bf16 on a CPU without native bf16 GEMMs) a batched ``baddbmm``. Runs in ``dtype``;
+    returns ``out_dtype``.
     """
 
     def __init__(self, w: torch.Tensor, b: torch.Tensor | None, batch: int,
@@ -62,8 +71,7 @@ class _StepGemm:
         w = w.detach().to(dtype)
         self.bias = None if b is None else b.detach().to(dtype)
         self.packed = None
-        if (w.device.type == "cpu" and dtype in (torch.float32, torch.bfloat16)
-                and _packed_gemm_available()):  # fmt: skip
+        if w.device.type == "cpu" and _packed_gemm_available(dtype):
             pack = torch.ops.mkldnn._reorder_linear_weight
             self.packed = [pack(w[d].contiguous(), batch) for d in range(w.shape[0])]
         else:

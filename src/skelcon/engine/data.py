@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..data.prepared import PreparedSplit
+from ..utils import threads
 from .distributed import Dist
 
 
@@ -71,6 +72,7 @@ class _Batches(torch.utils.data.Sampler):
         else:
             order = np.arange(self.offset, self.offset + self.n)
         for s, e in self.bounds:
+            threads.tick()  # the CPU thread policy follows the machine's load
             yield order[s:e]
 
     def __len__(self) -> int:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import SkelconError
+from ..utils.cpu import precision_note
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -49,6 +50,12 @@ class Precision:
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def notes(self) -> list[str]:
+        """What this mode does on this CPU (native or emulated low precision), said once
+        at the start of a run; nothing for fp32 or on other devices."""
+        note = precision_note(self.mode) if self.device.type == "cpu" else None
+        return [note] if note else []
 
     def step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
         """``loss.backward()`` then ``opt.step()``, through the GradScaler for fp16."""

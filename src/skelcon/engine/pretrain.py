@@ -312,7 +312,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     steps_per_epoch = max(len(split) // cfg.batch_size, 1)
     logger.truncate_after(start_epoch * steps_per_epoch)
     shown = RunProgress(cfg, device, steps_per_epoch, start_epoch, enabled=progress)
-    for text in size_notes(cfg, len(split)):
+    for text in [*size_notes(cfg, len(split)), *amp.notes()]:
         shown.note(text)
     views = ViewMaker.from_config(cfg.augment, coords=coord_count(channels_of(split.meta)))
     monitor, why_not = KnnMonitor.for_run(cfg.monitor, data, benchmark, split, cfg.augment.out_len)
