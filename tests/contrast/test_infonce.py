@@ -95,7 +95,9 @@ def test_excluded_negatives_leave_the_sum():
     loss, logits = info_nce(q, k, queue, 0.1, return_logits=True, exclude=exclude)
     rows = [info_nce(q[i : i + 1], k[i : i + 1], queue[~exclude[i]], 0.1) for i in range(3)]
     torch.testing.assert_close(loss, torch.stack(rows).mean())
-    assert torch.isinf(logits[:, 1:][exclude]).all() and torch.isfinite(logits[:, 1:][~exclude]).all()
+    assert (
+        torch.isinf(logits[:, 1:][exclude]).all() and torch.isfinite(logits[:, 1:][~exclude]).all()
+    )
     # every negative excluded: the loss of an empty queue (0), not NaN
     assert float(info_nce(q, k, queue, 0.1, exclude=torch.ones(3, 5, dtype=torch.bool))) == 0.0
     with pytest.raises(ValueError, match="exclude must be"):
