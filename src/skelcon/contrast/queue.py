@@ -95,7 +95,8 @@ class FeatureQueue(nn.Module):
         ids: (N,) int64 clip indices (negative: unknown, matches nothing). Slots whose
         clip is unknown (-1) never match.
         """
-        return (ids[:, None] == self.ids[None, :]) & (ids[:, None] >= 0)
+        known = ids.to(self.ids).masked_fill(ids < 0, -2)  # -2: no slot holds it
+        return known[:, None] == self.ids[None, :]
 
     @torch.no_grad()
     def filled(self) -> torch.Tensor:

@@ -128,6 +128,7 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     """A distinct, reproducible seed for each (run seed, epoch, process rank).
 
     Rank 0 (and a single process) gets the same seed as ever; other ranks draw their
-    own augmentations and dropout.
+    own augmentations and dropout. Rank 0 draws for its part of the batch only, so its
+    draws are not a one-process run's beyond the first: they depend on the world size.
     """
     return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17 + int(rank) * 104_729_977) % (2**63 - 1)
