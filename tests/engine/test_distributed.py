@@ -240,6 +240,9 @@ def test_global_batch_must_split_evenly(tiny_data, tmp_path):
 def test_single_process_is_unaffected():
     assert current() == Dist() and not Dist().enabled and Dist().shard(3, 10) == (3, 10)
     assert [Dist(r, 3).shard(0, 10) for r in range(3)] == [(0, 3), (3, 6), (6, 10)]
+    stats = {"loss/a->b": torch.tensor(1.5), "acc/a->b": torch.tensor(25.0, dtype=torch.float64)}
+    assert Dist().mean_stats(stats) == {"loss/a->b": 1.5, "acc/a->b": 25.0}
+    assert Dist().mean_stats({}) == {}
 
 
 def test_torchrun_command_line(tiny_data, tmp_path):
