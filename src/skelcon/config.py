@@ -93,7 +93,7 @@ class MocoConfig:
     mechanics of MoCo v2/v3 reference code, off by default (see docs/pretraining.md)."""
 
     dim: int = 128
-    queue_size: int = 16384  # capped to (training clips - keys per step), with a message
+    queue_size: int = 16384  # capped below the keys of (training clips - a batch), with a note
     momentum: float = 0.999  # key-encoder EMA momentum (start value when scheduled)
     momentum_schedule: str = "constant"  # constant | cosine (to momentum_end at the last step)
     momentum_end: float = 1.0

@@ -85,3 +85,20 @@ def test_shape_errors():
         info_nce(q, q[:2], q)
     with pytest.raises(ValueError):
         info_nce(q, q, q[:, :3])
+
+
+def test_excluded_negatives_leave_the_sum():
+    g = torch.Generator().manual_seed(0)
+    q, k, queue = (F.normalize(torch.randn(n, 8, generator=g), dim=1) for n in (3, 3, 5))
+    exclude = torch.zeros(3, 5, dtype=torch.bool)
+    exclude[0, 1] = exclude[2, [0, 4]] = True
+    loss, logits = info_nce(q, k, queue, 0.1, return_logits=True, exclude=exclude)
+    rows = [info_nce(q[i : i + 1], k[i : i + 1], queue[~exclude[i]], 0.1) for i in range(3)]
+    torch.testing.assert_close(loss, torch.stack(rows).mean())
+    assert (
+        torch.isinf(logits[:, 1:][exclude]).all() and torch.isfinite(logits[:, 1:][~exclude]).all()
+    )
+    # every negative excluded: the loss of an empty queue (0), not NaN
+    assert float(info_nce(q, k, queue, 0.1, exclude=torch.ones(3, 5, dtype=torch.bool))) == 0.0
+    with pytest.raises(ValueError, match="exclude must be"):
+        info_nce(q, k, queue, 0.1, exclude=exclude[:, :4])

@@ -226,10 +226,69 @@ def test_gather_hook_feeds_the_queue():
     m = _model(["a", "b"], queue_size=10, gather=gather)
     vq, vk = _views()
     m(vq, vk)
-    assert calls == [(3, 4), (3, 4)]
-    k = _k(m, "b", vk)
-    torch.testing.assert_close(m.queues["b"].keys[:6], torch.cat([k, -k]))
-    assert int(m.queues["b"].ptr) == 6
+    assert calls == [(3, 1, 2, 4)]  # one gather: (N, directions, representations, D)
+    for r in "ab":
+        k = _k(m, r, vk)
+        torch.testing.assert_close(m.queues[r].keys[:6], torch.cat([k, -k]))
+        assert int(m.queues[r].ptr) == 6
+
+
+def test_symmetric_enqueue_order_does_not_depend_on_the_processes():
+    """A gather that stands for 2 processes (rank 1 holding -keys of clips 10-12): each
+    direction's keys are gathered on their own, cat[gather(k2), gather(k1)], as one
+    process holding the whole batch would enqueue them; not gather(cat[k2, k1])."""
+
+    def gather(t):
+        return torch.cat([t, -t if t.is_floating_point() else t + 10])
+
+    m = _model(["a", "b"], queue_size=20, symmetric=True, gather=gather)
+    ref = _model(["a", "b"], queue_size=20, symmetric=True)
+    vq, vk = _views()
+    m(vq, vk, ids=torch.arange(3))
+    for r in "ab":
+        k2, k1 = _k(m, r, vk), _k(m, r, vq)
+        torch.testing.assert_close(m.queues[r].keys[:12], torch.cat([k2, -k2, k1, -k1]))
+        assert m.queues[r].ids[:12].tolist() == [0, 1, 2, 10, 11, 12] * 2
+    # with the identity gather (one process) the same model enqueues cat[k2, k1]
+    ref(vq, vk)
+    torch.testing.assert_close(ref.queues["a"].keys[:6], torch.cat([_k(ref, "a", vk),
+                                                                    _k(ref, "a", vq)]))  # fmt: skip
+
+
+def test_own_clip_keys_are_not_negatives():
+    m = _model(["a", "b"], queue_size=6, intra_weight=1.0)
+    _perturb_queries(m)
+    vq, vk = _views()
+    m(vq, vk, ids=torch.tensor([5, 6, 7]))  # the queues now hold clips 5, 6, 7 (twice: a, b)
+    assert m.queues["a"].ids.tolist() == [5, 6, 7, -1, -1, -1]
+    before = {r: m.queues[r].keys.clone() for r in "ab"}
+    vq2, vk2 = _views(2)
+    ids = torch.tensor([7, 9, 5])  # clips 7 and 5 meet their own older keys
+    ref = __import__("copy").deepcopy(m)
+    loss, stats = m(vq2, vk2, ids=ids)
+    ref.momentum_update()
+    q = {r: _q(ref, r, vq2) for r in "ab"}
+    k = {r: _k(ref, r, vk2) for r in "ab"}
+    t = m.temperature
+
+    def by_hand(a, b):  # row by row: the queue without the query's own clip
+        rows = []
+        for i in range(3):
+            keep = torch.tensor([c != int(ids[i]) for c in [5, 6, 7, -1, -1, -1]])
+            rows.append(info_nce(q[a][i : i + 1], k[b][i : i + 1], before[b][keep], t))
+        return torch.stack(rows).mean()
+
+    expected = sum(by_hand(a, b) for a, b in m.weights)
+    torch.testing.assert_close(loss, expected)
+    # neg_cos leaves the excluded keys out: 5 negatives for the queries of clips 7, 5
+    cos = q["a"] @ before["b"].T
+    keep = ids[:, None] != torch.tensor([5, 6, 7, -1, -1, -1])[None]
+    torch.testing.assert_close(stats["neg_cos/a->b"], cos[keep].mean())
+    assert torch.isfinite(torch.stack(list(stats.values()))).all()
+    # without ids nothing is excluded (the loss of the plain queue)
+    plain = __import__("copy").deepcopy(ref)
+    plain_loss, _ = plain(vq2, vk2)
+    assert not torch.allclose(plain_loss, loss)
 
 
 def test_config_errors():

@@ -25,7 +25,8 @@ def test_init_buffers():
     assert q.keys.shape == (7, 3) and q.keys.dtype == torch.float32
     torch.testing.assert_close(q.keys.norm(dim=1), torch.ones(7))
     assert q.ptr.dim() == 0 and q.ptr.dtype == torch.long and int(q.ptr) == 0
-    assert set(q.state_dict()) == {"keys", "ptr", "steps", "stamps"}
+    assert set(q.state_dict()) == {"keys", "ptr", "steps", "stamps", "ids"}
+    assert q.ids.tolist() == [-1] * 7
     assert not q.keys.requires_grad
 
 
@@ -94,6 +95,32 @@ def test_errors():
         FeatureQueue(0, 4)
     with pytest.raises(ValueError):
         FeatureQueue(5, 4).enqueue(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="ids must be"):
+        FeatureQueue(5, 2).enqueue(torch.zeros(2, 2), torch.zeros(3, dtype=torch.long))
+
+
+def test_ids_follow_their_keys_and_find_a_clips_older_keys():
+    q = FeatureQueue(5, 2)
+    q.enqueue(_rows(1, 3), torch.tensor([10, 11, 12]))
+    q.enqueue(_rows(4, 3), torch.tensor([13, 10, 14]))  # slots 3, 4, 0
+    assert q.ids.tolist() == [14, 11, 12, 13, 10] and _values(q) == [6, 2, 3, 4, 5]
+    q.enqueue(_rows(7, 1))  # no ids: unknown clip
+    assert q.ids.tolist() == [14, -1, 12, 13, 10]
+    own = q.same_clip(torch.tensor([10, 11, 14, -1]))
+    assert own.tolist() == [[False, False, False, False, True], [False] * 5,
+                            [True, False, False, False, False], [False] * 5]  # fmt: skip
+    q.enqueue(_rows(20, 7), torch.arange(7))  # B > K: the last 5 rows and their ids
+    assert sorted(q.ids.tolist()) == [2, 3, 4, 5, 6]
+    assert all(int(v) - 20 == int(i) for v, i in zip(q.keys[:, 0], q.ids, strict=True))
+
+
+def test_state_dict_without_ids_loads_as_unknown_clips():
+    q = FeatureQueue(4, 2)
+    q.enqueue(_rows(1, 2), torch.tensor([3, 4]))
+    old = {k: v for k, v in q.state_dict().items() if k != "ids"}  # an earlier checkpoint
+    r = FeatureQueue(4, 2)
+    r.load_state_dict(old)
+    assert r.ids.tolist() == [-1] * 4 and _values(r)[:2] == [1, 2]
 
 
 def test_mean_age_counts_steps_since_each_key_was_written():

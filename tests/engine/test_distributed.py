@@ -3,11 +3,13 @@ exact resume, and a resume with another number of processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -58,20 +60,28 @@ class _Flat(nn.Module):
         return torch.tanh(self.fc(x.flatten(1)))
 
 
-def _step(model, views, opt):
-    loss, _ = model(*views)
+def _step(model, views, opt, ids=None):
+    loss, stats = model(*views, ids=ids)
     opt.zero_grad()
     loss.backward()
     opt.step()
-    return loss.detach()
+    return loss.detach(), stats
 
 
-def _moco():
+# (symmetric, queue size): the paper's one direction, and both directions into a queue of
+# 20 keys, not a multiple of the 2 x 8 keys a step enqueues, so the queue wraps mid-step
+SETUPS = ((False, 32), (True, 20))
+# statistics that are means over the batch's queries (their mean over ranks is exact)
+MEANS = ("loss/", "acc/", "align/", "pos_cos/", "neg_cos/", "queue_age/")
+
+
+def _moco(symmetric: bool = False, queue_size: int = 32):
     from skelcon.contrast import SkeletonMoCo
 
     torch.manual_seed(0)
-    return SkeletonMoCo({"seq": _Flat(), "img": _Flat()}, dim=8, queue_size=32, momentum=0.9,
-                        temperature=0.2, shuffle_bn=2)  # fmt: skip
+    return SkeletonMoCo({"seq": _Flat(), "img": _Flat()}, dim=8, queue_size=queue_size,
+                        momentum=0.9, temperature=0.2, shuffle_bn=2,
+                        symmetric=symmetric)  # fmt: skip
 
 
 def _views(batch: int = 8):
@@ -82,30 +92,50 @@ def _views(batch: int = 8):
 def _one_step_worker(rank: int, world: int, port: int, out: str) -> None:
     _env(rank, world, port)
     torch.distributed.init_process_group("gloo")
-    model = _moco()
-    ddp = nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
-    q, k = _views()
-    a, b = Dist(rank, world).shard(0, q.shape[0])
-    losses = [Dist(rank, world).mean(_step(ddp, (q[a:b], k[a:b]), opt)) for _ in range(2)]
-    torch.save({"loss": torch.stack(losses), "model": model.state_dict()}, f"{out}/rank{rank}.pt")
+    here = Dist(rank, world)
+    for symmetric, size in SETUPS:
+        model = _moco(symmetric, size)
+        ddp = nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+        q, k = _views()
+        a, b = here.shard(0, q.shape[0])
+        ids = torch.arange(a, b)  # the same clips twice: step 2 meets their older keys
+        steps = [_step(ddp, (q[a:b], k[a:b]), opt, ids) for _ in range(2)]
+        reduce = torch.distributed.all_reduce
+        with mock.patch.object(torch.distributed, "all_reduce", wraps=reduce) as spy:
+            stats = here.mean_stats(steps[1][1])  # what metrics.jsonl logs under torchrun
+        torch.save({"loss": torch.stack([here.mean(loss) for loss, _ in steps]),
+                    "model": model.state_dict(), "stats": stats, "reduces": spy.call_count},
+                   f"{out}/rank{rank}_{symmetric}.pt")  # fmt: skip
     torch.distributed.destroy_process_group()
 
 
 def test_two_half_batches_equal_one_full_batch(tmp_path):
+    """Loss, weights, queues (keys, clips, pointer) and the logged statistics of 2 steps
+    of 2 processes x 4 clips equal those of 1 process x 8 clips, also symmetric with a
+    queue that wraps in the middle of a step's keys."""
     _spawn(_one_step_worker, 2, str(tmp_path))
-    model = _moco()
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
-    q, k = _views()
-    single = torch.stack([_step(model, (q, k), opt) for _ in range(2)])
-    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
-    for r in ranks:
-        torch.testing.assert_close(r["loss"], single, rtol=1e-5, atol=1e-6)
-        for name, t in model.state_dict().items():
-            torch.testing.assert_close(r["model"][name], t, rtol=1e-5, atol=1e-6, msg=name)
-    # the weights moved (the comparison above is not between two untouched copies)
-    assert not torch.allclose(ranks[0]["model"]["query_encoders.seq.fc.weight"],
-                              _moco().state_dict()["query_encoders.seq.fc.weight"])  # fmt: skip
+    for symmetric, size in SETUPS:
+        model = _moco(symmetric, size)
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+        q, k = _views()
+        steps = [_step(model, (q, k), opt, torch.arange(8)) for _ in range(2)]
+        single = torch.stack([loss for loss, _ in steps])
+        ranks = [torch.load(tmp_path / f"rank{r}_{symmetric}.pt", weights_only=True)
+                 for r in range(2)]  # fmt: skip
+        for r in ranks:
+            torch.testing.assert_close(r["loss"], single, rtol=1e-5, atol=1e-6)
+            for name, t in model.state_dict().items():  # queues.*.keys / ids / ptr too
+                torch.testing.assert_close(r["model"][name], t, rtol=1e-5, atol=1e-6, msg=name)
+            assert r["reduces"] == 1  # all statistics in one all_reduce
+            for name, v in steps[1][1].items():
+                if name.startswith(MEANS):  # std and uniformity: the mean of the ranks' own
+                    assert r["stats"][name] == pytest.approx(float(v), rel=1e-5, abs=1e-6), name
+        assert set(ranks[0]["stats"]) == set(steps[1][1])
+        assert int(model.queues["seq"].ptr) == (32 if symmetric else 16) % size
+        # the weights moved (the comparison above is not between two untouched copies)
+        assert not torch.allclose(ranks[0]["model"]["query_encoders.seq.fc.weight"],
+                                  _moco().state_dict()["query_encoders.seq.fc.weight"])  # fmt: skip
 
 
 # --- shuffle-BN across ranks -----------------------------------------------------------------
@@ -183,6 +213,11 @@ def test_two_processes_keep_identical_ranks_and_resume_exactly(tiny_data, tmp_pa
     assert straight["world_size"] == 2
     metrics = (tmp_path / "a/metrics.jsonl").read_text()
     assert '"knn/seq"' in metrics and '"samples_per_s"' in metrics
+    # the per-pair losses are those of the global batch, as `loss` is (their sum)
+    steps = [r for r in map(json.loads, metrics.splitlines()) if "loss/seq->stg" in r]
+    assert len(steps) == 8
+    for r in steps:
+        assert r["loss"] == pytest.approx(r["loss/seq->stg"] + r["loss/stg->seq"], rel=1e-5)
 
     _run(2, tiny_data, tmp_path / "b", "epochs=2", stop_after=1)
     assert load_checkpoint(tmp_path / "b")["epoch"] == 1
@@ -205,6 +240,9 @@ def test_global_batch_must_split_evenly(tiny_data, tmp_path):
 def test_single_process_is_unaffected():
     assert current() == Dist() and not Dist().enabled and Dist().shard(3, 10) == (3, 10)
     assert [Dist(r, 3).shard(0, 10) for r in range(3)] == [(0, 3), (3, 6), (6, 10)]
+    stats = {"loss/a->b": torch.tensor(1.5), "acc/a->b": torch.tensor(25.0, dtype=torch.float64)}
+    assert Dist().mean_stats(stats) == {"loss/a->b": 1.5, "acc/a->b": 25.0}
+    assert Dist().mean_stats({}) == {}
 
 
 def test_torchrun_command_line(tiny_data, tmp_path):

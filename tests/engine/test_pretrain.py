@@ -107,18 +107,26 @@ def test_monitor_matches_the_knn_protocol(tiny_data, tmp_path):
 
 
 def test_queue_as_large_as_the_data_is_capped(tiny_data, tmp_path, capsys):
-    # 36 training clips, batch 8: a queue of 100 would hold each clip's own older key
+    # 36 training clips, batch 8: a queue of 100 would hold keys of every clip from
+    # earlier epochs
     cfg = _cfg("epochs=1", "moco.queue_size=100")
     run = pretrain(cfg, tiny_data, "default", tmp_path / "r")
     err = capsys.readouterr().err
     assert "moco.queue_size 100" in err and "36 training clips" in err and "capped to 27" in err
-    assert load_checkpoint(run)["model"]["queues.seq.keys"].shape[0] == 27
+    state = load_checkpoint(run)["model"]
+    assert state["queues.seq.keys"].shape[0] == 27
+    # every key carries its clip (the loader's index), so a query's own are excluded
+    ids = state["queues.stg.ids"].tolist()
+    assert len(set(ids)) == 27 and all(0 <= i < 36 for i in ids)
     assert yaml.safe_load((run / "config.yaml").read_text())["moco"]["queue_size"] == 27
-    # symmetric: two keys per clip and step
+    # symmetric: two keys per clip and step, so the cap (in keys) is twice as large
     from skelcon.engine.pretrain import cap_queue
 
     sym = _cfg("moco.queue_size=100", "moco.symmetric=true")
-    assert "capped to 19" in cap_queue(sym, 36) and sym.moco.queue_size == 19
+    note = cap_queue(sym, 36)
+    assert "not below the 56 keys" in note and "2 keys per clip (symmetric)" in note
+    assert "capped to 55" in note and sym.moco.queue_size == 55
+    assert cap_queue(_cfg("moco.queue_size=55", "moco.symmetric=true"), 36) == ""
     assert cap_queue(_cfg("moco.queue_size=27"), 36) == ""
     assert "capped to 27" in cap_queue(_cfg("moco.queue_size=28"), 36)  # = clips - batch
 

@@ -48,7 +48,11 @@ class SkeletonMoCo(nn.Module):
     With one representation the loss is intra-skeleton; with several, the query of A
     is contrasted with B's key (positive) and B's queue (negatives) for every ordered
     pair (``pairs``), and the losses are summed. Each key encoder enqueues its own keys
-    (passed through ``gather`` first, which concatenates them across processes).
+    (passed through ``gather`` first, which concatenates them across processes in rank
+    order: the queue's contents do not depend on the number of processes). Given the
+    clip index of every sample (``forward``'s ``ids``), the queue keeps each key's clip
+    and a query's own older keys (its clip seen in an earlier step) are left out of its
+    negatives.
 
     Key encoders run in the same mode as the whole module (train mode during
     pre-training, as in MoCo: BatchNorm uses batch statistics and keeps its own
@@ -162,11 +166,15 @@ class SkeletonMoCo(nn.Module):
         view_q: torch.Tensor,
         view_k: torch.Tensor,
         generator: torch.Generator | None = None,
+        ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One pre-training step's loss; also updates key encoders and queues.
 
         view_q, view_k: (N, C, T, V, M), two augmented views of the same N samples;
-        ``generator`` draws the shuffle of shuffled BN. Returns ``(loss, stats)``: the
+        ``generator`` draws the shuffle of shuffled BN; ``ids``: (N,) int64, the clip
+        (index in the training split) of each sample, or ``None`` (unknown: nothing is
+        excluded). Queued keys of a query's own clip are not its negatives (their logits
+        are ``-inf``; ``neg_cos`` leaves them out). Returns ``(loss, stats)``: the
         summed InfoNCE loss (scalar, with grad) and, for every pair (a, b),
         ``stats["loss/a->b"]`` and ``stats["acc/a->b"]`` (top-1 % of the positive among
         the 1 + K logits), with ``stats`` also ``align/a->b``, ``pos_cos/a->b``,
@@ -177,6 +185,8 @@ class SkeletonMoCo(nn.Module):
             raise ValueError(
                 f"views must have the same batch size, got {view_q.shape[0]} and {view_k.shape[0]}"
             )
+        if ids is not None and tuple(ids.shape) != (view_q.shape[0],):
+            raise ValueError(f"ids must be ({view_q.shape[0]},), got {tuple(ids.shape)}")
         # (queries, keys) per direction: view 1 -> view 2, and the swap when symmetric
         directions = [(view_q, view_k), (view_k, view_q)] if self.symmetric else [(view_q, view_k)]
         with torch.no_grad():
@@ -185,10 +195,13 @@ class SkeletonMoCo(nn.Module):
 
         total: torch.Tensor | None = None
         acc: dict[str, list[torch.Tensor]] = {}
+        # (N, K) per queue: its keys of each query's own clip, left out of the negatives
+        own = {r: None if ids is None else self.queues[r].same_clip(ids) for r in self.queues}
         for q, k in terms:
             for (a, b), weight in self.weights.items():
                 negatives = self.queues[b].keys.clone().detach()
-                loss, logits = info_nce(q[a], k[b], negatives, self.temperature, return_logits=True)
+                loss, logits = info_nce(q[a], k[b], negatives, self.temperature,
+                                        return_logits=True, exclude=own[b])  # fmt: skip
                 term = loss if weight == 1.0 else weight * loss
                 total = term if total is None else total + term
                 pair = f"{a}->{b}"
@@ -208,8 +221,15 @@ class SkeletonMoCo(nn.Module):
                 stats[f"queue_age/{r}"] = self.queues[r].mean_age()
 
         with torch.no_grad():
-            for r in self.representations:
-                keys = torch.cat([k[r] for _, k in terms]) if len(terms) > 1 else terms[0][1][r]
-                self.queues[r].enqueue(self.gather(keys))
+            # one gather of (N, directions, representations, D); every queue then takes
+            # cat[gather(keys of direction 1), gather(keys of direction 2)], the order of
+            # one process with the whole global batch, whatever the number of processes
+            mine = torch.stack([torch.stack([k[r] for r in self.representations], 1)
+                                for _, k in terms], 1)  # fmt: skip
+            every = self.gather(mine)
+            every_ids = None if ids is None else self.gather(ids).repeat(len(terms))
+            for j, r in enumerate(self.representations):
+                keys = every[:, :, j].transpose(0, 1).reshape(-1, self.dim)
+                self.queues[r].enqueue(keys, every_ids)
         assert total is not None
         return total, stats

@@ -54,11 +54,15 @@ def pair_stats(
     """Alignment and mean positive / negative cosine of one contrasted pair.
 
     q, k: ``(N, d)`` queries and their positive keys; logits: ``(N, 1 + K)`` InfoNCE
-    logits (positive first), i.e. cosines divided by ``temperature``.
+    logits (positive first), i.e. cosines divided by ``temperature``. A ``-inf``
+    negative (left out of the loss: an older key of the query's own clip) is left out
+    of ``neg_cos`` too, which is 0 when no negative is left.
     """
     cos = logits.float() * temperature
+    neg = cos[:, 1:]
+    kept = torch.isfinite(neg)
     return {
         "align": alignment(q, k),
         "pos_cos": cos[:, 0].mean(),
-        "neg_cos": cos[:, 1:].mean() if cos.shape[1] > 1 else cos.new_zeros(()),
+        "neg_cos": neg.masked_fill(~kept, 0.0).sum() / kept.sum().clamp_min(1),
     }

@@ -19,10 +19,13 @@ from .distributed import Dist
 
 
 class BatchReader(Dataset):
-    """``reader[indices]`` -> ``(x (B,C,T,V,M) float32, num_frames (B,), labels (B,))``."""
+    """``reader[indices]`` -> ``(x (B,C,T,V,M) float32, num_frames (B,), labels (B,))``,
+    and the ``indices`` themselves ((B,) int64) last when ``with_index``."""
 
-    def __init__(self, split: PreparedSplit, max_frames: int | None = None):
+    def __init__(self, split: PreparedSplit, max_frames: int | None = None,
+                 with_index: bool = False):  # fmt: skip
         self.split = split
+        self.with_index = with_index
         # Frames past the longest valid clip are padding for every sample: skip reading them.
         longest = int(split.num_frames.max()) if len(split) else 1
         self.max_frames = min(max_frames or longest, split.data.shape[2])
@@ -33,11 +36,12 @@ class BatchReader(Dataset):
     def __getitem__(self, indices: list[int] | np.ndarray):
         idx = np.asarray(indices, dtype=np.int64)
         x = self.split.data[idx][:, :, : self.max_frames]
-        return (
+        batch = (
             torch.from_numpy(np.ascontiguousarray(x)),
             torch.from_numpy(self.split.num_frames[idx].clip(1, self.max_frames)),
             torch.from_numpy(self.split.labels[idx]),
         )
+        return (*batch, torch.from_numpy(idx)) if self.with_index else batch
 
 
 def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False, min_batch: int = 1):
@@ -92,8 +96,11 @@ def batch_loader(
     rank: int = 0,
     world_size: int = 1,
     rows: tuple[int, int] | None = None,
+    with_index: bool = False,
 ) -> DataLoader:
     """A loader yielding ``(x, num_frames, labels)`` batches; order fixed by ``seed``.
+
+    ``with_index`` adds each clip's index in ``split`` ((B,) int64) as a fourth item.
 
     Batches follow :func:`batch_bounds` (``drop_last``, ``min_batch``: training loaders
     pass 2 so that BatchNorm never sees a batch of one). Under DDP, ``batch_size`` is
@@ -103,7 +110,7 @@ def batch_loader(
     order, are the global batch in order. ``rows = (a, b)`` reads only clips ``a .. b-1``
     (unshuffled: a rank's part of a split for feature extraction).
     """
-    reader = BatchReader(split)
+    reader = BatchReader(split, with_index=with_index)
     a, b = rows if rows is not None else (0, len(split))
     if rows is not None and shuffle:
         raise ValueError("rows= is for unshuffled loaders")
@@ -123,6 +130,7 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     """A distinct, reproducible seed for each (run seed, epoch, process rank).
 
     Rank 0 (and a single process) gets the same seed as ever; other ranks draw their
-    own augmentations and dropout.
+    own augmentations and dropout. Rank 0 draws for its part of the batch only, so its
+    draws are not a one-process run's beyond the first: they depend on the world size.
     """
     return (int(seed) * 1_000_003 + int(epoch) * 7_919 + 17 + int(rank) * 104_729_977) % (2**63 - 1)

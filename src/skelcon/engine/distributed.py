@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -62,6 +62,22 @@ class Dist:
         t = t.detach().clone()
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
         return t / self.world_size
+
+    @torch.no_grad()
+    def mean_stats(self, stats: Mapping[str, torch.Tensor]) -> dict[str, float]:
+        """Every 0-dim statistic of ``stats`` averaged over ranks, as Python floats.
+
+        One ``all_reduce`` of the stacked values (one host sync), so every rank must call
+        it at the same step. Means over each rank's equal part of the batch (losses,
+        accuracies, cosines) become the means over the global batch; a nonlinear
+        statistic of a rank's part (``std``, ``uniformity``) becomes the mean over ranks
+        of that statistic. With one process: the values themselves.
+        """
+        if not stats:
+            return {}
+        flat = torch.stack([v.detach().float().reshape(()) for v in stats.values()])
+        values = self.mean(flat).tolist()
+        return dict(zip(stats, values, strict=True))
 
     @torch.no_grad()
     def average_batchnorm(self, model: nn.Module) -> None:

@@ -48,24 +48,29 @@ RESUME_MUST_MATCH = (
 
 
 def cap_queue(cfg: PretrainConfig, num_clips: int) -> str:
-    """Cap ``cfg.moco.queue_size`` below ``num_clips`` minus the keys of one step.
+    """Cap ``cfg.moco.queue_size`` below the keys of the training set less one batch.
 
-    The MoCo queue is meant to hold keys of *other* clips. A queue at least as large as
-    the training set minus one step's keys holds an older key of (nearly) every clip
-    in the current batch, so queries meet their own earlier views as negatives; the
-    cap is ``num_clips - keys_per_step - 1`` (at least 1). Smaller queues make such
-    duplicates rarer but, with batches reshuffled every epoch, not impossible.
+    Counted in keys: a step enqueues one key per clip, two when ``moco.symmetric`` (one
+    per view), so the cap is ``keys_per_clip * (num_clips - batch_size) - 1`` (at least
+    1). A larger queue keeps keys of every clip from earlier epochs' key encoders (and
+    random initial keys past the first epoch). What the cap does not do is keep a query
+    from meeting its own clip's older keys: batches are reshuffled every epoch, so at
+    the cap a query still meets about 0.4 of them on average (``python
+    bench/moco_mechanics.py --own-keys``); those are left out of its negatives by the
+    queue's clip ids (:meth:`~skelcon.contrast.FeatureQueue.same_clip`) at any size.
     Returns a one-line note naming both sizes when it capped, else ``""``.
     """
-    per_step = min(cfg.batch_size, num_clips) * (2 if cfg.moco.symmetric else 1)
-    limit = max(num_clips - per_step - 1, 1)
+    per_clip = 2 if cfg.moco.symmetric else 1
+    batch = min(cfg.batch_size, num_clips)
+    limit = max(per_clip * (num_clips - batch) - 1, 1)
     if cfg.moco.queue_size <= limit:
         return ""
     asked, cfg.moco.queue_size = cfg.moco.queue_size, limit
+    each = "2 keys per clip (symmetric)" if per_clip == 2 else "1 key per clip"
     return (
-        f"moco.queue_size {asked} is not below the {num_clips} training clips minus the "
-        f"{per_step} keys of a step, so queries would meet their own older keys as "
-        f"negatives; capped to {limit}"
+        f"moco.queue_size {asked} is not below the {limit + 1} keys of the {num_clips} "
+        f"training clips less one batch of {batch} ({each}), so the queue would keep keys "
+        f"of every clip from earlier epochs; capped to {limit}"
     )
 
 
@@ -219,7 +224,8 @@ def pretrain(
 
     Logs to ``out/metrics.jsonl`` and TensorBoard: every ``log_every`` steps the loss,
     lr, key momentum and the per-pair / per-representation statistics of
-    :class:`~skelcon.contrast.SkeletonMoCo`; every epoch the mean loss and samples/s;
+    :class:`~skelcon.contrast.SkeletonMoCo` (under torchrun averaged over the ranks,
+    :meth:`~skelcon.engine.distributed.Dist.mean_stats`, as ``loss`` is); every epoch the mean loss and samples/s;
     and the kNN monitor (:class:`~skelcon.engine.monitor.KnnMonitor`) when due.
     ``resume`` continues from ``out/last.pt``, ``resume_from`` from that checkpoint
     file (e.g. an ``epoch_NNNN.pt`` when ``last.pt`` is corrupt) into ``out``.
@@ -359,11 +365,12 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                 split, cfg.batch_size, shuffle=True, drop_last=True,
                 seed=epoch_seed(cfg.seed, epoch), num_workers=cfg.num_workers,
                 pin_memory=device.type == "cuda", rank=world.rank, world_size=world.world_size,
+                with_index=True,  # each clip's index: its own older keys are not its negatives
             )  # fmt: skip
             model.train()
             t0, seen, total = time.time(), 0, 0.0
             shown.epoch(epoch)
-            for i, (x, nf, _) in enumerate(loader):
+            for i, (x, nf, _, ids) in enumerate(loader):
                 t = epoch + i / len(loader)
                 set_lr(opt, lr_at(cfg.optim, t, cfg.epochs))
                 model.momentum = momentum_at(cfg.moco, t, cfg.epochs)
@@ -371,7 +378,8 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                 nf = nf.to(device, non_blocking=True)
                 view_q = views(x, nf, generator=aug_gen)
                 view_k = views(x, nf, generator=aug_gen)
-                loss, stats = trainer(view_q, view_k, generator=aug_gen)
+                ids = ids.to(device, non_blocking=True)
+                loss, stats = trainer(view_q, view_k, generator=aug_gen, ids=ids)
                 step = epoch * steps_per_epoch + i + 1
                 batch_loss = world.mean(loss.detach())  # of the global batch, on every rank
                 guard_loss(batch_loss, stats, modules=nets, advice=f"{kept()}; lower optim.lr",
@@ -382,9 +390,10 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                 total += value
                 final = epoch + 1 == cfg.epochs and i + 1 == len(loader)
                 if cfg.log_every and (step % cfg.log_every == 0 or final):  # global steps
+                    # every rank: the statistics of the global batch, one all_reduce
                     logger.log(step, loss=value, lr=opt.param_groups[0]["lr"],
                                epoch=epoch + 1, key_momentum=model.momentum,
-                               **{k: float(v) for k, v in stats.items()})  # fmt: skip
+                               **world.mean_stats(stats))  # fmt: skip
                 shown.step(value)
             guard_weights(nets, where=f"the last step of epoch {epoch + 1}",
                           advice=f"{kept()}; lower optim.lr")  # fmt: skip
