@@ -105,7 +105,8 @@ def _axis_order(
 ) -> tuple[tuple[int, ...], str] | None:
     """The permutation that turns an array of ``shape`` into ``(M, T, V, C)`` /
     ``(T, V, C)`` order and the order it assumed (``"(V, T, C)"``); the identity when
-    the shape fits as it is; None when no order or several fit."""
+    the shape fits as it is; None when no order fits. Raises
+    :class:`DataFormatError` (without a path) when several fit."""
     roles = "MTVC" if len(shape) == 4 else "TVC"
     chans = (num_channels,) if num_channels is not None else (2, 3, 4)
     ident = tuple(range(len(shape)))
@@ -115,10 +116,19 @@ def _axis_order(
              if _fits({r: shape[i] for r, i in zip(roles, p, strict=False)}, num_joints, chans)]  # fmt: skip
     c_last = [p for p in found if p[-1] == len(shape) - 1]  # channels last: the usual
     found = c_last if len(c_last) == 1 else found
-    if len(found) != 1:
+    if len(found) > 1:
+        orders = " or ".join(_names(roles, p) for p in found[:3])
+        raise DataFormatError(f"keypoints of shape {list(shape)} fit several axis orders ({orders}); "
+                              f"save ({', '.join(roles)}) or give --channels")  # fmt: skip
+    if not found:
         return None
     p = found[0]
-    return p, "(" + ", ".join(roles[p.index(i)] for i in ident) + ")"
+    return p, _names(roles, p)
+
+
+def _names(roles: str, p: tuple[int, ...]) -> str:
+    """The file's axis order under permutation ``p``: ``"(V, T, C)"``."""
+    return "(" + ", ".join(roles[p.index(i)] for i in range(len(p))) + ")"
 
 
 def _where(a: np.ndarray, bad: np.ndarray) -> str:
@@ -141,7 +151,10 @@ def _check_array(
     if 0 in a.shape:
         raise DataFormatError(f"keypoints of shape {list(a.shape)} hold no frame", path)
     info: dict = {}
-    order = _axis_order(a.shape, num_joints, num_channels)
+    try:
+        order = _axis_order(a.shape, num_joints, num_channels)
+    except DataFormatError as e:
+        raise DataFormatError(e.reason, path) from None
     if order is None:
         b = a if a.ndim == 4 else a[None]
         m, t, v, c = b.shape
@@ -220,8 +233,8 @@ def _read_csv(path: str, num_joints: int, num_channels: int | None) -> np.ndarra
     for i, ((ln, _), fields) in enumerate(zip(numbered, parsed, strict=False)):
         if fields and not fields[-1].strip():
             fields = fields[:-1]  # a trailing separator adds no field
-        if i == 0 and fields and not _numeric(fields[0], delim != ","):
-            continue  # a header line
+        if i == 0 and not any(_numeric(f, delim != ",") for f in fields):
+            continue  # a header line: no field is a number
         if rows and len(fields) != len(rows[0]):
             raise DataFormatError(f"{len(fields)} values, the first frame has {len(rows[0])}",
                                   path, ln)  # fmt: skip
@@ -250,8 +263,6 @@ def _read_csv(path: str, num_joints: int, num_channels: int | None) -> np.ndarra
 
 def _numeric(s: str, decimal_comma: bool = False) -> bool:
     s = s.strip()
-    if s.lower() in NA_TOKENS:
-        return True
     try:
         float(s.replace(",", ".") if decimal_comma else s)
     except ValueError:
