@@ -189,11 +189,17 @@ def _check_array(
 
 def _delimiter(text: str) -> str | None:
     """The field separator of a numeric CSV clip: ``;`` or tab when present (then a
-    ``,`` inside a field is a decimal comma), else ``,``; None: whitespace."""
+    ``,`` inside a field is a decimal comma), else ``,`` unless values are separated by
+    spaces (``1,5 2,25``: decimal commas); None: whitespace."""
     head = text[:4096]
-    for d in (";", "\t", ","):
+    for d in (";", "\t"):
         if d in head:
             return d
+    if "," in head:
+        lines = head.strip().split("\n")
+        last = lines[-2 if len(lines) > 1 else -1]  # a whole line, not the header
+        # "1,5 2,25": spaces between values, decimal commas
+        return None if any(len(f.split()) > 1 for f in last.split(",")) else ","
     return None
 
 
@@ -231,8 +237,8 @@ def _read_csv(path: str, num_joints: int, num_channels: int | None) -> np.ndarra
         parsed = list(csv.reader([line for _, line in numbered], delimiter=delim,
                                  skipinitialspace=True))  # fmt: skip
     for i, ((ln, _), fields) in enumerate(zip(numbered, parsed, strict=False)):
-        if fields and not fields[-1].strip():
-            fields = fields[:-1]  # a trailing separator adds no field
+        if len(fields) % num_joints == 1 and not fields[-1].strip():
+            fields = fields[:-1]  # a trailing separator (not an empty last value) adds no field
         if i == 0 and not any(_numeric(f, delim != ",") for f in fields):
             continue  # a header line: no field is a number
         if rows and len(fields) != len(rows[0]):

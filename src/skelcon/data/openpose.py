@@ -87,7 +87,11 @@ def people_of(doc: Any, num_joints: int, where: str) -> np.ndarray:
             model = f" ({MODELS[v]})" if v in MODELS else ""
             raise DataFormatError(f"people[{i}].pose_keypoints_2d holds {v} joints{model}; "
                                   f"the layout has {num_joints}", where)  # fmt: skip
-        out.append(np.asarray(kp, dtype=np.float64).reshape(v, 3))
+        try:
+            out.append(np.asarray(kp, dtype=np.float64).reshape(v, 3))
+        except OverflowError:
+            raise DataFormatError(f"people[{i}].pose_keypoints_2d holds a number too large "
+                                  "for a float", where) from None  # fmt: skip
     return np.stack(out) if out else np.zeros((0, num_joints, 3))
 
 
