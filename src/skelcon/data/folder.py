@@ -58,7 +58,7 @@ from .clips import (
 )
 from .kinetics import parse_json
 from .layouts import JointLayout, load_layout
-from .openpose import FRAME_FILE, is_people_doc, read_openpose_frames, read_people_frames
+from .openpose import FRAME_FILE, MAX_VALUE, is_people_doc, read_openpose_frames, read_people_frames
 from .pipeline import PrepareReport, Sample, run_prepare
 from .prepared import PreparedWriter
 
@@ -72,7 +72,6 @@ __all__ = [
 ]
 
 EXTENSIONS = (".npy", ".csv", ".json")
-MAX_VALUE = 1e7  # |coordinate| above this is a damaged file
 MAX_DEPTH = 16  # folder levels read below a class folder
 NA_TOKENS = frozenset(["", "nan", "-nan", "na", "n/a", "null", "none"])  # a missing value
 
@@ -176,7 +175,14 @@ def _check_array(
         a = a.transpose(perm)
     if a.ndim == 3:
         a = a[None]
-    a = a.astype(np.float32)
+    return _check_values(a, path), info
+
+
+def _check_values(a: np.ndarray, path: str) -> np.ndarray:
+    """``a (M, T, V, C)`` as float32; an infinite or out-of-range value refused with
+    its place (NaN is left for :func:`mark_missing`)."""
+    with np.errstate(over="ignore"):
+        a = a.astype(np.float32)
     inf = np.isinf(a)
     if inf.any():
         raise DataFormatError(f"infinite value at {_where(a, inf)} (write NaN or 0 for a joint "
@@ -184,7 +190,7 @@ def _check_array(
     big = np.abs(np.nan_to_num(a)) > MAX_VALUE
     if big.any():
         raise DataFormatError(f"value out of range (|v| > {MAX_VALUE:g}) at {_where(a, big)}", path)
-    return a, info
+    return a
 
 
 def _delimiter(text: str) -> str | None:
@@ -301,7 +307,7 @@ def read_clip_info(
     ext = Path(p).suffix.lower()
     if frames:
         kp, info = read_openpose_frames(list(frames), num_joints, max_persons)
-        return kp.astype(np.float32), {"channels": ["x", "y", "score"], **info}
+        return _check_values(kp, p), {"channels": ["x", "y", "score"], **info}
     if ext == ".npy":
         try:
             a = np.load(p, allow_pickle=False)
@@ -312,7 +318,7 @@ def read_clip_info(
         doc = parse_json(read_text(p, "json clip"), p)
         if is_people_doc(doc):
             kp, info = read_people_frames(doc, num_joints, p, max_persons)
-            return kp.astype(np.float32), {"channels": ["x", "y", "score"], **info}
+            return _check_values(kp, p), {"channels": ["x", "y", "score"], **info}
         if isinstance(doc, dict):
             if "keypoints" not in doc:
                 raise DataFormatError("expected a list, an object with 'keypoints' or OpenPose "

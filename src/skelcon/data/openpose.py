@@ -43,6 +43,7 @@ __all__ = [
 
 FRAME_FILE = re.compile(r"^(?P<video>.*?)_?(?P<frame>\d+)_keypoints\.json$", re.IGNORECASE)
 """An OpenPose per-frame file name: ``video`` prefix and ``frame`` number."""
+MAX_VALUE = 1e7  # |coordinate| above this is a damaged file
 MAX_GAP = 30  # frames a track may go unseen and still be continued
 MODELS = {25: "BODY_25, --layout openpose25", 18: "COCO, --layout openpose18",
           15: "MPI, no built-in layout", 135: "BODY_135, no built-in layout"}  # fmt: skip
@@ -88,10 +89,15 @@ def people_of(doc: Any, num_joints: int, where: str) -> np.ndarray:
             raise DataFormatError(f"people[{i}].pose_keypoints_2d holds {v} joints{model}; "
                                   f"the layout has {num_joints}", where)  # fmt: skip
         try:
-            out.append(np.asarray(kp, dtype=np.float64).reshape(v, 3))
+            a = np.asarray(kp, dtype=np.float64).reshape(v, 3)
         except OverflowError:
-            raise DataFormatError(f"people[{i}].pose_keypoints_2d holds a number too large "
-                                  "for a float", where) from None  # fmt: skip
+            a = np.full((v, 3), np.inf)
+        big = np.abs(np.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=np.inf)) > MAX_VALUE
+        if big.any():
+            j = int(np.argwhere(big)[0, 0])
+            raise DataFormatError(f"people[{i}] joint {j}: {kp[3 * j : 3 * j + 3]} is out of "
+                                  f"range (|v| > {MAX_VALUE:g})", where)  # fmt: skip
+        out.append(a)
     return np.stack(out) if out else np.zeros((0, num_joints, 3))
 
 

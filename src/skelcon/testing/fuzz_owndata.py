@@ -6,7 +6,7 @@ Registered in :data:`skelcon.testing.fuzz.READERS` as ``layout``, ``kinetics``,
 reader there. Issue 17 adds the files pose estimators and spreadsheets write:
 ``openpose-prepare`` (``--write_json`` folders and single files), ``missing-joints``
 (NaN, (0, 0), -1 and zero-score joints), ``csv-locale`` (separators, decimal commas,
-quotes, BOMs), ``axes`` (arrays saved in another axis order) and ``folder-tree``
+quotes, BOMs), ``axes`` (arrays saved in another axis order) and ``folder-tree-prepare``
 (sub-folders, symlinks, loops, dot-files). These also check for ``silent`` outcomes:
 wrong data accepted without a word (a missing joint stored as a real one or not
 counted, a value that was not in the file, a file read twice or never accounted for).
@@ -324,7 +324,9 @@ def case_openpose_prepare(case: Case, corpus: Corpus) -> str:
                                         {"people": [{"pose_keypoints_2d": [1.0, 2.0]}]}])  # fmt: skip
                 texts[t] = json.dumps(frames[t])
             elif op == "text":
-                texts[t] = mutate_bytes(case, texts[t].encode(), sep=b",").decode("utf-8", "replace")
+                texts[t] = mutate_bytes(case, texts[t].encode(), sep=b",").decode(
+                    "utf-8", "replace"
+                )
             elif op == "wrong-model":
                 other = 25 if lay.num_joints == 18 else 18
                 frames[t] = {"people": [{"pose_keypoints_2d": [1.0] * (3 * other)}]}
@@ -544,7 +546,8 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
                 np.save(f, kp)
             clips.append(p)
     extras = rng.sample(["ds_store", "apple", "txt", "root", "link-file", "link-dir", "loop",
-                         "empty", "broken", "hidden-dir"], rng.randint(0, 5))  # fmt: skip
+                         "empty", "broken", "hidden-dir", "clash", "damaged"],
+                        rng.randint(0, 5))  # fmt: skip
     first = raw / names[0]
     for e in extras:
         if e == "ds_store":
@@ -563,6 +566,10 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
             os.symlink(".", first / "loop")
         elif e == "empty":
             (raw / "empty").mkdir()
+        elif e == "clash":  # a second file of the same clip name: refused
+            clips[0].with_suffix(".csv").write_text("1,2\n")
+        elif e == "damaged":
+            (first / "damaged.npy").write_bytes(b"\x93NUMPY junk")
         elif e == "broken":
             os.symlink(raw / "nowhere.npy", first / "broken.npy")
         else:
@@ -588,8 +595,10 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
             rel = os.path.relpath(os.path.join(root, f), raw).replace(os.sep, "/")
             stem = rel.rsplit(".", 1)[0] if "." in f else rel
             ups = [rel.rsplit("/", j)[0] for j in range(rel.count("/") + 1)]
-            if stem not in done and not any(u in unused for u in ups) and not any(
-                u.startswith(rel + "/") for u in unused
+            if (
+                stem not in done
+                and not any(u in unused for u in ups)
+                and not any(u.startswith(rel + "/") for u in unused)
             ):
                 return f"silent:{rel} neither read, skipped nor listed as not read"
     return res
@@ -611,8 +620,8 @@ OWN_READERS = {
     "missing-joints": case_missing_joints,
     "csv-locale": case_csv_locale,
     "axes": case_axes,
-    "folder-tree": case_folder_tree,
+    "folder-tree-prepare": case_folder_tree,
 }
 OWN_WEIGHTS = {"layout": 8, "kinetics": 10, "kinetics-prepare": 5, "folder-prepare": 6,
                "openpose-prepare": 5, "missing-joints": 6, "csv-locale": 6, "axes": 6,
-               "folder-tree": 4}  # fmt: skip
+               "folder-tree-prepare": 4}  # fmt: skip
