@@ -309,8 +309,8 @@ def case_openpose_prepare(case: Case, corpus: Corpus) -> str:
                 rng.shuffle(people)
                 frames.append({"version": 1.3, "people": people})
             texts = [json.dumps(f) for f in frames]
-            op = rng.choice(["none", "none", "value", "structure", "text", "drop", "dup-frame",
-                             "wrong-model"])  # fmt: skip
+            op = rng.choice(["none"] * 6 + ["value", "structure", "text", "drop", "dup-frame",
+                                            "wrong-model"])  # fmt: skip
             if op != "none" and op != "drop":
                 clean = False
             t = rng.randrange(len(texts))
@@ -346,8 +346,8 @@ def case_openpose_prepare(case: Case, corpus: Corpus) -> str:
                 f.write_text(text, "utf-8", errors="surrogateescape")
             if op == "dup-frame":
                 (d / f"vid{i}_0_keypoints.json").write_text(texts[0], "utf-8", "surrogateescape")
-    channels = rng.choice([None, ["x", "y", "score"], ["x", "y"], ["x", "y", "z"]])
-    persons, strict = rng.choice([1, 2]), rng.random() < 0.2
+    channels = rng.choice([None, None, ["x", "y", "score"], ["x", "y"], ["x", "y", "z"]])
+    persons, strict = rng.choice([1, 2]), rng.random() < 0.15
     case.note(f"{name} marker {marker}@{joint} channels={channels} M={persons} strict={strict}")
     out = case.tmp / "out"
     case.post = _prepare_post(out)
