@@ -6,7 +6,17 @@ For everyone whose skeletons come from their own pipeline. Layout of ``DIR``::
     DIR/<class>/<clip>.csv        one line per frame: x0,y0[,z0|,s0],x1,... (V*C values
                                   per person; M persons one after the other); an
                                   optional header line
-    DIR/<class>/<clip>.json       the same nested list, or {"keypoints": [...]}
+    DIR/<class>/<clip>.json       the same nested list, or {"keypoints": [...]}, or
+                                  OpenPose frames [{"people": [...]}, ...]
+    DIR/<class>/[<video>/]<video>_<frame>_keypoints.json
+                                  OpenPose --write_json output: one clip per video
+                                  (:mod:`skelcon.data.openpose`), x, y, score
+
+Clips in sub-folders of a class folder are that class's. Every file under ``DIR`` is
+read, skipped with its reason, or listed as not read (``FolderData.unused``, in
+meta.json ``unused_files``): dot-files (``.DS_Store``, macOS ``._*``), other file types,
+files outside a class folder, and a second path to a file already read (symlinked
+files and class folders: the path without a link is read; loops are cut).
 
 or split folders ``DIR/train/<class>/...`` and ``DIR/test/<class>/...``, or any files
 named in a labels CSV (``--labels``: lines ``clip,label[,split]``, ``clip`` the path
@@ -16,7 +26,16 @@ of the clip name, so adding clips never moves the others) is the test split.
 
 ``V`` must be the layout's joint count (``--layout``: a built-in name or a layout YAML).
 ``C`` is 2 (``x, y``), 3 (``x, y, z`` unless ``--channels x,y,score``) or 4
-(``x, y, z, score``); every clip must have the same. Clips longer than ``max_frames``
+(``x, y, z, score``); every clip must have the same. An array whose axes fit only in
+another order (``(V, T, C)``, ST-GCN's ``(C, T, V, M)``, ``(T, M, V, C)``) is transposed
+and reported (meta.json ``axes_assumed``); one that fits several orders is refused.
+A joint the estimator did not detect (NaN or JSON ``null``, an empty CSV cell, ``0, 0``,
+``-1, -1``, a score <= 0) is read as missing (every channel 0,
+:func:`~skelcon.data.clips.mark_missing`) and counted (meta.json ``missing_joints``).
+CSV clips may separate values by ``,``, ``;``, tabs or spaces; with ``;``/tabs/spaces a
+``,`` inside a value is a decimal comma (a ``,``-separated file with decimal commas is
+refused, never read as other numbers). A labels CSV is read with :mod:`csv` (quotes,
+``;`` or tab separators, BOM, CRLF); a clip path leading outside ``DIR`` is refused. Clips longer than ``max_frames``
 are uniformly subsampled, persons beyond ``max_persons`` dropped (the least confident
 or least moving), and with ``norm`` each clip is normalised
 (:mod:`skelcon.data.clips`). Benchmark ``default``, splits ``train`` and ``test``.
@@ -615,7 +634,9 @@ def _load(task: _FolderTask) -> Sample:
     x, nf, more = clip_to_sample(kp, task.layout, task.channels, task.max_frames,
                                  task.max_persons, task.norm, clip.path)  # fmt: skip
     if not x.any():
-        raise DataFormatError("all-zero clip (no skeleton data)", clip.path)
+        why = ", ".join(f"{MISSING_ENCODINGS[k]} {n}" for k, n in missing.items() if n)
+        raise DataFormatError("all-zero clip (no skeleton data" + (f"; joints read as not "
+                              f"detected: {why})" if why else ")"), clip.path)  # fmt: skip
     info.update(more)
     for k in ("tracks", "tracks_dropped", "empty_people", "frame_gaps"):
         if not info.get(k):
@@ -779,6 +800,8 @@ def prepare_folder(
     parsing, and after it what was read as missing, transposed or left out (also in
     meta.json). A failure leaves nothing behind (no partial directory).
     """
+    if int(workers) < 1:
+        raise SkelconError(f"--workers must be at least 1, got {workers}")
     folder = read_folder(raw, layout, channels=channels, labels=labels, max_frames=max_frames,
                          max_persons=max_persons, norm=norm, test_fraction=test_fraction)  # fmt: skip
     if channels is None and folder.channels == ["x", "y", "z"]:
