@@ -251,6 +251,16 @@ def test_labels_csv_in_other_locales(tmp_path):
         "train", "test"]  # fmt: skip
     labels.write_text("a/0.npy\ta b\ttrain\na/2.npy\tc\ttest\n")
     assert read_folder(tmp_path, "coco17", labels=labels).classes == ["a b", "c"]
+    rng = np.random.default_rng(2)
+    video = tmp_path / "v" / "run 1"
+    video.mkdir(parents=True)
+    for t in range(3):
+        doc = {"people": [_person(rng, 100, 100, v=17)]}
+        (video / f"run_{t:012d}_keypoints.json").write_text(json.dumps(doc))
+    labels.write_text("a\\1.npy;wave\nv/run 1;jump\n")  # a Windows path, an OpenPose folder
+    f = read_folder(tmp_path, "coco17", labels=labels)
+    assert [(c.name, len(c.frames)) for c in f.clips] == [("a/1", 0), ("v/run 1", 3)]
+    assert f.load(1).num_frames == 3 and f.channels == ["x", "y"]
     labels.write_text("a/0.npy,x\nlinked.npy,y\n")
     os.symlink(tmp_path / "a" / "0.npy", tmp_path / "linked.npy")
     with pytest.raises(SkelconError, match="l.csv:2: clip 'linked.npy' is the same file as line 1"):

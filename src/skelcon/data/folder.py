@@ -542,6 +542,8 @@ def _scan_labels(raw: Path, labels: Path, test_fraction: float):
         if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
             raise SkelconError(f"{labels}:{ln}: expected clip{delim}label[{delim}split], "
                                f"got {line!r}")  # fmt: skip
+        if "\\" in fields[0] and not (raw / fields[0]).exists():
+            fields[0] = fields[0].replace("\\", "/")  # a path written on Windows
         rel = _inside(raw, fields[0])
         if rel is None:
             raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} is outside --raw {str(raw)!r} "
