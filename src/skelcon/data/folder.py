@@ -382,10 +382,12 @@ def _rel(p: Path, raw: Path) -> str:
     return str(p.relative_to(raw)).replace(os.sep, "/")
 
 
-def _walk(d: Path, raw: Path, depth: int, stack: tuple[str, ...], files: list[Path],
-          unused: list[tuple[str, str]]) -> None:  # fmt: skip
-    """Every file below ``d`` (symlinks followed, loops cut) into ``files``; what is
-    not read into ``unused`` as ``(path relative to raw, reason)``."""
+def _walk(d: Path, raw: Path, depth: int, files: list[Path], unused: list[tuple[str, str]],
+          links: list[tuple[Path, int]], seen: set[str]) -> None:  # fmt: skip
+    """Every file below ``d`` into ``files``; a symlinked folder into ``links`` (read
+    after every real folder, so the path without a link wins); what is not read into
+    ``unused`` as ``(path relative to raw, reason)``. ``seen``: real folders walked."""
+    seen.add(os.path.realpath(d))
     try:
         entries = sorted(os.scandir(d), key=lambda e: e.name)
     except OSError as e:
@@ -399,22 +401,39 @@ def _walk(d: Path, raw: Path, depth: int, stack: tuple[str, ...], files: list[Pa
             unused.append((_rel(p, raw), "hidden file"))  # .DS_Store, macOS ._ files, .git
             continue
         try:
-            is_dir = e.is_dir()
-            is_file = e.is_file()
+            is_dir, is_file, is_link = e.is_dir(), e.is_file(), e.is_symlink()
         except OSError:
-            is_dir = is_file = False
-        if is_dir:
-            real = os.path.realpath(p)
-            if real in stack:
-                unused.append((_rel(p, raw), "a link to a folder above it (a loop)"))
-            elif depth >= MAX_DEPTH:
-                unused.append((_rel(p, raw), f"more than {MAX_DEPTH} folders deep"))
-            else:
-                _walk(p, raw, depth + 1, (*stack, real), files, unused)
+            is_dir = is_file = is_link = False
+        if is_dir and depth >= MAX_DEPTH:
+            unused.append((_rel(p, raw), f"more than {MAX_DEPTH} folders deep"))
+        elif is_dir and is_link:
+            links.append((p, depth + 1))
+        elif is_dir:
+            _walk(p, raw, depth + 1, files, unused, links, seen)
         elif is_file:
             files.append(p)
         else:
             unused.append((_rel(p, raw), "a broken link or not a regular file"))
+
+
+def _walk_tree(raw: Path, files: list[Path], unused: list[tuple[str, str]]) -> None:
+    """:func:`_walk` from ``raw``, then the symlinked folders, each real folder once
+    (a second way to one is listed once in ``unused``, not file by file; loops cut)."""
+    links: list[tuple[Path, int]] = []
+    seen: set[str] = set()
+    raw_real = os.path.realpath(raw)
+    _walk(raw, raw, 0, files, unused, links, seen)
+    while links:
+        p, depth = links.pop(0)
+        real = os.path.realpath(p)
+        if real in seen:
+            parent = os.path.realpath(p.parent)
+            above = parent == real or parent.startswith(real + os.sep) or real == raw_real
+            where = os.path.relpath(real, raw_real).replace(os.sep, "/")
+            unused.append((_rel(p, raw), "a link to a folder above it (a loop)" if above else
+                           f"a link to the folder {where} (read there)"))  # fmt: skip
+        else:
+            _walk(p, raw, depth, files, unused, links, seen)
 
 
 def _dedupe(files: list[Path], raw: Path, unused: list[tuple[str, str]]) -> list[Path]:
@@ -471,7 +490,7 @@ def _scan_tree(raw: Path, test_fraction: float):
         roots = [(raw, None)]
     unused: list[tuple[str, str]] = []
     files: list[Path] = []
-    _walk(raw, raw, 0, (os.path.realpath(raw),), files, unused)
+    _walk_tree(raw, files, unused)
     files = _dedupe(files, raw, unused)
     per_class: dict[tuple[Path, str | None], list[Path]] = {}
     for f in files:
