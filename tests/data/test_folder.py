@@ -76,11 +76,12 @@ def test_split_folders_labels_csv_and_bad_clips(tmp_path, capsys):
     )
     prepare_folder(root, tmp_path / "out", layout="coco17", progress=False)
     meta = read_meta(tmp_path / "out")
-    assert meta["benchmarks"] == {"default": {"train": 4, "test": 4}}
+    assert meta["benchmarks"] == {"default": {"train": 5, "test": 4}}  # NaN: missing joints
     assert meta["classes"] == ["clap", "wave"] and meta["channels"] == ["x", "y"]
+    assert meta["missing_joints"]["nan"] == 17 and meta["missing_joints"]["clips"] == 1
     err = capsys.readouterr().err
-    assert "bad.npy: 16 joints, the layout has 17" in err and "nan.json: non-finite value" in err
-    assert {s["name"] for s in meta["skipped"]} == {"train/wave/bad", "train/clap/nan"}
+    assert "bad.npy: 16 joints, the layout has 17" in err
+    assert {s["name"] for s in meta["skipped"]} == {"train/wave/bad"}
 
     labels = tmp_path / "labels.csv"
     labels.write_text("clip,label,split\ntrain/wave/0.npy,hello,train\ntrain/wave/1.npy,bye,test\n"

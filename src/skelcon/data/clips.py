@@ -25,7 +25,64 @@ from .normalize import body_energy, normalize, require_finite
 from .normalize2d import normalize_2d
 from .pku import resample_indices
 
-__all__ = ["ClipNorm", "add_norm_args", "clip_to_sample", "norm_from_args", "parse_image_size"]
+__all__ = [
+    "MISSING_ENCODINGS",
+    "ClipNorm",
+    "add_norm_args",
+    "clip_to_sample",
+    "mark_missing",
+    "missing_summary",
+    "norm_from_args",
+    "parse_image_size",
+]
+
+MISSING_ENCODINGS = {
+    "nan": "NaN",
+    "zero": "(0, 0)",
+    "score0": "score 0",
+    "sentinel": "-1 coordinates",
+}
+"""How pose estimators write a joint they did not detect (key -> how reports name it)."""
+
+
+def mark_missing(kp: np.ndarray, channels: Sequence[str]) -> tuple[np.ndarray, dict[str, int]]:
+    """Read every "not detected" encoding of ``kp (M, T, V, C)`` as missing.
+
+    A joint is missing when any channel is NaN (``nan``), its coordinates are all
+    exactly 0 (``zero``: skelcon's own convention), all exactly -1 (``sentinel``), or
+    its score is <= 0 where ``channels`` has a ``score`` (``score0``). Missing joints
+    get 0 in every channel (score 0 included), so they are never taken for a real
+    joint, nor for the centre by the normalisations (which skip zero joints).
+
+    Returns ``(kp float32 copy, counts)``: the missing joints per encoding (keys of
+    :data:`MISSING_ENCODINGS`); ``zero`` counts only the person-frames in which the
+    person has some detected joint (an absent person is all zero by convention).
+    """
+    kp = np.asarray(kp, dtype=np.float32)
+    k = coord_count(channels)
+    nan = np.isnan(kp).any(-1)
+    xy = kp[..., :k]
+    sentinel = ~nan & (xy == -1).all(-1)
+    zero = ~nan & (xy == 0).all(-1)
+    score0 = np.zeros_like(nan)
+    if "score" in channels and kp.shape[-1] == len(channels):
+        score0 = ~nan & ~sentinel & ~zero & (kp[..., list(channels).index("score")] <= 0)
+    missing = nan | sentinel | zero | score0
+    present = (~missing).any(-1, keepdims=True)  # (M, T, 1): the person is there
+    masks = (nan, zero & present, score0, sentinel)
+    counts = {key: int(m.sum()) for key, m in zip(MISSING_ENCODINGS, masks, strict=True)}
+    return np.where(missing[..., None], np.float32(0), kp), counts
+
+
+def missing_summary(counts: dict[str, int]) -> str:
+    """``"12 missing joints read as 0 (NaN 2, (0, 0) 10)"`` from summed
+    :func:`mark_missing` counts; empty when nothing was missing."""
+    total = sum(counts.get(key, 0) for key in MISSING_ENCODINGS)
+    if not total:
+        return ""
+    parts = ", ".join(f"{name} {counts[key]}" for key, name in MISSING_ENCODINGS.items()
+                      if counts.get(key))  # fmt: skip
+    return f"{total} missing joints read as 0 ({parts})"
 
 
 @dataclass(frozen=True)
@@ -63,6 +120,9 @@ class ClipNorm:
             raise SkelconError(
                 f"{where}: --score-threshold needs a score channel; the data have {list(channels)}"
             )
+        if self.enabled and coord_count(channels) == 3 and len(channels) != 3:
+            raise SkelconError(f"{where}: --normalize: the 3D normalisation needs x, y, z only; "
+                               f"these are {list(channels)}")  # fmt: skip
         if (
             self.enabled
             and coord_count(channels) == 3

@@ -6,7 +6,17 @@ For everyone whose skeletons come from their own pipeline. Layout of ``DIR``::
     DIR/<class>/<clip>.csv        one line per frame: x0,y0[,z0|,s0],x1,... (V*C values
                                   per person; M persons one after the other); an
                                   optional header line
-    DIR/<class>/<clip>.json       the same nested list, or {"keypoints": [...]}
+    DIR/<class>/<clip>.json       the same nested list, or {"keypoints": [...]}, or
+                                  OpenPose frames [{"people": [...]}, ...]
+    DIR/<class>/[<video>/]<video>_<frame>_keypoints.json
+                                  OpenPose --write_json output: one clip per video
+                                  (:mod:`skelcon.data.openpose`), x, y, score
+
+Clips in sub-folders of a class folder are that class's. Every file under ``DIR`` is
+read, skipped with its reason, or listed as not read (``FolderData.unused``, in
+meta.json ``unused_files``): dot-files (``.DS_Store``, macOS ``._*``), other file types,
+files outside a class folder, and a second path to a file already read (symlinked
+files and class folders: the path without a link is read; loops are cut).
 
 or split folders ``DIR/train/<class>/...`` and ``DIR/test/<class>/...``, or any files
 named in a labels CSV (``--labels``: lines ``clip,label[,split]``, ``clip`` the path
@@ -16,7 +26,16 @@ of the clip name, so adding clips never moves the others) is the test split.
 
 ``V`` must be the layout's joint count (``--layout``: a built-in name or a layout YAML).
 ``C`` is 2 (``x, y``), 3 (``x, y, z`` unless ``--channels x,y,score``) or 4
-(``x, y, z, score``); every clip must have the same. Clips longer than ``max_frames``
+(``x, y, z, score``); every clip must have the same. An array whose axes fit only in
+another order (``(V, T, C)``, ST-GCN's ``(C, T, V, M)``, ``(T, M, V, C)``) is transposed
+and reported (meta.json ``axes_assumed``); one that fits several orders is refused.
+A joint the estimator did not detect (NaN or JSON ``null``, an empty CSV cell, ``0, 0``,
+``-1, -1``, a score <= 0) is read as missing (every channel 0,
+:func:`~skelcon.data.clips.mark_missing`) and counted (meta.json ``missing_joints``).
+CSV clips may separate values by ``,``, ``;``, tabs or spaces; with ``;``/tabs/spaces a
+``,`` inside a value is a decimal comma (a ``,``-separated file with decimal commas is
+refused, never read as other numbers). A labels CSV is read with :mod:`csv` (quotes,
+``;`` or tab separators, BOM, CRLF); a clip path leading outside ``DIR`` is refused. Clips longer than ``max_frames``
 are uniformly subsampled, persons beyond ``max_persons`` dropped (the least confident
 or least moving), and with ``norm`` each clip is normalised
 (:mod:`skelcon.data.clips`). Benchmark ``default``, splits ``train`` and ``test``.
@@ -32,8 +51,11 @@ Python use (e.g. to embed a folder with a trained encoder)::
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import itertools
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,75 +64,217 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, SkelconError
-from ..utils.text import parse_float, read_text, split_fields, text_lines
-from .channels import check_channels, default_channels
-from .clips import ClipNorm, add_norm_args, clip_to_sample, norm_from_args
+from ..utils.text import read_text, text_lines
+from .channels import check_channels, coord_count, default_channels
+from .clips import (
+    MISSING_ENCODINGS,
+    ClipNorm,
+    add_norm_args,
+    clip_to_sample,
+    mark_missing,
+    missing_summary,
+    norm_from_args,
+)
 from .kinetics import parse_json
 from .layouts import JointLayout, load_layout
-from .pipeline import Sample, run_prepare
+from .openpose import FRAME_FILE, MAX_VALUE, is_people_doc, read_openpose_frames, read_people_frames
+from .pipeline import PrepareReport, Sample, run_prepare
 from .prepared import PreparedWriter
 
-__all__ = ["FolderClip", "FolderData", "prepare_folder", "read_clip", "read_folder"]
+__all__ = [
+    "FolderClip",
+    "FolderData",
+    "prepare_folder",
+    "read_clip",
+    "read_clip_info",
+    "read_folder",
+]
 
 EXTENSIONS = (".npy", ".csv", ".json")
-MAX_VALUE = 1e7  # |coordinate| above this is a damaged file
+MAX_DEPTH = 16  # folder levels read below a class folder
+NA_TOKENS = frozenset(["", "nan", "-nan", "na", "n/a", "null", "none"])  # a missing value
 
 
 @dataclass(frozen=True)
 class FolderClip:
     """One clip of a folder: its file, name (path relative to the root, no
-    extension), 0-based label and split (``train``/``test``)."""
+    extension), 0-based label and split (``train``/``test``); ``frames``: for an
+    OpenPose ``--write_json`` video, its per-frame files in frame order (``path`` is
+    then the first of them)."""
 
     path: str
     name: str
     label: int
     split: str
+    frames: tuple[str, ...] = ()
 
 
-def _check_array(a: np.ndarray, num_joints: int, num_channels: int | None, path: str) -> np.ndarray:
+# --------------------------------------------------------------------------- clip arrays
+
+
+def _fits(sizes: dict[str, int], num_joints: int, chans: tuple[int, ...]) -> bool:
+    if sizes["V"] != num_joints or sizes["C"] not in chans or sizes["T"] < 1:
+        return False
+    return "M" not in sizes or 1 <= sizes["M"] <= max(8, sizes["T"])  # persons << frames
+
+
+def _axis_order(
+    shape: tuple[int, ...], num_joints: int, num_channels: int | None
+) -> tuple[tuple[int, ...], str] | None:
+    """The permutation that turns an array of ``shape`` into ``(M, T, V, C)`` /
+    ``(T, V, C)`` order and the order it assumed (``"(V, T, C)"``); the identity when
+    the shape fits as it is; None when no order fits. Raises
+    :class:`DataFormatError` (without a path) when several fit."""
+    roles = "MTVC" if len(shape) == 4 else "TVC"
+    chans = (num_channels,) if num_channels is not None else (2, 3, 4)
+    ident = tuple(range(len(shape)))
+    if _fits({r: shape[i] for r, i in zip(roles, ident, strict=False)}, num_joints, chans):
+        return ident, ""
+    found = [p for p in itertools.permutations(ident)
+             if _fits({r: shape[i] for r, i in zip(roles, p, strict=False)}, num_joints, chans)]  # fmt: skip
+    c_last = [p for p in found if p[-1] == len(shape) - 1]  # channels last: the usual
+    found = c_last if len(c_last) == 1 else found
+    if len(found) > 1:
+        orders = " or ".join(_names(roles, p) for p in found[:3])
+        raise DataFormatError(f"keypoints of shape {list(shape)} fit several axis orders ({orders}); "
+                              f"save ({', '.join(roles)}) or give --channels")  # fmt: skip
+    if not found:
+        return None
+    p = found[0]
+    return p, _names(roles, p)
+
+
+def _names(roles: str, p: tuple[int, ...]) -> str:
+    """The file's axis order under permutation ``p``: ``"(V, T, C)"``."""
+    return "(" + ", ".join(roles[p.index(i)] for i in range(len(p))) + ")"
+
+
+def _where(a: np.ndarray, bad: np.ndarray) -> str:
+    m, t, v, c = (int(i) for i in np.argwhere(bad)[0])
+    return f"person {m} frame {t} joint {v} channel {c} (0-based)"
+
+
+def _check_array(
+    a: np.ndarray, num_joints: int, num_channels: int | None, path: str
+) -> tuple[np.ndarray, dict]:
+    """``a`` -> ``((M, T, V, C) float32, info)``; ``info["axes"]`` names the order
+    assumed for an array whose axes did not fit as ``(T, V, C)``/``(M, T, V, C)``
+    (it is transposed). NaN (a joint not detected) is kept for :func:`mark_missing`."""
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) and not np.iscomplexobj(a)):
         raise DataFormatError(f"keypoints must be real numbers, got {a.dtype}", path)
-    if a.ndim == 3:
-        a = a[None]
-    if a.ndim != 4:
+    if a.ndim not in (3, 4):
         raise DataFormatError(
             f"keypoints of shape {list(a.shape)}: expected (T, V, C) or (M, T, V, C)", path
         )
-    m, t, v, c = a.shape
-    if m == 0 or t == 0:
+    if 0 in a.shape:
         raise DataFormatError(f"keypoints of shape {list(a.shape)} hold no frame", path)
-    if v != num_joints:
+    info: dict = {}
+    try:
+        order = _axis_order(a.shape, num_joints, num_channels)
+    except DataFormatError as e:
+        raise DataFormatError(e.reason, path) from None
+    if order is None:
+        b = a if a.ndim == 4 else a[None]
+        m, t, v, c = b.shape
+        if v != num_joints:
+            raise DataFormatError(
+                f"{v} joints, the layout has {num_joints} (shape {list(a.shape)})", path
+            )
+        if num_channels is not None and c != num_channels:
+            raise DataFormatError(f"{c} channels per joint, expected {num_channels}", path)
+        if c not in (2, 3, 4):
+            raise DataFormatError(f"{c} channels per joint, expected 2, 3 or 4", path)
         raise DataFormatError(
-            f"{v} joints, the layout has {num_joints} (shape {list(a.shape)})", path
-        )
-    if num_channels is not None and c != num_channels:
-        raise DataFormatError(f"{c} channels per joint, expected {num_channels}", path)
-    if c not in (2, 3, 4):
-        raise DataFormatError(f"{c} channels per joint, expected 2, 3 or 4", path)
-    a = a.astype(np.float32)
-    if not np.isfinite(a).all():
-        raise DataFormatError("non-finite value", path)
-    if np.abs(a).max() > MAX_VALUE:
-        raise DataFormatError(f"value out of range (|v| > {MAX_VALUE:g})", path)
+            f"keypoints of shape {list(a.shape)}: {m} persons but {t} frames, and no other axis "
+            "order fits unambiguously; save (M, T, V, C) with M the persons", path,
+        )  # fmt: skip
+    perm, assumed = order
+    if assumed:
+        info["axes"] = {"shape": list(a.shape), "read_as": assumed}
+        a = a.transpose(perm)
+    if a.ndim == 3:
+        a = a[None]
+    return _check_values(a, path), info
+
+
+def _check_values(a: np.ndarray, path: str) -> np.ndarray:
+    """``a (M, T, V, C)`` as float32; an infinite or out-of-range value refused with
+    its place (NaN is left for :func:`mark_missing`)."""
+    with np.errstate(over="ignore"):
+        a = a.astype(np.float32)
+    inf = np.isinf(a)
+    if inf.any():
+        raise DataFormatError(f"infinite value at {_where(a, inf)} (write NaN or 0 for a joint "
+                              "not detected)", path)  # fmt: skip
+    big = np.abs(np.nan_to_num(a)) > MAX_VALUE
+    if big.any():
+        raise DataFormatError(f"value out of range (|v| > {MAX_VALUE:g}) at {_where(a, big)}", path)
     return a
 
 
+def _delimiter(text: str) -> str | None:
+    """The field separator of a numeric CSV clip: ``;`` or tab when present (then a
+    ``,`` inside a field is a decimal comma), else ``,`` unless values are separated by
+    spaces (``1,5 2,25``: decimal commas); None: whitespace."""
+    head = text[:4096]
+    for d in (";", "\t"):
+        if d in head:
+            return d
+    if "," in head:
+        lines = head.strip().split("\n")
+        last = lines[-2 if len(lines) > 1 else -1]  # a whole line, not the header
+        # "1,5 2,25": spaces between values, decimal commas
+        return None if any(len(f.split()) > 1 for f in last.split(",")) else ","
+    return None
+
+
+def _floats(rows: list[list[str]], lines: list[int], decimal_comma: bool, path: str) -> np.ndarray:
+    """Fields -> ``(rows, width)`` float64; NaN for an empty/NA field (a missing value);
+    one line naming the first field that is not a number."""
+    a = np.array(rows, dtype=object)
+    s = np.char.strip(a.astype(str))
+    if decimal_comma:
+        s = np.char.replace(s, ",", ".")
+    na = np.isin(np.char.lower(s), list(NA_TOKENS))
+    s = np.where(na, "nan", s)
+    try:
+        return s.astype(np.float64)
+    except ValueError:
+        pass
+    for (i, j), tok in np.ndenumerate(s):
+        try:
+            float(tok)
+        except ValueError:
+            hint = " (a decimal comma needs ';' or tab between values)" if "," in str(tok) else ""
+            raise DataFormatError(f"value {rows[i][j]!r} is not a number{hint}", path,
+                                  lines[i]) from None  # fmt: skip
+    raise DataFormatError("not a numeric table", path)  # pragma: no cover
+
+
 def _read_csv(path: str, num_joints: int, num_channels: int | None) -> np.ndarray:
-    rows = []
-    width = None
-    for i, (ln, line) in enumerate(text_lines(read_text(path, "csv clip"))):
-        fields = split_fields(line)
-        if i == 0 and fields and not _numeric(fields[0]):
-            continue  # a header line
-        vals = [parse_float(f, "value", path, ln) for f in fields]
-        if width is None:
-            width = len(vals)
-        elif len(vals) != width:
-            raise DataFormatError(f"{len(vals)} values, the first frame has {width}", path, ln)
-        rows.append(vals)
-    if not rows:
+    text = read_text(path, "csv clip")
+    delim = _delimiter(text)
+    rows, lines = [], []
+    numbered = text_lines(text)
+    if delim is None:
+        parsed = [line.split() for _, line in numbered]
+    else:
+        parsed = list(csv.reader([line for _, line in numbered], delimiter=delim,
+                                 skipinitialspace=True))  # fmt: skip
+    for i, ((ln, _), fields) in enumerate(zip(numbered, parsed, strict=False)):
+        if len(fields) % num_joints == 1 and not fields[-1].strip():
+            fields = fields[:-1]  # a trailing separator (not an empty last value) adds no field
+        if i == 0 and not any(_numeric(f, delim != ",") for f in fields):
+            continue  # a header line: no field is a number
+        if rows and len(fields) != len(rows[0]):
+            raise DataFormatError(f"{len(fields)} values, the first frame has {len(rows[0])}",
+                                  path, ln)  # fmt: skip
+        rows.append(fields)
+        lines.append(ln)
+    if not rows or not rows[0]:
         raise DataFormatError("no frame", path)
-    width = len(rows[0])
+    values = _floats(rows, lines, delim != ",", path)
+    width = values.shape[1]
     if num_channels is None:
         per = [c for c in (2, 3) if width == num_joints * c]
         if not per:
@@ -125,30 +289,44 @@ def _read_csv(path: str, num_joints: int, num_channels: int | None) -> np.ndarra
             f"{num_channels} channels", path,
         )  # fmt: skip
     m = width // (num_joints * num_channels)
-    a = np.asarray(rows, dtype=np.float64).reshape(len(rows), m, num_joints, num_channels)
-    return a.transpose(1, 0, 2, 3)
+    return values.reshape(len(rows), m, num_joints, num_channels).transpose(1, 0, 2, 3)
 
 
-def _numeric(s: str) -> bool:
+def _numeric(s: str, decimal_comma: bool = False) -> bool:
+    s = s.strip()
     try:
-        float(s)
+        float(s.replace(",", ".") if decimal_comma else s)
     except ValueError:
         return False
     return True
 
 
-def read_clip(
-    path: str | os.PathLike, num_joints: int, num_channels: int | None = None
-) -> np.ndarray:
-    """One clip file (``.npy``, ``.csv``, ``.json``) -> keypoints ``(M, T, V, C)`` float32.
+def read_clip_info(
+    path: str | os.PathLike,
+    num_joints: int,
+    num_channels: int | None = None,
+    *,
+    frames: Sequence[str] = (),
+    max_persons: int | None = None,
+) -> tuple[np.ndarray, dict]:
+    """One clip -> ``(keypoints (M, T, V, C) float32, info)``.
 
-    ``num_channels`` (C) is checked when given (a CSV line needs it to hold several
-    persons). Raises :class:`DataFormatError` naming the file (and line) on anything
-    else than the documented formats, a joint count other than ``num_joints``, or
-    non-finite values.
+    ``path``: a ``.npy``, ``.csv`` or ``.json`` file (a nested list, ``{"keypoints":
+    ...}``, or OpenPose frames ``{"people": [...]}``, :mod:`skelcon.data.openpose`);
+    ``frames``: the per-frame files of an OpenPose video instead. NaN marks a joint not
+    detected (see :func:`~skelcon.data.clips.mark_missing`). ``info`` says what was
+    assumed: ``axes`` (an array transposed into order), ``channels`` (those of the
+    file, for OpenPose ``x, y, score``), the OpenPose tracking counts. ``num_channels``
+    (C) is checked when given (a CSV line needs it to hold several persons). Raises
+    :class:`DataFormatError` naming the file (and line, frame, joint) on anything else
+    than the documented formats, a joint count other than ``num_joints``, or an
+    infinite value.
     """
     p = str(path)
     ext = Path(p).suffix.lower()
+    if frames:
+        kp, info = read_openpose_frames(list(frames), num_joints, max_persons)
+        return _check_values(kp, p), {"channels": ["x", "y", "score"], **info}
     if ext == ".npy":
         try:
             a = np.load(p, allow_pickle=False)
@@ -157,12 +335,16 @@ def read_clip(
             raise DataFormatError(f"cannot read npy: {msg}", p) from None
     elif ext == ".json":
         doc = parse_json(read_text(p, "json clip"), p)
+        if is_people_doc(doc):
+            kp, info = read_people_frames(doc, num_joints, p, max_persons)
+            return _check_values(kp, p), {"channels": ["x", "y", "score"], **info}
         if isinstance(doc, dict):
             if "keypoints" not in doc:
-                raise DataFormatError("expected a list or an object with 'keypoints'", p)
+                raise DataFormatError("expected a list, an object with 'keypoints' or OpenPose "
+                                      "frames {\"people\": [...]}", p)  # fmt: skip
             doc = doc["keypoints"]
         try:
-            a = np.asarray(doc, dtype=np.float64)
+            a = np.asarray(doc, dtype=np.float64)  # JSON null -> NaN: not detected
         except (ValueError, TypeError, OverflowError, RecursionError):
             raise DataFormatError(
                 "keypoints is not a numeric (M, T, V, C) nested list", p
@@ -172,6 +354,14 @@ def read_clip(
     else:
         raise DataFormatError(f"unknown clip format {ext!r} (valid: {', '.join(EXTENSIONS)})", p)
     return _check_array(a, num_joints, num_channels, p)
+
+
+def read_clip(
+    path: str | os.PathLike, num_joints: int, num_channels: int | None = None
+) -> np.ndarray:
+    """One clip file -> keypoints ``(M, T, V, C)`` float32 (:func:`read_clip_info`
+    without the info; NaN where a joint was not detected)."""
+    return read_clip_info(path, num_joints, num_channels)[0]
 
 
 # --------------------------------------------------------------------------- finding clips
@@ -188,15 +378,108 @@ def _hash_split(name: str, test_fraction: float) -> str:
     return "test" if h / 2**32 < test_fraction else "train"
 
 
-def _clip_files(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in EXTENSIONS)
+def _rel(p: Path, raw: Path) -> str:
+    return str(p.relative_to(raw)).replace(os.sep, "/")
 
 
-def _scan_tree(
-    raw: Path, test_fraction: float
-) -> tuple[list[str], list[tuple[Path, str, str, str]]]:
-    """``(classes, [(file, name, class, split)])`` of ``raw/<class>/`` or
-    ``raw/{train,test}/<class>/``."""
+def _walk(d: Path, raw: Path, depth: int, files: list[Path], unused: list[tuple[str, str]],
+          links: list[tuple[Path, int]], seen: set[str]) -> None:  # fmt: skip
+    """Every file below ``d`` into ``files``; a symlinked folder into ``links`` (read
+    after every real folder, so the path without a link wins); what is not read into
+    ``unused`` as ``(path relative to raw, reason)``. ``seen``: real folders walked."""
+    seen.add(os.path.realpath(d))
+    try:
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except OSError as e:
+        unused.append((_rel(d, raw), f"cannot list the folder: {e.strerror or e}"))
+        return
+    if not entries and depth:
+        unused.append((_rel(d, raw), "an empty folder"))
+    for e in entries:
+        p = Path(e.path)
+        if e.name.startswith("."):
+            unused.append((_rel(p, raw), "hidden file"))  # .DS_Store, macOS ._ files, .git
+            continue
+        try:
+            is_dir, is_file, is_link = e.is_dir(), e.is_file(), e.is_symlink()
+        except OSError:
+            is_dir = is_file = is_link = False
+        if is_dir and depth >= MAX_DEPTH:
+            unused.append((_rel(p, raw), f"more than {MAX_DEPTH} folders deep"))
+        elif is_dir and is_link:
+            links.append((p, depth + 1))
+        elif is_dir:
+            _walk(p, raw, depth + 1, files, unused, links, seen)
+        elif is_file:
+            files.append(p)
+        else:
+            unused.append((_rel(p, raw), "a broken link or not a regular file"))
+
+
+def _walk_tree(raw: Path, files: list[Path], unused: list[tuple[str, str]]) -> None:
+    """:func:`_walk` from ``raw``, then the symlinked folders, each real folder once
+    (a second way to one is listed once in ``unused``, not file by file; loops cut)."""
+    links: list[tuple[Path, int]] = []
+    seen: set[str] = set()
+    raw_real = os.path.realpath(raw)
+    _walk(raw, raw, 0, files, unused, links, seen)
+    while links:
+        p, depth = links.pop(0)
+        real = os.path.realpath(p)
+        if real in seen:
+            parent = os.path.realpath(p.parent)
+            above = parent == real or parent.startswith(real + os.sep) or real == raw_real
+            where = os.path.relpath(real, raw_real).replace(os.sep, "/")
+            unused.append((_rel(p, raw), "a link to a folder above it (a loop)" if above else
+                           f"a link to the folder {where} (read there)"))  # fmt: skip
+        else:
+            _walk(p, raw, depth, files, unused, links, seen)
+
+
+def _dedupe(files: list[Path], raw: Path, unused: list[tuple[str, str]]) -> list[Path]:
+    """One path per real file: the one without a symlink on its way (else the first);
+    every other named in ``unused``, before any parsing."""
+    raw_real = Path(os.path.realpath(raw))
+    by_real: dict[str, list[Path]] = {}
+    for f in files:
+        by_real.setdefault(os.path.realpath(f), []).append(f)
+    keep = set()
+    for real, paths in by_real.items():
+        direct = [p for p in paths if str(raw_real / p.relative_to(raw)) == real]
+        first = (direct or paths)[0]
+        keep.add(first)
+        for p in paths:
+            if p != first:
+                unused.append((_rel(p, raw), f"the same file as {_rel(first, raw)} (read once, "
+                               "there)"))  # fmt: skip
+    return [f for f in files if f in keep]
+
+
+def _group(files: list[Path], raw: Path, class_dir: Path):
+    """Clip files of one class -> ``[(path, name, frames)]``: OpenPose per-frame files
+    of one video (one folder, one name prefix) become one clip."""
+    videos: dict[tuple[Path, str], list[Path]] = {}
+    out = []
+    for f in files:
+        m = FRAME_FILE.match(f.name)
+        if m:
+            videos.setdefault((f.parent, m.group("video")), []).append(f)
+        else:
+            out.append((f, str(f.relative_to(raw).with_suffix("")).replace(os.sep, "/"), ()))
+    prefixes: dict[Path, int] = {}
+    for parent, _ in videos:
+        prefixes[parent] = prefixes.get(parent, 0) + 1
+    for (parent, video), fs in videos.items():
+        base = _rel(parent, raw)
+        name = base if parent != class_dir and prefixes[parent] == 1 else f"{base}/{video}"
+        out.append((fs[0], name, tuple(str(f) for f in fs)))
+    return out
+
+
+def _scan_tree(raw: Path, test_fraction: float):
+    """``(classes, [(file, name, class, split, frames)], unused)`` of ``raw/<class>/``
+    or ``raw/{train,test}/<class>/`` (clips in sub-folders of a class are that
+    class's)."""
     split_dirs = [raw / s for s in ("train", "test")]
     if all(d.is_dir() for d in split_dirs):
         roots = [(d, d.name) for d in split_dirs]
@@ -205,50 +488,125 @@ def _scan_tree(
                            "class folders directly)")  # fmt: skip
     else:
         roots = [(raw, None)]
+    unused: list[tuple[str, str]] = []
+    files: list[Path] = []
+    _walk_tree(raw, files, unused)
+    files = _dedupe(files, raw, unused)
+    per_class: dict[tuple[Path, str | None], list[Path]] = {}
+    for f in files:
+        root, split = next(((r, s) for r, s in roots if r in f.parents), (None, None))
+        rel = f.relative_to(root).parts if root is not None else ()
+        if root is None:
+            unused.append((_rel(f, raw), "outside train/ and test/"))
+        elif len(rel) < 2:
+            unused.append((_rel(f, raw), "not in a class folder"))
+        elif f.suffix.lower() not in EXTENSIONS:
+            unused.append((_rel(f, raw), f"not a {'/'.join(EXTENSIONS)} clip"))
+        else:
+            per_class.setdefault((root / rel[0], split), []).append(f)
     found = []
-    for root, split in roots:
-        for cls_dir in sorted(
-            d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")
-        ):
-            for f in _clip_files(cls_dir):
-                name = str(f.relative_to(raw).with_suffix("")).replace(os.sep, "/")
-                found.append((f, name, cls_dir.name, split or _hash_split(name, test_fraction)))
-    return _class_sort({c for _, _, c, _ in found}), found
+    for (cls_dir, split), fs in per_class.items():
+        for f, name, frames in _group(fs, raw, cls_dir):
+            found.append((f, name, cls_dir.name, split or _hash_split(name, test_fraction), frames))
+    found.sort(key=lambda r: r[1])
+    return _class_sort({c for _, _, c, _, _ in found}), found, unused
+
+
+def _sniff(text: str) -> str:
+    """The separator of a labels CSV (``,``, ``;`` or tab), as :class:`csv.Sniffer`
+    sees it, else the first of ``;``/tab/``,`` in the first line."""
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+    except csv.Error:
+        first = text.split("\n", 1)[0]
+        return next((d for d in (";", "\t") if d in first), ",")
+
+
+def _inside(raw: Path, field: str) -> str | None:
+    """``field`` as a path relative to ``raw`` (``/`` separated), None when it leads
+    outside (``..``, an absolute path elsewhere)."""
+    p = Path(field)
+    if p.is_absolute():
+        try:
+            p = Path(os.path.abspath(p)).relative_to(os.path.abspath(raw))
+        except ValueError:
+            return None
+    rel = os.path.normpath(p)
+    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None
+    return rel.replace(os.sep, "/")
 
 
 def _scan_labels(raw: Path, labels: Path, test_fraction: float):
-    """The clips a labels CSV names: ``clip,label[,split]`` lines."""
+    """The clips a labels CSV names: ``clip,label[,split]`` rows, as spreadsheets write
+    them (quoted fields, ``;`` or tab separators, a BOM, CRLF)."""
     text = read_text(labels, "--labels file")
-    found, seen = [], set()
-    for i, (ln, line) in enumerate(text_lines(text)):
-        fields = [f.strip() for f in (line.split(",") if "," in line else line.split("\t"))]
-        if i == 0 and len(fields) >= 2 and fields[1].lower() in ("label", "class"):
-            continue
+    delim = _sniff(text)
+    numbered = text_lines(text)
+    rows = csv.reader([line for _, line in numbered], delimiter=delim, skipinitialspace=True)
+    found, seen, real_seen = [], {}, {}
+    for i, ((ln, line), fields) in enumerate(zip(numbered, rows, strict=False)):
+        fields = [f.strip() for f in fields]
+        if fields and not fields[-1] and len(fields) in (3, 4):
+            fields = fields[:-1]  # a trailing separator
+        if (
+            i == 0
+            and len(fields) >= 2
+            and (
+                fields[1].lower() in ("label", "class")
+                or fields[0].lower() in ("clip", "file", "path")
+            )
+        ):
+            continue  # fmt: skip
         if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
-            raise SkelconError(f"{labels}:{ln}: expected clip,label[,split], got {line!r}")
-        f = raw / fields[0]
-        if f.suffix.lower() not in EXTENSIONS:
+            raise SkelconError(f"{labels}:{ln}: expected clip{delim}label[{delim}split], "
+                               f"got {line!r}")  # fmt: skip
+        if "\\" in fields[0] and not (raw / fields[0]).exists():
+            fields[0] = fields[0].replace("\\", "/")  # a path written on Windows
+        rel = _inside(raw, fields[0])
+        if rel is None:
+            raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} is outside --raw {str(raw)!r} "
+                               "(clip paths are relative to --raw, without '..')")  # fmt: skip
+        f = raw / rel
+        frames: tuple[str, ...] = ()
+        if f.is_dir():
+            frames = tuple(str(x) for x in sorted(f.iterdir()) if FRAME_FILE.match(x.name))
+            if not frames:
+                raise SkelconError(f"{labels}:{ln}: folder {fields[0]!r} holds no OpenPose "
+                                   "<video>_<frame>_keypoints.json file")  # fmt: skip
+            name, f = rel, Path(frames[0])
+        elif f.suffix.lower() not in EXTENSIONS:
             raise SkelconError(
                 f"{labels}:{ln}: clip {fields[0]!r} is not a {'/'.join(EXTENSIONS)} file"
             )
-        name = fields[0].rsplit(".", 1)[0]
+        else:
+            name = rel.rsplit(".", 1)[0]
         if name in seen:
-            raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} listed twice")
-        seen.add(name)
+            raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} listed twice (line "
+                               f"{seen[name]})")  # fmt: skip
+        seen[name] = ln
+        real = os.path.realpath(f)
+        if real in real_seen and not frames:
+            raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} is the same file as line "
+                               f"{real_seen[real]}")  # fmt: skip
+        real_seen[real] = ln
         split = fields[2].lower() if len(fields) == 3 else _hash_split(name, test_fraction)
         if split == "val":
             split = "test"
         if split not in ("train", "test"):
             raise SkelconError(f"{labels}:{ln}: split {fields[2]!r} (valid: train, test)")
-        found.append((f, name, fields[1], split))
+        found.append((f, name, fields[1], split, frames))
     if not found:
         raise SkelconError(f"--labels {str(labels)!r} lists no clip")
-    return _class_sort({c for _, _, c, _ in found}), found
+    return _class_sort({c for _, _, c, _, _ in found}), found, []
 
 
 @dataclass
 class FolderData:
-    """A scanned folder: what :func:`read_folder` found, and :meth:`load` to read a clip."""
+    """A scanned folder: what :func:`read_folder` found, and :meth:`load` to read a clip.
+
+    ``unused``: ``(path relative to the root, reason)`` of every file under it that is
+    not read (hidden, not a clip, a second path to a file read elsewhere, ...)."""
 
     root: Path
     layout: JointLayout
@@ -258,10 +616,12 @@ class FolderData:
     max_frames: int = 300
     max_persons: int = 2
     norm: ClipNorm = field(default_factory=ClipNorm)
+    unused: list[tuple[str, str]] = field(default_factory=list)
 
     def load(self, clip: FolderClip | int) -> Sample:
         """One clip as a prepared sample: ``x (C, max_frames, V, max_persons)`` float32
-        (normalised as :attr:`norm` says), its label and valid frames; raises
+        (missing joints 0, normalised as :attr:`norm` says), its label and valid
+        frames; ``info`` says what was assumed or counted. Raises
         :class:`DataFormatError` for a bad file."""
         return _load(_FolderTask(self.clips[clip] if isinstance(clip, int) else clip,
                                  self.layout, tuple(self.channels), self.max_frames,
@@ -279,12 +639,30 @@ class _FolderTask:
 
 
 def _load(task: _FolderTask) -> Sample:
-    kp = read_clip(task.clip.path, task.layout.num_joints, len(task.channels))
-    x, nf, info = clip_to_sample(kp, task.layout, task.channels, task.max_frames,
-                                 task.max_persons, task.norm, task.clip.path)  # fmt: skip
+    clip = task.clip
+    kp, info = read_clip_info(clip.path, task.layout.num_joints,
+                              None if clip.frames else len(task.channels), frames=clip.frames,
+                              max_persons=task.max_persons)  # fmt: skip
+    own = tuple(info.pop("channels", task.channels))
+    if kp.shape[-1] != len(own) or not set(task.channels) <= set(own):
+        raise DataFormatError(f"the file holds {', '.join(own)}; --channels "
+                              f"{','.join(task.channels)} does not fit", clip.path)  # fmt: skip
+    kp, missing = mark_missing(kp, own)
+    if own != task.channels:
+        kp = kp[..., [own.index(c) for c in task.channels]]
+    if any(missing[k] for k in MISSING_ENCODINGS):
+        info["missing"] = missing
+    x, nf, more = clip_to_sample(kp, task.layout, task.channels, task.max_frames,
+                                 task.max_persons, task.norm, clip.path)  # fmt: skip
     if not x.any():
-        raise DataFormatError("all-zero clip (no skeleton data)", task.clip.path)
-    return Sample(task.clip.name, x, task.clip.label, nf, info)
+        why = ", ".join(f"{MISSING_ENCODINGS[k]} {n}" for k, n in missing.items() if n)
+        raise DataFormatError("all-zero clip (no skeleton data" + (f"; joints read as not "
+                              f"detected: {why})" if why else ")"), clip.path)  # fmt: skip
+    info.update(more)
+    for k in ("tracks", "tracks_dropped", "empty_people", "frame_gaps"):
+        if not info.get(k):
+            info.pop(k, None)
+    return Sample(clip.name, x, clip.label, nf, info)
 
 
 def _task_name(task: _FolderTask) -> str:
@@ -306,60 +684,119 @@ def read_folder(
 
     ``layout``: a built-in name, a layout YAML path or a :class:`JointLayout`;
     ``channels``: e.g. ``["x", "y", "score"]`` (default: from the first readable clip's
-    C: ``x, y`` / ``x, y, z`` / ``x, y, z, score``). Raises :class:`SkelconError` when
+    C: ``x, y`` / ``x, y, z`` / ``x, y, z, score``; OpenPose output ``x, y, score``).
+    Every option is checked before any clip is read. Raises :class:`SkelconError` when
     the folder holds no clip or the options do not fit.
     """
     raw = Path(raw)
-    if not raw.is_dir():
-        raise SkelconError(f"--raw {str(raw)!r} is not a directory")
-    lay = load_layout(layout)
     norm = norm or ClipNorm()
     if max_frames < 1 or max_persons < 1:
         raise SkelconError(f"--max-frames and --max-persons must be at least 1, got "
                            f"{max_frames} and {max_persons}")  # fmt: skip
     if not 0.0 <= test_fraction < 1.0:
         raise SkelconError(f"--test-fraction must be in [0, 1), got {test_fraction}")
+    chans = None if channels is None else check_channels(channels, None, "--channels")
+    if chans is not None:
+        norm.check(chans, "--channels " + ",".join(chans))
+    lay = load_layout(layout)
+    if not raw.is_dir():
+        raise SkelconError(f"--raw {str(raw)!r} is not a directory")
     if labels is not None:
-        classes, found = _scan_labels(raw, Path(labels), test_fraction)
+        classes, found, unused = _scan_labels(raw, Path(labels), test_fraction)
     else:
-        classes, found = _scan_tree(raw, test_fraction)
+        classes, found, unused = _scan_tree(raw, test_fraction)
     if not found:
         raise SkelconError(
             f"--raw {str(raw)!r} holds no clips: expected <class>/<clip>.npy|.csv|.json "
-            "(or train/ and test/ folders of those, or --labels FILE.csv)"
+            "or OpenPose <class>/<video>/*_keypoints.json (or train/ and test/ folders of "
+            "those, or --labels FILE.csv)"
+            + (f"; not read: {unused[0][0]} ({unused[0][1]})" if unused else "")
         )
     names: dict[str, str] = {}
-    for f, n, _, _ in found:
+    for f, n, _, _, _ in found:
         if n in names:
             raise SkelconError(f"two clips are both named {n!r}: {names[n]} and {f} "
                                "(one file per clip name)")  # fmt: skip
         names[n] = str(f)
     index = {c: i for i, c in enumerate(classes)}
-    clips = [FolderClip(str(f), n, index[c], s) for f, n, c, s in found]
-    if channels is None:
-        c = None
+    clips = [FolderClip(str(f), n, index[c], s, fr) for f, n, c, s, fr in found]
+    if chans is None:
+        got = None
         for clip in clips:
             try:
-                c = read_clip(clip.path, lay.num_joints).shape[-1]
-                break
+                kp, info = read_clip_info(clip.path, lay.num_joints, frames=clip.frames[:1])
             except DataFormatError:
                 continue
-        if c is None:
+            got = info.get("channels") or (["x", "y", "z", "score"] if kp.shape[-1] == 4
+                                           else default_channels(kp.shape[-1]))  # fmt: skip
+            break
+        if got is None:
             raise SkelconError(f"--raw {str(raw)!r}: no clip is readable (first: "
                                f"{_first_error(clips[0], lay)})")  # fmt: skip
-        chans = ["x", "y", "z", "score"] if c == 4 else default_channels(c)
-    else:
-        chans = check_channels(channels, None, "--channels")
-    norm.check(chans, f"--raw {raw}")
-    return FolderData(raw, lay, chans, classes, clips, max_frames, max_persons, norm)
+        chans = list(got)
+        norm.check(chans, f"--raw {raw}")
+    if any(c.frames for c in clips) and coord_count(chans) != 2:
+        raise SkelconError(f"--channels {','.join(chans)}: OpenPose keypoints are x, y, score "
+                           "(give x,y,score or x,y)")  # fmt: skip
+    return FolderData(raw, lay, chans, classes, clips, max_frames, max_persons, norm, unused)
 
 
 def _first_error(clip: FolderClip, lay: JointLayout) -> str:
     try:
-        read_clip(clip.path, lay.num_joints)
+        read_clip_info(clip.path, lay.num_joints, frames=clip.frames[:1])
     except DataFormatError as e:
         return str(e)
     return "?"  # pragma: no cover
+
+
+MAX_LISTED = 1000  # entries of a list kept in meta.json (the counts are always whole)
+
+
+def _report(folder: FolderData, report: PrepareReport) -> tuple[dict, list[str]]:
+    """What was assumed, dropped or read as missing: ``(meta.json entries, lines)``."""
+    info = report.info
+    missing = dict.fromkeys(MISSING_ENCODINGS, 0)
+    with_missing = 0
+    for v in info.values():
+        if "missing" in v:
+            with_missing += 1
+            for k, n in v["missing"].items():
+                missing[k] += n
+    axes = [{"name": k, **v["axes"]} for k, v in sorted(info.items()) if "axes" in v]
+    persons = [{"name": k, "persons": v["persons_dropped"]}
+               for k, v in sorted(info.items()) if "persons_dropped" in v]  # fmt: skip
+    tracks = {k: sum(v.get(k, 0) for v in info.values())
+              for k in ("tracks_dropped", "empty_people", "frame_gaps")}  # fmt: skip
+    meta = {
+        "missing_joints": {
+            **missing,
+            "clips": with_missing,
+            "rule": "NaN, (0, 0), -1 coordinates or score <= 0 read as missing: every channel 0",
+        },  # fmt: skip
+        "axes_assumed": axes[:MAX_LISTED],
+        "persons_dropped": persons[:MAX_LISTED],
+        "openpose": tracks,
+        "unused_files": [{"path": p, "reason": r} for p, r in folder.unused[:MAX_LISTED]],
+        "unused_count": len(folder.unused),
+    }
+    lines = []
+    text = missing_summary(missing)
+    if text:
+        lines.append(f"folder: {text} in {with_missing} clips (meta.json 'missing_joints')")
+    if axes:
+        a = axes[0]
+        lines.append(f"folder: {len(axes)} clips had their axes in another order and were "
+                     f"transposed (first: {a['name']}: shape {a['shape']} read as "
+                     f"{a['read_as']}); listed in meta.json 'axes_assumed'")  # fmt: skip
+    if persons:
+        lines.append(f"folder: {sum(p['persons'] for p in persons)} persons beyond "
+                     f"--max-persons {folder.max_persons} left out in {len(persons)} clips "
+                     "(the least confident or moving; meta.json 'persons_dropped')")  # fmt: skip
+    if tracks["tracks_dropped"] or tracks["empty_people"]:
+        lines.append(f"folder: OpenPose: {tracks['tracks_dropped']} people tracks beyond "
+                     f"--max-persons and {tracks['empty_people']} detections without a "
+                     "joint left out")  # fmt: skip
+    return meta, lines
 
 
 def prepare_folder(
@@ -378,47 +815,72 @@ def prepare_folder(
     strict: bool = False,
     progress: bool = True,
 ) -> Path:
-    """Prepare the plain folder ``raw`` (module doc) into ``out``; returns ``out``."""
+    """Prepare the plain folder ``raw`` (module doc) into ``out``; returns ``out``.
+
+    Prints every file not read with its reason (hidden files only counted) before
+    parsing, and after it what was read as missing, transposed or left out (also in
+    meta.json). A failure leaves nothing behind (no partial directory).
+    """
+    if int(workers) < 1:
+        raise SkelconError(f"--workers must be at least 1, got {workers}")
     folder = read_folder(raw, layout, channels=channels, labels=labels, max_frames=max_frames,
                          max_persons=max_persons, norm=norm, test_fraction=test_fraction)  # fmt: skip
     if channels is None and folder.channels == ["x", "y", "z"]:
         print("folder: C=3 read as x, y, z (for 2D keypoints with a confidence pass "
               "--channels x,y,score)", file=sys.stderr)  # fmt: skip
+    shown = [(p, r) for p, r in folder.unused if r != "hidden file"]
+    for p, r in shown[:20]:
+        print(f"not read {Path(raw) / p}: {r}", file=sys.stderr)
+    hidden = len(folder.unused) - len(shown)
+    if len(shown) > 20 or hidden:
+        print(f"folder: {len(shown)} files not read" + (f", {hidden} hidden files ignored"
+              if hidden else "") + " (all in meta.json 'unused_files')", file=sys.stderr)  # fmt: skip
     tasks = [
         _FolderTask(c, folder.layout, tuple(folder.channels), max_frames, max_persons, folder.norm)
         for c in folder.clips
     ]
     name = dataset or Path(raw).resolve().name
-    writer = PreparedWriter(
-        out, dataset=name, layout=folder.layout, classes=folder.classes, capacity=len(tasks),
-        max_frames=max_frames, num_persons=max_persons, channels=len(folder.channels),
-        channel_names=folder.channels,
-    )  # fmt: skip
-    report = run_prepare(tasks, _load, writer, workers=workers, strict=strict, desc=name,
-                         name_fn=_task_name, progress=progress)  # fmt: skip
-    parts: dict[str, list[int]] = {"train": [], "test": []}
-    for clip in folder.clips:
-        if clip.name in report.indices:
-            parts[clip.split].append(report.indices[clip.name])
-    parts = {s: r for s, r in parts.items() if r or s == "train"}
-    resampled = [{"name": k, "frames": v["resampled_from"]}
-                 for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
-    done = writer.finalize(
-        {"default": parts},
-        source_format="folder",
-        source=str(raw),
-        labels_file=str(labels) if labels is not None else None,
-        normalization=folder.norm.describe(folder.channels),
-        resampled=resampled,
-        split_rule="split folders" if (Path(raw) / "train").is_dir() and labels is None
-        else f"labels file column, else test if sha1(name) < {test_fraction} of the hash range",
-    )  # fmt: skip
+    writer = None
+    try:
+        writer = PreparedWriter(
+            out, dataset=name, layout=folder.layout, classes=folder.classes,
+            capacity=len(tasks), max_frames=max_frames, num_persons=max_persons,
+            channels=len(folder.channels), channel_names=folder.channels,
+        )  # fmt: skip
+        report = run_prepare(tasks, _load, writer, workers=workers, strict=strict, desc=name,
+                             name_fn=_task_name, progress=progress)  # fmt: skip
+        parts: dict[str, list[int]] = {"train": [], "test": []}
+        for clip in folder.clips:
+            if clip.name in report.indices:
+                parts[clip.split].append(report.indices[clip.name])
+        parts = {s: r for s, r in parts.items() if r or s == "train"}
+        resampled = [{"name": k, "frames": v["resampled_from"]}
+                     for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
+        meta, lines = _report(folder, report)
+        done = writer.finalize(
+            {"default": parts},
+            source_format="folder",
+            source=str(raw),
+            labels_file=str(labels) if labels is not None else None,
+            normalization=folder.norm.describe(folder.channels),
+            resampled=resampled,
+            split_rule="split folders" if (Path(raw) / "train").is_dir() and labels is None
+            else f"labels file column, else test if sha1(name) < {test_fraction} of the hash range",
+            **meta,
+        )  # fmt: skip
+    except BaseException:
+        if writer is not None:
+            shutil.rmtree(writer.tmp, ignore_errors=True)
+        raise
     print(
         f"folder: {len(writer)} clips ({len(folder.classes)} classes, channels "
         f"{','.join(folder.channels)}, layout {folder.layout.name}) written to {out} ("
         + ", ".join(f"{s} {len(r)}" for s, r in parts.items())
         + f"); skipped {len(report.skipped)}"
+        + (f"; {len(folder.unused)} files not read" if folder.unused else "")
     )
+    for line in lines:
+        print(line)
     return done
 
 

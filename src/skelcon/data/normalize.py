@@ -128,10 +128,17 @@ def pad_null_frames(x: np.ndarray) -> np.ndarray:
 def center_batch(x: np.ndarray, layout: JointLayout) -> np.ndarray:
     """Subtract joint ``layout.center`` of person 1 at each frame from every joint.
 
-    ``x (N, C, T, V, M)``; joints whose coordinates sum to 0 stay 0.
+    ``x (N, C, T, V, M)``; joints whose coordinates sum to 0 stay 0. Where that joint
+    is missing (all 0) in a frame, the mean of person 1's joints there is the centre
+    instead (a missing joint never becomes the origin).
     """
     ref = x[:, :, :, layout.center : layout.center + 1, 0:1]  # (N, C, T, 1, 1)
     mask = (x.sum(axis=1, keepdims=True) != 0).astype(x.dtype)  # (N, 1, T, V, M)
+    p1 = mask[:, :, :, :, 0:1]  # (N, 1, T, V, 1)
+    mean = (x[:, :, :, :, 0:1] * p1).sum(axis=3, keepdims=True) / np.maximum(
+        p1.sum(axis=3, keepdims=True), 1
+    )
+    ref = np.where(p1[:, :, :, layout.center : layout.center + 1] > 0, ref, mean)
     return (x - ref) * mask
 
 

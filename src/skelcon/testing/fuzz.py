@@ -64,6 +64,7 @@ OUTCOMES = (
     "NaN",
     "hang",
     "incomplete-output",
+    "silent",  # wrong data accepted without a word (a reader's own check says so)
 )
 GOOD = frozenset(["ok", "skipped", "refused"])
 BAD = frozenset(OUTCOMES) - GOOD

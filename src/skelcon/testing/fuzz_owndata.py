@@ -3,12 +3,19 @@ Kinetics-skeleton clips and folders, and plain folders of npy/csv/json clips.
 
 Registered in :data:`skelcon.testing.fuzz.READERS` as ``layout``, ``kinetics``,
 ``kinetics-prepare`` and ``folder-prepare``; same outcomes and contract as every other
-reader there.
+reader there. Issue 17 adds the files pose estimators and spreadsheets write:
+``openpose-prepare`` (``--write_json`` folders and single files), ``missing-joints``
+(NaN, (0, 0), -1 and zero-score joints), ``csv-locale`` (separators, decimal commas,
+quotes, BOMs), ``axes`` (arrays saved in another axis order) and ``folder-tree-prepare``
+(sub-folders, symlinks, loops, dot-files). These also check for ``silent`` outcomes:
+wrong data accepted without a word (a missing joint stored as a real one or not
+counted, a value that was not in the file, a file read twice or never accounted for).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -227,10 +234,394 @@ def case_folder_prepare(case: Case, corpus: Corpus) -> str:
     return check_output(out)
 
 
+# --------------------------------------------------------------------------- issue 17
+
+
+def _prepare_post(out: Path):
+    """As :func:`_out_after_refusal`, and no hidden ``.<out>.partial``/``.old`` left."""
+    base = _out_after_refusal(out)
+
+    def post(outcome: str, detail: str) -> tuple[str, str]:
+        outcome, detail = base(outcome, detail)
+        left = [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+        if left and outcome in ("ok", "skipped", "refused"):
+            return "incomplete-output", f"{left[0]} left behind after: {detail}"
+        return outcome, detail
+
+    return post
+
+
+def _silent_markers(out: Path, joint: int, encoding: str) -> str | None:
+    """``silent:...`` when the joint every person had marked missing is stored as a
+    real one or the marks were not counted; None when sound."""
+    from ..data.prepared import read_meta
+
+    meta = read_meta(out)
+    if not meta["counts"]["samples"]:
+        return None
+    data = np.load(out / "data.npy", mmap_mode="r")
+    if data[:, :, :, joint].any():
+        return f"silent:joint {joint} marked missing ({encoding}) stored as a real joint"
+    if not meta["missing_joints"].get(encoding):
+        return f"silent:{encoding} marks not counted in meta.json: {meta['missing_joints']}"
+    return None
+
+
+def _mark(kp: np.ndarray, where: np.ndarray, encoding: str) -> None:
+    """Write ``encoding`` (nan, sentinel, score0, zero) into the joints ``where``
+    ``(..., V)`` of ``kp (..., V, C)``, the last channel the score when C is odd."""
+    if encoding == "nan":
+        kp[where, 0] = np.nan
+    elif encoding == "sentinel":
+        kp[where, :-1] = -1
+    elif encoding == "score0":
+        kp[where, -1] = 0
+    else:
+        kp[where, :-1] = 0
+
+
+def case_openpose_prepare(case: Case, corpus: Corpus) -> str:
+    """End to end: OpenPose ``--write_json`` folders (per-frame files in class or
+    video folders) and single-file frame lists, some mutated, some with a joint that
+    every person has marked missing (which must come out 0 and counted)."""
+    from ..data.folder import prepare_folder
+    from ..data.layouts import get_layout
+
+    rng = case.rng
+    name = rng.choice(["openpose18", "openpose25"])
+    lay = get_layout(name)
+    raw = case.tmp / "raw"
+    marker = rng.choice([None, None, "nan", "sentinel", "score0"])
+    joint = rng.randrange(lay.num_joints)
+    clean = True
+    for k in range(rng.randint(1, 2)):
+        for i in range(rng.randint(1, 2)):
+            kp = synth_clips(lay, [k], frames=(1, 8), persons=rng.choice([1, 2, 3]),
+                             seed=rng.randrange(2**31))[0].astype(np.float64)  # fmt: skip
+            if marker:
+                _mark(kp, np.eye(lay.num_joints, dtype=bool)[joint][None, None].repeat(
+                    kp.shape[0], 0).repeat(kp.shape[1], 1), marker)  # fmt: skip
+            frames = []
+            for t in range(kp.shape[1]):
+                people = [{"person_id": [-1], "pose_keypoints_2d": np.round(kp[m, t], 2).ravel()
+                           .tolist(), "face_keypoints_2d": []}
+                          for m in range(kp.shape[0]) if rng.random() < 0.9]  # fmt: skip
+                rng.shuffle(people)
+                frames.append({"version": 1.3, "people": people})
+            texts = [json.dumps(f) for f in frames]
+            op = rng.choice(["none"] * 6 + ["value", "structure", "text", "drop", "dup-frame",
+                                            "wrong-model"])  # fmt: skip
+            if op != "none" and op != "drop":
+                clean = False
+            t = rng.randrange(len(texts))
+            if op == "value" and frames[t]["people"]:
+                p = rng.choice(frames[t]["people"])["pose_keypoints_2d"]
+                p[rng.randrange(len(p))] = rng.choice(JSON_BAD + [1e308, -1, 0])
+                texts[t] = json.dumps(frames[t])
+            elif op == "structure":
+                frames[t] = rng.choice([{"people": None}, {"people": [3]}, {},
+                                        {"people": [{"pose_keypoints_2d": "x"}]}, [],
+                                        {"people": [{"pose_keypoints_2d": [1.0, 2.0]}]}])  # fmt: skip
+                texts[t] = json.dumps(frames[t])
+            elif op == "text":
+                texts[t] = mutate_bytes(case, texts[t].encode(), sep=b",").decode(
+                    "utf-8", "replace"
+                )
+            elif op == "wrong-model":
+                other = 25 if lay.num_joints == 18 else 18
+                frames[t] = {"people": [{"pose_keypoints_2d": [1.0] * (3 * other)}]}
+                texts[t] = json.dumps(frames[t])
+            case.note(f"class{k}/vid{i}: {op} frame {t}")
+            where = rng.choice(["class", "video", "single"])
+            d = raw / f"class{k}" / (f"vid{i}" if where == "video" else "")
+            d.mkdir(parents=True, exist_ok=True)
+            if where == "single":
+                body = "[" + ",".join(texts) + "]"
+                (d / f"vid{i}.json").write_text(body, "utf-8", errors="surrogateescape")
+                continue
+            for t, text in enumerate(texts):
+                if op == "drop" and t == len(texts) // 2:
+                    continue
+                f = d / f"vid{i}_{t:012d}_keypoints.json"
+                f.write_text(text, "utf-8", errors="surrogateescape")
+            if op == "dup-frame":
+                (d / f"vid{i}_0_keypoints.json").write_text(texts[0], "utf-8", "surrogateescape")
+    channels = rng.choice([None, None, ["x", "y", "score"], ["x", "y"], ["x", "y", "z"]])
+    persons, strict = rng.choice([1, 2]), rng.random() < 0.15
+    case.note(f"{name} marker {marker}@{joint} channels={channels} M={persons} strict={strict}")
+    out = case.tmp / "out"
+    case.post = _prepare_post(out)
+    prepare_folder(raw, out, layout=name, channels=channels, max_persons=persons,
+                   max_frames=rng.choice([300, 4]), norm=_norm(case), strict=strict,
+                   progress=False)  # fmt: skip
+    res = check_output(out)
+    if res.split(":")[0] in ("ok", "skipped") and marker and clean:
+        return _silent_markers(out, joint, marker) or res
+    return res
+
+
+def case_missing_joints(case: Case, corpus: Corpus) -> str:
+    """Reader level: a clip (npy, json or csv) with joints marked missing in every
+    way estimators write it; each must come out 0 and be counted, every other joint
+    exactly as written (``silent`` otherwise)."""
+    from ..data.clips import ClipNorm
+    from ..data.folder import read_folder
+    from ..data.layouts import get_layout
+
+    rng = case.rng
+    lay = get_layout("coco17")
+    dims = rng.choice([2, 2, 3])
+    kp = synth_clips(lay, [0], frames=(1, 10), persons=rng.choice([1, 2]), dims=dims,
+                     seed=rng.randrange(2**31))[0].astype(np.float64)  # fmt: skip
+    kp = np.round(kp, 2)
+    channels = (["x", "y", "score"] if rng.random() < 0.6 else ["x", "y"]) if dims == 2 else [
+        "x", "y", "z"]  # fmt: skip
+    if "score" not in channels:
+        kp = np.ascontiguousarray(kp[..., : len(channels)])
+    kp[np.abs(kp[..., : len(channels)]).sum(-1) == 0] = 0  # synth's lost joints: all 0
+    encodings = ["nan", "sentinel", "zero"] + (["score0"] if "score" in channels else [])
+    fmt = rng.choice([".npy", ".json", ".csv"])
+    marks = np.zeros(kp.shape[:3], dtype=bool)
+    injected = dict.fromkeys(encodings, 0)
+    shape = kp.shape[:3]
+    enc_of = np.array([rng.choice(encodings) for _ in range(int(np.prod(shape)))]).reshape(shape)
+    chosen = np.array([rng.random() < 0.15 for _ in range(int(np.prod(shape)))]).reshape(shape)
+    for enc in encodings:
+        w = chosen & (enc_of == enc) & (kp != 0).any(-1)
+        (_mark if "score" in channels else _mark_noscore)(kp, w, enc)
+        marks |= w
+        injected[enc] = int(w.sum())
+    bad = rng.random() < 0.1
+    if bad:
+        kp.reshape(-1)[rng.randrange(kp.size)] = rng.choice([np.inf, -np.inf, 1e30])
+    case.note(f"{fmt} C={kp.shape[-1]} channels={channels} injected {injected} bad={bad}")
+    d = case.tmp / "raw" / "c"
+    d.mkdir(parents=True)
+    if fmt == ".npy":
+        np.save(d / "a.npy", kp.astype(np.float32))
+    elif fmt == ".json":
+        doc = kp.tolist() if rng.random() < 0.5 else {"keypoints": kp.tolist()}
+        text = json.dumps(doc)
+        if rng.random() < 0.5:
+            text = text.replace("NaN", "null")
+        (d / "a.json").write_text(text)
+    else:
+        na = rng.choice(["", "NaN", "nan", "NA"])
+        rows = ["," .join(na if np.isnan(v) else repr(float(v)) for v in f.ravel())
+                for f in kp.transpose(1, 0, 2, 3).reshape(kp.shape[1], -1)]  # fmt: skip
+        (d / "a.csv").write_text("\n".join(rows) + "\n")
+    norm = ClipNorm(rng.random() < 0.3)
+    folder = read_folder(case.tmp / "raw", lay, channels=channels, max_frames=300,
+                         max_persons=kp.shape[0], norm=norm)  # fmt: skip
+    s = folder.load(0)
+    res = check_sample(s.x, (len(channels), 300, 17, kp.shape[0]), s.num_frames, s.label, 1)
+    if res:
+        return res
+    if bad:
+        return "silent:an infinite or out-of-range value was accepted"
+    got = s.x[:, : kp.shape[1]].transpose(3, 1, 2, 0)  # (M, T, V, C)
+    if got[marks].any():
+        return "silent:a joint marked missing was stored as a real joint"
+    counted = s.info.get("missing", {})
+    for enc in ("nan", "sentinel", "score0"):
+        if enc in injected and counted.get(enc, 0) != injected[enc]:
+            return f"silent:{injected[enc]} {enc} joints written, {counted.get(enc, 0)} counted"
+    if not norm.enabled:
+        exp = np.where(marks[..., None], 0.0, kp)
+        if not np.allclose(got, exp, atol=1e-3):
+            return "silent:joints not marked missing changed"
+    return "ok"
+
+
+def _mark_noscore(kp: np.ndarray, where: np.ndarray, encoding: str) -> None:
+    """:func:`_mark` for channels without a score (every channel a coordinate)."""
+    kp[where] = {"nan": np.nan, "sentinel": -1.0, "zero": 0.0}[encoding]
+
+
+def case_csv_locale(case: Case, corpus: Corpus) -> str:
+    """Reader level: a CSV clip as a spreadsheet in some locale writes it (``,``/``;``/
+    tab/space separators, decimal commas, quotes, BOM, CRLF, a header), sometimes
+    mutated; an unmutated file must read back exactly or be refused (``,`` between
+    values and decimal commas cannot be told apart: refused) — never other numbers."""
+    from ..data.folder import read_clip
+    from ..data.layouts import get_layout
+
+    rng = case.rng
+    c = rng.choice([2, 3])
+    kp = np.round(synth_clips(get_layout("coco17"), [0], frames=(1, 6),
+                              seed=rng.randrange(2**31))[0][:1, ..., :c].astype(np.float64), 2)  # fmt: skip
+    delim = rng.choice([",", ";", "\t", " "])
+    dec = rng.choice([".", ","])
+    quote = rng.random() < 0.3 and delim != " "
+    header = rng.random() < 0.3
+    enc = rng.choice(["utf-8", "utf-8-sig", "utf-16"])
+    eol = rng.choice(["\n", "\r\n"])
+    nc = rng.choice([None, c])
+    ambiguous = delim == "," and dec == ","
+    if ambiguous:
+        nc = None  # with the channel count given, split values could pass as more persons
+
+    def cell(v: float) -> str:
+        s = f"{v:.2f}".replace(".", dec)
+        return f'"{s}"' if quote else s
+
+    lines = [delim.join(cell(v) for v in f.ravel()) for f in kp[0]]
+    if header:
+        lines.insert(0, delim.join(f'"j{i}"' if quote else f"j{i}" for i in range(kp[0, 0].size)))
+    text = eol.join(lines) + rng.choice(["", eol])
+    mutated = rng.random() < 0.3
+    if mutated:
+        text = mutate_bytes(case, text.encode(), sep=delim.encode()).decode("utf-8", "replace")
+    case.note(f"C={c} delim={delim!r} dec={dec!r} quote={quote} header={header} {enc} nc={nc} "
+              f"mutated={mutated}")  # fmt: skip
+    path = case.tmp / "clip.csv"
+    path.write_bytes(text.encode(enc, errors="surrogateescape"))
+    a = read_clip(path, 17, nc)
+    if mutated:
+        return "ok" if a.shape[2] == 17 else "silent:wrong joint count accepted"
+    if a.shape != kp.shape or not np.allclose(np.nan_to_num(a, nan=-9), kp, atol=1e-4):
+        return f"silent:read as shape {list(a.shape)} with other values (ambiguous={ambiguous})"
+    return "ok"
+
+
+def case_axes(case: Case, corpus: Corpus) -> str:
+    """Reader level: an array saved in another axis order; it must be read back as
+    written (and the order assumed reported) or refused. With ``hard`` sizes (few
+    frames, persons like channels) only a clean outcome is checked."""
+    from ..data.folder import read_clip_info
+
+    rng = case.rng
+    hard = rng.random() < 0.2
+    c = rng.choice([2, 3, 4])
+    if hard:
+        m, t = rng.randint(1, 4), rng.randint(1, 10)
+    else:
+        m, t = rng.choice([1, 5, 6]), rng.randint(20, 60)
+    kp = np.random.default_rng(rng.randrange(2**31)).uniform(1, 100, (m, t, 17, c))
+    kp = kp.astype(np.float32)
+    three = rng.random() < 0.3
+    a = kp[0] if three else kp
+    perm = list(range(a.ndim))
+    rng.shuffle(perm)
+    nc = rng.choice([None, c])
+    case.note(f"shape {list(a.shape)} saved as axes {perm} nc={nc} hard={hard}")
+    np.save(case.tmp / "a.npy", a.transpose(perm))
+    got, info = read_clip_info(case.tmp / "a.npy", 17, nc)
+    if hard:
+        return "ok" if got.ndim == 4 and got.shape[2] == 17 else "silent:bad shape accepted"
+    if got.shape != kp[:1].shape if three else got.shape != kp.shape:
+        return f"silent:read as shape {list(got.shape)}"
+    if not np.array_equal(got, kp[:1] if three else kp):
+        return "silent:axes read in another order"
+    if perm != sorted(perm) and "axes" not in info:
+        return "silent:transposed without a word"
+    return "ok"
+
+
+def case_folder_tree(case: Case, corpus: Corpus) -> str:
+    """End to end: a folder tree as users have it (sub-folders, odd names, symlinked
+    files and class folders, loops, dot-files, macOS ``._`` files, stray files);
+    every file must be read once, skipped or listed as not read (``silent`` if one is
+    read twice or never accounted for)."""
+    import os
+
+    from ..data.folder import prepare_folder
+    from ..data.layouts import get_layout
+    from ..data.prepared import read_meta
+
+    rng = case.rng
+    coco = get_layout("coco17")
+    raw = case.tmp / "raw"
+    raw.mkdir()
+    names = rng.sample(["a", "Wave Hands", "über", "c.d", "X"], rng.randint(1, 3))
+    clips: list[Path] = []
+    for k, cls in enumerate(names):
+        for i in range(rng.randint(1, 3)):
+            sub = Path(*rng.choice([[], [], ["s1"], ["s1", "deep"]]))
+            ext = rng.choice([".npy", ".npy", ".NPY"])
+            p = raw / cls / sub / f"clip {i}.v{k}{ext}"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            kp = synth_clips(coco, [k], frames=(2, 6), seed=rng.randrange(2**31))[0]
+            with open(p, "wb") as f:
+                np.save(f, kp)
+            clips.append(p)
+    extras = rng.sample(["ds_store", "apple", "txt", "root", "link-file", "link-dir", "loop",
+                         "empty", "broken", "hidden-dir", "clash", "damaged"],
+                        rng.randint(0, 5))  # fmt: skip
+    first = raw / names[0]
+    for e in extras:
+        if e == "ds_store":
+            (raw / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+        elif e == "apple":
+            (first / "._clip 0.v0.npy").write_bytes(b"\0\5\26\7" + b"\0" * 60)
+        elif e == "txt":
+            (first / "notes.txt").write_text("hello")
+        elif e == "root":
+            np.save(raw / "stray.npy", np.zeros((2, 17, 3), np.float32))
+        elif e == "link-file":
+            os.symlink(clips[0], raw / names[-1] / "linked.npy")
+        elif e == "link-dir":
+            os.symlink(first, raw / "linked_class")
+        elif e == "loop":
+            os.symlink(".", first / "loop")
+        elif e == "empty":
+            (raw / "empty").mkdir()
+        elif e == "clash":  # a second file of the same clip name: refused
+            clips[0].with_suffix(".csv").write_text("1,2\n")
+        elif e == "damaged":
+            (first / "damaged.npy").write_bytes(b"\x93NUMPY junk")
+        elif e == "broken":
+            os.symlink(raw / "nowhere.npy", first / "broken.npy")
+        else:
+            (first / ".git").mkdir()
+            (first / ".git" / "x.npy").write_bytes(b"x")
+    case.note(f"classes {names}, {len(clips)} clips, extras {extras}")
+    out = case.tmp / "out"
+    case.post = _prepare_post(out)
+    prepare_folder(raw, out, layout="coco17", channels=["x", "y", "score"],
+                   strict=rng.random() < 0.2, progress=False)  # fmt: skip
+    res = check_output(out)
+    if res.split(":")[0] not in ("ok", "skipped"):
+        return res
+    meta = read_meta(out)
+    kept = np.load(out / "names.npy").tolist()
+    done = set(kept) | {s["name"] for s in meta["skipped"]}
+    unused = {u["path"] for u in meta["unused_files"]}
+    reals = [os.path.realpath(next(raw.glob(glob_escape(n) + ".*"))) for n in kept]
+    if len(set(reals)) != len(reals):
+        return "silent:one real file read twice"
+    for root, dirs, files in os.walk(raw):
+        for f in [*files, *[d for d in dirs if os.path.islink(os.path.join(root, d))]]:
+            rel = os.path.relpath(os.path.join(root, f), raw).replace(os.sep, "/")
+            stem = rel.rsplit(".", 1)[0] if "." in f else rel
+            ups = [rel.rsplit("/", j)[0] for j in range(rel.count("/") + 1)]
+            if (
+                stem not in done
+                and not any(u in unused for u in ups)
+                and not any(u.startswith(rel + "/") for u in unused)
+            ):
+                return f"silent:{rel} neither read, skipped nor listed as not read"
+    return res
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters escaped."""
+    import glob
+
+    return glob.escape(name)
+
+
 OWN_READERS = {
     "layout": case_layout,
     "kinetics": case_kinetics,
     "kinetics-prepare": case_kinetics_prepare,
     "folder-prepare": case_folder_prepare,
+    "openpose-prepare": case_openpose_prepare,
+    "missing-joints": case_missing_joints,
+    "csv-locale": case_csv_locale,
+    "axes": case_axes,
+    "folder-tree-prepare": case_folder_tree,
 }
-OWN_WEIGHTS = {"layout": 8, "kinetics": 10, "kinetics-prepare": 5, "folder-prepare": 6}
+OWN_WEIGHTS = {"layout": 8, "kinetics": 10, "kinetics-prepare": 5, "folder-prepare": 6,
+               "openpose-prepare": 5, "missing-joints": 6, "csv-locale": 6, "axes": 6,
+               "folder-tree-prepare": 4}  # fmt: skip

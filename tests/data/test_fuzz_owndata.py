@@ -1,0 +1,51 @@
+"""The issue-17 fuzz readers of :mod:`skelcon.testing.fuzz_owndata` can fail: each
+reports ``silent`` when the reader under test accepts wrong data without a word."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skelcon.data.clips import MISSING_ENCODINGS
+from skelcon.testing.fuzz import BAD, Corpus, run_case
+
+NONE_COUNTED = dict.fromkeys(MISSING_ENCODINGS, 0)
+
+
+def _outcomes(reader: str, seeds, tmp_path) -> list[str]:
+    """The outcomes of ``reader``'s cases ``seeds`` (an int n: seeds 0..n-1)."""
+    seeds = range(seeds) if isinstance(seeds, int) else seeds
+    return [run_case(reader, s, Corpus(), tmp_root=tmp_path).outcome for s in seeds]
+
+
+def test_silent_is_a_bad_outcome():
+    assert "silent" in BAD
+
+
+def test_missing_joints_stored_as_real_ones_are_silent(monkeypatch, tmp_path):
+    monkeypatch.setattr("skelcon.data.folder.mark_missing",
+                        lambda kp, ch: (np.nan_to_num(kp, nan=5.0), NONE_COUNTED))  # fmt: skip
+    assert "silent" in _outcomes("missing-joints", 12, tmp_path)
+    assert "silent" in _outcomes("openpose-prepare", 4, tmp_path)
+
+
+def test_a_file_read_twice_is_silent(monkeypatch, tmp_path):
+    monkeypatch.setattr("skelcon.data.folder._dedupe", lambda files, raw, unused: files)
+    assert "silent" in _outcomes("folder-tree-prepare", range(12, 16), tmp_path)
+
+
+def test_axes_read_in_another_order_are_silent(monkeypatch, tmp_path):
+    monkeypatch.setattr("skelcon.data.folder._axis_order",
+                        lambda shape, v, c: (tuple(range(len(shape))), ""))  # fmt: skip
+    assert "silent" in _outcomes("axes", 20, tmp_path)
+
+
+def test_decimal_commas_cut_are_silent(monkeypatch, tmp_path):
+    from skelcon.data import folder
+
+    real = folder._floats
+
+    def cut(rows, lines, decimal_comma, path):  # "1,5" read as 1: a number not in the file
+        return real([[f.split(",")[0] for f in r] for r in rows], lines, False, path)
+
+    monkeypatch.setattr(folder, "_floats", cut)
+    assert "silent" in _outcomes("csv-locale", 30, tmp_path)
