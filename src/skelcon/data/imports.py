@@ -53,7 +53,7 @@ from .normalize import normalize, require_finite
 from .normalize2d import normalize_2d
 from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter
-from .safe_pickle import load_label_pickle, load_restricted
+from .safe_pickle import load_label_pickle, load_restricted, short_repr
 
 NPY_SPLITS = (("train", "train"), ("val", "test"))
 MAX_CLASSES = 100_000  # a label at or above this is a damaged file, not a class
@@ -388,8 +388,11 @@ def _check_pyskl(obj: Any, path: str) -> tuple[dict[str, list[str]], list[dict]]
     return {k: list(v) for k, v in splits.items()}, anns
 
 
-def _shown(name: str) -> str:
-    """A name as it goes into a one-line message: as is when printable, else quoted."""
+def _shown(name: Any) -> str:
+    """A name as it goes into a one-line message: as is when a printable str, else a
+    short quoted form (a non-str value may be a shared-reference bomb)."""
+    if not isinstance(name, str):
+        return short_repr(name)
     return name if name.isprintable() else repr(name)
 
 
@@ -407,7 +410,7 @@ def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, i
     ):
         raise DataFormatError(
             f"{what}: label must be an int in {label_base}..{MAX_CLASSES + label_base - 1} "
-            f"(--label-base {label_base}), got {label!r}",
+            f"(--label-base {label_base}), got {short_repr(label)}",
             path,
         )
     kp = a.get("keypoint")
@@ -425,7 +428,9 @@ def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, i
         raise DataFormatError(f"{what}: keypoint has {kp.shape[3]} channels, expected 2 or 3", path)
     tf = a.get("total_frames", kp.shape[1])
     if not isinstance(tf, (int, np.integer)) or int(tf) != kp.shape[1]:
-        raise DataFormatError(f"{what}: total_frames {tf!r} != keypoint frames {kp.shape[1]}", path)
+        raise DataFormatError(
+            f"{what}: total_frames {short_repr(tf)} != keypoint frames {kp.shape[1]}", path
+        )
     return fd, int(label) - label_base, kp
 
 
@@ -433,7 +438,7 @@ def _with_score(a: dict, kp: np.ndarray, i: int, path: str) -> np.ndarray:
     """2D ``kp (M, T, V, 2)`` with annotation ``i``'s ``keypoint_score (M, T, V)`` as a
     third channel; :class:`DataFormatError` when it is missing or of another shape."""
     sc = a.get("keypoint_score")
-    what = f"annotation {i} ({_shown(str(a.get('frame_dir')))})"
+    what = f"annotation {i} ({_shown(a.get('frame_dir'))})"
     if not isinstance(sc, np.ndarray) or not _real_numeric(sc.dtype):
         raise DataFormatError(f"{what}: no numeric keypoint_score array (others have one; "
                               "--no-score ignores the scores)", path)  # fmt: skip
@@ -536,7 +541,7 @@ def prepare_import_pyskl(
     tasks = list(range(len(anns)))
     report = run_prepare(
         tasks, parse, writer, workers=1, strict=strict, desc=f"import {name}",
-        name_fn=lambda i: str(anns[i].get("frame_dir", f"annotation {i}")), progress=progress,
+        name_fn=lambda i: _shown(anns[i].get("frame_dir", f"annotation {i}")), progress=progress,
     )  # fmt: skip
     if len(report.indices) != len(writer):
         raise SkelconError(f"{raw}: two annotations share a frame_dir")
