@@ -52,7 +52,7 @@ from .layouts import load_layout
 from .normalize import normalize, require_finite
 from .normalize2d import normalize_2d
 from .pipeline import Sample, run_prepare
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 from .safe_pickle import load_label_pickle, load_restricted, short_repr
 
 NPY_SPLITS = (("train", "train"), ("val", "test"))
@@ -227,6 +227,7 @@ def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, An
             "data_path": str(data_path)}  # fmt: skip
 
 
+@prepare_cleanup()
 def prepare_import_npy(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -449,6 +450,23 @@ def _with_score(a: dict, kp: np.ndarray, i: int, path: str) -> np.ndarray:
     return np.concatenate([kp, sc[..., None].astype(kp.dtype, copy=False)], axis=-1)
 
 
+def _refuse_duplicate_frame_dirs(anns: list[dict], raw: Path) -> None:
+    """A ``frame_dir`` names one annotation (the split lists refer to them by it):
+    checked before anything is parsed, the error names both annotations."""
+    first: dict[str, int] = {}
+    for i, a in enumerate(anns):
+        fd = a.get("frame_dir")
+        if not isinstance(fd, str):
+            continue  # reported with the annotation
+        if fd in first:
+            raise SkelconError(
+                f"{raw}: annotations {first[fd]} and {i} share frame_dir {_shown(fd)!r}; a "
+                "frame_dir must name one annotation; nothing was written"
+            )
+        first[fd] = i
+
+
+@prepare_cleanup()
 def prepare_import_pyskl(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -476,6 +494,7 @@ def prepare_import_pyskl(
     splits, anns = _check_pyskl(load_restricted(raw, allow_numpy=True), str(raw))
     if not anns:
         raise SkelconError(f"{raw}: no annotations")
+    _refuse_duplicate_frame_dirs(anns, raw)
     # shapes from the well-formed annotations; the bad ones are reported by the pipeline
     good = []
     for i, a in enumerate(anns):
@@ -543,8 +562,6 @@ def prepare_import_pyskl(
         tasks, parse, writer, workers=1, strict=strict, desc=f"import {name}",
         name_fn=lambda i: _shown(anns[i].get("frame_dir", f"annotation {i}")), progress=progress,
     )  # fmt: skip
-    if len(report.indices) != len(writer):
-        raise SkelconError(f"{raw}: two annotations share a frame_dir")
     bench_splits: dict[str, dict[str, list[int]]] = {}
     ignored, unmatched = [], {}
     for key, names in splits.items():

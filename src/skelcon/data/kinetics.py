@@ -44,7 +44,7 @@ from .clips import ClipNorm, add_norm_args, clip_to_sample, norm_from_args
 from .layouts import get_layout
 from .pipeline import Sample, run_prepare
 from .pku import resample_indices
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 LAYOUT = "openpose18"
 CHANNELS = ("x", "y", "score")
@@ -200,6 +200,7 @@ def read_label_file(path: Path) -> dict[str, tuple[int, str | None, bool]]:
     return out
 
 
+@prepare_cleanup()
 def prepare_kinetics(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -244,6 +245,7 @@ def prepare_kinetics(
         )
     if "train" not in task_split:
         raise SkelconError(f"--raw {str(raw)!r} has no kinetics_train/*.json clips")
+    _refuse_duplicate_ids([t.path for t in tasks], raw)
     labelled = [t.label for t in tasks if t.label is not None]
     num_classes = max([*labelled, *names, -1]) + 1
     if any(t.label is None for t in tasks):  # labels inside the clips: read them first
@@ -274,8 +276,6 @@ def prepare_kinetics(
         tasks, _CheckedLabel(num_classes), writer, workers=workers, strict=strict,
         desc="kinetics-skeleton", name_fn=_task_name, progress=progress,
     )  # fmt: skip
-    if len(writer) != len(report.indices):
-        raise SkelconError(f"--raw {str(raw)!r}: two clips share a video id")
     parts: dict[str, list[int]] = {"train": [], "test": []}
     for t, split in zip(tasks, task_split, strict=True):
         row = report.indices.get(Path(t.path).stem)
@@ -299,6 +299,27 @@ def prepare_kinetics(
         + f"); skipped {len(report.skipped)} bad, {len(no_skeleton)} without skeleton"
     )
     return done
+
+
+def _refuse_duplicate_ids(paths: list[str], raw: Path) -> None:
+    """A video id (file stem) must name one clip: the same id in ``kinetics_train`` and
+    ``kinetics_val`` would put one video in both splits. Checked before any clip is
+    parsed; the one-line error names both files and how many ids are shared."""
+    first: dict[str, str] = {}
+    dups: list[tuple[str, str]] = []
+    for p in paths:
+        stem = Path(p).stem
+        if stem in first:
+            dups.append((first[stem], p))
+        else:
+            first[stem] = p
+    if dups:
+        a, b = dups[0]
+        more = f" ({len(dups)} shared ids in all)" if len(dups) > 1 else ""
+        raise SkelconError(
+            f"--raw {str(raw)!r}: video id {Path(a).stem!r} names two clips, {a} and {b}{more}; "
+            "a video id must name one clip (remove or rename one); nothing was written"
+        )
 
 
 class _CheckedLabel:

@@ -38,7 +38,7 @@ from .layouts import NTU25
 from .normalize import fit_length, normalize, require_finite, select_bodies
 from .normalize2d import normalize_2d
 from .pipeline import Sample, run_prepare
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 NUM_JOINTS = 25
 MAX_BODIES = 4
@@ -440,6 +440,7 @@ def find_samples(
     return [tasks[k] for k in sorted(tasks)]
 
 
+@prepare_cleanup()
 def prepare_ntu(
     dataset: str,
     raw: Sequence[str | os.PathLike],

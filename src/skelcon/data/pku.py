@@ -61,7 +61,7 @@ from .channels import channels_of
 from .layouts import NTU25, layout_from_meta
 from .normalize import normalize_batch, require_finite
 from .pipeline import Sample, run_prepare
-from .prepared import PreparedWriter, read_meta
+from .prepared import PreparedWriter, prepare_cleanup, read_meta
 
 NUM_PERSONS = 2
 NUM_JOINTS = 25
@@ -420,6 +420,7 @@ def _find_skeleton(raw: Path, stem: str) -> Path | None:
     return None
 
 
+@prepare_cleanup()
 def prepare_pku(
     dataset: str,
     raw: str | os.PathLike,

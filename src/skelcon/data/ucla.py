@@ -32,7 +32,7 @@ from .layouts import KINECT20
 from .normalize import normalize, require_finite
 from .pipeline import Sample, run_prepare
 from .pku import resample_indices
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 CLASSES = (
     "pick up with one hand",
@@ -120,6 +120,7 @@ def _task_name(task: UclaTask) -> str:
     return Path(task.path).name
 
 
+@prepare_cleanup()
 def prepare_ucla(
     raw: str | os.PathLike,
     out: str | os.PathLike,
