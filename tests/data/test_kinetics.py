@@ -44,7 +44,7 @@ def test_no_normalize_keeps_the_released_coordinates_and_person_order(kin, tmp_p
     s = load_prepared(tmp_path / "raw", "default", "train")
     x, _, nf, name = s[0]
     doc = json.loads((kin / "kinetics_train" / f"{name}.json").read_text())
-    kp, _, _, _ = parse_clip(doc, "x")
+    kp, _, _, _, _ = parse_clip(doc, "x")
     best = np.argsort(-kp[..., 2].sum(axis=(1, 2)), kind="stable")[:2]
     assert np.allclose(x[:, :nf].transpose(3, 1, 2, 0), kp[np.sort(best)], atol=1e-6)
 
@@ -82,7 +82,7 @@ def test_long_clips_are_subsampled_before_allocating():
     pose = {"pose": [0.5] * 36, "score": [0.9] * 18}
     doc = {"data": [{"frame_index": 1, "skeleton": [pose]},
                     {"frame_index": 10**7, "skeleton": [pose]}]}  # fmt: skip
-    kp, _, _, length = parse_clip(doc, "x.json", max_frames=300)
+    kp, _, _, length, _ = parse_clip(doc, "x.json", max_frames=300)
     assert kp.shape == (1, 300, 18, 3) and length == 10**7
     assert kp[0, 0].any() and kp[0, -1].any() and not kp[0, 1:-1].any()
 
