@@ -48,7 +48,7 @@ from .clips import ClipNorm, add_norm_args, clip_to_sample, norm_from_args
 from .kinetics import parse_json
 from .layouts import JointLayout, load_layout
 from .pipeline import Sample, run_prepare
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 __all__ = ["FolderClip", "FolderData", "prepare_folder", "read_clip", "read_folder"]
 
@@ -362,6 +362,7 @@ def _first_error(clip: FolderClip, lay: JointLayout) -> str:
     return "?"  # pragma: no cover
 
 
+@prepare_cleanup()
 def prepare_folder(
     raw: str | os.PathLike,
     out: str | os.PathLike,
