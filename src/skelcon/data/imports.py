@@ -19,13 +19,20 @@ they are (already prepared) unless ``--normalize`` applies
 "keypoint": (M, T, V, C), "total_frames", ...}]}``. Split keys ``<bench>_train`` /
 ``<bench>_val`` / ``<bench>_test`` become benchmark ``<bench>`` with splits ``train`` /
 ``test`` (``val`` is the test split); bare ``train`` / ``val`` form benchmark
-``default``, ``train1`` / ``test1`` benchmark ``split1``. C (2 or 3) comes from the
+``default``, ``train1`` / ``test1`` benchmark ``split1``. C (2 to 4) comes from the
 data, M is padded to the most persons of any annotation, T to the longest one (or
 ``--max-frames``, longer ones uniformly subsampled). 2D keypoints with a
 ``keypoint_score`` (M, T, V) become channels ``x, y, score`` (C = 3; ``--no-score``
 drops it: C = 2); ``--normalize`` applies the 2D normalisation
 (:mod:`skelcon.data.normalize2d`) to 2D keypoints, with ``--score-threshold`` and
 ``--image-size``. Other annotation keys (``img_shape`` ...) are ignored.
+
+Channels, both importers: ``--channels`` names what C holds; without it
+:func:`~skelcon.data.channels.resolve_channels` decides (C = 3 on a 2D layout is
+``x, y, score``, said on screen and in meta.json ``channels_assumed``, refused when
+that score is not in [0, 1]). Arrays whose axes look transposed (:func:`axes_problem`)
+are refused (npy) or the annotation skipped with its reason (PYSKL). Joints holding
+NaN or infinity are read as missing (0) and counted (meta.json ``nonfinite_joints``).
 
 Both pickles are read with :mod:`skelcon.data.safe_pickle`, which resolves only numpy's
 array and scalar globals (any pickle protocol, Python 2 or 3). Annotations with no

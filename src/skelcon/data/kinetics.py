@@ -14,7 +14,9 @@ joints (layout ``openpose18``), coordinates in ``[0, 1]`` of the frame, ``frame_
 
 Choices (recorded in meta.json):
 
-* channels ``x, y, score`` (C = 3); M = 2: of the (at most 5) skeletons listed per
+* channels ``x, y, score`` (C = 3; ``--channels x,y`` drops the score); a joint
+  written as NaN or Infinity is missing (score 0), counted in meta.json
+  ``nonfinite_joints``; a video id in both splits is refused before parsing; M = 2: of the (at most 5) skeletons listed per
   frame, the two with the largest summed score over the clip, as ST-GCN's feeder;
 * T = ``--max-frames`` (300, the 10 s clips at 30 fps); a clip whose last frame index
   is larger is uniformly subsampled; ``num_frames`` = its last frame index;
