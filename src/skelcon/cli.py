@@ -192,10 +192,11 @@ def _guard_prepare(parser: argparse.ArgumentParser) -> None:
     run = parser.get_default("func")
 
     def guarded(args: argparse.Namespace) -> int:
-        from .data.prepared import check_output_dir
+        from .data.prepared import check_output_dir, prepare_cleanup
 
         check_output_dir(args.out, args.overwrite)
-        return run(args)
+        with prepare_cleanup():  # any error or Ctrl-C: no .partial left behind
+            return run(args)
 
     parser.add_argument(
         "--overwrite", action="store_true", help="replace --out if it exists and is not empty"

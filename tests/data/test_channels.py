@@ -26,3 +26,30 @@ def test_invalid_channel_lists_are_one_line_errors():
         check_channels(["x", "y", "score"], 2)
     with pytest.raises(SkelconError, match="C=5 channels must name them"):
         channels_of({"shape": [1, 5, 2, 3, 1]})
+
+
+def test_resolve_channels_defaults_by_layout_and_given():
+    from skelcon.data.channels import check_score_range, fixed_channels, resolve_channels
+    from skelcon.data.layouts import LAYOUTS, layout_from_dict
+
+    coco, ntu = LAYOUTS["coco17"], LAYOUTS["ntu25"]
+    ch, note = resolve_channels(None, 3, coco, "f")
+    assert ch == ["x", "y", "score"] and "2D layout coco17" in note
+    assert resolve_channels(None, 3, ntu, "f") == (["x", "y", "z"], "")
+    assert resolve_channels(None, 2, coco, "f", extra_score=True) == (["x", "y", "score"], "")
+    assert resolve_channels(None, 4, coco, "f") == (["x", "y", "z", "score"], "")
+    assert resolve_channels(["x", "y", "z"], 3, coco, "f") == (["x", "y", "z"], "")  # as given
+    assert resolve_channels(["x", "y"], 2, coco, "f", extra_score=True) == (["x", "y"], "")
+    own = layout_from_dict({**coco.to_dict(), "name": "mine"})
+    ch, note = resolve_channels(None, 3, own, "f")
+    assert ch == ["x", "y", "z"] and "--channels x,y,score" in note  # said, not silent
+    with pytest.raises(SkelconError, match=r"--channels x,y names 2 channels but f has C=3$"):
+        resolve_channels(["x", "y"], 3, coco, "f")
+    with pytest.raises(SkelconError, match=r"f has C=7 channels per joint"):
+        resolve_channels(None, 7, coco, "f")
+    with pytest.raises(SkelconError, match=r"holds values in \[-3, 900\].*--channels x,y,z"):
+        check_score_range(-3, 900, ["x", "y", "score"], True, "f")  # an assumed score: refused
+    assert check_score_range(-3, 900, ["x", "y", "score"], False, "f").startswith("warning: f:")
+    assert check_score_range(0, 1, ["x", "y", "score"], True, "f") == ""
+    with pytest.raises(SkelconError, match=r"--channels x,y,score: PKU holds x,y,z; valid"):
+        fixed_channels(["x", "y", "score"], ["x", "y", "z"], "PKU")

@@ -221,3 +221,34 @@ def test_pickle_refusal_of_damaged_global_name_is_one_line(tmp_path: Path) -> No
     with pytest.raises(SkelconError, match="refusing to load global") as e:
         load_restricted(p, allow_numpy=True)
     assert "\r" not in str(e.value) and "\n" not in str(e.value)
+
+
+def test_issue17_kinds_bombs_refused_fast_and_silence_detected(tmp_path):
+    """Every pickle-bomb shape the fuzzer writes is refused within a second, and the
+    checker calls a packed score read as z ``silent``."""
+    import random
+
+    from skelcon.data.imports import prepare_import_pyskl
+    from skelcon.data.safe_pickle import load_label_pickle
+    from skelcon.testing.fuzz import Case, _expect_check, pickle_bomb
+
+    shapes = set()
+    for seed in range(40):
+        case = Case(random.Random(seed), tmp_path)
+        what, bomb = pickle_bomb(case)
+        shapes.add(what.split()[1] if what[0].isdigit() else what.split()[0])
+        p = tmp_path / "b.pkl"
+        p.write_bytes(bomb if isinstance(bomb, bytes) else pickle.dumps(bomb, protocol=4))
+        t0 = time.perf_counter()
+        with pytest.raises(SkelconError):
+            load_label_pickle(p)
+        assert time.perf_counter() - t0 < 1.0, what
+    assert len(shapes) >= 6
+    rng = np.random.default_rng(0)
+    anns = [{"frame_dir": "a", "label": 0, "total_frames": 4,
+             "keypoint": rng.uniform(0, 1, (1, 4, 17, 3)).astype(np.float32)}]  # fmt: skip
+    (tmp_path / "p.pkl").write_bytes(pickle.dumps({"annotations": anns}))
+    prepare_import_pyskl(tmp_path / "p.pkl", tmp_path / "z", layout="coco17",
+                         channels=["x", "y", "z"], progress=False)  # fmt: skip
+    assert _expect_check(tmp_path / "z", {"channels": ["x", "y", "score"]}).startswith("silent")
+    assert _expect_check(tmp_path / "z", {"channels": ["x", "y", "z"]}) == "ok"

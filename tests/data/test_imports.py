@@ -354,8 +354,168 @@ def test_npy_with_named_channels_stgcn_kinetics_style(tmp_path):
     assert nf == 10 and np.allclose(x[:2, :nf, 1, 0], 0, atol=1e-6)  # centred on the neck
     assert np.array_equal(x[2], data[0, 2])  # the score as it was
     with pytest.raises(
-        SkelconError, match=r"--channels: \['x', 'y'\] names 2 channels but the data have C=3"
+        SkelconError, match=r"--channels x,y names 2 channels but .*train_data_joint.npy has C=3"
     ):
         from skelcon.data.imports import prepare_import_npy
 
         prepare_import_npy(src, tmp_path / "o2", layout="openpose18", channels=["x", "y"])
+
+
+# ---------------------------------------------------------------- channels, axes, NaN
+
+
+def test_handed_packed_score_read_as_2d_with_a_note(shared_cases, tmp_path, capsys):
+    """PYSKL keypoint (M, T, 17, 3) = x, y, score packed, coco17: x,y,score and the 2D
+    normalisation, said on screen and in meta.json; never x,y,z rotated."""
+    pk = shared_cases / "s3" / "22-pyskl-score-packed-in-keypoint" / "packed.pkl"
+    out = tmp_path / "out"
+    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--layout", "coco17",
+                 "--normalize", "--out", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "note: C=3 with the 2D layout coco17: read as x,y,score" in printed
+    meta = read_meta(out)
+    assert meta["channels"] == ["x", "y", "score"] and meta["normalization"].startswith("2D")
+    assert "coco17" in meta["channels_assumed"]
+    ann = load_restricted(pk, allow_numpy=True)["annotations"]
+    s = load_prepared(out, "xsub", "train")
+    a = next(a for a in ann if a["frame_dir"] == s.names[0])
+    t = a["keypoint"].shape[1]
+    np.testing.assert_array_equal(s.data[0][2, :t, :, 0], a["keypoint"][0, :, :, 2])  # scores
+    assert 0 <= s.data[0][2].min() and s.data[0][2].max() <= 1
+    assert (
+        main(
+            [
+                "prepare",
+                "import-pyskl",
+                "--raw",
+                str(pk),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,z",
+                "--out",
+                str(tmp_path / "z"),
+            ]
+        )
+        == 0
+    )  # as the user says
+    assert read_meta(tmp_path / "z")["channels"] == ["x", "y", "z"]
+    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--layout", "coco17",
+                 "--channels", "x,y", "--out", str(tmp_path / "b")]) == 2  # fmt: skip
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .splitlines()[-1]
+        .endswith("--channels x,y names 2 channels but " + str(pk) + " keypoint has C=3")
+    )
+
+
+def test_assumed_score_that_is_not_a_confidence_is_refused(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    anns = [{"frame_dir": f"v{i}", "label": i % 2, "total_frames": 9,
+             "keypoint": rng.uniform(-500, 900, (1, 9, 17, 3)).astype(np.float32)}
+            for i in range(4)]  # fmt: skip
+    pk = tmp_path / "z.pkl"
+    pk.write_bytes(pickle.dumps({"annotations": anns}))
+    args = ["prepare", "import-pyskl", "--raw", str(pk), "--layout", "coco17"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a confidence in [0, 1]: pass --channels x,y,z" in err[0]
+    assert not (tmp_path / "o").exists()
+    assert main([*args, "--channels", "x,y,score", "--out", str(tmp_path / "o")]) == 0
+    assert "warning: " in capsys.readouterr().err  # as the user said, with a warning
+
+
+def test_every_importer_takes_channels_checked_before_any_work(tmp_path, capsys):
+    src = _npy_folder(tmp_path / "src")  # ntu25, C=3: x,y,z, nothing assumed
+    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"),
+                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    meta = read_meta(tmp_path / "o")
+    assert meta["channels"] == ["x", "y", "z"] and meta["channels_assumed"] is None
+    assert src["train"]["data"].shape[1] == 3
+    for cmd, extra in (("nw-ucla", []), ("ntu60", []), ("pku-mmd1", ["--labels", "x"]),
+                       ("kinetics-skeleton", []), ("import-npy", []), ("import-pyskl", [])):  # fmt: skip
+        rc = main(["prepare", cmd, "--raw", str(tmp_path / "none"), "--out",
+                   str(tmp_path / cmd), "--channels", "x,y,q", *extra])  # fmt: skip
+        assert rc == 2, cmd
+        assert "--channels: ['x', 'y', 'q'] is not a channel list" in capsys.readouterr().err
+    assert main(["prepare", "nw-ucla", "--raw", str(tmp_path / "none"), "--out",
+                 str(tmp_path / "u"), "--channels", "x,y,score"]) == 2  # fmt: skip
+    assert "NW-UCLA (3D Kinect joints) holds x,y,z" in capsys.readouterr().err
+
+
+def test_nonfinite_joints_are_missing_and_counted(tmp_path, capsys):
+    _npy_folder(tmp_path / "src", n_train=3, n_val=1, t=8)
+    data = np.load(tmp_path / "src" / "train_data_joint.npy")
+    frames = np.load(tmp_path / "src" / "train_num_frame.npy")
+    data[1, 0, 0, 4, 0] = np.nan  # one joint: its x
+    data[1, :, 0, 5, 0] = np.inf  # another: every channel
+    np.save(tmp_path / "src" / "train_data_joint.npy", data)
+    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"),
+                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    assert "2 joints in 1 samples held NaN or infinity" in capsys.readouterr().out
+    meta = read_meta(tmp_path / "o")
+    assert meta["counts"]["samples"] == 4 and meta["counts"]["skipped"] == 0
+    assert meta["nonfinite_joints"] == [{"name": "train_S001.skeleton", "split": "train",
+                                         "joints": 2}]  # fmt: skip
+    x = load_prepared(tmp_path / "o", "default", "train").data[1]
+    assert np.isfinite(x).all() and not x[:, 0, 4:6, 0].any()
+    assert frames[1] >= 1 and np.array_equal(x[:, 0, 6:, 0], data[1, :, 0, 6:, 0])
+
+
+def test_pyskl_nan_scores_and_transposed_annotation(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    anns = []
+    for i in range(4):
+        anns.append({"frame_dir": f"v{i}", "label": i % 2, "total_frames": 12,
+                     "keypoint": rng.uniform(0, 1, (1, 12, 17, 2)).astype(np.float32),
+                     "keypoint_score": rng.uniform(0, 1, (1, 12, 17)).astype(np.float32)})  # fmt: skip
+    anns[1]["keypoint_score"][0, 3, 7] = np.nan
+    anns[2]["keypoint"] = rng.uniform(0, 1, (40, 2, 17, 2)).astype(np.float32)  # (T, M, V, C)
+    anns[2]["keypoint_score"] = np.ones((40, 2, 17), np.float32)
+    anns[2]["total_frames"] = 40
+    pk = tmp_path / "p.pkl"
+    pk.write_bytes(pickle.dumps({"annotations": anns}))
+    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--layout", "coco17",
+                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    meta = read_meta(tmp_path / "o")
+    assert meta["shape"] == [3, 3, 12, 17, 1]  # the transposed one did not make M=40
+    assert meta["nonfinite_joints"] == [{"name": "v1", "joints": 1}]
+    (skip,) = meta["skipped"]
+    assert skip["name"] == "v2" and "looks like (T, M, V, C)" in skip["reason"]
+    s = load_prepared(tmp_path / "o", "default", "train")
+    assert np.isfinite(s.data[:]).all() and not s.data[1][:, 3, 7, 0].any()
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [((2, 3, 2, 25, 300), "300 persons but only 2 frames: the frame and person axes look swapped"),
+     ((2, 8, 25, 1, 3), "V=1 joints but layout ntu25 has 25; axis T has 25"),
+     ((2, 9, 8, 25, 1), "C=9 channels (expected 2 to 4")],
+)  # fmt: skip
+def test_npy_transposed_axes_refused_with_the_order(tmp_path, capsys, shape, message):
+    d = tmp_path / "src"
+    d.mkdir()
+    np.save(d / "train_data_joint.npy", np.ones(shape, np.float32))
+    (d / "train_label.pkl").write_bytes(pickle.dumps((["a", "b"], [0, 1])))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "train_data_joint.npy" in err[0]
+
+
+def test_handed_bomb_label_pickle_through_import_npy(shared_cases, tmp_path, capsys):
+    import time
+
+    d = tmp_path / "npy"
+    d.mkdir()
+    np.save(d / "train_data_joint.npy", np.ones((1, 3, 10, 18, 1), np.float32))
+    bomb = shared_cases / "s3" / "17-pickle-shared-reference-bomb"
+    (d / "train_label.pkl").write_bytes((bomb / "bomb_label.pkl").read_bytes())
+    for args in (["import-npy", "--raw", str(d), "--layout", "openpose18", "--channels",
+                  "x,y,score"], ["import-pyskl", "--raw", str(bomb / "bomb_pyskl.pkl"),
+                                 "--layout", "coco17"]):  # fmt: skip
+        t0 = time.perf_counter()
+        assert main(["prepare", *args, "--out", str(tmp_path / "o")]) == 2
+        assert time.perf_counter() - t0 < 1.0
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and len(err[0]) < 400 and ".pkl" in err[0]

@@ -44,7 +44,7 @@ def test_no_normalize_keeps_the_released_coordinates_and_person_order(kin, tmp_p
     s = load_prepared(tmp_path / "raw", "default", "train")
     x, _, nf, name = s[0]
     doc = json.loads((kin / "kinetics_train" / f"{name}.json").read_text())
-    kp, _, _, _ = parse_clip(doc, "x")
+    kp, _, _, _, _ = parse_clip(doc, "x")
     best = np.argsort(-kp[..., 2].sum(axis=(1, 2)), kind="stable")[:2]
     assert np.allclose(x[:, :nf].transpose(3, 1, 2, 0), kp[np.sort(best)], atol=1e-6)
 
@@ -82,7 +82,7 @@ def test_long_clips_are_subsampled_before_allocating():
     pose = {"pose": [0.5] * 36, "score": [0.9] * 18}
     doc = {"data": [{"frame_index": 1, "skeleton": [pose]},
                     {"frame_index": 10**7, "skeleton": [pose]}]}  # fmt: skip
-    kp, _, _, length = parse_clip(doc, "x.json", max_frames=300)
+    kp, _, _, length, _ = parse_clip(doc, "x.json", max_frames=300)
     assert kp.shape == (1, 300, 18, 3) and length == 10**7
     assert kp[0, 0].any() and kp[0, -1].any() and not kp[0, 1:-1].any()
 
@@ -103,3 +103,29 @@ def test_two_workers_give_identical_output(kin, tmp_path):
     prepare_kinetics(kin, tmp_path / "two", workers=2, progress=False)
     for f in ("data.npy", "labels.npy", "num_frames.npy", "names.npy"):
         assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes()
+
+
+def test_channels_xy_and_nan_joints_read_as_missing(kin, tmp_path, capsys):
+    path = kin / "kinetics_train" / "vid00000.json"
+    doc = json.loads(path.read_text())
+    doc["data"][0]["skeleton"][0]["pose"][2] = float("nan")  # joint 1's x
+    doc["data"][1]["skeleton"][0]["score"][4] = float("inf")
+    path.write_text(json.dumps(doc))  # json writes NaN / Infinity as estimators do
+    out = tmp_path / "out"
+    assert main(["prepare", "kinetics-skeleton", "--raw", str(kin), "--out", str(out),
+                 "--channels", "x,y", "--no-normalize"]) == 0  # fmt: skip
+    assert "2 joints in 1 samples held NaN or infinity" in capsys.readouterr().out
+    meta = read_meta(out)
+    assert meta["channels"] == ["x", "y"] and meta["shape"][1] == 2
+    assert meta["counts"]["skipped"] == 0
+    assert meta["nonfinite_joints"] == [{"name": "vid00000", "joints": 2}]
+    s = load_prepared(out, "default", "train")
+    i = list(s.names).index("vid00000")
+    x = s.data[i]
+    assert np.isfinite(x).all() and not x[:, 0, 1, 0].any() and not x[:, 1, 4, 0].any()
+    assert x[:, 0, 2, 0].all()  # the next joint is kept
+    assert main(["prepare", "kinetics-skeleton", "--raw", str(kin), "--out",
+                 str(tmp_path / "o3"), "--channels", "x,y,z"]) == 2  # fmt: skip
+    assert "--channels x,y,z names 3 channels but kinetics-skeleton pose has C=2" in (
+        capsys.readouterr().err
+    )

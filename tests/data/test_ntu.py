@@ -349,7 +349,7 @@ def test_interrupted_prepare_is_never_loadable_and_rerun_finishes(
     monkeypatch.setattr(ntu, "prepare_sample", flaky)
     with pytest.raises(KeyboardInterrupt):
         prepare_ntu("ntu60", [shared_data / ZIP60], out, progress=False)
-    assert (tmp_path / ".p.partial").is_dir() and not out.exists()
+    assert not (tmp_path / ".p.partial").exists() and not out.exists()  # nothing left behind
     with pytest.raises(SkelconError):
         load_prepared(out, "xsub", "train")
     monkeypatch.setattr(ntu, "prepare_sample", real)

@@ -6,11 +6,17 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import time
 
 import numpy as np
 import pytest
 
-from skelcon.data.safe_pickle import RestrictedUnpickler, load_restricted
+from skelcon.data.safe_pickle import (
+    RestrictedUnpickler,
+    load_label_pickle,
+    load_restricted,
+    short_repr,
+)
 from skelcon.errors import SkelconError
 
 ARRAYS = [
@@ -97,3 +103,83 @@ def test_bytes_with_arguments_refused():
     data = b"\x80\x02c__builtin__\nbytes\nK\x05\x85R."  # bytes(5)
     with pytest.raises(pickle.UnpicklingError, match="only without arguments"):
         _load(data)
+
+
+# ---------------------------------------------------------------- bounded time and memory
+
+
+def _bomb_doc(depth: int = 40) -> list:
+    inner: list = [0]
+    for _ in range(depth):
+        inner = [inner, inner, inner]  # memo references: 3**depth paths in a tiny file
+    return inner
+
+
+def _refused_fast(path, allow_numpy: bool = True, match: str = "") -> str:
+    t0 = time.perf_counter()
+    with pytest.raises(SkelconError) as e:
+        load_restricted(path, allow_numpy=allow_numpy)
+    assert time.perf_counter() - t0 < 1.0
+    msg = str(e.value)
+    assert "\n" not in msg and str(path) in msg and match in msg
+    return msg
+
+
+def test_shared_reference_bomb_loads_in_linear_time(tmp_path):
+    """Shared references are walked once: the 403-byte bomb is plain data and loads at
+    once (the importers then refuse its shape, see test_imports)."""
+    p = tmp_path / "b.pkl"
+    p.write_bytes(pickle.dumps({"annotations": _bomb_doc()}, protocol=4))
+    t0 = time.perf_counter()
+    obj = load_restricted(p, allow_numpy=True)
+    assert time.perf_counter() - t0 < 1.0
+    assert len(obj["annotations"]) == 3
+    assert len(short_repr(obj)) < 400  # a message quoting it stays short
+
+
+def test_handed_bomb_pickles(shared_cases):
+    case = shared_cases / "s3" / "17-pickle-shared-reference-bomb"
+    for name in ("bomb_pyskl.pkl", "bomb_label.pkl"):
+        t0 = time.perf_counter()
+        load_restricted(case / name, allow_numpy=True)
+        assert time.perf_counter() - t0 < 1.0
+    with pytest.raises(SkelconError, match="list of int labels") as e:
+        load_label_pickle(case / "bomb_label.pkl")
+    assert len(str(e.value)) < 400 and "bomb_label.pkl" in str(e.value)
+
+
+def test_colliding_dict_keys_refused(tmp_path):
+    """Ints sharing one hash (k * (2**61 - 1)) make each dict insertion scan every
+    earlier key: 20,000 of them would take minutes."""
+    keys = b"".join(pickle.dumps(k * (2**61 - 1), 2)[2:-1] + b"K\x00" for k in range(1, 20_000))
+    p = tmp_path / "c.pkl"
+    p.write_bytes(b"\x80\x02}(" + keys + b"u.")
+    _refused_fast(p, match="dict or set key")
+    p.write_bytes(b"\x80\x04(" + keys.replace(b"K\x00", b"") + b"\x91.")  # a frozenset
+    _refused_fast(p, allow_numpy=False, match="dict or set key")
+
+
+def test_ordinary_keys_still_load(tmp_path):
+    p = tmp_path / "k.pkl"
+    doc = {"a": 1, b"b": 2, 3: [4], None: 5, True: 6, -(2**59): 7}
+    for protocol in (0, 4):
+        p.write_bytes(pickle.dumps(doc, protocol=protocol))
+        assert load_restricted(p, allow_numpy=True) == doc
+
+
+def test_ndarray_cannot_be_called_and_reconstruct_shape_is_bounded(tmp_path):
+    p = tmp_path / "n.pkl"
+    # numpy.ndarray((10**12,)) through REDUCE would allocate 8 TB
+    p.write_bytes(b"\x80\x02cnumpy\nndarray\nJ\x00\x10\xa5\xd4\x85R.")
+    _refused_fast(p)
+    p.write_bytes(b"\x80\x02cnumpy\nndarray\n\x8a\x06\x00\x10\xa5\xd4\xe8\x00\x85\x81.")  # NEWOBJ
+    _refused_fast(p)
+    p.write_bytes(b"\x80\x02cnumpy._core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+                  b"J\x00\xca\x9a;\x85U\x01b\x87R.")  # fmt: skip
+    _refused_fast(p, match="_reconstruct with shape")
+
+
+def test_deep_nesting_refused_without_recursion(tmp_path):
+    p = tmp_path / "d.pkl"
+    p.write_bytes(b"\x80\x02" + b"]" * 100_000 + b"a" * 99_999 + b".")
+    _refused_fast(p, allow_numpy=False, match="nests deeper than 64")

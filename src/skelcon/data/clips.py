@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,8 @@ __all__ = [
     "clip_to_sample",
     "mark_missing",
     "missing_summary",
+    "nonfinite_as_missing",
+    "nonfinite_note",
     "norm_from_args",
     "parse_image_size",
 ]
@@ -212,3 +215,27 @@ def norm_from_args(args: argparse.Namespace) -> ClipNorm:
     if not (np.isfinite(thr) and 0 <= thr):
         raise SkelconError(f"--score-threshold must be >= 0, got {args.score_threshold}")
     return ClipNorm(bool(args.normalize), thr, parse_image_size(args.image_size))
+
+
+def nonfinite_as_missing(x: np.ndarray, channel_axis: int) -> tuple[np.ndarray, int]:
+    """Joints holding a NaN or an infinity in any channel set to 0 in every channel (0
+    marks a missing joint everywhere in skelcon); returns ``(x, how many joints)``.
+
+    Pose estimators write NaN for a joint they did not detect; imported arrays are read
+    that way, counted and reported, never stored as NaN. ``x`` of any shape whose
+    ``channel_axis`` is C; the result has ``x``'s dtype (a copy only when needed).
+    """
+    finite = np.isfinite(x)
+    if finite.all():
+        return x, 0
+    bad = ~finite.all(axis=channel_axis, keepdims=True)
+    return np.where(bad, 0, x).astype(x.dtype, copy=False), int(bad.sum())
+
+
+def nonfinite_note(records: list[dict[str, Any]]) -> str:
+    """One line on the joints read as missing because they held NaN or infinity."""
+    joints = sum(r["joints"] for r in records)
+    first = records[0]
+    return (f"{joints} joints in {len(records)} samples held NaN or infinity and were read as "
+            f"missing (0) (first: {first['name']}, {first['joints']}; all in meta.json "
+            "nonfinite_joints)")  # fmt: skip

@@ -55,7 +55,6 @@ import csv
 import hashlib
 import itertools
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -79,7 +78,7 @@ from .kinetics import parse_json
 from .layouts import JointLayout, load_layout
 from .openpose import FRAME_FILE, MAX_VALUE, is_people_doc, read_openpose_frames, read_people_frames
 from .pipeline import PrepareReport, Sample, run_prepare
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 __all__ = [
     "FolderClip",
@@ -799,6 +798,7 @@ def _report(folder: FolderData, report: PrepareReport) -> tuple[dict, list[str]]
     return meta, lines
 
 
+@prepare_cleanup()
 def prepare_folder(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -840,38 +840,32 @@ def prepare_folder(
         for c in folder.clips
     ]
     name = dataset or Path(raw).resolve().name
-    writer = None
-    try:
-        writer = PreparedWriter(
-            out, dataset=name, layout=folder.layout, classes=folder.classes,
-            capacity=len(tasks), max_frames=max_frames, num_persons=max_persons,
-            channels=len(folder.channels), channel_names=folder.channels,
-        )  # fmt: skip
-        report = run_prepare(tasks, _load, writer, workers=workers, strict=strict, desc=name,
-                             name_fn=_task_name, progress=progress)  # fmt: skip
-        parts: dict[str, list[int]] = {"train": [], "test": []}
-        for clip in folder.clips:
-            if clip.name in report.indices:
-                parts[clip.split].append(report.indices[clip.name])
-        parts = {s: r for s, r in parts.items() if r or s == "train"}
-        resampled = [{"name": k, "frames": v["resampled_from"]}
-                     for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
-        meta, lines = _report(folder, report)
-        done = writer.finalize(
-            {"default": parts},
-            source_format="folder",
-            source=str(raw),
-            labels_file=str(labels) if labels is not None else None,
-            normalization=folder.norm.describe(folder.channels),
-            resampled=resampled,
-            split_rule="split folders" if (Path(raw) / "train").is_dir() and labels is None
-            else f"labels file column, else test if sha1(name) < {test_fraction} of the hash range",
-            **meta,
-        )  # fmt: skip
-    except BaseException:
-        if writer is not None:
-            shutil.rmtree(writer.tmp, ignore_errors=True)
-        raise
+    writer = PreparedWriter(
+        out, dataset=name, layout=folder.layout, classes=folder.classes,
+        capacity=len(tasks), max_frames=max_frames, num_persons=max_persons,
+        channels=len(folder.channels), channel_names=folder.channels,
+    )  # fmt: skip
+    report = run_prepare(tasks, _load, writer, workers=workers, strict=strict, desc=name,
+                         name_fn=_task_name, progress=progress)  # fmt: skip
+    parts: dict[str, list[int]] = {"train": [], "test": []}
+    for clip in folder.clips:
+        if clip.name in report.indices:
+            parts[clip.split].append(report.indices[clip.name])
+    parts = {s: r for s, r in parts.items() if r or s == "train"}
+    resampled = [{"name": k, "frames": v["resampled_from"]}
+                 for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
+    meta, lines = _report(folder, report)
+    done = writer.finalize(
+        {"default": parts},
+        source_format="folder",
+        source=str(raw),
+        labels_file=str(labels) if labels is not None else None,
+        normalization=folder.norm.describe(folder.channels),
+        resampled=resampled,
+        split_rule="split folders" if (Path(raw) / "train").is_dir() and labels is None
+        else f"labels file column, else test if sha1(name) < {test_fraction} of the hash range",
+        **meta,
+    )  # fmt: skip
     print(
         f"folder: {len(writer)} clips ({len(folder.classes)} classes, channels "
         f"{','.join(folder.channels)}, layout {folder.layout.name}) written to {out} ("

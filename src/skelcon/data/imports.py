@@ -19,13 +19,20 @@ they are (already prepared) unless ``--normalize`` applies
 "keypoint": (M, T, V, C), "total_frames", ...}]}``. Split keys ``<bench>_train`` /
 ``<bench>_val`` / ``<bench>_test`` become benchmark ``<bench>`` with splits ``train`` /
 ``test`` (``val`` is the test split); bare ``train`` / ``val`` form benchmark
-``default``, ``train1`` / ``test1`` benchmark ``split1``. C (2 or 3) comes from the
+``default``, ``train1`` / ``test1`` benchmark ``split1``. C (2 to 4) comes from the
 data, M is padded to the most persons of any annotation, T to the longest one (or
 ``--max-frames``, longer ones uniformly subsampled). 2D keypoints with a
 ``keypoint_score`` (M, T, V) become channels ``x, y, score`` (C = 3; ``--no-score``
 drops it: C = 2); ``--normalize`` applies the 2D normalisation
 (:mod:`skelcon.data.normalize2d`) to 2D keypoints, with ``--score-threshold`` and
 ``--image-size``. Other annotation keys (``img_shape`` ...) are ignored.
+
+Channels, both importers: ``--channels`` names what C holds; without it
+:func:`~skelcon.data.channels.resolve_channels` decides (C = 3 on a 2D layout is
+``x, y, score``, said on screen and in meta.json ``channels_assumed``, refused when
+that score is not in [0, 1]). Arrays whose axes look transposed (:func:`axes_problem`)
+are refused (npy) or the annotation skipped with its reason (PYSKL). Joints holding
+NaN or infinity are read as missing (0) and counted (meta.json ``nonfinite_joints``).
 
 Both pickles are read with :mod:`skelcon.data.safe_pickle`, which resolves only numpy's
 array and scalar globals (any pickle protocol, Python 2 or 3). Annotations with no
@@ -46,14 +53,26 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, text_lines
-from .channels import check_channels, coord_count, default_channels
-from .clips import ClipNorm, clip_to_sample, parse_image_size
-from .layouts import load_layout
+from .channels import (
+    CHANNELS_HELP,
+    check_score_range,
+    coord_count,
+    parse_channels,
+    resolve_channels,
+)
+from .clips import (
+    ClipNorm,
+    clip_to_sample,
+    nonfinite_as_missing,
+    nonfinite_note,
+    parse_image_size,
+)
+from .layouts import JointLayout, load_layout
 from .normalize import normalize, require_finite
 from .normalize2d import normalize_2d
 from .pipeline import Sample, run_prepare
-from .prepared import PreparedWriter
-from .safe_pickle import load_label_pickle, load_restricted
+from .prepared import PreparedWriter, prepare_cleanup
+from .safe_pickle import load_label_pickle, load_restricted, short_repr
 
 NPY_SPLITS = (("train", "train"), ("val", "test"))
 MAX_CLASSES = 100_000  # a label at or above this is a damaged file, not a class
@@ -170,7 +189,38 @@ def _load_npy(path: Path) -> np.ndarray:
         raise SkelconError(f"cannot read {str(path)!r}: {msg}") from None
 
 
-def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, Any] | None:
+MAX_PERSONS = 10
+"""More persons than frames *and* more than this: the person and frame axes look swapped."""
+
+
+def axes_problem(shape: Sequence[int], axes: str, layout: JointLayout) -> str:
+    """Why an array of ``shape`` with axes ``axes`` (e.g. ``"NCTVM"``, ``"MTVC"``) looks
+    like another axis order, or "" when it fits: the joint axis must have the layout's
+    joint count, C must be 2 to 4, and the persons must not outnumber the frames by
+    far (``M > T`` and ``M > MAX_PERSONS``: frames and persons swapped). The reason
+    names what each axis holds and which order the shape would fit."""
+    dims = dict(zip(axes, (int(n) for n in shape), strict=True))
+    v, c, t, m = dims["V"], dims["C"], dims["T"], dims["M"]
+    got = "(" + ", ".join(f"{a}={n}" for a, n in dims.items()) + ")"
+    want = "(" + ", ".join(axes) + ")"
+    if v != layout.num_joints:
+        where = [a for a, n in dims.items() if n == layout.num_joints and a != "N"]
+        hint = (f"; axis {where[0]} has {layout.num_joints}: are the axes in another order?"
+                if where else " (--layout: choose the layout of the data)")  # fmt: skip
+        return (f"shape {got} has V={v} joints but layout {layout.name} has "
+                f"{layout.num_joints}{hint}; expected {want}")  # fmt: skip
+    if not 2 <= c <= 4:
+        return (f"shape {got} has C={c} channels (expected 2 to 4: x,y[,z][,score]); are the "
+                f"axes in another order? expected {want}")  # fmt: skip
+    if m > t and m > MAX_PERSONS:
+        return (f"shape {got} has {m} persons but only {t} frames: the frame and person axes "
+                f"look swapped; expected {want}")  # fmt: skip
+    return ""
+
+
+def _find_npy_split(
+    raw: Path, prefix: str, layout: JointLayout, label_base: int = 0
+) -> dict[str, Any] | None:
     data_path = next(
         (
             raw / f"{prefix}_{n}.npy"
@@ -195,6 +245,9 @@ def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, An
         raise SkelconError(f"{data_path} holds {data.dtype} values; expected real numbers")
     if 0 in data.shape[1:]:
         raise SkelconError(f"{data_path} has shape {tuple(data.shape)}: C, T, V and M must be >= 1")
+    problem = axes_problem(data.shape, "NCTVM", layout)
+    if problem:
+        raise SkelconError(f"{data_path}: {problem}")
     names, labels = load_label_pickle(label_path)
     labels = [v - label_base for v in labels]
     if len(names) != data.shape[0]:
@@ -227,6 +280,7 @@ def _find_npy_split(raw: Path, prefix: str, label_base: int = 0) -> dict[str, An
             "data_path": str(data_path)}  # fmt: skip
 
 
+@prepare_cleanup()
 def prepare_import_npy(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -251,7 +305,7 @@ def prepare_import_npy(
     lay = load_layout(layout)
     if label_base not in (0, 1):
         raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
-    parts = {split: _find_npy_split(raw, prefix, label_base) for prefix, split in NPY_SPLITS}
+    parts = {split: _find_npy_split(raw, prefix, lay, label_base) for prefix, split in NPY_SPLITS}
     if parts["train"] is None:
         raise SkelconError(
             f"--raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)"
@@ -261,11 +315,19 @@ def prepare_import_npy(
     c, t, v, m = shapes["train"]
     if len(set(shapes.values())) > 1:
         raise SkelconError(f"train and val data disagree on (C, T, V, M): {shapes}")
-    if v != lay.num_joints:
-        raise SkelconError(f"the data have {v} joints but layout {lay.name} has {lay.num_joints}")
-    chans = default_channels(c) if channels is None else check_channels(channels, c, "--channels")
+    data_path = found["train"]["data_path"]
+    chans, assumed = resolve_channels(channels, c, lay, data_path)
     if normalize_data and chans == ["x", "y", "z", "score"]:
         raise SkelconError("--normalize of 3D data needs x, y, z only, these have a score too")
+    if "score" in chans:  # a look at the first samples: is it a confidence?
+        head = np.asarray(found["train"]["data"][:256, chans.index("score")], dtype=np.float64)
+        head = head[np.isfinite(head)]
+        if head.size:
+            warn = check_score_range(head.min(), head.max(), chans, bool(assumed), data_path)
+            if warn:
+                print(f"import-npy: {warn}", file=sys.stderr)
+    if assumed:
+        print(f"import-npy: note: {assumed}")
     num_classes = max(max(p["labels"], default=-1) for p in found.values()) + 1
     class_list = read_class_names(classes, max(num_classes, 1))
     warning = empty_class_warning(
@@ -285,8 +347,9 @@ def prepare_import_npy(
         p = found[split]
         x = np.array(p["data"][i], dtype=np.float32)  # a writable copy
         where = f"{p['data_path']}[{i}]"
-        if not np.isfinite(x).all():
-            raise DataFormatError("non-finite value", where)
+        x, bad = nonfinite_as_missing(x, channel_axis=0)
+        if bad:
+            nonfinite.append({"name": p["names"][i], "split": split, "joints": bad})
         if not np.any(x):
             raise DataFormatError("all-zero sample (no skeleton data)", where)
         if p["frames"] is not None:
@@ -304,6 +367,7 @@ def prepare_import_npy(
         return Sample(p["names"][i], x, p["labels"][i], nf)
 
     inferred: dict[str, int] = {}
+    nonfinite: list[dict[str, Any]] = []
     tasks = [(s, i) for s, p in found.items() for i in range(len(p["labels"]))]
     rows: dict[str, list[int]] = {s: [] for s in found}
     sink = _RowSink(writer, rows, tasks)
@@ -316,6 +380,8 @@ def prepare_import_npy(
     note = frames_note(inferred)
     if note:
         print(f"import-npy: {note}")
+    if nonfinite:
+        print(f"import-npy: {nonfinite_note(nonfinite)}")
     print(
         f"import-npy: {len(writer)} samples written to {out} "
         + ", ".join(f"({s} {len(r)})" for s, r in rows.items())
@@ -330,6 +396,8 @@ def prepare_import_npy(
         else "inferred where num_frame.npy is absent: zero padding dropped, then the repeat "
         "period of 2s-AGCN-style repeated-frame padding",
         num_frames_inferred=inferred,
+        channels_assumed=assumed or None,
+        nonfinite_joints=nonfinite,
     )  # fmt: skip
 
 
@@ -388,8 +456,11 @@ def _check_pyskl(obj: Any, path: str) -> tuple[dict[str, list[str]], list[dict]]
     return {k: list(v) for k, v in splits.items()}, anns
 
 
-def _shown(name: str) -> str:
-    """A name as it goes into a one-line message: as is when printable, else quoted."""
+def _shown(name: Any) -> str:
+    """A name as it goes into a one-line message: as is when a printable str, else a
+    short quoted form (a non-str value may be a shared-reference bomb)."""
+    if not isinstance(name, str):
+        return short_repr(name)
     return name if name.isprintable() else repr(name)
 
 
@@ -407,7 +478,7 @@ def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, i
     ):
         raise DataFormatError(
             f"{what}: label must be an int in {label_base}..{MAX_CLASSES + label_base - 1} "
-            f"(--label-base {label_base}), got {label!r}",
+            f"(--label-base {label_base}), got {short_repr(label)}",
             path,
         )
     kp = a.get("keypoint")
@@ -421,11 +492,27 @@ def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, i
             f"{what}: keypoint has no {'persons' if kp.shape[0] == 0 else 'frames'} "
             f"(shape {kp.shape}, expected (M >= 1, T >= 1, V, C))", path,
         )  # fmt: skip
-    if kp.shape[3] not in (2, 3):
-        raise DataFormatError(f"{what}: keypoint has {kp.shape[3]} channels, expected 2 or 3", path)
+    m, t, _, c = kp.shape
+    if not 2 <= c <= 4:
+        raise DataFormatError(
+            f"{what}: keypoint shape {kp.shape} has C={c} channels, expected 2 to 4 "
+            "(x,y[,z][,score]) as the last of (M, T, V, C)", path,
+        )  # fmt: skip
+    if m > t and m > MAX_PERSONS:
+        raise DataFormatError(
+            f"{what}: keypoint shape {kp.shape} has {m} persons but only {t} frames: it looks "
+            "like (T, M, V, C); expected (M, T, V, C)", path,
+        )  # fmt: skip
     tf = a.get("total_frames", kp.shape[1])
+    if isinstance(tf, (int, np.integer)) and int(tf) == m != t:
+        raise DataFormatError(
+            f"{what}: total_frames {int(tf)} is keypoint axis 0 (persons) not axis 1 ({t}): "
+            f"keypoint {kp.shape} looks like (T, M, V, C); expected (M, T, V, C)", path,
+        )  # fmt: skip
     if not isinstance(tf, (int, np.integer)) or int(tf) != kp.shape[1]:
-        raise DataFormatError(f"{what}: total_frames {tf!r} != keypoint frames {kp.shape[1]}", path)
+        raise DataFormatError(
+            f"{what}: total_frames {short_repr(tf)} != keypoint frames {kp.shape[1]}", path
+        )
     return fd, int(label) - label_base, kp
 
 
@@ -433,7 +520,7 @@ def _with_score(a: dict, kp: np.ndarray, i: int, path: str) -> np.ndarray:
     """2D ``kp (M, T, V, 2)`` with annotation ``i``'s ``keypoint_score (M, T, V)`` as a
     third channel; :class:`DataFormatError` when it is missing or of another shape."""
     sc = a.get("keypoint_score")
-    what = f"annotation {i} ({_shown(str(a.get('frame_dir')))})"
+    what = f"annotation {i} ({_shown(a.get('frame_dir'))})"
     if not isinstance(sc, np.ndarray) or not _real_numeric(sc.dtype):
         raise DataFormatError(f"{what}: no numeric keypoint_score array (others have one; "
                               "--no-score ignores the scores)", path)  # fmt: skip
@@ -444,6 +531,23 @@ def _with_score(a: dict, kp: np.ndarray, i: int, path: str) -> np.ndarray:
     return np.concatenate([kp, sc[..., None].astype(kp.dtype, copy=False)], axis=-1)
 
 
+def _refuse_duplicate_frame_dirs(anns: list[dict], raw: Path) -> None:
+    """A ``frame_dir`` names one annotation (the split lists refer to them by it):
+    checked before anything is parsed, the error names both annotations."""
+    first: dict[str, int] = {}
+    for i, a in enumerate(anns):
+        fd = a.get("frame_dir")
+        if not isinstance(fd, str):
+            continue  # reported with the annotation
+        if fd in first:
+            raise SkelconError(
+                f"{raw}: annotations {first[fd]} and {i} share frame_dir {_shown(fd)!r}; a "
+                "frame_dir must name one annotation; nothing was written"
+            )
+        first[fd] = i
+
+
+@prepare_cleanup()
 def prepare_import_pyskl(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -459,6 +563,7 @@ def prepare_import_pyskl(
     score: bool = True,
     score_threshold: float = 0.0,
     image_size: tuple[float, float] | None = None,
+    channels: Sequence[str] | None = None,
 ) -> Path:
     """Import a PYSKL / mmaction2 skeleton annotation pickle into ``out``.
 
@@ -468,14 +573,27 @@ def prepare_import_pyskl(
     if not raw.is_file():
         raise SkelconError(f"--raw {str(raw)!r} is not a file (expected a PYSKL .pkl)")
     lay = load_layout(layout)
+    # the options first, before the (possibly large) pickle is read
+    if max_frames is not None and max_frames < 1:
+        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+    if label_base not in (0, 1):
+        raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
+    if channels is not None and not score and "score" in channels:
+        raise SkelconError(f"--no-score drops the scores but --channels {','.join(channels)} "
+                           "names one; give one of them")  # fmt: skip
+    ClipNorm(bool(normalize_data), float(score_threshold), image_size).check(
+        ["x", "y", "score"] if score_threshold > 0 else ["x", "y"], f"--raw {raw}"
+    )  # 2D-only options without --normalize; the channels are checked once known
     splits, anns = _check_pyskl(load_restricted(raw, allow_numpy=True), str(raw))
     if not anns:
         raise SkelconError(f"{raw}: no annotations")
+    _refuse_duplicate_frame_dirs(anns, raw)
     # shapes from the well-formed annotations; the bad ones are reported by the pipeline
-    good = []
+    good, good_index = [], []
     for i, a in enumerate(anns):
         try:
             good.append(_ann_fields(a, i, str(raw), label_base))
+            good_index.append(i)
         except DataFormatError:
             continue
     if not good:
@@ -484,23 +602,31 @@ def prepare_import_pyskl(
     if len(chans) > 1:
         raise SkelconError(f"{raw}: keypoints mix {sorted(chans)} channels")
     c = chans.pop()
-    v_found = {kp.shape[2] for _, _, kp in good}
-    if v_found != {lay.num_joints}:
-        raise SkelconError(
-            f"{raw}: keypoints have {sorted(v_found)} joints but layout {lay.name} has "
-            f"{lay.num_joints} (--layout: choose the layout of the data)"
-        )
-    use_score = score and c == 2 and any("keypoint_score" in anns[i] for i in range(len(anns)))
-    channels = ["x", "y", "score"] if use_score else default_channels(c)
+    bad_v = next((kp for _, _, kp in good if kp.shape[2] != lay.num_joints), None)
+    if bad_v is not None:
+        raise SkelconError(f"{raw}: keypoint {axes_problem(bad_v.shape, 'MTVC', lay)}")
+    has_score = any("keypoint_score" in a for a in anns)
+    channels, assumed = resolve_channels(
+        channels, c, lay, f"{raw} keypoint", extra_score=score and has_score and c < 4
+    )
+    use_score = len(channels) == c + 1  # keypoint_score becomes the last channel
     norm = ClipNorm(bool(normalize_data), float(score_threshold), image_size)
     norm.check(channels, str(raw))
+    if "score" in channels:
+        lo, hi = np.inf, -np.inf
+        for i, (_, _, kp) in zip(good_index, good, strict=True):
+            sc = anns[i].get("keypoint_score") if use_score else kp[..., channels.index("score")]
+            if isinstance(sc, np.ndarray) and sc.size and _real_numeric(sc.dtype):
+                lo, hi = min(lo, np.nanmin(sc)), max(hi, np.nanmax(sc))
+        if lo <= hi:
+            warn = check_score_range(float(lo), float(hi), channels, bool(assumed), str(raw))
+            if warn:
+                print(f"import-pyskl: {warn}", file=sys.stderr)
+    if assumed:
+        print(f"import-pyskl: note: {assumed}")
     longest = max(kp.shape[1] for _, _, kp in good)
-    if max_frames is not None and max_frames < 1:
-        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
     t_max = max_frames or longest
     m_max = max(1, max(kp.shape[0] for _, _, kp in good))
-    if label_base not in (0, 1):
-        raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
     num_classes = max(label for _, label, _ in good) + 1
     class_list = read_class_names(classes, num_classes)
     warning = empty_class_warning(
@@ -526,20 +652,19 @@ def prepare_import_pyskl(
             )
         if use_score:
             kp = _with_score(anns[i], kp, i, str(raw))
-        kp = np.asarray(kp, dtype=np.float32)
-        if not np.isfinite(kp).all():
-            raise DataFormatError(f"annotation {i} ({_shown(fd)}): non-finite keypoint", str(raw))
+        kp, bad = nonfinite_as_missing(np.asarray(kp, dtype=np.float32), channel_axis=3)
+        if bad:
+            nonfinite.append({"name": fd, "joints": bad})
         x, nf, info = clip_to_sample(kp, lay, channels, t_max, m_max, norm,
                                      f"{raw} annotation {i} ({_shown(fd)})")  # fmt: skip
         return Sample(fd, x, label, nf, info)
 
+    nonfinite: list[dict[str, Any]] = []
     tasks = list(range(len(anns)))
     report = run_prepare(
         tasks, parse, writer, workers=1, strict=strict, desc=f"import {name}",
-        name_fn=lambda i: str(anns[i].get("frame_dir", f"annotation {i}")), progress=progress,
+        name_fn=lambda i: _shown(anns[i].get("frame_dir", f"annotation {i}")), progress=progress,
     )  # fmt: skip
-    if len(report.indices) != len(writer):
-        raise SkelconError(f"{raw}: two annotations share a frame_dir")
     bench_splits: dict[str, dict[str, list[int]]] = {}
     ignored, unmatched = [], {}
     for key, names in splits.items():
@@ -564,7 +689,10 @@ def prepare_import_pyskl(
         f"T={t_max}, V={lay.num_joints}, M={m_max}) "
         f"written to {out}; benchmarks {sorted(bench_splits)}; skipped {len(report.skipped)}"
     )
-    resampled = [{"name": k, "frames": v["resampled_from"]} for k, v in sorted(report.info.items())]
+    if nonfinite:
+        print(f"import-pyskl: {nonfinite_note(nonfinite)}")
+    resampled = [{"name": k, "frames": v["resampled_from"]}
+                 for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
     return writer.finalize(
         bench_splits,
         source_format="pyskl",
@@ -575,6 +703,8 @@ def prepare_import_pyskl(
         ignored_split_keys=ignored,
         split_names_without_annotation=unmatched,
         resampled=resampled,
+        channels_assumed=assumed or None,
+        nonfinite_joints=nonfinite,
     )
 
 
@@ -585,7 +715,7 @@ def _run_npy(args: argparse.Namespace) -> int:
     prepare_import_npy(
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
         normalize_data=args.normalize, strict=args.strict, label_base=args.label_base,
-        channels=None if args.channels is None else [c.strip() for c in args.channels.split(",")],
+        channels=parse_channels(args.channels),
     )  # fmt: skip
     return 0
 
@@ -595,7 +725,7 @@ def _run_pyskl(args: argparse.Namespace) -> int:
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
         max_frames=args.max_frames, normalize_data=args.normalize, strict=args.strict,
         label_base=args.label_base, score=args.score, score_threshold=args.score_threshold,
-        image_size=parse_image_size(args.image_size),
+        image_size=parse_image_size(args.image_size), channels=parse_channels(args.channels),
     )  # fmt: skip
     return 0
 
@@ -614,6 +744,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="stop at the first bad sample (exit 2)")
     p.add_argument("--label-base", type=int, choices=(0, 1), default=0,
                    help="1 when the labels run 1..C (default 0: labels run 0..C-1)")  # fmt: skip
+    p.add_argument("--channels", default=None, metavar="x,y[,z][,score]", help=CHANNELS_HELP)
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
@@ -628,9 +759,6 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--raw", required=True, metavar="DIR", help="folder holding the train_/val_ files"
     )
     _common(p)
-    p.add_argument("--channels", default=None, metavar="x,y[,z][,score]",
-                   help="what C holds (default by C: x,y / x,y,z); x,y,score for 2D with a "
-                   "confidence, e.g. ST-GCN's Kinetics npy files")  # fmt: skip
     p.set_defaults(func=_run_npy)
 
     p = subparsers.add_parser(

@@ -14,7 +14,9 @@ joints (layout ``openpose18``), coordinates in ``[0, 1]`` of the frame, ``frame_
 
 Choices (recorded in meta.json):
 
-* channels ``x, y, score`` (C = 3); M = 2: of the (at most 5) skeletons listed per
+* channels ``x, y, score`` (C = 3; ``--channels x,y`` drops the score); a joint
+  written as NaN or Infinity is missing (score 0), counted in meta.json
+  ``nonfinite_joints``; a video id in both splits is refused before parsing; M = 2: of the (at most 5) skeletons listed per
   frame, the two with the largest summed score over the clip, as ST-GCN's feeder;
 * T = ``--max-frames`` (300, the 10 s clips at 30 fps); a clip whose last frame index
   is larger is uniformly subsampled; ``num_frames`` = its last frame index;
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +43,12 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text
-from .clips import ClipNorm, add_norm_args, clip_to_sample, norm_from_args
+from .channels import CHANNELS_HELP, parse_channels, resolve_channels
+from .clips import ClipNorm, add_norm_args, clip_to_sample, nonfinite_note, norm_from_args
 from .layouts import get_layout
 from .pipeline import Sample, run_prepare
 from .pku import resample_indices
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 LAYOUT = "openpose18"
 CHANNELS = ("x", "y", "score")
@@ -64,6 +68,7 @@ class KineticsTask:
     label: int | None
     max_frames: int
     norm: ClipNorm
+    channels: tuple[str, ...] = CHANNELS
 
 
 def parse_json(text: str, path: str) -> Any:
@@ -85,16 +90,18 @@ def _label_index(value: Any, what: str, path: str) -> int:
 
 def parse_clip(
     doc: Any, path: str, max_frames: int | None = None
-) -> tuple[np.ndarray, int | None, str | None, int]:
+) -> tuple[np.ndarray, int | None, str | None, int, int]:
     """One Kinetics-skeleton clip -> ``(keypoints (M, T, 18, 3), label_index, label,
-    length)``.
+    length, nonfinite)``.
 
     ``M`` = the most skeletons listed in a frame (at most 5), ``length`` = the last
     ``frame_index``, ``T`` = ``length``, or ``max_frames`` frames uniformly chosen
     from it when it is longer (chosen before anything is allocated, so a huge frame
     index costs nothing); frames or persons not listed are zero. Raises
     :class:`DataFormatError` on a structure other than the documented one, a
-    non-finite value or a clip without any skeleton.
+    value beyond 1e6 or a clip without any skeleton. A joint whose pose or score is NaN
+    or infinite (JSON ``NaN``, ``Infinity``) is missing like a joint of score 0; their
+    count is ``nonfinite``.
     """
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise DataFormatError("expected an object with a 'data' list of frames", path)
@@ -130,8 +137,12 @@ def parse_clip(
         score = np.asarray([e[3] for e in entries], dtype=np.float64)
     except (ValueError, TypeError, OverflowError):
         raise DataFormatError("pose and score must hold numbers only", path) from None
-    if not (np.isfinite(pose).all() and np.isfinite(score).all()):
-        raise DataFormatError("non-finite pose or score value", path)
+    bad = ~(np.isfinite(pose[:, 0::2]) & np.isfinite(pose[:, 1::2]) & np.isfinite(score))
+    nonfinite = int(bad.sum())
+    if nonfinite:  # read as missing: score 0 (zeroed below), no NaN kept anywhere
+        score[bad] = 0
+        pose[:, 0::2][bad] = 0
+        pose[:, 1::2][bad] = 0
     if np.abs(pose).max() > 1e6 or np.abs(score).max() > 1e6:
         raise DataFormatError("pose or score value out of range (|v| > 1e6)", path)
     t_idx = np.array([e[0] for e in entries])
@@ -155,13 +166,13 @@ def parse_clip(
     label = doc.get("label_index")
     label = None if label is None else _label_index(label, "label_index", path)
     name = doc.get("label")
-    return kp, label, name if isinstance(name, str) else None, length
+    return kp, label, name if isinstance(name, str) else None, length, nonfinite
 
 
 def prepare_clip(task: KineticsTask) -> Sample:
     """Read, check and lay out one clip (``(3, T_max, 18, 2)``)."""
     doc = parse_json(read_text(task.path, "json file"), task.path)
-    kp, own_label, _, length = parse_clip(doc, task.path, task.max_frames)
+    kp, own_label, _, length, nonfinite = parse_clip(doc, task.path, task.max_frames)
     label = task.label if task.label is not None else own_label
     if label is None:
         raise DataFormatError("no label_index (in the clip or the label file)", task.path)
@@ -171,6 +182,10 @@ def prepare_clip(task: KineticsTask) -> Sample:
         raise DataFormatError("every joint has score 0 (nothing detected)", task.path)
     if length > nf:
         info["resampled_from"] = length
+    if nonfinite:
+        info["nonfinite_joints"] = nonfinite
+    if len(task.channels) == 2:  # --channels x,y: the scores chose the persons, then go
+        x = x[:2]
     return Sample(Path(task.path).stem, x, label, nf, info)
 
 
@@ -200,6 +215,7 @@ def read_label_file(path: Path) -> dict[str, tuple[int, str | None, bool]]:
     return out
 
 
+@prepare_cleanup()
 def prepare_kinetics(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -209,14 +225,20 @@ def prepare_kinetics(
     max_frames: int = 300,
     norm: ClipNorm = ClipNorm(enabled=True),
     progress: bool = True,
+    channels: Sequence[str] | None = None,
 ) -> Path:
-    """Prepare the Kinetics-skeleton folder ``raw`` into ``out``; returns ``out``."""
+    """Prepare the Kinetics-skeleton folder ``raw`` into ``out``; returns ``out``.
+
+    ``channels``: ``x, y, score`` (default) or ``x, y`` (the scores still choose the
+    two persons); anything else is a one-line :class:`SkelconError` before any work."""
     raw = Path(raw)
     if not raw.is_dir():
         raise SkelconError(f"--raw {str(raw)!r} is not a directory")
     if max_frames < 1:
         raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
-    norm.check(CHANNELS, "kinetics-skeleton")
+    chans, _ = resolve_channels(channels, 2, get_layout(LAYOUT), "kinetics-skeleton pose",
+                                extra_score=True)  # fmt: skip
+    norm.check(chans, "kinetics-skeleton")
     tasks: list[KineticsTask] = []
     task_split: list[str] = []
     names: dict[int, str] = {}
@@ -231,7 +253,9 @@ def prepare_kinetics(
                 no_skeleton.append(f.stem)
                 continue
             tasks.append(
-                KineticsTask(str(f), None if entry is None else entry[0], max_frames, norm)
+                KineticsTask(
+                    str(f), None if entry is None else entry[0], max_frames, norm, tuple(chans)
+                )
             )
             task_split.append(split)
         if labels is not None:
@@ -244,6 +268,7 @@ def prepare_kinetics(
         )
     if "train" not in task_split:
         raise SkelconError(f"--raw {str(raw)!r} has no kinetics_train/*.json clips")
+    _refuse_duplicate_ids([t.path for t in tasks], raw)
     labelled = [t.label for t in tasks if t.label is not None]
     num_classes = max([*labelled, *names, -1]) + 1
     if any(t.label is None for t in tasks):  # labels inside the clips: read them first
@@ -266,7 +291,7 @@ def prepare_kinetics(
     classes = [names.get(i, f"class_{i}") for i in range(num_classes)]
     writer = PreparedWriter(
         out, dataset="kinetics-skeleton", layout=LAYOUT, classes=classes, capacity=len(tasks),
-        max_frames=max_frames, num_persons=PERSONS_OUT, channels=3, channel_names=CHANNELS,
+        max_frames=max_frames, num_persons=PERSONS_OUT, channels=len(chans), channel_names=chans,
     )  # fmt: skip
     for n in no_skeleton:
         writer.skip(n, "has_skeleton is false in the label file")
@@ -274,8 +299,6 @@ def prepare_kinetics(
         tasks, _CheckedLabel(num_classes), writer, workers=workers, strict=strict,
         desc="kinetics-skeleton", name_fn=_task_name, progress=progress,
     )  # fmt: skip
-    if len(writer) != len(report.indices):
-        raise SkelconError(f"--raw {str(raw)!r}: two clips share a video id")
     parts: dict[str, list[int]] = {"train": [], "test": []}
     for t, split in zip(tasks, task_split, strict=True):
         row = report.indices.get(Path(t.path).stem)
@@ -283,14 +306,19 @@ def prepare_kinetics(
             parts[split].append(row)
     if not parts["test"]:
         del parts["test"]
+    nonfinite = [{"name": k, "joints": v["nonfinite_joints"]}
+                 for k, v in sorted(report.info.items()) if "nonfinite_joints" in v]  # fmt: skip
+    if nonfinite:
+        print(f"kinetics-skeleton: {nonfinite_note(nonfinite)}")
     resampled = [{"name": k, "frames": v["resampled_from"]}
                  for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
     done = writer.finalize(
         {"default": parts},
         source_format="kinetics-skeleton",
         source=str(raw),
-        normalization=norm.describe(CHANNELS),
+        normalization=norm.describe(chans),
         resampled=resampled,
+        nonfinite_joints=nonfinite,
         persons="the 2 skeletons with the largest summed score (of at most 5 per frame)",
     )
     print(
@@ -299,6 +327,27 @@ def prepare_kinetics(
         + f"); skipped {len(report.skipped)} bad, {len(no_skeleton)} without skeleton"
     )
     return done
+
+
+def _refuse_duplicate_ids(paths: list[str], raw: Path) -> None:
+    """A video id (file stem) must name one clip: the same id in ``kinetics_train`` and
+    ``kinetics_val`` would put one video in both splits. Checked before any clip is
+    parsed; the one-line error names both files and how many ids are shared."""
+    first: dict[str, str] = {}
+    dups: list[tuple[str, str]] = []
+    for p in paths:
+        stem = Path(p).stem
+        if stem in first:
+            dups.append((first[stem], p))
+        else:
+            first[stem] = p
+    if dups:
+        a, b = dups[0]
+        more = f" ({len(dups)} shared ids in all)" if len(dups) > 1 else ""
+        raise SkelconError(
+            f"--raw {str(raw)!r}: video id {Path(a).stem!r} names two clips, {a} and {b}{more}; "
+            "a video id must name one clip (remove or rename one); nothing was written"
+        )
 
 
 class _CheckedLabel:
@@ -316,7 +365,8 @@ class _CheckedLabel:
 
 def _run(args: argparse.Namespace) -> int:
     prepare_kinetics(args.raw, args.out, workers=args.workers, strict=args.strict,
-                     max_frames=args.max_frames, norm=norm_from_args(args))  # fmt: skip
+                     max_frames=args.max_frames, norm=norm_from_args(args),
+                     channels=parse_channels(args.channels))  # fmt: skip
     return 0
 
 
@@ -335,4 +385,6 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=int, default=300,
                    help="T_max; longer clips are uniformly subsampled (default 300)")  # fmt: skip
     add_norm_args(p, default_on=True)
+    p.add_argument("--channels", default=None, metavar="x,y[,score]",
+                   help="x,y,score (default) or x,y; " + CHANNELS_HELP)  # fmt: skip
     p.set_defaults(func=_run)

@@ -34,11 +34,12 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError, choices_message
 from ..utils.text import read_text, strip_bom
+from .channels import fixed_channels, parse_channels
 from .layouts import NTU25
 from .normalize import fit_length, normalize, require_finite, select_bodies
 from .normalize2d import normalize_2d
 from .pipeline import Sample, run_prepare
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 NUM_JOINTS = 25
 MAX_BODIES = 4
@@ -440,6 +441,7 @@ def find_samples(
     return [tasks[k] for k in sorted(tasks)]
 
 
+@prepare_cleanup()
 def prepare_ntu(
     dataset: str,
     raw: Sequence[str | os.PathLike],
@@ -538,6 +540,8 @@ def prepare_ntu(
 
 
 def _run(args: argparse.Namespace) -> int:
+    holds = ["x", "y"] if args.coords == "color2d" else ["x", "y", "z"]
+    fixed_channels(parse_channels(args.channels), holds, f"NTU with --coords {args.coords}")
     prepare_ntu(
         args.dataset,
         args.raw,
@@ -574,4 +578,6 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument("--coords", choices=COORDS, default="xyz",
                        help="xyz: 3D joints, the standard preparation (default); color2d: each "
                        "joint's colour-image pixels (a 2D dataset, C=2)")  # fmt: skip
+        p.add_argument("--channels", default=None, metavar="x,y,z",
+                       help="checked against what is written: x,y,z (x,y with --coords color2d)")  # fmt: skip
         p.set_defaults(func=_run)

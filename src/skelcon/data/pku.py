@@ -57,11 +57,11 @@ from tqdm import tqdm
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import parse_float, parse_int, split_fields, text_lines
 from ..utils.text import read_text as _read_text
-from .channels import channels_of
+from .channels import channels_of, fixed_channels, parse_channels
 from .layouts import NTU25, layout_from_meta
 from .normalize import normalize_batch, require_finite
 from .pipeline import Sample, run_prepare
-from .prepared import PreparedWriter, read_meta
+from .prepared import PreparedWriter, prepare_cleanup, read_meta
 
 NUM_PERSONS = 2
 NUM_JOINTS = 25
@@ -420,6 +420,7 @@ def _find_skeleton(raw: Path, stem: str) -> Path | None:
     return None
 
 
+@prepare_cleanup()
 def prepare_pku(
     dataset: str,
     raw: str | os.PathLike,
@@ -609,6 +610,7 @@ def keep_frequent_classes(src: str | os.PathLike, out: str | os.PathLike, k: int
 
 
 def _run(args: argparse.Namespace) -> int:
+    fixed_channels(parse_channels(args.channels), ["x", "y", "z"], "PKU-MMD (3D Kinect joints)")
     prepare_pku(
         args.dataset,
         args.raw,
@@ -652,4 +654,6 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                        help="T_max; longer clips are uniformly subsampled (default 300)")  # fmt: skip
         p.add_argument("--min-instances", type=int, default=None, metavar="K",
                        help="keep only classes with at least K clips, relabelled 0..C'-1")  # fmt: skip
+        p.add_argument("--channels", default=None, metavar="x,y,z",
+                       help="checked against what is written: x,y,z (3D Kinect joints)")  # fmt: skip
         p.set_defaults(func=_run)

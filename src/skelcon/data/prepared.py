@@ -17,7 +17,12 @@ opened as a memory map, so a split is never loaded whole into RAM.
 
 A directory is written under a hidden ``.<name>.partial`` sibling and renamed into
 place by :meth:`PreparedWriter.finalize`, so an interrupted ``prepare`` never leaves
-a directory that loads as complete; running it again starts the job afresh.
+a directory that loads as complete. A ``prepare`` that fails (a bad input, a duplicate
+sample, Ctrl-C, SIGTERM) leaves nothing behind: every writer not yet finalised when an
+exception leaves :func:`prepare_cleanup` (which the CLI wraps around each ``prepare``
+command, and each ``prepare_*`` function around itself) removes its ``.partial``
+directory with the pre-allocated ``data.npy``. Only a process killed outright (SIGKILL,
+power loss) leaves it; the next run over the same ``--out`` removes it first.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import mmap
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -275,6 +280,29 @@ def check_output_dir(out: str | os.PathLike, overwrite: bool) -> None:
                                "--overwrite replaces only prepared datasets")  # fmt: skip
 
 
+_LIVE: list[PreparedWriter] = []
+"""The writers of this process not yet finalised or aborted, oldest first."""
+
+
+@contextmanager
+def prepare_cleanup() -> Iterator[None]:
+    """Remove what the writers created in the body wrote, when the body raises anything
+    (a one-line error, ``KeyboardInterrupt``, ``SystemExit``...); the exception goes on.
+
+    The one mechanism behind "a failed prepare leaves nothing behind": the CLI wraps it
+    around every ``prepare`` command, and a ``prepare_*`` function may use it as a
+    decorator (``@prepare_cleanup()``) so that Python callers get the same. Nested uses
+    clean up only their own writers.
+    """
+    first = len(_LIVE)
+    try:
+        yield
+    except BaseException:
+        for w in list(_LIVE[first:]):
+            w.abort()
+        raise
+
+
 class PreparedWriter:
     """Streams samples into a new prepared dataset at ``out``.
 
@@ -332,6 +360,23 @@ class PreparedWriter:
         self._frames: list[int] = []
         self._names: list[str] = []
         self.skipped: list[dict[str, Any]] = []
+        _LIVE.append(self)
+
+    def abort(self) -> None:
+        """Drop everything written so far: the memory map and the ``.partial``
+        directory (idempotent; ``out`` itself, if it existed, is left as it was)."""
+        if self in _LIVE:
+            _LIVE.remove(self)
+        if hasattr(self, "_data"):
+            del self._data  # unmaps the pre-allocated data.npy
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> PreparedWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.abort()
 
     def __len__(self) -> int:
         return len(self._labels)
@@ -385,8 +430,15 @@ class PreparedWriter:
     ) -> Path:
         """Write labels, names, splits and meta.json, ``fsync`` them, then move the
         directory into place (a full disk: one-line error, the partial is removed)."""
-        with self._no_space():
-            return self._finalize(splits, **extra)
+        try:
+            with self._no_space():
+                return self._finalize(splits, **extra)
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            if self in _LIVE:
+                _LIVE.remove(self)
 
     def _finalize(
         self, splits: Mapping[str, Mapping[str, Sequence[int] | np.ndarray]], **extra: Any

@@ -19,12 +19,23 @@ Python 2 pickles (``numpy.core`` names, ``str`` buffers read as latin-1) load to
 
 Everything else raises, before anything is called, as a one-line
 :class:`~skelcon.errors.SkelconError`.
+
+Plain data alone can still be a bomb: a few hundred bytes of memo references
+(``[x, x, x]`` nested 40 deep) describe 3**40 paths; dict keys chosen to share one hash
+make every insertion scan all earlier keys; ``ndarray.__new__`` with a huge shape
+allocates gigabytes. So the work is bounded by the file's size: every opcode builds
+at most one object or link (an opcode is at least one byte), dict and set keys must be
+``str``, ``bytes``, ``None``, ``bool`` or ints below ``2**60`` (no two share a hash),
+``numpy.ndarray`` is a token ``_reconstruct`` accepts but nothing may call, and the
+loaded structure is walked once per distinct object (shared references are not
+walked again), at most :data:`MAX_NESTING` containers deep.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import reprlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +43,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import SkelconError
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 2, 40, 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 4
+
+
+def short_repr(value: Any) -> str:
+    """A bounded, one-line ``repr`` of unpickled data for a message: a value that is a
+    shared-reference bomb (``[x, x, x]`` nested 40 deep) would make ``repr`` run for
+    ever; this shows at most 2 levels and a few items of each."""
+    text = _SHORT.repr(value)
+    return text if text.isprintable() else ascii(text)
 
 
 class _Refused(pickle.UnpicklingError):
@@ -55,14 +78,34 @@ def _make_dtype(obj: Any, align: bool = False, copy: bool = False) -> np.dtype:
 
 
 _REAL_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+MAX_NESTING = 64
+"""Containers nested deeper than this in a pickle are refused (PYSKL files nest 4)."""
+
+
+class _NdarrayToken:
+    """What ``numpy.ndarray`` resolves to: ``_reconstruct``'s first argument in numpy's
+    own pickles, never called (``ndarray(shape)`` would allocate whatever it names)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "numpy.ndarray"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise _Refused("calling numpy.ndarray(...) is not allowed (numpy's own pickles never do)")
+
+
+_NDARRAY = _NdarrayToken()
 _REAL_SCALAR = np.float32(0).__reduce__()[0]
 _REAL_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
 
 
 def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
-    if subtype is not np.ndarray:
+    if subtype is not _NDARRAY:
         raise _Refused("only plain numpy.ndarray may be reconstructed")
-    return _REAL_RECONSTRUCT(np.ndarray, shape, dtype)
+    if shape not in ((0,), [0], 0):  # numpy writes (0,); BUILD then sets the real shape
+        raise _Refused(f"numpy _reconstruct with shape {short_repr(shape)} (numpy writes (0,))")
+    return _REAL_RECONSTRUCT(np.ndarray, (0,), dtype)
 
 
 def _scalar(dtype: Any, data: Any = None) -> Any:
@@ -90,7 +133,7 @@ def _codecs_encode(text: Any, encoding: Any = "utf-8", errors: Any = "strict") -
     return text.encode("latin1")
 
 
-_NUMPY_GLOBALS: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray}
+_NUMPY_GLOBALS: dict[tuple[str, str], Any] = {("numpy", "ndarray"): _NDARRAY}
 _NUMPY_GLOBALS[("numpy", "dtype")] = _make_dtype
 _NUMPY_GLOBALS[("_codecs", "encode")] = _codecs_encode
 _NUMPY_GLOBALS[("__builtin__", "bytes")] = _empty_bytes
@@ -104,14 +147,76 @@ NUMPY_GLOBALS: frozenset[tuple[str, str]] = frozenset(_NUMPY_GLOBALS)
 """The ``(module, name)`` pairs ``allow_numpy=True`` resolves."""
 
 
+_MAX_KEY_INT = 2**60
+
+
+def _check_keys(keys: Any) -> None:
+    """Refuse dict/set keys whose hashes an attacker could make collide (module doc)."""
+    for k in keys:
+        t = type(k)
+        if t is str or t is bytes or k is None or t is bool:
+            continue
+        if t is int and -_MAX_KEY_INT < k < _MAX_KEY_INT:
+            continue
+        shown = repr(k) if t is not int else f"an int of {k.bit_length()} bits"
+        raise _Refused(f"dict or set key {shown[:40]} (only str, bytes and small int keys)")
+
+
 class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
-    """An unpickler that resolves no globals, or only numpy's array/scalar ones.
+    """An unpickler that resolves no globals, or only numpy's array/scalar ones, and
+    whose time and memory grow at most linearly with the pickle's size (module doc).
 
     Built on the pure-Python unpickler: the C one sizes its memo table from the index
     a ``PUT`` opcode names, so a damaged pickle (``LONG_BINPUT 1225418101``) makes it
     allocate and zero gigabytes in one uninterruptible call (found by fuzzing); the
-    Python one keeps the memo in a dict.
+    Python one keeps the memo in a dict, and its opcode table can be guarded.
     """
+
+    dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+
+    def _load_setitem(self) -> None:
+        _check_keys(self.stack[-2:-1])
+        pickle._Unpickler.load_setitem(self)  # type: ignore[attr-defined]
+
+    def _load_setitems(self) -> None:
+        items = self.pop_mark()
+        _check_keys(items[0::2])
+        d = self.stack[-1]
+        for i in range(0, len(items) - 1, 2):
+            d[items[i]] = items[i + 1]
+
+    def _load_dict(self) -> None:
+        items = self.pop_mark()
+        _check_keys(items[0::2])
+        self.append({items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)})
+
+    def _load_additems(self) -> None:
+        items = self.pop_mark()
+        _check_keys(items)
+        s = self.stack[-1]
+        if not isinstance(s, set):
+            raise _Refused("ADDITEMS on something that is not a set")
+        s.update(items)
+
+    def _load_frozenset(self) -> None:
+        items = self.pop_mark()
+        _check_keys(items)
+        self.append(frozenset(items))
+
+    def _load_newobj(self) -> None:
+        raise _Refused("NEWOBJ (creating class instances) is not allowed")
+
+    for _op, _fn in (
+        (pickle.SETITEM, _load_setitem),
+        (pickle.SETITEMS, _load_setitems),
+        (pickle.DICT, _load_dict),
+        (pickle.ADDITEMS, _load_additems),
+        (pickle.FROZENSET, _load_frozenset),
+        (pickle.NEWOBJ, _load_newobj),
+        (pickle.NEWOBJ_EX, _load_newobj),
+    ):
+        dispatch[_op[0]] = _fn
+    del _op, _fn
 
     def __init__(self, file: Any, *, allow_numpy: bool = False):
         super().__init__(file, encoding="latin1")
@@ -145,25 +250,37 @@ def load_restricted(path: str | os.PathLike, *, allow_numpy: bool = False) -> An
             raise SkelconError(
                 f"{path}: not a readable pickle ({type(e).__name__}: {msg})"
             ) from None
-    if allow_numpy:
-        _check_no_objects(obj, path)
+    _check_no_objects(obj, path)
     return obj
 
 
-def _check_no_objects(obj: Any, path: Path, depth: int = 0) -> None:
-    """Refuse object arrays anywhere in a loaded structure."""
-    if depth > 64:
-        raise SkelconError(f"{path}: pickle nests deeper than 64 levels")
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.hasobject:
-            raise SkelconError(f"{path}: numpy object arrays are not allowed")
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            _check_no_objects(v, path, depth + 1)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            if isinstance(v, (np.ndarray, dict, list, tuple)):
-                _check_no_objects(v, path, depth + 1)
+def _check_no_objects(obj: Any, path: Path) -> None:
+    """Refuse object arrays anywhere in a loaded structure, and nesting deeper than
+    :data:`MAX_NESTING`. Each distinct container is visited once, so the walk costs at
+    most one step per object the pickle built, however its references are shared."""
+    seen: set[int] = set()
+    todo: list[tuple[Any, int]] = [(obj, 0)]
+    while todo:
+        o, depth = todo.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if isinstance(o, np.ndarray):
+            if o.dtype.hasobject:
+                raise SkelconError(f"{path}: numpy object arrays are not allowed")
+            continue
+        if isinstance(o, dict):
+            children = o.values()
+        elif isinstance(o, (list, tuple, set, frozenset)):
+            children = o
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            raise SkelconError(f"{path}: pickle nests deeper than {MAX_NESTING} levels")
+        todo.extend((c, depth + 1) for c in children if isinstance(c, _CONTAINERS))
+
+
+_CONTAINERS = (np.ndarray, dict, list, tuple, set, frozenset)
 
 
 def load_label_pickle(path: str | os.PathLike) -> tuple[list[str], list[int]]:
@@ -195,7 +312,7 @@ def load_label_pickle(path: str | os.PathLike) -> tuple[list[str], list[int]]:
     ]
     if bad:
         raise SkelconError(
-            f"{path}: the second element must be a list of int labels, found {bad[0]!r}"
+            f"{path}: the second element must be a list of int labels, found {short_repr(bad[0])}"
         )
     if len(names) != len(labels):
         raise SkelconError(f"{path}: {len(names)} names but {len(labels)} labels")

@@ -44,7 +44,7 @@ import numpy as np
 from ..errors import SkelconError, choices_message
 from .layouts import NTU25
 from .normalize import align_batch, center_batch
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 GENERATOR_VERSION = 1
 _CHUNK = 256  # samples normalised per batch
@@ -723,6 +723,7 @@ def _resolve_classes(classes: Sequence[str] | None) -> list[int]:
     return out
 
 
+@prepare_cleanup()
 def generate_synthetic(
     out: str | Path,
     *,

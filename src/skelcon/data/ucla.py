@@ -28,11 +28,12 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text
+from .channels import fixed_channels, parse_channels
 from .layouts import KINECT20
 from .normalize import normalize, require_finite
 from .pipeline import Sample, run_prepare
 from .pku import resample_indices
-from .prepared import PreparedWriter
+from .prepared import PreparedWriter, prepare_cleanup
 
 CLASSES = (
     "pick up with one hand",
@@ -120,6 +121,7 @@ def _task_name(task: UclaTask) -> str:
     return Path(task.path).name
 
 
+@prepare_cleanup()
 def prepare_ucla(
     raw: str | os.PathLike,
     out: str | os.PathLike,
@@ -167,6 +169,7 @@ def prepare_ucla(
 
 
 def _run(args: argparse.Namespace) -> int:
+    fixed_channels(parse_channels(args.channels), ["x", "y", "z"], "NW-UCLA (3D Kinect joints)")
     prepare_ucla(
         args.raw, args.out, workers=args.workers, strict=args.strict, max_frames=args.max_frames
     )
@@ -186,4 +189,6 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true", help="stop at the first bad file (exit 2)")
     p.add_argument("--max-frames", type=int, default=300,
                    help="T_max; longer sequences are uniformly subsampled (default 300)")  # fmt: skip
+    p.add_argument("--channels", default=None, metavar="x,y,z",
+                   help="checked against what is written: x,y,z (3D Kinect joints)")  # fmt: skip
     p.set_defaults(func=_run)

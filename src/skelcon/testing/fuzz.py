@@ -14,9 +14,12 @@ outcome is one of
 
 or a bad outcome (a bug): ``TRACEBACK`` (any other exception), ``multiline`` (a
 refusal whose message is not one line), ``NaN`` (non-finite prepared data or config
-value), ``hang`` (over the per-case time limit) or ``incomplete-output`` (an output
+value), ``hang`` (over the per-case time limit), ``incomplete-output`` (an output
 directory that exists but is not a complete, consistent prepared dataset, or exists
-after a refusal).
+after a refusal, or a ``.partial`` left beside it) or ``silent`` (wrong data accepted
+without a word: a score packed in the third channel read as z, a depth read as a
+score, swapped frame/person axes, NaN joints not counted, ``--channels`` not matching
+the data accepted).
 
 Readers: ``ntu``, ``pku-skeleton``, ``pku-labels``, ``pku-splits``, ``ucla``,
 ``config``, ``layout``, ``kinetics`` call the parsing functions directly;
@@ -486,6 +489,9 @@ def _classify(fn: Callable[[], str], limit: float) -> tuple[str, str]:
 
 def _out_after_refusal(out: Path) -> Callable[[str, str], tuple[str, str]]:
     def post(outcome: str, detail: str) -> tuple[str, str]:
+        partial = out.parent / f".{out.name}.partial"
+        if partial.exists():
+            return "incomplete-output", f"{partial.name} left behind after: {outcome} {detail}"
         if outcome != "refused":
             return outcome, detail
         if out.exists():
@@ -900,6 +906,12 @@ def case_import_npy(case: Case, corpus: Corpus) -> str:
     """End to end: ``prepare_import_npy`` on a tiny, possibly damaged, npy folder."""
     from ..data.imports import prepare_import_npy
 
+    if case.chance(0.5):  # the kinds of issue 17: channels, axes, NaN, pickle bombs
+        raw, kwargs, expect = _npy_kind(case)
+        out = case.tmp / "out"
+        case.post = _out_after_refusal(out)
+        prepare_import_npy(raw, out, progress=False, normalize_data=case.chance(0.3), **kwargs)
+        return _expect_check(out, expect)
     raw = _npy_folder(case)
     norm, strict = case.chance(0.4), case.chance(0.3)
     classes = None
@@ -966,6 +978,13 @@ def case_import_pyskl(case: Case, corpus: Corpus) -> str:
     """End to end: ``prepare_import_pyskl`` on a tiny, possibly damaged, PYSKL pickle."""
     from ..data.imports import prepare_import_pyskl
 
+    if case.chance(0.5):  # the kinds of issue 17: channels, axes, NaN, pickle bombs
+        obj, kwargs, expect = _pyskl_kind(case)
+        raw, out = case.tmp / "ann.pkl", case.tmp / "out"
+        _write_pickle(raw, obj, case.rng.randint(2, 5))
+        case.post = _out_after_refusal(out)
+        prepare_import_pyskl(raw, out, progress=False, normalize_data=case.chance(0.3), **kwargs)
+        return _expect_check(out, expect)
     obj = _pyskl_obj(case)
     raw = case.tmp / "ann.pkl"
     proto = case.rng.randint(0, 5)
@@ -984,6 +1003,199 @@ def case_import_pyskl(case: Case, corpus: Corpus) -> str:
     prepare_import_pyskl(raw, out, max_frames=max_frames, normalize_data=norm, strict=strict,
                          progress=False)  # fmt: skip
     return check_output(out)
+
+
+# ----------------------------------------------------- importers: channels, axes, bombs
+
+
+def pickle_bomb(case: Case) -> tuple[str, Any | bytes]:
+    """A small pickle that costs a naive reader unbounded time or memory: a plain
+    object built of shared references (returned as an object to pickle) or crafted
+    bytes (colliding dict keys, deep nesting, ``ndarray`` of a huge shape)."""
+    rng = case.rng
+    kind = rng.choice(["lists", "tuples", "dicts", "mixed", "keys", "deep", "ndarray", "frozen"])
+    depth = rng.randint(25, 60)
+    if kind in ("lists", "tuples", "dicts", "mixed"):
+        x: Any = rng.choice([0, "a", 1.5, None])
+        for d in range(depth):
+            k = kind if kind != "mixed" else ("lists", "tuples", "dicts")[d % 3]
+            x = [x, x, x] if k == "lists" else (x, x, x, x) if k == "tuples" else {"a": x, "b": x}
+        return f"{kind} sharing references, {depth} deep", x
+    if kind in ("keys", "frozen"):
+        n = rng.randint(5_000, 20_000)
+        keys = b"".join(pickle.dumps(k * (2**61 - 1), 2)[2:-1] for k in range(1, n))
+        if kind == "keys":
+            body = b"}(" + b"".join(pickle.dumps(k * (2**61 - 1), 2)[2:-1] + b"K\x00"
+                                     for k in range(1, n)) + b"u"  # fmt: skip
+        else:
+            body = b"(" + keys + b"\x91"
+        return f"{n} {kind} with one hash", b"\x80\x04" + body + b"."
+    if kind == "deep":
+        n = rng.randint(1_000, 200_000)
+        return f"{n} nested lists", b"\x80\x02" + b"]" * n + b"a" * (n - 1) + b"."
+    n = rng.choice([10**9, 10**10, 2**40])
+    return f"ndarray of {n} elements", (
+        b"\x80\x02cnumpy._core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+        + b"\x8a\x08"
+        + n.to_bytes(8, "little")
+        + b"\x85U\x01b\x87R."
+    )
+
+
+def _write_pickle(path: Path, obj: Any, proto: int) -> None:
+    path.write_bytes(obj if isinstance(obj, bytes) else pickle.dumps(obj, protocol=proto))
+
+
+def _expect_check(out: Path, expect: dict[str, Any]) -> str:
+    """The prepared ``out`` against what a fuzz case knows of its input: ``silent`` (with
+    what) when wrong data were accepted without a word, else :func:`check_output`'s."""
+    from ..data.prepared import read_meta
+
+    res = check_output(out)
+    if res.split(":")[0] not in ("ok", "skipped"):
+        return res
+    meta = read_meta(out)
+    if "refuse" in expect:
+        return f"silent:accepted although {expect['refuse']}"
+    if "channels" in expect and meta["channels"] != expect["channels"]:
+        return f"silent:channels {meta['channels']} != {expect['channels']}"
+    if "max_samples" in expect and meta["counts"]["samples"] > expect["max_samples"]:
+        return f"silent:{meta['counts']['samples']} samples kept, at most {expect['max_samples']}"
+    if "max_persons" in expect and meta["num_persons"] > expect["max_persons"]:
+        return f"silent:M={meta['num_persons']}: frame and person axes swapped"
+    if "nonfinite" in expect:
+        got = sum(r["joints"] for r in meta.get("nonfinite_joints", []))
+        if got != expect["nonfinite"] and not meta["skipped"]:
+            return f"silent:{expect['nonfinite']} non-finite joints, {got} counted"
+    return res
+
+
+def _npy_kind(case: Case) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """An import-npy folder of a new kind: ``(raw, prepare kwargs, expectations)``."""
+    rng = case.rng
+    nrng = np.random.default_rng(rng.randrange(2**32))
+    raw = case.tmp / "raw"
+    raw.mkdir()
+    kind = rng.choice(["packed", "depth2d", "transposed", "nan", "channels", "bomb"])
+    lay = rng.choice(["openpose18", "coco17", "ntu25"])
+    v = {"openpose18": 18, "coco17": 17, "ntu25": 25}[lay]
+    n, t, m = rng.randint(1, 4), rng.randint(3, 12), rng.choice([1, 2])
+    xy = nrng.uniform(0.1, 0.9, (n, 2, t, v, m))
+    third = nrng.uniform(0.2, 1.0, (n, 1, t, v, m))  # a confidence
+    kwargs: dict[str, Any] = {"layout": lay}
+    expect: dict[str, Any] = {}
+    if kind == "depth2d":
+        third = nrng.uniform(1.5, 5.0, (n, 1, t, v, m))  # metres: a depth, not a score
+    data = np.concatenate([xy, third], 1).astype(np.float32)
+    if kind in ("packed", "depth2d", "nan"):
+        if rng.random() < 0.3:
+            kwargs["channels"] = ["x", "y", "z"] if kind == "depth2d" else ["x", "y", "score"]
+            expect["channels"] = kwargs["channels"]
+        elif lay == "ntu25":
+            expect["channels"] = ["x", "y", "z"]
+        elif kind == "depth2d":
+            expect["refuse"] = "a depth was taken for a score"
+        else:
+            expect["channels"] = ["x", "y", "score"]
+    if kind == "nan":
+        k = rng.randint(1, 5)
+        picks = {(rng.randrange(n), rng.randrange(t), rng.randrange(v), rng.randrange(m))
+                 for _ in range(k)}  # fmt: skip
+        for i, tt, vv, mm in picks:
+            data[i, rng.randrange(3), tt, vv, mm] = rng.choice([np.nan, np.inf, -np.inf])
+        expect["nonfinite"] = len(picks)
+    elif kind == "transposed":
+        tt = rng.randint(11, 40)
+        data = nrng.uniform(0.2, 0.9, (n, 3, 2, v, tt)).astype(np.float32)  # (N, C, M, V, T)
+        expect["max_persons"] = 10
+    elif kind == "channels":
+        c = rng.choice([2, 3, 4])
+        data = nrng.uniform(0.2, 0.9, (n, c, t, v, m)).astype(np.float32)
+        given = rng.choice([ch for ch in (["x", "y"], ["x", "y", "z"], ["x", "y", "score"],
+                                          ["x", "y", "z", "score"]) if len(ch) != c])  # fmt: skip
+        kwargs["channels"] = given
+        expect["refuse"] = f"--channels {given} on C={c}"
+    np.save(raw / "train_data_joint.npy", data)
+    labels: Any = ([f"s{i}" for i in range(n)], [i % 3 for i in range(n)])
+    if kind == "bomb":
+        what, labels = pickle_bomb(case)
+        case.note(f"label pickle bomb: {what}")
+        expect["refuse"] = "a pickle bomb"
+    _write_pickle(raw / "train_label.pkl", labels, rng.randint(2, 5))
+    case.note(f"npy kind {kind}, layout {lay}, shape {data.shape}, {kwargs.get('channels')}")
+    return raw, kwargs, expect
+
+
+def _pyskl_kind(case: Case) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """A PYSKL pickle of a new kind: ``(object or bytes, prepare kwargs, expectations)``."""
+    rng = case.rng
+    nrng = np.random.default_rng(rng.randrange(2**32))
+    kind = rng.choice(["packed", "depth2d", "transposed", "nan", "channels", "bomb", "bomb"])
+    lay = rng.choice(["coco17", "coco17", "ntu25"])
+    v = 17 if lay == "coco17" else 25
+    kwargs: dict[str, Any] = {"layout": lay}
+    expect: dict[str, Any] = {}
+    anns = []
+    for i in range(rng.randint(1, 4)):
+        t, m = rng.randint(2, 12), rng.choice([1, 2])
+        xy = nrng.uniform(0, 1000, (m, t, v, 2))
+        third = (nrng.uniform(1.5, 5.0, (m, t, v, 1)) if kind == "depth2d"
+                 else nrng.uniform(0.1, 1.0, (m, t, v, 1)))  # fmt: skip
+        anns.append({"frame_dir": f"v{i}", "label": i % 3, "total_frames": t,
+                     "keypoint": np.concatenate([xy, third], -1).astype(np.float32)})  # fmt: skip
+    if kind in ("packed", "depth2d", "nan"):
+        if rng.random() < 0.3:
+            kwargs["channels"] = ["x", "y", "z"] if kind == "depth2d" else ["x", "y", "score"]
+            expect["channels"] = kwargs["channels"]
+        elif lay == "ntu25":
+            expect["channels"] = ["x", "y", "z"]
+        elif kind == "depth2d":
+            expect["refuse"] = "a depth was taken for a score"
+        else:
+            expect["channels"] = ["x", "y", "score"]
+    if kind == "nan":
+        a = rng.choice(anns)
+        kp = a["keypoint"]
+        picks = {(rng.randrange(kp.shape[0]), rng.randrange(kp.shape[1]), rng.randrange(v))
+                 for _ in range(rng.randint(1, 4))}  # fmt: skip
+        for mm, tt, vv in picks:
+            kp[mm, tt, vv, rng.randrange(3)] = rng.choice([np.nan, np.inf])
+        expect["nonfinite"] = len(picks)
+    elif kind == "transposed":
+        a = rng.choice(anns)
+        tt = rng.randint(11, 40)
+        a["keypoint"] = nrng.uniform(0.1, 1.0, (tt, 2, v, 3)).astype(np.float32)  # (T, M, V, C)
+        a["total_frames"] = rng.choice([tt, 2])
+        expect["max_persons"] = 10
+    elif kind == "channels":
+        c = rng.choice([2, 3, 4])
+        for a in anns:
+            a["keypoint"] = nrng.uniform(0.1, 1.0, (*a["keypoint"].shape[:3], c)).astype(np.float32)
+        given = rng.choice([ch for ch in (["x", "y"], ["x", "y", "z"], ["x", "y", "score"],
+                                          ["x", "y", "z", "score"]) if len(ch) != c])  # fmt: skip
+        kwargs["channels"] = given
+        expect["refuse"] = f"--channels {given} on C={c}"
+    obj: Any = {"split": {"xsub_train": [a["frame_dir"] for a in anns]}, "annotations": anns}
+    if kind == "bomb":
+        what, bomb = pickle_bomb(case)
+        if isinstance(bomb, bytes):
+            obj = bomb
+        else:
+            where = rng.choice(["annotations", "keypoint", "label", "frame_dir", "split", "extra"])
+            if where == "annotations":
+                obj["annotations"] = bomb
+            elif where == "split":
+                obj["split"] = {"xsub_train": bomb}
+            else:
+                anns[0][where] = bomb
+        case.note(f"pickle bomb: {what}")
+        if isinstance(bomb, bytes) or where in ("annotations", "split"):
+            expect["refuse"] = "a pickle bomb"
+        elif where != "extra":  # in a field of one annotation: that one is skipped
+            expect["max_samples"] = len(anns) - 1
+        # (plain data in a key the importer ignores is fine to read: walked once)
+    case.note(f"pyskl kind {kind}, layout {lay}, {kwargs.get('channels')}")
+    return obj, kwargs, expect
 
 
 # ----------------------------------------------------------------- configs

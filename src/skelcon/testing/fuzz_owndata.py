@@ -25,6 +25,7 @@ from .fuzz import (
     Case,
     Corpus,
     _bad_array,
+    _expect_check,
     _out_after_refusal,
     check_output,
     check_sample,
@@ -165,6 +166,8 @@ def case_kinetics_prepare(case: Case, corpus: Corpus) -> str:
 
     rng = case.rng
     raw = case.tmp / "raw"
+    if case.chance(0.4):  # the kinds of issue 17: duplicate ids, NaN joints, --channels
+        return _kinetics_kind(case, raw)
     for folder, n in (("kinetics_train", rng.randint(0, 3)), ("kinetics_val", rng.randint(0, 2))):
         (raw / folder).mkdir(parents=True)
         table = {}
@@ -191,6 +194,45 @@ def case_kinetics_prepare(case: Case, corpus: Corpus) -> str:
     prepare_kinetics(raw, out, strict=strict, max_frames=max_frames, norm=_norm(case),
                      progress=False)  # fmt: skip
     return check_output(out)
+
+
+def _kinetics_kind(case: Case, raw: Path) -> str:
+    """A Kinetics-skeleton folder with a same id in train and val, NaN joints (JSON
+    ``NaN`` / ``Infinity``) or a ``--channels`` choice; checked for silent acceptance."""
+    from ..data.kinetics import prepare_kinetics
+
+    rng = case.rng
+    kind = rng.choice(["duplicate", "nan", "channels"])
+    expect: dict[str, Any] = {}
+    channels = None
+    for folder in ("kinetics_train", "kinetics_val"):
+        (raw / folder).mkdir(parents=True)
+        for i in range(rng.randint(1, 3)):
+            doc = _kinetics_doc(case, rng.randint(0, 2))
+            vid = f"{folder[9]}{i}" if kind != "duplicate" or i else "same"
+            if kind == "nan" and folder == "kinetics_train" and i == 0 and doc["data"]:
+                picks = {(rng.randrange(len(doc["data"])), rng.randrange(18)) for _ in range(3)}
+                for f, j in picks:
+                    s = doc["data"][f]["skeleton"][0]
+                    key, k = rng.choice([("pose", 2 * j), ("pose", 2 * j + 1), ("score", j)])
+                    s[key][k] = rng.choice([float("nan"), float("inf"), float("-inf")])
+                expect["nonfinite"] = len(picks)
+            (raw / folder / f"{vid}.json").write_text(json.dumps(doc))
+    if kind == "duplicate":
+        expect["refuse"] = "one video id in train and val"
+    elif kind == "channels":
+        channels = rng.choice([["x", "y"], ["x", "y", "score"], ["x", "y", "z"],
+                               ["x", "y", "z", "score"]])  # fmt: skip
+        if len(channels) == 2 or channels[-1] == "score" and len(channels) == 3:
+            expect["channels"] = channels
+        else:
+            expect["refuse"] = f"--channels {channels} on x,y + score"
+    case.note(f"kinetics kind {kind} channels {channels}")
+    out = case.tmp / "out"
+    case.post = _out_after_refusal(out)
+    prepare_kinetics(raw, out, max_frames=rng.choice([300, 6]), norm=_norm(case),
+                     progress=False, channels=channels)  # fmt: skip
+    return _expect_check(out, expect)
 
 
 def case_folder_prepare(case: Case, corpus: Corpus) -> str:

@@ -155,22 +155,44 @@ def output_lock(out: str | os.PathLike, command: str) -> Iterator[Path]:
 
     A second holder (another process, or another ``output_lock`` in this one) gets a
     one-line :class:`SkelconError`. The kernel drops the lock when the holder exits,
-    however it dies, so a lock file left behind by a dead process never blocks.
+    however it dies, so a lock file left behind by a dead process never blocks. The
+    holder removes the file when it is done (however the body ended), still holding
+    the lock; a process that locked the file just before it was removed sees that the
+    path no longer names its file and locks the new one instead.
     """
     path = lock_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
             raise SkelconError(
                 f"{out} is in use by another skelcon {command} (pid {holder}, lock {path}); "
                 "wait for it to finish or pick another --out"
             ) from None
+        if _same_file(fd, path):
+            break
+        os.close(fd)  # the holder removed it after we opened it: lock the current one
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield path
     finally:
+        try:
+            if _same_file(fd, path):
+                os.unlink(path)
+        except OSError:
+            pass  # a lock file that stays never blocks
         os.close(fd)  # releases the flock
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        st, cur = os.fstat(fd), os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (st.st_dev, st.st_ino) == (cur.st_dev, cur.st_ino)
