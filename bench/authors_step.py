@@ -45,6 +45,8 @@ import types
 
 import torch
 
+from skelcon.utils.cpu import cpu_caps
+
 VARIANTS = ("fp32", "bf16", "compile")
 
 
@@ -188,8 +190,13 @@ def matmul_peak(dtype: torch.dtype, size: int = 4096, reps: int = 3) -> float:
 
 def measure_peaks(peak: dict[str, float]) -> None:
     """Raise ``peak`` (fp32, bf16 FLOP/s) to the best measured now (the peak is taken
-    between rounds too, so a busy moment of the machine does not set it)."""
+    between rounds too, so a busy moment of the machine does not set it). Without native
+    bf16 GEMMs (an AVX2-only CPU) the bf16 peak is not measured (NaN): an emulated 4096^2
+    bf16 matmul takes minutes."""
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        if dtype == torch.bfloat16 and not cpu_caps().bf16_gemm:
+            peak[name] = float("nan")
+            continue
         peak[name] = max(peak.get(name, 0.0), matmul_peak(dtype))
 
 
@@ -265,6 +272,7 @@ def main() -> None:
         names.insert(0, "authors")
     else:
         print(f"authors' side skipped: {builder} not found (pass --authors <checkout>)")
+    print(f"CPU {cpu_caps().describe()}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{torch.backends.cpu.get_cpu_capability()}, batch {args.batch_size}, "
           f"queue {args.queue_size}, {args.warmup} warm-up + {args.steps} timed steps per "

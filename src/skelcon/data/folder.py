@@ -64,7 +64,7 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, text_lines
-from .channels import check_channels, coord_count, default_channels
+from .channels import check_channels, coord_count, resolve_channels
 from .clips import (
     MISSING_ENCODINGS,
     ClipNorm,
@@ -726,8 +726,8 @@ def read_folder(
                 kp, info = read_clip_info(clip.path, lay.num_joints, frames=clip.frames[:1])
             except DataFormatError:
                 continue
-            got = info.get("channels") or (["x", "y", "z", "score"] if kp.shape[-1] == 4
-                                           else default_channels(kp.shape[-1]))  # fmt: skip
+            got = info.get("channels") or resolve_channels(None, kp.shape[-1], lay,
+                                                           f"--raw {raw}")[0]  # fmt: skip
             break
         if got is None:
             raise SkelconError(f"--raw {str(raw)!r}: no clip is readable (first: "
@@ -825,9 +825,10 @@ def prepare_folder(
         raise SkelconError(f"--workers must be at least 1, got {workers}")
     folder = read_folder(raw, layout, channels=channels, labels=labels, max_frames=max_frames,
                          max_persons=max_persons, norm=norm, test_fraction=test_fraction)  # fmt: skip
-    if channels is None and folder.channels == ["x", "y", "z"]:
-        print("folder: C=3 read as x, y, z (for 2D keypoints with a confidence pass "
-              "--channels x,y,score)", file=sys.stderr)  # fmt: skip
+    if channels is None:  # what C=3 was read as, as every importer says it
+        assumed, note = resolve_channels(None, len(folder.channels), folder.layout, str(raw))
+        if note and assumed == folder.channels:
+            print(f"folder: note: {note}", file=sys.stderr)
     shown = [(p, r) for p, r in folder.unused if r != "hidden file"]
     for p, r in shown[:20]:
         print(f"not read {Path(raw) / p}: {r}", file=sys.stderr)
