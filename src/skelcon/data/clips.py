@@ -33,14 +33,13 @@ __all__ = [
     "clip_to_sample",
     "mark_missing",
     "missing_summary",
-    "nonfinite_as_missing",
     "nonfinite_note",
     "norm_from_args",
     "parse_image_size",
 ]
 
 MISSING_ENCODINGS = {
-    "nan": "NaN",
+    "nan": "NaN/inf",
     "zero": "(0, 0)",
     "score0": "score 0",
     "sentinel": "-1 coordinates",
@@ -51,7 +50,7 @@ MISSING_ENCODINGS = {
 def mark_missing(kp: np.ndarray, channels: Sequence[str]) -> tuple[np.ndarray, dict[str, int]]:
     """Read every "not detected" encoding of ``kp (M, T, V, C)`` as missing.
 
-    A joint is missing when any channel is NaN (``nan``), its coordinates are all
+    A joint is missing when any channel is NaN or infinite (``nan``), its coordinates are all
     exactly 0 (``zero``: skelcon's own convention), all exactly -1 (``sentinel``), or
     its score is <= 0 where ``channels`` has a ``score`` (``score0``). Missing joints
     get 0 in every channel (score 0 included), so they are never taken for a real
@@ -63,7 +62,7 @@ def mark_missing(kp: np.ndarray, channels: Sequence[str]) -> tuple[np.ndarray, d
     """
     kp = np.asarray(kp, dtype=np.float32)
     k = coord_count(channels)
-    nan = np.isnan(kp).any(-1)
+    nan = ~np.isfinite(kp).all(-1)
     xy = kp[..., :k]
     sentinel = ~nan & (xy == -1).all(-1)
     zero = ~nan & (xy == 0).all(-1)
@@ -215,21 +214,6 @@ def norm_from_args(args: argparse.Namespace) -> ClipNorm:
     if not (np.isfinite(thr) and 0 <= thr):
         raise SkelconError(f"--score-threshold must be >= 0, got {args.score_threshold}")
     return ClipNorm(bool(args.normalize), thr, parse_image_size(args.image_size))
-
-
-def nonfinite_as_missing(x: np.ndarray, channel_axis: int) -> tuple[np.ndarray, int]:
-    """Joints holding a NaN or an infinity in any channel set to 0 in every channel (0
-    marks a missing joint everywhere in skelcon); returns ``(x, how many joints)``.
-
-    Pose estimators write NaN for a joint they did not detect; imported arrays are read
-    that way, counted and reported, never stored as NaN. ``x`` of any shape whose
-    ``channel_axis`` is C; the result has ``x``'s dtype (a copy only when needed).
-    """
-    finite = np.isfinite(x)
-    if finite.all():
-        return x, 0
-    bad = ~finite.all(axis=channel_axis, keepdims=True)
-    return np.where(bad, 0, x).astype(x.dtype, copy=False), int(bad.sum())
 
 
 def nonfinite_note(records: list[dict[str, Any]]) -> str:

@@ -42,6 +42,7 @@ person or no frame are skipped with their reason, never stored as all-zero sampl
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import re
 import sys
@@ -63,7 +64,8 @@ from .channels import (
 from .clips import (
     ClipNorm,
     clip_to_sample,
-    nonfinite_as_missing,
+    mark_missing,
+    missing_summary,
     nonfinite_note,
     parse_image_size,
 )
@@ -347,9 +349,11 @@ def prepare_import_npy(
         p = found[split]
         x = np.array(p["data"][i], dtype=np.float32)  # a writable copy
         where = f"{p['data_path']}[{i}]"
-        x, bad = nonfinite_as_missing(x, channel_axis=0)
-        if bad:
-            nonfinite.append({"name": p["names"][i], "split": split, "joints": bad})
+        kp, counts = mark_missing(x.transpose(3, 1, 2, 0), chans)  # (M, T, V, C) and back
+        x = kp.transpose(3, 1, 2, 0)
+        missing.update(counts)
+        if counts["nan"]:
+            nonfinite.append({"name": p["names"][i], "split": split, "joints": counts["nan"]})
         if not np.any(x):
             raise DataFormatError("all-zero sample (no skeleton data)", where)
         if p["frames"] is not None:
@@ -368,6 +372,7 @@ def prepare_import_npy(
 
     inferred: dict[str, int] = {}
     nonfinite: list[dict[str, Any]] = []
+    missing: collections.Counter = collections.Counter()
     tasks = [(s, i) for s, p in found.items() for i in range(len(p["labels"]))]
     rows: dict[str, list[int]] = {s: [] for s in found}
     sink = _RowSink(writer, rows, tasks)
@@ -382,6 +387,8 @@ def prepare_import_npy(
         print(f"import-npy: {note}")
     if nonfinite:
         print(f"import-npy: {nonfinite_note(nonfinite)}")
+    if missing_summary(missing):
+        print(f"import-npy: {missing_summary(missing)} (meta.json missing_joints)")
     print(
         f"import-npy: {len(writer)} samples written to {out} "
         + ", ".join(f"({s} {len(r)})" for s, r in rows.items())
@@ -398,6 +405,7 @@ def prepare_import_npy(
         num_frames_inferred=inferred,
         channels_assumed=assumed or None,
         nonfinite_joints=nonfinite,
+        missing_joints=dict(missing),
     )  # fmt: skip
 
 
@@ -652,14 +660,16 @@ def prepare_import_pyskl(
             )
         if use_score:
             kp = _with_score(anns[i], kp, i, str(raw))
-        kp, bad = nonfinite_as_missing(np.asarray(kp, dtype=np.float32), channel_axis=3)
-        if bad:
-            nonfinite.append({"name": fd, "joints": bad})
+        kp, counts = mark_missing(kp, channels)
+        missing.update(counts)
+        if counts["nan"]:
+            nonfinite.append({"name": fd, "joints": counts["nan"]})
         x, nf, info = clip_to_sample(kp, lay, channels, t_max, m_max, norm,
                                      f"{raw} annotation {i} ({_shown(fd)})")  # fmt: skip
         return Sample(fd, x, label, nf, info)
 
     nonfinite: list[dict[str, Any]] = []
+    missing: collections.Counter = collections.Counter()
     tasks = list(range(len(anns)))
     report = run_prepare(
         tasks, parse, writer, workers=1, strict=strict, desc=f"import {name}",
@@ -691,6 +701,8 @@ def prepare_import_pyskl(
     )
     if nonfinite:
         print(f"import-pyskl: {nonfinite_note(nonfinite)}")
+    if missing_summary(missing):
+        print(f"import-pyskl: {missing_summary(missing)} (meta.json missing_joints)")
     resampled = [{"name": k, "frames": v["resampled_from"]}
                  for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
     return writer.finalize(
@@ -705,6 +717,7 @@ def prepare_import_pyskl(
         resampled=resampled,
         channels_assumed=assumed or None,
         nonfinite_joints=nonfinite,
+        missing_joints=dict(missing),
     )
 
 
