@@ -12,7 +12,7 @@ from torch import nn
 
 from ..config import parse_representations
 from ..engine.build import build_encoders
-from ..engine.checkpoint import load_checkpoint
+from ..engine.checkpoint import load_checkpoint, load_weights, strip_ddp_prefix
 from ..errors import SkelconError
 
 
@@ -165,7 +165,7 @@ def load_encoder(
 
     dev = resolve_device(str(device))
     ckpt = load_checkpoint(checkpoint)
-    have = list(ckpt.get("representations", []))
+    have = list(ckpt["representations"])
     try:
         reps = parse_representations(representation)
     except SkelconError as e:
@@ -183,17 +183,11 @@ def load_encoder(
     torch.manual_seed(seed)
     encoders = build_encoders(reps, preset, spec)
     if not random_init:
-        state = ckpt["model"]
+        state = strip_ddp_prefix(ckpt["model"])
         for r, enc in encoders.items():
             prefix = f"query_encoders.{r}."
             sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-            try:
-                enc.load_state_dict(sub)
-            except RuntimeError as e:
-                raise SkelconError(
-                    f"checkpoint {str(checkpoint)!r} does not fit the {r} encoder: "
-                    f"{str(e).splitlines()[0]}"
-                ) from None
+            load_weights(enc, sub, checkpoint=checkpoint, what=f"{r} encoder (preset {preset!r})")
     enc = encoders[reps[0]] if len(reps) == 1 else ConcatEncoder(encoders)
     epoch = None if random_init or ckpt.get("epoch") is None else int(ckpt["epoch"])
     model = LoadedEncoder(enc, spec, reps, preset, None if random_init else str(checkpoint), epoch)
