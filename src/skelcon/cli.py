@@ -175,13 +175,15 @@ def _check_torchrun(args: argparse.Namespace) -> None:
     from .engine.distributed import launch_env  # (imports torch: only under a launcher)
 
     name = args.command + (f" {args.protocol}" if args.command == "eval" else "")
-    if launch_env(command=name)[0] <= 1:
-        return
-    if name not in ("pretrain", "eval linear", "eval knn"):
+    world = os.environ["WORLD_SIZE"].strip()
+    if name not in ("pretrain", "eval linear", "eval knn") and not (
+        world.isdigit() and int(world) <= 1
+    ):
         raise SkelconError(
             f"skelcon {name} runs in one process; under torchrun use pretrain, eval linear "
             "or eval knn (run the others without torchrun)"
         )
+    launch_env(command=name)
 
 
 def _rank() -> int:
