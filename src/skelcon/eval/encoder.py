@@ -31,6 +31,19 @@ class ConcatEncoder(nn.Module):
 ArrayLike = torch.Tensor | np.ndarray | Sequence[int] | int
 
 
+def check_num_frames(nf: torch.Tensor, n: int) -> torch.Tensor:
+    """``nf`` flattened, after checking it holds integers (``[]`` of any type for no
+    clip) and each of the ``n`` clips'
+    count is >= 1 (SkelconError otherwise; a count that is not ``n`` is left to the
+    input transform, which names both)."""
+    if nf.numel() and (nf.dtype.is_floating_point or nf.dtype == torch.bool):
+        raise SkelconError(f"num_frames must hold integers, got {nf.dtype}")
+    nf = nf.reshape(-1)
+    if nf.numel() == n and nf.numel() and int(nf.min()) < 1:
+        raise SkelconError(f"num_frames must be >= 1, got {int(nf.min())}")
+    return nf
+
+
 class LoadedEncoder(nn.Module):
     """A (pre-trained or random) encoder ready for feature extraction.
 
@@ -110,7 +123,7 @@ class LoadedEncoder(nn.Module):
     @torch.no_grad()
     def forward(self, x: torch.Tensor | np.ndarray, num_frames: ArrayLike) -> torch.Tensor:
         """``x (N, C, T, V, M)``, ``num_frames (N,)`` (or one int for all) -> ``(N, D)``
-        float32 features on :attr:`device` (see the class doc)."""
+        float32 features on :attr:`device` (see the class doc); ``N = 0`` gives ``(0, D)``."""
         shape = tuple(int(s) for s in np.shape(x))
         self._check_shape(shape)
         dev = self.device
@@ -122,11 +135,9 @@ class LoadedEncoder(nn.Module):
             np.asarray(num_frames) if not torch.is_tensor(num_frames) else num_frames,
             device=dev,
         )
-        if nf.dtype.is_floating_point or nf.dtype == torch.bool:
-            raise SkelconError(f"num_frames must hold integers, got {nf.dtype}")
-        nf = nf.reshape(-1)
-        if nf.numel() == shape[0] and nf.numel() and int(nf.min()) < 1:
-            raise SkelconError(f"num_frames must be >= 1, got {int(nf.min())}")
+        nf = check_num_frames(nf, shape[0])
+        if shape[0] == 0:  # no clip: no features (the encoders cannot reshape 0 rows)
+            return torch.zeros((0, self.feature_dim), device=dev)
         return self.encoder(self.transform(x, nf)).float()
 
     def extra_repr(self) -> str:

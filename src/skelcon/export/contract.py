@@ -102,7 +102,8 @@ def input_contract(
                 "dtype": "float32",
                 "axes": "N clips, C channels, T frames, V joints, M persons",
                 "meaning": "skeleton clips as a prepared dataset stores them: any T >= 1, "
-                "valid frames first; frames from num_frames on are ignored",
+                "valid frames first; frames from num_frames on are ignored; N >= 1 (an "
+                "empty batch aborts onnxruntime's process: skip it, its features are (0, D))",
             },
             INPUT_NAMES[1]: {
                 "shape": ["N"],
