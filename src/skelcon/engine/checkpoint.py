@@ -144,7 +144,35 @@ def check_checkpoint(
                  or not isinstance(spec[k], int) or spec[k] < 1]  # fmt: skip
         if wrong:
             raise bad(f"data spec {wrong[0]} is {spec[wrong[0]]!r}, not a positive integer")
+        _check_spec(spec, bad)
+    for name, t in state["model"].items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise bad(f"model tensor {name} holds NaN or infinite values")
     return state
+
+
+# beyond any skeleton data: a spec asking for more is damaged, not a model to build
+MAX_PERSONS, MAX_FRAMES = 64, 100_000
+
+
+def _check_spec(spec: Mapping[str, Any], bad: Any) -> None:
+    """The data spec agrees with itself: channel names fit ``in_channels``, the layout
+    is known (or stored) and has ``num_joints`` joints, persons and frames within
+    :data:`MAX_PERSONS` / :data:`MAX_FRAMES`. ``bad(what)`` makes the error."""
+    from ..data.channels import channels_of
+    from ..data.layouts import layout_from_meta
+
+    try:
+        channels_of(spec)
+        joints = layout_from_meta(spec).num_joints
+    except (SkelconError, KeyError, TypeError, ValueError) as e:
+        raise bad(f"its data spec is inconsistent: {e}") from None
+    if joints != spec["num_joints"]:
+        raise bad(f"its data spec says num_joints={spec['num_joints']} but layout "
+                  f"{spec['layout']!r} has {joints} joints")  # fmt: skip
+    for key, top in (("num_persons", MAX_PERSONS), ("num_frames", MAX_FRAMES)):
+        if spec[key] > top:
+            raise bad(f"data spec {key}={spec[key]} is beyond any skeleton data (at most {top})")
 
 
 def load_weights(

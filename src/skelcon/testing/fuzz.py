@@ -1072,6 +1072,10 @@ from .fuzz_owndata import OWN_READERS, OWN_WEIGHTS  # noqa: E402
 
 READERS.update(OWN_READERS)
 WEIGHTS.update(OWN_WEIGHTS)
+from .fuzz_prepared import PREPARED_READERS, PREPARED_WEIGHTS  # noqa: E402  (issue 17)
+
+READERS.update(PREPARED_READERS)
+WEIGHTS.update(PREPARED_WEIGHTS)
 
 
 def schedule(cases: int) -> list[str]:
