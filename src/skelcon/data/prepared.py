@@ -217,6 +217,11 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
     root = Path(root)
     meta = read_meta(root)
     benches = meta.get("benchmarks", {})
+    if not isinstance(benches, dict) or not all(isinstance(b, dict) for b in benches.values()):
+        raise SkelconError(
+            f"{root / 'meta.json'}: benchmarks {benches!r} is not a mapping of benchmark -> "
+            "{split: count}"[:300]
+        )
     if benchmark not in benches:
         raise SkelconError(choices_message(f"benchmark for {root}", benchmark, benches))
     if split not in benches[benchmark]:

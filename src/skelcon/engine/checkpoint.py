@@ -198,8 +198,9 @@ def strip_ddp_prefix(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def state_dict_mismatch(want: Mapping[str, Any], have: Mapping[str, Any], show: int = 3) -> str:
-    """``""`` when ``have`` has exactly the keys and tensor sizes of ``want``, else one
-    line: ``2 keys differ in size (gru.weight: checkpoint (768, 102) vs model (1536, 102),
+    """``""`` when ``have`` has exactly the keys and tensor sizes of ``want`` (and
+    floating tensors where ``want`` has them: float64 for float32 is fine, an integer
+    weight is not), else one line: ``2 keys differ in size (gru.weight: checkpoint (768, 102) vs model (1536, 102),
     ...); 1 missing (head.bias); 3 unexpected (x, y, z, ...)``."""
 
     def size(t: Any) -> str:
@@ -209,7 +210,15 @@ def state_dict_mismatch(want: Mapping[str, Any], have: Mapping[str, Any], show: 
         more = ", ..." if len(keys) > show else ""
         return ", ".join(fmt(k) for k in keys[:show]) + more
 
+    def kind(t: Any) -> str:
+        return (
+            "float"
+            if getattr(t, "is_floating_point", lambda: False)()
+            else str(getattr(t, "dtype", type(t).__name__))
+        )
+
     sized = [k for k in want if k in have and size(want[k]) != size(have[k])]
+    typed = [k for k in want if k in have and k not in sized and kind(want[k]) != kind(have[k])]
     missing = [k for k in want if k not in have]
     extra = [k for k in have if k not in want]
     parts = []
@@ -217,6 +226,9 @@ def state_dict_mismatch(want: Mapping[str, Any], have: Mapping[str, Any], show: 
         parts.append(f"{len(sized)} key{'s' if len(sized) > 1 else ''} differ in size ("
                      + first(sized, lambda k: f"{k}: checkpoint {size(have[k])} vs model "
                              f"{size(want[k])}") + ")")  # fmt: skip
+    if typed:
+        parts.append(f"{len(typed)} of another dtype (" + first(typed, lambda k: f"{k}: "
+                     f"checkpoint {kind(have[k])} vs model {kind(want[k])}") + ")")  # fmt: skip
     if missing:
         parts.append(f"{len(missing)} missing ({first(missing)})")
     if extra:
