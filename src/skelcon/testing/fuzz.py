@@ -23,7 +23,8 @@ Readers: ``ntu``, ``pku-skeleton``, ``pku-labels``, ``pku-splits``, ``ucla``,
 ``ntu-prepare``, ``pku-prepare``, ``ucla-prepare``, ``import-npy``, ``import-pyskl``,
 ``kinetics-prepare``, ``folder-prepare`` run the prepare/import functions end to end on
 tiny folders and check the output directory contract (the readers of issue 11 are in
-:mod:`skelcon.testing.fuzz_owndata`).
+:mod:`skelcon.testing.fuzz_owndata`; ``prepared-open`` and ``checkpoint-open``, what users
+hand back, in :mod:`skelcon.testing.fuzz_prepared`).
 """
 
 from __future__ import annotations
