@@ -125,6 +125,8 @@ def check_checkpoint(
             raise bad(f"the {key!r} entry is a {type(state[key]).__name__}, not a dict")
     if "preset" not in state["config"]:
         raise bad("its config has no 'preset' (the encoder sizes)")
+    if not isinstance(state["config"]["preset"], str):
+        raise bad(f"its config's preset {state['config']['preset']!r} is not a preset name"[:300])
     if not all(torch.is_tensor(v) for v in state["model"].values()):
         raise bad("the 'model' entry holds values other than tensors")
     reps = state.get("representations")

@@ -61,9 +61,9 @@ def _tamper_npy(case: Case, path: Path) -> None:
     if op == "array":
         try:
             arr = _bad_array(case, arr)
-        except (OverflowError, ValueError):  # e.g. NaN into an int array: a float copy
-            if arr.dtype.kind not in "iub":
-                return  # (names: no float copy)
+        except (OverflowError, ValueError, IndexError):  # NaN into ints: a float copy
+            if arr.dtype.kind not in "iub" or not arr.size:
+                return  # (names, or an empty array: left as they are)
             arr = _bad_array(case, arr.astype(np.float64))
     elif op == "values" and arr.size and arr.dtype.kind in "iuf":
         pick = rng.choice([-1, 0, 2, 3, 11, 12, 300, 2**40, -(2**40)])
@@ -71,7 +71,7 @@ def _tamper_npy(case: Case, path: Path) -> None:
         flat[rng.randrange(flat.size)] = pick
         arr = flat.reshape(arr.shape)
         case.note(f"{name}: one value {pick}")
-    elif op == "length" and arr.ndim:
+    elif op == "length" and arr.ndim and len(arr):
         arr = (
             arr[: rng.randrange(len(arr))] if rng.random() < 0.5 else np.concatenate([arr, arr[:1]])
         )
@@ -106,12 +106,18 @@ def _tamper_meta(case: Case, root: Path) -> None:
     if rng.random() < 0.2:
         path.write_bytes(mutate_bytes(case, path.read_bytes(), sep=b", "))
         return
-    meta = json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text("utf-8", errors="replace"))
+    except ValueError:  # damaged by an earlier tampering: leave it so
+        return
+    if not isinstance(meta, dict) or not isinstance(meta.get("shape"), list) or not meta["shape"]:
+        return
     key = rng.choice(["shape", "shape", "num_classes", "classes", "channels", "layout_def",
                       "layout", "benchmarks", "complete", "format"])  # fmt: skip
     if key == "shape" and rng.random() < 0.7:
-        i = rng.randrange(5)
-        meta["shape"][i] = rng.choice([0, -1, 1, 25, meta["shape"][i] + 1, "3", None])
+        i = rng.randrange(len(meta["shape"]))
+        was = meta["shape"][i] if isinstance(meta["shape"][i], int) else 0
+        meta["shape"][i] = rng.choice([0, -1, 1, 25, was + 1, "3", None])
         case.note(f"meta shape[{i}] = {meta['shape'][i]!r}")
     elif key == "num_classes" and rng.random() < 0.6:
         meta["num_classes"] = rng.choice([1, 2, 4, 0, -3, "2", 2.0, None])
@@ -122,7 +128,8 @@ def _tamper_meta(case: Case, root: Path) -> None:
         meta["channels"] = rng.choice([["x", "y"], ["x", "y", "z"], ["x", "y", "score"],
                                        ["x", "y", "z", "score"], ["a"], "xyz", None, []])  # fmt: skip
         case.note(f"meta channels = {meta['channels']!r}")
-    elif key == "layout_def" and isinstance(meta.get("layout_def"), dict):
+    elif (key == "layout_def" and isinstance(meta.get("layout_def"), dict)
+          and isinstance(meta["layout_def"].get("joints"), list) and meta["layout_def"]["joints"]):  # fmt: skip
         joints = meta["layout_def"]["joints"]
         meta["layout_def"]["joints"] = joints[: rng.randrange(len(joints))]
         case.note(f"meta layout_def joints cut to {len(meta['layout_def']['joints'])}")
