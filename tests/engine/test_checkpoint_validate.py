@@ -105,6 +105,11 @@ def test_other_repository_checkpoint(edited):
     assert "is not a skelcon checkpoint" in msg and "it holds: epoch, arch, state_dict" in msg
 
 
+def _nan_weight(ck):
+    name = next(k for k, v in ck["model"].items() if v.is_floating_point())
+    ck["model"][name] = ck["model"][name].clone().fill_(float("nan"))
+
+
 @pytest.mark.parametrize(
     ("edit", "want"),
     [
@@ -114,6 +119,14 @@ def test_other_repository_checkpoint(edited):
         (lambda c: c.update(epoch=-1), "'epoch' is -1"),
         (lambda c: c["config"].pop("preset"), "its config has no 'preset'"),
         (lambda c: c.update(model={"a": 1}), "'model' entry holds values other than tensors"),
+        (lambda c: c["config"].update(preset=["small"]), "preset ['small'] is not a preset name"),
+        (lambda c: c["data"].update(num_joints=26), "num_joints=26 but layout 'ntu25' has 25"),
+        (lambda c: c["data"].update(num_frames=10**9), "num_frames=1000000000 is beyond any"),
+        (
+            lambda c: c["data"].update(channels=["x"]),
+            "data spec is inconsistent: channels: ['x'] is not",
+        ),
+        (_nan_weight, "holds NaN or infinite values"),
     ],
 )
 def test_malformed_entries(run_dir, tmp_path, edit, want):

@@ -161,11 +161,14 @@ def _check_spec(spec: Mapping[str, Any], bad: Any) -> None:
     """The data spec agrees with itself: channel names fit ``in_channels``, the layout
     is known (or stored) and has ``num_joints`` joints, persons and frames within
     :data:`MAX_PERSONS` / :data:`MAX_FRAMES`. ``bad(what)`` makes the error."""
-    from ..data.channels import channels_of
+    from ..data.channels import check_channels, default_channels
     from ..data.layouts import layout_from_meta
 
     try:
-        channels_of(spec)
+        if "channels" in spec:
+            check_channels(spec["channels"], spec["in_channels"], "channels")
+        else:
+            default_channels(spec["in_channels"])
         joints = layout_from_meta(spec).num_joints
     except (SkelconError, KeyError, TypeError, ValueError) as e:
         raise bad(f"its data spec is inconsistent: {e}") from None
