@@ -126,7 +126,7 @@ def _nan_weight(ck):
             lambda c: c["data"].update(channels=["x"]),
             "data spec is inconsistent: channels: ['x'] is not",
         ),
-        (_nan_weight, "holds NaN or infinite values"),
+        (_nan_weight, "non-finite values in model tensor query_encoders."),
     ],
 )
 def test_malformed_entries(run_dir, tmp_path, edit, want):

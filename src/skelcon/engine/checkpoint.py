@@ -149,7 +149,7 @@ def check_checkpoint(
         _check_spec(spec, bad)
     for name, t in state["model"].items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            raise bad(f"model tensor {name} holds NaN or infinite values")
+            raise bad(f"non-finite values in model tensor {name}")
     return state
 
 
