@@ -169,16 +169,22 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _check_torchrun(args: argparse.Namespace) -> None:
-    """Under torchrun (``WORLD_SIZE`` > 1) only the commands that use the processes run."""
-    world = os.environ.get("WORLD_SIZE", "1")
-    if not world.isdigit() or int(world) <= 1:
+    """Under torchrun (``WORLD_SIZE`` > 1) only the commands that use the processes run,
+    and only with the launcher's whole environment (checked before any work)."""
+    if not os.environ.get("WORLD_SIZE", "").strip():
         return
+    from .engine.distributed import launch_env  # (imports torch: only under a launcher)
+
     name = args.command + (f" {args.protocol}" if args.command == "eval" else "")
-    if name not in ("pretrain", "eval linear", "eval knn"):
+    world = os.environ["WORLD_SIZE"].strip()
+    if name not in ("pretrain", "eval linear", "eval knn") and not (
+        world.isdigit() and int(world) <= 1
+    ):
         raise SkelconError(
             f"skelcon {name} runs in one process; under torchrun use pretrain, eval linear "
             "or eval knn (run the others without torchrun)"
         )
+    launch_env(command=name)
 
 
 def _rank() -> int:
@@ -289,13 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     """Run one ``skelcon`` command; returns the exit status (0, 2 for a one-line error,
     130 / 143 when stopped by SIGINT / SIGTERM)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(a.startswith(("--local-rank", "--local_rank")) for a in argv):
+        # python -m torch.distributed.launch appends --local-rank=N: it is LOCAL_RANK
+        from .engine.distributed import take_local_rank_arg
+
+        try:
+            argv = take_local_rank_arg(argv)
+        except SkelconError as e:
+            parser.error(str(e))
     args = parser.parse_args(argv)
     # outside the training loops (which say what they kept), SIGTERM ends like Ctrl-C
     old = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
     try:
+        _check_torchrun(args)  # a launcher's environment first: before any file is read
         if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
             args.benchmark = resolve_benchmark(args.data, None)
-        _check_torchrun(args)
         threads.configure()
         with contextlib.ExitStack() as stack:
             if args.command == "prepare" and getattr(args, "out", None):

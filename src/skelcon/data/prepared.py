@@ -222,6 +222,11 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
     root = Path(root)
     meta = read_meta(root)
     benches = meta.get("benchmarks", {})
+    if not isinstance(benches, dict) or not all(isinstance(b, dict) for b in benches.values()):
+        raise SkelconError(
+            f"{root / 'meta.json'}: benchmarks {benches!r} is not a mapping of benchmark -> "
+            "{split: count}"[:300]
+        )
     if benchmark not in benches:
         raise SkelconError(choices_message(f"benchmark for {root}", benchmark, benches))
     if split not in benches[benchmark]:
@@ -232,20 +237,15 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
         num_frames = np.load(root / "num_frames.npy", allow_pickle=False)
         names = np.load(root / "names.npy", allow_pickle=False)
         idx = np.load(root / "splits" / benchmark / f"{split}.npy", allow_pickle=False)
+    except FileNotFoundError as e:
+        raise SkelconError(f"prepared dataset {str(root)!r} is missing {e.filename}") from None
     except Exception as e:  # a damaged .npy header raises ValueError, SyntaxError, ...
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SkelconError(f"cannot read prepared dataset {str(root)!r}: {msg}") from None
-    if data.ndim != 5:
-        raise SkelconError(
-            f"{root / 'data.npy'} has shape {tuple(data.shape)}; expected 5 dims (N, C, T, V, M)"
-        )
-    n = data.shape[0]
-    if not (len(labels) == len(num_frames) == len(names) == n):
-        raise SkelconError(
-            f"{root}: data, labels, num_frames and names disagree on the sample count"
-        )
-    if len(idx) and (idx.min() < 0 or idx.max() >= n):
-        raise SkelconError(f"{root}/splits/{benchmark}/{split}.npy indexes outside 0..{n - 1}")
+    idx_path = root / "splits" / benchmark / f"{split}.npy"
+    check_prepared(root, meta, data, labels, num_frames, names)
+    idx = _check_indices(idx_path, idx, data.shape[0], benches[benchmark][split])
+    check_finite_rows(root / "data.npy", data, idx, names)
     return PreparedSplit(
         root=root,
         benchmark=benchmark,
@@ -257,6 +257,148 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
         meta=meta,
         indices=idx,
     )
+
+
+def _ints(path: Path, arr: np.ndarray, what: str) -> np.ndarray:
+    """``arr`` as int64 when it is a 1-D array of integers, else a one-line error."""
+    if arr.ndim != 1:
+        raise SkelconError(f"{path}: {what} must be a 1-D array, got shape {tuple(arr.shape)}")
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise SkelconError(
+            f"{path}: {what} must be integers (int64), got {arr.dtype}; re-save it with "
+            ".astype(np.int64) after checking the values, or prepare the dataset again"
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+def _first_bad(path: Path, values: np.ndarray, bad: np.ndarray, names: np.ndarray,
+               what: str, valid: str) -> SkelconError:  # fmt: skip
+    """One line naming the first of the ``bad`` samples, its value and how many there are."""
+    i = int(np.flatnonzero(bad)[0])
+    name = f" ({names[i]})" if i < len(names) else ""
+    return SkelconError(
+        f"{path}: {what} {values[i].item()!r} of sample {i}{name} is outside {valid}; "
+        f"{int(bad.sum())} of {len(values)} samples are"
+    )
+
+
+def check_prepared(
+    root: Path,
+    meta: Mapping[str, Any],
+    data: np.ndarray,
+    labels: np.ndarray,
+    num_frames: np.ndarray,
+    names: np.ndarray,
+) -> None:
+    """Check the arrays of a prepared dataset against each other and its ``meta.json``.
+
+    ``data`` ``(N, C, T, V, M)`` must be float32 of ``meta["shape"]``; ``labels``,
+    ``num_frames`` and ``names`` 1-D of length ``N``; labels integers in
+    ``0..num_classes-1`` (``num_classes`` = ``len(meta["classes"])``); ``num_frames``
+    integers in ``1..T``; the channel names and the stored layout must fit ``C`` and
+    ``V``. Raises a one-line :class:`SkelconError` naming the file and what is wrong.
+    Reads only the small arrays (``data``'s values: :func:`check_finite_rows`).
+    """
+    meta_path = root / "meta.json"
+    data_path = root / "data.npy"
+    if data.ndim != 5:
+        raise SkelconError(
+            f"{data_path} has shape {tuple(data.shape)}; expected 5 dims (N, C, T, V, M)"
+        )
+    if data.dtype != np.float32:
+        raise SkelconError(
+            f"{data_path} holds {data.dtype} values; skelcon reads float32 (prepare the "
+            "dataset again, or re-save it with .astype(np.float32))"
+        )
+    shape = meta.get("shape")
+    if not isinstance(shape, list) or [int(s) for s in data.shape] != shape:
+        raise SkelconError(
+            f"{meta_path}: shape {shape!r} does not match {data_path} "
+            f"{list(data.shape)} (N, C, T, V, M)"
+        )
+    n, c, t, v, _ = (int(s) for s in data.shape)
+    classes, k = meta.get("classes"), meta.get("num_classes")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise SkelconError(f"{meta_path}: num_classes {k!r} is not a positive integer")
+    if not isinstance(classes, list) or len(classes) != k:
+        raise SkelconError(
+            f"{meta_path}: num_classes {k} but classes lists "
+            f"{len(classes) if isinstance(classes, list) else repr(classes)} names"
+        )
+    try:
+        channels_of(meta)
+        joints = layout_from_meta(meta).num_joints
+    except (SkelconError, KeyError, TypeError, ValueError) as e:
+        raise SkelconError(f"{meta_path}: {e}") from None
+    if joints != v:
+        raise SkelconError(
+            f"{meta_path}: layout {meta.get('layout')!r} has {joints} joints but {data_path} "
+            f"has V={v}"
+        )
+    for arr, what in ((labels, "labels.npy"), (num_frames, "num_frames.npy"), (names, "names.npy")):
+        if arr.ndim != 1 or len(arr) != n:
+            raise SkelconError(
+                f"{root / what} has shape {tuple(arr.shape)}; expected ({n},), one entry per "
+                f"sample of {data_path}"
+            )
+    lab = _ints(root / "labels.npy", labels, "labels")
+    bad = (lab < 0) | (lab >= k)
+    if bad.any():
+        raise _first_bad(root / "labels.npy", lab, bad, names, "label",
+                         f"0..{k - 1} (meta.json: {k} classes)")  # fmt: skip
+    nf = _ints(root / "num_frames.npy", num_frames, "num_frames")
+    bad = (nf < 1) | (nf > t)
+    if bad.any():
+        raise _first_bad(root / "num_frames.npy", nf, bad, names, "num_frames",
+                         f"1..{t} (T of {data_path})")  # fmt: skip
+
+
+def _check_indices(path: Path, idx: np.ndarray, n: int, count: Any) -> np.ndarray:
+    """A split's index array as int64 when it indexes ``0..n-1`` and has the ``count``
+    entries meta.json records, else a one-line error naming ``path``."""
+    idx = _ints(path, idx, "split indices")
+    if len(idx) and (idx.min() < 0 or idx.max() >= n):
+        bad = (idx < 0) | (idx >= n)
+        raise SkelconError(
+            f"{path}: index {int(idx[bad][0])} is outside 0..{n - 1} (the samples of "
+            f"data.npy); {int(bad.sum())} of {len(idx)} indices"
+        )
+    if isinstance(count, int) and not isinstance(count, bool) and count != len(idx):
+        raise SkelconError(f"{path} holds {len(idx)} indices but meta.json says {count}")
+    return idx
+
+
+FINITE_CHUNK_BYTES = 64 << 20
+
+
+def check_finite_rows(
+    path: Path, data: np.ndarray, rows: np.ndarray, names: np.ndarray | None = None
+) -> None:
+    """Refuse NaN or infinite values in the ``rows`` of ``data`` ``(N, ...)`` (a memory
+    map of ``path``): one vectorised pass in chunks of about 64 MiB, in sorted row order
+    (sequential reads; where the rows are dense, as in a benchmark's interleaved
+    split, whole slices, which numpy reads far faster than picked rows). Raises a one-line :class:`SkelconError` naming the first such
+    sample (index and name) and how many there are."""
+    rows = np.unique(np.asarray(rows, dtype=np.int64))
+    per = max(1, FINITE_CHUNK_BYTES // max(1, int(np.prod(data.shape[1:])) * data.itemsize))
+    bad_rows: list[np.ndarray] = []
+    for s in range(0, len(rows), per):
+        part = rows[s : s + per]
+        lo, hi = int(part[0]), int(part[-1]) + 1
+        if hi - lo <= 2 * len(part):  # dense (a benchmark's interleaved split): one slice
+            ok = np.isfinite(data[lo:hi]).reshape(hi - lo, -1).all(axis=1)[part - lo]
+        else:  # sparse: only these rows
+            ok = np.isfinite(data[part]).reshape(len(part), -1).all(axis=1)
+        if not ok.all():
+            bad_rows.append(part[~ok])
+    if bad_rows:
+        bad = np.concatenate(bad_rows)
+        i = int(bad[0])
+        name = f" ({names[i]})" if names is not None and i < len(names) else ""
+        raise SkelconError(
+            f"{path}: sample {i}{name} holds NaN or infinite values ({len(bad)} "
+            f"sample{'s' if len(bad) != 1 else ''} of this split); prepare the dataset again (missing joints are stored as 0)"
+        )
 
 
 def check_output_dir(out: str | os.PathLike, overwrite: bool) -> None:

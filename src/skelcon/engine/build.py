@@ -10,6 +10,12 @@ from ..data.channels import channels_of, default_channels
 from ..data.layouts import layout_from_meta
 
 
+def _is_default(channels: list[str]) -> bool:
+    """Whether ``channels`` are what data naming none hold (``x, y, z`` for C = 3,
+    ``x, y`` for C = 2); other sets, ``x, y, z, score`` among them, have no default."""
+    return len(channels) in (2, 3) and channels == default_channels(len(channels))
+
+
 def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, Any]:
     """What an encoder needs to know about its input, from a prepared ``meta.json``.
 
@@ -32,7 +38,7 @@ def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, A
         "num_persons": int(m),
         "num_frames": int(out_len),
         **({"layout_def": layout.to_dict()} if not layout.builtin else {}),
-        **({"channels": channels} if channels != default_channels(int(c)) else {}),
+        **({"channels": channels} if not _is_default(channels) else {}),
         **({"normalization": meta["normalization"]} if meta.get("normalization") else {}),
         **({"seq_init": seq_init} if seq_init != "preset" else {}),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,26 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return p
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load a skelcon checkpoint safely (``weights_only=True``)."""
+# what every command that rebuilds an encoder reads, and what a resumed run reads too
+ENCODER_ENTRIES = ("config", "model", "data", "representations")
+RESUME_ENTRIES = (*ENCODER_ENTRIES, "epoch", "optimizer", "rng")
+# the data spec (engine.build.data_spec) fields an encoder is built from
+DATA_SPEC_KEYS = ("layout", "in_channels", "num_joints", "num_persons", "num_frames")
+
+
+def load_checkpoint(
+    path: str | os.PathLike,
+    map_location: Any = "cpu",
+    require: tuple[str, ...] = ENCODER_ENTRIES,
+) -> dict[str, Any]:
+    """Load a skelcon checkpoint safely (``weights_only=True``) and check that it holds
+    the entries ``require`` (default: what rebuilding an encoder needs;
+    :data:`RESUME_ENTRIES` for ``pretrain --resume``) with the right types.
+
+    Raises a one-line :class:`SkelconError` for a missing, unreadable or non-skelcon
+    file, and for a missing or malformed entry (naming it and the skelcon version that
+    wrote the file, see :func:`check_checkpoint`).
+    """
     p = resolve_checkpoint(path)
     try:
         state = torch.load(p, map_location=map_location, weights_only=True)
@@ -58,9 +77,168 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
                 f"not a readable checkpoint ({text.splitlines()[0] if text else type(e).__name__})"
             )
         raise SkelconError(f"cannot load checkpoint {str(p)!r}: {why}") from None
+    return check_checkpoint(state, p, require)
+
+
+def written_by(state: Any) -> str:
+    """Which skelcon wrote checkpoint ``state``, as words for a message."""
+    v = state.get("skelcon_version") if isinstance(state, dict) else None
+    if isinstance(v, str) and v:
+        return f"written by skelcon {v}"
+    return "written by a skelcon that did not record its version (0.1.0 or older) or another tool"
+
+
+def check_checkpoint(
+    state: Any, path: str | os.PathLike, require: tuple[str, ...] = ENCODER_ENTRIES
+) -> dict[str, Any]:
+    """``state`` when it is a skelcon checkpoint holding ``require``, else one line.
+
+    Checked: a dict with ``config`` and ``model`` (else "not a skelcon checkpoint",
+    listing what it holds), every entry of ``require`` present, ``config``/``model``/
+    ``data`` dicts, ``model`` of tensors, ``representations`` a list of names, ``epoch``
+    a non-negative int, and the data spec's :data:`DATA_SPEC_KEYS`.
+    """
+    p = str(path)
     if not isinstance(state, dict) or "config" not in state or "model" not in state:
-        raise SkelconError(f"{str(p)!r} is not a skelcon checkpoint (no config/model entries)")
+        holds = (
+            ", ".join(map(str, list(state)[:6]))
+            if isinstance(state, dict)
+            else type(state).__name__
+        )
+        raise SkelconError(
+            f"{p!r} is not a skelcon checkpoint (no config/model entries; it holds: "
+            f"{holds or 'nothing'}); give the run directory or last.pt of `skelcon pretrain`"
+        )
+    missing = [k for k in require if k not in state]
+    if missing:
+        s = "entry" if len(missing) == 1 else "entries"
+        raise SkelconError(
+            f"checkpoint {p!r} has no {', '.join(map(repr, missing))} {s} ({written_by(state)}); "
+            f"pre-train again with this skelcon to get a complete checkpoint"
+        )
+
+    def bad(what: str) -> SkelconError:
+        return SkelconError(f"checkpoint {p!r}: {what} ({written_by(state)})")
+
+    for key in ("config", "model", "data"):
+        if key in state and not isinstance(state[key], dict):
+            raise bad(f"the {key!r} entry is a {type(state[key]).__name__}, not a dict")
+    if "preset" not in state["config"]:
+        raise bad("its config has no 'preset' (the encoder sizes)")
+    if not isinstance(state["config"]["preset"], str):
+        raise bad(f"its config's preset {state['config']['preset']!r} is not a preset name"[:300])
+    if not all(torch.is_tensor(v) for v in state["model"].values()):
+        raise bad("the 'model' entry holds values other than tensors")
+    reps = state.get("representations")
+    if "representations" in state and not (
+        isinstance(reps, list) and reps and all(isinstance(r, str) for r in reps)
+    ):
+        raise bad(f"'representations' is {reps!r}, not a list of names like ['seq', 'stg']")
+    epoch = state.get("epoch")
+    if "epoch" in state and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
+        raise bad(f"'epoch' is {epoch!r}, not a count of finished epochs")
+    if "data" in state:
+        spec = state["data"]
+        gone = [k for k in DATA_SPEC_KEYS if k not in spec]
+        if gone:
+            raise bad(f"its data spec has no {', '.join(gone)}")
+        wrong = [k for k in DATA_SPEC_KEYS[1:] if isinstance(spec[k], bool)
+                 or not isinstance(spec[k], int) or spec[k] < 1]  # fmt: skip
+        if wrong:
+            raise bad(f"data spec {wrong[0]} is {spec[wrong[0]]!r}, not a positive integer")
+        _check_spec(spec, bad)
+    for name, t in state["model"].items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise bad(f"non-finite values in model tensor {name}")
     return state
+
+
+# beyond any skeleton data: a spec asking for more is damaged, not a model to build
+MAX_PERSONS, MAX_FRAMES = 64, 100_000
+
+
+def _check_spec(spec: Mapping[str, Any], bad: Any) -> None:
+    """The data spec agrees with itself: channel names fit ``in_channels``, the layout
+    is known (or stored) and has ``num_joints`` joints, persons and frames within
+    :data:`MAX_PERSONS` / :data:`MAX_FRAMES`. ``bad(what)`` makes the error."""
+    from ..data.channels import check_channels, default_channels
+    from ..data.layouts import layout_from_meta
+
+    try:
+        if "channels" in spec:
+            check_channels(spec["channels"], spec["in_channels"], "channels")
+        else:
+            default_channels(spec["in_channels"])
+        joints = layout_from_meta(spec).num_joints
+    except (SkelconError, KeyError, TypeError, ValueError) as e:
+        raise bad(f"its data spec is inconsistent: {e}") from None
+    if joints != spec["num_joints"]:
+        raise bad(f"its data spec says num_joints={spec['num_joints']} but layout "
+                  f"{spec['layout']!r} has {joints} joints")  # fmt: skip
+    for key, top in (("num_persons", MAX_PERSONS), ("num_frames", MAX_FRAMES)):
+        if spec[key] > top:
+            raise bad(f"data spec {key}={spec[key]} is beyond any skeleton data (at most {top})")
+
+
+def load_weights(
+    module: torch.nn.Module, state: Mapping[str, Any], *, checkpoint: str | os.PathLike, what: str
+) -> None:
+    """``module.load_state_dict(state)`` (strict), or one line naming the keys that do
+    not fit: missing, unexpected and differently sized ones, the first few of each with
+    both sizes, and how many. Keys saved through DDP (``module.`` prefix on every key)
+    are read as the same weights."""
+    state = strip_ddp_prefix(state)
+    msg = state_dict_mismatch(module.state_dict(), state)
+    if msg:
+        raise SkelconError(f"checkpoint {str(checkpoint)!r} does not fit the {what}: {msg}")
+    module.load_state_dict(state)
+
+
+def strip_ddp_prefix(state: Mapping[str, Any]) -> dict[str, Any]:
+    """``state`` without the ``module.`` that a DDP-wrapped model's ``state_dict`` puts
+    before every key (unchanged when not every key has it)."""
+    if state and all(str(k).startswith("module.") for k in state):
+        return {k[len("module.") :]: v for k, v in state.items()}
+    return dict(state)
+
+
+def state_dict_mismatch(want: Mapping[str, Any], have: Mapping[str, Any], show: int = 3) -> str:
+    """``""`` when ``have`` has exactly the keys and tensor sizes of ``want`` (and
+    floating tensors where ``want`` has them: float64 for float32 is fine, an integer
+    weight is not), else one line: ``2 keys differ in size (gru.weight: checkpoint (768, 102) vs model (1536, 102),
+    ...); 1 missing (head.bias); 3 unexpected (x, y, z, ...)``."""
+
+    def size(t: Any) -> str:
+        return str(tuple(t.shape)) if hasattr(t, "shape") else type(t).__name__
+
+    def first(keys: list[str], fmt: Any = str) -> str:
+        more = ", ..." if len(keys) > show else ""
+        return ", ".join(fmt(k) for k in keys[:show]) + more
+
+    def kind(t: Any) -> str:
+        return (
+            "float"
+            if getattr(t, "is_floating_point", lambda: False)()
+            else str(getattr(t, "dtype", type(t).__name__))
+        )
+
+    sized = [k for k in want if k in have and size(want[k]) != size(have[k])]
+    typed = [k for k in want if k in have and k not in sized and kind(want[k]) != kind(have[k])]
+    missing = [k for k in want if k not in have]
+    extra = [k for k in have if k not in want]
+    parts = []
+    if sized:
+        parts.append(f"{len(sized)} key{'s' if len(sized) > 1 else ''} differ in size ("
+                     + first(sized, lambda k: f"{k}: checkpoint {size(have[k])} vs model "
+                             f"{size(want[k])}") + ")")  # fmt: skip
+    if typed:
+        parts.append(f"{len(typed)} of another dtype (" + first(typed, lambda k: f"{k}: "
+                     f"checkpoint {kind(have[k])} vs model {kind(want[k])}") + ")")  # fmt: skip
+    if missing:
+        parts.append(f"{len(missing)} missing ({first(missing)})")
+    if extra:
+        parts.append(f"{len(extra)} unexpected ({first(extra)})")
+    return "; ".join(parts)
 
 
 def rng_state() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 
 import torch
@@ -152,6 +152,74 @@ def _device_for(name: str, local_rank: int) -> torch.device:
     return device
 
 
+START_HINT = "torchrun --nproc_per_node=N -m skelcon {command} ..."
+LAUNCH_VARS = ("RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+def _env_int(name: str, env: Mapping[str, str], low: int, high: int | None, how: str) -> int:
+    """``env[name]`` as an int in ``low..high``, else one line naming it and ``how``."""
+    text = env.get(name, "").strip()
+    ok = text.lstrip("-").isdigit() and int(text) >= low and (high is None or int(text) <= high)
+    if not ok:
+        valid = f"in {low}..{high}" if high is not None else f">= {low}"
+        raise SkelconError(f"{name}={env.get(name)!r} is not an integer {valid}; {how}")
+    return int(text)
+
+
+def launch_env(
+    env: Mapping[str, str] | None = None, command: str = "pretrain"
+) -> tuple[int, int, int]:
+    """``(world_size, rank, local_rank)`` of the launcher's environment ``env`` (default
+    ``os.environ``); ``(1, 0, 0)`` without ``WORLD_SIZE`` or with ``WORLD_SIZE=1``.
+
+    With ``WORLD_SIZE > 1`` the rendezvous needs ``RANK``, ``MASTER_ADDR`` and
+    ``MASTER_PORT`` (torchrun and ``torch.distributed.launch`` set them all;
+    ``LOCAL_RANK`` defaults to 0). A missing or malformed one raises a one-line
+    :class:`SkelconError` naming it and how to start several processes, before any work.
+    """
+    env = os.environ if env is None else env
+    if not env.get("WORLD_SIZE", "").strip():
+        return 1, 0, 0
+    start = START_HINT.format(command=command)
+    world = _env_int("WORLD_SIZE", env, 1, None, f"start several processes with {start}, "
+                     "or unset WORLD_SIZE for one process")  # fmt: skip
+    if world == 1:
+        return 1, 0, 0
+    how = (f"start the {world} processes with {start.replace('=N', f'={world}')} (it sets "
+           "RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT), or unset WORLD_SIZE for one process")  # fmt: skip
+    for name in LAUNCH_VARS:
+        if not env.get(name, "").strip():
+            raise SkelconError(f"WORLD_SIZE={world} is set but {name} is not; {how}")
+    rank = _env_int("RANK", env, 0, world - 1, how)
+    _env_int("MASTER_PORT", env, 1, 65535, how)
+    local = _env_int("LOCAL_RANK", env, 0, world - 1, how) if env.get("LOCAL_RANK") else 0
+    return world, rank, local
+
+
+def take_local_rank_arg(argv: list[str], env: MutableMapping[str, str] | None = None) -> list[str]:
+    """``argv`` without the ``--local-rank=N`` / ``--local_rank N`` that the old
+    launcher (``python -m torch.distributed.launch``) appends; ``N`` goes to
+    ``env["LOCAL_RANK"]`` (default ``os.environ``) unless the launcher set it there
+    already (they agree). A value that is not an integer: one-line error."""
+    env = os.environ if env is None else env
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        flag, eq, value = a.partition("=")
+        if flag in ("--local-rank", "--local_rank"):
+            if not eq:
+                value = argv[i + 1] if i + 1 < len(argv) else ""
+                i += 1
+            if not value.isdigit():
+                raise SkelconError(f"{flag}={value!r} is not a local rank (an integer >= 0)")
+            env.setdefault("LOCAL_RANK", value)
+        else:
+            out.append(a)
+        i += 1
+    return out
+
+
 @contextlib.contextmanager
 def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
     """Join torchrun's process group when there is one; yield ``(Dist, device)``.
@@ -160,9 +228,9 @@ def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
     process this is ``(SINGLE, resolve_device(device_name))``. The backend is ``nccl``
     for CUDA devices and ``gloo`` for CPU. A group joined here is left on exit; one
     that was already joined (a caller's) is kept. Raises :class:`SkelconError` when a
-    rank has no GPU of its own.
+    rank has no GPU of its own or the launcher's environment is incomplete
+    (:func:`launch_env`).
     """
-    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if dist.is_available() and dist.is_initialized():
         here = current()
         yield (
@@ -172,10 +240,10 @@ def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
             else resolve_device(device_name),
         )
         return
+    world, rank, local = launch_env()
     if world <= 1:
         yield SINGLE, resolve_device(device_name)
         return
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     device = _device_for(device_name, local)
     if device.type == "cuda":
         torch.cuda.set_device(device)

@@ -30,7 +30,15 @@ from ..data.prepared import PreparedSplit, load_prepared
 from ..errors import SkelconError
 from ..utils.io import atomic_write, output_lock
 from .build import build_moco, data_spec
-from .checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
+from .checkpoint import (
+    RESUME_ENTRIES,
+    load_checkpoint,
+    load_weights,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+)
 from .data import batch_loader, epoch_seed
 from .distributed import SINGLE, Dist, distributed
 from .guards import StopSignals, guard_loss, guard_weights
@@ -131,7 +139,7 @@ def newest_intact(out: str | os.PathLike) -> tuple[Path, int] | None:
 
     for p in sorted(Path(out).glob("epoch_*.pt"), key=number, reverse=True):
         try:
-            return p, int(check_finite(load_checkpoint(p), p)["epoch"])
+            return p, int(check_finite(load_checkpoint(p, require=RESUME_ENTRIES), p)["epoch"])
         except (SkelconError, KeyError, TypeError, ValueError):
             continue
     return None
@@ -150,7 +158,10 @@ def load_resume(
     names the newest intact ``epoch_NNNN.pt`` and the ``--resume-from`` line to use.
     """
     if resume_from is not None:
-        return check_finite(load_checkpoint(resume_from, map_location=map_location), resume_from)
+        return check_finite(
+            load_checkpoint(resume_from, map_location=map_location, require=RESUME_ENTRIES),
+            resume_from,
+        )
     last = Path(out) / "last.pt"
 
     def hint() -> str:
@@ -163,7 +174,9 @@ def load_resume(
     if not last.exists():
         raise SkelconError(f"--resume given but {last} does not exist; {hint()}")
     try:
-        return check_finite(load_checkpoint(last, map_location=map_location), last)
+        return check_finite(
+            load_checkpoint(last, map_location=map_location, require=RESUME_ENTRIES), last
+        )
     except SkelconError as e:
         raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint()}") from None
 
@@ -288,7 +301,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     if resume:
         ckpt = load_resume(out, data, benchmark, resume_from, map_location=device)
         check_resume(ckpt, cfg, benchmark, spec, split, out)
-        model.load_state_dict(ckpt["model"])
+        load_weights(model, ckpt["model"], checkpoint=resume_from or last, what="model of this run")
         opt.load_state_dict(ckpt["optimizer"])
         amp.load_state_dict(ckpt.get("scaler"))
         set_rng_state(ckpt["rng"])
@@ -432,7 +445,9 @@ def run_state(cfg: PretrainConfig, epoch: int, model: torch.nn.Module,
               world: Dist = SINGLE) -> dict:  # fmt: skip
     """What a checkpoint holds after ``epoch`` finished epochs: config, weights,
     optimizer, loss-scaler and RNG states, the number of processes, and what the data
-    was (checked again on resume)."""
+    was (checked again on resume), and the skelcon version that wrote it."""
+    from ..cli import package_version
+
     return {
         "config": to_dict(cfg),
         "epoch": epoch,
@@ -446,6 +461,7 @@ def run_state(cfg: PretrainConfig, epoch: int, model: torch.nn.Module,
         "num_clips": len(split),
         "data_fingerprint": split.fingerprint(),
         "representations": list(cfg.representations),
+        "skelcon_version": package_version(),
     }
 
 

@@ -34,7 +34,7 @@ _NAMES = {"layout": "layout", "C": "channels", "V": "joints", "M": "persons"}
 _DEFAULT_CHANNELS = {3: ["x", "y", "z"], 2: ["x", "y"]}
 
 
-def _channels(side: Mapping[str, Any]) -> list[str] | None:
+def channel_names(side: Mapping[str, Any]) -> list[str] | None:
     """The channel names of a data spec or a ``meta.json`` (the default for its C when
     it names none; ``None`` when there is no default)."""
     names = side.get("channels")
@@ -52,7 +52,7 @@ def _layout_def(side: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def describe_spec(spec: Mapping[str, Any]) -> str:
     """``ntu25 data (C=3: x, y, z; V=25; M=2)`` for a checkpoint's data spec."""
-    channels = _channels(spec)
+    channels = channel_names(spec)
     c = f"C={spec['in_channels']}" + (f": {', '.join(channels)}" if channels else "")
     return f"{spec['layout']} data ({c}; V={spec['num_joints']}; M={spec['num_persons']})"
 
@@ -61,8 +61,8 @@ def meta_spec(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a prepared dataset's ``meta.json`` that :func:`check_data_fits`
     compares, under the names a checkpoint's data spec uses."""
     out: dict[str, Any] = {key: read(meta) for _, key, read in _FIELDS}
-    if _channels(meta) is not None:
-        out["channels"] = _channels(meta)
+    if channel_names(meta) is not None:
+        out["channels"] = channel_names(meta)
     if "layout_def" in meta:
         out["layout_def"] = meta["layout_def"]
     return out
@@ -94,7 +94,7 @@ def check_data_fits(
     for what, key, _ in _FIELDS:
         if spec.get(key) != have[key]:
             diffs.append(f"{_NAMES[what]} ({spec.get(key)} vs {have[key]})")
-    want_names, have_names = _channels(spec), have.get("channels")
+    want_names, have_names = channel_names(spec), have.get("channels")
     if want_names is not None and have_names is not None and want_names != have_names:
         diffs.append(f"channel names ({', '.join(want_names)} vs {', '.join(have_names)})")
     want_def, have_def = _layout_def(spec), _layout_def(have)

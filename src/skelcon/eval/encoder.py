@@ -12,7 +12,7 @@ from torch import nn
 
 from ..config import parse_representations
 from ..engine.build import build_encoders
-from ..engine.checkpoint import load_checkpoint
+from ..engine.checkpoint import load_checkpoint, load_weights, strip_ddp_prefix
 from ..errors import SkelconError
 
 
@@ -29,6 +29,19 @@ class ConcatEncoder(nn.Module):
 
 
 ArrayLike = torch.Tensor | np.ndarray | Sequence[int] | int
+
+
+def check_num_frames(nf: torch.Tensor, n: int) -> torch.Tensor:
+    """``nf`` flattened, after checking it holds integers (``[]`` of any type for no
+    clip) and each of the ``n`` clips'
+    count is >= 1 (SkelconError otherwise; a count that is not ``n`` is left to the
+    input transform, which names both)."""
+    if nf.numel() and (nf.dtype.is_floating_point or nf.dtype == torch.bool):
+        raise SkelconError(f"num_frames must hold integers, got {nf.dtype}")
+    nf = nf.reshape(-1)
+    if nf.numel() == n and nf.numel() and int(nf.min()) < 1:
+        raise SkelconError(f"num_frames must be >= 1, got {int(nf.min())}")
+    return nf
 
 
 class LoadedEncoder(nn.Module):
@@ -110,7 +123,7 @@ class LoadedEncoder(nn.Module):
     @torch.no_grad()
     def forward(self, x: torch.Tensor | np.ndarray, num_frames: ArrayLike) -> torch.Tensor:
         """``x (N, C, T, V, M)``, ``num_frames (N,)`` (or one int for all) -> ``(N, D)``
-        float32 features on :attr:`device` (see the class doc)."""
+        float32 features on :attr:`device` (see the class doc); ``N = 0`` gives ``(0, D)``."""
         shape = tuple(int(s) for s in np.shape(x))
         self._check_shape(shape)
         dev = self.device
@@ -122,11 +135,9 @@ class LoadedEncoder(nn.Module):
             np.asarray(num_frames) if not torch.is_tensor(num_frames) else num_frames,
             device=dev,
         )
-        if nf.dtype.is_floating_point or nf.dtype == torch.bool:
-            raise SkelconError(f"num_frames must hold integers, got {nf.dtype}")
-        nf = nf.reshape(-1)
-        if nf.numel() == shape[0] and nf.numel() and int(nf.min()) < 1:
-            raise SkelconError(f"num_frames must be >= 1, got {int(nf.min())}")
+        nf = check_num_frames(nf, shape[0])
+        if shape[0] == 0:  # no clip: no features (the encoders cannot reshape 0 rows)
+            return torch.zeros((0, self.feature_dim), device=dev)
         return self.encoder(self.transform(x, nf)).float()
 
     def extra_repr(self) -> str:
@@ -165,7 +176,7 @@ def load_encoder(
 
     dev = resolve_device(str(device))
     ckpt = load_checkpoint(checkpoint)
-    have = list(ckpt.get("representations", []))
+    have = list(ckpt["representations"])
     try:
         reps = parse_representations(representation)
     except SkelconError as e:
@@ -183,17 +194,11 @@ def load_encoder(
     torch.manual_seed(seed)
     encoders = build_encoders(reps, preset, spec)
     if not random_init:
-        state = ckpt["model"]
+        state = strip_ddp_prefix(ckpt["model"])
         for r, enc in encoders.items():
             prefix = f"query_encoders.{r}."
             sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-            try:
-                enc.load_state_dict(sub)
-            except RuntimeError as e:
-                raise SkelconError(
-                    f"checkpoint {str(checkpoint)!r} does not fit the {r} encoder: "
-                    f"{str(e).splitlines()[0]}"
-                ) from None
+            load_weights(enc, sub, checkpoint=checkpoint, what=f"{r} encoder (preset {preset!r})")
     enc = encoders[reps[0]] if len(reps) == 1 else ConcatEncoder(encoders)
     epoch = None if random_init or ckpt.get("epoch") is None else int(ckpt["epoch"])
     model = LoadedEncoder(enc, spec, reps, preset, None if random_init else str(checkpoint), epoch)

@@ -41,6 +41,7 @@ from ..engine.build import build_encoders, data_spec
 from ..engine.data import batch_loader, epoch_seed
 from ..engine.guards import StopSignals, guard_loss, guard_weights
 from ..errors import SkelconError
+from .compat import channel_names
 from .encoder import ConcatEncoder, LoadedEncoder, load_encoder
 from .features import extract_features
 from .metrics import class_names, classification_metrics
@@ -173,7 +174,9 @@ def _shape(spec: dict) -> str:
 
 def transfer_keys(rep: str, source: dict, target: dict) -> list[str]:
     """State-dict key prefixes of ``rep`` to re-initialise when moving from ``source`` to
-    ``target`` data spec; raises a one-line error when the weights cannot transfer."""
+    ``target`` data spec; raises a one-line error when the weights cannot transfer
+    (other sizes as the rules say, or channels that mean other things, e.g. a
+    ``x, y, score`` checkpoint on ``x, y, z`` data)."""
     same_c = source["in_channels"] == target["in_channels"]
     same_v = source["num_joints"] == target["num_joints"]
     same_m = source["num_persons"] == target["num_persons"]
@@ -190,6 +193,11 @@ def transfer_keys(rep: str, source: dict, target: dict) -> list[str]:
         )
     else:
         ok, why = same_c, "its first graph conv reads C input channels"
+    was, now = channel_names(source), channel_names(target)
+    if ok and was != now:  # same C, other meaning: x, y, score is not x, y, z
+        ok = False
+        why = (f"its input channels mean other things ({', '.join(was or ['?'])} vs "
+               f"{', '.join(now or ['?'])}; prepare the data with those channels)")  # fmt: skip
     if not ok:
         raise SkelconError(
             f"cannot transfer the {rep} encoder from {_shape(source)} to {_shape(target)}: {why} "
@@ -210,7 +218,8 @@ def _matches(key: str, pattern: str) -> bool:
 
 
 _TRANSFERABLE = (
-    "seq needs the same layout and C, V, M; img the same layout, C and V; stg the same C"
+    "seq needs the same layout and C, V, M; img the same layout, C and V; stg the same C; "
+    "all the same channel names"
 )
 
 

@@ -9,13 +9,18 @@ def _export(args: argparse.Namespace) -> int:
     from .writer import contract_path, export_encoder
 
     c = export_encoder(args.checkpoint, args.representation, args.format, args.out,
-                       random_init=args.random_init, seed=args.seed)  # fmt: skip
+                       random_init=args.random_init, seed=args.seed, opset=args.opset)  # fmt: skip
+    runtime = ""
+    if args.format == "onnx":
+        oldest = c.get("min_onnxruntime")
+        runtime = (f"; opset {c['onnx_opset']}, IR {c['onnx_ir_version']}: onnxruntime >= "
+                   f"{oldest}" if oldest else f"; opset {c['onnx_opset']}, IR {c['onnx_ir_version']}")  # fmt: skip
     x = c["inputs"]["x"]["shape"]
     print(
         f"wrote the {c['representation']} encoder as {args.format} to {args.out} "
         f"(input contract: {contract_path(args.out)}): x (N, {x[1]}, T, {x[3]}, {x[4]}) "
         f"float32 + num_frames (N,) int64 -> features (N, {c['feature_dim']}) float32; "
-        f"matches PyTorch within {c['verified']['max_abs_diff']:.2g}"
+        f"matches PyTorch within {c['verified']['max_abs_diff']:.2g}{runtime}"
     )
     return 0
 
@@ -40,4 +45,9 @@ def add_cli(sub) -> None:
     p.add_argument("--out", required=True, help="file to write, e.g. seq.onnx or seq.pt")
     p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
     p.add_argument("--seed", type=int, default=0, help="seed of --random-init weights (default 0)")
+    p.add_argument(
+        "--opset", type=int, metavar="N",
+        help="ONNX opset (default: the exporter's; lower it for an older onnxruntime, "
+        "the contract names the oldest that loads the file)",
+    )  # fmt: skip
     p.set_defaults(func=_export)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..augment import CENTER_CROP_RATIO
 from ..data.layouts import get_layout
+from ..eval.compat import channel_names as compat_channel_names
 from ..eval.encoder import LoadedEncoder
 from .graph import INPUT_NAMES, OUTPUT_NAME
 
@@ -74,9 +75,7 @@ def layout_definition(spec: dict[str, Any]) -> dict[str, Any]:
 
 def channel_names(spec: dict[str, Any]) -> list[str] | None:
     """What the C axis holds (``x, y, z`` for 3D data that names nothing else)."""
-    if isinstance(spec.get("channels"), (list, tuple)):
-        return [str(c) for c in spec["channels"]]
-    return {3: ["x", "y", "z"], 2: ["x", "y"]}.get(int(spec["in_channels"]))
+    return compat_channel_names(spec)
 
 
 def input_contract(
@@ -103,7 +102,8 @@ def input_contract(
                 "dtype": "float32",
                 "axes": "N clips, C channels, T frames, V joints, M persons",
                 "meaning": "skeleton clips as a prepared dataset stores them: any T >= 1, "
-                "valid frames first; frames from num_frames on are ignored",
+                "valid frames first; frames from num_frames on are ignored; N >= 1 (an "
+                "empty batch aborts onnxruntime's process: skip it, its features are (0, D))",
             },
             INPUT_NAMES[1]: {
                 "shape": ["N"],

@@ -82,10 +82,12 @@ def write_torchscript(graph: FeatureGraph, example: tuple, path: str | os.PathLi
             torch.jit.save(traced, f)
 
 
-def write_onnx(graph: FeatureGraph, example: tuple, path: str | os.PathLike) -> None:
+def write_onnx(
+    graph: FeatureGraph, example: tuple, path: str | os.PathLike, opset: int | None = None
+) -> None:
     """Export ``graph`` to ONNX at ``path`` (one self-contained file) with the
-    ``torch.export``-based exporter; the batch axis of every tensor and the frame axis
-    of ``x`` are dynamic."""
+    ``torch.export``-based exporter, at ``opset`` (default: the exporter's); the batch
+    axis of every tensor and the frame axis of ``x`` are dynamic."""
     batch, frames = torch.export.Dim("batch"), torch.export.Dim("frames")
     with _quiet(), torch.no_grad():
         program = torch.onnx.export(
@@ -96,6 +98,7 @@ def write_onnx(graph: FeatureGraph, example: tuple, path: str | os.PathLike) -> 
             dynamic_shapes={"x": {0: batch, 2: frames}, "num_frames": {0: batch}},
             dynamo=True,
             external_data=False,
+            **({"opset_version": int(opset)} if opset is not None else {}),
             verbose=False,
         )
         program.save(str(path), external_data=False)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import SkelconError, choices_message
-from ..eval.encoder import LoadedEncoder, load_encoder
+from ..eval.encoder import LoadedEncoder, check_num_frames, load_encoder
 from ..utils.io import atomic_path, write_json
 from .contract import input_contract
 from .graph import INPUT_NAMES, FeatureGraph, example_inputs, write_onnx, write_torchscript
@@ -37,6 +37,50 @@ FORMATS = ("torchscript", "onnx")
 TOLERANCE = {"torchscript": 1e-5, "onnx": 1e-4}
 ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")
 INSTALL_HINT = "pip install 'skelcon[export]' (or: pip install onnx onnxscript onnxruntime)"
+
+# (oldest onnxruntime, the newest ai.onnx opset and IR version it loads), from the
+# version matrix of onnxruntime's compatibility page (each release implements the
+# opset and IR version of the ONNX release it ships with)
+ONNXRUNTIME_SUPPORT = (
+    ("1.10", 15, 8), ("1.12", 16, 8), ("1.13", 17, 8), ("1.14", 18, 8), ("1.15", 19, 9),
+    ("1.17", 20, 9), ("1.18", 21, 10), ("1.21", 22, 10), ("1.22", 22, 11), ("1.23", 23, 11),
+)  # fmt: skip
+# torch's ONNX exporter (torch.export based) writes opset 18 natively; older opsets
+# only through a version conversion that fails for the GRU and graph-conv encoders
+MIN_OPSET = 18
+
+
+def max_opset() -> int:
+    """The newest opset torch's exporter and the installed ``onnx`` both support."""
+    import onnx.defs
+
+    torch_max = getattr(getattr(torch.onnx, "_constants", None), "ONNX_MAX_OPSET", 23)
+    return min(int(torch_max), int(onnx.defs.onnx_opset_version()))
+
+
+def check_opset(opset: int | None, fmt: str) -> None:
+    """Refuse an ``--opset`` for TorchScript, or outside ``MIN_OPSET..max_opset()``."""
+    if opset is None:
+        return
+    if fmt != "onnx":
+        raise SkelconError(f"--opset is for --format onnx, not {fmt}")
+    require_onnx()
+    top = max_opset()
+    if not MIN_OPSET <= int(opset) <= top:
+        raise SkelconError(
+            f"--opset {opset} is not one torch's ONNX exporter writes for skelcon's encoders "
+            f"(valid: {MIN_OPSET}..{top}; opset {MIN_OPSET} loads in onnxruntime >= "
+            f"{min_onnxruntime(MIN_OPSET, 8)})"
+        )
+
+
+def min_onnxruntime(opset: int, ir_version: int) -> str | None:
+    """The oldest onnxruntime release that loads a model of ``opset`` and
+    ``ir_version`` (:data:`ONNXRUNTIME_SUPPORT`); ``None`` when newer than the table."""
+    for version, max_op, max_ir in ONNXRUNTIME_SUPPORT:
+        if opset <= max_op and ir_version <= max_ir:
+            return version
+    return None
 
 
 def contract_path(out: str | os.PathLike) -> Path:
@@ -74,7 +118,7 @@ def load_exported(fmt: str, path: str | os.PathLike) -> Callable[..., np.ndarray
             with torch.no_grad():
                 return module(x, nf).numpy()
 
-        return run_ts
+        return _empty_batch_safe(run_ts)
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -82,7 +126,31 @@ def load_exported(fmt: str, path: str | os.PathLike) -> Callable[..., np.ndarray
     def run_onnx(x: torch.Tensor, nf: torch.Tensor) -> np.ndarray:
         return session.run(None, {INPUT_NAMES[0]: x.numpy(), INPUT_NAMES[1]: nf.numpy()})[0]
 
-    return run_onnx
+    return _empty_batch_safe(run_onnx)
+
+
+def _empty_batch_safe(run: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """``run`` that answers a batch of 0 clips with ``(0, D)`` features (the feature
+    width from one zero clip) instead of passing it on: onnxruntime aborts the whole
+    process on an empty batch (``terminate called``), and a traced graph cannot
+    reshape it. Inputs: ``x (N, C, T, V, M)`` and ``num_frames (N,)``, tensors or
+    arrays; ``num_frames`` below 1 are refused as ``LoadedEncoder`` refuses them (the
+    graph itself would return features of a clamped crop)."""
+
+    def safe(x: Any, nf: Any) -> np.ndarray:
+        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32)
+        nf = torch.as_tensor(np.asarray(nf) if not torch.is_tensor(nf) else nf)
+        if x.ndim != 5:
+            raise SkelconError(
+                f"expected a skeleton batch (N, C, T, V, M), got shape {tuple(x.shape)}"
+            )
+        nf = check_num_frames(nf, int(x.shape[0])).to(torch.int64)
+        if x.shape[0] == 0:
+            one = torch.zeros((1, x.shape[1], max(int(x.shape[2]), 1), *x.shape[3:]))
+            return run(one, torch.ones(1, dtype=torch.int64))[:0]
+        return run(x, nf)
+
+    return safe
 
 
 def run_exported(
@@ -100,7 +168,13 @@ def verify(fmt: str, path: str | os.PathLike, loaded: LoadedEncoder) -> dict[str
     tolerance times ``max(1, max |feature|)``."""
     x, nf = example_inputs(loaded.spec, batch=3, frames=2 * loaded.num_frames + 3, seed=1)
     want = loaded(x, nf).cpu().numpy()
-    got = run_exported(fmt, path, x, nf)
+    try:
+        got = run_exported(fmt, path, x, nf)
+    except Exception as e:  # noqa: BLE001 - the runtime's own failure, in one line
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        raise SkelconError(
+            f"{_runtime(fmt)} cannot run the exported {fmt} graph ({first}); nothing was written"
+        ) from e
     if got.shape != want.shape:
         raise SkelconError(
             f"the exported {fmt} graph returned features of shape {got.shape}, "
@@ -137,14 +211,19 @@ def export_encoder(
     *,
     random_init: bool = False,
     seed: int = 0,
+    opset: int | None = None,
 ) -> dict[str, Any]:
     """Write the query encoder(s) ``representation`` of ``checkpoint`` as ``fmt``
     (``torchscript`` or ``onnx``) to ``out`` and the input contract beside it
     (:func:`contract_path`); returns the contract. The graph is traced on the CPU.
     ``random_init``: the same architecture with fresh weights (seeded by ``seed``).
+    ``opset``: the ONNX opset (``MIN_OPSET..max_opset()``, default the exporter's);
+    the file gets the lowest IR version that opset allows, and the contract records
+    opset, IR version and the oldest onnxruntime that loads it (``onnx``).
     """
     if fmt not in FORMATS:
         raise SkelconError(choices_message("export format", fmt, FORMATS))
+    check_opset(opset, fmt)
     if fmt == "onnx":
         require_onnx()
     out = Path(out)
@@ -157,17 +236,24 @@ def export_encoder(
     )
     graph = FeatureGraph(loaded).eval()
     example = example_inputs(loaded.spec, batch=2, frames=loaded.num_frames + 5)
-    write = write_torchscript if fmt == "torchscript" else write_onnx
     side = contract_path(out)
     with atomic_path(out) as tmp:
         try:
-            write(graph, example, tmp)
+            if fmt == "torchscript":
+                write_torchscript(graph, example, tmp)
+            else:
+                write_onnx(graph, example, tmp, opset=opset)
         except Exception as e:  # noqa: BLE001 - the exporter's own failure, in one line
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise SkelconError(
                 f"the {fmt} exporter failed on the {'+'.join(loaded.representations)} "
                 f"encoder ({type(e).__name__}: {first}); nothing was written"
             ) from e
+        versions: dict[str, Any] = {}
+        if fmt == "onnx":
+            v = _onnx_versions(tmp, opset)
+            versions = {"onnx_opset": v["opset"], "onnx_ir_version": v["ir_version"],
+                        "min_onnxruntime": v["min_onnxruntime"]}  # fmt: skip
         checked = verify(fmt, tmp, loaded)
         contract = input_contract(
             loaded,
@@ -175,21 +261,35 @@ def export_encoder(
             file=out.name,
             epoch=loaded.epoch,
             version=package_version(),
-            extra={"random_init": bool(random_init), "verified": checked, **_opset(fmt, tmp)},
+            extra={"random_init": bool(random_init), "verified": checked, **versions},
         )
         write_json(side, contract)  # before the graph is renamed into place
     return contract
 
 
-def _opset(fmt: str, path: Path) -> dict[str, Any]:
-    """The ONNX opset of the file at ``path`` (``{}`` for TorchScript)."""
-    if fmt != "onnx":
-        return {}
+def _onnx_versions(path: Path, opset: int | None) -> dict[str, Any]:
+    """Lower the IR version of the ONNX file at ``path`` to the lowest its opsets allow
+    (the exporter stamps its own newest, which older runtimes refuse), check that the
+    file has the ``opset`` asked for, and return what the contract records under
+    ``onnx``: ``opset``, ``ir_version``, ``min_onnxruntime``."""
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
-    return {
-        "onnx_opset": next(
-            (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None
+    have = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is not None and have != opset:
+        raise SkelconError(
+            f"torch's ONNX exporter wrote opset {have}, not the --opset {opset} asked for; "
+            f"nothing was written (try --opset {have})"
         )
-    }
+    lowest = onnx.helper.find_min_ir_version_for(list(model.opset_import), ignore_unknown=True)
+    if lowest < model.ir_version:
+        was = model.ir_version
+        model.ir_version = lowest
+        try:
+            onnx.checker.check_model(model)
+        except onnx.checker.ValidationError:
+            model.ir_version = was  # it needs the newer IR: keep the exporter's
+        else:
+            onnx.save(model, str(path))
+    ir = int(model.ir_version)
+    return {"opset": have, "ir_version": ir, "min_onnxruntime": min_onnxruntime(have or 0, ir)}

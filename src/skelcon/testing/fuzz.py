@@ -26,7 +26,8 @@ Readers: ``ntu``, ``pku-skeleton``, ``pku-labels``, ``pku-splits``, ``ucla``,
 ``ntu-prepare``, ``pku-prepare``, ``ucla-prepare``, ``import-npy``, ``import-pyskl``,
 ``kinetics-prepare``, ``folder-prepare`` run the prepare/import functions end to end on
 tiny folders and check the output directory contract (the readers of issue 11 are in
-:mod:`skelcon.testing.fuzz_owndata`).
+:mod:`skelcon.testing.fuzz_owndata`; ``prepared-open`` and ``checkpoint-open``, what users
+hand back, in :mod:`skelcon.testing.fuzz_prepared`).
 """
 
 from __future__ import annotations
@@ -1285,6 +1286,10 @@ from .fuzz_owndata import OWN_READERS, OWN_WEIGHTS  # noqa: E402
 
 READERS.update(OWN_READERS)
 WEIGHTS.update(OWN_WEIGHTS)
+from .fuzz_prepared import PREPARED_READERS, PREPARED_WEIGHTS  # noqa: E402  (issue 17)
+
+READERS.update(PREPARED_READERS)
+WEIGHTS.update(PREPARED_WEIGHTS)
 
 
 def schedule(cases: int) -> list[str]:
