@@ -24,7 +24,7 @@ def _model(mode: str, compiled: bool = False, reps: str = "seq+stg"):
     cfg.validate()
     torch.manual_seed(0)
     model = build_moco(cfg, SPEC)
-    amp = Precision(mode, torch.device("cpu"))
+    amp = Precision(mode, torch.device("cpu"), emulated=True)  # low precision on any CPU
     apply_precision(model, amp)
     compile_encoders(model, compiled)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05, momentum=0.9)
@@ -79,10 +79,34 @@ def test_fp16_scaler_state_is_kept():
     amp.step(loss, opt)
     state = amp.state_dict()
     assert state["scale"] > 0
-    again = Precision("fp16", torch.device("cpu"))
+    again = Precision("fp16", torch.device("cpu"), emulated=True)
     again.load_state_dict(state)
     assert again.state_dict()["scale"] == state["scale"]
     assert Precision("bf16", torch.device("cpu")).state_dict() == {}
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_without_native_low_precision_runs_fp32_and_says_so(monkeypatch, native):
+    """bf16 on an AVX2-only CPU (no native bf16 GEMM) is emulated, 20-40x slower than
+    fp32: the encoders run in fp32 there and the run's note says why."""
+    from skelcon.engine import precision as module
+
+    monkeypatch.setattr(module, "native_cpu_precision", lambda mode: native)
+    amp = Precision("bf16", torch.device("cpu"))
+    assert amp.fallback is (not native)
+    assert amp.dtype == (torch.bfloat16 if native else None)
+    (note,) = amp.notes()
+    assert ("run in fp32" in note) is (not native) and note.startswith("precision bf16 on ")
+    fp16 = Precision("fp16", torch.device("cpu"))
+    assert fp16.scaler.is_enabled() is native  # no loss scaling for an fp32 fallback
+    assert Precision("fp32", torch.device("cpu")).notes() == []
+    model, _, _ = _model("fp32")
+    apply_precision(model, amp)
+    seen = []
+    hook = model.query_encoders["stg"].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    model(*_batch())
+    hook.remove()
+    assert seen == [torch.bfloat16 if native else torch.float32]
 
 
 def test_unknown_precision_is_one_line():

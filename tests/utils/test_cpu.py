@@ -22,8 +22,9 @@ def test_caps_describe_this_cpu():
     caps = cpu.cpu_caps()
     assert caps.isa and caps.model
     assert caps.describe().startswith(caps.model)
-    assert cpu.precision_note("fp32") is None
-    assert "bf16" in cpu.precision_note("bf16")
+    assert cpu.native_cpu_precision("fp32")
+    assert cpu.native_cpu_precision("bf16") == caps.bf16_gemm
+    assert "fp32" in cpu.precision_note("bf16", fallback=True)
 
 
 def test_bf16_gru_without_native_bf16_takes_the_plain_path(monkeypatch):

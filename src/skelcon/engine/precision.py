@@ -5,7 +5,9 @@ heads run under :func:`torch.autocast` (matmuls and convolutions in the low
 precision, reductions and normalisations in fp32, as PyTorch's autocast op lists
 decide); the InfoNCE loss, the queues and the optimizer stay fp32. ``fp16`` adds a
 :class:`torch.amp.GradScaler` (dynamic loss scaling, skipped steps on overflow);
-``bf16`` has fp32's range and needs none. On CUDA, fp32 matmuls and convolutions may
+``bf16`` has fp32's range and needs none. On a CPU without native GEMMs of the mode
+(bf16 on an AVX2-only x86 CPU, fp16 on most CPUs; :mod:`skelcon.utils.cpu`) the
+encoders run in fp32 instead, the fastest path there, and a run says so once. On CUDA, fp32 matmuls and convolutions may
 use TF32 (``tf32``, on by default: Ampere and newer, about 10 bits of mantissa in the
 products, fp32 accumulation). ``compile`` wraps every encoder in :func:`torch.compile`
 in place (``nn.Module.compile``), so checkpoints keep their keys.
@@ -21,7 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import SkelconError
-from ..utils.cpu import precision_note
+from ..utils.cpu import native_cpu_precision, precision_note
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -34,13 +36,20 @@ class Precision:
     loss scaling for fp16). Raises :class:`SkelconError` for an unknown mode.
     """
 
-    def __init__(self, mode: str, device: torch.device, tf32: bool = True):
+    def __init__(self, mode: str, device: torch.device, tf32: bool = True, *,
+                 emulated: bool = False):  # fmt: skip
         if mode not in PRECISIONS:
             raise SkelconError(f"precision {mode!r} is not valid (valid: {', '.join(PRECISIONS)})")
         self.mode = mode
         self.device = torch.device(device)
-        self.dtype = PRECISIONS[mode]
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=mode == "fp16")
+        # On a CPU without native GEMMs of the mode (bf16 on an AVX2-only x86, fp16 on
+        # most CPUs) PyTorch emulates it, 20-40x slower than fp32 (docs/scaling.md): the
+        # fastest path there is fp32, said once by notes(). ``emulated=True`` keeps the
+        # low precision anyway (tests of its numerics).
+        self.fallback = (self.device.type == "cpu" and mode != "fp32" and not emulated
+                         and not native_cpu_precision(mode))  # fmt: skip
+        self.dtype = None if self.fallback else PRECISIONS[mode]
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
             torch.backends.cudnn.allow_tf32 = bool(tf32)
@@ -54,8 +63,9 @@ class Precision:
     def notes(self) -> list[str]:
         """What this mode does on this CPU (native or emulated low precision), said once
         at the start of a run; nothing for fp32 or on other devices."""
-        note = precision_note(self.mode) if self.device.type == "cpu" else None
-        return [note] if note else []
+        if self.device.type != "cpu" or self.mode == "fp32":
+            return []
+        return [precision_note(self.mode, self.fallback)]
 
     def step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
         """``loss.backward()`` then ``opt.step()``, through the GradScaler for fp16."""

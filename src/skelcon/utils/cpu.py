@@ -71,16 +71,22 @@ def cpu_caps() -> CpuCaps:
     )
 
 
-def precision_note(mode: str) -> str | None:
-    """What ``mode`` (``fp32`` | ``bf16`` | ``fp16``) does on this CPU, for one log line;
-    ``None`` for fp32."""
-    if mode == "fp32":
-        return None
+def native_cpu_precision(mode: str) -> bool:
+    """Whether this CPU has native GEMMs of ``mode`` (``fp32`` always; ``bf16`` / ``fp16``
+    as :func:`cpu_caps` says)."""
     caps = cpu_caps()
-    native = caps.bf16_gemm if mode == "bf16" else caps.fp16_gemm
-    if native:
-        return f"precision {mode} on {caps.describe()}: native {mode} GEMMs"
+    return {"fp32": True, "bf16": caps.bf16_gemm, "fp16": caps.fp16_gemm}[mode]
+
+
+def precision_note(mode: str, fallback: bool) -> str:
+    """One log line on what ``mode`` (``bf16`` | ``fp16``) does on this CPU: native
+    low-precision GEMMs, or (``fallback``) fp32 because the mode would be emulated."""
+    caps = cpu_caps()
+    if not fallback:
+        native = "native" if native_cpu_precision(mode) else "emulated (slow)"
+        return f"precision {mode} on {caps.describe()}: {native} {mode} GEMMs"
     return (
-        f"precision {mode} on {caps.describe()}: {mode} is emulated on this CPU "
-        "(fallback kernels), usually slower than fp32; use precision=fp32 here for speed"
+        f"precision {mode} on {caps.describe()}: {mode} would be emulated here, 20-40x "
+        f"slower than fp32, so the encoders run in fp32 (the fastest path on this CPU); "
+        "set precision=fp32 to say so"
     )
