@@ -1071,6 +1071,23 @@ def _expect_check(out: Path, expect: dict[str, Any]) -> str:
     return res
 
 
+def _expect_channels(rng: random.Random, kind: str, lay: str, kwargs: dict[str, Any],
+                     expect: dict[str, Any]) -> None:  # fmt: skip
+    """For an importer case whose third channel is a score (``packed``, ``nan``) or a
+    depth (``depth2d``): maybe pass ``--channels``, and what the import must then do."""
+    if kind not in ("packed", "depth2d", "nan"):
+        return
+    if rng.random() < 0.3:
+        kwargs["channels"] = ["x", "y", "z"] if kind == "depth2d" else ["x", "y", "score"]
+        expect["channels"] = kwargs["channels"]
+    elif lay == "ntu25":
+        expect["channels"] = ["x", "y", "z"]
+    elif kind == "depth2d":
+        expect["refuse"] = "a depth was taken for a score"
+    else:
+        expect["channels"] = ["x", "y", "score"]
+
+
 def _npy_kind(case: Case) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """An import-npy folder of a new kind: ``(raw, prepare kwargs, expectations)``."""
     rng = case.rng
@@ -1088,16 +1105,7 @@ def _npy_kind(case: Case) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     if kind == "depth2d":
         third = nrng.uniform(1.5, 5.0, (n, 1, t, v, m))  # metres: a depth, not a score
     data = np.concatenate([xy, third], 1).astype(np.float32)
-    if kind in ("packed", "depth2d", "nan"):
-        if rng.random() < 0.3:
-            kwargs["channels"] = ["x", "y", "z"] if kind == "depth2d" else ["x", "y", "score"]
-            expect["channels"] = kwargs["channels"]
-        elif lay == "ntu25":
-            expect["channels"] = ["x", "y", "z"]
-        elif kind == "depth2d":
-            expect["refuse"] = "a depth was taken for a score"
-        else:
-            expect["channels"] = ["x", "y", "score"]
+    _expect_channels(rng, kind, lay, kwargs, expect)
     if kind == "nan":
         k = rng.randint(1, 5)
         picks = {(rng.randrange(n), rng.randrange(t), rng.randrange(v), rng.randrange(m))
@@ -1144,16 +1152,7 @@ def _pyskl_kind(case: Case) -> tuple[Any, dict[str, Any], dict[str, Any]]:
                  else nrng.uniform(0.1, 1.0, (m, t, v, 1)))  # fmt: skip
         anns.append({"frame_dir": f"v{i}", "label": i % 3, "total_frames": t,
                      "keypoint": np.concatenate([xy, third], -1).astype(np.float32)})  # fmt: skip
-    if kind in ("packed", "depth2d", "nan"):
-        if rng.random() < 0.3:
-            kwargs["channels"] = ["x", "y", "z"] if kind == "depth2d" else ["x", "y", "score"]
-            expect["channels"] = kwargs["channels"]
-        elif lay == "ntu25":
-            expect["channels"] = ["x", "y", "z"]
-        elif kind == "depth2d":
-            expect["refuse"] = "a depth was taken for a score"
-        else:
-            expect["channels"] = ["x", "y", "score"]
+    _expect_channels(rng, kind, lay, kwargs, expect)
     if kind == "nan":
         a = rng.choice(anns)
         kp = a["keypoint"]
