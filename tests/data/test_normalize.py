@@ -242,3 +242,31 @@ def test_select_bodies_keeps_the_two_most_energetic_in_order():
     one = select_bodies(b[..., 1:2], 2)
     np.testing.assert_array_equal(one[..., 0], b[..., 1])
     assert not one[..., 1].any()
+
+
+def test_a_joint_missed_in_frame_0_does_not_set_the_rotation():
+    """A pose estimator missed the spine base in frame 0 (stored 0): the clip is aligned
+    by the first frame that has the spine and shoulder joints, exactly as the same clip
+    without that frame; frame 0's missing joint must not make a spine vector."""
+    from skelcon.data.normalize import (
+        align_batch,
+        center_batch,
+        normalize_batch,
+        reference_frames,
+    )
+
+    rng = np.random.default_rng(4)
+    x = _random_sample(rng, gaps=False)[:, :12]  # (3, 12, 25, 2), every joint present
+    x[:, 0] = x[:, 1]  # frame 0 repeats frame 1 ...
+    b0 = NTU25.spine[0]
+    damaged = x.copy()
+    damaged[:, 0, b0, 0] = 0  # ... but its spine base was not detected
+    assert list(reference_frames(damaged[None], NTU25)) == [1]
+    assert list(reference_frames(x[None], NTU25)) == [0]
+    got = normalize_batch(damaged[None], NTU25)[0]
+    ref = normalize_batch(x[None], NTU25)[0]
+    np.testing.assert_allclose(got[:, 1:], ref[:, 1:], atol=1e-5)
+    # rotating by frame 0 (the reference's rule) would turn the whole clip by the
+    # vector from the origin to the spine top
+    by_frame0 = align_batch(center_batch(damaged[None], NTU25), NTU25)[0]
+    assert np.abs(by_frame0[:, 1:] - ref[:, 1:]).max() > 0.1

@@ -194,14 +194,27 @@ def _rotate(x: np.ndarray, r: np.ndarray) -> np.ndarray:
     return out.astype(x.dtype).reshape(x.shape)
 
 
-def align_batch(x: np.ndarray, layout: JointLayout) -> np.ndarray:
-    """Rotate each sample ``x (N, 3, T, V, M)`` so that, in frame 0 of person 1, the
-    ``layout.spine`` vector points along +z, then the ``layout.shoulders`` vector
-    along +x (two successive rotations; the second may tilt the spine again)."""
+def reference_frames(x: np.ndarray, layout: JointLayout) -> np.ndarray:
+    """Per sample of ``x (N, C, T, V, M)``, the first frame in which person 1 has both
+    ``layout.spine`` and both ``layout.shoulders`` joints (not all-zero): ``(N,)`` int,
+    0 where no frame has them. A joint a pose estimator missed in frame 0 must not set
+    the rotation of the whole clip. Call it before centring (which zeroes the centre)."""
     (b0, b1), (s0, s1) = layout.spine, layout.shoulders
-    spine = x[:, :, 0, b1, 0] - x[:, :, 0, b0, 0]  # float32 difference, as the reference
+    ok = (x[:, :, :, [b0, b1, s0, s1], 0] != 0).any(axis=1).all(axis=-1)  # (N, T)
+    return np.where(ok.any(axis=1), ok.argmax(axis=1), 0)
+
+
+def align_batch(x: np.ndarray, layout: JointLayout, frames: np.ndarray | None = None) -> np.ndarray:
+    """Rotate each sample ``x (N, 3, T, V, M)`` so that, in frame ``frames[n]`` (default
+    0; see :func:`reference_frames`) of person 1, the ``layout.spine`` vector points
+    along +z, then the ``layout.shoulders`` vector along +x (two successive rotations;
+    the second may tilt the spine again)."""
+    (b0, b1), (s0, s1) = layout.spine, layout.shoulders
+    n = np.arange(x.shape[0])
+    f = np.zeros(x.shape[0], dtype=np.int64) if frames is None else np.asarray(frames)
+    spine = x[n, :, f, b1, 0] - x[n, :, f, b0, 0]  # (N, 3) float32, as the reference
     x = _rotate(x, rotation_to(spine, np.array([0.0, 0.0, 1.0])))
-    shoulders = x[:, :, 0, s1, 0] - x[:, :, 0, s0, 0]
+    shoulders = x[n, :, f, s1, 0] - x[n, :, f, s0, 0]
     return _rotate(x, rotation_to(shoulders, np.array([1.0, 0.0, 0.0])))
 
 
@@ -214,9 +227,12 @@ def align(x: np.ndarray, layout: JointLayout) -> np.ndarray:
 
 
 def normalize_batch(x: np.ndarray, layout: JointLayout) -> np.ndarray:
-    """Pad null frames, centre, align: ``x (N, 3, T, V, M) -> (N, 3, T, V, M)`` float32."""
-    x = np.asarray(x, dtype=np.float32)
-    return align_batch(center_batch(pad_null_frames_batch(x), layout), layout)
+    """Pad null frames, centre, align: ``x (N, 3, T, V, M) -> (N, 3, T, V, M)`` float32.
+    The rotation comes from the first frame with the spine and shoulder joints present
+    (:func:`reference_frames`: frame 0 in the reference preprocessing)."""
+    x = pad_null_frames_batch(np.asarray(x, dtype=np.float32))
+    frames = reference_frames(x, layout)
+    return align_batch(center_batch(x, layout), layout, frames)
 
 
 def normalize(x: np.ndarray, num_frames: int, layout: JointLayout) -> np.ndarray:
