@@ -341,3 +341,141 @@ def test_failed_prepare_leaves_nothing_and_options_checked_first(tmp_path, monke
         prepare_folder(tmp_path / "raw", out, layout="coco17", channels=["x", "q"],
                        progress=False)  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+# --------------------------------------------------------------------------- review of issue 17
+
+
+def _xys(t: int, m: int = 1, seed: int = 0) -> np.ndarray:
+    """``(m, t, 17, 3)`` x, y in pixels and a score, two decimals."""
+    rng = np.random.default_rng(seed)
+    kp = np.concatenate([rng.uniform(100, 900, (m, t, 17, 2)), rng.uniform(0.1, 1, (m, t, 17, 1))],
+                        -1)  # fmt: skip
+    return np.round(kp, 2)
+
+
+def test_comma_separated_decimal_commas_refused_even_with_channels(tmp_path, capsys):
+    kp = np.floor(_xys(6)) + 0.25  # no fraction with a leading zero: only the count tells
+
+    def write(kp):
+        rows = [",".join(f"{v:.2f}".replace(".", ",") for v in f.ravel()) for f in kp[0]]
+        (tmp_path / "a" / "dc.csv").write_text("\n".join(rows) + "\n")  # 102 fields: 309,25,...
+
+    (tmp_path / "a").mkdir()
+    write(kp)
+    for nc in (3, None):
+        with pytest.raises(DataFormatError, match=r"dc.csv: 102 whole numbers per line separated "
+                           r"by ',' may be numbers with decimal commas cut in two \(\d+,25 = "
+                           r"\d+.25\?; 51 values per line would fit too\): write the file with "
+                           "';' or tabs"):  # fmt: skip
+            read_clip(tmp_path / "a" / "dc.csv", 17, nc)
+    out = tmp_path / "out"
+    with pytest.raises(SkelconError, match="no clip was kept"):  # never "2 persons"
+        prepare_folder(tmp_path, out, layout="coco17", channels=["x", "y", "score"],
+                       progress=False)  # fmt: skip
+    # x,y channels: 102 = 3 persons of 34, but a leading zero ("0,05") shows the decimals
+    kp[0, 0, 0, 0] = 309.05
+    write(kp)
+    with pytest.raises(DataFormatError, match="'05' has a leading zero"):
+        read_clip(tmp_path / "a" / "dc.csv", 17, 2)
+    kp = kp[..., :2].copy()  # x with decimals, whole y: 309,05,338 would pass as x, y, score
+    kp[..., 1] = np.floor(kp[..., 1])
+    rows = [",".join(f"{v:.2f}".replace(".", ",").removesuffix(",00") for v in f.ravel())
+            for f in kp[0]]  # fmt: skip
+    (tmp_path / "a" / "dc.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataFormatError, match="'05' has a leading zero"):
+        read_clip(tmp_path / "a" / "dc.csv", 17, 3)
+    # whole numbers that cannot be decimal pairs are read: a sign where a fraction would be
+    ints = np.arange(2 * 34).reshape(1, 2, 17, 2) - 30
+    (tmp_path / "i.csv").write_text(",".join(str(v) for v in ints.ravel()))
+    np.testing.assert_array_equal(read_clip(tmp_path / "i.csv", 17, 2), ints.reshape(2, 1, 17, 2))
+    one = np.arange(34).reshape(1, 1, 17, 2) + 100  # one person: 17 pairs fit nothing
+    (tmp_path / "o.csv").write_text(",".join(str(v) for v in one.ravel()))
+    np.testing.assert_array_equal(read_clip(tmp_path / "o.csv", 17, 2), one)
+
+
+def test_pandas_headers_and_index_column_never_read_as_frames(tmp_path, capsys):
+    kp = _xys(5)
+    flat = kp[0].reshape(5, -1)
+    body = [",".join(repr(float(v)) for v in f) for f in flat]
+    head = ",".join(str(i) for i in range(51))
+    (tmp_path / "a").mkdir()
+    files = {  # what pandas.DataFrame(flat).to_csv(...) writes
+        "plain": [head, *body],  # index=False
+        "index": ["," + head, *[f"{t},{r}" for t, r in enumerate(body)]],  # index=True
+        "noheader": [f"{t},{r}" for t, r in enumerate(body)],  # header=False, index=True
+    }
+    for name, lines in files.items():
+        (tmp_path / "a" / f"{name}.csv").write_text("\n".join(lines) + "\n")
+        a, info = read_clip_info(tmp_path / "a" / f"{name}.csv", 17, 3)
+        np.testing.assert_allclose(a, kp, rtol=0, atol=1e-4)
+        assert ("csv_header" in info) == (name != "noheader")
+        assert info.get("csv_index_column", False) == (name != "plain")
+    out = tmp_path / "out"
+    prepare_folder(tmp_path, out, layout="coco17", channels=["x", "y", "score"], progress=False)
+    meta, x, names = _arrays(out)
+    assert np.load(out / "num_frames.npy").tolist() == [5, 5, 5]
+    assert [c["name"] for c in meta["csv_assumed"]] == ["a/index", "a/noheader", "a/plain"]
+    assert "folder: CSV: 2 clips began with a header line" in capsys.readouterr().out
+
+
+def test_hard_linked_file_read_once(shared_cases, tmp_path):
+    d = _build(shared_cases, "07-folder-odd-names", tmp_path)
+    os.link(d / "raw" / "über" / "clip_é0.npy", d / "raw" / "clap" / "hardlinked.npy")
+    out = tmp_path / "out"
+    assert main(["prepare", "folder", "--raw", str(d / "raw"), "--layout", "coco17",
+                 "--channels", "x,y,score", "--out", str(out)]) == 0  # fmt: skip
+    meta, _, names = _arrays(out)
+    assert len(names) == 12 and ("clap/hardlinked" in names) != ("über/clip_é0" in names)
+    reasons = {u["path"]: u["reason"] for u in meta["unused_files"]}
+    assert reasons["über/clip_é0.npy"] == ("the same file as clap/hardlinked.npy (a hard link; "
+                                          "read once, there)")  # fmt: skip
+    labels = tmp_path / "l.csv"
+    labels.write_text("über/clip_é0.npy,a\nclap/hardlinked.npy,b\n")
+    with pytest.raises(SkelconError, match="l.csv:2: clip 'clap/hardlinked.npy' is the same file"):
+        read_folder(d / "raw", "coco17", labels=labels)
+
+
+def _openpose_video(d: Path, frames, rng, people=1) -> None:
+    d.mkdir(parents=True)
+    for t in frames:
+        doc = {"people": [_person(rng, 300 + 5 * t, 400) for _ in range(people)]}
+        (d / f"{d.name}_{t:012d}_keypoints.json").write_text(json.dumps(doc))
+
+
+def test_openpose_frame_gaps_filled_and_said(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    raw = tmp_path / "raw"
+    _openpose_video(raw / "jump" / "gappy", [t for t in range(20) if t not in (4, 5, 11)], rng)
+    _openpose_video(raw / "jump" / "stepped", range(0, 50, 5), rng)  # --frame_step 5
+    _openpose_video(raw / "jump" / "empty", range(3), rng, people=0)
+    out = tmp_path / "out"
+    prepare_folder(raw, out, layout="openpose18", progress=False)
+    meta, x, names = _arrays(out)
+    nf = dict(zip(names, np.load(out / "num_frames.npy").tolist(), strict=True))
+    assert nf == {"jump/gappy": 20, "jump/stepped": 10}
+    g = x[names.index("jump/gappy")]
+    assert not g[:, [4, 5, 11]].any() and g[:, [3, 6, 10, 12]].all(axis=(0, 2))[:, 0].all()
+    assert meta["openpose"]["frame_gaps"] == 3 and meta["openpose"]["gap_clips"] == 1
+    assert meta["channels_assumed"] is None
+    printed = capsys.readouterr()
+    assert "OpenPose: 1 videos had 3 frame files missing" in printed.out
+    assert "step 5" in printed.out
+    assert "pass --channels" not in printed.err  # the format names its channels
+    empty = str(raw / "jump" / "empty" / "empty_*_keypoints.json")
+    assert meta["skipped"] == [{"name": "jump/empty", "reason": f"{empty}: an OpenPose video with "
+                                "nobody detected in its 3 frame files (no skeleton data)"}]  # fmt: skip
+
+
+def test_short_frames_first_array_reported_as_possibly_transposed(tmp_path, capsys):
+    kp = _xys(6, m=2).astype(np.float32)  # 6 frames of 2 persons
+    (tmp_path / "a").mkdir()
+    np.save(tmp_path / "a" / "tmvc.npy", kp.transpose(1, 0, 2, 3))  # (6, 2, 17, 3)
+    out = tmp_path / "out"
+    prepare_folder(tmp_path, out, layout="coco17", channels=["x", "y", "score"], progress=False)
+    meta, _, _ = _arrays(out)
+    assert meta["axes_assumed"] == [{"name": "a/tmvc", "shape": [6, 2, 17, 3],
+                                     "read_as": "(M, T, V, C)", "could_be": "(T, M, V, C)"}]  # fmt: skip
+    assert "1 clips hold more persons than frames" in capsys.readouterr().out
+    np.save(tmp_path / "a" / "tmvc.npy", kp)  # (2, 6, ...): persons <= frames, no doubt
+    assert "axes" not in read_clip_info(tmp_path / "a" / "tmvc.npy", 17, 3)[1]

@@ -9,6 +9,11 @@ from skelcon.data.clips import MISSING_ENCODINGS
 from skelcon.testing.fuzz import BAD, Corpus, run_case
 
 NONE_COUNTED = dict.fromkeys(MISSING_ENCODINGS, 0)
+# cases known to build each kind (a ',' file of decimal commas with --channels, a header
+# of column numbers, a hard link), so the tests stay short
+SEEDS_DECIMAL = range(40)
+SEEDS_HEADER = range(40)
+SEEDS_HARDLINK = range(40)
 
 
 def _outcomes(reader: str, seeds, tmp_path) -> list[str]:
@@ -49,3 +54,26 @@ def test_decimal_commas_cut_are_silent(monkeypatch, tmp_path):
 
     monkeypatch.setattr(folder, "_floats", cut)
     assert "silent" in _outcomes("csv-locale", 30, tmp_path)
+
+
+def test_comma_separated_decimal_commas_read_are_silent(monkeypatch, tmp_path):
+    # the old reader: a ',' file of whole numbers in pairs taken as twice the values
+    monkeypatch.setattr("skelcon.data.folder._split_decimals", lambda s, fits, path: None)
+    assert "silent" in _outcomes("csv-locale", SEEDS_DECIMAL, tmp_path)
+
+
+def test_numeric_header_read_as_a_frame_is_silent(monkeypatch, tmp_path):
+    from skelcon.data import folder
+
+    def old(fields, decimal_comma):  # the old reader: only a line without numbers
+        return "" if any(folder._numeric(f, decimal_comma) for f in fields) else "names"
+
+    monkeypatch.setattr(folder, "_header_kind", old)
+    assert "silent" in _outcomes("csv-locale", SEEDS_HEADER, tmp_path)
+
+
+def test_a_hard_linked_file_read_twice_is_silent(monkeypatch, tmp_path):
+    import os
+
+    monkeypatch.setattr("skelcon.data.folder._file_id", os.path.realpath)  # symlinks only
+    assert "silent" in _outcomes("folder-tree-prepare", SEEDS_HARDLINK, tmp_path)

@@ -5,7 +5,9 @@ For everyone whose skeletons come from their own pipeline. Layout of ``DIR``::
     DIR/<class>/<clip>.npy        keypoints (T, V, C) or (M, T, V, C)
     DIR/<class>/<clip>.csv        one line per frame: x0,y0[,z0|,s0],x1,... (V*C values
                                   per person; M persons one after the other); an
-                                  optional header line
+                                  optional header line (names, or pandas' column
+                                  numbers 0,1,...) and row-index first column (pandas'
+                                  ``index=True``), both skipped and reported
     DIR/<class>/<clip>.json       the same nested list, or {"keypoints": [...]}, or
                                   OpenPose frames [{"people": [...]}, ...]
     DIR/<class>/[<video>/]<video>_<frame>_keypoints.json
@@ -16,7 +18,7 @@ Clips in sub-folders of a class folder are that class's. Every file under ``DIR`
 read, skipped with its reason, or listed as not read (``FolderData.unused``, in
 meta.json ``unused_files``): dot-files (``.DS_Store``, macOS ``._*``), other file types,
 files outside a class folder, and a second path to a file already read (symlinked
-files and class folders: the path without a link is read; loops are cut).
+files and class folders, hard links: the path without a symlink is read; loops are cut).
 
 or split folders ``DIR/train/<class>/...`` and ``DIR/test/<class>/...``, or any files
 named in a labels CSV (``--labels``: lines ``clip,label[,split]``, ``clip`` the path
@@ -28,13 +30,16 @@ of the clip name, so adding clips never moves the others) is the test split.
 ``C`` is 2 (``x, y``), 3 (``x, y, z`` unless ``--channels x,y,score``) or 4
 (``x, y, z, score``); every clip must have the same. An array whose axes fit only in
 another order (``(V, T, C)``, ST-GCN's ``(C, T, V, M)``, ``(T, M, V, C)``) is transposed
-and reported (meta.json ``axes_assumed``); one that fits several orders is refused.
+and reported (meta.json ``axes_assumed``); one that fits several orders is refused. A
+short ``(M, T, V, C)`` array with more persons than frames is read as saved and reported
+as possibly ``(T, M, V, C)`` (``could_be`` in ``axes_assumed``).
 A joint the estimator did not detect (NaN or JSON ``null``, an empty CSV cell, ``0, 0``,
 ``-1, -1``, a score <= 0) is read as missing (every channel 0,
 :func:`~skelcon.data.clips.mark_missing`) and counted (meta.json ``missing_joints``).
 CSV clips may separate values by ``,``, ``;``, tabs or spaces; with ``;``/tabs/spaces a
 ``,`` inside a value is a decimal comma (a ``,``-separated file with decimal commas is
-refused, never read as other numbers). A labels CSV is read with :mod:`csv` (quotes,
+refused, never read as other numbers: whole numbers only, one with a leading zero like
+``1,05`` or pairs that would fit the layout too). A labels CSV is read with :mod:`csv` (quotes,
 ``;`` or tab separators, BOM, CRLF); a clip path leading outside ``DIR`` is refused. Clips longer than ``max_frames``
 are uniformly subsampled, persons beyond ``max_persons`` dropped (the least confident
 or least moving), and with ``norm`` each clip is normalised
@@ -191,6 +196,14 @@ def _check_array(
     if assumed:
         info["axes"] = {"shape": list(a.shape), "read_as": assumed}
         a = a.transpose(perm)
+    elif a.ndim == 4 and a.shape[0] > a.shape[1] and _fits(
+        {"M": a.shape[1], "T": a.shape[0], "V": a.shape[2], "C": a.shape[3]},
+        num_joints, (num_channels,) if num_channels is not None else (2, 3, 4),
+    ):  # fmt: skip
+        # more persons than frames as saved: a short (T, M, V, C) array fits too; read
+        # in the documented order, reported as possibly transposed
+        info["axes"] = {"shape": list(a.shape), "read_as": "(M, T, V, C)",
+                        "could_be": "(T, M, V, C)"}  # fmt: skip
     if a.ndim == 3:
         a = a[None]
     return _check_values(a, path), info
@@ -250,30 +263,109 @@ def _floats(rows: list[list[str]], lines: list[int], decimal_comma: bool, path: 
     raise DataFormatError("not a numeric table", path)  # pragma: no cover
 
 
-def _read_csv(path: str, num_joints: int, num_channels: int | None) -> np.ndarray:
+def _widths(num_joints: int, num_channels: int | None):
+    """Whether a line of ``w`` values holds whole persons of ``num_channels`` (None:
+    one person of 2 or 3 channels)."""
+    if num_channels is None:
+        return lambda w: w in (2 * num_joints, 3 * num_joints)
+    return lambda w: w > 0 and w % (num_joints * num_channels) == 0
+
+
+def _header_kind(fields: list[str], decimal_comma: bool) -> str:
+    """What a CSV clip's first line is when it is a header, else "": ``names`` (no
+    value is a number), ``column numbers`` (exactly ``0, 1, ..., n-1``: what
+    ``pandas.DataFrame(a).to_csv()`` writes); either may start with an empty cell
+    (pandas' ``index=True``: then the first column is a row index)."""
+    cells = [f.strip() for f in fields]
+    body = cells[1:] if cells and not cells[0] else cells
+    if not any(_numeric(f, decimal_comma) for f in cells):
+        return "names"
+    if len(body) > 1 and body == [str(i) for i in range(len(body))]:
+        return "column numbers"
+    return ""
+
+
+def _split_decimals(s: np.ndarray, fits, path: str) -> None:
+    """Refuse a ``,``-separated table ``s (rows, width)`` of unquoted whole numbers that
+    may be numbers with decimal commas cut in two (``309,29`` = 309.29): when a field
+    has a leading zero (``1,05``: a fraction, never an integer as written), or when the
+    line pairs up (no sign where a fraction would be) into ``width / 2`` values that
+    fit the layout too."""
+    na = np.isin(np.char.lower(s), list(NA_TOKENS))
+    digits = np.char.lstrip(s, "+-")
+    if na.all() or not (np.char.isdigit(digits) | na).all():
+        return  # a '.', an exponent: not whole numbers
+    width = s.shape[1]
+    lead0 = np.argwhere(np.char.startswith(digits, "0") & (np.char.str_len(digits) > 1))
+    pairs = not width % 2 and (np.char.isdigit(s[:, 1::2]) | na[:, 1::2]).all()
+    if len(lead0):
+        i, j = lead0[0]
+        why = f"{s[i, j]!r} has a leading zero, as a fraction has"
+    elif pairs and fits(width // 2):
+        why = f"{width // 2} values per line would fit too"
+    else:
+        return
+    sample = f"{s[0, 0]},{s[0, 1]}" if width > 1 else s[0, 0]
+    raise DataFormatError(
+        f"{width} whole numbers per line separated by ',' may be numbers with decimal commas "
+        f"cut in two ({sample} = {sample.replace(',', '.')}?; {why}): write the file with ';' "
+        "or tabs between values or '.' as the decimal mark", path,
+    )  # fmt: skip
+
+
+def _read_csv(path: str, num_joints: int, num_channels: int | None) -> tuple[np.ndarray, dict]:
+    """A CSV clip -> ``(values (M, T, V, C) float64, info)``: one line per frame, an
+    optional header line (``info["csv_header"]``: names, or pandas' column numbers
+    ``0,1,...``), an optional row-index first column (pandas' ``index=True``: an empty
+    first header cell, or a first column ``0, 1, ..., T-1`` that makes the line one
+    value too long; dropped, ``info["csv_index_column"]``). Raises
+    :class:`DataFormatError` naming the file and line for anything else, and for
+    ``,``-separated whole numbers that may be decimal commas (:func:`_split_decimals`)."""
     text = read_text(path, "csv clip")
     delim = _delimiter(text)
-    rows, lines = [], []
+    dec_comma = delim != ","
+    rows, lines, raw = [], [], []
     numbered = text_lines(text)
+    info: dict = {}
+    index_col = False
     if delim is None:
         parsed = [line.split() for _, line in numbered]
     else:
         parsed = list(csv.reader([line for _, line in numbered], delimiter=delim,
                                  skipinitialspace=True))  # fmt: skip
-    for i, ((ln, _), fields) in enumerate(zip(numbered, parsed, strict=False)):
+    for i, ((ln, line), fields) in enumerate(zip(numbered, parsed, strict=False)):
         if len(fields) % num_joints == 1 and not fields[-1].strip():
             fields = fields[:-1]  # a trailing separator (not an empty last value) adds no field
-        if i == 0 and not any(_numeric(f, delim != ",") for f in fields):
-            continue  # a header line: no field is a number
+        if i == 0:
+            kind = _header_kind(fields, dec_comma)
+            if kind:  # a header line: skipped
+                index_col = not fields[0].strip() and len(fields) > 1
+                if kind != "names" or index_col:
+                    info["csv_header"] = f"line {ln}: {line[:40]!r} ({kind})"
+                continue
         if rows and len(fields) != len(rows[0]):
             raise DataFormatError(f"{len(fields)} values, the first frame has {len(rows[0])}",
                                   path, ln)  # fmt: skip
         rows.append(fields)
         lines.append(ln)
+        raw.append(line)
     if not rows or not rows[0]:
         raise DataFormatError("no frame", path)
-    values = _floats(rows, lines, delim != ",", path)
+    fits = _widths(num_joints, num_channels)
+    values = _floats(rows, lines, dec_comma, path)
     width = values.shape[1]
+    t = len(rows)
+    if index_col and fits(width) and not fits(width - 1):
+        index_col = False  # an empty first header cell over a line that fits as it is
+    if not index_col and not fits(width) and fits(width - 1):
+        first = values[:, 0]
+        index_col = any(np.array_equal(first, np.arange(k, t + k)) for k in (0, 1))
+    if index_col:
+        values, rows = values[:, 1:], [r[1:] for r in rows]
+        width -= 1
+        info["csv_index_column"] = True
+    if delim == "," and not any('"' in line for line in raw):
+        _split_decimals(np.char.strip(np.array(rows, dtype=str)), fits, path)
     if num_channels is None:
         per = [c for c in (2, 3) if width == num_joints * c]
         if not per:
@@ -288,7 +380,7 @@ def _read_csv(path: str, num_joints: int, num_channels: int | None) -> np.ndarra
             f"{num_channels} channels", path,
         )  # fmt: skip
     m = width // (num_joints * num_channels)
-    return values.reshape(len(rows), m, num_joints, num_channels).transpose(1, 0, 2, 3)
+    return values.reshape(t, m, num_joints, num_channels).transpose(1, 0, 2, 3), info
 
 
 def _numeric(s: str, decimal_comma: bool = False) -> bool:
@@ -348,8 +440,9 @@ def read_clip_info(
             raise DataFormatError(
                 "keypoints is not a numeric (M, T, V, C) nested list", p
             ) from None
-    elif ext == ".csv":
-        a = _read_csv(p, num_joints, num_channels)
+    elif ext == ".csv":  # persons and frames laid out by the file: no axis order to guess
+        a, info = _read_csv(p, num_joints, num_channels)
+        return _check_values(a, p), info
     else:
         raise DataFormatError(f"unknown clip format {ext!r} (valid: {', '.join(EXTENSIONS)})", p)
     return _check_array(a, num_joints, num_channels, p)
@@ -435,22 +528,36 @@ def _walk_tree(raw: Path, files: list[Path], unused: list[tuple[str, str]]) -> N
             _walk(p, raw, depth, files, unused, links, seen)
 
 
+def _file_id(p: str | os.PathLike) -> tuple:
+    """What makes two paths one file: ``(st_dev, st_ino)`` (symlinks followed, so a
+    symlink and a hard link both meet the file), its real path when it cannot be
+    stat'ed."""
+    try:
+        st = os.stat(p)
+    except OSError:
+        return ("path", os.path.realpath(p))
+    return (st.st_dev, st.st_ino)
+
+
 def _dedupe(files: list[Path], raw: Path, unused: list[tuple[str, str]]) -> list[Path]:
-    """One path per real file: the one without a symlink on its way (else the first);
-    every other named in ``unused``, before any parsing."""
+    """One path per file (:func:`_file_id`: symlinks and hard links alike): the one
+    without a symlink on its way (else the first); every other named in ``unused``,
+    before any parsing."""
     raw_real = Path(os.path.realpath(raw))
-    by_real: dict[str, list[Path]] = {}
+    by_id: dict[tuple, list[Path]] = {}
     for f in files:
-        by_real.setdefault(os.path.realpath(f), []).append(f)
+        by_id.setdefault(_file_id(f), []).append(f)
     keep = set()
-    for real, paths in by_real.items():
-        direct = [p for p in paths if str(raw_real / p.relative_to(raw)) == real]
+    for paths in by_id.values():
+        direct = [p for p in paths if str(raw_real / p.relative_to(raw)) == os.path.realpath(p)]
         first = (direct or paths)[0]
         keep.add(first)
         for p in paths:
             if p != first:
-                unused.append((_rel(p, raw), f"the same file as {_rel(first, raw)} (read once, "
-                               "there)"))  # fmt: skip
+                how = ("a hard link; " if os.path.realpath(p) != os.path.realpath(first)
+                       else "")  # fmt: skip
+                unused.append((_rel(p, raw), f"the same file as {_rel(first, raw)} ({how}read "
+                               "once, there)"))  # fmt: skip
     return [f for f in files if f in keep]
 
 
@@ -584,7 +691,7 @@ def _scan_labels(raw: Path, labels: Path, test_fraction: float):
             raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} listed twice (line "
                                f"{seen[name]})")  # fmt: skip
         seen[name] = ln
-        real = os.path.realpath(f)
+        real = _file_id(f)  # a symlink or a hard link to a clip listed before
         if real in real_seen and not frames:
             raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} is the same file as line "
                                f"{real_seen[real]}")  # fmt: skip
@@ -605,7 +712,9 @@ class FolderData:
     """A scanned folder: what :func:`read_folder` found, and :meth:`load` to read a clip.
 
     ``unused``: ``(path relative to the root, reason)`` of every file under it that is
-    not read (hidden, not a clip, a second path to a file read elsewhere, ...)."""
+    not read (hidden, not a clip, a second path to a file read elsewhere, ...);
+    ``channels_note``: what the channels were assumed to be, "" when ``--channels``
+    named them or the format does (OpenPose)."""
 
     root: Path
     layout: JointLayout
@@ -616,6 +725,7 @@ class FolderData:
     max_persons: int = 2
     norm: ClipNorm = field(default_factory=ClipNorm)
     unused: list[tuple[str, str]] = field(default_factory=list)
+    channels_note: str = ""  # what C was assumed to hold ("" when given or certain)
 
     def load(self, clip: FolderClip | int) -> Sample:
         """One clip as a prepared sample: ``x (C, max_frames, V, max_persons)`` float32
@@ -637,28 +747,43 @@ class _FolderTask:
     norm: ClipNorm
 
 
+def _clip_where(clip: FolderClip) -> str:
+    """The clip as messages name it: its file, or for an OpenPose video the glob of its
+    frame files (``raw/clap/vid0/vid0_*_keypoints.json``)."""
+    if not clip.frames:
+        return clip.path
+    first = Path(clip.frames[0])
+    m = FRAME_FILE.match(first.name)
+    video = m.group("video") if m else ""
+    sep = "_" if video and first.name[len(video)] == "_" else ""
+    return str(first.parent / f"{video}{sep}*_keypoints.json")
+
+
 def _load(task: _FolderTask) -> Sample:
     clip = task.clip
+    where = _clip_where(clip)
     kp, info = read_clip_info(clip.path, task.layout.num_joints,
                               None if clip.frames else len(task.channels), frames=clip.frames,
                               max_persons=task.max_persons)  # fmt: skip
     own = tuple(info.pop("channels", task.channels))
     if kp.shape[-1] != len(own) or not set(task.channels) <= set(own):
         raise DataFormatError(f"the file holds {', '.join(own)}; --channels "
-                              f"{','.join(task.channels)} does not fit", clip.path)  # fmt: skip
+                              f"{','.join(task.channels)} does not fit", where)  # fmt: skip
     kp, missing = mark_missing(kp, own)
     if own != task.channels:
         kp = kp[..., [own.index(c) for c in task.channels]]
     if any(missing[k] for k in MISSING_ENCODINGS):
         info["missing"] = missing
     x, nf, more = clip_to_sample(kp, task.layout, task.channels, task.max_frames,
-                                 task.max_persons, task.norm, clip.path)  # fmt: skip
+                                 task.max_persons, task.norm, where)  # fmt: skip
     if not x.any():
         why = ", ".join(f"{MISSING_ENCODINGS[k]} {n}" for k, n in missing.items() if n)
-        raise DataFormatError("all-zero clip (no skeleton data" + (f"; joints read as not "
-                              f"detected: {why})" if why else ")"), clip.path)  # fmt: skip
+        what = (f"an OpenPose video with nobody detected in its {len(clip.frames)} frame files"
+                if clip.frames else "all-zero clip")  # fmt: skip
+        raise DataFormatError(what + " (no skeleton data" + (f"; joints read as not "
+                              f"detected: {why})" if why else ")"), where)  # fmt: skip
     info.update(more)
-    for k in ("tracks", "tracks_dropped", "empty_people", "frame_gaps"):
+    for k in ("tracks", "tracks_dropped", "empty_people", "frame_gaps", "frame_step"):
         if not info.get(k):
             info.pop(k, None)
     return Sample(clip.name, x, clip.label, nf, info)
@@ -719,6 +844,7 @@ def read_folder(
         names[n] = str(f)
     index = {c: i for i, c in enumerate(classes)}
     clips = [FolderClip(str(f), n, index[c], s, fr) for f, n, c, s, fr in found]
+    note = ""
     if chans is None:
         got = None
         for clip in clips:
@@ -726,8 +852,9 @@ def read_folder(
                 kp, info = read_clip_info(clip.path, lay.num_joints, frames=clip.frames[:1])
             except DataFormatError:
                 continue
-            got = info.get("channels") or resolve_channels(None, kp.shape[-1], lay,
-                                                           f"--raw {raw}")[0]  # fmt: skip
+            got = info.get("channels")  # the format names them (OpenPose): nothing assumed
+            if got is None:
+                got, note = resolve_channels(None, kp.shape[-1], lay, f"--raw {raw}")
             break
         if got is None:
             raise SkelconError(f"--raw {str(raw)!r}: no clip is readable (first: "
@@ -737,7 +864,8 @@ def read_folder(
     if any(c.frames for c in clips) and coord_count(chans) != 2:
         raise SkelconError(f"--channels {','.join(chans)}: OpenPose keypoints are x, y, score "
                            "(give x,y,score or x,y)")  # fmt: skip
-    return FolderData(raw, lay, chans, classes, clips, max_frames, max_persons, norm, unused)
+    return FolderData(raw, lay, chans, classes, clips, max_frames, max_persons, norm, unused,
+                      note)  # fmt: skip
 
 
 def _first_error(clip: FolderClip, lay: JointLayout) -> str:
@@ -766,6 +894,13 @@ def _report(folder: FolderData, report: PrepareReport) -> tuple[dict, list[str]]
                for k, v in sorted(info.items()) if "persons_dropped" in v]  # fmt: skip
     tracks = {k: sum(v.get(k, 0) for v in info.values())
               for k in ("tracks_dropped", "empty_people", "frame_gaps")}  # fmt: skip
+    gaps = [k for k, v in sorted(info.items()) if v.get("frame_gaps")]
+    steps = [k for k, v in sorted(info.items()) if v.get("frame_step")]
+    tracks.update(gap_clips=len(gaps), gap_clip_names=gaps[:MAX_LISTED],
+                  frame_step_clips=len(steps))  # fmt: skip
+    csvs = [{"name": k, "header": v.get("csv_header"), "index_column": bool(v.get(
+        "csv_index_column"))} for k, v in sorted(info.items())
+        if "csv_header" in v or "csv_index_column" in v]  # fmt: skip
     meta = {
         "missing_joints": {
             **missing,
@@ -773,6 +908,7 @@ def _report(folder: FolderData, report: PrepareReport) -> tuple[dict, list[str]]
             "rule": "NaN, (0, 0), -1 coordinates or score <= 0 read as missing: every channel 0",
         },  # fmt: skip
         "axes_assumed": axes[:MAX_LISTED],
+        "csv_assumed": csvs[:MAX_LISTED],
         "persons_dropped": persons[:MAX_LISTED],
         "openpose": tracks,
         "unused_files": [{"path": p, "reason": r} for p, r in folder.unused[:MAX_LISTED]],
@@ -782,15 +918,42 @@ def _report(folder: FolderData, report: PrepareReport) -> tuple[dict, list[str]]
     text = missing_summary(missing)
     if text:
         lines.append(f"folder: {text} in {with_missing} clips (meta.json 'missing_joints')")
-    if axes:
-        a = axes[0]
-        lines.append(f"folder: {len(axes)} clips had their axes in another order and were "
+    moved = [a for a in axes if "could_be" not in a]
+    if moved:
+        a = moved[0]
+        lines.append(f"folder: {len(moved)} clips had their axes in another order and were "
                      f"transposed (first: {a['name']}: shape {a['shape']} read as "
                      f"{a['read_as']}); listed in meta.json 'axes_assumed'")  # fmt: skip
+    maybe = [a for a in axes if "could_be" in a]
+    if maybe:
+        a = maybe[0]
+        lines.append(f"folder: {len(maybe)} clips hold more persons than frames as (M, T, V, C) "
+                     f"and may be transposed {a['could_be']} arrays (first: {a['name']}: shape "
+                     f"{a['shape']}, read as {a['shape'][0]} persons x {a['shape'][1]} frames; if "
+                     "the frames come first, save them as (M, T, V, C)); listed in meta.json "
+                     "'axes_assumed'")  # fmt: skip
+    if csvs:
+        heads = [c for c in csvs if c["header"]]
+        index = sum(c["index_column"] for c in csvs)
+        first = heads[0] if heads else csvs[0]
+        lines.append(f"folder: CSV: {len(heads)} clips began with a header line of numbers or "
+                     f"with an empty first cell, skipped; {index} had a row-index first column, "
+                     f"not read as a coordinate (first: {first['name']}"
+                     + (f", {first['header']}" if first["header"] else "")
+                     + "; meta.json 'csv_assumed')")  # fmt: skip
     if persons:
         lines.append(f"folder: {sum(p['persons'] for p in persons)} persons beyond "
                      f"--max-persons {folder.max_persons} left out in {len(persons)} clips "
                      "(the least confident or moving; meta.json 'persons_dropped')")  # fmt: skip
+    if gaps:
+        lines.append(f"folder: OpenPose: {len(gaps)} videos had {tracks['frame_gaps']} frame "
+                     "files missing between their first and last; those frames were filled as "
+                     f"empty (nobody detected) to keep the timing (first: {gaps[0]}; meta.json "
+                     "'openpose')")  # fmt: skip
+    if steps:
+        lines.append(f"folder: OpenPose: {len(steps)} videos have frame numbers with a common "
+                     f"step (first: {steps[0]}, step {info[steps[0]]['frame_step']}: "
+                     "--frame_step), read one frame a step")  # fmt: skip
     if tracks["tracks_dropped"] or tracks["empty_people"]:
         lines.append(f"folder: OpenPose: {tracks['tracks_dropped']} people tracks beyond "
                      f"--max-persons and {tracks['empty_people']} detections without a "
@@ -825,10 +988,8 @@ def prepare_folder(
         raise SkelconError(f"--workers must be at least 1, got {workers}")
     folder = read_folder(raw, layout, channels=channels, labels=labels, max_frames=max_frames,
                          max_persons=max_persons, norm=norm, test_fraction=test_fraction)  # fmt: skip
-    if channels is None:  # what C=3 was read as, as every importer says it
-        assumed, note = resolve_channels(None, len(folder.channels), folder.layout, str(raw))
-        if note and assumed == folder.channels:
-            print(f"folder: note: {note}", file=sys.stderr)
+    if folder.channels_note:  # what C=3 was read as, as every importer says it
+        print(f"folder: note: {folder.channels_note}", file=sys.stderr)
     shown = [(p, r) for p, r in folder.unused if r != "hidden file"]
     for p, r in shown[:20]:
         print(f"not read {Path(raw) / p}: {r}", file=sys.stderr)
@@ -865,6 +1026,7 @@ def prepare_folder(
         resampled=resampled,
         split_rule="split folders" if (Path(raw) / "train").is_dir() and labels is None
         else f"labels file column, else test if sha1(name) < {test_fraction} of the hash range",
+        channels_assumed=folder.channels_note or None,
         **meta,
     )  # fmt: skip
     print(

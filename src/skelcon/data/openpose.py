@@ -4,7 +4,9 @@ OpenPose writes one file per video frame, ``<video>_<frame:012d>_keypoints.json`
 each ``{"version": 1.3, "people": [{"pose_keypoints_2d": [x0, y0, c0, x1, ...], ...}]}``
 (``x, y`` in pixels, ``c`` the confidence; an undetected joint is ``0, 0, 0``; a frame
 without anybody has ``"people": []``). :func:`read_openpose_frames` reads such files,
-ordered by the frame number in their names, as one clip; :func:`read_people_frames`
+ordered by the frame number in their names, as one clip (a frame file missing between
+the first and the last is a frame nobody was detected in, so timing is kept);
+:func:`read_people_frames`
 reads a single JSON file holding the frames (a list of ``{"people": [...]}`` objects,
 or ``{"frames": [...]}``, or one such object).
 
@@ -45,6 +47,7 @@ FRAME_FILE = re.compile(r"^(?P<video>.*?)_?(?P<frame>\d+)_keypoints\.json$", re.
 """An OpenPose per-frame file name: ``video`` prefix and ``frame`` number."""
 MAX_VALUE = 1e7  # |coordinate| above this is a damaged file
 MAX_GAP = 30  # frames a track may go unseen and still be continued
+MAX_SPAN_FACTOR = 10  # frame numbers spanning more than this many times the files: refused
 MODELS = {25: "BODY_25, --layout openpose25", 18: "COCO, --layout openpose18",
           15: "MPI, no built-in layout", 135: "BODY_135, no built-in layout"}  # fmt: skip
 
@@ -197,21 +200,39 @@ def read_people_frames(
 def read_openpose_frames(
     paths: Sequence[str], num_joints: int, max_tracks: int | None = None
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """OpenPose per-frame files of one video, in frame order -> ``(kp (K, T, V, 3),
-    info)`` as :func:`track_people` (plus ``frame_gaps``: frame numbers missing between
-    the first and the last file). Raises :class:`DataFormatError` naming the file."""
+    """OpenPose per-frame files of one video -> ``(kp (K, T, V, 3), info)`` as
+    :func:`track_people`, frames in the order of the numbers in their names.
+
+    A frame number missing between the first and the last file is a frame nobody was
+    detected in (all zero), so the clip keeps its timing: ``T`` spans the first to the
+    last number, ``info["frame_gaps"]`` counts the frames filled. Numbers with a
+    common step (``0, 5, 10``: ``--frame_step 5``) are one frame a step
+    (``info["frame_step"]``). Raises :class:`DataFormatError` naming the file for a
+    bad frame, a frame number written twice, or numbers spanning more than
+    ``MAX_SPAN_FACTOR`` times the files (a stray file)."""
     nums = []
     for p in paths:
         m = FRAME_FILE.match(p.replace("\\", "/").rsplit("/", 1)[-1])
         nums.append(int(m.group("frame")) if m else len(nums))
     order = np.argsort(np.asarray(nums), kind="stable")
-    srt = np.asarray(nums)[order]
+    srt = np.asarray(nums, dtype=np.int64)[order]
     dup = np.flatnonzero(np.diff(srt) == 0)
     if len(dup):
         a, b = paths[order[dup[0]]], paths[order[dup[0] + 1]]
         raise DataFormatError(f"frame {srt[dup[0]]} is written twice: {a} and {b}", b)
-    people = [people_of(parse_json(read_text(paths[i], "OpenPose frame"), paths[i]),
-                        num_joints, paths[i]) for i in order]  # fmt: skip
+    step = int(np.gcd.reduce(np.diff(srt))) if len(srt) > 1 else 1
+    pos = (srt - srt[0]) // step
+    span = int(pos[-1]) + 1 if len(srt) else 0
+    if span > MAX_SPAN_FACTOR * len(srt) + 100:
+        raise DataFormatError(f"frame numbers {srt[0]} to {srt[-1]} span {span} frames but only "
+                              f"{len(srt)} frame files are there (a stray file?)",
+                              paths[order[-1]])  # fmt: skip
+    people = [np.zeros((0, num_joints, 3))] * span
+    for i, k in zip(order, pos, strict=True):
+        people[k] = people_of(parse_json(read_text(paths[i], "OpenPose frame"), paths[i]),
+                              num_joints, paths[i])  # fmt: skip
     kp, info = track_people(people, max_tracks)
-    info["frame_gaps"] = int(srt[-1] - srt[0] + 1 - len(srt)) if len(srt) else 0
+    info["frame_gaps"] = span - len(srt)
+    if step > 1:
+        info["frame_step"] = step
     return kp, info

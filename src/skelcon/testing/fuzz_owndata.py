@@ -481,10 +481,12 @@ def _mark_noscore(kp: np.ndarray, where: np.ndarray, encoding: str) -> None:
 
 
 def case_csv_locale(case: Case, corpus: Corpus) -> str:
-    """Reader level: a CSV clip as a spreadsheet in some locale writes it (``,``/``;``/
-    tab/space separators, decimal commas, quotes, BOM, CRLF, a header), sometimes
-    mutated; an unmutated file must read back exactly or be refused (``,`` between
-    values and decimal commas cannot be told apart: refused) — never other numbers."""
+    """Reader level: a CSV clip as a spreadsheet in some locale or pandas writes it
+    (``,``/``;``/tab/space separators, decimal commas, quotes, BOM, CRLF, a header of
+    names or of column numbers ``0,1,...``, a row-index first column), sometimes
+    mutated; an unmutated file must read back exactly or be refused — never other
+    numbers. ``,`` between values and decimal commas cannot be told apart: refused,
+    with or without the channel count (``silent`` when read)."""
     from ..data.folder import read_clip
     from ..data.layouts import get_layout
 
@@ -495,34 +497,38 @@ def case_csv_locale(case: Case, corpus: Corpus) -> str:
     delim = rng.choice([",", ";", "\t", " "])
     dec = rng.choice([".", ","])
     quote = rng.random() < 0.3 and delim != " "
-    header = rng.random() < 0.3
+    header = rng.choice([None, None, "names", "numbers"])  # numbers: pandas' to_csv()
+    index = rng.random() < 0.25  # pandas' to_csv(index=True): a row-index first column
     enc = rng.choice(["utf-8", "utf-8-sig", "utf-16"])
     eol = rng.choice(["\n", "\r\n"])
     nc = rng.choice([None, c])
-    ambiguous = delim == "," and dec == ","
-    if ambiguous:
-        nc = None  # with the channel count given, split values could pass as more persons
+    ambiguous = delim == "," and dec == "," and not quote
 
-    def cell(v: float) -> str:
-        s = f"{v:.2f}".replace(".", dec)
+    def cell(s: str) -> str:
         return f'"{s}"' if quote else s
 
-    lines = [delim.join(cell(v) for v in f.ravel()) for f in kp[0]]
+    lines = [delim.join(([cell(str(t))] if index else [])
+                        + [cell(f"{v:.2f}".replace(".", dec)) for v in f.ravel()])
+             for t, f in enumerate(kp[0])]  # fmt: skip
     if header:
-        lines.insert(0, delim.join(f'"j{i}"' if quote else f"j{i}" for i in range(kp[0, 0].size)))
+        n = kp[0, 0].size
+        names = [f"j{i}" if header == "names" else str(i) for i in range(n)]
+        lines.insert(0, delim.join(cell(x) for x in ([""] if index else []) + names))
     text = eol.join(lines) + rng.choice(["", eol])
     mutated = rng.random() < 0.3
     if mutated:
         text = mutate_bytes(case, text.encode(), sep=delim.encode()).decode("utf-8", "replace")
-    case.note(f"C={c} delim={delim!r} dec={dec!r} quote={quote} header={header} {enc} nc={nc} "
-              f"mutated={mutated}")  # fmt: skip
+    case.note(f"C={c} delim={delim!r} dec={dec!r} quote={quote} header={header} index={index} "
+              f"{enc} nc={nc} mutated={mutated}")  # fmt: skip
     path = case.tmp / "clip.csv"
     path.write_bytes(text.encode(enc, errors="surrogateescape"))
     a = read_clip(path, 17, nc)
     if mutated:
         return "ok" if a.shape[2] == 17 else "silent:wrong joint count accepted"
+    if ambiguous:
+        return f"silent:',' between values and decimal commas read as shape {list(a.shape)}"
     if a.shape != kp.shape or not np.allclose(np.nan_to_num(a, nan=-9), kp, atol=1e-4):
-        return f"silent:read as shape {list(a.shape)} with other values (ambiguous={ambiguous})"
+        return f"silent:read as shape {list(a.shape)} with other values"
     return "ok"
 
 
@@ -562,7 +568,7 @@ def case_axes(case: Case, corpus: Corpus) -> str:
 
 def case_folder_tree(case: Case, corpus: Corpus) -> str:
     """End to end: a folder tree as users have it (sub-folders, odd names, symlinked
-    files and class folders, loops, dot-files, macOS ``._`` files, stray files);
+    files and class folders, hard links, loops, dot-files, macOS ``._`` files, stray files);
     every file must be read once, skipped or listed as not read (``silent`` if one is
     read twice or never accounted for)."""
     import os
@@ -588,7 +594,7 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
                 np.save(f, kp)
             clips.append(p)
     extras = rng.sample(["ds_store", "apple", "txt", "root", "link-file", "link-dir", "loop",
-                         "empty", "broken", "hidden-dir", "clash", "damaged"],
+                         "empty", "broken", "hidden-dir", "clash", "damaged", "hardlink"],
                         rng.randint(0, 5))  # fmt: skip
     first = raw / names[0]
     for e in extras:
@@ -602,6 +608,8 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
             np.save(raw / "stray.npy", np.zeros((2, 17, 3), np.float32))
         elif e == "link-file":
             os.symlink(clips[0], raw / names[-1] / "linked.npy")
+        elif e == "hardlink":  # one file under two names (and maybe two labels)
+            os.link(clips[-1], raw / names[0] / "hard linked.npy")
         elif e == "link-dir":
             os.symlink(first, raw / "linked_class")
         elif e == "loop":
@@ -629,9 +637,9 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
     kept = np.load(out / "names.npy").tolist()
     done = set(kept) | {s["name"] for s in meta["skipped"]}
     unused = {u["path"] for u in meta["unused_files"]}
-    reals = [os.path.realpath(next(raw.glob(glob_escape(n) + ".*"))) for n in kept]
-    if len(set(reals)) != len(reals):
-        return "silent:one real file read twice"
+    reals = [os.stat(next(raw.glob(glob_escape(n) + ".*"))) for n in kept]
+    if len({(st.st_dev, st.st_ino) for st in reals}) != len(reals):
+        return "silent:one file read twice (a symlink or a hard link)"
     for root, dirs, files in os.walk(raw):
         for f in [*files, *[d for d in dirs if os.path.islink(os.path.join(root, d))]]:
             rel = os.path.relpath(os.path.join(root, f), raw).replace(os.sep, "/")
