@@ -469,13 +469,19 @@ def test_openpose_frame_gaps_filled_and_said(tmp_path, capsys):
 
 def test_short_frames_first_array_reported_as_possibly_transposed(tmp_path, capsys):
     kp = _xys(6, m=2).astype(np.float32)  # 6 frames of 2 persons
-    (tmp_path / "a").mkdir()
-    np.save(tmp_path / "a" / "tmvc.npy", kp.transpose(1, 0, 2, 3))  # (6, 2, 17, 3)
+    (tmp_path / "raw" / "a").mkdir(parents=True)
+    np.save(tmp_path / "raw" / "a" / "tmvc.npy", kp.transpose(1, 0, 2, 3))  # (6, 2, 17, 3)
     out = tmp_path / "out"
-    prepare_folder(tmp_path, out, layout="coco17", channels=["x", "y", "score"], progress=False)
+    prepare_folder(
+        tmp_path / "raw", out, layout="coco17", channels=["x", "y", "score"], progress=False
+    )
     meta, _, _ = _arrays(out)
     assert meta["axes_assumed"] == [{"name": "a/tmvc", "shape": [6, 2, 17, 3],
                                      "read_as": "(M, T, V, C)", "could_be": "(T, M, V, C)"}]  # fmt: skip
     assert "1 clips hold more persons than frames" in capsys.readouterr().out
-    np.save(tmp_path / "a" / "tmvc.npy", kp)  # (2, 6, ...): persons <= frames, no doubt
-    assert "axes" not in read_clip_info(tmp_path / "a" / "tmvc.npy", 17, 3)[1]
+    np.save(tmp_path / "raw" / "a" / "tmvc.npy", kp)  # (2, 6, ...): persons <= frames, no doubt
+    assert "axes" not in read_clip_info(tmp_path / "raw" / "a" / "tmvc.npy", 17, 3)[1]
+    # C=3 from an array: what was assumed is said (unlike OpenPose, whose format says it)
+    prepare_folder(tmp_path / "raw", tmp_path / "o2", layout="coco17", progress=False)
+    assert "note: C=3 with the 2D layout coco17" in capsys.readouterr().err
+    assert "read as x,y,score" in read_meta(tmp_path / "o2")["channels_assumed"]

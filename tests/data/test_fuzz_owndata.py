@@ -11,9 +11,9 @@ from skelcon.testing.fuzz import BAD, Corpus, run_case
 NONE_COUNTED = dict.fromkeys(MISSING_ENCODINGS, 0)
 # cases known to build each kind (a ',' file of decimal commas with --channels, a header
 # of column numbers, a hard link), so the tests stay short
-SEEDS_DECIMAL = range(40)
-SEEDS_HEADER = range(40)
-SEEDS_HARDLINK = range(40)
+SEEDS_DECIMAL = range(55, 80)
+SEEDS_HEADER = range(5, 30)
+SEEDS_HARDLINK = range(5)
 
 
 def _outcomes(reader: str, seeds, tmp_path) -> list[str]:

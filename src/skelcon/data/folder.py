@@ -300,7 +300,7 @@ def _split_decimals(s: np.ndarray, fits, path: str) -> None:
     pairs = not width % 2 and (np.char.isdigit(s[:, 1::2]) | na[:, 1::2]).all()
     if len(lead0):
         i, j = lead0[0]
-        why = f"{s[i, j]!r} has a leading zero, as a fraction has"
+        why = f"{str(s[i, j])!r} has a leading zero, as a fraction has"
     elif pairs and fits(width // 2):
         why = f"{width // 2} values per line would fit too"
     else:
