@@ -449,6 +449,7 @@ def test_openpose_frame_gaps_filled_and_said(tmp_path, capsys):
     _openpose_video(raw / "jump" / "gappy", [t for t in range(20) if t not in (4, 5, 11)], rng)
     _openpose_video(raw / "jump" / "stepped", range(0, 50, 5), rng)  # --frame_step 5
     _openpose_video(raw / "jump" / "empty", range(3), rng, people=0)
+    _openpose_video(raw / "jump" / "stray", [0, 1, 5000], rng)  # not 5001 frames of nothing
     out = tmp_path / "out"
     prepare_folder(raw, out, layout="openpose18", progress=False)
     meta, x, names = _arrays(out)
@@ -463,8 +464,11 @@ def test_openpose_frame_gaps_filled_and_said(tmp_path, capsys):
     assert "step 5" in printed.out
     assert "pass --channels" not in printed.err  # the format names its channels
     empty = str(raw / "jump" / "empty" / "empty_*_keypoints.json")
-    assert meta["skipped"] == [{"name": "jump/empty", "reason": f"{empty}: an OpenPose video with "
-                                "nobody detected in its 3 frame files (no skeleton data)"}]  # fmt: skip
+    assert meta["skipped"][0] == {"name": "jump/empty", "reason": f"{empty}: an OpenPose video with "
+                                  "nobody detected in its 3 frame files (no skeleton data)"}  # fmt: skip
+    assert meta["skipped"][1]["reason"].endswith("stray_000000005000_keypoints.json: frame numbers "
+                                                 "0 to 5000 span 5001 frames but only 3 frame files "
+                                                 "are there (a stray file?)")  # fmt: skip
 
 
 def test_short_frames_first_array_reported_as_possibly_transposed(tmp_path, capsys):
