@@ -49,3 +49,27 @@ def test_decimal_commas_cut_are_silent(monkeypatch, tmp_path):
 
     monkeypatch.setattr(folder, "_floats", cut)
     assert "silent" in _outcomes("csv-locale", 30, tmp_path)
+
+
+def _old_kinetics_scan(raw):
+    """The walk before issue 17's folder rules: every kinetics_*/*.json, nothing listed."""
+    return {f: sorted((raw / f).glob("*.json")) for f in ("kinetics_train", "kinetics_val")}, []
+
+
+KINETICS_FILE_SEEDS = range(0, 40)  # kinetics-prepare cases of the leak / extras kinds among them
+
+
+def test_kinetics_links_and_extra_files_are_silent_without_the_folder_rules(monkeypatch,
+                                                                            tmp_path):  # fmt: skip
+    assert "silent" not in _outcomes("kinetics-prepare", KINETICS_FILE_SEEDS, tmp_path)
+    monkeypatch.setattr("skelcon.data.kinetics.scan_kinetics", _old_kinetics_scan)
+    assert "silent" in _outcomes("kinetics-prepare", KINETICS_FILE_SEEDS, tmp_path)
+
+
+NPY_ORDER_SEEDS = range(0, 40)  # import-npy cases of the nmtvc kind among them
+
+
+def test_npy_in_pyskl_order_read_as_standard_is_silent(monkeypatch, tmp_path):
+    assert "silent" not in _outcomes("import-npy", NPY_ORDER_SEEDS, tmp_path)
+    monkeypatch.setattr("skelcon.data.imports.npy_axis_order", lambda *a, **k: ("NCTVM", ""))
+    assert "silent" in _outcomes("import-npy", NPY_ORDER_SEEDS, tmp_path)
