@@ -81,7 +81,6 @@ from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter, prepare_cleanup
 from .safe_pickle import load_label_pickle, load_restricted, short_repr
 
-NPY_SPLITS = (("train", "train"), ("val", "test"))
 MAX_CLASSES = 100_000  # a label at or above this is a damaged file, not a class
 SPLIT_KEY_RE = re.compile(r"(?:(?P<bench>.+)_)?(?P<split>train|val|test)(?P<num>\d*)")
 
@@ -383,7 +382,7 @@ def _find_npy_split(
         if len(frames) != data.shape[0]:
             raise SkelconError(f"{frames_path} has {len(frames)} entries, expected {data.shape[0]}")
     return {"data": data, "names": names, "labels": labels, "frames": frames,
-            "data_path": str(data_path), "axes": axes_info}  # fmt: skip
+            "data_path": str(data_path), "axes": axes_info, "order": order}  # fmt: skip
 
 
 @prepare_cleanup()
@@ -415,13 +414,16 @@ def prepare_import_npy(
     if label_base not in (0, 1):
         raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
     given = None if channels is None else check_channels(channels, None, "--channels")
-    parts = {split: _find_npy_split(raw, prefix, lay, label_base,
-                                    None if given is None else len(given), axes)
-             for prefix, split in NPY_SPLITS}  # fmt: skip
+    nch = None if given is None else len(given)
+    parts = {"train": _find_npy_split(raw, "train", lay, label_base, nch, axes)}
+    order = axes or (parts["train"]["order"] if parts["train"] is not None else None)
     if parts["train"] is None:
         raise SkelconError(
             f"--raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)"
         )
+    parts["test"] = _find_npy_split(raw, "val", lay, label_base, nch, order)  # as train
+    if axes is None and parts["test"] is not None and parts["test"]["axes"] is not None:
+        parts["test"]["axes"]["why"] = f"the order of {parts['train']['data_path']}"
     found = {s: p for s, p in parts.items() if p is not None}
     shapes = {s: tuple(p["data"].shape[1:]) for s, p in found.items()}
     c, t, v, m = shapes["train"]

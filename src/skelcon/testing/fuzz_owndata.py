@@ -7,7 +7,9 @@ reader there. Issue 17 adds the files pose estimators and spreadsheets write:
 ``openpose-prepare`` (``--write_json`` folders and single files), ``missing-joints``
 (NaN, (0, 0), -1 and zero-score joints), ``csv-locale`` (separators, decimal commas,
 quotes, BOMs), ``axes`` (arrays saved in another axis order) and ``folder-tree-prepare``
-(sub-folders, symlinks, loops, dot-files). These also check for ``silent`` outcomes:
+(sub-folders, symlinks, loops, dot-files); ``kinetics-prepare`` the same folder rules
+on a Kinetics folder (a clip linked into the other split, dot-files, links, other
+files and folders). These also check for ``silent`` outcomes:
 wrong data accepted without a word (a missing joint stored as a real one or not
 counted, a value that was not in the file, a file read twice or never accounted for).
 """
