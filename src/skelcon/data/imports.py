@@ -32,10 +32,11 @@ Channels, both importers: ``--channels`` names what C holds; without it
 ``x, y, score``, said on screen and in meta.json ``channels_assumed``, refused when
 that score is not in [0, 1]). An npy file in PYSKL's / mmaction2's ``(N, M, T, V, C)``
 order is read so when its shape or first samples show it (:func:`npy_axis_order`;
-said on screen and in meta.json ``axes_assumed``; ``--axes`` to choose, and both
-orders fitting is refused). Arrays whose axes look transposed otherwise
-(:func:`axes_problem`) are refused (npy) or the annotation skipped with its reason (PYSKL). Joints holding
-NaN or infinity are read as missing (0) and counted (meta.json ``nonfinite_joints``).
+said on screen and in meta.json ``axes_assumed``; ``--axes`` to choose; data that
+back both orders are refused). Arrays whose axes look transposed otherwise
+(:func:`axes_problem`) are refused (npy) or the annotation skipped with its reason
+(PYSKL). Joints holding NaN or infinity are read as missing (0) and counted (meta.json
+``nonfinite_joints``).
 
 Both pickles are read with :mod:`skelcon.data.safe_pickle`, which resolves only numpy's
 array and scalar globals (any pickle protocol, Python 2 or 3). Annotations with no
