@@ -582,13 +582,15 @@ def test_npy_order_ambiguous_or_unsupported_is_refused_with_the_fix(tmp_path, ca
     args = ["prepare", "import-npy", "--raw", str(tmp_path / "a"), "--layout", "openpose18"]
     assert main([*args, "--channels", "x,y,score", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "has C=2 as (N, C, T, V, M)" in err[0]
+    assert len(err) == 1 and "--channels x,y,score names 3 channels but" in err[0]
+    assert "has C=2 (shape [12, 2, 30, 18, 3] as (N, C, T, V, M))" in err[0]
     assert (
         "(N, M, T, V, C) with M=2 persons and C=3 channels" in err[0] and "--axes NMTVC" in err[0]
     )
     assert main([*args, "--channels", "x,y,score", "--axes", "NMTVC", "--out",
                  str(tmp_path / "o")]) == 0  # fmt: skip
     assert read_meta(tmp_path / "o")["axes_assumed"][0]["why"] == "--axes NMTVC"
+    capsys.readouterr()
     # both orders backed by the data: (12, 3, 30, 18, 3), x, y, score in [0, 1] and padding
     d = tmp_path / "b"
     d.mkdir()

@@ -252,7 +252,7 @@ def _order_evidence(head: np.ndarray, layout: JointLayout) -> str:
 def npy_axis_order(
     data: np.ndarray,
     layout: JointLayout,
-    num_channels: int | None = None,
+    channels: Sequence[str] | None = None,
     axes: str | None = None,
     where: str = "data",
 ) -> tuple[str, str]:
@@ -260,8 +260,8 @@ def npy_axis_order(
     is "" for the standard ``(N, C, T, V, M)`` taken as documented.
 
     ``(N, M, T, V, C)`` (as PYSKL and mmaction2 write) is taken when its shape fits
-    (V the layout's joints, C = 2..4, M = 1..:data:`MAX_PERSONS`, ``num_channels`` =
-    ``--channels``' count when given) and either the standard order does not fit or
+    (V the layout's joints, C = 2..4, M = 1..:data:`MAX_PERSONS`, C = the count of
+    ``channels`` (``--channels``) when given) and either the standard order does not fit or
     the first samples say so (:func:`_order_evidence`: a score channel, padding
     persons) while they say nothing for the standard order. ``axes`` (``--axes``)
     names the order instead. Raises a one-line :class:`SkelconError` naming ``where``,
@@ -274,7 +274,7 @@ def npy_axis_order(
         return axes, ("" if axes == "NCTVM" else f"--axes {axes}")
 
     def channels_fit(c: int) -> bool:
-        return num_channels is None or c == num_channels
+        return channels is None or c == len(channels)
 
     _, m, t, v, c = shape  # as (N, M, T, V, C)
     std_shape = not axes_problem(shape, "NCTVM", layout)
@@ -299,14 +299,15 @@ def npy_axis_order(
             "or --axes NMTVC to say which"
         )
     if alt_why and not std:
-        return "NMTVC", f"--channels names {num_channels} channels and {alt_why}"
+        return "NMTVC", f"--channels {','.join(channels or ())} and {alt_why}"
     if alt_why:
         return "NMTVC", alt_why
     if not std:  # --channels fits only the other order, and the data do not back it
         raise SkelconError(
-            f"--channels names {num_channels} channels: {got} has C={m} as "
-            f"{ORDER_NAMES['NCTVM']}; as {as_alt} it would fit, but nothing in the data shows "
-            "that order; pass --axes NMTVC if it is written so, else fix --channels"
+            f"--channels {','.join(channels or ())} names {len(channels or ())} channels but "
+            f"{where} has C={m} (shape {list(shape)} as {ORDER_NAMES['NCTVM']}); as {as_alt} "
+            "it would fit, but nothing in the data shows that order: pass --axes NMTVC if it "
+            "is written so, else fix --channels"
         )
     return "NCTVM", ""
 
@@ -316,7 +317,7 @@ def _find_npy_split(
     prefix: str,
     layout: JointLayout,
     label_base: int = 0,
-    num_channels: int | None = None,
+    channels: Sequence[str] | None = None,
     axes: str | None = None,
 ) -> dict[str, Any] | None:
     data_path = next(
@@ -343,7 +344,7 @@ def _find_npy_split(
         raise SkelconError(f"{data_path} holds {data.dtype} values; expected real numbers")
     if 0 in data.shape[1:]:
         raise SkelconError(f"{data_path} has shape {tuple(data.shape)}: C, T, V and M must be >= 1")
-    order, why = npy_axis_order(data, layout, num_channels, axes, str(data_path))
+    order, why = npy_axis_order(data, layout, channels, axes, str(data_path))
     stored = tuple(int(n) for n in data.shape)
     if order != "NCTVM":  # a view: the memory map is read sample by sample as before
         data = data.transpose(NPY_ORDERS[order])
@@ -415,14 +416,13 @@ def prepare_import_npy(
     if label_base not in (0, 1):
         raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
     given = None if channels is None else check_channels(channels, None, "--channels")
-    nch = None if given is None else len(given)
-    parts = {"train": _find_npy_split(raw, "train", lay, label_base, nch, axes)}
+    parts = {"train": _find_npy_split(raw, "train", lay, label_base, given, axes)}
     order = axes or (parts["train"]["order"] if parts["train"] is not None else None)
     if parts["train"] is None:
         raise SkelconError(
             f"--raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)"
         )
-    parts["test"] = _find_npy_split(raw, "val", lay, label_base, nch, order)  # as train
+    parts["test"] = _find_npy_split(raw, "val", lay, label_base, given, order)  # as train
     if axes is None and parts["test"] is not None and parts["test"]["axes"] is not None:
         parts["test"]["axes"]["why"] = f"the order of {parts['train']['data_path']}"
     found = {s: p for s, p in parts.items() if p is not None}
