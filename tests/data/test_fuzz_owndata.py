@@ -56,7 +56,7 @@ def _old_kinetics_scan(raw):
     return {f: sorted((raw / f).glob("*.json")) for f in ("kinetics_train", "kinetics_val")}, []
 
 
-KINETICS_FILE_SEEDS = range(0, 40)  # kinetics-prepare cases of the leak / extras kinds among them
+KINETICS_FILE_SEEDS = (7, 11, 14, 21)  # kinetics-prepare cases of the kinds extras, leak
 
 
 def test_kinetics_links_and_extra_files_are_silent_without_the_folder_rules(monkeypatch,
@@ -66,7 +66,7 @@ def test_kinetics_links_and_extra_files_are_silent_without_the_folder_rules(monk
     assert "silent" in _outcomes("kinetics-prepare", KINETICS_FILE_SEEDS, tmp_path)
 
 
-NPY_ORDER_SEEDS = range(0, 40)  # import-npy cases of the nmtvc kind among them
+NPY_ORDER_SEEDS = (16, 25, 35)  # import-npy cases of the nmtvc kind
 
 
 def test_npy_in_pyskl_order_read_as_standard_is_silent(monkeypatch, tmp_path):
