@@ -315,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             if args.command == "prepare" and getattr(args, "out", None):
                 stack.enter_context(output_lock(args.out, "prepare"))
+                from .data.prepared import remove_stale_partial
+
+                stale = remove_stale_partial(args.out)  # first: before any check can fail
+                if stale is not None:
+                    print(f"skelcon: removed {stale} left by an interrupted prepare",
+                          file=sys.stderr)  # fmt: skip
             return int(args.func(args) or 0)
     except SkelconError as e:
         who = f"rank {_rank()}: " if _rank() else ""  # under torchrun, which process said it

@@ -77,3 +77,27 @@ def test_a_hard_linked_file_read_twice_is_silent(monkeypatch, tmp_path):
 
     monkeypatch.setattr("skelcon.data.folder._file_id", os.path.realpath)  # symlinks only
     assert "silent" in _outcomes("folder-tree-prepare", SEEDS_HARDLINK, tmp_path)
+
+
+def _old_kinetics_scan(raw):
+    """The walk before issue 17's folder rules: every kinetics_*/*.json, nothing listed."""
+    return {f: sorted((raw / f).glob("*.json")) for f in ("kinetics_train", "kinetics_val")}, []
+
+
+KINETICS_FILE_SEEDS = (7, 11, 14, 21)  # kinetics-prepare cases of the kinds extras, leak
+
+
+def test_kinetics_links_and_extra_files_are_silent_without_the_folder_rules(monkeypatch,
+                                                                            tmp_path):  # fmt: skip
+    assert "silent" not in _outcomes("kinetics-prepare", KINETICS_FILE_SEEDS, tmp_path)
+    monkeypatch.setattr("skelcon.data.kinetics.scan_kinetics", _old_kinetics_scan)
+    assert "silent" in _outcomes("kinetics-prepare", KINETICS_FILE_SEEDS, tmp_path)
+
+
+NPY_ORDER_SEEDS = (16, 25, 35)  # import-npy cases of the nmtvc kind
+
+
+def test_npy_in_pyskl_order_read_as_standard_is_silent(monkeypatch, tmp_path):
+    assert "silent" not in _outcomes("import-npy", NPY_ORDER_SEEDS, tmp_path)
+    monkeypatch.setattr("skelcon.data.imports.npy_axis_order", lambda *a, **k: ("NCTVM", ""))
+    assert "silent" in _outcomes("import-npy", NPY_ORDER_SEEDS, tmp_path)

@@ -519,3 +519,105 @@ def test_handed_bomb_label_pickle_through_import_npy(shared_cases, tmp_path, cap
         assert time.perf_counter() - t0 < 1.0
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and len(err[0]) < 400 and ".pkl" in err[0]
+        assert "pickle refused as too large" in err[0]
+
+
+def test_pyskl_bomb_inside_keypoint_refused_with_the_unpicklers_reason(tmp_path, capsys):
+    """A shared-reference bomb in one annotation's keypoint: the unpickler's reason
+    (too large), not "keypoint must be a numeric array, got None"."""
+    obj = _pyskl(np.random.default_rng(4))
+    bomb: object = 0.5
+    for _ in range(30):
+        bomb = [bomb, bomb, bomb]
+    obj["annotations"][1]["keypoint"] = bomb
+    pk = tmp_path / "p.pkl"
+    pk.write_bytes(pickle.dumps(obj, protocol=4))
+    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "p.pkl: pickle refused as too large" in err[0], err
+    assert "a pickle bomb" in err[0] and "got None" not in err[0]
+
+
+def _nmtvc_folder(d: Path, persons_padded: bool = True, score: bool = True) -> np.ndarray:
+    """(N, M, T, V, C) = (12, 2, 30, 18, 3) as PYSKL/mmaction write: x, y in pixels,
+    a score in [0, 1]; the second person absent (zero) in half the samples."""
+    rng = np.random.default_rng(7)
+    d.mkdir()
+    data = np.zeros((12, 2, 30, 18, 3), np.float32)
+    data[..., :2] = rng.uniform(10, 600, (12, 2, 30, 18, 2))
+    data[..., 2] = (
+        rng.uniform(0.3, 1.0, (12, 2, 30, 18)) if score else rng.uniform(2, 5, (12, 2, 30, 18))
+    )
+    if persons_padded:
+        data[::2, 1] = 0
+    np.save(d / "train_data_joint.npy", data)
+    (d / "train_label.pkl").write_bytes(
+        pickle.dumps(([f"s{i}" for i in range(12)], [i % 2 for i in range(12)]))
+    )
+    return data
+
+
+@pytest.mark.parametrize("channels", [[], ["--channels", "x,y,score"]])
+def test_npy_in_pyskl_order_is_read_as_such_and_said(tmp_path, capsys, channels):
+    """(N, M, T, V, C) data were read as C=2 channels and 3 "persons" (x, y, score)
+    without a word; now the score channel and padding persons show the order: the
+    data are transposed, said on screen and in meta.json axes_assumed."""
+    data = _nmtvc_folder(tmp_path / "src")
+    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--layout",
+                 "openpose18", *channels, "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "read as (N, M, T, V, C)" in out and "axes_assumed" in out
+    meta = read_meta(tmp_path / "o")
+    assert meta["channels"] == ["x", "y", "score"] and meta["shape"] == [12, 3, 30, 18, 2]
+    (a,) = meta["axes_assumed"]
+    assert a["shape"] == [12, 2, 30, 18, 3] and a["read_as"] == "(N, M, T, V, C)"
+    x = load_prepared(tmp_path / "o", "default", "train").data[1]
+    assert np.array_equal(x, data[1].transpose(3, 1, 2, 0))
+
+
+def test_npy_order_ambiguous_or_unsupported_is_refused_with_the_fix(tmp_path, capsys):
+    # no score channel, both persons always there: --channels x,y,score fits only
+    # (N, M, T, V, C), but nothing in the data shows it
+    _nmtvc_folder(tmp_path / "a", persons_padded=False, score=False)
+    args = ["prepare", "import-npy", "--raw", str(tmp_path / "a"), "--layout", "openpose18"]
+    assert main([*args, "--channels", "x,y,score", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--channels x,y,score names 3 channels but" in err[0]
+    assert "has C=2 (shape [12, 2, 30, 18, 3] as (N, C, T, V, M))" in err[0]
+    assert (
+        "(N, M, T, V, C) with M=2 persons and C=3 channels" in err[0] and "--axes NMTVC" in err[0]
+    )
+    assert main([*args, "--channels", "x,y,score", "--axes", "NMTVC", "--out",
+                 str(tmp_path / "o")]) == 0  # fmt: skip
+    assert read_meta(tmp_path / "o")["axes_assumed"][0]["why"] == "--axes NMTVC"
+    capsys.readouterr()
+    # both orders backed by the data: (12, 3, 30, 18, 3), x, y, score in [0, 1] and padding
+    d = tmp_path / "b"
+    d.mkdir()
+    data = np.random.default_rng(0).uniform(0.1, 0.9, (12, 3, 30, 18, 3)).astype(np.float32)
+    data[::2, 1:] = 0  # as (N, M, T, V, C): persons 1, 2 absent; as (N, C, T, V, M): a score
+    np.save(d / "train_data_joint.npy", data)
+    (d / "train_label.pkl").write_bytes(pickle.dumps(([f"s{i}" for i in range(12)], [0] * 12)))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--layout", "openpose18",
+                 "--out", str(tmp_path / "o2")]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fits both (N, C, T, V, M)" in err[0]
+    assert "pass --axes NCTVM or --axes NMTVC" in err[0]
+
+
+def test_standard_npy_order_unchanged(tmp_path):
+    """ST-GCN's (N, C, T, V, M) Kinetics files (x, y, score; second person often zero)
+    stay as they are, nothing assumed."""
+    rng = np.random.default_rng(8)
+    d = tmp_path / "src"
+    d.mkdir()
+    data = np.zeros((6, 3, 12, 18, 2), np.float32)
+    data[:, :2] = rng.uniform(-0.5, 0.5, (6, 2, 12, 18, 2))
+    data[:, 2] = rng.uniform(0.2, 1.0, (6, 12, 18, 2))
+    data[::2, :, :, :, 1] = 0
+    np.save(d / "train_data_joint.npy", data)
+    (d / "train_label.pkl").write_bytes(pickle.dumps(([f"s{i}" for i in range(6)], [0] * 6)))
+    assert main(["prepare", "import-npy", "--raw", str(d), "--layout", "openpose18",
+                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    meta = read_meta(tmp_path / "o")
+    assert meta["shape"] == [6, 3, 12, 18, 2] and meta["axes_assumed"] == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -129,3 +131,78 @@ def test_channels_xy_and_nan_joints_read_as_missing(kin, tmp_path, capsys):
     assert "--channels x,y,z names 3 channels but kinetics-skeleton pose has C=2" in (
         capsys.readouterr().err
     )
+
+
+# ---------------------------------------------------------------- the folder rules (issue 17)
+
+
+def test_a_clip_linked_into_the_other_split_is_refused_before_parsing(tmp_path, capsys,
+                                                                      monkeypatch):  # fmt: skip
+    """A symlink (or hard link) kinetics_val/zz_leak.json -> a train clip put the same
+    clip in train and test without a word; now refused before any clip is parsed."""
+    from skelcon.data import kinetics
+
+    kin = write_kinetics(tmp_path / "kin")
+    parsed = []
+    monkeypatch.setattr(kinetics, "prepare_clip", lambda t: parsed.append(t) or 1 / 0)
+    (kin / "kinetics_val" / "zz_leak.json").symlink_to("../kinetics_train/vid00000.json")
+    os.link(kin / "kinetics_train" / "vid00001.json", kin / "kinetics_val" / "zz_hard.json")
+    assert main(["prepare", "kinetics-skeleton", "--raw", str(kin), "--out",
+                 str(tmp_path / "o")]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"skelcon: error: --raw '{kin}': {kin}/kinetics_val/zz_leak.json is the same file as "
+        f"{kin}/kinetics_train/vid00000.json (a link): one clip would be in train and test (2 "
+        "shared files in all); remove the link or the copy; nothing was written"
+    ]
+    assert parsed == [] and sorted(os.listdir(tmp_path)) == ["kin"]
+    (kin / "kinetics_val" / "zz_leak.json").unlink()
+    (kin / "kinetics_val" / "zz_hard.json").unlink()
+    shutil.rmtree(kin / "kinetics_val")
+    (kin / "kinetics_val").symlink_to("kinetics_train")  # the whole folder
+    with pytest.raises(SkelconError, match="kinetics_val is the folder .*kinetics_train"):
+        prepare_kinetics(kin, tmp_path / "o", progress=False)
+
+
+def test_every_other_file_is_read_once_or_listed_with_its_reason(tmp_path, capsys):
+    """Dot-files and macOS ._ files ignored, a link or hard link to a clip read once,
+    other files, sub-folders and other folders listed as not read (screen, meta.json)."""
+    kin = write_kinetics(tmp_path / "kin")  # 24 clips: train 16, val 8
+    tr = kin / "kinetics_train"
+    (tr / ".hidden_copy.json").write_bytes((tr / "vid00000.json").read_bytes())
+    (tr / "._vid00000.json").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (tr / "zz_link.json").symlink_to("vid00000.json")
+    os.link(tr / "vid00001.json", tr / "zz_hard.json")
+    (kin / "notes.txt").write_text("where the clips came from")
+    (tr / "sub").mkdir()
+    (tr / "sub" / "x.json").write_bytes((tr / "vid00003.json").read_bytes())
+    (kin / "kinetics_test").mkdir()
+    (kin / "kinetics_test" / "y.json").write_bytes((tr / "vid00003.json").read_bytes())
+    (tr / "readme.md").write_text("x")
+    prepare_kinetics(kin, tmp_path / "o", progress=False)
+    captured = capsys.readouterr()
+    assert "24 clips written" in captured.out and "(train 16, test 8)" in captured.out
+    assert "; 8 files not read" in captured.out
+    meta = read_meta(tmp_path / "o")
+    assert meta["counts"]["samples"] == 24 and meta["skipped"] == []
+    reasons = {u["path"]: u["reason"] for u in meta["unused_files"]}
+    assert reasons == {
+        "kinetics_test/y.json": "not in kinetics_train/ or kinetics_val/ (nor a "
+        "kinetics_*_label.json)",
+        "kinetics_train/._vid00000.json": "hidden file",
+        "kinetics_train/.hidden_copy.json": "hidden file",
+        "kinetics_train/readme.md": "not a .json clip",
+        "kinetics_train/sub/x.json": "in a sub-folder of kinetics_train/ (clips are read from "
+        "kinetics_train/ itself)",
+        "kinetics_train/zz_hard.json": "the same file as kinetics_train/vid00001.json (read "
+        "once, there; a hard link)",
+        "kinetics_train/zz_link.json": "the same file as kinetics_train/vid00000.json (read "
+        "once, there)",
+        "notes.txt": "not in kinetics_train/ or kinetics_val/ (nor a kinetics_*_label.json)",
+    }
+    assert meta["unused_count"] == 8
+    err = captured.err
+    assert f"not read {kin}/notes.txt: not in kinetics_train/" in err
+    assert f"not read {kin}/kinetics_train/zz_link.json: the same file as" in err
+    assert "._vid00000" not in err and "invalid JSON" not in err
+    assert "kinetics-skeleton: 6 files not read, 2 hidden files ignored" in err

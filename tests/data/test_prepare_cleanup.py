@@ -109,3 +109,20 @@ def test_python_callers_get_the_same_cleanup(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         prepare_import_npy(raw, tmp_path / "out", progress=False)
     assert _left(tmp_path, "raw") == []
+
+
+def test_stale_partial_removed_even_when_the_next_prepare_fails_early(tmp_path, capsys,
+                                                                      monkeypatch):  # fmt: skip
+    """A prepare killed outright (SIGKILL) leaves ``.o_k.partial``; the next prepare to
+    that --out removes it as soon as it holds the lock, even when it then fails on its
+    options (here an unknown class name) before any writer exists."""
+    monkeypatch.chdir(tmp_path)
+    stale = tmp_path / ".o_k.partial"
+    stale.mkdir()
+    (stale / "data.npy").write_bytes(b"\0" * 4096)  # the pre-allocated data of the dead run
+    rc = main(["prepare", "synthetic", "--out", "o_k", "--classes", "nope"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "removed .o_k.partial left by an interrupted prepare" in err
+    assert "nope" in err.splitlines()[-1]
+    assert _left(tmp_path) == []  # no .partial, no .lock, no o_k

@@ -30,9 +30,13 @@ drops it: C = 2); ``--normalize`` applies the 2D normalisation
 Channels, both importers: ``--channels`` names what C holds; without it
 :func:`~skelcon.data.channels.resolve_channels` decides (C = 3 on a 2D layout is
 ``x, y, score``, said on screen and in meta.json ``channels_assumed``, refused when
-that score is not in [0, 1]). Arrays whose axes look transposed (:func:`axes_problem`)
-are refused (npy) or the annotation skipped with its reason (PYSKL). Joints holding
-NaN or infinity are read as missing (0) and counted (meta.json ``nonfinite_joints``).
+that score is not in [0, 1]). An npy file in PYSKL's / mmaction2's ``(N, M, T, V, C)``
+order is read so when its shape or first samples show it (:func:`npy_axis_order`;
+said on screen and in meta.json ``axes_assumed``; ``--axes`` to choose; data that
+back both orders are refused). Arrays whose axes look transposed otherwise
+(:func:`axes_problem`) are refused (npy) or the annotation skipped with its reason
+(PYSKL). Joints holding NaN or infinity are read as missing (0) and counted (meta.json
+``nonfinite_joints``).
 
 Both pickles are read with :mod:`skelcon.data.safe_pickle`, which resolves only numpy's
 array and scalar globals (any pickle protocol, Python 2 or 3). Annotations with no
@@ -56,8 +60,10 @@ from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, text_lines
 from .channels import (
     CHANNELS_HELP,
+    check_channels,
     check_score_range,
     coord_count,
+    layout_dims,
     parse_channels,
     resolve_channels,
 )
@@ -76,7 +82,6 @@ from .pipeline import Sample, run_prepare
 from .prepared import PreparedWriter, prepare_cleanup
 from .safe_pickle import load_label_pickle, load_restricted, short_repr
 
-NPY_SPLITS = (("train", "train"), ("val", "test"))
 MAX_CLASSES = 100_000  # a label at or above this is a damaged file, not a class
 SPLIT_KEY_RE = re.compile(r"(?:(?P<bench>.+)_)?(?P<split>train|val|test)(?P<num>\d*)")
 
@@ -220,8 +225,100 @@ def axes_problem(shape: Sequence[int], axes: str, layout: JointLayout) -> str:
     return ""
 
 
+NPY_ORDERS = {"NCTVM": (0, 1, 2, 3, 4), "NMTVC": (0, 4, 2, 3, 1)}
+"""The axis orders of an import-npy data file, as the permutation to ``(N, C, T, V, M)``:
+ST-GCN's ``(N, C, T, V, M)`` and PYSKL's / mmaction2's ``(N, M, T, V, C)``."""
+ORDER_NAMES = {"NCTVM": "(N, C, T, V, M)", "NMTVC": "(N, M, T, V, C)"}
+
+
+def _order_evidence(head: np.ndarray, layout: JointLayout) -> str:
+    """Why ``head (n, C, T, V, M)`` (the first samples, in one candidate order) looks
+    right in that order, or "": its last channel is a confidence in [0, 1] (C = 3 on a
+    2D layout, or C = 4), or a person other than the first is all zero (padding) in a
+    sample where the first is not."""
+    c, m = head.shape[1], head.shape[4]
+    x = np.nan_to_num(head.astype(np.float64, copy=False), nan=0.0, posinf=2.0, neginf=-2.0)
+    if c == 4 or (c == 3 and layout_dims(layout) == 2):
+        last = x[:, -1]
+        if last.size and last.min() >= 0 and last.max() <= 1 and last.any():
+            return f"its last channel is a score in [0, 1] (C={c})"
+    if m >= 2:
+        present = x.any(axis=(1, 2, 3))  # (n, M)
+        if (present[:, 0] & ~present[:, 1:].all(axis=1)).any():
+            return "a person other than the first is all zero (padding) in some samples"
+    return ""
+
+
+def npy_axis_order(
+    data: np.ndarray,
+    layout: JointLayout,
+    channels: Sequence[str] | None = None,
+    axes: str | None = None,
+    where: str = "data",
+) -> tuple[str, str]:
+    """The axis order of a 5-D import-npy array: ``(key of NPY_ORDERS, why)``; ``why``
+    is "" for the standard ``(N, C, T, V, M)`` taken as documented.
+
+    ``(N, M, T, V, C)`` (as PYSKL and mmaction2 write) is taken when its shape fits
+    (V the layout's joints, C = 2..4, M = 1..:data:`MAX_PERSONS`, C = the count of
+    ``channels`` (``--channels``) when given) and either the standard order does not fit or
+    the first samples say so (:func:`_order_evidence`: a score channel, padding
+    persons) while they say nothing for the standard order. ``axes`` (``--axes``)
+    names the order instead. Raises a one-line :class:`SkelconError` naming ``where``,
+    both readings and ``--axes`` when both orders fit and the data back both, or when
+    ``--channels`` fits only the other order and the data do not back it."""
+    shape = tuple(int(n) for n in data.shape)
+    if axes is not None:
+        if axes not in NPY_ORDERS:
+            raise SkelconError(f"--axes {axes!r}: valid are {', '.join(NPY_ORDERS)}")
+        return axes, ("" if axes == "NCTVM" else f"--axes {axes}")
+
+    def channels_fit(c: int) -> bool:
+        return channels is None or c == len(channels)
+
+    _, m, t, v, c = shape  # as (N, M, T, V, C)
+    std_shape = not axes_problem(shape, "NCTVM", layout)
+    std = std_shape and channels_fit(m)
+    alt = (
+        v == layout.num_joints and 2 <= c <= 4 and 1 <= m <= min(MAX_PERSONS, t) and channels_fit(c)
+    )
+    if not alt or shape[0] == 0:
+        return "NCTVM", ""
+    n_head = min(shape[0], 64)
+    head = np.asarray(data[:n_head])
+    std_why = _order_evidence(head, layout) if std else ""
+    alt_why = _order_evidence(head.transpose(NPY_ORDERS["NMTVC"]), layout)
+    as_alt = f"{ORDER_NAMES['NMTVC']} with M={m} persons and C={c} channels"
+    as_std = f"{ORDER_NAMES['NCTVM']} with C={m} channels and M={c} persons"
+    got = f"{where} of shape {list(shape)}"
+    if not std_shape:
+        return "NMTVC", f"only {ORDER_NAMES['NMTVC']} fits the shape"
+    if alt_why and std_why:
+        raise SkelconError(
+            f"{got} fits both {as_std} ({std_why}) and {as_alt} ({alt_why}); pass --axes NCTVM "
+            "or --axes NMTVC to say which"
+        )
+    if alt_why and not std:
+        return "NMTVC", f"--channels {','.join(channels or ())} and {alt_why}"
+    if alt_why:
+        return "NMTVC", alt_why
+    if not std:  # --channels fits only the other order, and the data do not back it
+        raise SkelconError(
+            f"--channels {','.join(channels or ())} names {len(channels or ())} channels but "
+            f"{where} has C={m} (shape {list(shape)} as {ORDER_NAMES['NCTVM']}); as {as_alt} "
+            "it would fit, but nothing in the data shows that order: pass --axes NMTVC if it "
+            "is written so, else fix --channels"
+        )
+    return "NCTVM", ""
+
+
 def _find_npy_split(
-    raw: Path, prefix: str, layout: JointLayout, label_base: int = 0
+    raw: Path,
+    prefix: str,
+    layout: JointLayout,
+    label_base: int = 0,
+    channels: Sequence[str] | None = None,
+    axes: str | None = None,
 ) -> dict[str, Any] | None:
     data_path = next(
         (
@@ -247,9 +344,17 @@ def _find_npy_split(
         raise SkelconError(f"{data_path} holds {data.dtype} values; expected real numbers")
     if 0 in data.shape[1:]:
         raise SkelconError(f"{data_path} has shape {tuple(data.shape)}: C, T, V and M must be >= 1")
+    order, why = npy_axis_order(data, layout, channels, axes, str(data_path))
+    stored = tuple(int(n) for n in data.shape)
+    if order != "NCTVM":  # a view: the memory map is read sample by sample as before
+        data = data.transpose(NPY_ORDERS[order])
     problem = axes_problem(data.shape, "NCTVM", layout)
     if problem:
         raise SkelconError(f"{data_path}: {problem}")
+    axes_info = None
+    if order != "NCTVM":
+        axes_info = {"file": str(data_path), "shape": list(stored),
+                     "read_as": ORDER_NAMES[order], "why": why}  # fmt: skip
     names, labels = load_label_pickle(label_path)
     labels = [v - label_base for v in labels]
     if len(names) != data.shape[0]:
@@ -279,7 +384,7 @@ def _find_npy_split(
         if len(frames) != data.shape[0]:
             raise SkelconError(f"{frames_path} has {len(frames)} entries, expected {data.shape[0]}")
     return {"data": data, "names": names, "labels": labels, "frames": frames,
-            "data_path": str(data_path)}  # fmt: skip
+            "data_path": str(data_path), "axes": axes_info, "order": order}  # fmt: skip
 
 
 @prepare_cleanup()
@@ -295,23 +400,31 @@ def prepare_import_npy(
     label_base: int = 0,
     progress: bool = True,
     channels: Sequence[str] | None = None,
+    axes: str | None = None,
 ) -> Path:
     """Import an ST-GCN-style ``train_*/val_*`` npy folder into ``out``.
 
     ``channels`` names what C holds (default by C: ``x, y, z`` / ``x, y``); e.g.
     ``["x", "y", "score"]`` for ST-GCN's Kinetics npy files (``layout="openpose18"``),
-    whose ``--normalize`` is then the 2D normalisation."""
+    whose ``--normalize`` is then the 2D normalisation. ``axes``: ``"NCTVM"`` or
+    ``"NMTVC"`` (default: :func:`npy_axis_order` decides; a file read as ``(N, M, T,
+    V, C)`` is said on screen and in meta.json ``axes_assumed``)."""
     raw = Path(raw)
     if not raw.is_dir():
         raise SkelconError(f"--raw {str(raw)!r} is not a directory")
     lay = load_layout(layout)
     if label_base not in (0, 1):
         raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
-    parts = {split: _find_npy_split(raw, prefix, lay, label_base) for prefix, split in NPY_SPLITS}
+    given = None if channels is None else check_channels(channels, None, "--channels")
+    parts = {"train": _find_npy_split(raw, "train", lay, label_base, given, axes)}
+    order = axes or (parts["train"]["order"] if parts["train"] is not None else None)
     if parts["train"] is None:
         raise SkelconError(
             f"--raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)"
         )
+    parts["test"] = _find_npy_split(raw, "val", lay, label_base, given, order)  # as train
+    if axes is None and parts["test"] is not None and parts["test"]["axes"] is not None:
+        parts["test"]["axes"]["why"] = f"the order of {parts['train']['data_path']}"
     found = {s: p for s, p in parts.items() if p is not None}
     shapes = {s: tuple(p["data"].shape[1:]) for s, p in found.items()}
     c, t, v, m = shapes["train"]
@@ -330,6 +443,11 @@ def prepare_import_npy(
                 print(f"import-npy: {warn}", file=sys.stderr)
     if assumed:
         print(f"import-npy: note: {assumed}")
+    axes_assumed = [p["axes"] for p in found.values() if p["axes"] is not None]
+    for a in axes_assumed:
+        print(f"import-npy: note: {a['file']} of shape {a['shape']} read as {a['read_as']} "
+              f"({a['why']}); meta.json 'axes_assumed' (--axes NCTVM reads it as "
+              "(N, C, T, V, M))")  # fmt: skip
     num_classes = max(max(p["labels"], default=-1) for p in found.values()) + 1
     class_list = read_class_names(classes, max(num_classes, 1))
     warning = empty_class_warning(
@@ -404,6 +522,7 @@ def prepare_import_npy(
         "period of 2s-AGCN-style repeated-frame padding",
         num_frames_inferred=inferred,
         channels_assumed=assumed or None,
+        axes_assumed=axes_assumed,
         nonfinite_joints=nonfinite,
         missing_joints=dict(missing),
     )  # fmt: skip
@@ -728,7 +847,7 @@ def _run_npy(args: argparse.Namespace) -> int:
     prepare_import_npy(
         args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
         normalize_data=args.normalize, strict=args.strict, label_base=args.label_base,
-        channels=parse_channels(args.channels),
+        channels=parse_channels(args.channels), axes=args.axes,
     )  # fmt: skip
     return 0
 
@@ -772,6 +891,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--raw", required=True, metavar="DIR", help="folder holding the train_/val_ files"
     )
     _common(p)
+    p.add_argument("--axes", choices=tuple(NPY_ORDERS), default=None,
+                   help="axis order of the data files: NCTVM (ST-GCN) or NMTVC (PYSKL, "
+                   "mmaction2); default: NCTVM unless the shape or data show NMTVC (said)")  # fmt: skip
     p.set_defaults(func=_run_npy)
 
     p = subparsers.add_parser(

@@ -18,6 +18,11 @@ Choices (recorded in meta.json):
   written as NaN or Infinity is missing (score 0), counted in meta.json
   ``nonfinite_joints``; a video id in both splits is refused before parsing; M = 2: of the (at most 5) skeletons listed per
   frame, the two with the largest summed score over the clip, as ST-GCN's feeder;
+* files (:func:`scan_kinetics`): as ``prepare folder`` reads a folder, every file
+  under ``DIR`` is read or listed as not read with its reason (first 20 on screen, all
+  in meta.json ``unused_files``): dot-files and macOS ``._*`` files, other files,
+  sub-folders, other folders; one real file (symlinks, hard links) is read once, and
+  one in both splits is refused before parsing;
 * T = ``--max-frames`` (300, the 10 s clips at 30 fps); a clip whose last frame index
   is larger is uniformly subsampled; ``num_frames`` = its last frame index;
 * normalised by default (``--no-normalize`` keeps ``[0, 1]`` coordinates): the 2D
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +51,7 @@ from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text
 from .channels import CHANNELS_HELP, parse_channels, resolve_channels
 from .clips import ClipNorm, add_norm_args, clip_to_sample, nonfinite_note, norm_from_args
+from .files import dedupe_files, group_same_files, rel_path
 from .layouts import get_layout
 from .pipeline import Sample, run_prepare
 from .pku import resample_indices
@@ -243,8 +250,10 @@ def prepare_kinetics(
     task_split: list[str] = []
     names: dict[int, str] = {}
     no_skeleton: list[str] = []
+    clip_files, unused = scan_kinetics(raw)
+    _say_unused(raw, unused)
     for folder, split in SPLITS:
-        files = sorted((raw / folder).glob("*.json")) if (raw / folder).is_dir() else []
+        files = clip_files[folder]
         label_path = raw / f"{folder}_label.json"
         labels = read_label_file(label_path) if label_path.is_file() else None
         for f in files:
@@ -320,13 +329,91 @@ def prepare_kinetics(
         resampled=resampled,
         nonfinite_joints=nonfinite,
         persons="the 2 skeletons with the largest summed score (of at most 5 per frame)",
+        unused_files=[{"path": p, "reason": r} for p, r in unused[:MAX_LISTED]],
+        unused_count=len(unused),
     )
     print(
         f"kinetics-skeleton: {len(writer)} clips written to {out} ("
         + ", ".join(f"{s} {len(r)}" for s, r in parts.items())
         + f"); skipped {len(report.skipped)} bad, {len(no_skeleton)} without skeleton"
+        + (f"; {len(unused)} files not read" if unused else "")
     )
     return done
+
+
+MAX_LISTED = 1000  # unused files kept in meta.json (the count is always whole)
+SHOWN = 20  # unused files named on screen
+
+
+def scan_kinetics(raw: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str]]]:
+    """The clip files of each split folder, one path per real file, and every other
+    file under ``raw`` as ``(path relative to raw, reason)``.
+
+    ``raw`` is walked as ``prepare folder`` walks (:func:`skelcon.data.folder._walk_tree`:
+    dot-files and macOS ``._*`` files are listed as hidden, linked folders read once,
+    loops cut). A clip is ``kinetics_train/<id>.json`` or ``kinetics_val/<id>.json``;
+    the label files ``kinetics_*_label.json`` are read; anything else (other files,
+    sub-folders, other folders such as ``kinetics_test/``) is listed as not read. Two
+    paths naming one real file (symlinks resolved, hard links by ``(st_dev, st_ino)``,
+    :mod:`skelcon.data.files`) are read once within a split; in both splits they are
+    refused before any clip is parsed, as a video id in both is. Raises
+    :class:`SkelconError` (one line) for a file or folder shared by both splits.
+    """
+    from .folder import _walk_tree  # here: folder imports this module
+
+    folders = [f for f, _ in SPLITS]
+    dirs = [raw / f for f in folders]
+    if all(d.is_dir() for d in dirs) and os.path.samefile(*dirs):
+        raise SkelconError(f"--raw {str(raw)!r}: {dirs[1]} is the folder {dirs[0]} (a link): "
+                           "every clip would be in train and test; nothing was written")  # fmt: skip
+    files: list[Path] = []
+    unused: list[tuple[str, str]] = []
+    _walk_tree(raw, files, unused)
+    clips: dict[str, list[Path]] = {f: [] for f in folders}
+    label_files = {f"{f}_label.json" for f in folders}
+    for p in files:
+        parts = p.relative_to(raw).parts
+        if len(parts) == 1 and parts[0] in label_files:
+            continue  # read as the split's label file
+        if parts[0] not in clips:
+            unused.append((rel_path(p, raw), "not in kinetics_train/ or kinetics_val/ (nor a "
+                           "kinetics_*_label.json)"))  # fmt: skip
+        elif len(parts) > 2:
+            unused.append((rel_path(p, raw), f"in a sub-folder of {parts[0]}/ (clips are read "
+                           f"from {parts[0]}/ itself)"))  # fmt: skip
+        elif p.suffix.lower() != ".json":
+            unused.append((rel_path(p, raw), "not a .json clip"))
+        else:
+            clips[parts[0]].append(p)
+    split_of = {p: f for f, ps in clips.items() for p in ps}
+    shared = []
+    for group in group_same_files(sorted(split_of), raw):
+        if len({split_of[p] for p in group}) > 1:
+            first = next(p for p in group if split_of[p] == folders[0])
+            shared.append((first, next(p for p in group if split_of[p] != folders[0])))
+    if shared:
+        a, b = shared[0]
+        more = f" ({len(shared)} shared files in all)" if len(shared) > 1 else ""
+        raise SkelconError(
+            f"--raw {str(raw)!r}: {b} is the same file as {a} (a link): one clip would be in "
+            f"train and test{more}; remove the link or the copy; nothing was written"
+        )
+    for f in folders:
+        clips[f] = dedupe_files(sorted(clips[f]), raw, unused)
+    return clips, sorted(unused)
+
+
+def _say_unused(raw: Path, unused: list[tuple[str, str]]) -> None:
+    """Name the files not read on stderr (the first :data:`SHOWN`; hidden ones only
+    counted), before any clip is parsed."""
+    shown = [(p, r) for p, r in unused if r != "hidden file"]
+    for p, r in shown[:SHOWN]:
+        print(f"not read {raw / p}: {r}", file=sys.stderr)
+    hidden = len(unused) - len(shown)
+    if len(shown) > SHOWN or hidden:
+        print(f"kinetics-skeleton: {len(shown)} files not read" + (f", {hidden} hidden files "
+              "ignored" if hidden else "") + " (all in meta.json 'unused_files')",
+              file=sys.stderr)  # fmt: skip
 
 
 def _refuse_duplicate_ids(paths: list[str], raw: Path) -> None:

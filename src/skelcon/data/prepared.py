@@ -22,7 +22,9 @@ sample, Ctrl-C, SIGTERM) leaves nothing behind: every writer not yet finalised w
 exception leaves :func:`prepare_cleanup` (which the CLI wraps around each ``prepare``
 command, and each ``prepare_*`` function around itself) removes its ``.partial``
 directory with the pre-allocated ``data.npy``. Only a process killed outright (SIGKILL,
-power loss) leaves it; the next run over the same ``--out`` removes it first.
+power loss) leaves it; the next ``skelcon prepare`` to the same ``--out`` removes it as
+soon as it holds the output lock (:func:`remove_stale_partial`), before any other check,
+so even a prepare that then fails leaves no stale ``.partial``.
 """
 
 from __future__ import annotations
@@ -422,6 +424,30 @@ def check_output_dir(out: str | os.PathLike, overwrite: bool) -> None:
                                "--overwrite replaces only prepared datasets")  # fmt: skip
 
 
+def partial_path(out: str | os.PathLike) -> Path:
+    """The hidden ``.<name>.partial`` sibling a :class:`PreparedWriter` for ``out``
+    writes into before renaming it into place."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+def remove_stale_partial(out: str | os.PathLike) -> Path | None:
+    """Remove ``out``'s ``.partial`` left by a prepare killed outright (SIGKILL, power
+    loss); returns its path when there was one, else None.
+
+    Call it only while holding ``out``'s output lock (:func:`~skelcon.utils.io.output_lock`):
+    every live writer of ``out`` holds that lock, so a ``.partial`` found then is stale."""
+    name = Path(out).name
+    tmp = partial_path(out)
+    if name in ("", ".", "..") or not (tmp.exists() or tmp.is_symlink()):
+        return None
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
+    return tmp
+
+
 _LIVE: list[PreparedWriter] = []
 """The writers of this process not yet finalised or aborted, oldest first."""
 
@@ -485,7 +511,7 @@ class PreparedWriter:
         )
         v = num_joints or self.layout.num_joints
         self.sample_shape = (channels, max_frames, v, num_persons)
-        self.tmp = self.out.parent / f".{self.out.name}.partial"
+        self.tmp = partial_path(self.out)
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.capacity = max(int(capacity), 1)

@@ -28,7 +28,9 @@ at most one object or link (an opcode is at least one byte), dict and set keys m
 ``str``, ``bytes``, ``None``, ``bool`` or ints below ``2**60`` (no two share a hash),
 ``numpy.ndarray`` is a token ``_reconstruct`` accepts but nothing may call, and the
 loaded structure is walked once per distinct object (shared references are not
-walked again), at most :data:`MAX_NESTING` containers deep.
+walked again), at most :data:`MAX_NESTING` containers deep, and refused when its
+shared references unfold into far more items than it holds (:data:`MAX_UNFOLD`,
+:data:`MAX_SHARING`): the structure every later reader would walk as a tree.
 """
 
 from __future__ import annotations
@@ -255,29 +257,63 @@ def load_restricted(path: str | os.PathLike, *, allow_numpy: bool = False) -> An
 
 
 def _check_no_objects(obj: Any, path: Path) -> None:
-    """Refuse object arrays anywhere in a loaded structure, and nesting deeper than
-    :data:`MAX_NESTING`. Each distinct container is visited once, so the walk costs at
-    most one step per object the pickle built, however its references are shared."""
-    seen: set[int] = set()
-    todo: list[tuple[Any, int]] = [(obj, 0)]
-    while todo:
-        o, depth = todo.pop()
-        if id(o) in seen:
+    """Refuse object arrays anywhere in a loaded structure, nesting deeper than
+    :data:`MAX_NESTING`, and shared references that unfold into more than
+    :data:`MAX_UNFOLD` items and :data:`MAX_SHARING` times the links the pickle holds
+    (``[x, x, x]`` nested 40 deep: 3**40 items from 121 links; any reader that walks
+    it as the tree it claims to be never ends). Each distinct container is visited
+    once (a post-order walk with each container's unfolded size memoised), so the
+    check costs one step per link the pickle built, however its references are shared.
+    """
+    size: dict[int, int] = {}  # id -> items it unfolds into (itself included); 0: on the path
+    links = 0
+    stack: list[tuple[Any, int, list | None]] = [(obj, 0, None)]
+    while stack:
+        o, depth, kids = stack[-1]
+        if kids is None:  # first visit
+            if id(o) in size:
+                stack.pop()
+                continue
+            if isinstance(o, np.ndarray):
+                if o.dtype.hasobject:
+                    raise SkelconError(f"{path}: numpy object arrays are not allowed")
+                size[id(o)] = 1
+                stack.pop()
+                continue
+            if isinstance(o, dict):
+                children = list(o.values())
+            elif isinstance(o, (list, tuple, set, frozenset)):
+                children = list(o)
+            else:  # pragma: no cover (only containers are pushed)
+                size[id(o)] = 1
+                stack.pop()
+                continue
+            if depth >= MAX_NESTING:
+                raise SkelconError(f"{path}: pickle refused as too deep: it nests deeper than "
+                                   f"{MAX_NESTING} levels")  # fmt: skip
+            size[id(o)] = 0
+            kids = [c for c in children if isinstance(c, _CONTAINERS)]
+            stack[-1] = (o, depth, children)
+            stack.extend((c, depth + 1, None) for c in kids if id(c) not in size)
             continue
-        seen.add(id(o))
-        if isinstance(o, np.ndarray):
-            if o.dtype.hasobject:
-                raise SkelconError(f"{path}: numpy object arrays are not allowed")
-            continue
-        if isinstance(o, dict):
-            children = o.values()
-        elif isinstance(o, (list, tuple, set, frozenset)):
-            children = o
-        else:
-            continue
-        if depth >= MAX_NESTING:
-            raise SkelconError(f"{path}: pickle nests deeper than {MAX_NESTING} levels")
-        todo.extend((c, depth + 1) for c in children if isinstance(c, _CONTAINERS))
+        links += len(kids)
+        total = 1 + sum(size.get(id(c), 1) or 1 if isinstance(c, _CONTAINERS) else 1
+                        for c in kids)  # fmt: skip
+        size[id(o)] = total
+        stack.pop()
+        if total > MAX_UNFOLD and total > MAX_SHARING * (links + 1):
+            raise SkelconError(
+                f"{path}: pickle refused as too large: its shared references unfold "
+                f"{links + 1:,} links into more than {MAX_UNFOLD:,} items (a pickle bomb; a "
+                "dataset pickle shares almost nothing)"
+            )
+
+
+MAX_UNFOLD = 10**6
+"""Items a loaded pickle may unfold into through shared references before
+:data:`MAX_SHARING` applies (a PYSKL file unfolds into about as many as it holds)."""
+MAX_SHARING = 100
+"""Unfolded items per link the pickle holds above which shared references are a bomb."""
 
 
 _CONTAINERS = (np.ndarray, dict, list, tuple, set, frozenset)

@@ -1062,6 +1062,11 @@ def _expect_check(out: Path, expect: dict[str, Any]) -> str:
         return f"silent:channels {meta['channels']} != {expect['channels']}"
     if "max_samples" in expect and meta["counts"]["samples"] > expect["max_samples"]:
         return f"silent:{meta['counts']['samples']} samples kept, at most {expect['max_samples']}"
+    if "shape" in expect and meta["shape"][1:] != expect["shape"]:
+        return f"silent:(C, T, V, M) {meta['shape'][1:]} != {expect['shape']}: axes misread"
+    if "unused" in expect and meta.get("unused_count") != expect["unused"]:
+        return (f"silent:{expect['unused']} files not read, {meta.get('unused_count')} "
+                "accounted for")  # fmt: skip
     if "max_persons" in expect and meta["num_persons"] > expect["max_persons"]:
         return f"silent:M={meta['num_persons']}: frame and person axes swapped"
     if "nonfinite" in expect:
@@ -1094,8 +1099,9 @@ def _npy_kind(case: Case) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     nrng = np.random.default_rng(rng.randrange(2**32))
     raw = case.tmp / "raw"
     raw.mkdir()
-    kind = rng.choice(["packed", "depth2d", "transposed", "nan", "channels", "bomb"])
-    lay = rng.choice(["openpose18", "coco17", "ntu25"])
+    kind = rng.choice(["packed", "depth2d", "transposed", "nan", "channels", "bomb", "nmtvc"])
+    lay = rng.choice(["openpose18", "coco17"] if kind == "nmtvc" else
+                     ["openpose18", "coco17", "ntu25"])  # fmt: skip
     v = {"openpose18": 18, "coco17": 17, "ntu25": 25}[lay]
     n, t, m = rng.randint(1, 4), rng.randint(3, 12), rng.choice([1, 2])
     xy = nrng.uniform(0.1, 0.9, (n, 2, t, v, m))
@@ -1124,6 +1130,16 @@ def _npy_kind(case: Case) -> tuple[Path, dict[str, Any], dict[str, Any]]:
                                           ["x", "y", "z", "score"]) if len(ch) != c])  # fmt: skip
         kwargs["channels"] = given
         expect["refuse"] = f"--channels {given} on C={c}"
+    elif kind == "nmtvc":  # PYSKL's / mmaction2's (N, M, T, V, C): x, y, score last
+        m = rng.choice([1, 2, 2, 3])
+        data = np.concatenate([nrng.uniform(0.1, 0.9, (n, m, t, v, 2)),
+                               nrng.uniform(0.2, 1.0, (n, m, t, v, 1))], -1).astype(np.float32)  # fmt: skip
+        if m > 1 and rng.random() < 0.5:
+            data[::2, 1:] = 0  # persons absent from some clips
+        if rng.random() < 0.4:
+            kwargs["channels"] = ["x", "y", "score"]
+        expect["channels"] = ["x", "y", "score"]
+        expect["shape"] = [3, t, v, m]  # (C, T, V, M) of each sample, or a refusal
     np.save(raw / "train_data_joint.npy", data)
     labels: Any = ([f"s{i}" for i in range(n)], [i % 3 for i in range(n)])
     if kind == "bomb":
@@ -1189,11 +1205,7 @@ def _pyskl_kind(case: Case) -> tuple[Any, dict[str, Any], dict[str, Any]]:
             else:
                 anns[0][where] = bomb
         case.note(f"pickle bomb: {what}")
-        if isinstance(bomb, bytes) or where in ("annotations", "split"):
-            expect["refuse"] = "a pickle bomb"
-        elif where != "extra":  # in a field of one annotation: that one is skipped
-            expect["max_samples"] = len(anns) - 1
-        # (plain data in a key the importer ignores is fine to read: walked once)
+        expect["refuse"] = "a pickle bomb"  # wherever it sits: the unpickler refuses it
     case.note(f"pyskl kind {kind}, layout {lay}, {kwargs.get('channels')}")
     return obj, kwargs, expect
 

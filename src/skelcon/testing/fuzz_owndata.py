@@ -7,7 +7,9 @@ reader there. Issue 17 adds the files pose estimators and spreadsheets write:
 ``openpose-prepare`` (``--write_json`` folders and single files), ``missing-joints``
 (NaN, (0, 0), -1 and zero-score joints), ``csv-locale`` (separators, decimal commas,
 quotes, BOMs), ``axes`` (arrays saved in another axis order) and ``folder-tree-prepare``
-(sub-folders, symlinks, loops, dot-files). These also check for ``silent`` outcomes:
+(sub-folders, symlinks, loops, dot-files); ``kinetics-prepare`` the same folder rules
+on a Kinetics folder (a clip linked into the other split, dot-files, links, other
+files and folders). These also check for ``silent`` outcomes:
 wrong data accepted without a word (a missing joint stored as a real one or not
 counted, a value that was not in the file, a file read twice or never accounted for).
 """
@@ -202,12 +204,14 @@ def _kinetics_kind(case: Case, raw: Path) -> str:
     from ..data.kinetics import prepare_kinetics
 
     rng = case.rng
-    kind = rng.choice(["duplicate", "nan", "channels"])
+    kind = rng.choice(["duplicate", "nan", "channels", "leak", "extras"])
     expect: dict[str, Any] = {}
     channels = None
+    clips = 0
     for folder in ("kinetics_train", "kinetics_val"):
         (raw / folder).mkdir(parents=True)
         for i in range(rng.randint(1, 3)):
+            clips += 1
             doc = _kinetics_doc(case, rng.randint(0, 2))
             vid = f"{folder[9]}{i}" if kind != "duplicate" or i else "same"
             if kind == "nan" and folder == "kinetics_train" and i == 0 and doc["data"]:
@@ -220,6 +224,8 @@ def _kinetics_kind(case: Case, raw: Path) -> str:
             (raw / folder / f"{vid}.json").write_text(json.dumps(doc))
     if kind == "duplicate":
         expect["refuse"] = "one video id in train and val"
+    elif kind in ("leak", "extras"):
+        _kinetics_files(case, raw, kind, expect, clips)
     elif kind == "channels":
         channels = rng.choice([["x", "y"], ["x", "y", "score"], ["x", "y", "z"],
                                ["x", "y", "z", "score"]])  # fmt: skip
@@ -233,6 +239,52 @@ def _kinetics_kind(case: Case, raw: Path) -> str:
     prepare_kinetics(raw, out, max_frames=rng.choice([300, 6]), norm=_norm(case),
                      progress=False, channels=channels)  # fmt: skip
     return _expect_check(out, expect)
+
+
+def _kinetics_files(case: Case, raw: Path, kind: str, expect: dict[str, Any],
+                    clips: int) -> None:  # fmt: skip
+    """The folder rules on a Kinetics folder of ``clips`` clips: ``leak``, a train clip
+    linked (symlink or hard link) into kinetics_val, must be refused; ``extras``,
+    entries that are no clip of their own (dot-files, macOS ``._*``, a link or hard
+    link to a clip of the same split, other files, sub-folders, other folders), must
+    leave ``clips`` samples and be accounted for in meta.json ``unused_count``."""
+    import os
+
+    rng = case.rng
+    train = raw / "kinetics_train"
+    src = sorted(train.glob("*.json"))[0]
+    if kind == "leak":
+        dst = raw / "kinetics_val" / f"zz_leak{rng.randrange(100)}.json"
+        if rng.random() < 0.5:
+            dst.symlink_to(os.path.relpath(src, dst.parent))
+        else:
+            os.link(src, dst)
+        expect["refuse"] = "one real file in train and val"
+        case.note(f"kinetics leak {dst.name} -> {src.name}")
+        return
+    extras = rng.sample(
+        ["hidden", "apple", "link", "hard", "text", "sub", "test"], rng.randint(1, 4)
+    )
+    for e in extras:
+        if e == "hidden":
+            (train / ".hidden_copy.json").write_bytes(src.read_bytes())
+        elif e == "apple":
+            (train / f"._{src.name}").write_bytes(b"\x00\x05\x16\x07\x00\x02 Mac OS X")
+        elif e == "link":
+            (train / "zz_link.json").symlink_to(src.name)
+        elif e == "hard":
+            os.link(src, train / "zz_hard.json")
+        elif e == "text":
+            (raw / "notes.txt").write_text("notes")
+        elif e == "sub":
+            (train / "sub").mkdir()
+            (train / "sub" / "x.json").write_bytes(src.read_bytes())
+        else:
+            (raw / "kinetics_test").mkdir()
+            (raw / "kinetics_test" / "y.json").write_bytes(src.read_bytes())
+    expect["max_samples"] = clips
+    expect["unused"] = len(extras)
+    case.note(f"kinetics extras {extras}")
 
 
 def case_folder_prepare(case: Case, corpus: Corpus) -> str:
