@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,13 +280,20 @@ def test_help_has_no_raw_markup():
     assert "\n  skelcon prepare synthetic --out data/synthetic\n" in top  # epilog kept as written
 
 
-def test_version_from_package_metadata(capsys):
-    import importlib.metadata
+def test_version_has_one_source(capsys):
+    import re
+
+    import skelcon
 
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0
-    assert capsys.readouterr().out.strip() == f"skelcon {importlib.metadata.version('skelcon')}"
+    assert capsys.readouterr().out.strip() == f"skelcon {skelcon.__version__}"
+    # pyproject.toml reads skelcon.__version__ (no second number to forget)
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in text and not re.search(r"(?m)^version\s*=", text)
+    assert re.search(r'version = \{ attr = "skelcon.__version__" \}', text)
+    assert skelcon.__version__ != "0.1.0"  # this version's checkpoints differ from 0.1.0's
 
 
 def test_configs_says_what_each_recipe_is_for(capsys):
