@@ -18,9 +18,10 @@ import pytest
 import torch.distributed
 
 from skelcon.cli import main
-from skelcon.engine.distributed import AGENT_STORE, distributed, launch_env, take_local_rank_arg
+from skelcon.engine.distributed import distributed, launch_env, take_local_rank_arg
 from skelcon.errors import SkelconError
 
+AGENT_STORE = "TORCHELASTIC_USE_AGENT_STORE"  # set by torchrun: its agent gathered the ranks
 FULL = {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1", "MASTER_ADDR": "localhost",
         "MASTER_PORT": "29500"}  # fmt: skip
 
