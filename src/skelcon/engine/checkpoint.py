@@ -91,7 +91,9 @@ def written_by(state: Any) -> str:
 
     v = _writer_version(state)
     if v is None:
-        return "written by a skelcon that did not record its version (0.1.0 or older) or another tool"
+        return (
+            "written by a skelcon that did not record its version (0.1.0 or older) or another tool"
+        )
     return f"written by skelcon {v}" + (", this version" if v == package_version() else "")
 
 
