@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,13 +280,20 @@ def test_help_has_no_raw_markup():
     assert "\n  skelcon prepare synthetic --out data/synthetic\n" in top  # epilog kept as written
 
 
-def test_version_from_package_metadata(capsys):
-    import importlib.metadata
+def test_version_has_one_source(capsys):
+    import tomllib
+
+    import skelcon
 
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0
-    assert capsys.readouterr().out.strip() == f"skelcon {importlib.metadata.version('skelcon')}"
+    assert capsys.readouterr().out.strip() == f"skelcon {skelcon.__version__}"
+    # pyproject.toml reads skelcon.__version__ (no second number to forget)
+    toml = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert toml["project"]["dynamic"] == ["version"] and "version" not in toml["project"]
+    assert toml["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "skelcon.__version__"}
+    assert skelcon.__version__ != "0.1.0"  # this version's checkpoints differ from 0.1.0's
 
 
 def test_configs_says_what_each_recipe_is_for(capsys):

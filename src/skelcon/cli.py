@@ -61,15 +61,11 @@ def recipe_summary(name: str) -> str:
 
 
 def package_version() -> str:
-    """The installed distribution's version (package metadata), else ``skelcon.__version__``."""
-    import importlib.metadata
+    """This skelcon's version: ``skelcon.__version__``, the one source (pyproject.toml
+    reads it), so a source tree on ``PYTHONPATH`` never reports an older install's."""
+    from . import __version__
 
-    try:
-        return importlib.metadata.version("skelcon")
-    except importlib.metadata.PackageNotFoundError:  # a source tree on PYTHONPATH only
-        from . import __version__
-
-        return __version__
+    return __version__
 
 
 def resolve_config_path(value: str | None) -> Path | None:

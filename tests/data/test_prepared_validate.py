@@ -126,3 +126,48 @@ def test_finite_check_sees_only_the_split_rows_and_counts(tmp_path):
     check_finite_rows(path, mm, np.array([0, 1, 2, 8]))  # no bad row: passes
     with pytest.raises(SkelconError, match=r"sample 7 \(c7\) holds NaN or inf.*\(2 samples"):
         check_finite_rows(path, mm, np.array([9, 7, 3]), np.array([f"c{i}" for i in range(10)]))
+
+
+def test_test_sample_in_train_is_a_leak_refused_both_ways(base: Path, tmp_path):
+    """A test index copied into train.npy (same count, so meta.json still agrees)."""
+    d = _copy(base, tmp_path)
+    train, test = (np.load(d / "splits" / "default" / f"{s}.npy") for s in ("train", "test"))
+    names = np.load(d / "names.npy")
+    leaked = train.copy()
+    leaked[3] = test[1]
+    np.save(d / "splits" / "default" / "train.npy", leaked)
+    for split, other in (("train", "test"), ("test", "train")):
+        with pytest.raises(SkelconError) as e:
+            load_prepared(d, "default", split)
+        msg = str(e.value)
+        assert f"{split}.npy: sample {test[1]} ({names[test[1]]}) is also in " in msg, msg
+        assert f"{other}.npy; 1 sample is in both" in msg and "\n" not in msg
+
+
+def test_repeated_sample_in_a_split_refused(base: Path, tmp_path):
+    d = _copy(base, tmp_path)
+    path = d / "splits" / "default" / "train.npy"
+    train = np.load(path)
+    names = np.load(d / "names.npy")
+    twice = train.copy()
+    twice[7] = train[2]  # one train clip twice, one dropped: the count is unchanged
+    np.save(path, twice)
+    with pytest.raises(SkelconError) as e:
+        load_prepared(d, "default", "train")
+    msg = str(e.value)
+    assert f"train.npy: sample {train[2]} ({names[train[2]]}) is listed again at position 7" in msg
+    assert "1 of 20 entries repeat a sample" in msg and "\n" not in msg
+    assert len(load_prepared(base, "default", "train")) == 20  # the untouched dataset opens
+
+
+def test_writer_never_writes_overlapping_splits(tmp_path):
+    from skelcon.data.prepared import PreparedWriter
+
+    w = PreparedWriter(tmp_path / "out", dataset="t", layout="coco17", classes=["a"],
+                       capacity=3, max_frames=4, num_persons=1)  # fmt: skip
+    for i in range(3):
+        w.add(np.zeros((3, 4, 17, 1), np.float32), 0, 4, f"clip{i}")
+    with pytest.raises(SkelconError, match=r"^split b/train: sample 2 \(clip2\) is also in split "
+                       r"b/test; 1 sample is in both"):  # fmt: skip
+        w.finalize({"a": {"train": [0, 1, 2]}, "b": {"train": [0, 2], "test": [1, 2]}})
+    assert not (tmp_path / "out").exists() and not list(tmp_path.iterdir())

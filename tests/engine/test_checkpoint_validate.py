@@ -57,7 +57,9 @@ def test_missing_entry_named_with_the_writer(edited, entry, tiny_data, capsys):
     name = {"data": "no_data_spec.pt", "representations": "no_representations.pt"}[entry]
     msg = _one_line(lambda: load_encoder(edited / name, "seq"))
     assert f"has no '{entry}' entry" in msg
-    assert f"(written by skelcon {package_version()})" in msg  # make.py edits a new run
+    # make.py edits a run of this version: no "pre-train again with this skelcon" advice
+    assert f"(written by skelcon {package_version()}, this version); this version writes " in msg
+    assert "so the file was edited since: use an intact copy" in msg
     # the CLI: eval and export say the same in one line
     for argv in (
         ["eval", "knn", "--checkpoint", str(edited / name), "--representation", "seq",
@@ -84,7 +86,13 @@ def test_version_named_when_recorded(run_dir, tmp_path):
     from skelcon.engine.checkpoint import RESUME_ENTRIES
 
     msg = _one_line(lambda: load_checkpoint(tmp_path / "x.pt", require=RESUME_ENTRIES))
-    assert "has no 'rng' entry (written by skelcon 9.9.9)" in msg
+    assert "has no 'rng' entry (written by skelcon 9.9.9); pre-train again with this " in msg
+    assert f"this skelcon ({package_version()}) to get a complete checkpoint" in msg
+    ck["skelcon_version"] = "0.1.0"  # the version before this one: told apart from it
+    torch.save(ck, tmp_path / "x.pt")
+    msg = _one_line(lambda: load_checkpoint(tmp_path / "x.pt", require=RESUME_ENTRIES))
+    assert "(written by skelcon 0.1.0); pre-train again with this skelcon (" in msg
+    assert "this version" not in msg.split(";")[0]
 
 
 def test_preset_mismatch_names_keys_and_sizes(edited):

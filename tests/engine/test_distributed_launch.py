@@ -6,13 +6,22 @@ and how to start the processes, before any work."""
 from __future__ import annotations
 
 import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
+import torch.distributed
 
 from skelcon.cli import main
-from skelcon.engine.distributed import launch_env, take_local_rank_arg
+from skelcon.engine.distributed import distributed, launch_env, take_local_rank_arg
 from skelcon.errors import SkelconError
 
+AGENT_STORE = "TORCHELASTIC_USE_AGENT_STORE"  # set by torchrun: its agent gathered the ranks
 FULL = {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1", "MASTER_ADDR": "localhost",
         "MASTER_PORT": "29500"}  # fmt: skip
 
@@ -75,3 +84,84 @@ def test_cli_refuses_incomplete_environment_before_any_work(monkeypatch, tmp_pat
     assert rc == 2 and err.count("\n") == 1
     assert "WORLD_SIZE=2 is set but RANK is not; start the 2 processes with torchrun" in err
     assert not out.exists()  # nothing done: not even the data was looked at
+
+
+def test_local_rank_without_a_value(monkeypatch, capsys):
+    for argv in (["pretrain", "--local-rank", "--data", "d"], ["configs", "--local_rank"],
+                 ["configs", "--local-rank="]):  # fmt: skip
+        flag = argv[1].rstrip("=")
+        with pytest.raises(SkelconError, match=rf"^{flag} needs a value \(e.g. {flag} 0\)$"):
+            take_local_rank_arg(argv, {})
+    with pytest.raises(SystemExit) as e:
+        main(["pretrain", "--local-rank", "--data", "d", "--out", "o"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "skelcon: error: --local-rank needs a value (e.g. --local-rank 0)\n"
+
+
+@pytest.mark.parametrize(("name", "value"), [("SKELCON_RENDEZVOUS_TIMEOUT", "soon"),
+                                             ("SKELCON_RENDEZVOUS_TIMEOUT", "0"),
+                                             ("SKELCON_DIST_TIMEOUT_MIN", "-5")])  # fmt: skip
+def test_bad_timeout_setting_is_one_line_before_any_work(name, value):
+    unit = "seconds" if "RENDEZVOUS" in name else "minutes"
+    with pytest.raises(SkelconError, match=rf"^{name}='{value}' is not valid \(valid: a number "
+                       rf"of {unit} > 0\)$"):  # fmt: skip
+        launch_env({**FULL, name: value})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _lone_env(rank: int, seconds: float) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("LOCAL_RANK", AGENT_STORE)}
+    return {**env, "WORLD_SIZE": "2", "RANK": str(rank), "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(_free_port()), "SKELCON_RENDEZVOUS_TIMEOUT": str(seconds)}  # fmt: skip
+
+
+@pytest.mark.parametrize(("rank", "who"), [(0, "the other process did not arrive"),
+                                           (1, "nothing answered at 127.0.0.1:")])  # fmt: skip
+def test_rendezvous_time_is_bounded_and_names_who_did_not_arrive(monkeypatch, capsys, rank, who):
+    env = _lone_env(rank, 1)
+    for k in ("LOCAL_RANK", AGENT_STORE):
+        monkeypatch.delenv(k, raising=False)
+    for k in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT", "SKELCON_RENDEZVOUS_TIMEOUT"):
+        monkeypatch.setenv(k, env[k])
+    monkeypatch.setenv("SKELCON_DIST_TIMEOUT_MIN", "0.05")  # a bound even without the fix
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    t0 = time.monotonic()
+    with pytest.raises(SkelconError) as e, distributed("cpu"):
+        pytest.fail("joined a group of 2 alone")
+    assert time.monotonic() - t0 < 20
+    msg = str(e.value)
+    assert msg.startswith(f"rendezvous at 127.0.0.1:{env['MASTER_PORT']} timed out after 1 s "
+                          f"(rank {rank} of 2): {who}")  # fmt: skip
+    assert "SKELCON_RENDEZVOUS_TIMEOUT=SECONDS" in msg and "\n" not in msg
+    assert "skelcon: waiting for the other process at 127.0.0.1:" in capsys.readouterr().err
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    assert not torch.distributed.is_initialized()
+
+
+def test_lone_rank_says_it_waits_and_sigterm_ends_it(tiny_data, tmp_path):
+    """The reported hang: a lone rank of WORLD_SIZE=2 printed nothing and ignored SIGTERM
+    (skelcon's Python handler cannot run while the C++ rendezvous blocks)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skelcon", "pretrain", "--data", str(tiny_data), "--config",
+         "cpu_small", "--epochs", "1", "--batch-size", "4", "--out", str(tmp_path / "run")],
+        env=_lone_env(0, 60), stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()
+    try:
+        first = lines.get(timeout=30)  # (a fresh interpreter imports torch first)
+        assert first.startswith("skelcon: waiting for the other process at 127.0.0.1:")
+        assert "(rank 0 of 2; up to 60 s, SKELCON_RENDEZVOUS_TIMEOUT) ..." in first
+        time.sleep(0.3)  # inside the rendezvous
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == -signal.SIGTERM  # ended at once, by the signal
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not (tmp_path / "run" / "last.pt").exists()

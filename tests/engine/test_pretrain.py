@@ -26,6 +26,8 @@ def test_run_directory_contents(tiny_data, tmp_path):
     assert yaml.safe_load((run / "config.yaml").read_text())["epochs"] == 2
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert any("epoch_loss" in r for r in lines) and any("loss/seq->stg" in r for r in lines)
+    # the CPU thread choice behind samples_per_s is recorded with it
+    assert all(r["threads"].startswith("threads: ") for r in lines if "samples_per_s" in r)
     ck = load_checkpoint(run)
     assert ck["epoch"] == 2 and ck["config"]["representations"] == ["seq", "stg"]
     assert {"model", "optimizer", "rng", "data"} <= set(ck)

@@ -34,7 +34,7 @@ import json
 import mmap
 import os
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,9 +244,20 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
     except Exception as e:  # a damaged .npy header raises ValueError, SyntaxError, ...
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SkelconError(f"cannot read prepared dataset {str(root)!r}: {msg}") from None
-    idx_path = root / "splits" / benchmark / f"{split}.npy"
+    split_dir = root / "splits" / benchmark
     check_prepared(root, meta, data, labels, num_frames, names)
-    idx = _check_indices(idx_path, idx, data.shape[0], benches[benchmark][split])
+    idx = _check_indices(split_dir / f"{split}.npy", idx, data.shape[0], benches[benchmark][split])
+    parts = {split: idx}
+    for other, count in benches[benchmark].items():  # the benchmark's other splits
+        if other != split:
+            path = split_dir / f"{other}.npy"
+            try:
+                arr = np.load(path, allow_pickle=False)
+            except Exception as e:  # noqa: BLE001 - missing or damaged: one line naming it
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                raise SkelconError(f"cannot read {str(path)!r}: {msg}") from None
+            parts[other] = _check_indices(path, arr, data.shape[0], count)
+    check_split_members(parts, names, lambda s: str(split_dir / f"{s}.npy"))
     check_finite_rows(root / "data.npy", data, idx, names)
     return PreparedSplit(
         root=root,
@@ -368,6 +379,44 @@ def _check_indices(path: Path, idx: np.ndarray, n: int, count: Any) -> np.ndarra
     if isinstance(count, int) and not isinstance(count, bool) and count != len(idx):
         raise SkelconError(f"{path} holds {len(idx)} indices but meta.json says {count}")
     return idx
+
+
+def check_split_members(
+    parts: Mapping[str, np.ndarray], names: np.ndarray, where: Callable[[str], str]
+) -> None:
+    """Refuse a split that lists a sample twice, and two splits of one benchmark that
+    share a sample (a sample seen in training and scored in test: a leak).
+
+    ``parts``: every split of one benchmark, ``{split: (n,) int64 indices}`` into
+    ``names`` ``(N,)``; ``where(split)`` names the split in the message (its file).
+    Vectorised (sorting, ``np.intersect1d``). Raises a one-line :class:`SkelconError`
+    naming the split, the first offending sample (in the split's order) and how many
+    there are. (Benchmarks may share samples: they are separate index lists.)
+    """
+    for split, idx in parts.items():
+        order = np.argsort(idx, kind="stable")
+        repeat = np.zeros(len(idx), bool)
+        repeat[order[1:]] = idx[order[1:]] == idx[order[:-1]]  # a later copy of a sample
+        if repeat.any():
+            pos = int(np.flatnonzero(repeat)[0])
+            i = int(idx[pos])
+            raise SkelconError(
+                f"{where(split)}: sample {i} ({names[i]}) is listed again at position {pos}; "
+                f"{int(repeat.sum())} of {len(idx)} entries repeat a sample (a split lists each "
+                "sample once)"
+            )
+    splits = list(parts)
+    for a_i, a in enumerate(splits):
+        for b in splits[a_i + 1 :]:
+            common = np.intersect1d(parts[a], parts[b])
+            if len(common):
+                pos = int(np.flatnonzero(np.isin(parts[a], common))[0])
+                i = int(parts[a][pos])
+                raise SkelconError(
+                    f"{where(a)}: sample {i} ({names[i]}) is also in {where(b)}; {len(common)} "
+                    f"sample{' is' if len(common) == 1 else 's are'} in both (the {a} and {b} "
+                    "splits of a benchmark share no sample, else the test results are inflated)"
+                )
 
 
 FINITE_CHUNK_BYTES = 64 << 20
@@ -597,7 +646,9 @@ class PreparedWriter:
         self, splits: Mapping[str, Mapping[str, Sequence[int] | np.ndarray]], **extra: Any
     ) -> Path:
         """Write labels, names, splits and meta.json, ``fsync`` them, then move the
-        directory into place (a full disk: one-line error, the partial is removed)."""
+        directory into place (a full disk: one-line error, the partial is removed).
+        Splits of one benchmark that share a sample, or a split listing one twice, are
+        refused in one line (:func:`check_split_members`) and nothing is left."""
         try:
             with self._no_space():
                 return self._finalize(splits, **extra)
@@ -632,8 +683,10 @@ class PreparedWriter:
         for bench, parts in splits.items():
             (self.tmp / "splits" / bench).mkdir(parents=True, exist_ok=True)
             bench_counts[bench] = {}
-            for split, idx in parts.items():
-                idx = np.asarray(idx, dtype=np.int64)
+            arrays = {split: np.asarray(idx, dtype=np.int64) for split, idx in parts.items()}
+            # what load_prepared refuses is never written (e.g. PYSKL lists that overlap)
+            check_split_members(arrays, names, lambda s, b=bench: f"split {b}/{s}")
+            for split, idx in arrays.items():
                 np.save(self.tmp / "splits" / bench / f"{split}.npy", idx)
                 bench_counts[bench][split] = int(len(idx))
         labels = np.asarray(self._labels, dtype=np.int64)

@@ -80,12 +80,35 @@ def load_checkpoint(
     return check_checkpoint(state, p, require)
 
 
+def _writer_version(state: Any) -> str | None:
+    v = state.get("skelcon_version") if isinstance(state, dict) else None
+    return v if isinstance(v, str) and v else None
+
+
 def written_by(state: Any) -> str:
     """Which skelcon wrote checkpoint ``state``, as words for a message."""
-    v = state.get("skelcon_version") if isinstance(state, dict) else None
-    if isinstance(v, str) and v:
-        return f"written by skelcon {v}"
-    return "written by a skelcon that did not record its version (0.1.0 or older) or another tool"
+    from ..cli import package_version
+
+    v = _writer_version(state)
+    if v is None:
+        return (
+            "written by a skelcon that did not record its version (0.1.0 or older) or another tool"
+        )
+    return f"written by skelcon {v}" + (", this version" if v == package_version() else "")
+
+
+def incomplete_advice(state: Any) -> str:
+    """How to get a complete checkpoint instead of ``state``: pre-train with this skelcon
+    when another version (or tool) wrote it; when this version did, the file was edited
+    or cut since, so an intact copy serves as well."""
+    from ..cli import package_version
+
+    if _writer_version(state) == package_version():
+        return (
+            "this version writes every entry, so the file was edited since: use an intact "
+            "copy (last.pt or an epoch_NNNN.pt of the run) or pre-train again"
+        )
+    return f"pre-train again with this skelcon ({package_version()}) to get a complete checkpoint"
 
 
 def check_checkpoint(
@@ -114,7 +137,7 @@ def check_checkpoint(
         s = "entry" if len(missing) == 1 else "entries"
         raise SkelconError(
             f"checkpoint {p!r} has no {', '.join(map(repr, missing))} {s} ({written_by(state)}); "
-            f"pre-train again with this skelcon to get a complete checkpoint"
+            f"{incomplete_advice(state)}"
         )
 
     def bad(what: str) -> SkelconError:

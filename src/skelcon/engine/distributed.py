@@ -15,6 +15,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import re
+import signal
+import sys
+import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 
@@ -174,7 +178,8 @@ def launch_env(
 
     With ``WORLD_SIZE > 1`` the rendezvous needs ``RANK``, ``MASTER_ADDR`` and
     ``MASTER_PORT`` (torchrun and ``torch.distributed.launch`` set them all;
-    ``LOCAL_RANK`` defaults to 0). A missing or malformed one raises a one-line
+    ``LOCAL_RANK`` defaults to 0). A missing or malformed one, or a timeout setting
+    that is not a positive number (:func:`dist_timeouts`), raises a one-line
     :class:`SkelconError` naming it and how to start several processes, before any work.
     """
     env = os.environ if env is None else env
@@ -193,6 +198,7 @@ def launch_env(
     rank = _env_int("RANK", env, 0, world - 1, how)
     _env_int("MASTER_PORT", env, 1, 65535, how)
     local = _env_int("LOCAL_RANK", env, 0, world - 1, how) if env.get("LOCAL_RANK") else 0
+    dist_timeouts(env)
     return world, rank, local
 
 
@@ -200,7 +206,7 @@ def take_local_rank_arg(argv: list[str], env: MutableMapping[str, str] | None = 
     """``argv`` without the ``--local-rank=N`` / ``--local_rank N`` that the old
     launcher (``python -m torch.distributed.launch``) appends; ``N`` goes to
     ``env["LOCAL_RANK"]`` (default ``os.environ``) unless the launcher set it there
-    already (they agree). A value that is not an integer: one-line error."""
+    already (they agree). A missing value or one that is not an integer: one-line error."""
     env = os.environ if env is None else env
     out: list[str] = []
     i = 0
@@ -210,7 +216,12 @@ def take_local_rank_arg(argv: list[str], env: MutableMapping[str, str] | None = 
         if flag in ("--local-rank", "--local_rank"):
             if not eq:
                 value = argv[i + 1] if i + 1 < len(argv) else ""
-                i += 1
+                if value.startswith("--"):  # the next option, not a value
+                    value = ""
+                else:
+                    i += 1
+            if not value:
+                raise SkelconError(f"{flag} needs a value (e.g. {flag} 0)")
             if not value.isdigit():
                 raise SkelconError(f"{flag}={value!r} is not a local rank (an integer >= 0)")
             env.setdefault("LOCAL_RANK", value)
@@ -220,16 +231,131 @@ def take_local_rank_arg(argv: list[str], env: MutableMapping[str, str] | None = 
     return out
 
 
+RENDEZVOUS_ENV = "SKELCON_RENDEZVOUS_TIMEOUT"  # seconds every process waits for the others
+RENDEZVOUS_DEFAULT_S = 300.0
+COLLECTIVE_ENV = "SKELCON_DIST_TIMEOUT_MIN"  # minutes a collective waits for a slow rank
+COLLECTIVE_DEFAULT_MIN = 60.0
+AGENT_STORE = "TORCHELASTIC_USE_AGENT_STORE"  # torchrun's agent already gathered the ranks
+
+
+def _env_positive(name: str, default: float, unit: str, env: Mapping[str, str]) -> float:
+    """``env[name]`` as a positive number of ``unit`` (``default`` when unset), else one line."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise SkelconError(f"{name}={env.get(name)!r} is not valid (valid: a number of {unit} > 0)")
+    return value
+
+
+def dist_timeouts(env: Mapping[str, str] | None = None) -> tuple[float, float]:
+    """``(rendezvous seconds, collective minutes)`` from ``SKELCON_RENDEZVOUS_TIMEOUT``
+    (default 300 s: how long a process waits for the others to start) and
+    ``SKELCON_DIST_TIMEOUT_MIN`` (default 60 min: how long a collective waits for a
+    slow rank). A value that is not a positive number: one-line :class:`SkelconError`."""
+    env = os.environ if env is None else env
+    return (
+        _env_positive(RENDEZVOUS_ENV, RENDEZVOUS_DEFAULT_S, "seconds", env),
+        _env_positive(COLLECTIVE_ENV, COLLECTIVE_DEFAULT_MIN, "minutes", env),
+    )
+
+
+@contextlib.contextmanager
+def _default_stop_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM at their default action (end the process) inside the block.
+
+    A rendezvous blocks in C++, where Python's handlers (skelcon's SIGTERM handler,
+    ``KeyboardInterrupt``) never get to run; with the default action the signal ends
+    the process at once. The previous handlers are restored on leaving (main thread
+    only; elsewhere the handlers cannot be changed and are left alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _others(world: int) -> str:
+    """``"the other process"`` / ``"the other N processes"`` of a group of ``world``."""
+    return "the other process" if world == 2 else f"the other {world - 1} processes"
+
+
+def _rendezvous_error(e: BaseException, rank: int, world: int, where: str, seconds: float) -> str:
+    """One line for a failed rendezvous: who did not arrive, or torch's first line."""
+    text = str(e).strip()
+    first = text.splitlines()[0] if text else type(e).__name__
+    me = f"rank {rank} of {world}"
+    if "timed out" not in text.lower() and "timeout" not in text.lower():
+        return f"cannot join {_others(world)} at {where} ({me}): {first}"
+    hosting = rank == 0 and os.environ.get(AGENT_STORE) != "True"  # rank 0 opens the store
+    joined = re.search(r"(\d+)/(\d+) clients joined", text)
+    missing = world - int(joined.group(1)) if hosting and joined is not None else world - 1
+    if hosting and 0 < missing < world - 1:
+        who = f"{missing} of {_others(world)} did not arrive"
+    elif hosting:
+        who = f"{_others(world)} did not arrive"
+    else:
+        who = f"nothing answered at {where} (rank 0 is not running there)"
+    return (
+        f"rendezvous at {where} timed out after {seconds:g} s ({me}): {who}; start all "
+        f"{world} processes with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE "
+        f"(torchrun --nproc_per_node={world} ...), or wait longer with {RENDEZVOUS_ENV}=SECONDS"
+    )
+
+
+def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_min: float) -> None:
+    """Join the default process group: the rendezvous bounded by ``rendezvous_s`` seconds
+    (a line on stderr first, SIGINT/SIGTERM end the process while it waits), then the
+    group with collectives bounded by ``collective_min`` minutes. Raises a one-line
+    :class:`SkelconError` naming what did not arrive."""
+    where = f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
+    if os.environ.get(AGENT_STORE) != "True":  # under torchrun the ranks are all there
+        print(
+            f"skelcon: waiting for {_others(world)} at {where} (rank {rank} of {world}; up to "
+            f"{rendezvous_s:g} s, {RENDEZVOUS_ENV}) ...",
+            file=sys.stderr,
+            flush=True,
+        )
+    with _default_stop_signals():
+        try:
+            store, _, _ = next(
+                dist.rendezvous(
+                    "env://", rank, world, timeout=datetime.timedelta(seconds=rendezvous_s)
+                )
+            )
+        except (RuntimeError, ValueError, OSError) as e:  # DistStoreError, DistNetworkError
+            raise SkelconError(_rendezvous_error(e, rank, world, where, rendezvous_s)) from None
+        timeout = datetime.timedelta(minutes=collective_min)
+        store.set_timeout(timeout)
+        dist.init_process_group(
+            backend, store=dist.PrefixStore("default_pg", store), rank=rank, world_size=world,
+            timeout=timeout,
+        )  # fmt: skip
+
+
 @contextlib.contextmanager
 def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
     """Join torchrun's process group when there is one; yield ``(Dist, device)``.
 
     Reads ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` (set by torchrun); with one
     process this is ``(SINGLE, resolve_device(device_name))``. The backend is ``nccl``
-    for CUDA devices and ``gloo`` for CPU. A group joined here is left on exit; one
-    that was already joined (a caller's) is kept. Raises :class:`SkelconError` when a
-    rank has no GPU of its own or the launcher's environment is incomplete
-    (:func:`launch_env`).
+    for CUDA devices and ``gloo`` for CPU. Outside torchrun's agent each process says
+    on stderr that it waits for the others; the wait is bounded by
+    ``SKELCON_RENDEZVOUS_TIMEOUT`` seconds (default 300) and SIGINT/SIGTERM end the
+    process during it; collectives wait ``SKELCON_DIST_TIMEOUT_MIN`` minutes (default
+    60) for a slow rank. A group joined here is left on exit; one that was already
+    joined (a caller's) is kept. Raises :class:`SkelconError` when a rank has no GPU of
+    its own, the launcher's environment is incomplete (:func:`launch_env`), a timeout
+    setting is not a positive number, or the rendezvous fails or times out (naming
+    what did not arrive).
     """
     if dist.is_available() and dist.is_initialized():
         here = current()
@@ -244,12 +370,11 @@ def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
     if world <= 1:
         yield SINGLE, resolve_device(device_name)
         return
+    rendezvous_s, collective_min = dist_timeouts()
     device = _device_for(device_name, local)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    backend = "nccl" if device.type == "cuda" else "gloo"
-    timeout = datetime.timedelta(minutes=float(os.environ.get("SKELCON_DIST_TIMEOUT_MIN", "60")))
-    dist.init_process_group(backend, timeout=timeout)
+    _join("nccl" if device.type == "cuda" else "gloo", rank, world, rendezvous_s, collective_min)
     try:
         yield Dist(rank, world, local), device
     finally:

@@ -28,6 +28,7 @@ from ..config import PretrainConfig, to_dict
 from ..data.channels import channels_of, coord_count
 from ..data.prepared import PreparedSplit, load_prepared
 from ..errors import SkelconError
+from ..utils import threads
 from ..utils.io import atomic_write, output_lock
 from .build import build_moco, data_spec
 from .checkpoint import (
@@ -418,6 +419,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
                 epoch=epoch + 1,
                 epoch_loss=total / n_batches,
                 samples_per_s=seen / max(dt, 1e-9),
+                threads=threads.policy(),  # the CPU thread choice behind samples_per_s
             )
             shown.epoch_line(epoch + 1, total / n_batches, seen / max(dt, 1e-9))
             check(epoch + 1)

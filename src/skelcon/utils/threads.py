@@ -18,7 +18,8 @@ therefore, unless told otherwise:
 Overrides, read from the environment when a command starts:
 
 * ``SKELCON_THREADS=N``: exactly N intra-op threads, never changed;
-* ``OMP_NUM_THREADS=N`` (set by the user or by torchrun): the same, N threads;
+* ``OMP_NUM_THREADS=N`` (set by the user or by torchrun): the same, N threads (of
+  OpenMP's nested list ``N,M`` the first level); any other value is refused;
 * ``SKELCON_THREADS=torch``: leave PyTorch's own choice (one thread per core,
   spinning), as skelcon 0.1 did;
 * ``OMP_WAIT_POLICY``, when set, is kept as it is.
@@ -55,6 +56,24 @@ def mode_from_env(env: dict[str, str] | os._Environ = os.environ) -> str | int:
             f"{ENV}={env.get(ENV)!r} is not valid (valid: auto, torch, or a thread count >= 1)"
         )
     return n
+
+
+def omp_threads(env: dict[str, str] | os._Environ = os.environ) -> int | None:
+    """The thread count ``OMP_NUM_THREADS`` asks for: ``None`` when unset or empty, the
+    first level of OpenMP's nested list (``4,1`` -> 4) otherwise.
+
+    Raises :class:`SkelconError` for a value that is not a comma-separated list of
+    positive integers (``0``, ``abc``, ``1.5``)."""
+    raw = env.get("OMP_NUM_THREADS", "").strip()
+    if not raw:
+        return None
+    levels = [v.strip() for v in raw.split(",")]
+    if not all(v.isdigit() and int(v) >= 1 for v in levels):
+        raise SkelconError(
+            f"OMP_NUM_THREADS={env.get('OMP_NUM_THREADS')!r} is not valid (valid: a thread "
+            "count >= 1, or OpenMP's nested list of them such as 4,1: skelcon uses the first)"
+        )
+    return int(levels[0])
 
 
 def set_wait_policy(env: dict[str, str] | os._Environ = os.environ) -> None:
@@ -149,11 +168,14 @@ class Governor:
 
 
 _governor: Governor | None = None
+_policy: str | None = None  # the line configure() returned last
 
 
 def configure(env: dict[str, str] | os._Environ = os.environ) -> str:
     """Apply the policy for this process (commands call it once, first thing); returns a
-    one-line description. Raises :class:`SkelconError` for a bad ``SKELCON_THREADS``."""
+    one-line description, also kept for :func:`policy`. Raises :class:`SkelconError`
+    for a bad ``SKELCON_THREADS`` or, when that is ``auto``, a bad ``OMP_NUM_THREADS``
+    (:func:`omp_threads`)."""
     global _governor
     import torch
 
@@ -161,20 +183,36 @@ def configure(env: dict[str, str] | os._Environ = os.environ) -> str:
     _governor = None
     wait = env.get("OMP_WAIT_POLICY", "default")
     if mode == "torch":
-        return f"threads: PyTorch's default ({torch.get_num_threads()}), OpenMP wait {wait}"
-    fixed = mode if isinstance(mode, int) else None
-    if fixed is None and env.get("OMP_NUM_THREADS", "").strip().isdigit():
-        fixed = max(1, int(env["OMP_NUM_THREADS"]))
+        return _record(
+            f"threads: PyTorch's default ({torch.get_num_threads()}), OpenMP wait {wait}"
+        )
+    fixed = mode if isinstance(mode, int) else omp_threads(env)
     if fixed is not None:
         torch.set_num_threads(fixed)
-        return f"threads: {fixed} (fixed), OpenMP wait {wait}"
+        return _record(f"threads: {fixed} (fixed), OpenMP wait {wait}")
     cores = usable_cores()
     cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(cores))
     torch.set_num_threads(cores)
     _governor = Governor(cores, lambda: busy_seconds(cpus))
-    return (
+    return _record(
         f"threads: up to {cores}, fewer while other processes keep cores busy; OpenMP wait {wait}"
     )
+
+
+def _record(line: str) -> str:
+    global _policy
+    _policy = line
+    return line
+
+
+def policy() -> str:
+    """The line :func:`configure` returned last (what a run records beside its figures),
+    or PyTorch's own thread count when skelcon's policy was not applied (the Python API)."""
+    if _policy is not None:
+        return _policy
+    import torch
+
+    return f"threads: {torch.get_num_threads()} (PyTorch's, skelcon's policy not applied)"
 
 
 def tick() -> None:
