@@ -34,7 +34,7 @@ def test_missing_joints_stored_as_real_ones_are_silent(monkeypatch, tmp_path):
 
 
 def test_a_file_read_twice_is_silent(monkeypatch, tmp_path):
-    monkeypatch.setattr("skelcon.data.folder._dedupe", lambda files, raw, unused: files)
+    monkeypatch.setattr("skelcon.data.files.dedupe_files", lambda files, raw, unused: files)
     assert "silent" in _outcomes("folder-tree-prepare", range(12, 16), tmp_path)
 
 
@@ -75,7 +75,7 @@ def test_numeric_header_read_as_a_frame_is_silent(monkeypatch, tmp_path):
 def test_a_hard_linked_file_read_twice_is_silent(monkeypatch, tmp_path):
     import os
 
-    monkeypatch.setattr("skelcon.data.folder._file_id", os.path.realpath)  # symlinks only
+    monkeypatch.setattr("skelcon.data.files.file_key", os.path.realpath)  # symlinks only
     assert "silent" in _outcomes("folder-tree-prepare", SEEDS_HARDLINK, tmp_path)
 
 

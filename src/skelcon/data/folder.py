@@ -69,6 +69,7 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, text_lines
+from . import files as _files
 from .channels import check_channels, coord_count, resolve_channels
 from .clips import (
     MISSING_ENCODINGS,
@@ -79,6 +80,7 @@ from .clips import (
     missing_summary,
     norm_from_args,
 )
+from .files import rel_path
 from .kinetics import parse_json
 from .layouts import JointLayout, load_layout
 from .openpose import FRAME_FILE, MAX_VALUE, is_people_doc, read_openpose_frames, read_people_frames
@@ -470,10 +472,6 @@ def _hash_split(name: str, test_fraction: float) -> str:
     return "test" if h / 2**32 < test_fraction else "train"
 
 
-def _rel(p: Path, raw: Path) -> str:
-    return str(p.relative_to(raw)).replace(os.sep, "/")
-
-
 def _walk(d: Path, raw: Path, depth: int, files: list[Path], unused: list[tuple[str, str]],
           links: list[tuple[Path, int]], seen: set[str]) -> None:  # fmt: skip
     """Every file below ``d`` into ``files``; a symlinked folder into ``links`` (read
@@ -483,21 +481,21 @@ def _walk(d: Path, raw: Path, depth: int, files: list[Path], unused: list[tuple[
     try:
         entries = sorted(os.scandir(d), key=lambda e: e.name)
     except OSError as e:
-        unused.append((_rel(d, raw), f"cannot list the folder: {e.strerror or e}"))
+        unused.append((rel_path(d, raw), f"cannot list the folder: {e.strerror or e}"))
         return
     if not entries and depth:
-        unused.append((_rel(d, raw), "an empty folder"))
+        unused.append((rel_path(d, raw), "an empty folder"))
     for e in entries:
         p = Path(e.path)
         if e.name.startswith("."):
-            unused.append((_rel(p, raw), "hidden file"))  # .DS_Store, macOS ._ files, .git
+            unused.append((rel_path(p, raw), "hidden file"))  # .DS_Store, macOS ._ files, .git
             continue
         try:
             is_dir, is_file, is_link = e.is_dir(), e.is_file(), e.is_symlink()
         except OSError:
             is_dir = is_file = is_link = False
         if is_dir and depth >= MAX_DEPTH:
-            unused.append((_rel(p, raw), f"more than {MAX_DEPTH} folders deep"))
+            unused.append((rel_path(p, raw), f"more than {MAX_DEPTH} folders deep"))
         elif is_dir and is_link:
             links.append((p, depth + 1))
         elif is_dir:
@@ -505,7 +503,7 @@ def _walk(d: Path, raw: Path, depth: int, files: list[Path], unused: list[tuple[
         elif is_file:
             files.append(p)
         else:
-            unused.append((_rel(p, raw), "a broken link or not a regular file"))
+            unused.append((rel_path(p, raw), "a broken link or not a regular file"))
 
 
 def _walk_tree(raw: Path, files: list[Path], unused: list[tuple[str, str]]) -> None:
@@ -522,43 +520,10 @@ def _walk_tree(raw: Path, files: list[Path], unused: list[tuple[str, str]]) -> N
             parent = os.path.realpath(p.parent)
             above = parent == real or parent.startswith(real + os.sep) or real == raw_real
             where = os.path.relpath(real, raw_real).replace(os.sep, "/")
-            unused.append((_rel(p, raw), "a link to a folder above it (a loop)" if above else
+            unused.append((rel_path(p, raw), "a link to a folder above it (a loop)" if above else
                            f"a link to the folder {where} (read there)"))  # fmt: skip
         else:
             _walk(p, raw, depth, files, unused, links, seen)
-
-
-def _file_id(p: str | os.PathLike) -> tuple:
-    """What makes two paths one file: ``(st_dev, st_ino)`` (symlinks followed, so a
-    symlink and a hard link both meet the file), its real path when it cannot be
-    stat'ed."""
-    try:
-        st = os.stat(p)
-    except OSError:
-        return ("path", os.path.realpath(p))
-    return (st.st_dev, st.st_ino)
-
-
-def _dedupe(files: list[Path], raw: Path, unused: list[tuple[str, str]]) -> list[Path]:
-    """One path per file (:func:`_file_id`: symlinks and hard links alike): the one
-    without a symlink on its way (else the first); every other named in ``unused``,
-    before any parsing."""
-    raw_real = Path(os.path.realpath(raw))
-    by_id: dict[tuple, list[Path]] = {}
-    for f in files:
-        by_id.setdefault(_file_id(f), []).append(f)
-    keep = set()
-    for paths in by_id.values():
-        direct = [p for p in paths if str(raw_real / p.relative_to(raw)) == os.path.realpath(p)]
-        first = (direct or paths)[0]
-        keep.add(first)
-        for p in paths:
-            if p != first:
-                how = ("a hard link; " if os.path.realpath(p) != os.path.realpath(first)
-                       else "")  # fmt: skip
-                unused.append((_rel(p, raw), f"the same file as {_rel(first, raw)} ({how}read "
-                               "once, there)"))  # fmt: skip
-    return [f for f in files if f in keep]
 
 
 def _group(files: list[Path], raw: Path, class_dir: Path):
@@ -576,7 +541,7 @@ def _group(files: list[Path], raw: Path, class_dir: Path):
     for parent, _ in videos:
         prefixes[parent] = prefixes.get(parent, 0) + 1
     for (parent, video), fs in videos.items():
-        base = _rel(parent, raw)
+        base = rel_path(parent, raw)
         name = base if parent != class_dir and prefixes[parent] == 1 else f"{base}/{video}"
         out.append((fs[0], name, tuple(str(f) for f in fs)))
     return out
@@ -597,17 +562,17 @@ def _scan_tree(raw: Path, test_fraction: float):
     unused: list[tuple[str, str]] = []
     files: list[Path] = []
     _walk_tree(raw, files, unused)
-    files = _dedupe(files, raw, unused)
+    files = _files.dedupe_files(files, raw, unused)
     per_class: dict[tuple[Path, str | None], list[Path]] = {}
     for f in files:
         root, split = next(((r, s) for r, s in roots if r in f.parents), (None, None))
         rel = f.relative_to(root).parts if root is not None else ()
         if root is None:
-            unused.append((_rel(f, raw), "outside train/ and test/"))
+            unused.append((rel_path(f, raw), "outside train/ and test/"))
         elif len(rel) < 2:
-            unused.append((_rel(f, raw), "not in a class folder"))
+            unused.append((rel_path(f, raw), "not in a class folder"))
         elif f.suffix.lower() not in EXTENSIONS:
-            unused.append((_rel(f, raw), f"not a {'/'.join(EXTENSIONS)} clip"))
+            unused.append((rel_path(f, raw), f"not a {'/'.join(EXTENSIONS)} clip"))
         else:
             per_class.setdefault((root / rel[0], split), []).append(f)
     found = []
@@ -691,7 +656,7 @@ def _scan_labels(raw: Path, labels: Path, test_fraction: float):
             raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} listed twice (line "
                                f"{seen[name]})")  # fmt: skip
         seen[name] = ln
-        real = _file_id(f)  # a symlink or a hard link to a clip listed before
+        real = _files.file_key(f) or f  # a symlink or a hard link to a clip listed before
         if real in real_seen and not frames:
             raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} is the same file as line "
                                f"{real_seen[real]}")  # fmt: skip
