@@ -428,8 +428,8 @@ def test_hard_linked_file_read_once(shared_cases, tmp_path):
     meta, _, names = _arrays(out)
     assert len(names) == 12 and ("clap/hardlinked" in names) != ("über/clip_é0" in names)
     reasons = {u["path"]: u["reason"] for u in meta["unused_files"]}
-    assert reasons["über/clip_é0.npy"] == ("the same file as clap/hardlinked.npy (a hard link; "
-                                          "read once, there)")  # fmt: skip
+    assert reasons["über/clip_é0.npy"] == ("the same file as clap/hardlinked.npy (read once, "
+                                          "there; a hard link)")  # fmt: skip
     labels = tmp_path / "l.csv"
     labels.write_text("über/clip_é0.npy,a\nclap/hardlinked.npy,b\n")
     with pytest.raises(SkelconError, match="l.csv:2: clip 'clap/hardlinked.npy' is the same file"):
