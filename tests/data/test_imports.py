@@ -516,7 +516,9 @@ def test_handed_bomb_label_pickle_through_import_npy(shared_cases, tmp_path, cap
                                  "--layout", "coco17"]):  # fmt: skip
         t0 = time.perf_counter()
         assert main(["prepare", *args, "--out", str(tmp_path / "o")]) == 2
-        assert time.perf_counter() - t0 < 15.0  # a hang guard (a bomb hung forever before), not a timing
+        assert (
+            time.perf_counter() - t0 < 15.0
+        )  # a hang guard (a bomb hung forever before), not a timing
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and len(err[0]) < 400 and ".pkl" in err[0]
         assert "pickle refused as too large" in err[0]

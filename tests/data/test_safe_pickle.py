@@ -118,7 +118,9 @@ def _refused_fast(path, allow_numpy: bool = True, match: str = "") -> str:
     t0 = time.perf_counter()
     with pytest.raises(SkelconError) as e:
         load_restricted(path, allow_numpy=allow_numpy)
-    assert time.perf_counter() - t0 < 15.0  # a hang guard (a bomb hung forever before), not a timing
+    assert (
+        time.perf_counter() - t0 < 15.0
+    )  # a hang guard (a bomb hung forever before), not a timing
     msg = str(e.value)
     assert "\n" not in msg and str(path) in msg and match in msg
     return msg
