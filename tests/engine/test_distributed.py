@@ -107,6 +107,7 @@ def _one_step_worker(rank: int, world: int, port: int, out: str) -> None:
         torch.save({"loss": torch.stack([here.mean(loss) for loss, _ in steps]),
                     "model": model.state_dict(), "stats": stats, "reduces": spy.call_count},
                    f"{out}/rank{rank}_{symmetric}.pt")  # fmt: skip
+    torch.distributed.barrier()  # no rank tears down the group while a peer still uses it
     torch.distributed.destroy_process_group()
 
 
@@ -156,6 +157,7 @@ def _shuffle_worker(rank: int, world: int, port: int, out: str) -> None:
     g = torch.Generator().manual_seed(3)
     y = distributed_shuffled_forward(fn, x, 0, g)
     torch.save({"y": y, "seen": seen[0]}, f"{out}/rank{rank}.pt")
+    torch.distributed.barrier()  # no rank tears down the group while a peer still uses it
     torch.distributed.destroy_process_group()
 
 
@@ -278,6 +280,7 @@ def _features_worker(rank: int, world: int, port: int, data: str, out: str) -> N
 
     f, y = extract_features(enc, split, crop, "cpu", batch_size=5, progress=False)
     torch.save({"f": f, "y": y}, f"{out}/rank{rank}.pt")
+    torch.distributed.barrier()  # no rank tears down the group while a peer still uses it
     torch.distributed.destroy_process_group()
 
 

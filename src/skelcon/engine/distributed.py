@@ -377,5 +377,8 @@ def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
     _join("nccl" if device.type == "cuda" else "gloo", rank, world, rendezvous_s, collective_min)
     try:
         yield Dist(rank, world, local), device
+        # every rank has finished its collectives before any tears its group down: rank
+        # 0 hosts the store, and a peer still using it aborts ("terminate called ...")
+        dist.barrier()
     finally:
         dist.destroy_process_group()
