@@ -10,8 +10,7 @@ from shareddirs import not_found, shared_cases_dir, shared_data_dir
 
 # The suite compares runs bit for bit (exact resume, DDP against one process): keep the
 # thread count fixed rather than following the machine's load (tests/utils/test_threads.py
-# tests that policy itself); idle OpenMP threads still sleep instead of spinning.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# tests that policy itself).
 os.environ.setdefault("SKELCON_THREADS", "torch")
 
 

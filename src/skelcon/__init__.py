@@ -11,10 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .utils.threads import set_wait_policy
-
-set_wait_policy()  # idle OpenMP threads sleep: must happen before PyTorch loads OpenMP
-
 __version__ = "0.2.0"  # the one source: pyproject.toml reads it
 __all__ = ["__version__", "load_encoder"]
 

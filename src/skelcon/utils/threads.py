@@ -1,19 +1,20 @@
-"""The CPU thread policy: how many intra-op threads, and how idle OpenMP threads wait.
+"""The CPU thread policy: how many intra-op threads a command uses.
 
 PyTorch starts one intra-op thread per core and its OpenMP threads spin (busy-wait)
 between parallel regions. On a machine whose cores other jobs also use, spinning
 threads and threads waiting for a pre-empted team-mate make every step many times
-slower (measured on 2 busy cores: 3.1 samples/s with 2 spinning threads, 17.7 with 2
-passive ones, 24.9 with 1 thread; ``bench/shared_machine.py``). skelcon's commands
-therefore, unless told otherwise:
-
-* set ``OMP_WAIT_POLICY=PASSIVE`` (idle OpenMP threads sleep instead of spinning),
-  at import, before PyTorch loads its OpenMP runtime;
-* use as many threads as the cores the process may run on (CPU affinity, capped by a
-  cgroup CPU quota), minus the cores that *other* processes kept busy over the last
-  couple of seconds (``/proc/stat`` of those cores minus this process's own CPU
-  time), at least one. :func:`tick` re-decides every :data:`INTERVAL_S` seconds; the
-  batch loaders call it, so pre-training and evaluation follow the machine's load.
+slower. Measured on the 2-core development CPU, small SEQ+STG step, batch 16
+(docs/scaling.md): alone, 2 spinning threads 75.7 samples/s,
+2 passive ones (``OMP_WAIT_POLICY=PASSIVE``) 48.8; two such processes at once, 12.6
+each spinning, 45-47 each passive. One thread has no team to wait for. skelcon's
+commands therefore, unless told otherwise, use as many threads as the cores the
+process may run on (CPU affinity, capped by a cgroup CPU quota), minus the cores that
+*other* processes kept busy over the last couple of seconds (``/proc/stat`` of those
+cores minus this process's own CPU time), at least one: all cores alone (spinning,
+the fastest), one thread each when two jobs share two cores. :func:`tick` re-decides
+every :data:`INTERVAL_S` seconds; the batch loaders call it, so pre-training and
+evaluation follow the machine's load. The OpenMP wait policy is left as it is
+(passive waits cost a third of the speed alone).
 
 Overrides, read from the environment when a command starts:
 
@@ -22,7 +23,8 @@ Overrides, read from the environment when a command starts:
   OpenMP's nested list ``N,M`` the first level); any other value is refused;
 * ``SKELCON_THREADS=torch``: leave PyTorch's own choice (one thread per core,
   spinning), as skelcon 0.1 did;
-* ``OMP_WAIT_POLICY``, when set, is kept as it is.
+* ``OMP_WAIT_POLICY=PASSIVE``: idle OpenMP threads sleep (slower alone, far faster
+  than spinning on busy cores with a fixed thread count).
 """
 
 from __future__ import annotations
@@ -74,16 +76,6 @@ def omp_threads(env: dict[str, str] | os._Environ = os.environ) -> int | None:
             "count >= 1, or OpenMP's nested list of them such as 4,1: skelcon uses the first)"
         )
     return int(levels[0])
-
-
-def set_wait_policy(env: dict[str, str] | os._Environ = os.environ) -> None:
-    """``OMP_WAIT_POLICY=PASSIVE`` unless the user set it or chose ``SKELCON_THREADS=torch``.
-
-    Only effective before PyTorch (its OpenMP runtime) is imported: ``skelcon``'s
-    package ``__init__`` calls it first thing.
-    """
-    if env.get(ENV, "").strip().lower() != "torch":
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def usable_cores(
