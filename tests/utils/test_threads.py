@@ -103,3 +103,43 @@ def test_configure_respects_fixed_counts_and_restores():
     finally:
         threads._governor = None
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1,1", 1), (" 3 , 2 ", 3), ("2", 2), ("", None)])
+def test_omp_num_threads_nested_list_uses_its_first_level(value, expected):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert threads.omp_threads({"OMP_NUM_THREADS": value}) == expected
+        line = threads.configure({"OMP_NUM_THREADS": value})
+        if expected is not None:
+            assert line.startswith(f"threads: {expected} (fixed)")
+            assert torch.get_num_threads() == expected and threads._governor is None
+        else:
+            assert "up to" in line
+    finally:
+        threads._governor = None
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "1,0", "-1", "1.5", "2,", ","])
+def test_bad_omp_num_threads_is_one_line(bad):
+    with pytest.raises(SkelconError) as e:
+        threads.configure({"OMP_NUM_THREADS": bad})
+    msg = str(e.value)
+    assert msg.startswith(f"OMP_NUM_THREADS={bad!r} is not valid (valid: a thread count >= 1")
+    assert "\n" not in msg
+
+
+def test_policy_recorded_for_the_run():
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        line = threads.configure({"SKELCON_THREADS": "1"})
+        assert threads.policy() == line == "threads: 1 (fixed), OpenMP wait default"
+    finally:
+        threads._governor, threads._policy = None, None
+        torch.set_num_threads(before)
+    assert threads.policy().startswith("threads: ")  # not configured: PyTorch's count
