@@ -130,6 +130,9 @@ class PretrainConfig:
     )
     representations: list[str] = field(default_factory=lambda: ["seq", "stg"])
     epochs: int = 451
+    # at least this many optimiser steps (0: off): a small training split runs more epochs,
+    # with warm-up, milestones, monitor and save intervals stretched alike (engine/pretrain.py)
+    min_steps: int = 0
     batch_size: int = 64
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -180,7 +183,7 @@ class PretrainConfig:
             raise SkelconError(
                 f"optim.warmup_epochs {o.warmup_epochs} must be >= 0 (it is capped at half the run)"
             )
-        for name in ("num_workers", "log_every", "save_every"):
+        for name in ("num_workers", "log_every", "save_every", "min_steps"):
             if getattr(self, name) < 0:
                 raise SkelconError(f"{name} {getattr(self, name)} must be >= 0 (0: off)")
         for name in ("momentum", "momentum_end"):

@@ -48,6 +48,7 @@ from .monitor import KnnMonitor
 from .precision import Precision, apply_precision, compile_encoders
 from .progress import RunProgress, size_notes
 from .schedules import lr_at, momentum_at
+from .verdict import conclude
 
 # what a resumed run must share with its checkpoint (everything that shapes the weights;
 # epochs may grow under a step schedule, not under cosine ones, which depend on it)
@@ -80,6 +81,38 @@ def cap_queue(cfg: PretrainConfig, num_clips: int) -> str:
         f"moco.queue_size {asked} is not below the {limit + 1} keys of the {num_clips} "
         f"training clips less one batch of {batch} ({each}), so the queue would keep keys "
         f"of every clip from earlier epochs; capped to {limit}"
+    )
+
+
+def stretch_to_min_steps(cfg: PretrainConfig, num_clips: int) -> str:
+    """Lengthen a run on a small training split to at least ``cfg.min_steps`` steps.
+
+    A recipe counts epochs, so a split of ``num_clips`` clips makes ``epochs *
+    (num_clips // batch_size)`` optimiser steps: 50 epochs are 1,150 steps on 1,510 clips
+    but 50 steps on 100. When that is below ``min_steps`` (0: off), ``cfg.epochs``
+    becomes ``ceil(min_steps / steps_per_epoch)`` and everything counted in epochs is
+    stretched by the same factor (``optim.warmup_epochs``, ``optim.milestones``,
+    ``monitor.every``, ``save_every``), so the run keeps its shape in steps. Deterministic
+    in ``(cfg, num_clips)``, so a resume stretches alike; the stretched values are what
+    ``config.yaml`` saves. Why: docs/pretraining.md, section 6 (steps, not epochs).
+    Returns a one-line note when it stretched, else ``""``.
+    """
+    per_epoch = max(num_clips // cfg.batch_size, 1)
+    if cfg.min_steps <= 0 or cfg.epochs * per_epoch >= cfg.min_steps:
+        return ""
+    asked = cfg.epochs
+    cfg.epochs = math.ceil(cfg.min_steps / per_epoch)
+    f = cfg.epochs / asked
+    cfg.optim.warmup_epochs = round(cfg.optim.warmup_epochs * f, 3)
+    cfg.optim.milestones = [round(m * f) for m in cfg.optim.milestones]
+    if cfg.monitor.every:
+        cfg.monitor.every = max(round(cfg.monitor.every * f), 1)
+    if cfg.save_every:
+        cfg.save_every = max(round(cfg.save_every * f), 1)
+    return (
+        f"{asked} epochs of the {num_clips} training clips are {asked * per_epoch} steps of "
+        f"batch {cfg.batch_size}, fewer than min_steps {cfg.min_steps}: running {cfg.epochs} "
+        f"epochs ({cfg.epochs * per_epoch} steps; warm-up, monitor and schedule stretched alike)"
     )
 
 
@@ -284,7 +317,8 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             f"two samples); got batch_size {cfg.batch_size} with {len(split)} training clips"
         )
     check_world(cfg, world, device, len(split))
-    note = cap_queue(cfg, len(split))  # said below, once a resume has been accepted
+    notes = [stretch_to_min_steps(cfg, len(split)), cap_queue(cfg, len(split))]
+    notes = [n for n in notes if n]  # said below, once a resume has been accepted
 
     seed_everything(cfg.seed)
     model = build_moco(cfg, spec).to(device)
@@ -317,7 +351,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
         raise SkelconError(
             f"{out} already holds a run; pass --resume to continue it or pick another --out"
         )
-    if note and progress:
+    for note in notes if progress else []:
         print(f"skelcon: note: {note}", file=sys.stderr)
     trainer = wrap_ddp(model, world, device)  # the module a step runs through
 
@@ -438,6 +472,8 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     logger.close()
     if not math.isfinite(total):
         raise SkelconError("training diverged")
+    if world.is_main and monitor is not None and done == cfg.epochs:
+        conclude(out, len(monitor.test), cfg.epochs * steps_per_epoch)  # out/verdict.json
     return out
 
 

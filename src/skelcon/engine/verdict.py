@@ -1,0 +1,135 @@
+"""Did pre-training pay off? The run's own verdict, per encoder, from its kNN monitor.
+
+At the end of a pre-training run each query encoder's kNN top-1 on the test split
+(:class:`~skelcon.engine.monitor.KnnMonitor`: centre crop, cosine, ``monitor.knn_k``) is
+compared with the same measurement before the first step, i.e. with this very run's
+random-init encoder: same architecture, seed, data and protocol. The gain is judged
+against the noise of a test split of ``n`` clips: one clip is ``100 / n`` points, and two
+standard errors of the difference of two accuracies ``p0``, ``p1`` measured on ``n``
+clips each are ``2 * sqrt((p0 (1 - p0) + p1 (1 - p1)) / n)`` (normal approximation of the
+binomial; it ignores that the two share their clips, so it is conservative), and never
+less than two clips. A gain above that band is ``paid off``; within it ``no clear
+gain``; below it ``worse``. This is a monitor, not the paper's protocol: the kNN and
+linear tables come from ``skelcon eval``; docs/pretraining.md has both side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PAID_OFF, NO_GAIN, WORSE = "paid off", "no clear gain", "worse"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One encoder's verdict: kNN top-1 (%) before and after, on ``n_test`` test clips."""
+
+    rep: str
+    before: float
+    after: float
+    n_test: int
+
+    @property
+    def gain(self) -> float:
+        """Points gained over the run's own epoch-0 (random-init) kNN."""
+        return self.after - self.before
+
+    @property
+    def clip_points(self) -> float:
+        """Points one test clip is worth."""
+        return 100.0 / self.n_test
+
+    @property
+    def noise(self) -> float:
+        """Half-width in points of the band a gain must leave to count (module doc)."""
+        p0, p1 = self.before / 100, self.after / 100
+        se = math.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / self.n_test)
+        return max(200 * se, 2 * self.clip_points)
+
+    @property
+    def status(self) -> str:
+        """``paid off``, ``no clear gain`` or ``worse``."""
+        if self.gain > self.noise:
+            return PAID_OFF
+        return WORSE if self.gain < -self.noise else NO_GAIN
+
+    def line(self) -> str:
+        """One line for the console: ``SEQ kNN 39.0 -> 73.8 % (+34.9 points ...): paid off``."""
+        return (
+            f"{self.rep.upper()} kNN top-1 {self.before:.1f} -> {self.after:.1f} % "
+            f"({self.gain:+.1f} points over its own random init at epoch 0; {self.n_test} test "
+            f"clips, one clip = {self.clip_points:.2f} points, noise band +/-{self.noise:.1f}): "
+            f"{self.status}"
+        )
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "gain": round(self.gain, 3), "noise": round(self.noise, 3),
+                "clip_points": round(self.clip_points, 4), "status": self.status}  # fmt: skip
+
+
+def judge(records: list[dict], n_test: int) -> list[Verdict]:
+    """Verdicts from a run's ``metrics.jsonl`` records: for every ``knn/<rep>`` key, its
+    first measurement (epoch 0) against its last. Empty when the run has no epoch-0 kNN
+    (monitor off, or no labelled test split)."""
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for rec in records:
+        for key, value in rec.items():
+            if key.startswith("knn/") and isinstance(value, int | float):
+                rep = key.split("/", 1)[1]
+                if rec.get("epoch") == 0:
+                    first.setdefault(rep, float(value))
+                last[rep] = float(value)
+    return [Verdict(rep, first[rep], last[rep], n_test) for rep in first if n_test > 0]
+
+
+def read_records(run: str | os.PathLike) -> list[dict]:
+    """The JSON records of ``run/metrics.jsonl`` (a torn last line is skipped)."""
+    path = Path(run) / "metrics.jsonl"
+    out = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def advice(verdicts: list[Verdict], steps: int) -> str:
+    """What to try when an encoder did not pay off (empty when all did)."""
+    bad = [v.rep.upper() for v in verdicts if v.status != PAID_OFF]
+    if not bad:
+        return ""
+    return (
+        f"pre-training did not pay off for {', '.join(bad)} in {steps} steps; more steps "
+        f"(--set min_steps=N, or --epochs) is the first lever on small data; see "
+        f"docs/pretraining.md ('Did it pay off?') before using these weights"
+    )
+
+
+def conclude(run: str | os.PathLike, n_test: int, steps: int, *, echo: bool = True) -> list[Verdict]:
+    """Judge a finished run from its ``metrics.jsonl``; write ``run/verdict.json``
+    (atomically) and, with ``echo``, print one line per encoder and a warning naming the
+    encoders that did not pay off (stderr). Returns the verdicts (empty: nothing to judge)."""
+    import sys
+
+    from ..utils.io import atomic_write
+
+    verdicts = judge(read_records(run), n_test)
+    if not verdicts:
+        return verdicts
+    doc = {"steps": steps, "n_test": n_test, "rule": __doc__.split("\n\n")[1].replace("\n", " "),
+           "encoders": {v.rep: v.to_dict() for v in verdicts}}  # fmt: skip
+    text = json.dumps(doc, indent=1)
+    atomic_write(Path(run) / "verdict.json", lambda p: p.write_text(text))
+    if echo:
+        for v in verdicts:
+            print(f"skelcon: verdict: {v.line()}", file=sys.stderr)
+        warn = advice(verdicts, steps)
+        if warn:
+            print(f"skelcon: warning: {warn}", file=sys.stderr)
+    return verdicts

@@ -1,0 +1,92 @@
+"""The run's own verdict: did pre-training pay off, per encoder, against its noise."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from tinydata import TINY_PRETRAIN
+
+from skelcon.config import PretrainConfig, load_config
+from skelcon.engine.pretrain import pretrain, stretch_to_min_steps
+from skelcon.engine.verdict import NO_GAIN, PAID_OFF, WORSE, Verdict, conclude, judge
+
+
+def test_rule_against_the_noise_of_the_test_split():
+    # 195 test clips at 39 % -> 74 %: far above two standard errors (about 9.5 points)
+    v = Verdict("seq", 39.0, 73.8, 195)
+    assert v.status == PAID_OFF and 9 < v.noise < 10 and v.clip_points == pytest.approx(0.5128, 1e-3)
+    assert "+34.8 points" in v.line() and "195 test clips" in v.line()
+    # the same gain on 20 test clips is within the noise (two clips are 10 points; se 30)
+    assert Verdict("seq", 40.0, 55.0, 20).status == NO_GAIN
+    assert Verdict("stg", 60.0, 40.0, 400).status == WORSE
+    # at 0 % and 100 % the binomial se is 0: the band is never below two test clips
+    assert Verdict("seq", 100.0, 100.0, 50).noise == pytest.approx(4.0)
+    assert Verdict("seq", 0.0, 3.9, 50).status == NO_GAIN
+
+
+def test_judge_reads_epoch_zero_and_the_last_measurement():
+    recs = [{"step": 0, "epoch": 0, "knn/seq": 30.0, "knn/stg": 50.0},
+            {"step": 5, "loss": 3.0},
+            {"step": 10, "epoch": 10, "knn/seq": 70.0, "knn/stg": 45.0},
+            {"step": 20, "epoch": 20, "knn/seq": 80.0, "knn/stg": 52.0}]  # fmt: skip
+    seq, stg = judge(recs, 100)
+    assert (seq.rep, seq.before, seq.after) == ("seq", 30.0, 80.0) and seq.status == PAID_OFF
+    assert (stg.before, stg.after) == (50.0, 52.0) and stg.status == NO_GAIN
+    # no epoch-0 measurement (monitor off): nothing to judge
+    assert judge(recs[1:], 100) == []
+
+
+def test_conclude_writes_verdict_json_and_warns(tmp_path, capsys):
+    recs = [{"step": 0, "epoch": 0, "knn/seq": 30.0}, {"step": 9, "epoch": 3, "knn/seq": 31.0}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    (v,) = conclude(tmp_path, 60, 9)
+    doc = json.loads((tmp_path / "verdict.json").read_text())
+    assert doc["encoders"]["seq"]["status"] == NO_GAIN == v.status and doc["steps"] == 9
+    err = capsys.readouterr().err
+    assert "verdict: SEQ kNN top-1 30.0 -> 31.0 %" in err
+    assert "warning: pre-training did not pay off for SEQ in 9 steps" in err
+
+
+def test_a_run_on_pure_noise_says_it_did_not_pay_off(tmp_path, capsys):
+    """Clips of Gaussian noise with random labels: nothing to learn, so neither encoder
+    may claim a gain (a rule such as 'gain > 0' fails this about half the time)."""
+    from skelcon.data.prepared import PreparedWriter
+
+    rng = np.random.default_rng(0)
+    n, frames = 160, 16
+    w = PreparedWriter(tmp_path / "noise", dataset="noise", layout="ntu25",
+                       classes=[f"c{i}" for i in range(4)], capacity=n, max_frames=frames,
+                       num_persons=1)  # fmt: skip
+    for i in range(n):
+        x = rng.normal(size=(3, frames, 25, 1)).astype("float32")
+        w.add(x, int(rng.integers(4)), frames, f"n{i:03d}")
+    idx = np.arange(n)
+    w.finalize({"default": {"train": idx[idx % 4 != 0], "test": idx[idx % 4 == 0]}})
+    cfg = load_config(PretrainConfig, None, [*TINY_PRETRAIN, "epochs=4", "save_every=0",
+                                             "monitor.every=2", "batch_size=16"])  # fmt: skip
+    run = pretrain(cfg, tmp_path / "noise", "default", tmp_path / "run", progress=False)
+    doc = json.loads((run / "verdict.json").read_text())
+    assert set(doc["encoders"]) == {"seq", "stg"} and doc["n_test"] == 40
+    assert all(e["status"] != PAID_OFF for e in doc["encoders"].values()), doc
+    assert "warning: pre-training did not pay off for SEQ, STG" in capsys.readouterr().err
+
+
+def test_min_steps_stretches_a_small_split_alike():
+    def cfg(*extra):
+        return load_config(PretrainConfig, None, [*TINY_PRETRAIN, "batch_size=64", *extra])
+
+    c = cfg("epochs=50", "min_steps=1000", "optim.warmup_epochs=2", "monitor.every=10")
+    note = stretch_to_min_steps(c, 100)  # 1 step an epoch
+    assert c.epochs == 1000 and c.optim.warmup_epochs == 40 and c.monitor.every == 200
+    assert "50 epochs of the 100 training clips are 50 steps" in note and "1000 epochs" in note
+    # deterministic and idempotent: the saved config stretches to itself
+    assert stretch_to_min_steps(c, 100) == "" and c.epochs == 1000
+    c = cfg("epochs=50", "min_steps=1000", "optim.milestones=[30, 40]")
+    stretch_to_min_steps(c, 640)  # 10 steps an epoch
+    assert c.epochs == 100 and c.optim.milestones == [60, 80]
+    big = cfg("epochs=50", "min_steps=1000")
+    assert stretch_to_min_steps(big, 1510) == "" and big.epochs == 50  # 1,150 steps already
+    off = cfg("epochs=50")
+    assert stretch_to_min_steps(off, 100) == "" and off.epochs == 50
