@@ -165,6 +165,9 @@ def main() -> int:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--table", action="store_true", help="only aggregate the seeds under --out")
     args = p.parse_args()
+    from skelcon.utils import threads
+
+    threads.configure()  # SKELCON_THREADS / OMP_NUM_THREADS, as every skelcon command
     if not args.table:
         if not args.data:
             p.error("--data is required unless --table")
