@@ -90,3 +90,25 @@ def test_min_steps_stretches_a_small_split_alike():
     assert stretch_to_min_steps(big, 1510) == "" and big.epochs == 50  # 1,150 steps already
     off = cfg("epochs=50")
     assert stretch_to_min_steps(off, 100) == "" and off.epochs == 50
+
+
+def test_min_steps_in_a_run_is_saved_and_resumes_exactly(tiny_data, tmp_path, capsys):
+    import torch
+    import yaml
+
+    from skelcon.engine.checkpoint import load_checkpoint
+
+    # tiny_data: 36 training clips, batch 8 -> 4 steps an epoch; 1 epoch -> 2 for 8 steps
+    cfg = [*TINY_PRETRAIN, "epochs=1", "min_steps=8", "save_every=0", "optim.schedule=cosine"]
+    a = pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", tmp_path / "a",
+                 progress=True)  # fmt: skip
+    assert "running 2 epochs (8 steps" in capsys.readouterr().err
+    assert yaml.safe_load((a / "config.yaml").read_text())["epochs"] == 2
+    assert load_checkpoint(a)["epoch"] == 2
+    b = tmp_path / "b"
+    pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", b, progress=False,
+             stop_after=1)  # fmt: skip
+    pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", b, progress=False,
+             resume=True)  # fmt: skip
+    ka, kb = load_checkpoint(a)["model"], load_checkpoint(b)["model"]
+    assert all(torch.equal(ka[k], kb[k]) for k in ka)
