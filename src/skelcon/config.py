@@ -85,6 +85,10 @@ class AugmentConfig:
     shear_magnitude: float = 1.0  # shear off-diagonals ~ U[-a, a] (paper: 1)
     jitter_joints: int = 15
     jitter_mode: str = "paper"  # paper | reference
+    # not in the paper (0: off): per-view Gaussian noise on present joints (std, in the
+    # data's units) and the probability that a joint of a frame is marked missing
+    noise: float = 0.0
+    joint_drop: float = 0.0
 
 
 @dataclass
@@ -256,7 +260,14 @@ def load_config(
 
 
 def apply_overrides(cfg: Any, overrides: list[str]) -> None:
-    """Apply ``a.b=value`` strings; values are parsed as YAML (``[1, 2]``, ``0.1``, ``seq``)."""
+    """Apply ``a.b=value`` strings; values are parsed as YAML (``[1, 2]``, ``0.1``, ``seq``).
+
+    An epoch count given here is honoured as given: unless ``min_steps`` is given too,
+    it turns a recipe's ``min_steps`` off (``--epochs 4`` runs 4 epochs on any data).
+    """
+    keys = {item.split("=", 1)[0].strip() for item in overrides}
+    if "epochs" in keys and "min_steps" not in keys and hasattr(cfg, "min_steps"):
+        cfg.min_steps = 0
     for item in overrides:
         if "=" not in item:
             raise SkelconError(f"override {item!r} must look like key=value")

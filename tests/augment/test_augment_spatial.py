@@ -155,3 +155,53 @@ def test_seeded_generator_is_deterministic():
         a, b, c = fn(x, generator=gen(9)), fn(x, generator=gen(9)), fn(x, generator=gen(10))
         assert torch.equal(a, b)
         assert not torch.equal(a, c)
+
+
+def test_joint_noise_leaves_missing_joints_and_scores_alone():
+    import torch
+
+    from skelcon.augment.spatial import joint_noise
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 3, 8, 5, 2, generator=g)
+    x[:, :2, :, 1] = 0  # joint 1 missing (x, y = 0), score channel kept
+    x[:, :, 6:] = 0  # padding frames
+    y = joint_noise(x, 0.1, torch.Generator().manual_seed(1), coords=2)
+    assert torch.equal(y[:, 2], x[:, 2])  # the score channel is untouched
+    assert torch.equal(y[:, :2, :, 1], x[:, :2, :, 1]) and torch.equal(y[:, :, 6:], x[:, :, 6:])
+    d = (y - x)[:, :2, :6][:, :, :, [0, 2, 3, 4]]
+    assert 0.08 < float(d.std()) < 0.12 and abs(float(d.mean())) < 0.02
+    assert torch.equal(joint_noise(x, 0.0, coords=2), x)
+
+
+def test_joint_dropout_marks_whole_joints_missing_at_rate_p():
+    import pytest
+    import torch
+
+    from skelcon.augment.spatial import joint_dropout
+    from skelcon.errors import SkelconError
+
+    x = torch.rand(8, 3, 50, 25, 2) + 0.1  # no zero anywhere
+    y = joint_dropout(x, 0.2, torch.Generator().manual_seed(0))
+    gone = (y == 0).all(dim=1)  # (N, T, V, M): every channel 0 together
+    assert torch.equal((y == 0).any(dim=1), gone)
+    assert 0.18 < float(gone.float().mean()) < 0.22
+    assert torch.equal(y[~gone.unsqueeze(1).expand_as(y)], x[~gone.unsqueeze(1).expand_as(x)])
+    with pytest.raises(SkelconError, match="joint dropout"):
+        joint_dropout(x, 1.0)
+
+
+def test_view_maker_applies_noise_and_dropout_per_view():
+    import torch
+
+    from skelcon.augment import ViewMaker
+
+    x = torch.rand(4, 2, 20, 25, 1) + 0.1
+    nf = torch.full((4,), 20)
+    vm = ViewMaker(out_len=20, temporal=False, spatial="none", noise=0.05, joint_drop=0.1,
+                   center_ratio=1.0)  # fmt: skip
+    g = torch.Generator().manual_seed(0)
+    a, b = vm(x, nf, generator=g), vm(x, nf, generator=g)
+    assert not torch.equal((a == 0), (b == 0))  # each view its own missing joints
+    plain = ViewMaker(out_len=20, temporal=False, spatial="none", center_ratio=1.0)
+    assert torch.equal(plain(x, nf), plain(x, nf))

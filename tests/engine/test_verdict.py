@@ -112,3 +112,27 @@ def test_min_steps_in_a_run_is_saved_and_resumes_exactly(tiny_data, tmp_path, ca
              resume=True)  # fmt: skip
     ka, kb = load_checkpoint(a)["model"], load_checkpoint(b)["model"]
     assert all(torch.equal(ka[k], kb[k]) for k in ka)
+
+
+def test_an_explicit_epoch_count_turns_the_recipes_min_steps_off():
+    from skelcon.cli import resolve_config_path
+
+    path = resolve_config_path("cpu_small")
+    assert load_config(PretrainConfig, path, []).min_steps == 1000
+    assert load_config(PretrainConfig, path, ["epochs=4"]).min_steps == 0
+    assert load_config(PretrainConfig, path, ["epochs=4", "min_steps=300"]).min_steps == 300
+
+
+def test_a_checkpoint_from_before_a_config_key_was_added_resumes(tiny_data, tmp_path):
+    import torch
+
+    cfg = [*TINY_PRETRAIN, "epochs=2", "save_every=0"]
+    run = tmp_path / "old"
+    pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", run, progress=False,
+             stop_after=1)  # fmt: skip
+    ck = torch.load(run / "last.pt", weights_only=True)
+    del ck["config"]["augment"]["noise"], ck["config"]["augment"]["joint_drop"]  # 0.2.0's
+    torch.save(ck, run / "last.pt")
+    pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", run, progress=False,
+             resume=True)  # fmt: skip
+    assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 2

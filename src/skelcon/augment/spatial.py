@@ -14,7 +14,7 @@ import torch
 
 from ..errors import SkelconError, choices_message
 
-__all__ = ["JITTER_MODES", "apply_matrix", "joint_jitter", "shear"]
+__all__ = ["JITTER_MODES", "apply_matrix", "joint_dropout", "joint_jitter", "joint_noise", "shear"]
 
 JITTER_MODES = ("paper", "reference")
 
@@ -104,3 +104,45 @@ def joint_jitter(
         zeroed = torch.cat([torch.zeros_like(x[:, :k]), x[:, k:]], dim=1)
         moved = torch.where(transform[:, None, None, None, None], moved, zeroed)
     return torch.where(mask[:, None, None, :, None], moved, x)
+
+
+def joint_noise(
+    x: torch.Tensor,
+    sigma: float,
+    generator: torch.Generator | None = None,
+    *,
+    coords: int | None = None,
+) -> torch.Tensor:
+    """Add i.i.d. Gaussian noise of std ``sigma`` (the data's units: body lengths for
+    normalised 2D joints, metres for 3D) to the coordinates of every present joint.
+
+    x: (N, C, T, V, M); a missing joint (every coordinate exactly 0, skelcon's marker,
+    padding frames included) stays 0, and channels after the coordinates are kept. Not
+    in the paper: a view of its own per-frame jitter, so two views of a clip do not share
+    the clip's own estimator noise exactly (docs/pretraining.md, section 6).
+    """
+    k = _check_coords(x, coords)
+    if not sigma >= 0:
+        raise SkelconError(f"noise sigma={sigma} must be >= 0")
+    if sigma == 0:
+        return x
+    present = (x[:, :k] != 0).any(dim=1, keepdim=True)  # (N, 1, T, V, M)
+    eps = torch.randn(x[:, :k].shape, generator=generator, device=x.device, dtype=x.dtype)
+    moved = x[:, :k] + sigma * eps * present
+    return moved if k == x.shape[1] else torch.cat([moved, x[:, k:]], dim=1)
+
+
+def joint_dropout(
+    x: torch.Tensor, p: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Mark each joint of each frame and person missing (every channel 0) with
+    probability ``p``: x (N, C, T, V, M) -> same shape. Not in the paper: it makes the
+    pattern of missing joints differ between two views of a clip (docs/pretraining.md,
+    section 6)."""
+    if not 0 <= p < 1:
+        raise SkelconError(f"joint dropout p={p} must be in [0, 1)")
+    if p == 0:
+        return x
+    n, _, t, v, m = x.shape
+    keep = torch.rand((n, 1, t, v, m), generator=generator, device=x.device) >= p
+    return x * keep.to(x.dtype)

@@ -2,7 +2,8 @@
 
 A view is a temporal crop-resize followed by one spatial augmentation: shear or
 joint jitter chosen per sample with p = 1/2 (``spatial="random"``), a fixed one, or
-none. With ``temporal=False`` the random crop is replaced by the deterministic
+none; then, when on (not in the paper), Gaussian noise on every present joint
+(``noise``) and joints marked missing at random (``joint_drop``). With ``temporal=False`` the random crop is replaced by the deterministic
 centre crop-resize, so ``ViewMaker(temporal=False, spatial="none")`` is the
 "no augmentation" ablation. Query and key views are two calls on the same batch.
 """
@@ -13,7 +14,7 @@ import torch
 
 from ..config import SPATIAL_AUGS, AugmentConfig
 from ..errors import SkelconError, choices_message
-from .spatial import JITTER_MODES, joint_jitter, shear
+from .spatial import JITTER_MODES, joint_dropout, joint_jitter, joint_noise, shear
 from .temporal import center_crop_resize, temporal_crop_resize
 
 __all__ = ["ViewMaker"]
@@ -43,6 +44,8 @@ class ViewMaker:
         shear_magnitude: float = 1.0,
         center_ratio: float = 0.95,
         coords: int | None = None,
+        noise: float = 0.0,
+        joint_drop: float = 0.0,
     ) -> None:
         if spatial not in SPATIAL_AUGS:
             raise SkelconError(choices_message("spatial augmentation", spatial, SPATIAL_AUGS))
@@ -62,6 +65,10 @@ class ViewMaker:
             raise SkelconError(f"centre crop ratio={center_ratio} must be in (0, 1]")
         if shear_magnitude < 0:
             raise SkelconError(f"shear magnitude={shear_magnitude} must be >= 0")
+        if not noise >= 0:
+            raise SkelconError(f"augment.noise={noise} must be >= 0")
+        if not 0 <= joint_drop < 1:
+            raise SkelconError(f"augment.joint_drop={joint_drop} must be in [0, 1)")
         self.out_len = int(out_len)
         self.l_min = float(l_min)
         self.l_max = float(l_max)
@@ -73,6 +80,8 @@ class ViewMaker:
         self.shear_magnitude = float(shear_magnitude)
         self.center_ratio = float(center_ratio)
         self.coords = coords
+        self.noise = float(noise)
+        self.joint_drop = float(joint_drop)
 
     @classmethod
     def from_config(cls, cfg: AugmentConfig, **overrides) -> ViewMaker:
@@ -86,6 +95,8 @@ class ViewMaker:
             jitter_mode=cfg.jitter_mode,
             shear_magnitude=cfg.shear_magnitude,
             temporal=cfg.temporal,
+            noise=cfg.noise,
+            joint_drop=cfg.joint_drop,
         )
         kwargs.update(overrides)
         return cls(**kwargs)
@@ -110,7 +121,13 @@ class ViewMaker:
     def spatial_view(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """The spatial step only: x (N, C, T, V, M) -> same shape."""
+        """The spatial step only: x (N, C, T, V, M) -> same shape: the shear or jitter,
+        then the per-joint noise and dropout when they are on."""
+        x = self._affine(x, generator)
+        x = joint_noise(x, self.noise, generator, coords=self.coords)
+        return joint_dropout(x, self.joint_drop, generator)
+
+    def _affine(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         if self.spatial == "none":
             return x
         if self.spatial == "shear":

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..augment import ViewMaker
-from ..config import PretrainConfig, to_dict
+from ..config import PretrainConfig, from_dict, to_dict
 from ..data.channels import channels_of, coord_count
 from ..data.prepared import PreparedSplit, load_prepared
 from ..errors import SkelconError
@@ -247,13 +247,23 @@ def check_resume(ckpt: dict, cfg: PretrainConfig, benchmark: str, spec: dict,
             data = f"other sample names ({len(split)} training clips)"
     if data is not None:
         raise SkelconError(f"cannot resume {out}: the training data differ ({data})")
-    saved, now = ckpt["config"], to_dict(cfg)  # data first: the queue cap follows the data
+    # data first: the queue cap follows the data. The saved config with today's defaults
+    # filled in, so that a key added since (e.g. augment.noise, off) is not a difference
+    saved, now = _with_defaults(ckpt["config"]), to_dict(cfg)
     scheduled = cfg.optim.schedule == "cosine" or cfg.moco.momentum_schedule == "cosine"
     keys = RESUME_MUST_MATCH + (("epochs",) if scheduled else ())
     diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
     if diff is not None:
         why = " (a cosine schedule depends on the epochs)" if diff.startswith("epochs") else ""
         raise SkelconError(f"cannot resume {out}: the config differs ({diff}){why}")
+
+
+def _with_defaults(saved: dict) -> dict:
+    """A checkpoint's config with the keys it lacks at their defaults (as it ran)."""
+    try:
+        return to_dict(from_dict(PretrainConfig, saved))
+    except (SkelconError, TypeError, ValueError):  # a key unknown here: compare as saved
+        return saved
 
 
 def pretrain(
