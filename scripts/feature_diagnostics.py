@@ -14,7 +14,11 @@ with random weights (same seed), on centre-crop features of the train and test s
 - ``lin_c``: a linear classifier on standardised centre-crop features (scikit-learn's
   L2 logistic regression, C = 1, lbfgs), a closed-form stand-in for the probe;
 - ``between``: the share of the standardised features' variance that lies between class
-  means (Fisher: trace of the between-class scatter over the total scatter).
+  means (Fisher: trace of the between-class scatter over the total scatter);
+- ``crop``: how invariant the features are to the linear protocol's training input, a
+  random temporal crop-resize with ratio ~ U[0.5, 1]: the mean cosine between a clip's
+  centre-crop and random-crop features, rescaled so that 0 is the mean cosine between
+  different clips and 1 identical features (test split, one crop per clip, seeded).
 
     python scripts/feature_diagnostics.py RUN --data DATA --benchmark B [--json OUT.json]
 """
@@ -60,6 +64,29 @@ def stats(tr: np.ndarray, ytr: np.ndarray, te: np.ndarray, yte: np.ndarray) -> d
     }
 
 
+def crop_invariance(enc, split, seed: int) -> float:
+    """The module doc's ``crop`` measure of a loaded encoder on ``split``."""
+    import torch
+
+    from skelcon.augment import temporal_crop_resize
+    from skelcon.engine.data import batch_loader
+
+    gen = torch.Generator().manual_seed(seed)
+    centre, crops = [], []
+    with torch.no_grad():
+        for x, nf, _ in batch_loader(split, 256, shuffle=False):
+            centre.append(enc(x, nf))
+            view = temporal_crop_resize(x, nf, out_len=enc.num_frames, l_min=0.5, generator=gen)
+            crops.append(enc.encoder(view).float())
+    a = torch.nn.functional.normalize(torch.cat(centre), dim=1)
+    b = torch.nn.functional.normalize(torch.cat(crops), dim=1)
+    same = float((a * b).sum(1).mean())
+    sim = a @ b.T
+    n = len(a)
+    other = float((sim.sum() - sim.diagonal().sum()) / max(n * (n - 1), 1))
+    return (same - other) / max(1 - other, 1e-12)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run")
@@ -81,18 +108,19 @@ def main() -> int:
     ck = torch.load(f"{args.run}/last.pt", map_location="cpu", weights_only=True)
     out = {}
     print("| encoder | weights | std median | dead dims | erank / D | top-10 var | kNN | "
-          "linear (centre, LR) | between-class var |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+          "linear (centre, LR) | between-class var | crop invariance |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for rep in ck["representations"]:
         for name, rand in (("pre-trained", False), ("random init", True)):
             enc = load_encoder(args.run, rep, random_init=rand, seed=args.seed)
             tr, ytr = extract_features(enc, train, device="cpu", progress=False)
             te, yte = extract_features(enc, test, device="cpu", progress=False)
             s = stats(tr.numpy(), ytr.numpy(), te.numpy(), yte.numpy())
+            s["crop"] = crop_invariance(enc, test, args.seed)
             out[f"{rep}/{name}"] = s
             print(f"| {rep.upper()} | {name} | {s['std_median']:.3g} | {s['dead_dims']:.0%} | "
                   f"{s['erank']:.1f} / {s['dim']} | {s['top10']:.2f} | {s['knn']:.1f} | "
-                  f"{s['lin_c']:.1f} | {s['between']:.3f} |", flush=True)  # fmt: skip
+                  f"{s['lin_c']:.1f} | {s['between']:.3f} | {s['crop']:.2f} |", flush=True)  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)
