@@ -100,6 +100,8 @@ def test_paper_recipes_hold_the_paper_numbers():
             0,
         )
         assert (m.seq_init, m.augment.shear_magnitude, m.augment.temporal) == ("preset", 1.0, True)
+        # nor any departure of cpu_small: no step floor, no extra noise or dropout
+        assert (m.min_steps, m.augment.noise, m.augment.joint_drop) == (0, 0.0, 0.0)
 
 
 def test_paper_linear_probe_batch_follows_the_authors():

@@ -80,6 +80,9 @@ class AugmentConfig:
         True  # random crop-resize; false: the centre crop (the "none" ablation with spatial none)
     )
     l_min: float = 0.1
+    # 2D keypoints (x, y[, score]) get the random crop-resize even with temporal false
+    # (not in the paper; docs/pretraining.md, section 6)
+    temporal_2d: bool = False
     min_len: int = 1
     spatial: str = "random"  # random | shear | jitter | none
     shear_magnitude: float = 1.0  # shear off-diagonals ~ U[-a, a] (paper: 1)

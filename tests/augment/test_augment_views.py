@@ -129,3 +129,14 @@ def test_cuda_matches_shapes_and_determinism():
     b = vm(x, nf, generator=torch.Generator(device="cuda").manual_seed(0))
     assert a.device.type == "cuda" and a.shape == (8, 3, 16, 25, 2)
     assert torch.equal(a, b)
+
+
+def test_temporal_2d_crops_2d_keypoints_only():
+    from skelcon.augment import ViewMaker
+    from skelcon.config import AugmentConfig
+
+    cfg = AugmentConfig(temporal=False, temporal_2d=True, l_min=0.5)
+    assert ViewMaker.from_config(cfg, coords=2).temporal  # x, y (or x, y, score)
+    assert not ViewMaker.from_config(cfg, coords=3).temporal  # 3D joints: the centre crop
+    assert not ViewMaker.from_config(AugmentConfig(temporal=False), coords=2).temporal
+    assert ViewMaker.from_config(AugmentConfig(temporal=True), coords=3).temporal

@@ -85,7 +85,9 @@ class ViewMaker:
 
     @classmethod
     def from_config(cls, cfg: AugmentConfig, **overrides) -> ViewMaker:
-        """Build from an :class:`~skelcon.config.AugmentConfig`; ``overrides`` win."""
+        """Build from an :class:`~skelcon.config.AugmentConfig`; ``overrides`` win.
+        With ``coords=2`` (2D keypoints) ``cfg.temporal_2d`` turns the random crop on."""
+        two_d = overrides.get("coords") == 2
         kwargs = dict(
             out_len=cfg.out_len,
             l_min=cfg.l_min,
@@ -94,7 +96,7 @@ class ViewMaker:
             jitter_joints=cfg.jitter_joints,
             jitter_mode=cfg.jitter_mode,
             shear_magnitude=cfg.shear_magnitude,
-            temporal=cfg.temporal,
+            temporal=cfg.temporal or (cfg.temporal_2d and two_d),
             noise=cfg.noise,
             joint_drop=cfg.joint_drop,
         )

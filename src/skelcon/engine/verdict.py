@@ -62,8 +62,8 @@ class Verdict:
         return (
             f"{self.rep.upper()} kNN top-1 {self.before:.1f} -> {self.after:.1f} % "
             f"({self.gain:+.1f} points over its own random init at epoch 0; {self.n_test} test "
-            f"clips, one clip = {self.clip_points:.2f} points, noise band +/-{self.noise:.1f}): "
-            f"{self.status}"
+            f"clips: a point is {self.n_test / 100:.2f} clips, the noise band +/-"
+            f"{self.noise:.1f} points): {self.status}"
         )
 
     def to_dict(self) -> dict:
