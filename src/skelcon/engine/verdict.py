@@ -105,9 +105,10 @@ def advice(verdicts: list[Verdict], steps: int) -> str:
     if not bad:
         return ""
     return (
-        f"pre-training did not pay off for {', '.join(bad)} in {steps} steps; more steps "
-        f"(--set min_steps=N, or --epochs) is the first lever on small data; see "
-        f"docs/pretraining.md ('Did it pay off?') before using these weights"
+        f"pre-training did not pay off for {', '.join(bad)} in {steps} steps; the levers "
+        f"measured so far: more steps on small data (--set min_steps=N), a temporal crop "
+        f"on 2D keypoints (augment.temporal_2d); see docs/pretraining.md, section 6.5 "
+        f"('Did it pay off?'), before using these weights"
     )
 
 
