@@ -89,10 +89,10 @@ def crop_invariance(enc, split, seed: int) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("run")
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--benchmark", required=True)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("run", help="a pre-training run directory (its last.pt)")
+    ap.add_argument("--data", required=True, help="the prepared dataset")
+    ap.add_argument("--benchmark", required=True, help="whose train and test splits to use")
+    ap.add_argument("--seed", type=int, default=0, help="of the random-init encoder and crops")
     ap.add_argument("--json", help="write the figures here too")
     args = ap.parse_args()
 

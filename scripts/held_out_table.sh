@@ -11,7 +11,7 @@
 #    choosing sets with seed 0.
 # Every step is skipped when its results exist, so an interrupted run resumes.
 set -euo pipefail
-case "${1:-}" in -h|--help) sed -n '2,13p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
 OUT=${1:-runs/held}
 SHARED=${SKELCON_SHARED_DATA:-../shared/data}
 SEEDS=${SEEDS:-0 1 2}

@@ -73,12 +73,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pku", required=True, help="PKU-MMD v1 folder (PKU_Skeleton_Renew, ...)")
     ap.add_argument("--prepared", required=True, help="the prepared 3D subset (names, split)")
-    ap.add_argument("--benchmark", default="xsub")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--noise", type=float, default=0.02)
-    ap.add_argument("--drop-joint", type=float, default=0.05)
-    ap.add_argument("--drop-person", type=float, default=0.02)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--benchmark", default="xsub", help="whose split to keep (default xsub)")
+    ap.add_argument("--out", required=True, help="the folder of clips to write")
+    ap.add_argument("--noise", type=float, default=0.02,
+                    help="noise std as a share of the person's image height (default 0.02)")
+    ap.add_argument("--drop-joint", type=float, default=0.05,
+                    help="probability a joint is missing in a frame (default 0.05)")
+    ap.add_argument("--drop-person", type=float, default=0.02,
+                    help="probability a person is missing in a frame (default 0.02)")
+    ap.add_argument("--seed", type=int, default=0, help="of the noise (default 0)")
     args = ap.parse_args()
 
     from skelcon.data.pku import LabelLine, parse_label_line, read_skeleton, to_ctvm

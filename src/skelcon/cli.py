@@ -265,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume-from", metavar="FILE",
         help="continue the run in --out from this checkpoint (e.g. an epoch_NNNN.pt)",
     )  # fmt: skip
-    p.add_argument("--epochs", type=int, help="training epochs (default: the config's)")
+    p.add_argument("--epochs", type=int,
+                   help="training epochs (default: the config's); turns the config's min_steps off")  # fmt: skip
     p.add_argument("--batch-size", type=int, help="training batch (default: the config's)")
     p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
     p.add_argument("--preset", choices=["paper", "small"], help="encoder sizes")

@@ -169,6 +169,10 @@ class PretrainConfig:
             raise SkelconError(
                 f"augment.jitter_mode {self.augment.jitter_mode!r} is not valid (valid: paper, reference)"
             )
+        if not (math.isfinite(self.augment.noise) and self.augment.noise >= 0):
+            raise SkelconError(f"augment.noise {self.augment.noise} must be a number >= 0 (0: off)")
+        if not 0 <= self.augment.joint_drop < 1:
+            raise SkelconError(f"augment.joint_drop {self.augment.joint_drop} must be in [0, 1) (0: off)")
         if not 0 < self.augment.l_min <= 1:
             raise SkelconError(f"augment.l_min {self.augment.l_min} must be in (0, 1]")
         for name in ("epochs", "batch_size"):

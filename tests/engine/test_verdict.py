@@ -10,20 +10,48 @@ from tinydata import TINY_PRETRAIN
 
 from skelcon.config import PretrainConfig, load_config
 from skelcon.engine.pretrain import pretrain, stretch_to_min_steps
-from skelcon.engine.verdict import NO_GAIN, PAID_OFF, WORSE, Verdict, conclude, judge
+from skelcon.engine.verdict import (
+    NO_GAIN,
+    PAID_OFF,
+    TOO_FEW,
+    WORSE,
+    Verdict,
+    advice,
+    conclude,
+    judge,
+    levers,
+)
 
 
 def test_rule_against_the_noise_of_the_test_split():
     # 195 test clips at 39 % -> 74 %: far above two standard errors (about 9.5 points)
     v = Verdict("seq", 39.0, 73.8, 195)
     assert v.status == PAID_OFF and 9 < v.noise < 10 and v.clip_points == pytest.approx(0.5128, 1e-3)
-    assert "+34.8 points" in v.line() and "195 test clips" in v.line()
-    # the same gain on 20 test clips is within the noise (two clips are 10 points; se 30)
-    assert Verdict("seq", 40.0, 55.0, 20).status == NO_GAIN
+    assert "+34.8 points" in v.line() and "195 test clips: a point is 1.95 clips" in v.line()
+    # the same gain on 40 test clips is within the noise (se about 22 points)
+    assert Verdict("seq", 40.0, 55.0, 40).status == NO_GAIN
+    # on 2 test clips (band: 2 clips = 100 points), or 9 starting at 70 %, not even 100 %
+    # after pre-training would leave the band; at 33 % on 9 clips 100 % would
+    assert Verdict("seq", 50.0, 100.0, 2).status == TOO_FEW
+    assert Verdict("seq", 70.0, 100.0, 9).status == TOO_FEW
+    assert Verdict("seq", 33.3, 100.0, 9).status == PAID_OFF
+    assert "cannot tell" in advice([Verdict("seq", 50.0, 50.0, 2)], 100)
     assert Verdict("stg", 60.0, 40.0, 400).status == WORSE
     # at 0 % and 100 % the binomial se is 0: the band is never below two test clips
     assert Verdict("seq", 100.0, 100.0, 50).noise == pytest.approx(4.0)
     assert Verdict("seq", 0.0, 3.9, 50).status == NO_GAIN
+
+
+def test_the_advice_names_only_the_levers_a_run_has_not_pulled():
+    assert levers(300, two_d=True, cropped=False) == [
+        "more steps (--set min_steps=1000)",
+        "a temporal crop of the 2D keypoints (--set augment.temporal_2d=true)",
+    ]
+    assert levers(1000, two_d=True, cropped=True) == ["more steps (--set min_steps=2000)"]
+    assert levers(8000, two_d=False, cropped=False) == []
+    bad = [Verdict("stg", 40.0, 41.0, 195)]
+    assert "try more steps" in advice(bad, 300, levers(300, False, False))
+    assert "try" not in advice(bad, 8000, []) and advice([Verdict("s", 30, 80, 195)], 9) == ""
 
 
 def test_judge_reads_epoch_zero_and_the_last_measurement():
@@ -47,6 +75,7 @@ def test_conclude_writes_verdict_json_and_warns(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "verdict: SEQ kNN top-1 30.0 -> 31.0 %" in err
     assert "warning: pre-training did not pay off for SEQ in 9 steps" in err
+    assert "``" not in doc["rule"] and doc["encoders"]["seq"]["points_per_clip"] == 1.6667
 
 
 def test_a_run_on_pure_noise_says_it_did_not_pay_off(tmp_path, capsys):

@@ -48,13 +48,16 @@ from .monitor import KnnMonitor
 from .precision import Precision, apply_precision, compile_encoders
 from .progress import RunProgress, size_notes
 from .schedules import lr_at, momentum_at
-from .verdict import conclude
+from .verdict import conclude, levers
 
 # what a resumed run must share with its checkpoint (everything that shapes the weights;
 # epochs may grow under a step schedule, not under cosine ones, which depend on it)
 RESUME_MUST_MATCH = (
     "preset", "seq_init", "representations", "moco", "augment", "batch_size", "seed", "optim",
 )  # fmt: skip
+
+
+SAVE_LAST_STEPS = 20  # last.pt at least every this many steps, and after every epoch of more
 
 
 def cap_queue(cfg: PretrainConfig, num_clips: int) -> str:
@@ -374,6 +377,8 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             shutil.rmtree(out / "tb", ignore_errors=True)
     logger = MetricsLogger(out) if world.is_main else NullLogger()
     steps_per_epoch = max(len(split) // cfg.batch_size, 1)
+    # last.pt after every epoch, or every few epochs of one step (min_steps on small data)
+    save_last_every = max(SAVE_LAST_STEPS // steps_per_epoch, 1)
     logger.truncate_after(start_epoch * steps_per_epoch)
     shown = RunProgress(cfg, device, steps_per_epoch, start_epoch, enabled=progress)
     for text in [*size_notes(cfg, len(split)), *amp.notes()]:
@@ -467,15 +472,18 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             )
             shown.epoch_line(epoch + 1, total / n_batches, seen / max(dt, 1e-9))
             check(epoch + 1)
+            epochs_run += 1
+            kept_every = cfg.save_every and (epoch + 1) % cfg.save_every == 0
+            last_due = (epoch + 1) % save_last_every == 0 or epoch + 1 == cfg.epochs or (
+                stop_after is not None and epochs_run >= stop_after)  # fmt: skip
             with stop.deferred():  # a signal now waits until the checkpoints are written
-                if world.is_main:
+                if world.is_main and (last_due or kept_every):
                     state = run_state(cfg, epoch + 1, model, opt, spec, benchmark, split, amp,
                                       world)  # fmt: skip
                     save_checkpoint(last, state)
-                    if cfg.save_every and (epoch + 1) % cfg.save_every == 0:
+                    if kept_every:
                         save_checkpoint(out / f"epoch_{epoch + 1:04d}.pt", state)
-                done = epoch + 1
-            epochs_run += 1
+                done = epoch + 1 if last_due or kept_every else done
             if stop_after is not None and epochs_run >= stop_after:
                 break
     shown.close()
@@ -483,7 +491,9 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     if not math.isfinite(total):
         raise SkelconError("training diverged")
     if world.is_main and monitor is not None and done == cfg.epochs:
-        conclude(out, len(monitor.test), cfg.epochs * steps_per_epoch)  # out/verdict.json
+        steps = cfg.epochs * steps_per_epoch
+        tips = levers(steps, views.coords == 2, views.temporal)
+        conclude(out, len(monitor.test), steps, tips=tips)  # out/verdict.json
     return out
 
 

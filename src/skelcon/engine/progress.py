@@ -101,8 +101,11 @@ class RunProgress:
         tqdm.write(f"skelcon: note: {text}", file=sys.stderr)
 
     def epoch_line(self, epoch: int, loss: float, samples_per_s: float) -> None:
-        """The summary line of finished epoch ``epoch`` (1-based), with the time left."""
-        if self.enabled:
+        """The summary line of finished epoch ``epoch`` (1-based), with the time left;
+        on runs of more than 100 epochs (a small split under ``min_steps``) about 100 lines
+        in all, the last one always."""
+        every = -(-self.cfg.epochs // 100)
+        if self.enabled and (epoch % every == 0 or epoch == self.cfg.epochs):
             more = self.done < self.total and self.steps > 0
             left = f"  about {duration(self.left())} left" if more else ""
             tqdm.write(f"epoch {epoch}/{self.cfg.epochs}  loss {loss:.4f}  "

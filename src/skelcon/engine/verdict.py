@@ -9,7 +9,8 @@ standard errors of the difference of two accuracies ``p0``, ``p1`` measured on `
 clips each are ``2 * sqrt((p0 (1 - p0) + p1 (1 - p1)) / n)`` (normal approximation of the
 binomial; it ignores that the two share their clips, so it is conservative), and never
 less than two clips. A gain above that band is ``paid off``; within it ``no clear
-gain``; below it ``worse``. This is a monitor, not the paper's protocol: the kNN and
+gain``; below it ``worse``; and ``too few test clips`` when even a perfect score after
+pre-training would stay inside the band. This is a monitor, not the paper's protocol: the kNN and
 linear tables come from ``skelcon eval``; docs/pretraining.md has both side by side.
 """
 
@@ -21,7 +22,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-PAID_OFF, NO_GAIN, WORSE = "paid off", "no clear gain", "worse"
+PAID_OFF, NO_GAIN, WORSE, TOO_FEW = "paid off", "no clear gain", "worse", "too few test clips"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ class Verdict:
 
     @property
     def status(self) -> str:
-        """``paid off``, ``no clear gain`` or ``worse``."""
+        """``paid off``, ``no clear gain``, ``worse`` or ``too few test clips``."""
+        if 100.0 - self.before <= Verdict(self.rep, self.before, 100.0, self.n_test).noise:
+            return TOO_FEW
         if self.gain > self.noise:
             return PAID_OFF
         return WORSE if self.gain < -self.noise else NO_GAIN
@@ -62,13 +65,14 @@ class Verdict:
         return (
             f"{self.rep.upper()} kNN top-1 {self.before:.1f} -> {self.after:.1f} % "
             f"({self.gain:+.1f} points over its own random init at epoch 0; {self.n_test} test "
-            f"clips: a point is {self.n_test / 100:.2f} clips, the noise band +/-"
-            f"{self.noise:.1f} points): {self.status}"
+            f"clips: a point is {self.n_test / 100:.2f} clips, one clip {self.clip_points:.2f} "
+            f"points; the noise band +/-{self.noise:.1f} points): {self.status}"
         )
 
     def to_dict(self) -> dict:
         return {**asdict(self), "gain": round(self.gain, 3), "noise": round(self.noise, 3),
-                "clip_points": round(self.clip_points, 4), "status": self.status}  # fmt: skip
+                "points_per_clip": round(self.clip_points, 4),
+                "clips_per_point": round(self.n_test / 100, 4), "status": self.status}  # fmt: skip
 
 
 def judge(records: list[dict], n_test: int) -> list[Verdict]:
@@ -99,20 +103,36 @@ def read_records(run: str | os.PathLike) -> list[dict]:
     return out
 
 
-def advice(verdicts: list[Verdict], steps: int) -> str:
-    """What to try when an encoder did not pay off (empty when all did)."""
+def advice(verdicts: list[Verdict], steps: int, levers: list[str] = ()) -> str:
+    """What to try when an encoder did not pay off (empty when all did); ``levers``: the
+    measured levers that apply to this run (:func:`levers`)."""
     bad = [v.rep.upper() for v in verdicts if v.status != PAID_OFF]
     if not bad:
         return ""
+    if any(v.status == TOO_FEW for v in verdicts):
+        n = verdicts[0].n_test
+        return (f"the {n} test clips cannot tell whether pre-training paid off for "
+                f"{', '.join(bad)}; judge it on a larger test split (skelcon eval knn|linear)")  # fmt: skip
+    try_ = f"; try {' or '.join(levers)}" if levers else ""
     return (
-        f"pre-training did not pay off for {', '.join(bad)} in {steps} steps; the levers "
-        f"measured so far: more steps on small data (--set min_steps=N), a temporal crop "
-        f"on 2D keypoints (augment.temporal_2d); see docs/pretraining.md, section 6.5 "
-        f"('Did it pay off?'), before using these weights"
+        f"pre-training did not pay off for {', '.join(bad)} in {steps} steps{try_}; see "
+        f"docs/pretraining.md, section 6.5 ('Did it pay off?'), before using these weights"
     )
 
 
-def conclude(run: str | os.PathLike, n_test: int, steps: int, *, echo: bool = True) -> list[Verdict]:
+def levers(steps: int, two_d: bool, cropped: bool) -> list[str]:
+    """The levers measured in docs/pretraining.md (section 6) that a run has not pulled:
+    more steps below a few thousand, a temporal crop of 2D keypoints when it was off."""
+    out = []
+    if steps < 5000:
+        out.append(f"more steps (--set min_steps={max(2 * steps, 1000)})")
+    if two_d and not cropped:
+        out.append("a temporal crop of the 2D keypoints (--set augment.temporal_2d=true)")
+    return out
+
+
+def conclude(run: str | os.PathLike, n_test: int, steps: int, *, echo: bool = True,
+             tips: list[str] = ()) -> list[Verdict]:  # fmt: skip
     """Judge a finished run from its ``metrics.jsonl``; write ``run/verdict.json``
     (atomically) and, with ``echo``, print one line per encoder and a warning naming the
     encoders that did not pay off (stderr). Returns the verdicts (empty: nothing to judge)."""
@@ -123,14 +143,15 @@ def conclude(run: str | os.PathLike, n_test: int, steps: int, *, echo: bool = Tr
     verdicts = judge(read_records(run), n_test)
     if not verdicts:
         return verdicts
-    doc = {"steps": steps, "n_test": n_test, "rule": __doc__.split("\n\n")[1].replace("\n", " "),
+    rule = " ".join(__doc__.split("\n\n")[1].replace("``", "").split())
+    doc = {"steps": steps, "n_test": n_test, "rule": rule,
            "encoders": {v.rep: v.to_dict() for v in verdicts}}  # fmt: skip
     text = json.dumps(doc, indent=1)
     atomic_write(Path(run) / "verdict.json", lambda p: p.write_text(text))
     if echo:
         for v in verdicts:
             print(f"skelcon: verdict: {v.line()}", file=sys.stderr)
-        warn = advice(verdicts, steps)
+        warn = advice(verdicts, steps, list(tips))
         if warn:
             print(f"skelcon: warning: {warn}", file=sys.stderr)
     return verdicts
