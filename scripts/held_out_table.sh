@@ -54,4 +54,4 @@ fi
 $STUDY --data "$OUT/pku1_2d" --benchmark default --out "$R/pku1_2d" --seeds 0
 $STUDY --data "$OUT/pku1_2d_small430" --benchmark small430 --out "$R/pku1_2d_small430" --seeds 0
 $STUDY --data "$OUT/pku1_small100" --benchmark small100 --out "$R/pku1_small100" --seeds 0
-for d in "$R"/*/; do echo "== $d"; cat "$d/table.md"; done
+$PY "$HERE/held_out_summary.py" "$R"/*/
