@@ -442,3 +442,27 @@ def test_class_subset_is_not_set_beside_the_full_dataset_numbers(tmp_path):
         "8/51 classes", "1,510/18,841 train, 195/2,704 test clips",
     ]  # fmt: skip
     assert by_ds["pku-mmd1"].comparable and by_ds["pku-mmd1"].paper.top1 == 80.9
+
+
+def test_a_stretched_cpu_small_run_is_still_cpu_small(tmp_path):
+    """A run on a small split under min_steps ran more epochs with the warm-up stretched
+    alike: it is the packaged recipe, an old-recipe config is not."""
+    import yaml
+
+    from skelcon.cli import resolve_config_path
+    from skelcon.config import PretrainConfig, load_config, to_dict
+    from skelcon.engine.pretrain import stretch_to_min_steps
+    from skelcon.report import DEFAULT_AUG, PretrainInfo, _full_config
+
+    cfg = load_config(PretrainConfig, resolve_config_path("cpu_small"))
+    assert stretch_to_min_steps(cfg, 100)  # 1,000 epochs of one step, warm-up 40
+    saved = to_dict(cfg)
+
+    def info(config):
+        return PretrainInfo(("seq", "stg"), DEFAULT_AUG, planned_epochs=cfg.epochs,
+                            config=_full_config(config))  # fmt: skip
+
+    assert info(saved).recipe() == "cpu_small"
+    old = yaml.safe_load(yaml.safe_dump(saved))
+    old["augment"]["l_min"] = 0.1  # the recipe before issue 18
+    assert info(old).recipe() == "custom"

@@ -160,6 +160,9 @@ class PretrainInfo:
         for name in order:
             if not recipe_diff(self.config, recipes[name]):
                 return name
+            stretched = stretched_recipe(name, self.planned_epochs)  # a min_steps run
+            if stretched is not None and not recipe_diff(self.config, stretched):
+                return name
         for name in order:
             diff = recipe_diff(self.config, recipes[name], ablation=True)
             if name in PAPER_RECIPES.values() and not diff:
@@ -281,6 +284,20 @@ def packaged_recipes() -> dict[str, dict[str, Any]]:
             data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
             out[f.name.removesuffix(".yaml")] = _flatten(to_dict(from_dict(PretrainConfig, data)))
     return out
+
+
+def stretched_recipe(name: str, epochs: int | None) -> dict[str, Any] | None:
+    """Packaged recipe ``name`` as a run on a small split ran it: stretched to ``epochs``
+    by its ``min_steps`` (:func:`~skelcon.engine.pretrain.stretch_epochs`), flattened;
+    None when the recipe has no ``min_steps`` or ``epochs`` is not more than its own."""
+    from .engine.pretrain import stretch_epochs
+
+    f = importlib.resources.files("skelcon") / "configs" / f"{name}.yaml"
+    cfg = from_dict(PretrainConfig, yaml.safe_load(f.read_text(encoding="utf-8")) or {})
+    if not cfg.min_steps or epochs is None or epochs <= cfg.epochs:
+        return None
+    stretch_epochs(cfg, epochs)
+    return _flatten(to_dict(cfg))
 
 
 def _same(a: Any, b: Any) -> bool:

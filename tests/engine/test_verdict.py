@@ -95,11 +95,12 @@ def test_a_run_on_pure_noise_says_it_did_not_pay_off(tmp_path, capsys):
     w.finalize({"default": {"train": idx[idx % 4 != 0], "test": idx[idx % 4 == 0]}})
     cfg = load_config(PretrainConfig, None, [*TINY_PRETRAIN, "epochs=4", "save_every=0",
                                              "monitor.every=2", "batch_size=16"])  # fmt: skip
-    run = pretrain(cfg, tmp_path / "noise", "default", tmp_path / "run", progress=False)
+    run = pretrain(cfg, tmp_path / "noise", "default", tmp_path / "run", progress=True)
     doc = json.loads((run / "verdict.json").read_text())
     assert set(doc["encoders"]) == {"seq", "stg"} and doc["n_test"] == 40
     assert all(e["status"] != PAID_OFF for e in doc["encoders"].values()), doc
-    assert "warning: pre-training did not pay off for SEQ, STG" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: pre-training did not pay off for SEQ, STG" in err
 
 
 def test_min_steps_stretches_a_small_split_alike():

@@ -87,6 +87,19 @@ def cap_queue(cfg: PretrainConfig, num_clips: int) -> str:
     )
 
 
+def stretch_epochs(cfg: PretrainConfig, epochs: int) -> None:
+    """Set ``cfg.epochs`` to ``epochs`` and stretch what is counted in epochs alike
+    (``optim.warmup_epochs``, ``optim.milestones``, ``monitor.every``, ``save_every``)."""
+    f = epochs / cfg.epochs
+    cfg.epochs = epochs
+    cfg.optim.warmup_epochs = round(cfg.optim.warmup_epochs * f, 3)
+    cfg.optim.milestones = [round(m * f) for m in cfg.optim.milestones]
+    if cfg.monitor.every:
+        cfg.monitor.every = max(round(cfg.monitor.every * f), 1)
+    if cfg.save_every:
+        cfg.save_every = max(round(cfg.save_every * f), 1)
+
+
 def stretch_to_min_steps(cfg: PretrainConfig, num_clips: int) -> str:
     """Lengthen a run on a small training split to at least ``cfg.min_steps`` steps.
 
@@ -104,14 +117,7 @@ def stretch_to_min_steps(cfg: PretrainConfig, num_clips: int) -> str:
     if cfg.min_steps <= 0 or cfg.epochs * per_epoch >= cfg.min_steps:
         return ""
     asked = cfg.epochs
-    cfg.epochs = math.ceil(cfg.min_steps / per_epoch)
-    f = cfg.epochs / asked
-    cfg.optim.warmup_epochs = round(cfg.optim.warmup_epochs * f, 3)
-    cfg.optim.milestones = [round(m * f) for m in cfg.optim.milestones]
-    if cfg.monitor.every:
-        cfg.monitor.every = max(round(cfg.monitor.every * f), 1)
-    if cfg.save_every:
-        cfg.save_every = max(round(cfg.save_every * f), 1)
+    stretch_epochs(cfg, math.ceil(cfg.min_steps / per_epoch))
     return (
         f"{asked} epochs of the {num_clips} training clips are {asked * per_epoch} steps of "
         f"batch {cfg.batch_size}, fewer than min_steps {cfg.min_steps}: running {cfg.epochs} "
@@ -493,7 +499,7 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     if world.is_main and monitor is not None and done == cfg.epochs:
         steps = cfg.epochs * steps_per_epoch
         tips = levers(steps, views.coords == 2, views.temporal)
-        conclude(out, len(monitor.test), steps, tips=tips)  # out/verdict.json
+        conclude(out, len(monitor.test), steps, echo=progress, tips=tips)  # verdict.json
     return out
 
 
