@@ -474,3 +474,15 @@ def test_shared_part2_file_parses(shared_data):
     assert np.isfinite(x).all() and np.abs(x[:, :75]).sum(axis=1).min() > 0
     first = path.read_text().splitlines()[0].split()
     np.testing.assert_array_equal(x[0], np.array(first, dtype=np.float32))
+
+
+def test_sparse_classes_are_named_with_the_flag_that_drops_them():
+    import numpy as np
+
+    from skelcon.data.pku import sparse_classes_note
+
+    labels = np.array([0] * 60 + [1] * 3 + [2] * 50)  # class 3 and 4 empty, class 1 tiny
+    note = sparse_classes_note(labels, 5)
+    assert note.startswith("2 of 5 classes have no clip and 1 have 1-4")
+    assert "--min-instances 50" in note
+    assert sparse_classes_note(np.array([0] * 5 + [1] * 7), 2) == ""
