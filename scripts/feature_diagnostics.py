@@ -49,9 +49,12 @@ def stats(tr: np.ndarray, ytr: np.ndarray, te: np.ndarray, yte: np.ndarray) -> d
     mu = ztr.mean(0)
     between = sum((ytr == k).sum() * np.sum((ztr[ytr == k].mean(0) - mu) ** 2) for k in np.unique(ytr))
     total = np.sum((ztr - mu) ** 2)
-    a = tr / np.maximum(np.linalg.norm(tr, axis=1, keepdims=True), 1e-12)
-    b = te / np.maximum(np.linalg.norm(te, axis=1, keepdims=True), 1e-12)
-    knn = float((ytr[np.argmax(b @ a.T, axis=1)] == yte).mean() * 100)
+    import torch
+
+    from skelcon.eval.knn import knn_accuracy  # the monitor's and `eval knn`'s measure
+
+    knn = knn_accuracy(torch.from_numpy(tr), torch.from_numpy(ytr), torch.from_numpy(te),
+                       torch.from_numpy(yte), k=1, num_classes=int(ytr.max()) + 1)  # fmt: skip
     return {
         "dim": int(tr.shape[1]),
         "std_median": float(np.median(std)),

@@ -19,8 +19,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from ..utils.io import atomic_write
 
 PAID_OFF, NO_GAIN, WORSE, TOO_FEW = "paid off", "no clear gain", "worse", "too few test clips"
 
@@ -136,10 +139,6 @@ def conclude(run: str | os.PathLike, n_test: int, steps: int, *, echo: bool = Tr
     """Judge a finished run from its ``metrics.jsonl``; write ``run/verdict.json``
     (atomically) and, with ``echo``, print one line per encoder and a warning naming the
     encoders that did not pay off (stderr). Returns the verdicts (empty: nothing to judge)."""
-    import sys
-
-    from ..utils.io import atomic_write
-
     verdicts = judge(read_records(run), n_test)
     if not verdicts:
         return verdicts
