@@ -47,7 +47,9 @@ def stats(tr: np.ndarray, ytr: np.ndarray, te: np.ndarray, yte: np.ndarray) -> d
     ztr, zte = scaler.transform(tr), scaler.transform(te)
     clf = LogisticRegression(C=1.0, max_iter=2000).fit(ztr, ytr)
     mu = ztr.mean(0)
-    between = sum((ytr == k).sum() * np.sum((ztr[ytr == k].mean(0) - mu) ** 2) for k in np.unique(ytr))
+    between = sum(
+        (ytr == k).sum() * np.sum((ztr[ytr == k].mean(0) - mu) ** 2) for k in np.unique(ytr)
+    )
     total = np.sum((ztr - mu) ** 2)
     import torch
 

@@ -64,7 +64,7 @@ def degrade(uv: np.ndarray, rng: np.random.Generator, noise: float, drop_joint: 
         sigma[EXTREMITIES] *= 2
         uv[p] += rng.normal(size=(t, v, 2)) * sigma[None, :, None]
     keep = present & (rng.random((m, t, v)) >= drop_joint)
-    keep &= (rng.random((m, t, 1)) >= drop_person)
+    keep &= rng.random((m, t, 1)) >= drop_person
     uv[~keep] = 0
     return uv.astype(np.float32)
 
@@ -75,12 +75,24 @@ def main() -> int:
     ap.add_argument("--prepared", required=True, help="the prepared 3D subset (names, split)")
     ap.add_argument("--benchmark", default="xsub", help="whose split to keep (default xsub)")
     ap.add_argument("--out", required=True, help="the folder of clips to write")
-    ap.add_argument("--noise", type=float, default=0.02,
-                    help="noise std as a share of the person's image height (default 0.02)")
-    ap.add_argument("--drop-joint", type=float, default=0.05,
-                    help="probability a joint is missing in a frame (default 0.05)")
-    ap.add_argument("--drop-person", type=float, default=0.02,
-                    help="probability a person is missing in a frame (default 0.02)")
+    ap.add_argument(
+        "--noise",
+        type=float,
+        default=0.02,
+        help="noise std as a share of the person's image height (default 0.02)",
+    )
+    ap.add_argument(
+        "--drop-joint",
+        type=float,
+        default=0.05,
+        help="probability a joint is missing in a frame (default 0.05)",
+    )
+    ap.add_argument(
+        "--drop-person",
+        type=float,
+        default=0.02,
+        help="probability a person is missing in a frame (default 0.02)",
+    )
     ap.add_argument("--seed", type=int, default=0, help="of the noise (default 0)")
     args = ap.parse_args()
 

@@ -26,7 +26,9 @@ ARRAYS = ("data.npy", "labels.npy", "names.npy", "num_frames.npy")
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("src", help="a prepared dataset directory")
-    ap.add_argument("--benchmark", required=True, help="the benchmark whose training split to draw from")
+    ap.add_argument(
+        "--benchmark", required=True, help="the benchmark whose training split to draw from"
+    )
     ap.add_argument("--n", type=int, required=True, help="training clips to keep")
     ap.add_argument("--name", required=True, help="name of the new benchmark")
     ap.add_argument("--out", required=True, help="the new prepared dataset directory")

@@ -46,6 +46,17 @@ def shell_commands(block: str) -> list[list[str]]:
     ]
 
 
+def readme_prepare_lines(text: str, datasets: tuple[str, ...]) -> list[list[str]]:
+    """The ``skelcon prepare DATASET ...`` lines of the "Using it" section for ``datasets``,
+    as argv lists, in order."""
+    return [
+        argv
+        for block in blocks(section(text, "Using it"), "bash")
+        for argv in shell_commands(block)
+        if argv[:1] == ["prepare"] and argv[1] in datasets
+    ]
+
+
 def test_block_parsing_finds_the_api_blocks():
     text = README.read_text()
     assert len(blocks(text, "python")) >= 3
@@ -79,6 +90,33 @@ def test_readme_blocks_run(readme_dir, monkeypatch, capsys):
         namespace: dict = {"__name__": f"readme_block_{i}"}
         exec(compile(code, f"README.md python block {i + 1}", "exec"), namespace)  # noqa: S102
     out = capsys.readouterr().out
-    assert re.search(r"top-1 \d+\.\d % over 3 classes", out), out
+    assert re.search(
+        r"top-1 \d+\.\d % over the 3 classes of the test split \(3 in the dataset\)", out
+    ), out
     assert "torch.Size([12, 384])" in out, out  # seq 256 + stg 128 over the 12 test clips
     assert "ntu25 ['N', 3, 'T', 25, 2] (4, 256)" in out, out  # the onnxruntime example
+
+
+def test_readme_prepare_lines_give_the_data_the_text_states(readme_prepared):
+    """The README's PKU-MMD line, run as written on the shared subset, gives the dataset
+    of the Results table (its sizes read from the README's text, not typed here), and
+    the NTU lines prepare the shared samples."""
+    from skelcon.data.prepared import load_prepared, read_meta
+
+    text = README.read_text()
+    results = section(text, "Results")
+    m = re.search(r"at least (\d+)\s+instances are the (\d+) two-person interactions: "
+                  r"([\d,]+) training\s+clips.*?and (\d+) test clips, cross-subject", results, re.S)  # fmt: skip
+    assert m, "the Results section no longer states the PKU-MMD subset's sizes"
+    k, classes, train, test = int(m[1]), int(m[2]), int(m[3].replace(",", "")), int(m[4])
+    pku = readme_prepared["data/pku1"]
+    meta = read_meta(pku)
+    assert meta["min_instances"] == k and meta["num_classes"] == classes
+    assert len(load_prepared(pku, "xsub", "train")) == train
+    assert len(load_prepared(pku, "xsub", "test")) == test
+    assert meta["class_coverage"]["empty"] == [] and meta["class_coverage"]["tiny"] == []
+    assert {"data/ntu60", "data/ntu120"} <= set(readme_prepared)
+    ntu60 = (pku.parent / "ntu60.out").read_text()  # the x-view split of the NTU-60 sample:
+    assert (
+        "benchmark xview: " in ntu60 and "8 of 8 test clips can never be classified right" in ntu60
+    )

@@ -189,16 +189,28 @@ def _rank() -> int:
     return int(text) if text.isdigit() else 0
 
 
+MIN_INSTANCES_HINT = (
+    "--min-instances K keeps only the classes with at least K clips, relabelled (e.g. "
+    "--min-instances 50, as the README's PKU-MMD table)"
+)
+
+
 def _guard_prepare(parser: argparse.ArgumentParser) -> None:
     """Give a ``prepare`` subcommand ``--overwrite`` and check its ``--out`` first."""
     run = parser.get_default("func")
+    name = parser.prog.split()[-1]  # the dataset subcommand: ntu60, folder, ...
 
     def guarded(args: argparse.Namespace) -> int:
-        from .data.prepared import check_output_dir, prepare_cleanup
+        from .data.coverage import coverage_notes
+        from .data.prepared import check_output_dir, prepare_cleanup, read_meta
 
         check_output_dir(args.out, args.overwrite)
         with prepare_cleanup():  # any error or Ctrl-C: no .partial left behind
-            return run(args)
+            rc = run(args)
+        hint = MIN_INSTANCES_HINT if getattr(args, "min_instances", 0) is None else ""
+        for line in coverage_notes(read_meta(args.out), drop_hint=hint):
+            print(f"{name}: note: {line}")
+        return rc
 
     parser.add_argument(
         "--overwrite", action="store_true", help="replace --out if it exists and is not empty"

@@ -1,9 +1,9 @@
 """Fixtures shared by the dataset tests: the PKU-MMD Phase I shared subset, prepared
-once per session (about 400k frames: the slowest preparation in the suite)."""
+once per session by the README's own command (about 400k frames: the slowest
+preparation in the suite; tests/conftest.py ``readme_prepared``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,7 @@ def pku1_dirs(shared_data: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def pku1_prepared(pku1_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``skelcon prepare pku-mmd1`` of the shared subset (default official splits)."""
-    from skelcon.data.pku import prepare_pku
-
-    out = tmp_path_factory.mktemp("pku1") / "prepared"
-    t0 = time.perf_counter()
-    prepare_pku("pku-mmd1", pku1_dirs["raw"], pku1_dirs["labels"], out, workers=2, progress=False)
-    print(f"\nPKU-MMD I shared subset prepared in {time.perf_counter() - t0:.1f} s")
-    return out
+def pku1_prepared(readme_prepared: dict[str, Path]) -> Path:
+    """The shared subset as the README's ``skelcon prepare pku-mmd1`` line prepares it
+    (official split lists, ``--min-instances 50``: the 8 interaction classes)."""
+    return readme_prepared["data/pku1"]

@@ -16,7 +16,6 @@ from skelcon.data.layouts import NTU25
 from skelcon.data.normalize import normalize
 from skelcon.data.pku import (
     class_names,
-    keep_frequent_classes,
     parse_split_list,
     prepare_pku,
     read_skeleton,
@@ -393,18 +392,27 @@ def expected(pku1_dirs) -> dict[str, list[tuple[int, int, int]]]:
     return _expected_clips(pku1_dirs)
 
 
+def _kept(expected: dict) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Per sequence, ``(label-file line, label, start, end)`` of its interaction clips:
+    what ``--min-instances 50`` keeps of the shared subset."""
+    return {s: [(j + 1, *r) for j, r in enumerate(rows) if r[0] in INTERACTIONS]
+            for s, rows in expected.items()}  # fmt: skip
+
+
 def test_shared_clip_count_and_missing_sequences(pku1_prepared, pku1_dirs, expected):
     meta = read_meta(pku1_prepared)
     assert len(expected) == 218
     n = sum(len(v) for v in expected.values())
     assert n == 1772  # the README's count: every instance of the 218 sequences is valid
-    assert meta["counts"]["samples"] == n and meta["shape"] == [n, 3, 300, 25, 2]
+    kept = sum(len(v) for v in _kept(expected).values())
+    assert meta["counts"]["samples"] == kept and meta["shape"] == [kept, 3, 300, 25, 2]
+    assert meta["dropped_by_min_instances"] == n - kept
     labelled = {p.stem for p in pku1_dirs["labels"].glob("*.txt")}
     assert meta["missing_sequences"] == sorted(labelled - set(expected))
     assert len(meta["missing_sequences"]) == 1076 - 218
     assert meta["skipped"] == [] and meta["sequences"] == 218
-    counts = np.bincount([lab - 1 for v in expected.values() for lab, _, _ in v], minlength=51)
-    assert meta["counts"]["per_class"] == counts.tolist()
+    counts = np.bincount([lab for v in expected.values() for lab, _, _ in v], minlength=52)
+    assert meta["counts"]["per_class"] == [int(counts[c]) for c in INTERACTIONS]
 
 
 @pytest.mark.parametrize(
@@ -412,12 +420,13 @@ def test_shared_clip_count_and_missing_sequences(pku1_prepared, pku1_dirs, expec
 )
 def test_shared_splits_follow_the_official_lists(pku1_prepared, pku1_dirs, expected, bench, fname):
     official = _official(pku1_dirs["splits"] / fname)
+    kept = _kept(expected)
     for split in ("train", "test"):
         p = load_prepared(pku1_prepared, bench, split)
         stems = {n.rsplit("_", 1)[0] for n in p.names}
-        want = set(expected) & official[split]
+        want = {s for s in set(expected) & official[split] if kept[s]}
         assert stems == want
-        assert len(p) == sum(len(expected[s]) for s in want)
+        assert len(p) == sum(len(kept[s]) for s in want)
     if bench == "xsub":
         assert len(set(expected) & official["train"]) == 193
         assert len(set(expected) & official["test"]) == 25
@@ -434,35 +443,32 @@ def test_shared_clip_content_and_centring(pku1_prepared, pku1_dirs, expected):
         base = np.abs(x[:, :, :, 0, 0]).sum(axis=1)
         assert (base[valid] > 0).mean() > 0.95  # real data, not zeros (a few empty frames)
     # one clip against the raw file cut by hand (0-based start..end inclusive)
-    stem = sorted(s for s in expected if expected[s])[0]
-    lab, s0, e0 = expected[stem][0]
-    i = list(p.names).index(f"{stem}_001")
+    kept = _kept(expected)
+    stem = sorted(s for s in kept if kept[s] and f"{s}_{kept[s][0][0]:03d}" in set(p.names))[0]
+    line, lab, s0, e0 = kept[stem][0]
+    i = list(p.names).index(f"{stem}_{line:03d}")
     with lzma.open(pku1_dirs["raw"] / f"{stem}.txt.xz", "rt") as fh:
         rows = [ln for ln in fh if ln.strip()][s0 : e0 + 1]
     frames = np.array([[float(v) for v in r.split()] for r in rows])
-    assert p.labels[i] == lab - 1 and p.num_frames[i] == e0 - s0 + 1
+    assert p.labels[i] == INTERACTIONS.index(lab) and p.num_frames[i] == e0 - s0 + 1
     np.testing.assert_allclose(
         p.data[i], normalize(_clip(frames, 0, e0 - s0), 300, NTU25), atol=1e-5
     )
 
 
-def test_shared_min_instances_50_keeps_the_interaction_classes(pku1_prepared, expected, tmp_path):
+def test_shared_min_instances_50_keeps_the_interaction_classes(pku1_prepared, expected):
     counts = np.bincount([lab for v in expected.values() for lab, _, _ in v], minlength=52)
     frequent = [c for c in range(1, 52) if counts[c] >= 50]
     assert frequent == INTERACTIONS
-    out = keep_frequent_classes(pku1_prepared, tmp_path / "k50", 50)
-    meta = read_meta(out)
-    assert meta["original_labels"] == INTERACTIONS
+    meta = read_meta(pku1_prepared)
+    assert meta["original_labels"] == INTERACTIONS and meta["min_instances"] == 50
     names = class_names("pku-mmd1")
     assert meta["classes"] == [names[c - 1] for c in INTERACTIONS]
-    assert meta["counts"]["per_class"] == [int(counts[c]) for c in INTERACTIONS]
-    assert meta["missing_sequences"] == read_meta(pku1_prepared)["missing_sequences"]
     full = load_prepared(pku1_prepared, "xsub", "train")
-    kept = load_prepared(out, "xsub", "train")
-    want = [n for n, lab in zip(full.names, full.labels, strict=True) if lab + 1 in INTERACTIONS]
-    assert list(kept.names) == want
-    j = len(want) // 2
-    np.testing.assert_array_equal(kept.data[j], full.data[list(full.names).index(want[j])])
+    kept = _kept(expected)
+    want = sorted(f"{s}_{line:03d}" for s, rows in kept.items() for line, *_ in rows)
+    have = sorted([*full.names, *load_prepared(pku1_prepared, "xsub", "test").names])
+    assert set(have) <= set(want) and len(have) == len(set(have))
 
 
 def test_shared_part2_file_parses(shared_data):
@@ -476,13 +482,16 @@ def test_shared_part2_file_parses(shared_data):
     np.testing.assert_array_equal(x[0], np.array(first, dtype=np.float32))
 
 
-def test_sparse_classes_are_named_with_the_flag_that_drops_them():
-    import numpy as np
-
-    from skelcon.data.pku import sparse_classes_note
-
-    labels = np.array([0] * 60 + [1] * 3 + [2] * 50)  # class 3 and 4 empty, class 1 tiny
-    note = sparse_classes_note(labels, 5)
-    assert note.startswith("2 of 5 classes have no clip and 1 have 1-4")
-    assert "--min-instances 50" in note
-    assert sparse_classes_note(np.array([0] * 5 + [1] * 7), 2) == ""
+def test_sparse_classes_are_named_with_the_flag_that_drops_them(tiny, capsys):
+    """`prepare pku-mmd1` names its empty and tiny classes (meta.json and a note) and the
+    flag that drops them; with --min-instances the note is about what is left."""
+    assert _cli(tiny) == 0
+    out = capsys.readouterr().out
+    cov = read_meta(tiny["out"])["class_coverage"]
+    assert len(cov["empty"]) == 48 and len(cov["tiny"]) == 3  # classes 3, 7, 12 have clips
+    assert "pku-mmd1: note: of 51 classes, 48 classes have no clip" in out
+    assert "--min-instances 50" in out
+    assert _cli(tiny, "--min-instances", "2", "--overwrite") == 0
+    out = capsys.readouterr().out
+    assert "--min-instances 50" not in out
+    assert read_meta(tiny["out"])["class_coverage"]["empty"] == []

@@ -66,7 +66,7 @@ def test_tampered_copy_refused_in_one_line(tampered: Path, variant, split, want)
 
 
 def test_untouched_copy_and_meta_only_changes_still_open(tampered: Path, base: Path):
-    assert len(load_prepared(base, "default", "train")) == 20
+    assert len(load_prepared(base, "default", "train")) == 18
     # the channel names are meta only: the checkpoint check (eval/compat) compares them
     assert load_prepared(tampered / "t_channels_xyz", "default", "test").channels == ["x", "y", "z"]
 
@@ -90,7 +90,7 @@ def test_split_index_out_of_range_and_count(base: Path, tmp_path):
     path = d / "splits" / "default" / "test.npy"
     idx = np.load(path)
     np.save(path, np.r_[idx[:-1], 24].astype(np.int32))  # int32 is fine, 24 is not
-    with pytest.raises(SkelconError, match=r"test.npy: index 24 is outside 0..23 .*1 of 4"):
+    with pytest.raises(SkelconError, match=r"test.npy: index 24 is outside 0..23 .*1 of 6"):
         load_prepared(d, "default", "test")
     np.save(path, idx[:-1])
     with pytest.raises(SkelconError, match=r"test.npy holds 3 indices but meta.json says 4"):
@@ -156,8 +156,8 @@ def test_repeated_sample_in_a_split_refused(base: Path, tmp_path):
         load_prepared(d, "default", "train")
     msg = str(e.value)
     assert f"train.npy: sample {train[2]} ({names[train[2]]}) is listed again at position 7" in msg
-    assert "1 of 20 entries repeat a sample" in msg and "\n" not in msg
-    assert len(load_prepared(base, "default", "train")) == 20  # the untouched dataset opens
+    assert "1 of 18 entries repeat a sample" in msg and "\n" not in msg
+    assert len(load_prepared(base, "default", "train")) == 18  # the untouched dataset opens
 
 
 def test_writer_never_writes_overlapping_splits(tmp_path):

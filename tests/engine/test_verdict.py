@@ -26,7 +26,9 @@ from skelcon.engine.verdict import (
 def test_rule_against_the_noise_of_the_test_split():
     # 195 test clips at 39 % -> 74 %: far above two standard errors (about 9.5 points)
     v = Verdict("seq", 39.0, 73.8, 195)
-    assert v.status == PAID_OFF and 9 < v.noise < 10 and v.clip_points == pytest.approx(0.5128, 1e-3)
+    assert (
+        v.status == PAID_OFF and 9 < v.noise < 10 and v.clip_points == pytest.approx(0.5128, 1e-3)
+    )
     assert "+34.8 points" in v.line() and "195 test clips: a point is 1.95 clips" in v.line()
     # the same gain on 40 test clips is within the noise (se about 22 points)
     assert Verdict("seq", 40.0, 55.0, 40).status == NO_GAIN

@@ -23,8 +23,9 @@ files and class folders, hard links: the path without a symlink is read; loops a
 or split folders ``DIR/train/<class>/...`` and ``DIR/test/<class>/...``, or any files
 named in a labels CSV (``--labels``: lines ``clip,label[,split]``, ``clip`` the path
 relative to ``DIR``, ``label`` the class name, ``split`` train or test). Without split
-folders or a split column, a fixed ~``test_fraction`` of each class (chosen by a hash
-of the clip name, so adding clips never moves the others) is the test split.
+folders or a split column, ``test_fraction`` of each class is the test split
+(:func:`stratified_split`: chosen by a hash of the clip names, at least one clip of every
+class with two or more, so each such class is in both splits).
 
 ``V`` must be the layout's joint count (``--layout``: a built-in name or a layout YAML).
 ``C`` is 2 (``x, y``), 3 (``x, y, z`` unless ``--channels x,y,score``) or 4
@@ -467,9 +468,32 @@ def _class_sort(names: set[str]) -> list[str]:
     return sorted(names)
 
 
-def _hash_split(name: str, test_fraction: float) -> str:
-    h = int(hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:8], 16)
-    return "test" if h / 2**32 < test_fraction else "train"
+def _name_hash(name: str) -> int:
+    return int(hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:8], 16)
+
+
+def stratified_split(
+    names: Sequence[str], labels: Sequence[str], test_fraction: float
+) -> list[str]:
+    """``"train"`` or ``"test"`` for each clip: per class, the ``round(test_fraction * n)``
+    clips with the smallest SHA-1 of their name are the test split, but at least one
+    and at most ``n - 1`` for a class of ``n >= 2`` clips (so every such class is in
+    both splits) and none for a class of one clip. Deterministic; adding a clip to a
+    class moves at most one other clip of that class. ``test_fraction`` 0: all train."""
+    per_class: dict[str, list[int]] = {}
+    for i, c in enumerate(labels):
+        per_class.setdefault(c, []).append(i)
+    out = ["train"] * len(names)
+    for members in per_class.values():
+        n = len(members)
+        k = round(test_fraction * n)
+        if test_fraction > 0 and n >= 2:
+            k = min(max(k, 1), n - 1)
+        elif n < 2:
+            k = 0
+        for i in sorted(members, key=lambda i: (_name_hash(names[i]), names[i]))[:k]:
+            out[i] = "test"
+    return out
 
 
 def _walk(d: Path, raw: Path, depth: int, files: list[Path], unused: list[tuple[str, str]],
@@ -578,7 +602,7 @@ def _scan_tree(raw: Path, test_fraction: float):
     found = []
     for (cls_dir, split), fs in per_class.items():
         for f, name, frames in _group(fs, raw, cls_dir):
-            found.append((f, name, cls_dir.name, split or _hash_split(name, test_fraction), frames))
+            found.append((f, name, cls_dir.name, split, frames))
     found.sort(key=lambda r: r[1])
     return _class_sort({c for _, _, c, _, _ in found}), found, unused
 
@@ -661,10 +685,10 @@ def _scan_labels(raw: Path, labels: Path, test_fraction: float):
             raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} is the same file as line "
                                f"{real_seen[real]}")  # fmt: skip
         real_seen[real] = ln
-        split = fields[2].lower() if len(fields) == 3 else _hash_split(name, test_fraction)
+        split = fields[2].lower() if len(fields) == 3 else None
         if split == "val":
             split = "test"
-        if split not in ("train", "test"):
+        if split not in ("train", "test", None):
             raise SkelconError(f"{labels}:{ln}: split {fields[2]!r} (valid: train, test)")
         found.append((f, name, fields[1], split, frames))
     if not found:
@@ -801,6 +825,11 @@ def read_folder(
             "those, or --labels FILE.csv)"
             + (f"; not read: {unused[0][0]} ({unused[0][1]})" if unused else "")
         )
+    free = [i for i, r in enumerate(found) if r[3] is None]  # no split folder or column
+    drawn = stratified_split([found[i][1] for i in free], [found[i][2] for i in free],
+                             test_fraction)  # fmt: skip
+    for i, split in zip(free, drawn, strict=True):
+        found[i] = (*found[i][:3], split, found[i][4])
     names: dict[str, str] = {}
     for f, n, _, _, _ in found:
         if n in names:
@@ -990,7 +1019,8 @@ def prepare_folder(
         normalization=folder.norm.describe(folder.channels),
         resampled=resampled,
         split_rule="split folders" if (Path(raw) / "train").is_dir() and labels is None
-        else f"labels file column, else test if sha1(name) < {test_fraction} of the hash range",
+        else f"labels file column, else per class the round({test_fraction} x n) clips with the "
+        "smallest sha1(name), at least 1 and at most n-1 for a class of n >= 2 clips",
         channels_assumed=folder.channels_note or None,
         **meta,
     )  # fmt: skip

@@ -538,31 +538,13 @@ def prepare_pku(
             result = keep_frequent_classes(stage, out, min_instances)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-    else:
-        note = sparse_classes_note(np.load(Path(out) / "labels.npy"), len(class_names(dataset)))
-        if note:
-            print(f"{dataset}: note: {note}")
     return result
-
-
-def sparse_classes_note(labels: np.ndarray, num_classes: int, few: int = 5) -> str:
-    """One line when some of ``num_classes`` classes have no clip or fewer than ``few``
-    among ``labels`` (0-based), else ``""``: such classes make top-1 over "all classes"
-    misleading and a split leave them out of training or test."""
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes)
-    empty, tiny = int((counts == 0).sum()), int(((counts > 0) & (counts < few)).sum())
-    if not empty and not tiny:
-        return ""
-    return (
-        f"{empty} of {num_classes} classes have no clip and {tiny} have 1-{few - 1} "
-        f"(meta.json counts.per_class); --min-instances K keeps only the classes with at "
-        f"least K clips, relabelled (e.g. --min-instances 50, as the README's PKU-MMD table)"
-    )
 
 
 _WRITER_KEYS = frozenset(
     ["format", "version", "dataset", "layout", "layout_def", "channels", "classes", "num_classes",
-     "shape", "max_frames", "num_persons", "benchmarks", "counts", "skipped", "complete"]
+     "shape", "max_frames", "num_persons", "benchmarks", "counts", "skipped", "class_coverage",
+     "complete"]
 )  # fmt: skip
 
 

@@ -45,6 +45,7 @@ import numpy as np
 from ..errors import SkelconError, choices_message
 from ..utils.io import NO_SPACE, fsync_dir, fsync_tree, no_space_errors, read_json
 from .channels import channels_of, check_channels, default_channels
+from .coverage import class_coverage
 from .layouts import JointLayout, layout_from_meta, load_layout
 
 FORMAT = "skelcon-prepared"
@@ -680,12 +681,14 @@ class PreparedWriter:
         names = np.asarray(self._names, dtype=str) if n else np.zeros((0,), dtype="<U1")
         np.save(self.tmp / "names.npy", names)
         bench_counts: dict[str, dict[str, int]] = {}
+        bench_rows: dict[str, dict[str, np.ndarray]] = {}
         for bench, parts in splits.items():
             (self.tmp / "splits" / bench).mkdir(parents=True, exist_ok=True)
             bench_counts[bench] = {}
             arrays = {split: np.asarray(idx, dtype=np.int64) for split, idx in parts.items()}
             # what load_prepared refuses is never written (e.g. PYSKL lists that overlap)
             check_split_members(arrays, names, lambda s, b=bench: f"split {b}/{s}")
+            bench_rows[bench] = arrays
             for split, idx in arrays.items():
                 np.save(self.tmp / "splits" / bench / f"{split}.npy", idx)
                 bench_counts[bench][split] = int(len(idx))
@@ -710,6 +713,7 @@ class PreparedWriter:
             },
             "skipped": self.skipped,
             **extra,
+            "class_coverage": class_coverage(labels, self.classes, bench_rows),
             "complete": True,
         }
         # meta.json last: it marks the directory complete (the rename makes it atomic)

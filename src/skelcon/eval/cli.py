@@ -34,6 +34,16 @@ def _print(rec: dict) -> None:
         f"top-1 {rec['top1']:.2f} %  (train {rec['num_train']}, test {rec['num_test']})"
         + (f"  [crop bank {bank['k']}: not the exact protocol]" if bank else "")
     )
+    _print_reachable(rec)
+
+
+def _print_reachable(rec: dict) -> None:
+    """The note beside an accuracy when some test clips' classes never occur in training."""
+    from ..data.coverage import reachable_note
+
+    note = reachable_note(rec.get("reachable_test", rec["num_test"]), rec["num_test"])
+    if note:
+        print(f"skelcon: note: {note}")
 
 
 def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int:
@@ -177,6 +187,7 @@ def _print_finetune(rec: dict) -> None:
             f"top-1 {r['mean']:.2f} ± {r['std']:.2f} % over {len(r['runs'])} run(s) "
             f"({min(r['num_labelled'])}-{max(r['num_labelled'])} labelled, test {rec['num_test']})"
         )
+    _print_reachable(rec)
 
 
 def _finetune_cmd(protocol: str):

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..config import KnnConfig, LinearEvalConfig, to_dict
+from ..data.coverage import reachable
 from ..data.prepared import load_prepared
 from ..engine.device import resolve_device
 from ..engine.distributed import current
@@ -35,6 +36,7 @@ def _record(protocol, loaded, data, benchmark, random_init, train, test, **extra
         "top1": None,
         "num_train": len(train),
         "num_test": len(test),
+        "reachable_test": reachable(train.labels, test.labels)[0],
         "dataset": train.meta.get("dataset"),
         "benchmark": benchmark,
         "data": str(data),
@@ -246,6 +248,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
         "std": STD_KIND,
         "num_train": len(train),
         "num_test": len(test),
+        "reachable_test": reachable(train.labels, test.labels)[0],
         "num_classes": num_classes,
         "classes": class_names(train.meta, num_classes),
         "dataset": train.meta.get("dataset"),
