@@ -93,7 +93,7 @@ def test_split_index_out_of_range_and_count(base: Path, tmp_path):
     with pytest.raises(SkelconError, match=r"test.npy: index 24 is outside 0..23 .*1 of 6"):
         load_prepared(d, "default", "test")
     np.save(path, idx[:-1])
-    with pytest.raises(SkelconError, match=r"test.npy holds 3 indices but meta.json says 4"):
+    with pytest.raises(SkelconError, match=r"test.npy holds 5 indices but meta.json says 6"):
         load_prepared(d, "default", "test")
 
 
