@@ -46,9 +46,10 @@ def _check_png(path, size_in):
 
 
 def test_tsne(run, tiny_data, tmp_path):
-    out = tsne.plot_tsne(run, "seq", tiny_data, "default", tmp_path / "t.png", subsets=2, per_class=4,
-                         perplexity=5, device="cpu")  # fmt: skip
-    _check_png(out, tsne.figure_size(2))
+    out = tsne.plot_tsne(run, "seq", tiny_data, "default", tmp_path / "t.png", classes=2, subsets=2,
+                         per_class=4, perplexity=5, device="cpu")  # fmt: skip
+    # 2 of the 3 classes per panel: two distinct subsets, one-line names, a one-line title
+    _check_png(out, tsne.figure_size(2, tsne.legend_height(["c0", "c1"])))
 
 
 def test_retrieval(run, tiny_data, tmp_path):
@@ -187,11 +188,12 @@ def test_2d_poses_are_drawn_flat_with_present_bones_only():
     from matplotlib.collections import LineCollection
 
     from skelcon.data.layouts import get_layout
-    from skelcon.viz.poses import draw_pose_axes, frame_limits
+    from skelcon.viz.poses import draw_pose_axes, frame_limits, pose_view
 
     coco = get_layout("coco17")
     x = np.random.default_rng(0).uniform(1, 2, size=(2, 3, 17, 1)).astype(np.float32)
     x[:, 0, 9, 0] = 0  # left wrist undetected in frame 0: its bone is not drawn
+    x = pose_view(x, coco, ["x", "y"], 3, centred=False)  # missing joints -> NaN
     fig = new_figure(3, 3)
     lim = frame_limits(x, [0, 1])
     ax = draw_pose_axes(fig, (0, 0, 1, 1), x, coco, 0, lim, caption="t")

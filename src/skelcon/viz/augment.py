@@ -20,7 +20,7 @@ from ..config import AugmentConfig
 from ..data.channels import coord_count
 from ..errors import SkelconError
 from .common import class_names, load_split, new_figure, sample_frames, save_png
-from .poses import draw_pose_axes, frame_limits, pose_view
+from .poses import draw_pose_axes, frame_limits, is_centred, pose_view
 from .skeleton import view_rotation
 
 CELL_W, CELL_H = 2.3, 2.1  # inches per pose
@@ -95,9 +95,10 @@ def plot_augment(
     v = augmented_views(x, n, cfg, seed, coords=k_coords)
 
     rot = view_rotation(x[:3], layout, n) if k_coords == 3 else None
+    centred = is_centred(s.meta)
 
     def to_view(a: np.ndarray) -> np.ndarray:
-        return pose_view(a, layout, s.channels, n, rot)
+        return pose_view(a, layout, s.channels, n, rot, centred=centred)
 
     raw_t = sample_frames(n, frames)
     view_t = sample_frames(cfg.out_len, frames)

@@ -58,8 +58,8 @@ def _augment(args) -> int:
 def _skeleton(args) -> int:
     from .clip import plot_skeleton
 
-    out = plot_skeleton(args.data, args.benchmark, args.out, split=args.split, index=args.index,
-                        frames=args.frames)  # fmt: skip
+    out = plot_skeleton(args.data, args.skeleton_benchmark, args.out, split=args.split,
+                        index=args.index, frames=args.frames)  # fmt: skip
     print(f"skeleton figure written to {out}")
     return 0
 
@@ -139,11 +139,17 @@ def add_cli(sub) -> None:
 
     p = psub.add_parser("skeleton", help="frames of one clip as stick figures (2D or 3D data)")
     p.add_argument("--data", required=True, help="prepared dataset directory")
-    p.add_argument(
-        "--benchmark", help="benchmark of --data (default: the dataset's only benchmark)"
-    )
-    p.add_argument("--split", default="train", help="split the clip comes from (default train)")
-    p.add_argument("--index", type=int, default=0, help="clip index within the split (default 0)")
+    # its own dest: skelcon's main resolves a missing --benchmark (and refuses one missing
+    # on a dataset of several), but without --benchmark and --split --index counts over
+    # the whole dataset
+    p.add_argument("--benchmark", dest="skeleton_benchmark", metavar="BENCHMARK",
+                   help="count --index within this benchmark's --split (with --split alone: "
+                   "the dataset's only benchmark)")  # fmt: skip
+    p.add_argument("--split", help="count --index within this split of --benchmark (default "
+                   "train when --benchmark is given)")  # fmt: skip
+    p.add_argument("--index", type=int, default=0,
+                   help="clip index (default 0): within --benchmark/--split when given, else "
+                   "within the whole dataset, in stored order")  # fmt: skip
     p.add_argument("--frames", type=int, default=4, help="frames drawn (default 4)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.set_defaults(func=_skeleton)

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..data.prepared import PreparedSplit, SplitArray, load_prepared
+from ..data.prepared import PreparedSplit, SplitArray, check_prepared, load_prepared, read_meta
 from ..errors import SkelconError
 from ..utils.io import atomic_path
 
@@ -58,6 +58,37 @@ def load_split(data: str | os.PathLike, benchmark: str, split: str) -> PreparedS
     if len(s) == 0:
         raise SkelconError(f"split {benchmark}/{split} of {data} is empty")
     return s
+
+
+def load_all(data: str | os.PathLike) -> PreparedSplit:
+    """Every sample of the prepared dataset ``data`` in stored order (the rows of
+    data.npy), as one split whose ``benchmark`` and ``split`` are ``""``: what an index
+    into the whole dataset reads, whatever its benchmarks.
+
+    The arrays are checked against each other and meta.json as :func:`load_prepared`
+    does; the values are not (check the rows read with
+    :func:`~skelcon.data.prepared.check_finite_rows`). One-line :class:`SkelconError`
+    for an unreadable, inconsistent or empty dataset.
+    """
+    root = Path(data)
+    meta = read_meta(root)
+    try:
+        arr = np.load(root / "data.npy", mmap_mode="r", allow_pickle=False)
+        labels = np.load(root / "labels.npy", allow_pickle=False)
+        num_frames = np.load(root / "num_frames.npy", allow_pickle=False)
+        names = np.load(root / "names.npy", allow_pickle=False)
+    except FileNotFoundError as e:
+        raise SkelconError(f"prepared dataset {str(root)!r} is missing {e.filename}") from None
+    except Exception as e:  # a damaged .npy header raises ValueError, SyntaxError, ...
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SkelconError(f"cannot read prepared dataset {str(root)!r}: {msg}") from None
+    check_prepared(root, meta, arr, labels, num_frames, names)
+    if len(labels) == 0:
+        raise SkelconError(f"prepared dataset {str(root)!r} holds no samples")
+    idx = np.arange(len(labels), dtype=np.int64)
+    return PreparedSplit(root=root, benchmark="", split="", data=SplitArray(arr, idx),
+                         labels=labels.astype(np.int64), num_frames=num_frames.astype(np.int64),
+                         names=names, meta=meta, indices=idx)  # fmt: skip
 
 
 def sample_frames(num_frames: int, count: int) -> np.ndarray:

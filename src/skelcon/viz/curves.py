@@ -8,6 +8,12 @@ the key momentum; bottom: embedding health: per-dimension std x sqrt(d) (1 healt
 0 collapsed), mean positive vs negative cosine, alignment and uniformity (Wang and
 Isola 2020), and the mean age of the queued keys in steps. A panel whose metric the
 run did not log says so.
+
+The kNN panel says what one test clip is worth in points (``100 / n`` for ``n`` test
+clips, from the run's verdict.json, :mod:`skelcon.engine.verdict`) and spans at least
+``MIN_CLIPS`` clips, so a few clips' difference does not fill the panel; the key
+momentum's axis ends at 1 (its largest possible value). Legends sit under their
+panel's x label, never over a curve.
 """
 
 from __future__ import annotations
@@ -18,18 +24,64 @@ import os
 from pathlib import Path
 
 import yaml
+from matplotlib.transforms import ScaledTranslation
 
 from ..errors import DataFormatError, SkelconError
+from ..utils.io import read_json
 from .common import new_figure, save_png
 
-PANEL_W, PANEL_H = 4.4, 3.4  # inches per panel
+PANEL_W, PANEL_H = 4.4, 3.9  # inches per panel (its legend under the x label included)
 ROWS, COLS = 2, 4
+TOP_IN, BOTTOM_IN, GAP_IN = 0.85, 0.8, 1.3  # title; under the last row; between rows
+LEGEND_DROP = 0.36  # inches from the axes' bottom edge to the legend's top (x label between)
+MIN_CLIPS = 10  # the kNN panel spans at least this many test clips
 NO_STATS = "monitor.stats false, fewer steps\nthan log_every, or an older run"
 
 
 def figure_size() -> tuple[float, float]:
     """``(width, height)`` in inches of the curves figure (2 x 4 panels + title)."""
     return PANEL_W * COLS, PANEL_H * ROWS + 0.5
+
+
+def n_test_clips(run_dir: Path, records: list[dict]) -> int | None:
+    """How many test clips the run's kNN monitor classified, or None when unknown: the
+    ``n_test`` of ``run_dir/verdict.json`` (written when a monitored run finishes), else
+    a ``knn_test_clips`` entry of a monitor record of ``records``."""
+    try:
+        n = read_json(run_dir / "verdict.json").get("n_test")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        n = None
+    if not (isinstance(n, int) and not isinstance(n, bool) and n > 0):
+        n = next((r["knn_test_clips"] for r in reversed(records)
+                  if isinstance(r.get("knn_test_clips"), int) and r["knn_test_clips"] > 0),
+                 None)  # fmt: skip
+    return n
+
+
+def knn_limits(values: list[float], n_test: int | None) -> tuple[float, float] | None:
+    """y limits (top-1 %) of the kNN panel holding ``values``: at least ``MIN_CLIPS``
+    test clips (``100 / n_test`` points each) wide and inside [0, 100], with a margin;
+    None (matplotlib's own) when ``n_test`` is unknown or there are no values."""
+    if not values or not n_test:
+        return None
+    lo, hi = min(values), max(values)
+    span = max(hi - lo, MIN_CLIPS * 100.0 / n_test)
+    mid = (lo + hi) / 2
+    lo, hi = mid - span / 2, mid + span / 2
+    if lo < 0:
+        lo, hi = 0.0, min(span, 100.0)
+    if hi > 100:
+        lo, hi = max(100.0 - span, 0.0), 100.0
+    pad = 0.05 * (hi - lo)
+    return max(lo - pad, -2.0), min(hi + pad, 102.0)
+
+
+def momentum_limits(values: list[float]) -> tuple[float, float]:
+    """y limits of the key momentum's axis: top exactly 1 (momentum is in [0, 1]), the
+    bottom a small margin under the smallest value."""
+    lo = min(values)
+    span = max(1.0 - lo, 0.01)
+    return max(lo - 0.15 * span, 0.0), 1.0
 
 
 def read_metrics(run: str | os.PathLike) -> tuple[Path, list[dict]]:
@@ -97,8 +149,11 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     w, h = figure_size()
     fig = new_figure(w, h)
     axes = fig.subplots(ROWS, COLS, squeeze=False)
-    fig.subplots_adjust(left=0.05, right=0.965, top=0.9, bottom=0.08, wspace=0.32, hspace=0.42)
+    axes_h = (h - TOP_IN - BOTTOM_IN - GAP_IN * (ROWS - 1)) / ROWS
+    fig.subplots_adjust(left=0.05, right=0.965, top=1 - TOP_IN / h, bottom=BOTTOM_IN / h,
+                        wspace=0.32, hspace=GAP_IN / axes_h)  # fmt: skip
     cfg = _config(path.parent)
+    n_test = n_test_clips(path.parent, records)
 
     ax = axes[0, 0]  # per-term losses against chance; the total (a sum of terms) is in TB
     if not _lines(ax, records, group["loss"], "loss/", linewidth=1.0):
@@ -123,14 +178,21 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     _finish(ax, "top-1 %")
 
     ax = axes[0, 2]
+    values = []
     for k in group["knn"]:
         ks, kv = _series(records, k)
+        values += kv
         line = ax.plot(ks, kv, "o-", markersize=3.5, linewidth=1.4, label=k.replace("knn/", ""))
         if ks and ks[0] == 0:  # the random-init baseline of this run
             ax.axhline(kv[0], color=line[0].get_color(), linestyle="--", linewidth=0.9, alpha=0.7)
     if not group["knn"]:
         _empty(ax, "no labelled test split, monitor.every 0, or an older run")
-    ax.set_title("kNN top-1 on the test split (dashed: random init)", fontsize=10)
+    lim = knn_limits(values, n_test)
+    if lim is not None:
+        ax.set_ylim(*lim)
+    clip = (f"1 test clip = {100 / n_test:.2f} points ({n_test} clips)" if n_test else
+            "test clips unknown (no verdict.json yet)")  # fmt: skip
+    ax.set_title(f"kNN top-1 on the test split (dashed: random init)\n{clip}", fontsize=9)
     _finish(ax, "top-1 %")
 
     ax = axes[0, 3]
@@ -143,6 +205,7 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     if ms:
         twin = ax.twinx()
         twin.plot(ms, mv, color="#9467bd", linewidth=1.0, linestyle="--")
+        twin.set_ylim(*momentum_limits(mv))
         twin.set_ylabel("key momentum (dashed)", fontsize=8, color="#9467bd")
         twin.tick_params(labelsize=7)
     ax.set_title("learning rate and key momentum", fontsize=10)
@@ -191,8 +254,13 @@ def _finish(ax, ylabel: str, legend: bool = True) -> None:
     ax.set_ylabel(ylabel, fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
-    if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7.5, frameon=False)
+    handles = ax.get_legend_handles_labels()[0]
+    if legend and handles:
+        # under the x label, outside the axes: never over a curve
+        under = ax.transAxes + ScaledTranslation(0, -LEGEND_DROP, ax.figure.dpi_scale_trans)
+        ax.legend(fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                  bbox_transform=under, ncol=min(len(handles), 4), borderaxespad=0.0,
+                  handlelength=1.6, columnspacing=1.0)  # fmt: skip
 
 
 def _config(run_dir: Path) -> dict | None:

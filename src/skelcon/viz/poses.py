@@ -9,7 +9,8 @@ pointing down, and 3D data as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from ..data.layouts import JointLayout
 from .skeleton import (
     draw_frame,
     draw_pose_2d,
+    drawn_joints,
     pose_limits,
     present_persons,
     style_pose_axes,
@@ -26,17 +28,63 @@ from .skeleton import (
 )
 
 
+def is_centred(meta: Mapping[str, Any]) -> bool:
+    """Whether a prepared dataset's frames are centred on its layout's ``center`` joint
+    of person 1 (which then lies at exactly the origin), from its meta.json.
+
+    ``normalization`` (or ``normalisation``) names it (``"none: coordinates as read"``:
+    not centred); else a ``normalized`` flag decides; else True: the built-in
+    preparations without either entry (NTU RGB+D 3D, PKU-MMD, NW-UCLA, synthetic) centre
+    every frame.
+    """
+    for key in ("normalization", "normalisation"):
+        text = meta.get(key)
+        if isinstance(text, str) and text.strip():
+            return "centre" in text or "center" in text
+    if isinstance(meta.get("normalized"), bool):
+        return bool(meta["normalized"])
+    return True
+
+
+def present_joints(
+    x: np.ndarray, layout: JointLayout, channels: Sequence[str], *, centred: bool
+) -> np.ndarray:
+    """Which joints of ``x (C, T, V, M)`` (all stored channels) are present: ``(T, V, M)``
+    bool.
+
+    A joint is missing when every channel is exactly 0 (the score too, where there is
+    one: the readers zero every channel of an undetected joint). Without a score
+    channel, in a ``centred`` dataset (:func:`is_centred`) the layout's ``center`` joint
+    of person 1 is present at the origin in every frame where another joint of person 1
+    is present: the normalisation put it there. (Where the centre joint itself was
+    missing in such a frame, the data cannot tell, and it is drawn at the origin.)
+    """
+    x = np.asarray(x)
+    present = np.any(x != 0, axis=0)  # (T, V, M)
+    if centred and "score" not in channels and x.shape[-1] > 0:
+        c = layout.center
+        others = np.delete(present[:, :, 0], c, axis=1).any(axis=1)  # (T,)
+        present[:, c, 0] |= others
+    return present
+
+
 def pose_view(
     x: np.ndarray, layout: JointLayout, channels: Sequence[str], num_frames: int,
-    rot: np.ndarray | None = None,
+    rot: np.ndarray | None = None, *, centred: bool = True,
 ) -> np.ndarray:  # fmt: skip
     """Drawable coordinates of ``x (C, T, V, M)``: ``(2, T, V, M)`` for 2D channels,
     ``(3, T, V, M)`` in viewing coordinates for 3D ones (``rot``: a given rotation,
-    default the clip's own :func:`view_rotation`)."""
+    default the clip's own :func:`view_rotation`). Missing joints
+    (:func:`present_joints`; ``centred``: :func:`is_centred` of the dataset's meta) are
+    NaN, float64."""
+    present = present_joints(x, layout, channels, centred=centred)
     if coord_count(channels) == 2:
-        return np.asarray(x[:2])
-    x3 = np.asarray(x[:3])
-    return to_view(x3, view_rotation(x3, layout, num_frames) if rot is None else rot)
+        xy = np.array(x[:2], dtype=np.float64)
+    else:
+        x3 = np.asarray(x[:3], dtype=np.float64)
+        xy = to_view(x3, view_rotation(x3, layout, num_frames) if rot is None else rot)
+    xy[:, ~present] = np.nan
+    return xy
 
 
 def frame_limits(seq: np.ndarray, frames: Sequence[int], margin: float = 0.08) -> np.ndarray:
@@ -46,7 +94,8 @@ def frame_limits(seq: np.ndarray, frames: Sequence[int], margin: float = 0.08) -
         return pose_limits(seq, frames)
     pts = [seq[:, f, :, m] for f in frames for m in (present_persons(seq, f) or [0])]
     allp = np.concatenate(pts, axis=1) if pts else np.zeros((2, 1))
-    allp = allp[:, np.any(allp != 0, axis=0)] if np.any(allp != 0) else np.zeros((2, 1))
+    allp = allp[:, drawn_joints(allp)]
+    allp = allp if allp.size else np.zeros((2, 1))
     lo, hi = allp.min(axis=1), allp.max(axis=1)
     center, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 1e-3) * (1 + margin)
     return np.stack([center - half, center + half], axis=1)
@@ -63,6 +112,7 @@ def draw_pose_axes(fig, rect, seq: np.ndarray, layout: JointLayout, frame: int, 
         if marked is not None and marked.any():
             for m in persons:
                 p = seq[:, frame, marked, m]
+                p = p[:, drawn_joints(p)]
                 ax.scatter(p[0], p[1], p[2], s=22, facecolors="none", edgecolors="#222222",
                            linewidths=0.8, depthshade=False)  # fmt: skip
         style_pose_axes(ax, limits)
@@ -75,6 +125,7 @@ def draw_pose_axes(fig, rect, seq: np.ndarray, layout: JointLayout, frame: int, 
         draw_pose_2d(ax, seq[:, frame, :, m], layout)
         if marked is not None and marked.any():
             p = seq[:, frame, marked, m]
+            p = p[:, drawn_joints(p)]
             ax.scatter(p[0], p[1], s=22, facecolors="none", edgecolors="#222222", linewidths=0.8)
     ax.set_xlim(*limits[0])
     ax.set_ylim(limits[1][1], limits[1][0])  # image y points down

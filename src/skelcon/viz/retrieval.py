@@ -22,7 +22,7 @@ from ..eval.compat import check_data_fits
 from ..eval.encoder import load_encoder
 from ..eval.features import extract_features
 from .common import class_names, load_split, new_figure, sample_frames, save_png, subset_split
-from .poses import draw_pose_axes, frame_limits, pose_view
+from .poses import draw_pose_axes, frame_limits, is_centred, pose_view
 
 COL_W, ROW_H = 2.1, 2.0  # inches per pose
 GAP, HEAD_H, FOOT_H = 0.3, 1.05, 0.4  # between query and neighbours, titles, footnote
@@ -97,7 +97,7 @@ def plot_retrieval(
     for c, (split, i, head, color, sim) in enumerate(cols):
         x = np.asarray(split.data[i], dtype=np.float32)
         n = int(min(max(split.num_frames[i], 1), x.shape[1]))
-        xv = pose_view(x, layout, split.channels, n)
+        xv = pose_view(x, layout, split.channels, n, centred=is_centred(split.meta))
         ts = sample_frames(n, frames)
         lim = frame_limits(xv, ts)
         left = (c * COL_W + (GAP if c else 0.0)) / w

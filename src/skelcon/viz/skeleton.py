@@ -4,8 +4,9 @@ Poses are first rotated into a viewing frame (right, forward, up) computed from 
 layout's spine and shoulder joints, so a person stands upright and faces the camera
 whatever the data's coordinate convention (for NTU-prepared data, spine on +z and
 shoulders on +x, the rotation is close to the identity). Each drawn pose is one
-``Line3DCollection`` with exactly ``len(layout.bones)`` segments; the person's left
-side is blue, the right side red, the trunk grey.
+``Line3DCollection`` with one segment per bone of ``layout.bones`` whose two joints are
+drawn (:func:`drawn_joints`: missing joints are NaN, :func:`skelcon.viz.poses.pose_view`);
+the person's left side is blue, the right side red, the trunk grey.
 """
 
 from __future__ import annotations
@@ -63,9 +64,19 @@ def to_view(x: np.ndarray, rot: np.ndarray) -> np.ndarray:
     return np.tensordot(rot, x, axes=(1, 0))
 
 
+def drawn_joints(pose: np.ndarray) -> np.ndarray:
+    """Which joints of drawable coordinates ``pose (K, ...)`` are drawn: ``(...)`` bool,
+    those with every coordinate finite (:func:`skelcon.viz.poses.pose_view` marks a
+    missing joint NaN)."""
+    return np.isfinite(pose).all(axis=0)
+
+
 def present_persons(x: np.ndarray, frame: int) -> list[int]:
-    """Persons with any non-zero joint in ``frame`` of ``x (3, T, V, M)``."""
-    return [m for m in range(x.shape[3]) if np.any(x[:, frame, :, m] != 0)]
+    """Persons of ``frame`` of ``x (K, T, V, M)`` with a drawn joint off the origin (an
+    absent person is all NaN in drawable coordinates, all 0 in stored ones)."""
+    p = x[:, frame]  # (K, V, M)
+    seen = drawn_joints(p) & np.any(p != 0, axis=0)  # (V, M)
+    return [m for m in range(x.shape[3]) if seen[:, m].any()]
 
 
 def draw_pose(
@@ -77,13 +88,16 @@ def draw_pose(
     linewidth: float = 2.0,
     alpha: float = 1.0,
 ) -> Line3DCollection:
-    """Draw one skeleton ``pose (3, V)`` as ``len(layout.bones)`` 3D segments."""
+    """Draw one skeleton ``pose (3, V)`` as 3D segments: one per bone of the layout whose
+    two joints are drawn (a NaN joint is missing, :func:`drawn_joints`)."""
     bones = np.asarray(layout.bones, dtype=np.int64)  # (B, 2)
-    segs = pose.T[bones]  # (B, 2, 3)
-    coll = Line3DCollection(
-        segs, colors=colors if colors is not None else bone_colors(layout), linewidths=linewidth,
-        alpha=alpha, capstyle="round",
-    )  # fmt: skip
+    keep = drawn_joints(pose)[bones].all(axis=1)  # (B,)
+    cols = colors if colors is not None else bone_colors(layout)
+    if not isinstance(cols, str):
+        cols = [c for c, k in zip(cols, keep, strict=True) if k]
+    segs = pose.T[bones[keep]]  # (B', 2, 3)
+    coll = Line3DCollection(segs, colors=cols, linewidths=linewidth, alpha=alpha,
+                            capstyle="round")  # fmt: skip
     ax.add_collection3d(coll)
     return coll
 
@@ -100,6 +114,8 @@ def pose_limits(x: np.ndarray, frames: Sequence[int], margin: float = 0.06) -> n
     """Cube limits ``(3, 2)`` holding every present joint of ``frames`` of ``x (3, T, V, M)``."""
     pts = [x[:, f, :, m] for f in frames for m in (present_persons(x, f) or [0])]
     allp = np.concatenate(pts, axis=1) if pts else np.zeros((3, 1))
+    allp = allp[:, drawn_joints(allp)]
+    allp = allp if allp.size else np.zeros((3, 1))
     lo, hi = allp.min(axis=1), allp.max(axis=1)
     center = (lo + hi) / 2
     half = max(float((hi - lo).max()) / 2, 1e-3) * (1 + margin)
@@ -140,12 +156,12 @@ def draw_pose_2d(
     alpha: float = 1.0,
 ):
     """Draw one 2D skeleton ``pose (2, V)`` (image coordinates) as a ``LineCollection``
-    of the layout's bones, leaving out bones with a missing (all-zero) end joint."""
+    of the layout's bones, leaving out bones with a missing end joint (NaN, as
+    :func:`skelcon.viz.poses.pose_view` marks them; :func:`drawn_joints`)."""
     from matplotlib.collections import LineCollection
 
     bones = np.asarray(layout.bones, dtype=np.int64)  # (B, 2)
-    present = np.any(pose != 0, axis=0)  # (V,)
-    keep = present[bones].all(axis=1)
+    keep = drawn_joints(pose)[bones].all(axis=1)
     cols = colors if colors is not None else bone_colors(layout)
     if not isinstance(cols, str):
         cols = [c for c, k in zip(cols, keep, strict=True) if k]
