@@ -4,7 +4,9 @@
 query encoder of a run as a ready model, a
 :class:`~skelcon.eval.encoder.LoadedEncoder` (eval mode, frozen): ``model(x, num_frames)``
 maps a prepared batch ``(N, C, T, V, M)`` with ``(N,)`` valid frame counts to ``(N, D)``
-features. It is imported lazily, so ``import skelcon`` stays light.
+features. ``skelcon.read_clip(path, like)`` reads a raw clip file as ``skelcon prepare``
+stored the dataset ``like`` (a prepared dataset, a run or a loaded encoder). Both are
+imported lazily, so ``import skelcon`` stays light.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.0"  # the one source: pyproject.toml reads it
-__all__ = ["__version__", "load_encoder"]
+__all__ = ["__version__", "load_encoder", "read_clip"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +22,8 @@ def __getattr__(name: str) -> Any:
         from .eval.encoder import load_encoder
 
         return load_encoder
+    if name == "read_clip":
+        from .data.rawclip import read_clip
+
+        return read_clip
     raise AttributeError(f"module 'skelcon' has no attribute {name!r}")

@@ -717,9 +717,12 @@ class FolderData:
     channels_note: str = ""  # what C was assumed to hold ("" when given or certain)
 
     def load(self, clip: FolderClip | int) -> Sample:
-        """One clip as a prepared sample: ``x (C, max_frames, V, max_persons)`` float32
-        (missing joints 0, normalised as :attr:`norm` says), its label and valid
-        frames; ``info`` says what was assumed or counted. Raises
+        """One clip as ``prepare folder`` with *these* options stores it: ``x (C,
+        max_frames, V, max_persons)`` float32 (missing joints 0, normalised only as
+        :attr:`norm` says: :func:`read_folder` without ``norm`` keeps the file's pixels or
+        metres), its label and valid frames; ``info`` says what was assumed or counted.
+        To read a clip as a *prepared dataset* holds it (its channels and normalisation),
+        use :func:`skelcon.read_clip` (:func:`skelcon.data.rawclip.read_clip`). Raises
         :class:`DataFormatError` for a bad file."""
         return _load(_FolderTask(self.clips[clip] if isinstance(clip, int) else clip,
                                  self.layout, tuple(self.channels), self.max_frames,
@@ -734,6 +737,7 @@ class _FolderTask:
     max_frames: int
     max_persons: int
     norm: ClipNorm
+    file_channels: tuple[str, ...] | None = None  # what the file holds, when not ``channels``
 
 
 def _clip_where(clip: FolderClip) -> str:
@@ -751,10 +755,11 @@ def _clip_where(clip: FolderClip) -> str:
 def _load(task: _FolderTask) -> Sample:
     clip = task.clip
     where = _clip_where(clip)
+    given = task.file_channels or task.channels
     kp, info = read_clip_info(clip.path, task.layout.num_joints,
-                              None if clip.frames else len(task.channels), frames=clip.frames,
+                              None if clip.frames else len(given), frames=clip.frames,
                               max_persons=task.max_persons)  # fmt: skip
-    own = tuple(info.pop("channels", task.channels))
+    own = tuple(info.pop("channels", given))
     if kp.shape[-1] != len(own) or not set(task.channels) <= set(own):
         raise DataFormatError(f"the file holds {', '.join(own)}; --channels "
                               f"{','.join(task.channels)} does not fit", where)  # fmt: skip

@@ -1,0 +1,126 @@
+"""One raw clip read exactly as ``skelcon prepare`` reads it for a given dataset.
+
+An encoder is trained on prepared data: its joint layout, channels, persons, padded
+length and normalisation. :func:`read_clip` reads a clip file the way ``prepare folder``
+reads one (``.npy``, ``.csv``, ``.json`` or an OpenPose ``--write_json`` folder:
+:mod:`skelcon.data.folder`) and applies *that dataset's* preparation, taken from its
+``meta.json``, a run directory or checkpoint (the data spec saved with it), or a
+loaded encoder. :func:`contract_norm` recovers the normalisation from what a prepared
+dataset or checkpoint records.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import SkelconError
+from .channels import channels_of, check_channels, coord_count
+from .clips import ClipNorm
+from .layouts import layout_from_meta
+from .pipeline import Sample
+
+DEFAULT_MAX_FRAMES = 300  # every prepare's --max-frames default (checkpoints do not keep T_max)
+_IMAGE = re.compile(r"image ([\d.]+)x([\d.]+) mapped")
+_THRESHOLD = re.compile(r"joints scoring below ([\d.eE+-]+) zeroed")
+
+
+def contract_norm(contract: Mapping[str, Any]) -> ClipNorm:
+    """The :class:`ClipNorm` a prepared dataset's ``meta.json`` (or a checkpoint's data
+    spec) was prepared with: its ``normalization`` note (``"none: ..."``, ``"2D: ...;
+    image 1920x1080 mapped to [-1, 1]; joints scoring below 0.3 zeroed"``, ``"3D: ..."``),
+    or, for the built-in 3D preparations that write none (NTU, PKU-MMD, NW-UCLA,
+    synthetic), the standard 3D normalisation (SPEC section 1). Raises
+    :class:`SkelconError` for 2D data without a note (it cannot be known)."""
+    text = contract.get("normalization")
+    if text is None:
+        if coord_count(channels_of(dict(contract))) == 3:
+            return ClipNorm(enabled=True)
+        raise SkelconError(
+            f"dataset {contract.get('dataset')!r} records no normalisation for its 2D data; "
+            "give norm=ClipNorm(...) as it was prepared"
+        )
+    if str(text).startswith("none"):
+        return ClipNorm(enabled=False)
+    image = _IMAGE.search(text)
+    threshold = _THRESHOLD.search(text)
+    return ClipNorm(
+        enabled=True,
+        score_threshold=float(threshold.group(1)) if threshold else 0.0,
+        image_size=(float(image.group(1)), float(image.group(2))) if image else None,
+    )
+
+
+def load_contract(like: Any) -> dict[str, Any]:
+    """What a clip must become to match ``like``: a prepared dataset directory (its
+    meta.json), a run directory or checkpoint file (its data spec), or a
+    :class:`~skelcon.eval.encoder.LoadedEncoder` (``.spec``). Raises
+    :class:`SkelconError` when ``like`` is none of them."""
+    spec = getattr(like, "spec", None)
+    if isinstance(spec, Mapping):
+        return {"max_frames": DEFAULT_MAX_FRAMES, **spec}
+    if isinstance(like, Mapping):
+        return dict(like)
+    path = Path(os.fspath(like))
+    if (path / "meta.json").is_file():
+        from .prepared import read_meta
+
+        return read_meta(path)
+    if path.is_dir() and not (path / "last.pt").is_file():
+        raise SkelconError(
+            f"{str(path)!r} is neither a prepared dataset (no meta.json) nor a run (no last.pt)"
+        )
+    from ..engine.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    return {"max_frames": DEFAULT_MAX_FRAMES, **ckpt["data"]}
+
+
+def read_clip(
+    path: str | os.PathLike,
+    like: Any,
+    *,
+    channels: Sequence[str] | None = None,
+    norm: ClipNorm | None = None,
+) -> Sample:
+    """Read one raw clip as ``skelcon prepare`` would have stored it in the dataset
+    ``like`` was prepared as (see :func:`load_contract`): its layout's joints, persons
+    (the most confident or moving kept), padded length (``max_frames``; 300 for a
+    checkpoint), channel order and normalisation (:func:`contract_norm`, or ``norm``).
+
+    ``path``: a ``.npy`` / ``.json`` / ``.csv`` clip ``(T, V, C)`` or ``(M, T, V, C)`` in
+    image pixels or sensor metres as the pose estimator or rig wrote it, or an OpenPose
+    ``--write_json`` folder; ``channels``: what the file's C axis holds when it is not
+    the dataset's own (e.g. ``["x", "y", "score"]`` for a dataset of ``x, y``: the score
+    is used to mark missing joints and then dropped). Returns a
+    :class:`~skelcon.data.pipeline.Sample`: ``x (C, max_frames, V, M)`` float32 (missing
+    joints 0), ``num_frames`` (valid frames), ``label`` -1, ``info`` (what was assumed,
+    dropped or resampled) — ``model(x[None], [num_frames])`` then gives the features
+    ``skelcon embed`` gives for that clip once prepared. Raises
+    :class:`~skelcon.errors.DataFormatError` naming the file when it does not fit
+    (joints, channels) and :class:`SkelconError` for a bad ``like``.
+    """
+    from .folder import FRAME_FILE, FolderClip, _FolderTask, _load
+
+    contract = load_contract(like)
+    layout = layout_from_meta(contract)
+    want = tuple(channels_of(contract))
+    own = None if channels is None else tuple(check_channels(channels, None, "channels"))
+    p = Path(os.fspath(path))
+    frames: tuple[str, ...] = ()
+    if p.is_dir():
+        frames = tuple(str(f) for f in sorted(p.iterdir()) if FRAME_FILE.match(f.name))
+        if not frames:
+            raise SkelconError(f"{str(p)!r} is a folder without OpenPose *_keypoints.json files")
+        p = Path(frames[0])
+    elif not p.is_file():
+        raise SkelconError(f"clip {str(path)!r} does not exist")
+    clip = FolderClip(str(p), Path(os.fspath(path)).stem, -1, "test", frames)
+    task = _FolderTask(clip, layout, want, int(contract.get("max_frames", DEFAULT_MAX_FRAMES)),
+                       int(contract["num_persons"] if "num_persons" in contract
+                           else contract["shape"][4]),
+                       norm if norm is not None else contract_norm(contract), own)  # fmt: skip
+    return _load(task)
