@@ -19,6 +19,12 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     add_override_args(p)
 
 
+RANDOM_INIT_SEED_HELP = (
+    "seed of --random-init weights (default: the run's pre-training seed, which gives the run's "
+    "own encoder before its first step: the epoch-0 figure of its kNN monitor)"
+)
+
+
 def _overrides(args, extra: list[tuple[str, object]]) -> list[str]:
     items = [f"{k}={v}" for k, v in extra if v is not None]
     if args.device is not None:
@@ -102,7 +108,7 @@ def add_cli(sub) -> None:
         "--batch-size", type=int,
         help=f"feature extraction batch (default: the config's, {KnnConfig.batch_size})",
     )  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-init weights (default 0)")
+    p.add_argument("--seed", type=int, default=None, help=RANDOM_INIT_SEED_HELP)
     p.set_defaults(func=_knn)
 
     add_finetune_cli(ev_sub, sub)
@@ -280,7 +286,7 @@ def add_finetune_cli(ev_sub, sub) -> None:
         "--out", required=True, help="features file, e.g. feats.npy (sidecar: feats.json)"
     )
     p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-init weights (default 0)")
+    p.add_argument("--seed", type=int, default=None, help=RANDOM_INIT_SEED_HELP)
     p.add_argument(
         "--batch-size", type=int, default=256, help="feature extraction batch (default 256)"
     )

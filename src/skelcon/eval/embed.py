@@ -68,7 +68,7 @@ def embed(
     out: str | os.PathLike,
     *,
     random_init: bool = False,
-    seed: int = 0,
+    seed: int | None = None,
     device: str = "auto",
     batch_size: int = 256,
     progress: bool = True,

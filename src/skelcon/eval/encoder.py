@@ -154,7 +154,7 @@ def load_encoder(
     *,
     device: str | torch.device = "cpu",
     random_init: bool = False,
-    seed: int = 0,
+    seed: int | None = None,
 ) -> LoadedEncoder:
     """The query encoder(s) of ``checkpoint`` for ``representation`` as a ready model.
 
@@ -166,8 +166,12 @@ def load_encoder(
     :class:`torch.device`). ``model(x (N, C, T, V, M), num_frames (N,))`` returns
     ``(N, D)`` features (see :class:`LoadedEncoder`).
 
-    ``random_init`` builds the same architecture with fresh weights (seeded by
-    ``seed``), the baseline for every report. Projection heads are not included.
+    ``random_init`` builds the same architecture with fresh weights, the baseline for
+    every report: with ``seed`` None (the default) exactly the run's own query encoders
+    before its first step (built as pre-training builds them: every representation of
+    the run in its order, after seeding with the run's seed), so ``eval knn
+    --random-init`` reproduces the run's epoch-0 kNN monitor figure; another ``seed`` draws
+    other weights the same way. Projection heads are not included.
 
     Raises SkelconError for a missing or unreadable checkpoint, a representation it
     does not hold, or an unusable device.
@@ -191,8 +195,12 @@ def load_encoder(
         )
     preset = ckpt["config"]["preset"]
     spec = dict(ckpt["data"])
-    torch.manual_seed(seed)
-    encoders = build_encoders(reps, preset, spec)
+    if random_init:  # the run's own query encoders before its first step (module doc)
+        torch.manual_seed(int(ckpt["config"].get("seed", 0)) if seed is None else int(seed))
+        built = build_encoders(have, preset, spec)  # all of them, in the run's order
+        encoders = {r: built[r] for r in reps}
+    else:
+        encoders = build_encoders(reps, preset, spec)
     if not random_init:
         state = strip_ddp_prefix(ckpt["model"])
         for r, enc in encoders.items():

@@ -66,9 +66,7 @@ def run_linear(
     """Linear evaluation; writes and returns ``out/metrics.json``."""
     cfg.validate()
     device = resolve_device(cfg.device)
-    loaded, train, test = _common(
-        checkpoint, representation, data, benchmark, random_init, cfg.seed
-    )
+    loaded, train, test = _common(checkpoint, representation, data, benchmark, random_init, None)
     t0 = time.time()
     res = linear_eval(
         loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=progress
@@ -99,7 +97,7 @@ def run_knn(
     cfg: KnnConfig,
     *,
     random_init: bool = False,
-    seed: int = 0,
+    seed: int | None = None,
     progress: bool = True,
 ) -> dict:
     """Nearest-neighbour retrieval; writes and returns ``out/metrics.json``."""
@@ -311,7 +309,7 @@ def run_finetune(
     elif checkpoint is None:
         raise SkelconError(f"{protocol} needs --checkpoint")
     if checkpoint is not None:
-        loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=cfg.seed)
+        loaded = load_encoder(checkpoint, representation, random_init=random_init)  # run's seed
         check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
         extra["architecture"] = str(checkpoint)
     else:
