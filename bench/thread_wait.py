@@ -51,4 +51,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from skelcon.utils.machine import machine_line
+
+    print(machine_line(), flush=True)  # the machine every figure below was measured on
     main()

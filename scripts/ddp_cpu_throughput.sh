@@ -3,6 +3,7 @@
 # thread, 1 process x 2 threads; prints each run's samples/s (from metrics.jsonl) and the load.
 #   bash scripts/ddp_cpu_throughput.sh runs/demo/data /tmp/ddp-bench
 set -euo pipefail
+python -m skelcon.utils.machine 2>/dev/null || true   # the machine the figures below are measured on
 DATA=${1:?prepared dataset}; OUT=${2:-/tmp/ddp-bench}
 ARGS=(--data "$DATA" --config cpu_small --set epochs=1 --set monitor.every=0 --quiet)
 for run in one1 two one2; do

@@ -11,6 +11,7 @@
 #    choosing sets with seed 0.
 # Every step is skipped when its results exist, so an interrupted run resumes.
 set -euo pipefail
+python -m skelcon.utils.machine 2>/dev/null || true   # the machine the figures below are measured on
 case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
 OUT=${1:-runs/held}
 SHARED=${SKELCON_SHARED_DATA:-../shared/data}

@@ -31,6 +31,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     from skelcon.config import KnnConfig, LinearEvalConfig, PretrainConfig, load_config
     from skelcon.engine.pretrain import pretrain
     from skelcon.eval.run import run_knn, run_linear
+    from skelcon.utils.machine import machine_line
 
     out = Path(args.out) / f"seed{seed}"
     if (out / "results.json").exists():  # done before: keep it (delete the file to redo)
@@ -43,7 +44,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     pretrain(cfg, args.data, args.benchmark, run, resume=(run / "last.pt").exists(),
              progress=not args.quiet)  # fmt: skip
     minutes = (time.time() - t0) / 60
-    results: dict = {"seed": seed, "config": args.config, "overrides": args.set,
+    results: dict = {"seed": seed, "machine": machine_line(), "config": args.config, "overrides": args.set,
                      "pretrain_minutes": round(minutes, 2), "epochs": cfg.epochs, "rows": {}}  # fmt: skip
     reps = [r for r in cfg.representations if not args.eval or r in args.eval]
     for rep in reps:
@@ -178,6 +179,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    from skelcon.utils.machine import machine_line
+
+    print(machine_line(), flush=True)  # the machine every figure below was measured on
     from skelcon.errors import SkelconError
 
     try:

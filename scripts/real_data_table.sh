@@ -14,6 +14,7 @@
 # Seeds run one after another (each pre-training uses the whole CPU, so its minutes are
 # comparable); the tables land in OUT_DIR/*/table.md.
 set -euo pipefail
+python -m skelcon.utils.machine 2>/dev/null || true   # the machine the figures below are measured on
 case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
 RAW=${1:-../shared/data/pku_mmd/v1}
 OUT=${2:-runs/real}

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .utils.io import write_json
+from .utils.machine import machine_line
 
 DEMO_EPOCHS = 10  # the cpu_small recipe with a shorter schedule, so the demo stays < 5 min
 DEMO_OVERRIDES = ["device=cpu", f"epochs={DEMO_EPOCHS}"]
@@ -52,8 +53,10 @@ def run_demo(
         knn = run_knn(run, "seq", data, "default", out / "eval" / f"knn_{key}", knn_cfg,
                       random_init=random_init, progress=not quiet)  # fmt: skip
         results[key] = {"linear": round(lin["top1"], 2), "knn": round(knn["top1"], 2)}
-    write_json(out / "results.json", results)
     minutes = (time.time() - t0) / 60
+    results["machine"] = machine_line()
+    results["minutes"] = round(minutes, 2)
+    write_json(out / "results.json", results)
     print()
     print("SEQ encoder, synthetic test split, top-1 %")
     print(f"{'':14s}{'linear':>10s}{'kNN (k=1)':>12s}")
@@ -61,7 +64,7 @@ def run_demo(
         print(
             f"{key.replace('_', ' '):14s}{results[key]['linear']:10.2f}{results[key]['knn']:12.2f}"
         )
-    print(f"\nwrote {out / 'results.json'} in {minutes:.1f} min")
+    print(f"\nwrote {out / 'results.json'} in {minutes:.1f} min\n{results['machine']}")
     return results
 
 
