@@ -394,3 +394,191 @@ def test_config_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch):
     (tmp_path / "ntu60").mkdir()  # a prepared dataset named like the recipe
     assert resolve_config_path("ntu60").name == "ntu60.yaml"
     assert resolve_config_path("ntu60").is_file()
+
+
+# ---------------------------------------------------------------------------
+# Issue 19: what a new user meets on the command line
+
+
+HEAVY = ("torch", "matplotlib", "sklearn", "onnx", "onnxscript", "onnxruntime")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["pretrain", "--help"], ["eval", "linear", "--help"],
+     ["eval", "supervised", "--help"], ["export", "--help"], ["prepare", "folder", "--help"],
+     ["plot", "--help"], ["configs"]],
+    ids=" ".join,
+)  # fmt: skip
+def test_help_and_version_import_no_torch(argv):
+    """Building the parser imports no torch (nor matplotlib, sklearn, onnx): --version and
+    --help answer at once (`python -X importtime` lists every module imported)."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import skelcon
+
+    src = str(Path(skelcon.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "skelcon", *argv],
+                       capture_output=True, text=True, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    imported = re.findall(r"^import time:\s*\d+ \|\s*\d+ \|\s*(\S+)$", r.stderr, re.M)
+    assert "skelcon" in imported
+    heavy = sorted({m for m in imported if m.split(".")[0] in HEAVY})
+    assert not heavy, heavy[:5]
+    if argv == ["--version"]:
+        assert r.stdout == f"skelcon {skelcon.__version__}\n"
+        assert "skelcon.cli" in imported and "skelcon.data" not in imported  # no subparsers
+    else:
+        assert r.stdout.strip()
+
+
+def _help(*path: str) -> str:
+    parsers = dict(_all_parsers())
+    return " ".join(parsers[" ".join(("skelcon", *path))].format_help().split())
+
+
+def test_eval_help_says_what_each_protocol_trains_by_default(monkeypatch):
+    """Every protocol's --help states what it trains by default, generated from the
+    config dataclasses (change a default: the help follows)."""
+    from skelcon.config import FinetuneConfig, KnnConfig, LinearEvalConfig
+
+    ft, lin, knn = FinetuneConfig(), LinearEvalConfig(), KnnConfig()
+    n = len(ft.fractions) * ft.repeats
+    assert n == 20  # the numbers the issue met: 4 fractions x 5 subsets
+    for protocol in ("semi", "supervised"):
+        text = _help("eval", protocol)
+        assert f"By default: {n} models" in text
+        assert "label fractions 1, 5, 10, 20 % x 5 random subsets each" in text
+        assert f"{ft.epochs} epochs each" in text
+        assert f"ratio ~ U[{ft.crop_min:g}, 1]" in text and "centre crop" in text
+        assert "(default: the config's, 0.01,0.05,0.1,0.2)" in text
+        assert f"(default: the config's, {ft.repeats})" in text
+    listing = _help("eval")  # `skelcon eval --help`: the count beside each protocol
+    assert "the labels (by default 20 models)" in listing
+    assert "random initialisation (by default 20 models)" in listing
+    assert "on all labels (by default 1 model)" in listing
+    for protocol in ("finetune", "transfer"):
+        text = _help("eval", protocol)
+        assert "By default: 1 model (encoder + classifier) on 100 % of the labels" in text
+        assert f"{ft.epochs} epochs," in text and "(default: the config's, 1)" in text
+    text = _help("eval", "linear")
+    assert "By default: 1 linear classifier on the frozen encoder's features" in text
+    assert f"{lin.epochs} epochs, batch {lin.batch_size}" in text
+    assert f"ratio ~ U[{lin.crop_min:g}, 1]" in text
+    assert f"k={knn.k} nearest neighbour ({knn.similarity})" in _help("eval", "knn")
+    # one source: the help is generated from the defaults
+    import dataclasses
+
+    import skelcon.config as config
+    import skelcon.eval.cli as eval_cli
+
+    @dataclasses.dataclass
+    class Nine(LinearEvalConfig):
+        epochs: int = 9
+
+    monkeypatch.setitem(config.FINETUNE_PROTOCOL_DEFAULTS, "semi", {"repeats": 2, "epochs": 7})
+    monkeypatch.setattr(eval_cli, "LinearEvalConfig", Nine)
+    assert "By default: 8 models" in _help("eval", "semi")
+    assert "7 epochs each" in _help("eval", "semi")
+    assert "9 epochs, batch" in _help("eval", "linear")
+
+
+def _fake_finetune(capsys, seen):
+    def fake(protocol, *args, **kwargs):
+        seen.append(capsys.readouterr().out)  # what was printed before any work
+        return {"protocol": protocol, "representation": "seq", "random_init": True,
+                "dataset": "tiny", "benchmark": "default", "results": [], "num_test": 0}  # fmt: skip
+
+    return fake
+
+
+def test_every_eval_says_at_its_start_what_it_will_do(run_dir, tiny_data, tmp_path, monkeypatch,
+                                                       capsys):  # fmt: skip
+    import skelcon.eval.run as run
+
+    seen: list[str] = []
+    monkeypatch.setattr(run, "run_finetune", _fake_finetune(capsys, seen))
+    common = ["--representation", "seq", "--data", str(tiny_data), "--out", str(tmp_path / "o")]
+    assert main(["eval", "supervised", "--preset", "small", *common]) == 0
+    assert seen[-1].splitlines() == [
+        "skelcon: eval supervised: 20 models (encoder + classifier; label fractions 1, 5, 10, "
+        "20 % x 5 random subsets each), 50 epochs each, batch 64, Adam lr 0.0001 (x0.1 at "
+        "epochs 30, 40); training: random crop-resize (ratio ~ U[0.5, 1]); test: centre crop, "
+        "final epoch; --fractions/--repeats/--epochs (or --config/--set) change it"
+    ]
+    ck = ["--checkpoint", str(run_dir)]
+    assert main(["eval", "finetune", *ck, *common]) == 0
+    assert seen[-1].startswith("skelcon: eval finetune: 1 model (encoder + classifier) on 100 % "
+                               "of the labels, 50 epochs, batch 64")  # fmt: skip
+    assert main(["eval", "semi", *ck, *common, "--fractions", "0.5,1", "--repeats", "2",
+                 "--epochs", "1", "--quiet"]) == 0  # fmt: skip
+    assert seen[-1].startswith(
+        "skelcon: eval semi: 4 models (encoder + classifier; label fractions 50, 100 % x 2 "
+        "random subsets each), 1 epoch each,"
+    )
+    # a bad value is still the one line, with no plan said before it
+    assert main(["eval", "semi", *ck, *common, "--fractions", "0.5,2"]) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.count("\n") == 1, said
+    assert said.err.startswith("skelcon: error: fraction 2.0 is not valid"), said.err
+
+    def fake_frozen(*args, **kwargs):
+        seen.append(capsys.readouterr().out)
+        return {"protocol": "x", "representation": "seq", "random_init": False, "dataset": "t",
+                "benchmark": "default", "top1": 0.0, "num_train": 1, "num_test": 1}  # fmt: skip
+
+    monkeypatch.setattr(run, "run_linear", fake_frozen)
+    monkeypatch.setattr(run, "run_knn", fake_frozen)
+    assert main(["eval", "linear", *ck, *common, "--epochs", "3"]) == 0
+    assert seen[-1].startswith("skelcon: eval linear: 1 linear classifier on the frozen "
+                               "encoder's features, 3 epochs, batch 64, SGD lr 0.1")  # fmt: skip
+    capsys.readouterr()  # linear's result line
+    assert main(["eval", "knn", *ck, *common, "--k", "3"]) == 0
+    assert seen[-1].startswith("skelcon: eval knn: no training; each test clip gets the label "
+                               "of its k=3 nearest neighbours (cosine)")  # fmt: skip
+
+
+def test_resume_without_a_checkpoint_says_to_run_without_resume(tiny_data, tmp_path, capsys):
+    out = tmp_path / "never-started"
+    rc = main(["pretrain", "--data", str(tiny_data), "--out", str(out), "--resume"])
+    assert rc == 2
+    err = _one_line_error(capsys, f"{out} has no last.pt to resume", "run without --resume")
+    assert "another --out" not in err
+
+
+def test_yaml_syntax_errors_name_file_line_and_column(tiny_data, tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("epochs: 3\n  batch_size: 2\n")
+    rc = main(["pretrain", "--data", str(tiny_data), "--out", str(tmp_path / "r"),
+               "--config", str(cfg)])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, f"config file {cfg}:2:13 is not valid YAML: mapping values are not "
+                    "allowed here")  # fmt: skip
+    from skelcon.testing.owndata import write_folder
+
+    raw = write_folder(tmp_path / "clips", num_classes=2, per_class=2)
+    rig = tmp_path / "my_rig.yaml"
+    rig.write_text("name: rig\njoints: [a, b\nbones: []\n")
+    rc = main(["prepare", "folder", "--raw", str(raw), "--layout", str(rig),
+               "--out", str(tmp_path / "d")])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, f"layout file {rig}:3:6 is not valid YAML: expected ',' or ']', "
+                    "but got ':' (while parsing a flow sequence from 2:9)")  # fmt: skip
+
+
+def test_pyproject_license_is_an_spdx_expression():
+    """No setuptools deprecation block on `pip install`: an SPDX `license` string and
+    `license-files` (setuptools >= 77), with the LICENSE file itself."""
+    import tomllib
+
+    root = Path(__file__).parents[1]
+    toml = tomllib.loads((root / "pyproject.toml").read_text())
+    assert toml["project"]["license"] == "MIT"
+    assert toml["project"]["license-files"] == ["LICENSE"]
+    assert toml["build-system"]["requires"] == ["setuptools>=77"]
+    text = (root / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "Copyright (c) the skelcon authors" in text

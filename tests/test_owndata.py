@@ -90,3 +90,27 @@ def test_ntu_color2d_end_to_end(shared_data, tmp_path):
     _, ckpt = _run_all(data, "xview", tmp_path, ["x", "y"])
     assert ckpt["data"]["dataset"] == "ntu60-color2d" and "channels" not in ckpt["data"]
     assert ckpt["data"]["normalization"].startswith("2D: centred on spine_mid")
+
+
+def test_owndata_says_what_it_wrote_and_the_commands_run(tmp_path, monkeypatch, capsys):
+    """`python -m skelcon.testing.owndata --out examples` names each thing it wrote and
+    the commands to try on it; its `skelcon prepare` lines run as printed."""
+    import shlex
+
+    from skelcon.testing.owndata import main as owndata
+
+    monkeypatch.chdir(tmp_path)
+    assert owndata(["--out", "examples"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for written in ("examples/coco17_pyskl.pkl:", "examples/kinetics-skeleton/:",
+                    "examples/my_clips/:"):  # fmt: skip
+        assert any(ln.startswith(f"wrote {written}") for ln in lines), lines
+    commands = [shlex.split(ln) for ln in lines if ln.startswith("  skelcon ")]
+    assert [c[1:3] for c in commands] == [["prepare", "import-pyskl"],
+                                          ["prepare", "kinetics-skeleton"],
+                                          ["prepare", "folder"], ["pretrain", "--data"],
+                                          ["eval", "knn"]]  # fmt: skip
+    for argv in commands[:3]:
+        assert main(argv[1:]) == 0, argv
+        assert (tmp_path / argv[argv.index("--out") + 1] / "meta.json").is_file()
+    assert commands[3][commands[3].index("--data") + 1] == "data/my_clips"

@@ -40,6 +40,9 @@ COMMAND_MODULES = (
     "skelcon.demo",
 )
 
+# Commands that never run a model: no thread policy (which imports torch) for them.
+NO_TORCH_COMMANDS = ("configs",)
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
@@ -66,6 +69,11 @@ def package_version() -> str:
     from . import __version__
 
     return __version__
+
+
+def version_line() -> str:
+    """What ``skelcon --version`` prints."""
+    return f"skelcon {package_version()}"
 
 
 def resolve_config_path(value: str | None) -> Path | None:
@@ -250,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"skelcon {package_version()}")
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     prep = sub.add_parser("prepare", help="prepare a dataset into the skelcon format")
@@ -303,8 +311,11 @@ def _terminated(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run one ``skelcon`` command; returns the exit status (0, 2 for a one-line error,
     130 / 143 when stopped by SIGINT / SIGTERM)."""
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:  # fast path: argparse's output and exit, no subparser built
+        print(version_line())
+        raise SystemExit(0)
+    parser = build_parser()
     if any(a.startswith(("--local-rank", "--local_rank")) for a in argv):
         # python -m torch.distributed.launch appends --local-rank=N: it is LOCAL_RANK
         from .engine.distributed import take_local_rank_arg
@@ -320,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         _check_torchrun(args)  # a launcher's environment first: before any file is read
         if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
             args.benchmark = resolve_benchmark(args.data, None)
-        threads.configure()
+        if args.command not in NO_TORCH_COMMANDS:
+            threads.configure()  # (imports torch)
         with contextlib.ExitStack() as stack:
             if args.command == "prepare" and getattr(args, "out", None):
                 stack.enter_context(output_lock(args.out, "prepare"))

@@ -9,6 +9,7 @@ plain form that is saved in every run directory and checkpoint.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import math
 import os
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 import yaml
 
 from .errors import SkelconError, choices_message
-from .utils.text import read_text
+from .utils.text import read_text, yaml_error_message
 
 REPRESENTATIONS = ("seq", "img", "stg")
 PRESETS = ("paper", "small")
@@ -172,7 +173,9 @@ class PretrainConfig:
         if not (math.isfinite(self.augment.noise) and self.augment.noise >= 0):
             raise SkelconError(f"augment.noise {self.augment.noise} must be a number >= 0 (0: off)")
         if not 0 <= self.augment.joint_drop < 1:
-            raise SkelconError(f"augment.joint_drop {self.augment.joint_drop} must be in [0, 1) (0: off)")
+            raise SkelconError(
+                f"augment.joint_drop {self.augment.joint_drop} must be in [0, 1) (0: off)"
+            )
         if not 0 < self.augment.l_min <= 1:
             raise SkelconError(f"augment.l_min {self.augment.l_min} must be in (0, 1]")
         for name in ("epochs", "batch_size"):
@@ -253,14 +256,8 @@ def load_config(
             raise SkelconError(f"config file {str(path)!r} does not exist")
         try:
             data = yaml.safe_load(read_text(path, "config file")) or {}
-        except RecursionError:
-            raise SkelconError(
-                f"config file {str(path)!r} is not valid YAML: nested too deeply"
-            ) from None
-        except (yaml.YAMLError, ValueError) as e:  # ValueError: over-long integers
-            raise SkelconError(
-                f"config file {str(path)!r} is not valid YAML: {e}".splitlines()[0]
-            ) from None
+        except (yaml.YAMLError, ValueError, RecursionError) as e:  # ValueError: long integers
+            raise SkelconError(yaml_error_message("config file", path, e)) from None
     cfg = from_dict(cls, data)
     apply_overrides(cfg, overrides)
     return cfg
@@ -488,3 +485,24 @@ class FinetuneConfig:
             raise SkelconError(f"lr {self.lr} must be positive")
         if any(m < 0 for m in self.milestones):
             raise SkelconError(f"milestones {self.milestones} must be non-negative epochs")
+
+
+# Where a fine-tuning protocol's defaults differ from FinetuneConfig's: `eval finetune` and
+# `eval transfer` train once on all the labels; `eval semi` and `eval supervised` keep
+# FinetuneConfig's fractions x repeats. The one source of the commands, their --help and
+# the line each prints at its start.
+FINETUNE_PROTOCOL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "semi": {},
+    "supervised": {},
+    "finetune": {"fractions": [1.0], "repeats": 1},
+    "transfer": {"fractions": [1.0], "repeats": 1},
+}
+
+
+def finetune_defaults(protocol: str) -> FinetuneConfig:
+    """The default :class:`FinetuneConfig` of ``eval <protocol>`` (before a --config)."""
+    if protocol not in FINETUNE_PROTOCOL_DEFAULTS:
+        raise SkelconError(
+            choices_message("fine-tuning protocol", protocol, FINETUNE_PROTOCOL_DEFAULTS)
+        )
+    return FinetuneConfig(**copy.deepcopy(FINETUNE_PROTOCOL_DEFAULTS[protocol]))

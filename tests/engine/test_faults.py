@@ -335,7 +335,7 @@ def test_non_finite_weights_or_missing_last_pt_name_the_intact_epoch(tiny_data, 
     assert f"non-finite values in model tensor {name}" in msg
     assert f"the newest intact checkpoint is {out / 'epoch_0002.pt'} (epoch 2)" in msg
     (out / "last.pt").unlink()
-    with pytest.raises(SkelconError, match=r"last.pt does not exist; the newest intact "):
+    with pytest.raises(SkelconError, match=r"has no last.pt to resume; the newest intact "):
         pretrain(_cfg("epochs=3"), tiny_data, "default", out, progress=False, resume=True)
 
 

@@ -3,6 +3,8 @@ callable on prepared batches with the evaluation transform applied inside."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -51,6 +53,27 @@ def test_ready_model_eval_frozen_and_stateless(run_dir, test_split, rep):
     with torch.no_grad():
         ref = model.encoder.eval()(model.transform(torch.from_numpy(x), torch.from_numpy(nf)))
     torch.testing.assert_close(a, ref)
+
+
+def test_memmap_views_go_in_without_a_warning(run_dir, test_split, tiny_data):
+    """The README's Python API on read-only memmap views: a clip of ``test[0]`` (a row of
+    the prepared split's memmap), a slice of ``np.load(..., mmap_mode="r")`` and
+    ``test.data[:8]``; no "non-writable array" warning (warnings are errors here)."""
+    model = load_encoder(run_dir, "seq")
+    x, _, n, _ = test_split[0]
+    raw = np.load(tiny_data / "data.npy", mmap_mode="r")[:8]
+    assert not x.flags.writeable and not raw.flags.writeable  # what torch warns about
+    nf = test_split.num_frames[:8]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = model(x[None], [n])
+        eight = model(raw, np.load(tiny_data / "num_frames.npy", mmap_mode="r")[:8])
+        batch = model(test_split.data[:8], nf)
+    assert one.shape == (1, model.feature_dim) and eight.shape == batch.shape == (8, one.shape[1])
+    torch.testing.assert_close(one, model(np.array(x[None]), [n]), rtol=0, atol=0)
+    torch.testing.assert_close(
+        eight, model(np.array(raw), np.load(tiny_data / "num_frames.npy")[:8])
+    )
 
 
 def test_raw_padded_clips_are_cropped(run_dir, test_split):

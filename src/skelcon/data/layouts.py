@@ -39,7 +39,7 @@ import numpy as np
 import yaml
 
 from ..errors import SkelconError, choices_message
-from ..utils.text import read_text
+from ..utils.text import read_text, yaml_error_message
 
 __all__ = [
     "BUILTIN_LAYOUTS",
@@ -219,9 +219,8 @@ def read_layout_file(path: str | os.PathLike) -> JointLayout:
         raise SkelconError(f"layout file {str(p)!r} does not exist")
     try:
         data = yaml.safe_load(read_text(p, "layout file"))
-    except (yaml.YAMLError, ValueError, RecursionError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise SkelconError(f"layout file {str(p)!r} is not valid YAML: {msg}") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as e:  # file:line:column, one line
+        raise SkelconError(yaml_error_message("layout file", p, e)) from None
     return layout_from_dict(data, f"layout file {str(p)!r}", default_name=p.stem)
 
 

@@ -37,13 +37,15 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm import tqdm
 
 from ..errors import DataFormatError, SkelconError
 from .prepared import PreparedWriter
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 __all__ = ["PrepareReport", "Sample", "run_prepare"]
 
@@ -149,6 +151,8 @@ def run_prepare(
     workers = int(workers)
     call = _Call(parse_fn, name_fn)
     report = PrepareReport()
+    from tqdm import tqdm  # here: `skelcon --help` does not import it
+
     bar = tqdm(
         total=len(tasks),
         desc=desc,

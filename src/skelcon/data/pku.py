@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import parse_float, parse_int, split_fields, text_lines
@@ -390,6 +389,8 @@ class _ClipSink:
         self.clamped = 0
 
     def add(self, bundle: ClipBundle, label: int, num_frames: int, name: str) -> int:
+        from tqdm import tqdm  # here: `skelcon --help` does not import it
+
         for clip, message in bundle.skipped:
             tqdm.write(f"skipped {message}", file=sys.stderr)
             self.writer.skip(clip, message)

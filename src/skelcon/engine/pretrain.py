@@ -207,21 +207,23 @@ def load_resume(
         )
     last = Path(out) / "last.pt"
 
-    def hint() -> str:
+    def hint(fresh: str) -> str:
         good = newest_intact(out)
         if good is None:
-            return "no intact epoch_NNNN.pt beside it either; start again with another --out"
+            return f"no intact epoch_NNNN.pt beside it either; {fresh}"
         return (f"the newest intact checkpoint is {good[0]} (epoch {good[1]}); resume from "
                 f"it with: {resume_command(data, benchmark, out, good[0])}")  # fmt: skip
 
-    if not last.exists():
-        raise SkelconError(f"--resume given but {last} does not exist; {hint()}")
+    if not last.exists():  # nothing to continue: a run without --resume starts it here
+        raise SkelconError(f"{out} has no last.pt to resume; "
+                           + hint("run without --resume to start it"))  # fmt: skip
     try:
         return check_finite(
             load_checkpoint(last, map_location=map_location, require=RESUME_ENTRIES), last
         )
     except SkelconError as e:
-        raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint()}") from None
+        start = f"delete {last} and run without --resume to start again, or pick another --out"
+        raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint(start)}") from None
 
 
 def check_finite(ckpt: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:

@@ -4,7 +4,96 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import FinetuneConfig, KnnConfig, LinearEvalConfig, load_config
+from ..config import (
+    FinetuneConfig,
+    KnnConfig,
+    LinearEvalConfig,
+    finetune_defaults,
+    load_config,
+)
+
+# ---------------------------------------------------------------------------
+# What a protocol trains, in words: generated from its config (the dataclass defaults in
+# --help, the run's own config in the line each command prints at its start).
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _schedule(milestones: list[int], gamma: float) -> str:
+    if not milestones:
+        return ""
+    return f" (x{gamma:g} at {'epoch' if len(milestones) == 1 else 'epochs'} " + (
+        ", ".join(str(m) for m in milestones) + ")"
+    )
+
+
+def linear_plan(cfg: LinearEvalConfig) -> str:
+    """What ``eval linear`` trains with ``cfg``, one clause."""
+    if cfg.train_crop == "center":
+        crops = "centre crops, features cached once (not the protocol's random crops)"
+    elif cfg.crop_bank:
+        crops = (f"random crop-resize (ratio ~ U[{cfg.crop_min:g}, 1]) from a bank of "
+                 f"{cfg.crop_bank} per clip (not the exact protocol)")  # fmt: skip
+    else:
+        crops = f"a random crop-resize of every clip (ratio ~ U[{cfg.crop_min:g}, 1]) each epoch"
+    return (
+        f"1 linear classifier on the frozen encoder's features, {_plural(cfg.epochs, 'epoch')}, "
+        f"batch {cfg.batch_size}, SGD lr {cfg.lr:g}{_schedule(cfg.milestones, cfg.gamma)}"
+        f"{', standardised features' if cfg.standardize else ''}; training: {crops}; "
+        "test: centre crop, final epoch"
+    )
+
+
+def knn_plan(cfg: KnnConfig) -> str:
+    """What ``eval knn`` does with ``cfg``, one clause."""
+    return (
+        f"no training; each test clip gets the label of its k={cfg.k} nearest "
+        f"{'neighbour' if cfg.k == 1 else 'neighbours'} ({cfg.similarity}) among the train "
+        "split's frozen features, centre crops"
+    )
+
+
+def finetune_plan(cfg: FinetuneConfig) -> str:
+    """What a fine-tuning protocol trains with ``cfg``, one clause: how many models (label
+    fractions x repeats), epochs, optimiser and crops."""
+    n = len(cfg.fractions) * cfg.repeats
+    if n == 1 and cfg.fractions == [1.0]:
+        what = "1 model (encoder + classifier) on 100 % of the labels"
+    else:
+        what = (
+            f"{_plural(n, 'model')} (encoder + classifier; label "
+            f"{'fraction' if len(cfg.fractions) == 1 else 'fractions'} "
+            f"{', '.join(f'{100 * f:g}' for f in cfg.fractions)} % x "
+            f"{_plural(cfg.repeats, 'random subset')}{' each' if len(cfg.fractions) > 1 else ''})"
+        )
+    return (
+        f"{what}, {_plural(cfg.epochs, 'epoch')}{' each' if n > 1 else ''}, batch "
+        f"{cfg.batch_size}, Adam lr {cfg.lr:g}{_schedule(cfg.milestones, cfg.gamma)}; training: "
+        f"random crop-resize (ratio ~ U[{cfg.crop_min:g}, 1]); test: centre crop, final epoch"
+    )
+
+
+PLAN_FLAGS = {
+    "linear": "--epochs/--batch-size",
+    "knn": "--k/--similarity",
+    "finetune": "--fractions/--repeats/--epochs",
+}
+
+
+def _say_plan(protocol: str, plan: str) -> None:
+    """The line every ``eval`` command prints at its start (rank 0 alone under torchrun)."""
+    from ..cli import _rank
+
+    if _rank() == 0:
+        flags = PLAN_FLAGS.get(protocol, PLAN_FLAGS["finetune"])
+        print(f"skelcon: eval {protocol}: {plan}; {flags} (or --config/--set) change it",
+              flush=True)  # fmt: skip
+
+
+def _description(help_text: str, plan: str, flags: str) -> str:
+    return f"{help_text[0].upper()}{help_text[1:]}. By default: {plan}. {flags} change it."
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
@@ -58,6 +147,8 @@ def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int
     from ..engine.distributed import distributed
 
     cfg = load_config(cfg_cls, resolve_config_path(args.config), _overrides(args, extra))
+    cfg.validate()  # a bad value is the one line, before the plan is said
+    _say_plan(args.protocol, linear_plan(cfg) if cfg_cls is LinearEvalConfig else knn_plan(cfg))
     with distributed(cfg.device) as (world, _):  # torchrun: features are extracted in shards
         rec = runner(args.checkpoint, args.representation, args.data, args.benchmark, args.out,
                      cfg, random_init=args.random_init, progress=not args.quiet, **kw)  # fmt: skip
@@ -80,13 +171,13 @@ def _knn(args) -> int:
     return _frozen(args, KnnConfig, run_knn, extra, seed=args.seed)
 
 
-def _training_args(p: argparse.ArgumentParser, cfg_cls: type, epochs_help: str) -> None:
-    """``--epochs``, ``--batch-size`` and ``--seed``, with ``cfg_cls``'s defaults in the help."""
+def _training_args(p: argparse.ArgumentParser, defaults, epochs_help: str) -> None:
+    """``--epochs``, ``--batch-size`` and ``--seed``, with the config ``defaults`` in the help."""
     p.add_argument("--epochs", type=int,
-                   help=f"{epochs_help} (default: the config's, {cfg_cls.epochs})")  # fmt: skip
+                   help=f"{epochs_help} (default: the config's, {defaults.epochs})")  # fmt: skip
     p.add_argument("--batch-size", type=int,
-                   help=f"training batch (default: the config's, {cfg_cls.batch_size})")  # fmt: skip
-    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
+                   help=f"training batch (default: the config's, {defaults.batch_size})")  # fmt: skip
+    p.add_argument("--seed", type=int, help=f"random seed (default: the config's, {defaults.seed})")
 
 
 def add_cli(sub) -> None:
@@ -95,18 +186,27 @@ def add_cli(sub) -> None:
     ev = sub.add_parser("eval", help="downstream evaluation protocols")
     ev_sub = ev.add_subparsers(dest="protocol", required=True, parser_class=_Parser)
 
-    p = ev_sub.add_parser("linear", help="linear classifier on the frozen encoder")
+    text = "linear classifier on the frozen encoder"
+    p = ev_sub.add_parser(
+        "linear", help=text,
+        description=_description(text, linear_plan(LinearEvalConfig()), PLAN_FLAGS["linear"]),
+    )  # fmt: skip
     _common_args(p)
-    _training_args(p, LinearEvalConfig, "classifier epochs")
+    _training_args(p, LinearEvalConfig(), "classifier epochs")
     p.set_defaults(func=_linear)
 
-    p = ev_sub.add_parser("knn", help="nearest-neighbour retrieval (cosine, k=1 by default)")
+    knn = KnnConfig()
+    text = f"nearest-neighbour retrieval ({knn.similarity}, k={knn.k} by default)"
+    p = ev_sub.add_parser(
+        "knn", help=text, description=_description(text, knn_plan(knn), PLAN_FLAGS["knn"])
+    )
     _common_args(p)
-    p.add_argument("--k", type=int, help=f"neighbours (default: the config's, {KnnConfig.k})")
-    p.add_argument("--similarity", choices=["cosine", "euclidean"])
+    p.add_argument("--k", type=int, help=f"neighbours (default: the config's, {knn.k})")
+    p.add_argument("--similarity", choices=["cosine", "euclidean"],
+                   help=f"(default: the config's, {knn.similarity})")  # fmt: skip
     p.add_argument(
         "--batch-size", type=int,
-        help=f"feature extraction batch (default: the config's, {KnnConfig.batch_size})",
+        help=f"feature extraction batch (default: the config's, {knn.batch_size})",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=None, help=RANDOM_INIT_SEED_HELP)
     p.set_defaults(func=_knn)
@@ -118,8 +218,12 @@ def add_cli(sub) -> None:
 # Fine-tuning protocols (semi, supervised, finetune, transfer) and `skelcon embed`
 
 
-def _finetune_args(p: argparse.ArgumentParser, *, checkpoint: str, random_init: bool) -> None:
+def _finetune_args(
+    p: argparse.ArgumentParser, protocol: str, *, checkpoint: str, random_init: bool
+) -> None:
     from ..cli import RANDOM_INIT_HELP, add_common_args, add_override_args, add_representation_arg
+
+    defaults = finetune_defaults(protocol)
 
     if checkpoint == "required":
         p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
@@ -135,10 +239,15 @@ def _finetune_args(p: argparse.ArgumentParser, *, checkpoint: str, random_init: 
     if random_init:
         p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
     p.add_argument(
-        "--fractions", help="comma-separated fractions of the labels, e.g. 0.01,0.05,0.1,0.2"
+        "--fractions",
+        help="comma-separated fractions of the labels, one model each, e.g. 0.01,0.05,0.1,0.2 "
+        f"(default: the config's, {','.join(f'{f:g}' for f in defaults.fractions)})",
     )
-    p.add_argument("--repeats", type=int, help="random subsets per fraction")
-    _training_args(p, FinetuneConfig, "training epochs")
+    p.add_argument(
+        "--repeats", type=int,
+        help=f"random subsets (models) per fraction (default: the config's, {defaults.repeats})",
+    )  # fmt: skip
+    _training_args(p, defaults, "training epochs")
     p.add_argument(
         "--num-classes", type=int, help="expected class count (checked against the data)"
     )
@@ -163,14 +272,11 @@ def _parse_fractions(text: str | None) -> str | None:
 
 
 def _finetune_config(args, protocol: str):
-    import functools
-
     from ..cli import resolve_config_path
-    from ..config import FinetuneConfig
 
-    factory = FinetuneConfig
-    if protocol in ("finetune", "transfer"):  # all labels, one run, unless configured otherwise
-        factory = functools.partial(FinetuneConfig, fractions=[1.0], repeats=1)
+    def factory() -> FinetuneConfig:  # finetune, transfer: all labels, one run (config.py)
+        return finetune_defaults(protocol)
+
     shortcuts = [
         ("fractions", _parse_fractions(args.fractions)),
         ("repeats", args.repeats),
@@ -201,6 +307,8 @@ def _finetune_cmd(protocol: str):
         from .run import run_finetune, run_transfer
 
         cfg = _finetune_config(args, protocol)
+        cfg.validate()  # a bad value is the one line, before the plan is said
+        _say_plan(protocol, finetune_plan(cfg))
         common = dict(num_classes=args.num_classes, progress=not args.quiet)
         if protocol == "transfer":
             rec = run_transfer(
@@ -259,23 +367,21 @@ def add_finetune_cli(ev_sub, sub) -> None:
     """``eval semi|supervised|finetune|transfer`` under ``ev_sub``; ``embed`` under ``sub``."""
     from ..cli import DEVICE_HELP, RANDOM_INIT_HELP, add_common_args, add_representation_arg
 
-    p = ev_sub.add_parser("semi", help="fine-tune encoder + classifier on fractions of the labels")
-    _finetune_args(p, checkpoint="required", random_init=True)
-    p.set_defaults(func=_finetune_cmd("semi"))
-
-    p = ev_sub.add_parser("supervised", help="the same training from random initialisation")
-    _finetune_args(p, checkpoint="optional", random_init=False)
-    p.set_defaults(func=_finetune_cmd("supervised"))
-
-    p = ev_sub.add_parser("finetune", help="fine-tune encoder + classifier on all labels")
-    _finetune_args(p, checkpoint="required", random_init=True)
-    p.set_defaults(func=_finetune_cmd("finetune"))
-
-    p = ev_sub.add_parser(
-        "transfer", help="fine-tune on another dataset (new classifier, maybe new layout)"
-    )
-    _finetune_args(p, checkpoint="required", random_init=False)
-    p.set_defaults(func=_finetune_cmd("transfer"))
+    for protocol, text, checkpoint, random_init in (
+        ("semi", "fine-tune encoder + classifier on fractions of the labels", "required", True),
+        ("supervised", "semi's training from random initialisation", "optional", False),
+        ("finetune", "fine-tune encoder + classifier on all labels", "required", True),
+        ("transfer", "fine-tune on another dataset: new classifier, maybe new layout",
+         "required", False),
+    ):  # fmt: skip
+        defaults = finetune_defaults(protocol)
+        models = _plural(len(defaults.fractions) * defaults.repeats, "model")
+        p = ev_sub.add_parser(
+            protocol, help=f"{text} (by default {models})",
+            description=_description(text, finetune_plan(defaults), PLAN_FLAGS["finetune"]),
+        )  # fmt: skip
+        _finetune_args(p, protocol, checkpoint=checkpoint, random_init=random_init)
+        p.set_defaults(func=_finetune_cmd(protocol))
 
     p = sub.add_parser("embed", help="export encoder features of a split to .npy (+ .json sidecar)")
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")

@@ -44,6 +44,18 @@ def check_num_frames(nf: torch.Tensor, n: int) -> torch.Tensor:
     return nf
 
 
+def _as_tensor(value: torch.Tensor | ArrayLike) -> torch.Tensor:
+    """``value`` as a tensor; a read-only array (a slice of a prepared split's memmap,
+    ``load_prepared(...).data[:8]``) is copied first, which torch would otherwise share
+    with a "non-writable array" warning."""
+    if torch.is_tensor(value):
+        return value
+    arr = np.asarray(value)
+    if not arr.flags.writeable:
+        arr = np.array(arr)  # a writable copy (the batch is copied to float32 anyway)
+    return torch.as_tensor(arr)
+
+
 class LoadedEncoder(nn.Module):
     """A (pre-trained or random) encoder ready for feature extraction.
 
@@ -127,14 +139,10 @@ class LoadedEncoder(nn.Module):
         shape = tuple(int(s) for s in np.shape(x))
         self._check_shape(shape)
         dev = self.device
-        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
-        x = x.to(device=dev, dtype=torch.float32)
+        x = _as_tensor(x).to(device=dev, dtype=torch.float32)
         if isinstance(num_frames, (int, np.integer)):
             num_frames = [int(num_frames)] * shape[0]
-        nf = torch.as_tensor(
-            np.asarray(num_frames) if not torch.is_tensor(num_frames) else num_frames,
-            device=dev,
-        )
+        nf = _as_tensor(num_frames).to(device=dev)
         nf = check_num_frames(nf, shape[0])
         if shape[0] == 0:  # no clip: no features (the encoders cannot reshape 0 rows)
             return torch.zeros((0, self.feature_dim), device=dev)

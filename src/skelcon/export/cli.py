@@ -28,7 +28,7 @@ def _export(args: argparse.Namespace) -> int:
 def add_cli(sub) -> None:
     """``skelcon export`` under the top-level subparsers ``sub``."""
     from ..cli import RANDOM_INIT_HELP, add_representation_arg
-    from .writer import FORMATS
+    from . import FORMATS
 
     p = sub.add_parser(
         "export",

@@ -30,10 +30,10 @@ import torch
 from ..errors import SkelconError, choices_message
 from ..eval.encoder import LoadedEncoder, check_num_frames, load_encoder
 from ..utils.io import atomic_path, write_json
+from . import FORMATS
 from .contract import input_contract
 from .graph import INPUT_NAMES, FeatureGraph, example_inputs, write_onnx, write_torchscript
 
-FORMATS = ("torchscript", "onnx")
 TOLERANCE = {"torchscript": 1e-5, "onnx": 1e-4}
 ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")
 INSTALL_HINT = "pip install 'skelcon[export]' (or: pip install onnx onnxscript onnxruntime)"

@@ -13,7 +13,8 @@ undetected ((0, 0) with score 0). The writers lay such clips out as
 * :func:`write_folder`: the plain folder of ``skelcon prepare folder``
   (``<class>/<clip>.npy|.csv|.json``).
 
-``python -m skelcon.testing.owndata --out DIR`` writes all three (the README's
+``python -m skelcon.testing.owndata --out DIR`` writes all three, says what it wrote
+and prints the ``skelcon prepare`` lines for each (:func:`try_commands`; the README's
 examples run on them).
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import shlex
 from collections import deque
 from pathlib import Path
 
@@ -180,15 +182,56 @@ def write_folder(
     return root
 
 
+def try_commands(out: str | Path, data: str | Path = "data") -> list[str]:
+    """The ``skelcon`` lines that prepare what :func:`main` wrote to ``out`` (into
+    ``data/...``), then pre-train and evaluate on one of them (the README's own-data
+    section; ``tests/test_owndata.py`` runs the prepare lines)."""
+    out, data = Path(out), Path(data)
+
+    def cmd(*args: str | Path) -> str:
+        return shlex.join(["skelcon", *(str(a) for a in args)])
+
+    clips = data / "my_clips"
+    return [
+        cmd("prepare", "import-pyskl", "--raw", out / "coco17_pyskl.pkl", "--layout", "coco17",
+            "--normalize", "--out", data / "coco17_pyskl"),
+        cmd("prepare", "kinetics-skeleton", "--raw", out / "kinetics-skeleton",
+            "--out", data / "kinetics-skeleton"),
+        cmd("prepare", "folder", "--raw", out / "my_clips", "--layout", "coco17",
+            "--channels", "x,y,score", "--normalize", "--out", clips),
+        cmd("pretrain", "--data", clips, "--config", "cpu_small", "--out", "runs/my_clips"),
+        cmd("eval", "knn", "--checkpoint", "runs/my_clips", "--representation", "seq+stg",
+            "--data", clips, "--out", "evals/my_knn"),
+    ]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="write example pose-pipeline inputs")
-    p.add_argument("--out", required=True)
-    p.add_argument("--seed", type=int, default=0)
+    p = argparse.ArgumentParser(
+        prog="python -m skelcon.testing.owndata",
+        description="write small synthetic pose-pipeline inputs (a PYSKL pickle, a "
+        "Kinetics-skeleton folder, a plain folder of clips) and say how to prepare them",
+    )
+    p.add_argument("--out", required=True, help="directory to write them to, e.g. examples")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     a = p.parse_args(argv)
     out = Path(a.out)
-    print(write_pyskl(out / "coco17_pyskl.pkl", seed=a.seed))
-    print(write_kinetics(out / "kinetics-skeleton", seed=a.seed))
-    print(write_folder(out / "my_clips", seed=a.seed))
+    classes, per_class = 4, 6
+    pkl = write_pyskl(out / "coco17_pyskl.pkl", num_classes=classes, per_class=per_class,
+                      seed=a.seed)  # fmt: skip
+    print(f"wrote {pkl}: a PYSKL / mmaction2 pickle, COCO-17 2D keypoints + scores, "
+          f"{classes * per_class} clips of {classes} classes (splits xsub_train, xsub_val)")  # fmt: skip
+    kin = write_kinetics(out / "kinetics-skeleton", num_classes=classes, per_class=per_class,
+                         seed=a.seed)  # fmt: skip
+    print(f"wrote {kin}/: a Kinetics-skeleton folder (kinetics_train/, kinetics_val/, their "
+          f"_label.json), OpenPose-18, 2 persons, {classes * per_class} clips of {classes} classes")  # fmt: skip
+    classes, per_class = 3, 8
+    folder = write_folder(out / "my_clips", num_classes=classes, per_class=per_class,
+                          seed=a.seed)  # fmt: skip
+    print(f"wrote {folder}/: a plain folder <class>/<clip>.npy|.csv|.json, COCO-17 (T, V, 3) "
+          f"x, y, score, {classes * per_class} clips of {classes} classes")  # fmt: skip
+    print("try them (the README's 'Your own data'):")
+    for line in try_commands(out):
+        print(f"  {line}")
     return 0
 
 

@@ -130,3 +130,28 @@ def parse_float(
     if finite and not math.isfinite(v):
         raise DataFormatError(f"{what} {token!r} is not a finite number", path, line)
     return v
+
+
+def yaml_error_message(what: str, path: str | os.PathLike, error: BaseException) -> str:
+    """One line for a YAML file that does not parse, naming where:
+    ``layout file rig.yaml:3:6 is not valid YAML: expected ',' or ']', but got ':'
+    (while parsing a flow sequence from 2:9)``. ``error`` is what ``yaml.safe_load`` of
+    the file's :func:`read_text` raised (a ``yaml.YAMLError``, or ``ValueError`` /
+    ``RecursionError`` for over-long integers / deep nesting, which have no position)."""
+    if isinstance(error, RecursionError):
+        return f"{what} {os.fspath(path)} is not valid YAML: nested too deeply"
+    mark = getattr(error, "problem_mark", None)
+    where = os.fspath(path)
+    if mark is not None:
+        where += f":{mark.line + 1}:{mark.column + 1}"
+    problem = getattr(error, "problem", None)
+    if problem is None:  # not a MarkedYAMLError: its own text, first line
+        text = str(error).splitlines()
+        problem = text[0] if text and text[0] else type(error).__name__
+    context = getattr(error, "context", None)
+    if context:
+        cmark = getattr(error, "context_mark", None)
+        if cmark is not None:
+            context += f" from {cmark.line + 1}:{cmark.column + 1}"
+        problem += f" ({context})"
+    return f"{what} {where} is not valid YAML: {problem}"
