@@ -114,3 +114,26 @@ def test_contract_norm_reads_every_note():
     assert contract_norm({"shape": [1, 3, 9, 25, 2]}) == ClipNorm(True)  # NTU, PKU: 3D standard
     with pytest.raises(SkelconError, match="records no normalisation"):
         contract_norm(two)
+
+
+def test_raw_pixels_fed_to_a_2d_encoder_warn_once(tmp_path):
+    import warnings
+
+    raw = _clips(tmp_path / "raw", (30, 17, 3), 720)
+    data = tmp_path / "d"
+    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--channels",
+                 "x,y,score", "--normalize", "--out", str(data)]) == 0  # fmt: skip
+    sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
+    assert main(["pretrain", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+                 "--quiet", *sets, "--set", "batch_size=4", "--set", "moco.queue_size=8"]) == 0  # fmt: skip
+    from skelcon.data.folder import read_folder
+
+    pixels = read_folder(raw, "coco17", channels=["x", "y", "score"]).load(0)
+    model = skelcon.load_encoder(tmp_path / "run", "seq")
+    with pytest.warns(UserWarning, match=r"input coordinates reach \d+\.\d.*skelcon.read_clip"):
+        model(pixels.x[None], [pixels.num_frames])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(pixels.x[None], [pixels.num_frames])  # once per model
+        good = skelcon.read_clip(raw / "wave" / "c0.npy", data)
+        skelcon.load_encoder(tmp_path / "run", "seq")(good.x[None], [good.num_frames])

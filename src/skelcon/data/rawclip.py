@@ -124,3 +124,26 @@ def read_clip(
                            else contract["shape"][4]),
                        norm if norm is not None else contract_norm(contract), own)  # fmt: skip
     return _load(task)
+
+
+PIXEL_SCALE = 100.0  # |x|, |y| beyond this is not in body lengths (2D normalised data)
+
+
+def unnormalised_note(contract: Mapping[str, Any], x: Any) -> str:
+    """``""``, or a warning when ``x (N, C, T, V, M)`` holds coordinates beyond
+    :data:`PIXEL_SCALE` although ``contract`` (a checkpoint's data spec or a dataset's
+    meta) says its 2D keypoints were normalised to body lengths: raw pixels, which an
+    encoder misreads (features with cosine 0.4 to the right ones on real data). 3D data
+    cannot be told apart by scale (metres either way) and are not checked."""
+    text = str(contract.get("normalization") or "")
+    if not text.startswith("2D"):
+        return ""
+    coords = coord_count(channels_of(dict(contract)))
+    top = float(abs(x[:, :coords]).max())
+    if top <= PIXEL_SCALE:
+        return ""
+    return (
+        f"input coordinates reach {top:.1f}, but this encoder was trained on 2D keypoints "
+        f"normalised to body lengths ({text}); raw pixels give other features: read raw "
+        "clips with skelcon.read_clip(path, like=<the prepared dataset or run>)"
+    )

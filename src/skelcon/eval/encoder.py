@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from ..config import parse_representations
+from ..data.rawclip import unnormalised_note
 from ..engine.build import build_encoders
 from ..engine.checkpoint import load_checkpoint, load_weights, strip_ddp_prefix
 from ..errors import SkelconError
@@ -91,6 +93,7 @@ class LoadedEncoder(nn.Module):
         self.preset = preset
         self.checkpoint = checkpoint
         self.epoch = epoch
+        self._scale_checked = False  # the first batch's coordinates are checked once
 
     @property
     def num_frames(self) -> int:
@@ -135,7 +138,10 @@ class LoadedEncoder(nn.Module):
     @torch.no_grad()
     def forward(self, x: torch.Tensor | np.ndarray, num_frames: ArrayLike) -> torch.Tensor:
         """``x (N, C, T, V, M)``, ``num_frames (N,)`` (or one int for all) -> ``(N, D)``
-        float32 features on :attr:`device` (see the class doc); ``N = 0`` gives ``(0, D)``."""
+        float32 features on :attr:`device` (see the class doc); ``N = 0`` gives ``(0, D)``.
+        The first batch of a model trained on normalised 2D keypoints that holds
+        coordinates far beyond body lengths (raw pixels) gets a ``UserWarning`` naming
+        :func:`skelcon.read_clip`."""
         shape = tuple(int(s) for s in np.shape(x))
         self._check_shape(shape)
         dev = self.device
@@ -146,6 +152,11 @@ class LoadedEncoder(nn.Module):
         nf = check_num_frames(nf, shape[0])
         if shape[0] == 0:  # no clip: no features (the encoders cannot reshape 0 rows)
             return torch.zeros((0, self.feature_dim), device=dev)
+        if not self._scale_checked:  # raw pixels fed to a 2D-normalised encoder: say so once
+            self._scale_checked = True
+            note = unnormalised_note(self.spec, x)
+            if note:
+                warnings.warn(note, UserWarning, stacklevel=2)
         return self.encoder(self.transform(x, nf)).float()
 
     def extra_repr(self) -> str:
