@@ -11,9 +11,11 @@ what solo-learn and lightly log during training. Labels are read, never trained 
 from __future__ import annotations
 
 import os
+import sys
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from ..config import MonitorConfig
 from ..data.prepared import PreparedSplit, load_prepared
@@ -56,8 +58,11 @@ class KnnMonitor:
         return epoch == 0 or epoch == epochs or epoch % self.cfg.every == 0
 
     @torch.no_grad()
-    def measure(self, encoders: dict[str, nn.Module], device: torch.device) -> dict[str, float]:
-        """``{"knn/<rep>": top-1 %}`` for every encoder; modes are restored afterwards."""
+    def measure(
+        self, encoders: dict[str, nn.Module], device: torch.device, *, progress: bool = False
+    ) -> dict[str, float]:
+        """``{"knn/<rep>": top-1 %}`` for every encoder; modes are restored afterwards.
+        ``progress``: a bar over the clips embedded (on stderr, gone when done)."""
         from ..augment import center_crop_resize
         from ..eval.features import extract_features
         from ..eval.knn import knn_accuracy
@@ -65,11 +70,22 @@ class KnnMonitor:
         def crop(x, nf):
             return center_crop_resize(x, nf, out_len=self.out_len)
 
-        out = {}
-        for rep, enc in encoders.items():
-            kw = dict(batch_size=self.cfg.batch_size, progress=False)
-            tr_x, tr_y = extract_features(enc, self.train, crop, device, **kw)
-            te_x, te_y = extract_features(enc, self.test, crop, device, **kw)
-            out[f"knn/{rep}"] = knn_accuracy(tr_x, tr_y, te_x, te_y, k=self.cfg.knn_k,
-                                             num_classes=int(self.train.meta["num_classes"]))  # fmt: skip
+        n_train, n_test = len(self.train), len(self.test)
+        reps = "+".join(encoders)
+        bar = tqdm(total=len(encoders) * (n_train + n_test), unit="clip", leave=False,
+                   disable=not progress, file=sys.stderr,
+                   desc=f"kNN monitor: {reps} features of {n_train} train + {n_test} test clips")  # fmt: skip
+        out, done = {}, 0
+        try:
+            for rep, enc in encoders.items():
+                kw = dict(batch_size=self.cfg.batch_size, progress=False, tick=bar.update)
+                tr_x, tr_y = extract_features(enc, self.train, crop, device, **kw)
+                bar.update(done + n_train - bar.n)  # exact after each split (shards under DDP)
+                te_x, te_y = extract_features(enc, self.test, crop, device, **kw)
+                done += n_train + n_test
+                bar.update(done - bar.n)
+                out[f"knn/{rep}"] = knn_accuracy(tr_x, tr_y, te_x, te_y, k=self.cfg.knn_k,
+                                                 num_classes=int(self.train.meta["num_classes"]))  # fmt: skip
+        finally:
+            bar.close()
         return out

@@ -395,10 +395,13 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     monitor, why_not = KnnMonitor.for_run(cfg.monitor, data, benchmark, split, cfg.augment.out_len)
     if monitor is None and progress and cfg.monitor.every:
         print(f"skelcon: note: no kNN monitor ({why_not})", file=sys.stderr)
+    if monitor is not None:  # its passes still due count in the time left
+        shown.plan_monitor(lambda e: monitor.due(e, cfg.epochs))
 
     def check(epoch: int) -> None:  # the kNN monitor, when due (every rank: features shard)
         if monitor is not None and monitor.due(epoch, cfg.epochs):
-            knn = monitor.measure(dict(model.query_encoders), device)
+            with shown.monitor_pass(epoch):  # its own bar; not in the training speed
+                knn = monitor.measure(dict(model.query_encoders), device, progress=progress)
             logger.log(epoch * steps_per_epoch, epoch=epoch, **knn)
             if progress:
                 tqdm.write(f"epoch {epoch}  kNN top-1 " + "  ".join(
@@ -484,7 +487,8 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
             kept_every = cfg.save_every and (epoch + 1) % cfg.save_every == 0
             last_due = (epoch + 1) % save_last_every == 0 or epoch + 1 == cfg.epochs or (
                 stop_after is not None and epochs_run >= stop_after)  # fmt: skip
-            with stop.deferred():  # a signal now waits until the checkpoints are written
+            # a signal now waits until the checkpoints are written (not in the training speed)
+            with stop.deferred(), shown.aside():
                 if world.is_main and (last_due or kept_every):
                     state = run_state(cfg, epoch + 1, model, opt, spec, benchmark, split, amp,
                                       world)  # fmt: skip

@@ -24,6 +24,7 @@ def extract_features(
     batch_size: int = 256,
     progress: bool = True,
     desc: str = "features",
+    tick: Callable[[int], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(features (N, D) float32, labels (N,) int64)`` of every clip of ``split``, in
     split order, on ``device``.
@@ -35,7 +36,9 @@ def extract_features(
     weights are; the encoder is moved there. It is put in eval mode and its previous
     mode is restored afterwards. Under torchrun (a process group of more than one
     process) every rank encodes its contiguous part of the split and the parts are
-    gathered in order, so every rank returns all N rows, in split order.
+    gathered in order, so every rank returns all N rows, in split order. ``tick(n)``
+    after each batch, with the clips of that batch over all ranks (an outside progress
+    bar's count; approximate under torchrun).
     """
     from ..engine.distributed import current
     from .encoder import LoadedEncoder
@@ -74,6 +77,8 @@ def extract_features(
         x, nf = x.to(device), nf.to(device)
         feats.append(run(x, nf).float())
         labels.append(y.to(device))
+        if tick is not None:
+            tick(len(y) * world.world_size)
     encoder.train(was_training)
     dim = feats[0].shape[1] if feats else int(getattr(encoder, "feature_dim", 0))
     f = torch.cat(feats) if feats else torch.zeros(0, dim, device=device)
