@@ -56,3 +56,12 @@ def test_no_note_when_every_test_class_is_trained_on(setup, tiny_data, tmp_path,
     assert main(["eval", "knn", "--checkpoint", str(run), "--representation", "seq", "--data",
                  str(tiny_data), "--out", str(tmp_path / "k"), "--quiet"]) == 0  # fmt: skip
     assert "note:" not in capsys.readouterr().out
+
+
+def test_the_runs_knn_monitor_says_it_too(setup, tmp_path, capsys):
+    _, gap, k, n = setup
+    sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
+    assert main(["pretrain", "--data", str(gap), "--out", str(tmp_path / "r"), "--epochs", "1",
+                 *sets, "--set", "monitor.every=1"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"kNN monitor: only {k} of {n} test clips have a class that occurs" in err

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ..augment import ViewMaker
 from ..config import PretrainConfig, from_dict, to_dict
 from ..data.channels import channels_of, coord_count
+from ..data.coverage import reachable, reachable_note
 from ..data.prepared import PreparedSplit, load_prepared
 from ..errors import SkelconError
 from ..utils import threads
@@ -397,6 +398,9 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
         print(f"skelcon: note: no kNN monitor ({why_not})", file=sys.stderr)
     if monitor is not None:  # its passes still due count in the time left
         shown.plan_monitor(lambda e: monitor.due(e, cfg.epochs))
+        cannot = reachable_note(*reachable(split.labels, monitor.test.labels))
+        if cannot and world.is_main and progress:
+            print(f"skelcon: note: kNN monitor: {cannot}", file=sys.stderr)
 
     def check(epoch: int) -> None:  # the kNN monitor, when due (every rank: features shard)
         if monitor is not None and monitor.due(epoch, cfg.epochs):
