@@ -474,7 +474,7 @@ def test_eval_help_says_what_each_protocol_trains_by_default(monkeypatch):
     import dataclasses
 
     import skelcon.config as config
-    import skelcon.eval.cli as eval_cli
+    import skelcon.cli.eval as eval_cli
 
     @dataclasses.dataclass
     class Nine(LinearEvalConfig):

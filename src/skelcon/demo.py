@@ -3,7 +3,6 @@ evaluation of the SEQ encoder against a random-init encoder, in a few CPU minute
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -18,12 +17,12 @@ def run_demo(
     out: str | Path = "runs/demo", *, quiet: bool = False, epochs: int | None = None
 ) -> dict:
     """Run the whole demo into ``out``; returns the ``results.json`` dict (top-1 in %)."""
-    from .cli import resolve_config_path
     from .config import KnnConfig, LinearEvalConfig, PretrainConfig, load_config
     from .data.prepared import read_meta
     from .data.synthetic import generate_synthetic
     from .engine.pretrain import pretrain
     from .eval.run import run_knn, run_linear
+    from .recipes import resolve_config_path
 
     out = Path(out)
     t0 = time.time()
@@ -66,18 +65,3 @@ def run_demo(
         )
     print(f"\nwrote {out / 'results.json'} in {minutes:.1f} min\n{results['machine']}")
     return results
-
-
-def _demo(args: argparse.Namespace) -> int:
-    run_demo(args.out, quiet=args.quiet, epochs=args.epochs)
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser(
-        "demo", help="synthetic data -> pre-training -> evaluation, in minutes on a CPU"
-    )
-    p.add_argument("--out", default="runs/demo", help="demo directory (default: runs/demo)")
-    p.add_argument("--epochs", type=int, help=f"pre-training epochs (default: {DEMO_EPOCHS})")
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=_demo)

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 
 class SkelconError(Exception):
-    """A mistake in user input, reported as one line without a traceback."""
+    """A mistake in user input, reported as one line without a traceback.
+
+    ``param`` names the Python parameter the message is about (``"test_fraction"``): a
+    library message says ``test_fraction must be ...``, and the command line, which knows
+    which flag set that parameter, says ``--test-fraction must be ...`` instead (see
+    :func:`skelcon.cli.common.error_line`). ``None``: the message needs no translation.
+    """
+
+    def __init__(self, *args: object, param: str | None = None):
+        super().__init__(*args)
+        self.param = param
 
 
 class DataFormatError(SkelconError):

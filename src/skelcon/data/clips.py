@@ -12,7 +12,6 @@ one (:func:`~skelcon.data.normalize2d.normalize_2d`) for ``x, y[, score]`` data.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +28,11 @@ from .pku import resample_indices
 __all__ = [
     "MISSING_ENCODINGS",
     "ClipNorm",
-    "add_norm_args",
+    "clip_norm",
     "clip_to_sample",
     "mark_missing",
     "missing_summary",
     "nonfinite_note",
-    "norm_from_args",
     "parse_image_size",
 ]
 
@@ -196,24 +194,15 @@ def parse_image_size(text: str | None) -> tuple[float, float] | None:
     return w, h
 
 
-def add_norm_args(p: argparse.ArgumentParser, default_on: bool) -> None:
-    """``--normalize``/``--no-normalize``, ``--score-threshold``, ``--image-size``."""
-    p.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=default_on,
-                   help="normalise each clip (2D: centre on the layout's centre joint, divide "
-                   "by a body length; 3D: the NTU preparation); default "
-                   + ("on" if default_on else "off"))  # fmt: skip
-    p.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
-                   help="2D with scores: zero the joints scoring below S (default 0: keep all)")  # fmt: skip
-    p.add_argument("--image-size", default=None, metavar="WxH",
-                   help="2D: map the WIDTHxHEIGHT image to [-1, 1] on its longer side first")  # fmt: skip
-
-
-def norm_from_args(args: argparse.Namespace) -> ClipNorm:
-    """The :class:`ClipNorm` of the flags :func:`add_norm_args` added."""
-    thr = float(args.score_threshold)
+def clip_norm(normalize: bool, score_threshold: float, image_size: str | None) -> ClipNorm:
+    """The :class:`ClipNorm` of ``normalize``, ``score_threshold`` (>= 0) and ``image_size``
+    (``"WIDTHxHEIGHT"`` or None)."""
+    thr = float(score_threshold)
     if not (np.isfinite(thr) and 0 <= thr):
-        raise SkelconError(f"--score-threshold must be >= 0, got {args.score_threshold}")
-    return ClipNorm(bool(args.normalize), thr, parse_image_size(args.image_size))
+        raise SkelconError(
+            f"score_threshold must be >= 0, got {score_threshold}", param="score_threshold"
+        )
+    return ClipNorm(bool(normalize), thr, parse_image_size(image_size))
 
 
 def nonfinite_note(records: list[dict[str, Any]]) -> str:

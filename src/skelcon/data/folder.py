@@ -56,7 +56,6 @@ Python use (e.g. to embed a folder with a trained encoder)::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import itertools
@@ -75,11 +74,9 @@ from .channels import check_channels, coord_count, resolve_channels
 from .clips import (
     MISSING_ENCODINGS,
     ClipNorm,
-    add_norm_args,
     clip_to_sample,
     mark_missing,
     missing_summary,
-    norm_from_args,
 )
 from .files import rel_path
 from .kinetics import parse_json
@@ -1039,44 +1036,3 @@ def prepare_folder(
     for line in lines:
         print(line)
     return done
-
-
-def _run(args: argparse.Namespace) -> int:
-    channels = None if args.channels is None else [s.strip() for s in args.channels.split(",")]
-    prepare_folder(
-        args.raw, args.out, layout=args.layout, channels=channels, labels=args.labels,
-        max_frames=args.max_frames, max_persons=args.max_persons, norm=norm_from_args(args),
-        test_fraction=args.test_fraction, dataset=args.dataset, workers=args.workers,
-        strict=args.strict,
-    )  # fmt: skip
-    return 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``skelcon prepare folder``."""
-    p = subparsers.add_parser(
-        "folder",
-        help="a plain folder: <class>/<clip>.npy|.csv|.json of (T, V, C) or (M, T, V, C)",
-        description="Prepare a plain folder of clips: DIR/<class>/<clip>.npy|.csv|.json "
-        "(or DIR/train/<class>/..., DIR/test/<class>/..., or --labels FILE.csv).",
-    )
-    p.add_argument("--raw", required=True, metavar="DIR", help="the folder of clips")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--layout", required=True,
-                   help="joint layout: ntu25, kinect20, coco17, openpose18, openpose25 or a "
-                   "layout YAML file")  # fmt: skip
-    p.add_argument("--channels", default=None, metavar="x,y[,z][,score]",
-                   help="what C holds (default by C: x,y / x,y,z / x,y,z,score)")  # fmt: skip
-    p.add_argument("--labels", default=None, metavar="FILE.csv",
-                   help="clip,label[,split] lines (clip relative to DIR) instead of class folders")  # fmt: skip
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="share of each class in the test split without split folders (default 0.2)")  # fmt: skip
-    p.add_argument("--max-frames", type=int, default=300,
-                   help="T_max; longer clips are uniformly subsampled (default 300)")  # fmt: skip
-    p.add_argument("--max-persons", type=int, default=2,
-                   help="M; more persons: the most confident (or moving) kept (default 2)")  # fmt: skip
-    p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
-    p.add_argument("--workers", type=int, default=1, help="parser processes (default 1)")
-    p.add_argument("--strict", action="store_true", help="stop at the first bad clip (exit 2)")
-    add_norm_args(p, default_on=False)
-    p.set_defaults(func=_run)

@@ -45,7 +45,6 @@ person or no frame are skipped with their reason, never stored as all-zero sampl
 
 from __future__ import annotations
 
-import argparse
 import collections
 import os
 import re
@@ -59,12 +58,10 @@ import numpy as np
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text, text_lines
 from .channels import (
-    CHANNELS_HELP,
     check_channels,
     check_score_range,
     coord_count,
     layout_dims,
-    parse_channels,
     resolve_channels,
 )
 from .clips import (
@@ -73,7 +70,6 @@ from .clips import (
     mark_missing,
     missing_summary,
     nonfinite_note,
-    parse_image_size,
 )
 from .layouts import JointLayout, load_layout
 from .normalize import normalize, require_finite
@@ -838,78 +834,3 @@ def prepare_import_pyskl(
         nonfinite_joints=nonfinite,
         missing_joints=dict(missing),
     )
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _run_npy(args: argparse.Namespace) -> int:
-    prepare_import_npy(
-        args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
-        normalize_data=args.normalize, strict=args.strict, label_base=args.label_base,
-        channels=parse_channels(args.channels), axes=args.axes,
-    )  # fmt: skip
-    return 0
-
-
-def _run_pyskl(args: argparse.Namespace) -> int:
-    prepare_import_pyskl(
-        args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
-        max_frames=args.max_frames, normalize_data=args.normalize, strict=args.strict,
-        label_base=args.label_base, score=args.score, score_threshold=args.score_threshold,
-        image_size=parse_image_size(args.image_size), channels=parse_channels(args.channels),
-    )  # fmt: skip
-    return 0
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
-    p.add_argument("--layout", default="ntu25",
-                   help="joint layout of the data: ntu25 (default), kinect20, coco17, openpose18, "
-                   "openpose25 or a layout YAML file")  # fmt: skip
-    p.add_argument("--classes", default=None, metavar="FILE",
-                   help="class names, one per line (default class_0, class_1, ...)")  # fmt: skip
-    p.add_argument("--normalize", action="store_true",
-                   help="normalise each sample (3D: pad, centre, align; 2D: centre, divide by a "
-                   "body length); off by default")  # fmt: skip
-    p.add_argument("--strict", action="store_true", help="stop at the first bad sample (exit 2)")
-    p.add_argument("--label-base", type=int, choices=(0, 1), default=0,
-                   help="1 when the labels run 1..C (default 0: labels run 0..C-1)")  # fmt: skip
-    p.add_argument("--channels", default=None, metavar="x,y[,z][,score]", help=CHANNELS_HELP)
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``skelcon prepare import-npy`` and ``skelcon prepare import-pyskl``."""
-    p = subparsers.add_parser(
-        "import-npy",
-        help="import train_/val_data_joint.npy + label.pkl (ST-GCN-style folders)",
-        description="Import a dataset prepared by another repository: train_data_joint.npy "
-        "(N,C,T,V,M), train_label.pkl (names, labels), train_num_frame.npy and val_* files.",
-    )
-    p.add_argument(
-        "--raw", required=True, metavar="DIR", help="folder holding the train_/val_ files"
-    )
-    _common(p)
-    p.add_argument("--axes", choices=tuple(NPY_ORDERS), default=None,
-                   help="axis order of the data files: NCTVM (ST-GCN) or NMTVC (PYSKL, "
-                   "mmaction2); default: NCTVM unless the shape or data show NMTVC (said)")  # fmt: skip
-    p.set_defaults(func=_run_npy)
-
-    p = subparsers.add_parser(
-        "import-pyskl",
-        help="import a PYSKL / mmaction2 skeleton annotation pickle",
-        description="Import a PYSKL annotation pickle {'split': ..., 'annotations': [...]}; "
-        "split keys <bench>_train/<bench>_val become benchmark <bench>, splits train/test.",
-    )
-    p.add_argument("--raw", required=True, metavar="FILE.pkl", help="the annotation pickle")
-    _common(p)
-    p.add_argument("--max-frames", type=int, default=None,
-                   help="T_max (default: the longest annotation); longer ones are subsampled")  # fmt: skip
-    p.add_argument("--score", action=argparse.BooleanOptionalAction, default=True,
-                   help="2D: keep keypoint_score as a third channel x, y, score (default on)")  # fmt: skip
-    p.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
-                   help="with --normalize, 2D: zero the joints scoring below S (default 0)")  # fmt: skip
-    p.add_argument("--image-size", default=None, metavar="WxH",
-                   help="with --normalize, 2D: map the WIDTHxHEIGHT image to [-1, 1] first")  # fmt: skip
-    p.set_defaults(func=_run_pyskl)

@@ -36,7 +36,6 @@ Choices (recorded in meta.json):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -49,8 +48,8 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text
-from .channels import CHANNELS_HELP, parse_channels, resolve_channels
-from .clips import ClipNorm, add_norm_args, clip_to_sample, nonfinite_note, norm_from_args
+from .channels import resolve_channels
+from .clips import ClipNorm, clip_to_sample, nonfinite_note
 from .files import dedupe_files, group_same_files, rel_path
 from .layouts import get_layout
 from .pipeline import Sample, run_prepare
@@ -448,30 +447,3 @@ class _CheckedLabel:
         if s.label >= self.num_classes:
             raise DataFormatError(f"label_index {s.label} >= {self.num_classes} classes", task.path)
         return s
-
-
-def _run(args: argparse.Namespace) -> int:
-    prepare_kinetics(args.raw, args.out, workers=args.workers, strict=args.strict,
-                     max_frames=args.max_frames, norm=norm_from_args(args),
-                     channels=parse_channels(args.channels))  # fmt: skip
-    return 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``skelcon prepare kinetics-skeleton``."""
-    p = subparsers.add_parser(
-        "kinetics-skeleton",
-        help="Kinetics-skeleton (ST-GCN's OpenPose release): kinetics_train/, kinetics_val/",
-        description="Prepare ST-GCN's Kinetics-skeleton: DIR/kinetics_{train,val}/<id>.json and "
-        "DIR/kinetics_{train,val}_label.json; 18 OpenPose joints, x, y, score.",
-    )
-    p.add_argument("--raw", required=True, metavar="DIR", help="the kinetics-skeleton folder")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--workers", type=int, default=1, help="parser processes (default 1)")
-    p.add_argument("--strict", action="store_true", help="stop at the first bad file (exit 2)")
-    p.add_argument("--max-frames", type=int, default=300,
-                   help="T_max; longer clips are uniformly subsampled (default 300)")  # fmt: skip
-    add_norm_args(p, default_on=True)
-    p.add_argument("--channels", default=None, metavar="x,y[,score]",
-                   help="x,y,score (default) or x,y; " + CHANNELS_HELP)  # fmt: skip
-    p.set_defaults(func=_run)

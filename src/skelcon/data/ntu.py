@@ -20,7 +20,6 @@ Choices (documented in meta.json too):
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import zipfile
@@ -34,7 +33,6 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError, choices_message
 from ..utils.text import read_text, strip_bom
-from .channels import fixed_channels, parse_channels
 from .layouts import NTU25
 from .normalize import fit_length, normalize, require_finite, select_bodies
 from .normalize2d import normalize_2d
@@ -534,50 +532,3 @@ def prepare_ntu(
             else {}
         ),
     )
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _run(args: argparse.Namespace) -> int:
-    holds = ["x", "y"] if args.coords == "color2d" else ["x", "y", "z"]
-    fixed_channels(parse_channels(args.channels), holds, f"NTU with --coords {args.coords}")
-    prepare_ntu(
-        args.dataset,
-        args.raw,
-        args.out,
-        workers=args.workers,
-        strict=args.strict,
-        missing=args.missing,
-        max_frames=args.max_frames,
-        coords=args.coords,
-    )
-    return 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``skelcon prepare ntu60`` and ``skelcon prepare ntu120``."""
-    for name, archives in (
-        ("ntu60", "nturgbd_skeletons_s001_to_s017.zip"),
-        ("ntu120", "nturgbd_skeletons_s001_to_s017.zip and nturgbd_skeletons_s018_to_s032.zip"),
-    ):
-        p = subparsers.add_parser(
-            name,
-            help=f"NTU RGB+D {name[3:]} from the official skeleton archives",
-            description=f"Prepare NTU RGB+D {name[3:]} from {archives} (zip archives read in "
-            "place, or extracted folders).",
-        )
-        p.add_argument("--raw", nargs="+", required=True, metavar="PATH",
-                       help="official zip archive(s) or folder(s) of *.skeleton files")  # fmt: skip
-        p.add_argument("--out", required=True, help="output directory")
-        p.add_argument("--workers", type=int, default=1, help="parser processes (default 1)")
-        p.add_argument("--strict", action="store_true", help="stop at the first bad file (exit 2)")
-        p.add_argument("--missing", default=None, metavar="FILE",
-                       help="missing-skeleton list to skip (default: the official list)")  # fmt: skip
-        p.add_argument("--max-frames", type=int, default=300, help="T_max (default 300)")
-        p.add_argument("--coords", choices=COORDS, default="xyz",
-                       help="xyz: 3D joints, the standard preparation (default); color2d: each "
-                       "joint's colour-image pixels (a 2D dataset, C=2)")  # fmt: skip
-        p.add_argument("--channels", default=None, metavar="x,y,z",
-                       help="checked against what is written: x,y,z (x,y with --coords color2d)")  # fmt: skip
-        p.set_defaults(func=_run)

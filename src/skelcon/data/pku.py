@@ -39,7 +39,6 @@ Choices (also recorded in meta.json):
 
 from __future__ import annotations
 
-import argparse
 import io
 import math
 import os
@@ -56,7 +55,7 @@ import numpy as np
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import parse_float, parse_int, split_fields, text_lines
 from ..utils.text import read_text as _read_text
-from .channels import channels_of, fixed_channels, parse_channels
+from .channels import channels_of
 from .layouts import NTU25, layout_from_meta
 from .normalize import normalize_batch, require_finite
 from .pipeline import Sample, run_prepare
@@ -606,56 +605,3 @@ def keep_frequent_classes(src: str | os.PathLike, out: str | os.PathLike, k: int
         f"({len(keep_rows)} of {len(labels)}) in {out}"
     )
     return result
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _run(args: argparse.Namespace) -> int:
-    fixed_channels(parse_channels(args.channels), ["x", "y", "z"], "PKU-MMD (3D Kinect joints)")
-    prepare_pku(
-        args.dataset,
-        args.raw,
-        args.labels,
-        args.out,
-        splits=args.splits,
-        workers=args.workers,
-        strict=args.strict,
-        max_frames=args.max_frames,
-        min_instances=args.min_instances,
-    )
-    return 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``skelcon prepare pku-mmd1`` and ``skelcon prepare pku-mmd2``."""
-    for name, part, names in (
-        ("pku-mmd1", "I", "NNNN-V.txt[.xz]"),
-        ("pku-mmd2", "II", "AxxNyy-V.txt[.xz]"),
-    ):
-        p = subparsers.add_parser(
-            name,
-            help=f"PKU-MMD Phase {part}: cut labelled instances from untrimmed sequences",
-            description=f"Prepare PKU-MMD Phase {part}: every labelled instance of every "
-            f"sequence ({names}) becomes a clip, normalised as NTU.",
-        )
-        p.add_argument("--raw", required=True, metavar="SKELETON_DIR",
-                       help=f"folder of skeleton files {names}")  # fmt: skip
-        p.add_argument("--labels", required=True, metavar="LABEL_DIR",
-                       help="folder of label files (same stems, label,start,end,confidence)")  # fmt: skip
-        split_help = (
-            "folder with cross-subject.txt / cross-view.txt (default: the official lists)"
-            if part == "I"
-            else "folder with the official cross-subject.txt (required: not shipped)"
-        )
-        p.add_argument("--splits", default=None, metavar="SPLIT_DIR", help=split_help)
-        p.add_argument("--out", required=True, help="output directory")
-        p.add_argument("--workers", type=int, default=1, help="parser processes (default 1)")
-        p.add_argument("--strict", action="store_true", help="stop at the first bad input (exit 2)")
-        p.add_argument("--max-frames", type=int, default=300,
-                       help="T_max; longer clips are uniformly subsampled (default 300)")  # fmt: skip
-        p.add_argument("--min-instances", type=int, default=None, metavar="K",
-                       help="keep only classes with at least K clips, relabelled 0..C'-1")  # fmt: skip
-        p.add_argument("--channels", default=None, metavar="x,y,z",
-                       help="checked against what is written: x,y,z (3D Kinect joints)")  # fmt: skip
-        p.set_defaults(func=_run)

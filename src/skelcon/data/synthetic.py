@@ -32,9 +32,7 @@ per-joint means or spreads.
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -794,44 +792,3 @@ def generate_synthetic(
         "align spine to +z and shoulders to +x at frame 0; zeros after num_frames",
     }
     return writer.finalize({"default": {"train": train, "test": test}}, generator=params)
-
-
-def _run(args: argparse.Namespace) -> int:
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
-    t0 = time.perf_counter()
-    out = generate_synthetic(
-        args.out,
-        per_class=args.per_class,
-        max_frames=args.frames,
-        seed=args.seed,
-        test_fraction=args.test_fraction,
-        classes=classes,
-    )
-    from .prepared import read_meta
-
-    meta = read_meta(out)
-    counts = meta["benchmarks"]["default"]
-    print(
-        f"synthetic: {meta['counts']['samples']} samples, {meta['num_classes']} classes "
-        f"(train {counts['train']}, test {counts['test']}) -> {out} "
-        f"in {time.perf_counter() - t0:.1f} s"
-    )
-    return 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``skelcon prepare synthetic``."""
-    p = subparsers.add_parser(
-        "synthetic",
-        help="generate a procedural NTU-25-joint action dataset (demo / tests)",
-        description=__doc__.splitlines()[0],
-    )
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--per-class", type=int, default=75, help="samples per class, train+test (75)")
-    p.add_argument("--frames", type=int, default=100, help="T_max: frames per sample (100)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--test-fraction", type=float, default=0.3, help="test share per class (0.3)")
-    p.add_argument(
-        "--classes", default=None, help=f"comma-separated subset of: {', '.join(CLASSES)}"
-    )
-    p.set_defaults(func=_run)

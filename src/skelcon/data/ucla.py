@@ -17,7 +17,6 @@ Choices (also recorded in meta.json):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -28,7 +27,6 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text
-from .channels import fixed_channels, parse_channels
 from .layouts import KINECT20
 from .normalize import normalize, require_finite
 from .pipeline import Sample, run_prepare
@@ -166,29 +164,3 @@ def prepare_ucla(
         resampled=resampled,
         resampling=f"sequences longer than {max_frames} frames uniformly subsampled",
     )
-
-
-def _run(args: argparse.Namespace) -> int:
-    fixed_channels(parse_channels(args.channels), ["x", "y", "z"], "NW-UCLA (3D Kinect joints)")
-    prepare_ucla(
-        args.raw, args.out, workers=args.workers, strict=args.strict, max_frames=args.max_frames
-    )
-    return 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``skelcon prepare nw-ucla``."""
-    p = subparsers.add_parser(
-        "nw-ucla",
-        help="NW-UCLA Multiview Action3D from its per-sequence JSON files",
-        description="Prepare NW-UCLA (one JSON per sequence; views 1+2 train, view 3 test).",
-    )
-    p.add_argument("--raw", required=True, metavar="DIR", help="folder of *.json sequences")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--workers", type=int, default=1, help="parser processes (default 1)")
-    p.add_argument("--strict", action="store_true", help="stop at the first bad file (exit 2)")
-    p.add_argument("--max-frames", type=int, default=300,
-                   help="T_max; longer sequences are uniformly subsampled (default 300)")  # fmt: skip
-    p.add_argument("--channels", default=None, metavar="x,y,z",
-                   help="checked against what is written: x,y,z (3D Kinect joints)")  # fmt: skip
-    p.set_defaults(func=_run)

@@ -229,7 +229,7 @@ def export_encoder(
     out = Path(out)
     if out.is_dir():
         raise SkelconError(f"--out {str(out)!r} is a directory; give a file, e.g. {out}/seq.{fmt}")
-    from ..cli import package_version
+    from ..version import package_version
 
     loaded = load_encoder(
         checkpoint, representation, device="cpu", random_init=random_init, seed=seed

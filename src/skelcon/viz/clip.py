@@ -46,7 +46,7 @@ def plot_skeleton(
         )  # fmt: skip
     else:
         if benchmark is None:
-            from ..cli import resolve_benchmark
+            from ..data.benchmarks import resolve_benchmark
 
             benchmark = resolve_benchmark(data, None)
         split = split or "train"

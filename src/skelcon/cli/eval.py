@@ -1,4 +1,5 @@
-"""``skelcon eval <protocol>`` subcommands."""
+"""``skelcon eval <protocol>`` and ``skelcon embed``: the evaluation protocols' commands,
+what each trains in words (generated from its config), and the lines they print."""
 
 from __future__ import annotations
 
@@ -10,6 +11,17 @@ from ..config import (
     LinearEvalConfig,
     finetune_defaults,
     load_config,
+)
+from ..errors import SkelconError
+from ..recipes import resolve_config_path
+from .common import (
+    DEVICE_HELP,
+    RANDOM_INIT_HELP,
+    Parser,
+    add_common_args,
+    add_override_args,
+    add_representation_arg,
+    rank,
 )
 
 # ---------------------------------------------------------------------------
@@ -84,9 +96,7 @@ PLAN_FLAGS = {
 
 def _say_plan(protocol: str, plan: str) -> None:
     """The line every ``eval`` command prints at its start (rank 0 alone under torchrun)."""
-    from ..cli import _rank
-
-    if _rank() == 0:
+    if rank() == 0:
         flags = PLAN_FLAGS.get(protocol, PLAN_FLAGS["finetune"])
         print(f"skelcon: eval {protocol}: {plan}; {flags} (or --config/--set) change it",
               flush=True)  # fmt: skip
@@ -97,8 +107,6 @@ def _description(help_text: str, plan: str, flags: str) -> str:
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
-    from ..cli import RANDOM_INIT_HELP, add_common_args, add_override_args, add_representation_arg
-
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
     add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
@@ -143,7 +151,6 @@ def _print_reachable(rec: dict) -> None:
 
 def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int:
     """Shared body of the frozen-encoder protocols (linear, knn)."""
-    from ..cli import resolve_config_path
     from ..engine.distributed import distributed
 
     cfg = load_config(cfg_cls, resolve_config_path(args.config), _overrides(args, extra))
@@ -158,14 +165,14 @@ def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int
 
 
 def _linear(args) -> int:
-    from .run import run_linear
+    from ..eval.run import run_linear
 
     extra = [("epochs", args.epochs), ("batch_size", args.batch_size), ("seed", args.seed)]
     return _frozen(args, LinearEvalConfig, run_linear, extra)
 
 
 def _knn(args) -> int:
-    from .run import run_knn
+    from ..eval.run import run_knn
 
     extra = [("k", args.k), ("similarity", args.similarity), ("batch_size", args.batch_size)]
     return _frozen(args, KnnConfig, run_knn, extra, seed=args.seed)
@@ -181,10 +188,8 @@ def _training_args(p: argparse.ArgumentParser, defaults, epochs_help: str) -> No
 
 
 def add_cli(sub) -> None:
-    from ..cli import _Parser
-
     ev = sub.add_parser("eval", help="downstream evaluation protocols")
-    ev_sub = ev.add_subparsers(dest="protocol", required=True, parser_class=_Parser)
+    ev_sub = ev.add_subparsers(dest="protocol", required=True, parser_class=Parser)
 
     text = "linear classifier on the frozen encoder"
     p = ev_sub.add_parser(
@@ -221,8 +226,6 @@ def add_cli(sub) -> None:
 def _finetune_args(
     p: argparse.ArgumentParser, protocol: str, *, checkpoint: str, random_init: bool
 ) -> None:
-    from ..cli import RANDOM_INIT_HELP, add_common_args, add_override_args, add_representation_arg
-
     defaults = finetune_defaults(protocol)
 
     if checkpoint == "required":
@@ -256,8 +259,6 @@ def _finetune_args(
 
 
 def _parse_fractions(text: str | None) -> str | None:
-    from ..errors import SkelconError
-
     if text is None:
         return None
     values = []
@@ -272,8 +273,6 @@ def _parse_fractions(text: str | None) -> str | None:
 
 
 def _finetune_config(args, protocol: str):
-    from ..cli import resolve_config_path
-
     def factory() -> FinetuneConfig:  # finetune, transfer: all labels, one run (config.py)
         return finetune_defaults(protocol)
 
@@ -304,7 +303,7 @@ def _print_finetune(rec: dict) -> None:
 
 def _finetune_cmd(protocol: str):
     def run(args) -> int:
-        from .run import run_finetune, run_transfer
+        from ..eval.run import run_finetune, run_transfer
 
         cfg = _finetune_config(args, protocol)
         cfg.validate()  # a bad value is the one line, before the plan is said
@@ -341,7 +340,7 @@ def _finetune_cmd(protocol: str):
 
 
 def _embed(args) -> int:
-    from .embed import embed, sidecar_path
+    from ..eval.embed import embed, sidecar_path
 
     side = embed(
         args.checkpoint,
@@ -365,8 +364,6 @@ def _embed(args) -> int:
 
 def add_finetune_cli(ev_sub, sub) -> None:
     """``eval semi|supervised|finetune|transfer`` under ``ev_sub``; ``embed`` under ``sub``."""
-    from ..cli import DEVICE_HELP, RANDOM_INIT_HELP, add_common_args, add_representation_arg
-
     for protocol, text, checkpoint, random_init in (
         ("semi", "fine-tune encoder + classifier on fractions of the labels", "required", True),
         ("supervised", "semi's training from random initialisation", "optional", False),

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from .common import (
+    DEVICE_HELP,
+    RANDOM_INIT_HELP,
+    Parser,
+    add_common_args,
+    add_override_args,
+    add_representation_arg,
+)
+
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    from ..cli import DEVICE_HELP, RANDOM_INIT_HELP, add_common_args, add_representation_arg
-
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
     add_representation_arg(p, required=True)
     p.add_argument("--data", required=True, help="prepared dataset directory")
@@ -19,7 +26,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _tsne(args) -> int:
-    from .tsne import plot_tsne
+    from ..viz.tsne import plot_tsne
 
     out = plot_tsne(
         args.checkpoint, args.representation, args.data, args.benchmark, args.out, split=args.split,
@@ -32,7 +39,7 @@ def _tsne(args) -> int:
 
 
 def _retrieval(args) -> int:
-    from .retrieval import plot_retrieval
+    from ..viz.retrieval import plot_retrieval
 
     out = plot_retrieval(
         args.checkpoint, args.representation, args.data, args.benchmark, args.out, query=args.query,
@@ -44,9 +51,9 @@ def _retrieval(args) -> int:
 
 
 def _augment(args) -> int:
-    from ..cli import resolve_config_path
     from ..config import PretrainConfig, load_config
-    from .augment import plot_augment
+    from ..recipes import resolve_config_path
+    from ..viz.augment import plot_augment
 
     cfg = load_config(PretrainConfig, resolve_config_path(args.config), args.overrides)
     out = plot_augment(args.data, args.benchmark, args.out, split=args.split, index=args.index,
@@ -56,7 +63,7 @@ def _augment(args) -> int:
 
 
 def _skeleton(args) -> int:
-    from .clip import plot_skeleton
+    from ..viz.clip import plot_skeleton
 
     out = plot_skeleton(args.data, args.skeleton_benchmark, args.out, split=args.split,
                         index=args.index, frames=args.frames)  # fmt: skip
@@ -65,7 +72,7 @@ def _skeleton(args) -> int:
 
 
 def _curves(args) -> int:
-    from .curves import plot_curves
+    from ..viz.curves import plot_curves
 
     out = plot_curves(args.run, args.out)
     print(f"training curves written to {out}")
@@ -73,7 +80,7 @@ def _curves(args) -> int:
 
 
 def _confusion(args) -> int:
-    from .confusion import plot_confusion
+    from ..viz.confusion import plot_confusion
 
     out = plot_confusion(args.source, args.out, fraction=args.fraction)
     print(f"confusion matrix written to {out}")
@@ -81,13 +88,11 @@ def _confusion(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from ..cli import _Parser, add_override_args
-
     plot = sub.add_parser(
         "plot",
         help="figures: t-SNE, retrieval, augmentations, skeletons, training curves, confusion matrix",
     )
-    psub = plot.add_subparsers(dest="figure", required=True, parser_class=_Parser)
+    psub = plot.add_subparsers(dest="figure", required=True, parser_class=Parser)
 
     p = psub.add_parser("tsne", help="t-SNE of features of random class subsets (paper Figure 7)")
     _model_args(p)

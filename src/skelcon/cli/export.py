@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from .common import RANDOM_INIT_HELP, add_representation_arg
+
 
 def _export(args: argparse.Namespace) -> int:
-    from .writer import contract_path, export_encoder
+    from ..export.writer import contract_path, export_encoder
 
     c = export_encoder(args.checkpoint, args.representation, args.format, args.out,
                        random_init=args.random_init, seed=args.seed, opset=args.opset)  # fmt: skip
@@ -27,8 +29,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def add_cli(sub) -> None:
     """``skelcon export`` under the top-level subparsers ``sub``."""
-    from ..cli import RANDOM_INIT_HELP, add_representation_arg
-    from . import FORMATS
+    from ..export import FORMATS
 
     p = sub.add_parser(
         "export",
