@@ -473,8 +473,8 @@ def test_eval_help_says_what_each_protocol_trains_by_default(monkeypatch):
     # one source: the help is generated from the defaults
     import dataclasses
 
-    import skelcon.config as config
     import skelcon.cli.eval as eval_cli
+    import skelcon.config as config
 
     @dataclasses.dataclass
     class Nine(LinearEvalConfig):

@@ -27,7 +27,6 @@ representation and both shapes.
 
 from __future__ import annotations
 
-import math
 import os
 
 import torch
@@ -44,7 +43,7 @@ from ..errors import SkelconError
 from .compat import channel_names
 from .encoder import ConcatEncoder, LoadedEncoder, load_encoder
 from .features import extract_features
-from .metrics import class_names, classification_metrics
+from .metrics import class_names, classification_metrics, mean_std  # noqa: F401 (re-exported)
 
 
 def check_labels(split: PreparedSplit, num_classes: int, what: str) -> None:
@@ -265,10 +264,3 @@ def run_seed(seed: int, fraction: float, repeat: int) -> int:
     from .subsets import subset_seed
 
     return int(subset_seed(seed, fraction, repeat).generate_state(1)[0]) + 1
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and population standard deviation (ddof = 0) of ``values``."""
-    n = len(values)
-    mean = sum(values) / n
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / n)

@@ -94,12 +94,17 @@ def classification_metrics(
     }
 
 
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and population standard deviation (ddof = 0) of ``values``."""
+    n = len(values)
+    mean = sum(values) / n
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / n)
+
+
 def pool_runs(runs: Sequence[dict]) -> dict:
     """One label fraction's entries from its runs' :func:`classification_metrics`:
     mean / population std / per-run lists of ``top5`` and ``mean_class_accuracy``, the
     confusion matrix summed over the runs and the per-class accuracy it gives."""
-    from .finetune import mean_std
-
     out: dict = {}
     for key in ("top5", "mean_class_accuracy"):
         values = [float(r[key]) for r in runs]

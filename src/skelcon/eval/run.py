@@ -161,8 +161,8 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
     """Fine-tune one fresh copy of ``loaded.encoder`` per (fraction, repeat); write results."""
     from tqdm import tqdm
 
-    from .finetune import finetune, mean_std, run_seed
-    from .metrics import pool_runs
+    from .finetune import finetune, run_seed
+    from .metrics import mean_std, pool_runs
     from .subsets import draw_subsets, subset_split
 
     cfg.validate()
