@@ -466,3 +466,61 @@ def test_a_stretched_cpu_small_run_is_still_cpu_small(tmp_path):
     old = yaml.safe_load(yaml.safe_dump(saved))
     old["augment"]["l_min"] = 0.1  # the recipe before issue 18
     assert info(old).recipe() == "custom"
+
+
+# ---------------------------------------------------------------- EvalRecord (issue 20)
+
+
+def test_eval_record_reads_every_fixture_and_round_trips():
+    """The report reads metrics.json through EvalRecord.from_dict: every fixture (written
+    before the schema field) reads, and to_dict/from_dict round-trip it."""
+    from skelcon.eval.record import EvalRecord
+
+    files = sorted((FIXTURE / "evals").rglob("metrics.json"))
+    assert len(files) > 15
+    for f in files:
+        raw = json.loads(f.read_text())
+        rec = EvalRecord.from_dict(raw, str(f))
+        assert rec.schema == 0 and rec.protocol == raw["protocol"]
+        assert (rec.results is not None) == ("results" in raw)
+        assert EvalRecord.from_dict(rec.to_dict()) == rec
+
+
+def test_eval_record_is_what_the_protocols_write():
+    from skelcon.eval.record import SCHEMA_VERSION, EvalRecord, FractionResult
+
+    knn = EvalRecord(
+        protocol="knn", representation="seq", dataset="tiny", benchmark="default", num_train=8,
+        num_test=4, reachable_test=4, data="d", checkpoint=None, random_init=True, preset="small",
+        top1=50.0, k=1, similarity="cosine", config={"k": 1}, seconds=0.1,
+        extra={"top5": 100.0},
+    )  # fmt: skip
+    d = knn.to_dict()
+    assert d["schema"] == SCHEMA_VERSION and d["checkpoint"] is None and d["top5"] == 100.0
+    assert "results" not in d and "source_dataset" not in d
+    assert EvalRecord.from_dict(d) == knn and EvalRecord.from_dict(d).to_dict() == d
+    semi = EvalRecord(
+        protocol="semi", representation="seq", dataset="tiny", benchmark="default",
+        results=(FractionResult(0.5, 40.0, 2.0, (38.0, 42.0), (3, 3), {"top5_mean": 90.0}),),
+        extra={"std": "population (ddof=0) over the repeats"},
+    )  # fmt: skip
+    d = semi.to_dict()
+    assert "top1" not in d and d["results"][0]["runs"] == [38.0, 42.0]
+    assert d["results"][0]["top5_mean"] == 90.0 and d["std"].startswith("population")
+    assert EvalRecord.from_dict(d) == semi
+    # older files: no schema, no reachable_test, pretrain_dataset for source_dataset
+    old = {"protocol": "finetune", "representation": "seq", "dataset": "pku-mmd2",
+           "benchmark": "xsub", "pretrain_dataset": "pku-mmd1",
+           "results": [{"fraction": 1.0, "mean": 50.0}]}  # fmt: skip
+    rec = EvalRecord.from_dict(old)
+    assert rec.schema == 0 and rec.reachable_test is None and rec.source_dataset == "pku-mmd1"
+    assert rec.results == (FractionResult(1.0, 50.0),)
+    for bad, said in [({**old, "dataset": 3}, "'dataset' must be a string"),
+                      ({**old, "results": []}, "'results' must be a non-empty list"),
+                      ({**old, "results": [{"fraction": 1.0, "mean": "x"}]}, "'mean' must be"),
+                      ({**old, "protocol": "linear", "results": None}, "'results' must be")]:  # fmt: skip
+        with pytest.raises(DataFormatError, match=said):
+            EvalRecord.from_dict(bad, "m.json")
+    lin = {k: v for k, v in old.items() if k != "results"}
+    with pytest.raises(DataFormatError, match="'top1' must be a finite number"):
+        EvalRecord.from_dict({**lin, "protocol": "linear"}, "m.json")

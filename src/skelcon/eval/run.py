@@ -19,6 +19,7 @@ from .features import extract_features
 from .knn import knn_scores
 from .linear import linear_eval
 from .metrics import class_names, classification_metrics
+from .record import EvalRecord, FractionResult
 
 
 def _common(checkpoint, representation, data, benchmark, random_init, seed):
@@ -29,22 +30,28 @@ def _common(checkpoint, representation, data, benchmark, random_init, seed):
     return loaded, train, test
 
 
-def _record(protocol, loaded, data, benchmark, random_init, train, test, **extra) -> dict:
-    return {
-        "protocol": protocol,
-        "representation": "+".join(loaded.representations),
-        "top1": None,
-        "num_train": len(train),
-        "num_test": len(test),
-        "reachable_test": reachable(train.labels, test.labels)[0],
-        "dataset": train.meta.get("dataset"),
-        "benchmark": benchmark,
-        "data": str(data),
-        "checkpoint": None if random_init else loaded.checkpoint,
-        "random_init": bool(random_init),
-        "preset": loaded.preset,
-        **extra,
-    }
+def _record(protocol, loaded, data, benchmark, random_init, train, test, *, top1, metrics,
+            cfg, seconds, k=None, similarity=None, **extra) -> dict:  # fmt: skip
+    """The ``metrics.json`` of a frozen-encoder protocol (an :class:`EvalRecord`)."""
+    return EvalRecord(
+        protocol=protocol,
+        representation="+".join(loaded.representations),
+        dataset=train.meta.get("dataset"),
+        benchmark=benchmark,
+        num_train=len(train),
+        num_test=len(test),
+        reachable_test=reachable(train.labels, test.labels)[0],
+        data=str(data),
+        checkpoint=None if random_init else loaded.checkpoint,
+        random_init=bool(random_init),
+        preset=loaded.preset,
+        top1=top1,
+        k=k,
+        similarity=similarity,
+        config=to_dict(cfg),
+        seconds=seconds,
+        extra={**_beside_top1(metrics), **extra},
+    ).to_dict()
 
 
 def _beside_top1(metrics: dict) -> dict:
@@ -71,18 +78,15 @@ def run_linear(
     res = linear_eval(
         loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=progress
     )
-    rec = _record("linear", loaded, data, benchmark, random_init, train, test)
-    rec.update(top1=res["top1"])
-    rec.update(_beside_top1(res["metrics"]))
-    rec.update(
+    rec = _record(
+        "linear", loaded, data, benchmark, random_init, train, test,
+        top1=res["top1"], metrics=res["metrics"], cfg=cfg, seconds=round(time.time() - t0, 2),
         best_epoch_top1_for_comparison_only=res["best_epoch_top1"],
         best_epoch=res["best_epoch"],
         train_input=res["train_input"],
         crop_bank=res["crop_bank"],
         history=res["history"],
-        config=to_dict(cfg),
-        seconds=round(time.time() - t0, 2),
-    )
+    )  # fmt: skip
     if current().is_main:  # under torchrun every rank has the same result; rank 0 writes
         write_json(Path(out) / "metrics.json", rec)
     return rec
@@ -116,10 +120,11 @@ def run_knn(
         num_classes=int(train.meta["num_classes"]),
     )  # fmt: skip
     metrics = classification_metrics(scores, te_y, class_names(train.meta))
-    rec = _record("knn", loaded, data, benchmark, random_init, train, test)
-    rec.update(top1=metrics["top1"], k=cfg.k, similarity=cfg.similarity)
-    rec.update(_beside_top1(metrics))
-    rec.update(config=to_dict(cfg), seconds=round(time.time() - t0, 2))
+    rec = _record(
+        "knn", loaded, data, benchmark, random_init, train, test, top1=metrics["top1"],
+        metrics=metrics, cfg=cfg, seconds=round(time.time() - t0, 2), k=cfg.k,
+        similarity=cfg.similarity,
+    )  # fmt: skip
     if current().is_main:
         write_json(Path(out) / "metrics.json", rec)
     return rec
@@ -151,8 +156,9 @@ def _check_num_classes(num_classes: int | None, train) -> int:
     have = int(train.meta["num_classes"])
     if num_classes is not None and int(num_classes) != have:
         raise SkelconError(
-            f"--num-classes {num_classes} disagrees with the {have} classes of dataset "
-            f"{train.meta.get('dataset')!r} ({train.root})"
+            f"num_classes {num_classes} disagrees with the {have} classes of dataset "
+            f"{train.meta.get('dataset')!r} ({train.root})",
+            param="num_classes",
         )
     return have
 
@@ -228,39 +234,43 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
                 )
         mean, std = mean_std(top1s)
         results.append(
-            {
-                "fraction": f,
-                "mean": mean,
-                "std": std,
-                "runs": top1s,
-                "num_labelled": sizes,
-                "final_train_loss": losses,
-                **pool_runs(run_metrics),
-            }
+            FractionResult(
+                fraction=f,
+                mean=mean,
+                std=std,
+                runs=tuple(top1s),
+                num_labelled=tuple(sizes),
+                extra={"final_train_loss": losses, **pool_runs(run_metrics)},
+            )
         )
     enc.load_state_dict(init_state)
-    rec = {
-        "protocol": protocol,
-        "representation": "+".join(loaded.representations),
-        "results": results,
-        "std": STD_KIND,
-        "num_train": len(train),
-        "num_test": len(test),
-        "reachable_test": reachable(train.labels, test.labels)[0],
-        "num_classes": num_classes,
-        "classes": class_names(train.meta, num_classes),
-        "dataset": train.meta.get("dataset"),
-        "benchmark": train.benchmark,
-        "data": str(train.root),
-        "checkpoint": loaded.checkpoint,
-        "random_init": loaded.checkpoint is None,
-        "preset": loaded.preset,
-        "frames": loaded.num_frames,
-        "test_input": "centre crop 95 %, final epoch (no model selection on the test set)",
-        **extra,
-        "config": to_dict(cfg),
-        "seconds": round(time.time() - t0, 2),
-    }
+    extra = dict(extra)
+    source_dataset = extra.pop("source_dataset", None)
+    rec = EvalRecord(
+        protocol=protocol,
+        representation="+".join(loaded.representations),
+        dataset=train.meta.get("dataset"),
+        benchmark=train.benchmark,
+        num_train=len(train),
+        num_test=len(test),
+        reachable_test=reachable(train.labels, test.labels)[0],
+        data=str(train.root),
+        checkpoint=loaded.checkpoint,
+        random_init=loaded.checkpoint is None,
+        preset=loaded.preset,
+        results=tuple(results),
+        num_classes=num_classes,
+        source_dataset=source_dataset,
+        config=to_dict(cfg),
+        seconds=round(time.time() - t0, 2),
+        extra={
+            "std": STD_KIND,
+            "classes": class_names(train.meta, num_classes),
+            "frames": loaded.num_frames,
+            "test_input": "centre crop 95 %, final epoch (no model selection on the test set)",
+            **extra,
+        },
+    ).to_dict()
     write_json(out / "metrics.json", rec)
     return rec
 

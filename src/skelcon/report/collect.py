@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Sequence
@@ -15,10 +14,11 @@ from typing import Any
 import yaml
 
 from ..errors import DataFormatError, SkelconError, choices_message
+from ..eval.record import PROTOCOLS, EvalRecord
 from ..paper_numbers import DEFAULT_AUG, FULL_CLASSES, Augmentation
 from .judge import judge
 from .recipes import _full_config
-from .records import PROTOCOLS, PretrainInfo, Result, _int, _rep_list
+from .records import PretrainInfo, Result, _int, _rep_list
 
 
 def _ancestors(start: Path) -> list[Path]:
@@ -126,15 +126,6 @@ def _checkpoint_state(pt: Path) -> dict[str, Any]:
     return {k: state.get(k) for k in ("config", "epoch", "data", "benchmark", "num_clips")}
 
 
-def _num(rec: dict, key: str, path: Path, *, required: bool = True) -> float | None:
-    v = rec.get(key)
-    if v is None and not required:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise DataFormatError(f"{key!r} must be a finite number, got {v!r}", str(path))
-    return float(v)
-
-
 def _percent(fraction: float) -> float:
     """Label fraction as percent: ``0.01`` -> 1.0 (values above 1 are taken as percent)."""
     return round(fraction * 100.0 if fraction <= 1.0 else fraction, 6)
@@ -176,86 +167,80 @@ def collect(paths: Sequence[str | os.PathLike], warnings: list[str] | None = Non
     results: list[Result] = []
     for path, root, given in files:
         try:
-            rec = json.loads(path.read_text())
+            raw = json.loads(path.read_text())
         except json.JSONDecodeError as e:
             raise DataFormatError(f"not valid JSON ({e.msg})", str(path), e.lineno) from None
-        if not isinstance(rec, dict):
+        if not isinstance(raw, dict):
             raise DataFormatError("a metrics.json must hold an object", str(path))
-        protocol = rec.get("protocol")
+        protocol = raw.get("protocol")
         if protocol not in PROTOCOLS:
             if warnings is not None:
                 warnings.append(
                     f"{path}: {choices_message('protocol', protocol, PROTOCOLS)}; skipped"
                 )
             continue
-        for key in ("dataset", "benchmark", "representation"):
-            if not isinstance(rec.get(key), str):
-                raise DataFormatError(f"{key!r} must be a string, got {rec.get(key)!r}", str(path))
-        random_init = bool(rec.get("random_init", False))
-        pretrain = None
-        if not random_init and protocol != "supervised" and rec.get("checkpoint"):
-            pretrain = reader.find(str(rec["checkpoint"]), path)
-        name, num_classes, sequences = _data_info(rec, path)
-        eval_config = rec.get("config") if isinstance(rec.get("config"), dict) else None
-        if eval_config is None and protocol == "knn" and isinstance(rec.get("similarity"), str):
-            eval_config = {"k": rec.get("k", 1), "similarity": rec["similarity"]}
-        base = dict(
-            source=_display_source(path, root, several, given),
-            protocol=protocol,
-            dataset=name,
-            dataset_key=rec["dataset"],
-            benchmark=rec["benchmark"],
-            representation="+".join(_rep_list(rec["representation"])),
-            random_init=random_init,
-            preset=rec.get("preset"),
-            pretrain=pretrain,
-            pretrain_known=pretrain is not None,
-            num_classes=num_classes,
-            num_train=_int(rec.get("num_train")),
-            num_test=_int(rec.get("num_test")),
-            sequences=sequences,
-            eval_config=eval_config,
-        )
-        src = rec.get("source_dataset") or rec.get("pretrain_dataset")
-        if src is None and pretrain is not None:
-            src = pretrain.dataset
-        if protocol in ("semi", "supervised") or "results" in rec:
-            # fine-tuning protocols: one entry per label fraction (mean ± std over subsets)
-            entries = rec.get("results")
-            if not isinstance(entries, list) or not entries:
-                raise DataFormatError("'results' must be a non-empty list of fractions", str(path))
-            for e in entries:
-                if not isinstance(e, dict):
-                    raise DataFormatError("every entry of 'results' must be an object", str(path))
-                runs = e.get("runs")
-                results.append(Result(
-                    **base,
-                    top1=_num(e, "mean", path),
-                    std=_num(e, "std", path, required=False),
-                    fraction=_percent(_num(e, "fraction", path)),
-                    runs=len(runs) if isinstance(runs, list) else None,
-                    source_dataset=src if protocol in ("finetune", "transfer") else None,
-                ))  # fmt: skip
-            continue
-        k = rec.get("k", 1) if protocol == "knn" else None
-        src = src if protocol in ("finetune", "transfer") else None
-        results.append(Result(**base, top1=_num(rec, "top1", path), k=k, source_dataset=src))
+        rec = EvalRecord.from_dict(raw, str(path))
+        results += _results(rec, path, root, given, several, reader)
     for r in results:
         judge(r)
     return results
 
 
-def _data_info(rec: dict, path: Path) -> tuple[str, int | None, int | None]:
+def _results(
+    rec: EvalRecord, path: Path, root: Path, given: str, several: bool, reader: _PretrainReader
+) -> list[Result]:
+    """The report rows of one evaluation: one, or one per label fraction."""
+    protocol = rec.protocol
+    pretrain = None
+    if not rec.random_init and protocol != "supervised" and rec.checkpoint:
+        pretrain = reader.find(rec.checkpoint, path)
+    name, num_classes, sequences = _data_info(rec, path)
+    eval_config = dict(rec.config) if rec.config is not None else None
+    if eval_config is None and protocol == "knn" and rec.similarity is not None:
+        eval_config = {"k": rec.k if rec.k is not None else 1, "similarity": rec.similarity}
+    base = dict(
+        source=_display_source(path, root, several, given),
+        protocol=protocol,
+        dataset=name,
+        dataset_key=rec.dataset,
+        benchmark=rec.benchmark,
+        representation="+".join(_rep_list(rec.representation)),
+        random_init=rec.random_init,
+        preset=rec.preset,
+        pretrain=pretrain,
+        pretrain_known=pretrain is not None,
+        num_classes=num_classes,
+        num_train=rec.num_train,
+        num_test=rec.num_test,
+        sequences=sequences,
+        eval_config=eval_config,
+    )
+    src = rec.source_dataset
+    if src is None and pretrain is not None:
+        src = pretrain.dataset
+    src = src if protocol in ("finetune", "transfer") else None
+    if rec.results is not None:
+        # fine-tuning protocols: one entry per label fraction (mean ± std over subsets)
+        return [
+            Result(**base, top1=e.mean, std=e.std, fraction=_percent(e.fraction),
+                   runs=len(e.runs) if e.runs is not None else None, source_dataset=src)
+            for e in rec.results
+        ]  # fmt: skip
+    k = (rec.k if rec.k is not None else 1) if protocol == "knn" else None
+    return [Result(**base, top1=rec.top1, k=k, source_dataset=src)]
+
+
+def _data_info(rec: EvalRecord, path: Path) -> tuple[str, int | None, int | None]:
     """``(display name, classes, source sequences)`` of a result's dataset.
 
     A class subset (``--min-instances``) gets its own display name, ``pku-mmd1 (8 of 51
     classes)``. Classes and sequences come from ``metrics.json`` or the prepared data's
     ``meta.json`` (its path as given, else relative to the metrics file)."""
-    name = rec["dataset"]
-    n = _int(rec.get("num_classes"))
+    name = rec.dataset
+    n = rec.num_classes
     meta: dict = {}
-    if isinstance(rec.get("data"), str):
-        meta_path = Path(rec["data"]) / "meta.json"
+    if rec.data is not None:
+        meta_path = Path(rec.data) / "meta.json"
         if not meta_path.is_absolute() and not meta_path.exists():
             meta_path = path.parent / meta_path
         try:

@@ -18,7 +18,6 @@ from ..paper_numbers import (
 )
 from .recipes import ABLATION_FIELDS, _fmt, packaged_recipes, recipe_diff, stretched_recipe
 
-PROTOCOLS = ("linear", "knn", "semi", "supervised", "finetune", "transfer")
 DASH = "–"
 
 
