@@ -69,9 +69,11 @@ def flag_for(param: str, flag_of: dict[str, str] | None = None) -> str:
 
 def error_line(error: SkelconError, flag_of: dict[str, str] | None = None) -> str:
     """``error``'s message as the command line says it: the parameter it names
-    (:attr:`SkelconError.param`) replaced by its flag."""
+    (:attr:`SkelconError.param`, its first occurrence) replaced by its flag."""
     text = str(error)
     param = getattr(error, "param", None)
     if not param:
         return text
-    return re.sub(rf"(?<![\w-]){re.escape(param)}(?!\w)", flag_for(param, flag_of), text)
+    # the first occurrence: the message names its parameter before any value (a path
+    # that happens to hold the same word stays as it is)
+    return re.sub(rf"(?<![\w-]){re.escape(param)}(?!\w)", flag_for(param, flag_of), text, count=1)

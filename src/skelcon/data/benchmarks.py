@@ -16,8 +16,7 @@ def resolve_benchmark(data: str | os.PathLike, benchmark: str | None) -> str:
     names = list(read_meta(data).get("benchmarks", {}))
     if len(names) != 1:
         raise SkelconError(
-            f"benchmark is required: {str(data)!r} has {len(names)} "
-            f"({', '.join(names) or 'none'})",
+            f"benchmark is required: {str(data)!r} has {len(names)} ({', '.join(names) or 'none'})",
             param="benchmark",
         )
     return names[0]

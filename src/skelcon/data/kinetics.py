@@ -239,9 +239,9 @@ def prepare_kinetics(
     two persons); anything else is a one-line :class:`SkelconError` before any work."""
     raw = Path(raw)
     if not raw.is_dir():
-        raise SkelconError(f"--raw {str(raw)!r} is not a directory")
+        raise SkelconError(f"raw {str(raw)!r} is not a directory", param="raw")
     if max_frames < 1:
-        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+        raise SkelconError(f"max_frames must be at least 1, got {max_frames}", param="max_frames")
     chans, _ = resolve_channels(channels, 2, get_layout(LAYOUT), "kinetics-skeleton pose",
                                 extra_score=True)  # fmt: skip
     norm.check(chans, "kinetics-skeleton")
@@ -272,10 +272,11 @@ def prepare_kinetics(
                     names.setdefault(idx, nm)
     if not tasks:
         raise SkelconError(
-            f"--raw {str(raw)!r} holds no kinetics_train/*.json or kinetics_val/*.json clips"
+            f"raw {str(raw)!r} holds no kinetics_train/*.json or kinetics_val/*.json clips",
+            param="raw",
         )
     if "train" not in task_split:
-        raise SkelconError(f"--raw {str(raw)!r} has no kinetics_train/*.json clips")
+        raise SkelconError(f"raw {str(raw)!r} has no kinetics_train/*.json clips", param="raw")
     _refuse_duplicate_ids([t.path for t in tasks], raw)
     labelled = [t.label for t in tasks if t.label is not None]
     num_classes = max([*labelled, *names, -1]) + 1

@@ -427,11 +427,11 @@ def find_samples(
                 raise SkelconError(f"cannot read zip archive {str(p)!r}: {e}") from None
             found = [(Path(m).stem, str(p), m) for m in sorted(members)]
         elif p.exists():
-            raise SkelconError(f"--raw {str(p)!r} is neither a zip archive nor a folder")
+            raise SkelconError(f"raw {str(p)!r} is neither a zip archive nor a folder", param="raw")
         else:
-            raise SkelconError(f"--raw {str(p)!r} does not exist")
+            raise SkelconError(f"raw {str(p)!r} does not exist", param="raw")
         if not found:
-            raise SkelconError(f"--raw {str(p)!r} holds no *.skeleton files")
+            raise SkelconError(f"raw {str(p)!r} holds no *.skeleton files", param="raw")
         for name, src, member in found:
             if name in tasks:
                 raise SkelconError(f"sample {name} found twice (in {tasks[name].source} and {src})")
@@ -459,11 +459,11 @@ def prepare_ntu(
     ``<dataset>-color2d``."""
     num_classes, max_setup, benches, _ = DATASETS[dataset]
     if coords not in COORDS:
-        raise SkelconError(choices_message("--coords", coords, COORDS))
+        raise SkelconError(choices_message("coords", coords, COORDS), param="coords")
     if max_frames < 1:
-        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+        raise SkelconError(f"max_frames must be at least 1, got {max_frames}", param="max_frames")
     if workers < 1:
-        raise SkelconError(f"--workers must be at least 1, got {workers}")
+        raise SkelconError(f"workers must be at least 1, got {workers}", param="workers")
     missing_names = load_missing(missing, dataset)
     tasks, outside = [], 0
     for t in find_samples(raw, max_frames, coords):

@@ -135,17 +135,19 @@ def load_splits(dataset: str, splits_dir: str | os.PathLike | None) -> dict[str,
     """
     spec = PARTS[dataset]
     if splits_dir is not None and not Path(splits_dir).is_dir():
-        raise SkelconError(f"--splits {str(splits_dir)!r} is not a directory")
+        raise SkelconError(f"splits {str(splits_dir)!r} is not a directory", param="splits")
     if spec["shipped"] is None and splits_dir is None:
         raise SkelconError(
-            f"{dataset} needs --splits DIR holding the official cross-subject.txt: skelcon does "
-            "not ship the PKU-MMD Part II split list (it is not known here exactly)"
+            f"{dataset} needs splits DIR holding the official cross-subject.txt: skelcon does "
+            "not ship the PKU-MMD Part II split list (it is not known here exactly)",
+            param="splits",
         )
     if splits_dir is not None and not any(
         (Path(splits_dir) / f).is_file() for f in spec["benchmarks"].values()
     ):
         raise SkelconError(
-            f"--splits {str(splits_dir)!r} holds neither cross-subject.txt nor cross-view.txt"
+            f"splits {str(splits_dir)!r} holds neither cross-subject.txt nor cross-view.txt",
+            param="splits",
         )
     out: dict[str, dict] = {}
     for bench, fname in spec["benchmarks"].items():
@@ -162,7 +164,8 @@ def load_splits(dataset: str, splits_dir: str | os.PathLike | None) -> dict[str,
         out[bench] = {"train": set(parts["train"]), "test": set(parts["test"]), "source": str(src)}
     if "xsub" not in out:
         raise SkelconError(
-            f"--splits {str(splits_dir)!r} has no cross-subject.txt (needed for {dataset})"
+            f"splits {str(splits_dir)!r} has no cross-subject.txt (needed for {dataset})",
+            param="splits",
         )
     return out
 
@@ -439,19 +442,22 @@ def prepare_pku(
         raise SkelconError(f"unknown PKU-MMD dataset {dataset!r} (valid: {', '.join(PARTS)})")
     spec = PARTS[dataset]
     raw, labels, out = Path(raw), Path(labels), Path(out)
-    for flag, d in (("--raw", raw), ("--labels", labels)):
+    for param, d in (("raw", raw), ("labels", labels)):
         if not d.is_dir():
-            raise SkelconError(f"{flag} {str(d)!r} is not a directory")
+            raise SkelconError(f"{param} {str(d)!r} is not a directory", param=param)
     if max_frames < 1:
-        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+        raise SkelconError(f"max_frames must be at least 1, got {max_frames}", param="max_frames")
     if min_instances is not None and min_instances < 1:
-        raise SkelconError(f"--min-instances must be at least 1, got {min_instances}")
+        raise SkelconError(
+            f"min_instances must be at least 1, got {min_instances}", param="min_instances"
+        )
     benches = load_splits(dataset, splits)
 
     label_files = sorted(p for p in labels.glob("*.txt") if spec["pattern"].fullmatch(p.stem))
     if not label_files:
         raise SkelconError(
-            f"--labels {str(labels)!r} holds no {dataset} label files (like {spec['example']}.txt)"
+            f"labels {str(labels)!r} holds no {dataset} label files (like {spec['example']}.txt)",
+            param="labels",
         )
     tasks: list[PkuTask] = []
     missing: list[str] = []
@@ -468,8 +474,9 @@ def prepare_pku(
         )
     if not tasks:
         raise SkelconError(
-            f"--raw {str(raw)!r} holds none of the {len(label_files)} labelled sequences "
-            f"(expected files like {spec['example']}.txt or {spec['example']}.txt.xz)"
+            f"raw {str(raw)!r} holds none of the {len(label_files)} labelled sequences "
+            f"(expected files like {spec['example']}.txt or {spec['example']}.txt.xz)",
+            param="raw",
         )
     labelled = {lf.stem for lf in label_files}
     unlabelled = sum(

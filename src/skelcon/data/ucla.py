@@ -132,12 +132,12 @@ def prepare_ucla(
     """Prepare NW-UCLA from the JSON folder ``raw`` into ``out``; returns ``out``."""
     raw = Path(raw)
     if not raw.is_dir():
-        raise SkelconError(f"--raw {str(raw)!r} is not a directory")
+        raise SkelconError(f"raw {str(raw)!r} is not a directory", param="raw")
     if max_frames < 1:
-        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+        raise SkelconError(f"max_frames must be at least 1, got {max_frames}", param="max_frames")
     files = sorted(raw.rglob("*.json"))
     if not files:
-        raise SkelconError(f"--raw {str(raw)!r} holds no *.json files")
+        raise SkelconError(f"raw {str(raw)!r} holds no *.json files", param="raw")
     tasks = [UclaTask(str(f), max_frames) for f in files]
     writer = PreparedWriter(
         out, dataset="nw-ucla", layout=KINECT20.name, classes=CLASSES, capacity=len(tasks),
@@ -148,7 +148,7 @@ def prepare_ucla(
         name_fn=_task_name, progress=progress,
     )  # fmt: skip
     if len(writer) != len(report.indices):
-        raise SkelconError(f"--raw {str(raw)!r}: two JSON files share a file_name")
+        raise SkelconError(f"raw {str(raw)!r}: two JSON files share a file_name", param="raw")
     names = sorted(report.indices)
     parts: dict[str, list[int]] = {"train": [], "test": []}
     for n in names:
