@@ -582,3 +582,32 @@ def test_pyproject_license_is_an_spdx_expression():
     assert toml["build-system"]["requires"] == ["setuptools>=77"]
     text = (root / "LICENSE").read_text()
     assert text.startswith("MIT License") and "Copyright (c) the skelcon authors" in text
+
+
+# Issue 20: library errors name parameters, the command line names flags
+
+
+def test_library_errors_name_parameters_the_cli_names_flags(tmp_path, capsys):
+    from skelcon.cli.common import error_line
+    from skelcon.data.ucla import prepare_ucla
+    from skelcon.errors import SkelconError
+
+    raw = tmp_path / "raw"
+    with pytest.raises(SkelconError, match=r"^raw '.*' is not a directory$") as e:
+        prepare_ucla(raw, tmp_path / "out")
+    assert e.value.param == "raw"
+    assert error_line(e.value).startswith("--raw '") and "/raw'" in error_line(e.value)
+    rc = main(["prepare", "nw-ucla", "--raw", str(raw), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    _one_line_error(capsys, f"--raw {str(raw)!r} is not a directory")
+    raw.mkdir()
+    rc = main(["prepare", "nw-ucla", "--raw", str(raw), "--out", str(tmp_path / "o"),
+               "--max-frames", "0"])  # fmt: skip
+    assert rc == 2
+    _one_line_error(capsys, "--max-frames must be at least 1, got 0")
+    # a command whose flag is named otherwise maps it; other words stay
+    err = SkelconError("max_frames must be at least 16 (max_frames_x stays)", param="max_frames")
+    assert error_line(err, {"max_frames": "--frames"}) == (
+        "--frames must be at least 16 (max_frames_x stays)"
+    )
+    assert error_line(SkelconError("no parameter")) == "no parameter"
