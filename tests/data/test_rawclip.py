@@ -130,10 +130,54 @@ def test_raw_pixels_fed_to_a_2d_encoder_warn_once(tmp_path):
 
     pixels = read_folder(raw, "coco17", channels=["x", "y", "score"]).load(0)
     model = skelcon.load_encoder(tmp_path / "run", "seq")
-    with pytest.warns(UserWarning, match=r"input coordinates reach \d+\.\d.*skelcon.read_clip"):
+    with pytest.warns(
+        UserWarning, match=r"input coordinates reach \d+\.\d.*skelcon.read_clip"
+    ) as w:
         model(pixels.x[None], [pixels.num_frames])
+    assert w[0].filename == __file__  # the user's line, not torch's wrappers
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model(pixels.x[None], [pixels.num_frames])  # once per model
         good = skelcon.read_clip(raw / "wave" / "c0.npy", data)
         skelcon.load_encoder(tmp_path / "run", "seq")(good.x[None], [good.num_frames])
+
+
+def test_openpose_videos_by_their_clip_name(tmp_path):
+    """``prepare`` names a video of a folder of several ``<class>/<video>``: read_clip takes
+    that name; one frame file or a folder of several videos is refused in one line."""
+    import json
+
+    raw = tmp_path / "raw" / "clap"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for video in ("a", "b"):
+        for t in range(6):
+            kp = np.c_[rng.uniform(10, 600, (25, 2)), rng.uniform(0.2, 1, (25, 1))]
+            doc = {"people": [{"pose_keypoints_2d": kp.ravel().tolist()}]}
+            (raw / f"{video}_{t:012d}_keypoints.json").write_text(json.dumps(doc))
+    data = tmp_path / "d"
+    assert main(["prepare", "folder", "--raw", str(raw.parent), "--layout", "openpose25",
+                 "--normalize", "--out", str(data)]) == 0  # fmt: skip
+    for name in ("clap/a", "clap/b"):
+        s = skelcon.read_clip(tmp_path / "raw" / name, data)
+        np.testing.assert_array_equal(s.x, _stored(data, name))
+    with pytest.raises(SkelconError, match="holds 2 OpenPose videos"):
+        skelcon.read_clip(raw, data)
+    with pytest.raises(SkelconError, match="is one frame of the OpenPose video 'a'"):
+        skelcon.read_clip(raw / "a_000000000000_keypoints.json", data)
+
+
+def test_a_run_knows_its_datas_padded_length(tmp_path):
+    raw = _clips(tmp_path / "raw", (50, 17, 3), 720)
+    data = tmp_path / "d"
+    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--channels",
+                 "x,y,score", "--normalize", "--max-frames", "30", "--max-persons", "1",
+                 "--out", str(data)]) == 0  # fmt: skip
+    sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
+    assert main(["pretrain", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+                 "--quiet", *sets, "--set", "batch_size=4", "--set", "moco.queue_size=8"]) == 0  # fmt: skip
+    want = _stored(data, "wave/c2")
+    for like in (tmp_path / "run", skelcon.load_encoder(tmp_path / "run", "seq")):
+        s = skelcon.read_clip(raw / "wave" / "c2.npy", like)
+        np.testing.assert_array_equal(s.x, want)
+        assert s.num_frames == 30

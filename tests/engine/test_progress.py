@@ -188,3 +188,31 @@ def test_the_knn_monitor_shows_its_progress_unless_quiet(tiny_data, tmp_path, ca
     cfg = load_config(PretrainConfig, None, [*TINY_PRETRAIN, "epochs=1", "monitor.every=1"])
     pretrain(cfg, tiny_data, "default", tmp_path / "quiet", progress=False)
     assert "kNN monitor" not in capsys.readouterr().err
+
+
+def test_the_epoch_0_monitor_pass_gives_a_first_estimate_before_any_step(capsys):
+    """A paper recipe on a CPU spends minutes in the epoch-0 kNN pass before its first
+    step: after NOTE_AFTER_S of it the monitor's speed gives a lower-bound estimate."""
+    from skelcon.engine.progress import INFER_TO_TRAIN, NOTE_AFTER_S
+
+    cfg = load_config(PretrainConfig, None, ["epochs=451", "batch_size=64", "preset=paper"])
+    clock = _Clock()
+    shown = RunProgress(cfg, torch.device("cpu"), 24, 0, enabled=False, clock=clock)
+    shown.plan_monitor(lambda e: e % 10 == 0 or e == 451)
+    with shown.monitor_pass(0):
+        clock.t += NOTE_AFTER_S / 2
+        shown.monitor_speed(2.8)  # too early: nothing yet
+        assert capsys.readouterr().err == ""
+        clock.t += NOTE_AFTER_S
+        shown.monitor_speed(2.8)
+        shown.monitor_speed(2.8)  # once
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the kNN monitor embeds 2.8 clips/s on this CPU" in err[0]
+    days = 451 * 24 * INFER_TO_TRAIN * 64 / 2.8 / 86400
+    assert f"at least about {days:.1f} days" in err[0] and "--config cpu_small" in err[0]
+    small = load_config(PretrainConfig, None, ["preset=small"])
+    quiet = RunProgress(small, torch.device("cpu"), 24, 0, enabled=False, clock=clock)
+    with quiet.monitor_pass(0):
+        clock.t += 2 * NOTE_AFTER_S
+        quiet.monitor_speed(0.5)
+    assert capsys.readouterr().err == ""

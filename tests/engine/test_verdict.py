@@ -168,3 +168,17 @@ def test_a_checkpoint_from_before_a_config_key_was_added_resumes(tiny_data, tmp_
     pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", run, progress=False,
              resume=True)  # fmt: skip
     assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 2
+
+
+def test_a_test_split_no_clip_of_which_can_be_right_cannot_be_judged():
+    from skelcon.engine.verdict import PAID_OFF, TOO_FEW, UNREACHABLE, Verdict, advice
+
+    v = Verdict("seq", 0.0, 0.0, 8, reachable=0)
+    assert v.status == UNREACHABLE
+    assert "only 0 of 8 test clips have a class seen in training" in v.line()
+    text = advice([v], 200, ["more steps (--set min_steps=1000)"])
+    assert "none of the 8 test clips" in text and "min_steps" not in text
+    # a ceiling of 10 % leaves no room to leave the noise band: too few, not "no gain"
+    assert Verdict("seq", 5.0, 10.0, 200, reachable=20).status == TOO_FEW
+    assert Verdict("seq", 5.0, 10.0, 200).status != TOO_FEW  # all reachable: judged
+    assert Verdict("seq", 20.0, 60.0, 200, reachable=150).status == PAID_OFF

@@ -65,3 +65,4 @@ def test_the_runs_knn_monitor_says_it_too(setup, tmp_path, capsys):
                  *sets, "--set", "monitor.every=1"]) == 0  # fmt: skip
     err = capsys.readouterr().err
     assert f"kNN monitor: only {k} of {n} test clips have a class that occurs" in err
+    assert f"only {k} of {n} test clips have a class seen in training" in err  # the verdict

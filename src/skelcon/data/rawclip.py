@@ -61,7 +61,8 @@ def load_contract(like: Any) -> dict[str, Any]:
     :class:`SkelconError` when ``like`` is none of them."""
     spec = getattr(like, "spec", None)
     if isinstance(spec, Mapping):
-        return {"max_frames": DEFAULT_MAX_FRAMES, **spec}
+        run = getattr(like, "checkpoint", None)  # its training data's padded length
+        return {"max_frames": _max_frames(run) if run else DEFAULT_MAX_FRAMES, **spec}
     if isinstance(like, Mapping):
         return dict(like)
     path = Path(os.fspath(like))
@@ -76,7 +77,51 @@ def load_contract(like: Any) -> dict[str, Any]:
     from ..engine.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
-    return {"max_frames": DEFAULT_MAX_FRAMES, **ckpt["data"]}
+    return {"max_frames": _stored_frames(ckpt), **ckpt["data"]}
+
+
+def _stored_frames(ckpt: Mapping[str, Any]) -> int:
+    """The padded length ``T`` of a run's training data, from the fingerprint of its
+    training split that every checkpoint keeps (``stored_shape`` ``[N, C, T, V, M]``)."""
+    shape = (ckpt.get("data_fingerprint") or {}).get("stored_shape") or []
+    return int(shape[2]) if len(shape) == 5 else DEFAULT_MAX_FRAMES
+
+
+def _max_frames(run: str | os.PathLike) -> int:
+    from ..engine.checkpoint import load_checkpoint
+
+    return _stored_frames(load_checkpoint(run))
+
+
+def _openpose_frames(p: Path, frame_file: re.Pattern[str]) -> tuple[str, ...]:
+    """The per-frame files of the OpenPose video ``p`` names, in order: a folder holding one
+    video's ``<video>_<frame>_keypoints.json`` files, or ``folder/<video>`` (the name
+    ``prepare`` gives a video in a folder of several); ``()`` for a clip file. One frame
+    file, or a folder of several videos, is refused in one line naming the videos."""
+    if p.is_file():
+        m = frame_file.match(p.name)
+        if m:
+            raise SkelconError(f"{str(p)!r} is one frame of the OpenPose video "
+                               f"{m.group('video')!r}: give {str(p.parent / m.group('video'))!r} "
+                               "(the video) or its folder")  # fmt: skip
+        return ()
+    folder, video = (p, None) if p.is_dir() else (p.parent, p.name)
+    if not folder.is_dir():
+        return ()
+    videos: dict[str, list[str]] = {}
+    for f in sorted(folder.iterdir()):
+        m = frame_file.match(f.name)
+        if m:
+            videos.setdefault(m.group("video"), []).append(str(f))
+    if video is not None:
+        return tuple(videos.get(video, ()))
+    if not videos:
+        raise SkelconError(f"{str(p)!r} is a folder without OpenPose *_keypoints.json files")
+    if len(videos) > 1:
+        names = ", ".join(sorted(videos)[:5]) + (" ..." if len(videos) > 5 else "")
+        raise SkelconError(f"{str(p)!r} holds {len(videos)} OpenPose videos ({names}): give "
+                           f"one as {str(p / sorted(videos)[0])!r}")  # fmt: skip
+    return tuple(next(iter(videos.values())))
 
 
 def read_clip(
@@ -88,12 +133,13 @@ def read_clip(
 ) -> Sample:
     """Read one raw clip as ``skelcon prepare`` would have stored it in the dataset
     ``like`` was prepared as (see :func:`load_contract`): its layout's joints, persons
-    (the most confident or moving kept), padded length (``max_frames``; 300 for a
-    checkpoint), channel order and normalisation (:func:`contract_norm`, or ``norm``).
+    (the most confident or moving kept), padded length (``max_frames``; a run's from the
+    fingerprint of its training split), channel order and normalisation (:func:`contract_norm`, or ``norm``).
 
     ``path``: a ``.npy`` / ``.json`` / ``.csv`` clip ``(T, V, C)`` or ``(M, T, V, C)`` in
     image pixels or sensor metres as the pose estimator or rig wrote it, or an OpenPose
-    ``--write_json`` folder; ``channels``: what the file's C axis holds when it is not
+    ``--write_json`` folder of one video, or ``folder/<video>`` for one of several (the
+    clip name ``prepare`` gives it); ``channels``: what the file's C axis holds when it is not
     the dataset's own (e.g. ``["x", "y", "score"]`` for a dataset of ``x, y``: the score
     is used to mark missing joints and then dropped). Returns a
     :class:`~skelcon.data.pipeline.Sample`: ``x (C, max_frames, V, M)`` float32 (missing
@@ -110,11 +156,8 @@ def read_clip(
     want = tuple(channels_of(contract))
     own = None if channels is None else tuple(check_channels(channels, None, "channels"))
     p = Path(os.fspath(path))
-    frames: tuple[str, ...] = ()
-    if p.is_dir():
-        frames = tuple(str(f) for f in sorted(p.iterdir()) if FRAME_FILE.match(f.name))
-        if not frames:
-            raise SkelconError(f"{str(p)!r} is a folder without OpenPose *_keypoints.json files")
+    frames = _openpose_frames(p, FRAME_FILE)
+    if frames:
         p = Path(frames[0])
     elif not p.is_file():
         raise SkelconError(f"clip {str(path)!r} does not exist")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -59,10 +61,17 @@ class KnnMonitor:
 
     @torch.no_grad()
     def measure(
-        self, encoders: dict[str, nn.Module], device: torch.device, *, progress: bool = False
+        self,
+        encoders: dict[str, nn.Module],
+        device: torch.device,
+        *,
+        progress: bool = False,
+        speed: Callable[[float], None] | None = None,
     ) -> dict[str, float]:
         """``{"knn/<rep>": top-1 %}`` for every encoder; modes are restored afterwards.
-        ``progress``: a bar over the clips embedded (on stderr, gone when done)."""
+        ``progress``: a bar over the clips embedded (on stderr, gone when done; it counts
+        clips once per encoder); ``speed(samples_per_s)`` is called as batches finish
+        with the clips embedded by every encoder per second so far (inference speed)."""
         from ..augment import center_crop_resize
         from ..eval.features import extract_features
         from ..eval.knn import knn_accuracy
@@ -74,11 +83,18 @@ class KnnMonitor:
         reps = "+".join(encoders)
         bar = tqdm(total=len(encoders) * (n_train + n_test), unit="clip", leave=False,
                    disable=not progress, file=sys.stderr,
-                   desc=f"kNN monitor: {reps} features of {n_train} train + {n_test} test clips")  # fmt: skip
-        out, done = {}, 0
+                   desc=f"kNN monitor: {reps} features of {n_train} train + {n_test} test "
+                        f"clips (x{len(encoders)} encoders)")  # fmt: skip
+        out, done, t0 = {}, 0, time.monotonic()
+
+        def tick(n: int) -> None:
+            bar.update(n)
+            if speed is not None:
+                speed(bar.n / len(encoders) / max(time.monotonic() - t0, 1e-9))
+
         try:
             for rep, enc in encoders.items():
-                kw = dict(batch_size=self.cfg.batch_size, progress=False, tick=bar.update)
+                kw = dict(batch_size=self.cfg.batch_size, progress=False, tick=tick)
                 tr_x, tr_y = extract_features(enc, self.train, crop, device, **kw)
                 bar.update(done + n_train - bar.n)  # exact after each split (shards under DDP)
                 te_x, te_y = extract_features(enc, self.test, crop, device, **kw)

@@ -400,12 +400,13 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
         shown.plan_monitor(lambda e: monitor.due(e, cfg.epochs))
         cannot = reachable_note(*reachable(split.labels, monitor.test.labels))
         if cannot and world.is_main and progress:
-            print(f"skelcon: note: kNN monitor: {cannot}", file=sys.stderr)
+            shown.note(f"kNN monitor: {cannot}")
 
     def check(epoch: int) -> None:  # the kNN monitor, when due (every rank: features shard)
         if monitor is not None and monitor.due(epoch, cfg.epochs):
             with shown.monitor_pass(epoch):  # its own bar; not in the training speed
-                knn = monitor.measure(dict(model.query_encoders), device, progress=progress)
+                knn = monitor.measure(dict(model.query_encoders), device, progress=progress,
+                                      speed=shown.monitor_speed)  # fmt: skip
             logger.log(epoch * steps_per_epoch, epoch=epoch, **knn)
             if progress:
                 tqdm.write(f"epoch {epoch}  kNN top-1 " + "  ".join(
@@ -509,7 +510,14 @@ def _pretrain(cfg: PretrainConfig, data: str | os.PathLike, benchmark: str, out:
     if world.is_main and monitor is not None and done == cfg.epochs:
         steps = cfg.epochs * steps_per_epoch
         tips = levers(steps, views.coords == 2, views.temporal)
-        conclude(out, len(monitor.test), steps, echo=progress, tips=tips)  # verdict.json
+        conclude(
+            out,
+            len(monitor.test),
+            steps,
+            echo=progress,
+            tips=tips,
+            reachable=reachable(split.labels, monitor.test.labels)[0],
+        )  # verdict.json
     return out
 
 

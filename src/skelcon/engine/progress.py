@@ -24,6 +24,9 @@ from ..config import PretrainConfig
 
 WARM_STEPS = 5  # timed steps before the long-run estimate (the first step is not timed) ...
 NOTE_AFTER_S = 20.0  # ... or this many seconds of timed steps, or a first step this long
+# a training step costs at least this many times the monitor's inference per clip
+# (measured on the 2-core CPU: 2.4x for the paper SEQ+STG step, 1.5x for cpu_small's)
+INFER_TO_TRAIN = 1.5
 LONG_RUN_S = 2 * 3600  # a CPU run longer than this gets the cpu_small note
 # tqdm's bar with the time left and the speed of RunProgress (training steps only)
 BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{left}, {speed}{postfix}]"
@@ -108,6 +111,8 @@ class RunProgress:
         self.decided = False  # whether the long-run estimate was made
         self.monitor_due: set[int] = set()  # epochs whose kNN pass is still to run
         self.monitor_s: list[float] = []  # seconds of each pass run so far
+        self.pass_began: float | None = None  # when the monitor pass under way began
+        self.estimated = False  # whether the estimate from the monitor's speed was made
         self.bar = _Bar(total=self.total, initial=self.done, unit="step", leave=False,
                         disable=not enabled, bar_format=BAR_FORMAT, file=sys.stderr)  # fmt: skip
         self.bar.run = self
@@ -194,11 +199,37 @@ class RunProgress:
     def monitor_pass(self, epoch: int) -> Iterator[None]:
         """The kNN monitor's pass after ``epoch`` epochs: set aside, timed for the
         passes still due."""
-        t = self.clock()
+        t = self.pass_began = self.clock()
         with self.aside():
             yield
         self.monitor_s.append(self.clock() - t)
         self.monitor_due.discard(epoch)
+        self.pass_began = None
+
+    def monitor_speed(self, samples_per_s: float) -> None:
+        """The kNN monitor's inference speed so far (clips embedded by every encoder per
+        second): during the epoch-0 pass, which on a paper preset on a CPU takes minutes
+        before any step, after :data:`NOTE_AFTER_S` of it, a first estimate of the run,
+        once. A training step costs at least :data:`INFER_TO_TRAIN` times the inference
+        of its clips, so the estimate is a lower bound; the note after the first timed
+        steps (:meth:`step`) measures it."""
+        began = self.pass_began
+        paper_on_cpu = self.cfg.preset == "paper" and self.device.type == "cpu"
+        if self.estimated or self.decided or not paper_on_cpu or began is None:
+            return
+        if self.clock() - began < NOTE_AFTER_S or samples_per_s <= 0:
+            return
+        self.estimated = True
+        step_s = INFER_TO_TRAIN * self.cfg.batch_size / samples_per_s
+        left = (self.total - self.done) * step_s
+        if left > LONG_RUN_S:
+            self.note(
+                f"the kNN monitor embeds {samples_per_s:.1f} clips/s on this CPU and a "
+                f"training step costs at least {INFER_TO_TRAIN:g}x that per clip, so this run "
+                f"takes at least about {duration(left)} besides its {len(self.monitor_due)} kNN "
+                "monitor passes (an estimate: the first training steps measure it); --config "
+                "cpu_small is the recipe sized for a CPU (minutes on a few thousand clips)"
+            )
 
     def note(self, text: str) -> None:
         """A one-line note on stderr (also with ``--quiet``: it is about the whole run)."""

@@ -26,16 +26,25 @@ from pathlib import Path
 from ..utils.io import atomic_write
 
 PAID_OFF, NO_GAIN, WORSE, TOO_FEW = "paid off", "no clear gain", "worse", "too few test clips"
+UNREACHABLE = "cannot be judged"  # no test clip has a class that occurs in training
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One encoder's verdict: kNN top-1 (%) before and after, on ``n_test`` test clips."""
+    """One encoder's verdict: kNN top-1 (%) before and after, on ``n_test`` test clips of
+    which ``reachable`` have a class that occurs in the training split (None: all)."""
 
     rep: str
     before: float
     after: float
     n_test: int
+    reachable: int | None = None
+
+    @property
+    def ceiling(self) -> float:
+        """The highest top-1 (%) any encoder can reach: test clips of a class seen in training."""
+        k = self.n_test if self.reachable is None else self.reachable
+        return 100.0 * k / self.n_test
 
     @property
     def gain(self) -> float:
@@ -56,8 +65,12 @@ class Verdict:
 
     @property
     def status(self) -> str:
-        """``paid off``, ``no clear gain``, ``worse`` or ``too few test clips``."""
-        if 100.0 - self.before <= Verdict(self.rep, self.before, 100.0, self.n_test).noise:
+        """``paid off``, ``no clear gain``, ``worse``, ``too few test clips`` or ``cannot be
+        judged`` (no test clip can be right)."""
+        if self.reachable == 0:
+            return UNREACHABLE
+        best = Verdict(self.rep, self.before, self.ceiling, self.n_test)
+        if self.ceiling - self.before <= best.noise:
             return TOO_FEW
         if self.gain > self.noise:
             return PAID_OFF
@@ -69,8 +82,11 @@ class Verdict:
             f"{self.rep.upper()} kNN top-1 {self.before:.1f} -> {self.after:.1f} % "
             f"({self.gain:+.1f} points over its own random init at epoch 0; {self.n_test} test "
             f"clips: a point is {self.n_test / 100:.2f} clips, one clip {self.clip_points:.2f} "
-            f"points; the noise band +/-{self.noise:.1f} points): {self.status}"
-        )
+            f"points; the noise band +/-{self.noise:.1f} points"
+            + (f"; only {self.reachable} of {self.n_test} test clips have a class seen in "
+               f"training: top-1 at most {self.ceiling:.1f} %" if self.ceiling < 100 else "")
+            + f"): {self.status}"
+        )  # fmt: skip
 
     def to_dict(self) -> dict:
         return {**asdict(self), "gain": round(self.gain, 3), "noise": round(self.noise, 3),
@@ -78,7 +94,7 @@ class Verdict:
                 "clips_per_point": round(self.n_test / 100, 4), "status": self.status}  # fmt: skip
 
 
-def judge(records: list[dict], n_test: int) -> list[Verdict]:
+def judge(records: list[dict], n_test: int, reachable: int | None = None) -> list[Verdict]:
     """Verdicts from a run's ``metrics.jsonl`` records: for every ``knn/<rep>`` key, its
     first measurement (epoch 0) against its last. Empty when the run has no epoch-0 kNN
     (monitor off, or no labelled test split)."""
@@ -91,7 +107,7 @@ def judge(records: list[dict], n_test: int) -> list[Verdict]:
                 if rec.get("epoch") == 0:
                     first.setdefault(rep, float(value))
                 last[rep] = float(value)
-    return [Verdict(rep, first[rep], last[rep], n_test) for rep in first if n_test > 0]
+    return [Verdict(rep, first[rep], last[rep], n_test, reachable) for rep in first if n_test > 0]
 
 
 def read_records(run: str | os.PathLike) -> list[dict]:
@@ -112,6 +128,10 @@ def advice(verdicts: list[Verdict], steps: int, levers: list[str] = ()) -> str:
     bad = [v.rep.upper() for v in verdicts if v.status != PAID_OFF]
     if not bad:
         return ""
+    if any(v.status == UNREACHABLE for v in verdicts):
+        return (f"none of the {verdicts[0].n_test} test clips has a class that occurs in the "
+                "training split, so kNN cannot tell whether pre-training paid off; judge it on "
+                "a benchmark whose test classes are trained on (skelcon prepare names them)")  # fmt: skip
     if any(v.status == TOO_FEW for v in verdicts):
         n = verdicts[0].n_test
         return (f"the {n} test clips cannot tell whether pre-training paid off for "
@@ -135,11 +155,12 @@ def levers(steps: int, two_d: bool, cropped: bool) -> list[str]:
 
 
 def conclude(run: str | os.PathLike, n_test: int, steps: int, *, echo: bool = True,
-             tips: list[str] = ()) -> list[Verdict]:  # fmt: skip
+             tips: list[str] = (), reachable: int | None = None) -> list[Verdict]:  # fmt: skip
     """Judge a finished run from its ``metrics.jsonl``; write ``run/verdict.json``
     (atomically) and, with ``echo``, print one line per encoder and a warning naming the
-    encoders that did not pay off (stderr). Returns the verdicts (empty: nothing to judge)."""
-    verdicts = judge(read_records(run), n_test)
+    encoders that did not pay off (stderr). ``reachable``: the test clips whose class occurs
+    in training (None: all). Returns the verdicts (empty: nothing to judge)."""
+    verdicts = judge(read_records(run), n_test, reachable)
     if not verdicts:
         return verdicts
     rule = " ".join(__doc__.split("\n\n")[1].replace("``", "").split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -156,7 +157,7 @@ class LoadedEncoder(nn.Module):
             self._scale_checked = True
             note = unnormalised_note(self.spec, x)
             if note:
-                warnings.warn(note, UserWarning, stacklevel=2)
+                warnings.warn(note, UserWarning, stacklevel=_user_stacklevel())
         return self.encoder(self.transform(x, nf)).float()
 
     def extra_repr(self) -> str:
@@ -165,6 +166,18 @@ class LoadedEncoder(nn.Module):
             f"frames={self.num_frames}, feature_dim={self.feature_dim}, "
             f"checkpoint={self.checkpoint!r}"
         )
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of :func:`warnings.warn` called in :meth:`LoadedEncoder.forward`
+    that names the user's line: the first frame outside skelcon and torch (``nn.Module``
+    and ``no_grad`` wrap ``forward``)."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
+        ("skelcon.", "torch")
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def load_encoder(
