@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,18 @@ def check_checkpoint(
     def bad(what: str) -> SkelconError:
         return SkelconError(f"checkpoint {p!r}: {what} ({written_by(state)})")
 
+    _check_entries(state, bad)
+    if "data" in state:
+        _check_spec_fields(state["data"], bad)
+        _check_spec(state["data"], bad)
+    for name, t in state["model"].items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise bad(f"non-finite values in model tensor {name}")
+    return state
+
+
+def _check_entries(state: dict[str, Any], bad: Callable[[str], SkelconError]) -> None:
+    """The entries of checkpoint ``state`` have their types (``bad(what)``: the error)."""
     for key in ("config", "model", "data"):
         if key in state and not isinstance(state[key], dict):
             raise bad(f"the {key!r} entry is a {type(state[key]).__name__}, not a dict")
@@ -160,27 +172,24 @@ def check_checkpoint(
     epoch = state.get("epoch")
     if "epoch" in state and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
         raise bad(f"'epoch' is {epoch!r}, not a count of finished epochs")
-    if "data" in state:
-        spec = state["data"]
-        gone = [k for k in DATA_SPEC_KEYS if k not in spec]
-        if gone:
-            raise bad(f"its data spec has no {', '.join(gone)}")
-        wrong = [k for k in DATA_SPEC_KEYS[1:] if isinstance(spec[k], bool)
-                 or not isinstance(spec[k], int) or spec[k] < 1]  # fmt: skip
-        if wrong:
-            raise bad(f"data spec {wrong[0]} is {spec[wrong[0]]!r}, not a positive integer")
-        _check_spec(spec, bad)
-    for name, t in state["model"].items():
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            raise bad(f"non-finite values in model tensor {name}")
-    return state
+
+
+def _check_spec_fields(spec: Mapping[str, Any], bad: Callable[[str], SkelconError]) -> None:
+    """The data spec has its :data:`DATA_SPEC_KEYS`, the sizes positive integers."""
+    gone = [k for k in DATA_SPEC_KEYS if k not in spec]
+    if gone:
+        raise bad(f"its data spec has no {', '.join(gone)}")
+    wrong = [k for k in DATA_SPEC_KEYS[1:] if isinstance(spec[k], bool)
+             or not isinstance(spec[k], int) or spec[k] < 1]  # fmt: skip
+    if wrong:
+        raise bad(f"data spec {wrong[0]} is {spec[wrong[0]]!r}, not a positive integer")
 
 
 # beyond any skeleton data: a spec asking for more is damaged, not a model to build
 MAX_PERSONS, MAX_FRAMES = 64, 100_000
 
 
-def _check_spec(spec: Mapping[str, Any], bad: Any) -> None:
+def _check_spec(spec: Mapping[str, Any], bad: Callable[[str], SkelconError]) -> None:
     """The data spec agrees with itself: channel names fit ``in_channels``, the layout
     is known (or stored) and has ``num_joints`` joints, persons and frames within
     :data:`MAX_PERSONS` / :data:`MAX_FRAMES`. ``bad(what)`` makes the error."""
