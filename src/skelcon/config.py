@@ -23,12 +23,18 @@ import yaml
 from .errors import SkelconError, choices_message
 from .utils.text import read_text, yaml_error_message
 
+# Every choice list of a config, defined here once (the encoders, the augmentations,
+# engine/precision.py and the command line take them from here)
 REPRESENTATIONS = ("seq", "img", "stg")
-PRESETS = ("paper", "small")
+PRESETS = ("paper", "small")  # encoder sizes (skelcon.encoders.registry)
+SEQ_INITS = ("default", "xavier")  # the SEQ encoder's GRU init; seq_init adds "preset"
 SPATIAL_AUGS = ("random", "shear", "jitter", "none")
+JITTER_MODES = ("paper", "reference")
 LR_SCHEDULES = ("step", "cosine")
 MOMENTUM_SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("fp32", "bf16", "fp16")
+TRAIN_CROPS = ("random", "center")  # linear evaluation's training inputs
+SIMILARITIES = ("cosine", "euclidean")  # kNN retrieval
 
 
 def parse_representations(value: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -161,14 +167,15 @@ class PretrainConfig:
         if self.preset not in PRESETS:
             raise SkelconError(f"preset {self.preset!r} is not valid (valid: {', '.join(PRESETS)})")
         self.representations = parse_representations(self.representations)
-        _choice("seq_init", self.seq_init, ("preset", "default", "xavier"))
+        _choice("seq_init", self.seq_init, ("preset", *SEQ_INITS))
         if self.augment.spatial not in SPATIAL_AUGS:
             raise SkelconError(
                 f"augment.spatial {self.augment.spatial!r} is not valid (valid: {', '.join(SPATIAL_AUGS)})"
             )
-        if self.augment.jitter_mode not in ("paper", "reference"):
+        if self.augment.jitter_mode not in JITTER_MODES:
             raise SkelconError(
-                f"augment.jitter_mode {self.augment.jitter_mode!r} is not valid (valid: paper, reference)"
+                f"augment.jitter_mode {self.augment.jitter_mode!r} is not valid (valid: "
+                f"{', '.join(JITTER_MODES)})"
             )
         if not (math.isfinite(self.augment.noise) and self.augment.noise >= 0):
             raise SkelconError(f"augment.noise {self.augment.noise} must be a number >= 0 (0: off)")
@@ -395,9 +402,9 @@ class LinearEvalConfig:
     device: str = "auto"
 
     def validate(self) -> None:
-        if self.train_crop not in ("random", "center"):
+        if self.train_crop not in TRAIN_CROPS:
             raise SkelconError(
-                f"train_crop {self.train_crop!r} is not valid (valid: random, center)"
+                f"train_crop {self.train_crop!r} is not valid (valid: {', '.join(TRAIN_CROPS)})"
             )
         if self.crop_bank < 0:
             raise SkelconError(
@@ -437,9 +444,9 @@ class KnnConfig:
     def validate(self) -> None:
         if self.k < 1:
             raise SkelconError(f"k {self.k} must be at least 1")
-        if self.similarity not in ("cosine", "euclidean"):
+        if self.similarity not in SIMILARITIES:
             raise SkelconError(
-                f"similarity {self.similarity!r} is not valid (valid: cosine, euclidean)"
+                f"similarity {self.similarity!r} is not valid (valid: {', '.join(SIMILARITIES)})"
             )
 
 

@@ -22,10 +22,14 @@ import shutil
 import torch
 from torch import nn
 
+from ..config import PRECISIONS
 from ..errors import SkelconError
 from ..utils.cpu import native_cpu_precision, precision_note
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+# the autocast dtype of each of config.PRECISIONS (None: fp32, no autocast)
+DTYPES: dict[str, torch.dtype | None] = dict(
+    zip(PRECISIONS, (None, torch.bfloat16, torch.float16), strict=True)
+)
 
 
 class Precision:
@@ -48,7 +52,7 @@ class Precision:
         # low precision anyway (tests of its numerics).
         self.fallback = (self.device.type == "cpu" and mode != "fp32" and not emulated
                          and not native_cpu_precision(mode))  # fmt: skip
-        self.dtype = None if self.fallback else PRECISIONS[mode]
+        self.dtype = None if self.fallback else DTYPES[mode]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
