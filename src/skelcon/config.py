@@ -15,6 +15,7 @@ import math
 import os
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -238,12 +239,12 @@ def _choice(key: str, value: str, valid: tuple[str, ...]) -> None:
 C = TypeVar("C")
 
 
-def to_dict(cfg: Any) -> dict:
+def to_dict(cfg: Any) -> dict[str, Any]:
     """Plain nested dict of a config dataclass."""
     return dataclasses.asdict(cfg)
 
 
-def from_dict(cls: type[C], data: dict, prefix: str = "") -> C:
+def from_dict(cls: type[C], data: Any, prefix: str = "") -> C:
     """Build ``cls`` from a nested dict, checking keys and value types."""
     if not isinstance(data, dict):
         raise SkelconError(f"config section {prefix or '<root>'!r} must be a mapping, got {data!r}")
@@ -254,10 +255,10 @@ def from_dict(cls: type[C], data: dict, prefix: str = "") -> C:
 
 
 def load_config(
-    cls: type[C], path: str | os.PathLike | None = None, overrides: list[str] = ()
+    cls: type[C], path: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()
 ) -> C:
     """Defaults of ``cls``, then the YAML file ``path``, then ``key=value`` overrides."""
-    data: dict = {}
+    data: dict[str, Any] = {}
     if path is not None:
         if not os.path.isfile(path):
             raise SkelconError(f"config file {str(path)!r} does not exist")
@@ -270,7 +271,7 @@ def load_config(
     return cfg
 
 
-def apply_overrides(cfg: Any, overrides: list[str]) -> None:
+def apply_overrides(cfg: Any, overrides: Sequence[str]) -> None:
     """Apply ``a.b=value`` strings; values are parsed as YAML (``[1, 2]``, ``0.1``, ``seq``).
 
     An epoch count given here is honoured as given: unless ``min_steps`` is given too,
@@ -297,7 +298,7 @@ def apply_overrides(cfg: Any, overrides: list[str]) -> None:
         _set(obj, key.strip(), parts[-1], value)
 
 
-def _field_map(obj: Any) -> dict[str, dataclasses.Field]:
+def _field_map(obj: Any) -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(obj)}
 
 

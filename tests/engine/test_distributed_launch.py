@@ -1,7 +1,6 @@
-"""Launcher environments (issue 17, case s3/14-old-launcher-local-rank): the old
-``python -m torch.distributed.launch`` passes ``--local-rank``; ``WORLD_SIZE`` > 1
-without ``RANK``, ``MASTER_ADDR`` or ``MASTER_PORT`` is one line naming the variable
-and how to start the processes, before any work."""
+"""Launcher environments: the old ``python -m torch.distributed.launch`` passes
+``--local-rank``; ``WORLD_SIZE`` > 1 without ``RANK``, ``MASTER_ADDR`` or ``MASTER_PORT``
+is one line naming the variable and how to start the processes, before any work."""
 
 from __future__ import annotations
 

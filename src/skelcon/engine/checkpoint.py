@@ -16,7 +16,7 @@ from ..errors import SkelconError
 from ..utils.io import atomic_path
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
+def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
     """``torch.save`` to a temporary file, ``fsync``, then rename onto ``path``.
 
     A crash at any point leaves ``path`` as it was; a full disk raises a one-line
@@ -29,7 +29,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
         torch.save(state, f)
 
 
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     """A run directory means its ``last.pt``; a file is taken as is."""
     p = Path(path)
     if p.is_dir():
@@ -49,7 +49,7 @@ DATA_SPEC_KEYS = ("layout", "in_channels", "num_joints", "num_persons", "num_fra
 
 
 def load_checkpoint(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     map_location: Any = "cpu",
     require: tuple[str, ...] = ENCODER_ENTRIES,
 ) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def incomplete_advice(state: Any) -> str:
 
 
 def check_checkpoint(
-    state: Any, path: str | os.PathLike, require: tuple[str, ...] = ENCODER_ENTRIES
+    state: Any, path: str | os.PathLike[str], require: tuple[str, ...] = ENCODER_ENTRIES
 ) -> dict[str, Any]:
     """``state`` when it is a skelcon checkpoint holding ``require``, else one line.
 
@@ -201,7 +201,7 @@ def _check_spec(spec: Mapping[str, Any], bad: Callable[[str], SkelconError]) -> 
             check_channels(spec["channels"], spec["in_channels"], "channels")
         else:
             default_channels(spec["in_channels"])
-        joints = layout_from_meta(spec).num_joints
+        joints = layout_from_meta(dict(spec)).num_joints
     except (SkelconError, KeyError, TypeError, ValueError) as e:
         raise bad(f"its data spec is inconsistent: {e}") from None
     if joints != spec["num_joints"]:
@@ -213,7 +213,11 @@ def _check_spec(spec: Mapping[str, Any], bad: Callable[[str], SkelconError]) -> 
 
 
 def load_weights(
-    module: torch.nn.Module, state: Mapping[str, Any], *, checkpoint: str | os.PathLike, what: str
+    module: torch.nn.Module,
+    state: Mapping[str, Any],
+    *,
+    checkpoint: str | os.PathLike[str],
+    what: str,
 ) -> None:
     """``module.load_state_dict(state)`` (strict), or one line naming the keys that do
     not fit: missing, unexpected and differently sized ones, the first few of each with
@@ -275,7 +279,7 @@ def state_dict_mismatch(want: Mapping[str, Any], have: Mapping[str, Any], show: 
 
 def rng_state() -> dict[str, Any]:
     """Python, NumPy and torch (CPU and CUDA) RNG states, in weights_only-safe types."""
-    np_state = np.random.get_state()
+    np_state: tuple[Any, ...] = np.random.get_state(legacy=True)  # type: ignore[assignment]
     state = {
         "python": list(random.getstate()[1]),
         "python_version": random.getstate()[0],

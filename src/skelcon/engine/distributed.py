@@ -125,7 +125,8 @@ class Dist:
         flat = torch.cat([b.reshape(-1) for b in stats])
         dist.all_reduce(flat, op=dist.ReduceOp.SUM)
         flat /= self.world_size
-        torch._foreach_copy_(stats, list(flat.split([b.numel() for b in stats])))
+        parts = flat.split([b.numel() for b in stats])  # type: ignore[no-untyped-call]
+        torch._foreach_copy_(stats, list(parts))
 
     @torch.no_grad()
     def gather_rows(self, t: torch.Tensor) -> torch.Tensor:
@@ -240,7 +241,7 @@ def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_m
     with _default_stop_signals():
         try:
             store, _, _ = next(
-                dist.rendezvous(
+                dist.rendezvous(  # type: ignore[attr-defined]
                     "env://", rank, world, timeout=datetime.timedelta(seconds=rendezvous_s)
                 )
             )
@@ -249,7 +250,8 @@ def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_m
         timeout = datetime.timedelta(minutes=collective_min)
         store.set_timeout(timeout)
         dist.init_process_group(
-            backend, store=dist.PrefixStore("default_pg", store), rank=rank, world_size=world,
+            backend, store=dist.PrefixStore("default_pg", store),  # type: ignore[attr-defined]
+            rank=rank, world_size=world,
             timeout=timeout,
         )  # fmt: skip
 

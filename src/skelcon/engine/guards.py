@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
+from typing import Literal
 
 import torch
 from torch import nn
@@ -57,7 +58,7 @@ class StopSignals:
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> Literal[False]:
         for s, handler in self._old.items():
             signal.signal(s, handler)  # type: ignore[arg-type]
         self._old.clear()

@@ -349,7 +349,9 @@ def prepare_model(cfg: PretrainConfig, model: SkeletonMoCo, amp: Precision,
     """Precision, SyncBatchNorm and compilation of ``model`` as ``cfg`` says; its SGD."""
     apply_precision(model, amp)
     if cfg.sync_bn and world.enabled:
-        model.query_encoders = nn.SyncBatchNorm.convert_sync_batchnorm(model.query_encoders)
+        model.query_encoders = nn.SyncBatchNorm.convert_sync_batchnorm(  # type: ignore[no-untyped-call]
+            model.query_encoders
+        )
     compile_encoders(model, cfg.compile)
     params = [p for p in model.parameters() if p.requires_grad]
     return torch.optim.SGD(
@@ -421,7 +423,7 @@ def wrap_ddp(model: torch.nn.Module, world: Dist, device: torch.device) -> torch
     # PyTorch >= 2.13 names it forward_sync_buffers (buffers are still synced once, at init,
     # where every rank holds the same seeded values anyway); older ones broadcast_buffers
     new = "forward_sync_buffers" in inspect.signature(ddp.__init__).parameters
-    sync = {"forward_sync_buffers" if new else "broadcast_buffers": False}
+    sync: dict[str, Any] = {"forward_sync_buffers" if new else "broadcast_buffers": False}
     return ddp(model, device_ids=ids, **sync)
 
 
