@@ -15,6 +15,7 @@ import math
 import os
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,12 +24,18 @@ import yaml
 from .errors import SkelconError, choices_message
 from .utils.text import read_text, yaml_error_message
 
+# Every choice list of a config, defined here once (the encoders, the augmentations,
+# engine/precision.py and the command line take them from here)
 REPRESENTATIONS = ("seq", "img", "stg")
-PRESETS = ("paper", "small")
+PRESETS = ("paper", "small")  # encoder sizes (skelcon.encoders.registry)
+SEQ_INITS = ("default", "xavier")  # the SEQ encoder's GRU init; seq_init adds "preset"
 SPATIAL_AUGS = ("random", "shear", "jitter", "none")
+JITTER_MODES = ("paper", "reference")
 LR_SCHEDULES = ("step", "cosine")
 MOMENTUM_SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("fp32", "bf16", "fp16")
+TRAIN_CROPS = ("random", "center")  # linear evaluation's training inputs
+SIMILARITIES = ("cosine", "euclidean")  # kNN retrieval
 
 
 def parse_representations(value: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -161,14 +168,15 @@ class PretrainConfig:
         if self.preset not in PRESETS:
             raise SkelconError(f"preset {self.preset!r} is not valid (valid: {', '.join(PRESETS)})")
         self.representations = parse_representations(self.representations)
-        _choice("seq_init", self.seq_init, ("preset", "default", "xavier"))
+        _choice("seq_init", self.seq_init, ("preset", *SEQ_INITS))
         if self.augment.spatial not in SPATIAL_AUGS:
             raise SkelconError(
                 f"augment.spatial {self.augment.spatial!r} is not valid (valid: {', '.join(SPATIAL_AUGS)})"
             )
-        if self.augment.jitter_mode not in ("paper", "reference"):
+        if self.augment.jitter_mode not in JITTER_MODES:
             raise SkelconError(
-                f"augment.jitter_mode {self.augment.jitter_mode!r} is not valid (valid: paper, reference)"
+                f"augment.jitter_mode {self.augment.jitter_mode!r} is not valid (valid: "
+                f"{', '.join(JITTER_MODES)})"
             )
         if not (math.isfinite(self.augment.noise) and self.augment.noise >= 0):
             raise SkelconError(f"augment.noise {self.augment.noise} must be a number >= 0 (0: off)")
@@ -231,12 +239,12 @@ def _choice(key: str, value: str, valid: tuple[str, ...]) -> None:
 C = TypeVar("C")
 
 
-def to_dict(cfg: Any) -> dict:
+def to_dict(cfg: Any) -> dict[str, Any]:
     """Plain nested dict of a config dataclass."""
     return dataclasses.asdict(cfg)
 
 
-def from_dict(cls: type[C], data: dict, prefix: str = "") -> C:
+def from_dict(cls: type[C], data: Any, prefix: str = "") -> C:
     """Build ``cls`` from a nested dict, checking keys and value types."""
     if not isinstance(data, dict):
         raise SkelconError(f"config section {prefix or '<root>'!r} must be a mapping, got {data!r}")
@@ -247,10 +255,10 @@ def from_dict(cls: type[C], data: dict, prefix: str = "") -> C:
 
 
 def load_config(
-    cls: type[C], path: str | os.PathLike | None = None, overrides: list[str] = ()
+    cls: type[C], path: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()
 ) -> C:
     """Defaults of ``cls``, then the YAML file ``path``, then ``key=value`` overrides."""
-    data: dict = {}
+    data: dict[str, Any] = {}
     if path is not None:
         if not os.path.isfile(path):
             raise SkelconError(f"config file {str(path)!r} does not exist")
@@ -263,7 +271,7 @@ def load_config(
     return cfg
 
 
-def apply_overrides(cfg: Any, overrides: list[str]) -> None:
+def apply_overrides(cfg: Any, overrides: Sequence[str]) -> None:
     """Apply ``a.b=value`` strings; values are parsed as YAML (``[1, 2]``, ``0.1``, ``seq``).
 
     An epoch count given here is honoured as given: unless ``min_steps`` is given too,
@@ -290,7 +298,7 @@ def apply_overrides(cfg: Any, overrides: list[str]) -> None:
         _set(obj, key.strip(), parts[-1], value)
 
 
-def _field_map(obj: Any) -> dict[str, dataclasses.Field]:
+def _field_map(obj: Any) -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(obj)}
 
 
@@ -395,9 +403,9 @@ class LinearEvalConfig:
     device: str = "auto"
 
     def validate(self) -> None:
-        if self.train_crop not in ("random", "center"):
+        if self.train_crop not in TRAIN_CROPS:
             raise SkelconError(
-                f"train_crop {self.train_crop!r} is not valid (valid: random, center)"
+                f"train_crop {self.train_crop!r} is not valid (valid: {', '.join(TRAIN_CROPS)})"
             )
         if self.crop_bank < 0:
             raise SkelconError(
@@ -437,9 +445,9 @@ class KnnConfig:
     def validate(self) -> None:
         if self.k < 1:
             raise SkelconError(f"k {self.k} must be at least 1")
-        if self.similarity not in ("cosine", "euclidean"):
+        if self.similarity not in SIMILARITIES:
             raise SkelconError(
-                f"similarity {self.similarity!r} is not valid (valid: cosine, euclidean)"
+                f"similarity {self.similarity!r} is not valid (valid: {', '.join(SIMILARITIES)})"
             )
 
 

@@ -1,4 +1,4 @@
-"""Checkpoints are validated when opened (issue 17, case s3/12-checkpoint-other-version):
+"""Checkpoints are validated when opened (a checkpoint of another skelcon version):
 required entries (naming the skelcon version that wrote the file), state-dict
 mismatches naming the keys and sizes, DDP ``module.`` keys read as the same weights."""
 

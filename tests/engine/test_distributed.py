@@ -199,6 +199,7 @@ def _ranks_main(rank: int, world: int, port: int, data: str, run: str, extra: li
         return original(model, world_, device)
 
     engine.wrap_ddp = keep
+    engine._STOP_AFTER = kw.pop("stop_after", None)  # an interruption after that many epochs
     engine.pretrain(_cfg(*extra), data, "default", run, progress=False, **kw)
     torch.save({k: v.detach().clone() for k, v in seen["model"].state_dict().items()},
                f"{run}/rank{rank}_state.pt")  # fmt: skip

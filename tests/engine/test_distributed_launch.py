@@ -1,7 +1,6 @@
-"""Launcher environments (issue 17, case s3/14-old-launcher-local-rank): the old
-``python -m torch.distributed.launch`` passes ``--local-rank``; ``WORLD_SIZE`` > 1
-without ``RANK``, ``MASTER_ADDR`` or ``MASTER_PORT`` is one line naming the variable
-and how to start the processes, before any work."""
+"""Launcher environments: the old ``python -m torch.distributed.launch`` passes
+``--local-rank``; ``WORLD_SIZE`` > 1 without ``RANK``, ``MASTER_ADDR`` or ``MASTER_PORT``
+is one line naming the variable and how to start the processes, before any work."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ import torch.distributed
 
 from skelcon.cli import main
 from skelcon.engine.distributed import distributed, launch_env, take_local_rank_arg
+from skelcon.engine.launch import LaunchInfo, launch_info
 from skelcon.errors import SkelconError
 
 AGENT_STORE = "TORCHELASTIC_USE_AGENT_STORE"  # set by torchrun: its agent gathered the ranks
@@ -30,6 +30,15 @@ def test_full_environment_and_single_process():
     assert launch_env(FULL) == (2, 1, 1)
     assert launch_env({k: v for k, v in FULL.items() if k != "LOCAL_RANK"}) == (2, 1, 0)
     assert launch_env({}) == (1, 0, 0) and launch_env({"WORLD_SIZE": "1"}) == (1, 0, 0)
+
+
+def test_launch_info_unchecked_takes_defaults_for_malformed_values():
+    assert launch_info(FULL) == LaunchInfo(2, 1, 1, 2)
+    assert launch_info({**FULL, "LOCAL_WORLD_SIZE": "1"}).nodes == 2
+    lenient = launch_info({"WORLD_SIZE": "4", "RANK": "x", "LOCAL_WORLD_SIZE": "?"}, check=False)
+    assert lenient == LaunchInfo(4, 0, 0, 4) and lenient.nodes == 1
+    assert launch_info({"WORLD_SIZE": "two", "RANK": "1"}, check=False) == LaunchInfo()
+    assert launch_info({"RANK": "3"}, check=False) == LaunchInfo()  # no launcher
 
 
 @pytest.mark.parametrize("name", ["RANK", "MASTER_ADDR", "MASTER_PORT"])

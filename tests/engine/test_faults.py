@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -27,6 +28,14 @@ from skelcon.errors import Interrupted, SkelconError
 from skelcon.utils.io import output_lock
 
 STEPS = 4  # 36 tiny training clips, batch 8
+
+
+def _stopped(after: int, *args, **kw):
+    """``pretrain(*args, **kw)`` ended after ``after`` epochs, as by an interruption."""
+    import skelcon.engine.pretrain as pretrain_mod
+
+    with mock.patch.object(pretrain_mod, "_STOP_AFTER", after):
+        return pretrain(*args, **kw)
 
 
 def _cfg(*extra: str) -> PretrainConfig:
@@ -148,7 +157,7 @@ def test_real_sigterm_to_a_cli_process_exits_143(tiny_data, tmp_path):
 
 
 def _run_two_of_three(tiny_data, out: Path) -> None:
-    pretrain(_cfg("epochs=3"), tiny_data, "default", out, progress=False, stop_after=2)
+    _stopped(2, _cfg("epochs=3"), tiny_data, "default", out, progress=False)
 
 
 def test_corrupt_last_pt_names_the_newest_intact_epoch(
@@ -184,8 +193,7 @@ def test_corrupt_last_pt_names_the_newest_intact_epoch(
 
 def test_corrupt_last_pt_without_intact_epochs(tiny_data, tmp_path):
     out = tmp_path / "r"
-    pretrain(_cfg("epochs=2", "save_every=0"), tiny_data, "default", out, progress=False,
-             stop_after=1)  # fmt: skip
+    _stopped(1, _cfg("epochs=2", "save_every=0"), tiny_data, "default", out, progress=False)
     (out / "last.pt").write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(SkelconError, match="no intact epoch_NNNN.pt beside it"):
         pretrain(_cfg("epochs=2", "save_every=0"), tiny_data, "default", out, progress=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -14,6 +15,14 @@ from skelcon.config import PretrainConfig, load_config
 from skelcon.engine.checkpoint import load_checkpoint
 from skelcon.engine.pretrain import pretrain
 from skelcon.errors import SkelconError
+
+
+def _stopped(after: int, *args, **kw):
+    """``pretrain(*args, **kw)`` ended after ``after`` epochs, as by an interruption."""
+    import skelcon.engine.pretrain as pretrain_mod
+
+    with mock.patch.object(pretrain_mod, "_STOP_AFTER", after):
+        return pretrain(*args, **kw)
 
 
 def _cfg(*extra: str) -> PretrainConfig:
@@ -37,7 +46,7 @@ def test_run_directory_contents(tiny_data, tmp_path):
 
 def test_resume_is_exact(tiny_data, tmp_path):
     straight = pretrain(_cfg("epochs=2"), tiny_data, "default", tmp_path / "a", progress=False)
-    pretrain(_cfg("epochs=2"), tiny_data, "default", tmp_path / "b", progress=False, stop_after=1)
+    _stopped(1, _cfg("epochs=2"), tiny_data, "default", tmp_path / "b", progress=False)
     assert load_checkpoint(tmp_path / "b")["epoch"] == 1
     resumed = pretrain(
         _cfg("epochs=2"), tiny_data, "default", tmp_path / "b", progress=False, resume=True
@@ -145,7 +154,7 @@ def test_mechanics_train_and_resume_exactly(tiny_data, tmp_path):
     extra = ("epochs=2", "moco.symmetric=true", "moco.shuffle_bn=2", "optim.schedule=cosine",
              "optim.warmup_epochs=0.5", "moco.momentum_schedule=cosine", "moco.queue_size=16")  # fmt: skip
     a = pretrain(_cfg(*extra), tiny_data, "default", tmp_path / "a", progress=False)
-    pretrain(_cfg(*extra), tiny_data, "default", tmp_path / "b", progress=False, stop_after=1)
+    _stopped(1, _cfg(*extra), tiny_data, "default", tmp_path / "b", progress=False)
     b = pretrain(_cfg(*extra), tiny_data, "default", tmp_path / "b", progress=False, resume=True)
     ma, mb = load_checkpoint(a)["model"], load_checkpoint(b)["model"]
     for k in ma:

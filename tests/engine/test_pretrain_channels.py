@@ -1,6 +1,6 @@
 """Every channel set that ``prepare`` accepts can be pre-trained, evaluated and
-exported (issue 17, case s3/23-four-channel-xyz-score-pretrain: x, y, z, score data
-prepared fine but ``pretrain`` refused it, "must name them")."""
+exported (x, y, z, score data once prepared fine but ``pretrain`` refused it, "must
+name them")."""
 
 from __future__ import annotations
 

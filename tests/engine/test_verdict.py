@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -21,6 +22,14 @@ from skelcon.engine.verdict import (
     judge,
     levers,
 )
+
+
+def _stopped(after: int, *args, **kw):
+    """``pretrain(*args, **kw)`` ended after ``after`` epochs, as by an interruption."""
+    import skelcon.engine.pretrain as pretrain_mod
+
+    with mock.patch.object(pretrain_mod, "_STOP_AFTER", after):
+        return pretrain(*args, **kw)
 
 
 def test_rule_against_the_noise_of_the_test_split():
@@ -138,8 +147,8 @@ def test_min_steps_in_a_run_is_saved_and_resumes_exactly(tiny_data, tmp_path, ca
     assert yaml.safe_load((a / "config.yaml").read_text())["epochs"] == 2
     assert load_checkpoint(a)["epoch"] == 2
     b = tmp_path / "b"
-    pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", b, progress=False,
-             stop_after=1)  # fmt: skip
+    _stopped(1, load_config(PretrainConfig, None, cfg), tiny_data, "default", b,
+             progress=False)  # fmt: skip
     pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", b, progress=False,
              resume=True)  # fmt: skip
     ka, kb = load_checkpoint(a)["model"], load_checkpoint(b)["model"]
@@ -160,8 +169,8 @@ def test_a_checkpoint_from_before_a_config_key_was_added_resumes(tiny_data, tmp_
 
     cfg = [*TINY_PRETRAIN, "epochs=2", "save_every=0"]
     run = tmp_path / "old"
-    pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", run, progress=False,
-             stop_after=1)  # fmt: skip
+    _stopped(1, load_config(PretrainConfig, None, cfg), tiny_data, "default", run,
+             progress=False)  # fmt: skip
     ck = torch.load(run / "last.pt", weights_only=True)
     del ck["config"]["augment"]["noise"], ck["config"]["augment"]["joint_drop"]  # 0.2.0's
     torch.save(ck, run / "last.pt")

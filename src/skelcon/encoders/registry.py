@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from ..config import PRESETS as CONFIG_PRESETS
 from ..data.layouts import JointLayout
 from ..errors import SkelconError, choices_message
 from .img import ImgEncoder
@@ -36,7 +37,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-PRESET_NAMES: tuple[str, ...] = ("paper", "small")
+PRESET_NAMES: tuple[str, ...] = CONFIG_PRESETS  # the keys of every PRESETS[name]
 
 
 def encoder_kwargs(name: str, preset: str) -> dict[str, Any]:

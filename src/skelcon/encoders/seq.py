@@ -21,13 +21,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..config import SEQ_INITS
 from ..data.layouts import JointLayout
 from ..errors import SkelconError, choices_message
 from ._checks import check_input, check_sizes
 from .gru import bigru_forward
 
 READOUTS = ("last", "ends")
-INITS = ("default", "xavier")
+INITS = SEQ_INITS
 
 
 def to_sequence(x: torch.Tensor) -> torch.Tensor:

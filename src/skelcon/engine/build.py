@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
+from ..config import PretrainConfig
 from ..data.channels import channels_of, default_channels
-from ..data.layouts import layout_from_meta
+from ..data.layouts import JointLayout, layout_from_meta
+
+if TYPE_CHECKING:
+    from ..contrast import SkeletonMoCo
 
 
 def _is_default(channels: list[str]) -> bool:
@@ -16,55 +22,129 @@ def _is_default(channels: list[str]) -> bool:
     return len(channels) in (2, 3) and channels == default_channels(len(channels))
 
 
-def data_spec(meta: dict, out_len: int, seq_init: str = "preset") -> dict[str, Any]:
-    """What an encoder needs to know about its input, from a prepared ``meta.json``.
+@dataclass(frozen=True)
+class DataSpec:
+    """What an encoder is built for: the shape and meaning of its input.
 
-    Saved in every checkpoint so encoders can be rebuilt without the dataset (and a
-    random-init baseline gets the same initialisation). ``seq_init`` other than
-    ``"preset"`` overrides the SEQ encoder's GRU initialisation. A layout that is not
-    a built-in one is kept whole (``layout_def``), and channels other than the default
-    for C (``x, y, z`` / ``x, y``) as ``channels``, and the dataset's ``normalization``
-    note when it has one (the readers of :mod:`skelcon.data.clips` write it), so the
-    spec of data prepared before these existed is unchanged.
+    Saved in every checkpoint as ``ckpt["data"]`` (:meth:`to_dict`, the plain dict
+    checkpoints have always held) so encoders can be rebuilt without the dataset, and a
+    random-init baseline gets the same initialisation. ``layout_def`` (a layout that is
+    not a built-in one, kept whole), ``channels`` (other than the default for C:
+    ``x, y, z`` / ``x, y``), ``normalization`` (the dataset's note, written by the
+    readers of :mod:`skelcon.data.clips`) and ``seq_init`` (the SEQ encoder's GRU
+    initialisation when not the preset's) are ``None`` when absent, so the spec of data
+    prepared before these existed is unchanged.
     """
-    _, c, _, v, m = meta["shape"]
-    layout = layout_from_meta(meta)
-    channels = channels_of(meta)
-    return {
-        "dataset": meta.get("dataset"),
-        "layout": meta["layout"],
-        "in_channels": int(c),
-        "num_joints": int(v),
-        "num_persons": int(m),
-        "num_frames": int(out_len),
-        **({"layout_def": layout.to_dict()} if not layout.builtin else {}),
-        **({"channels": channels} if not _is_default(channels) else {}),
-        **({"normalization": meta["normalization"]} if meta.get("normalization") else {}),
-        **({"seq_init": seq_init} if seq_init != "preset" else {}),
-    }
+
+    dataset: str | None
+    layout: str
+    in_channels: int
+    num_joints: int
+    num_persons: int
+    num_frames: int
+    layout_def: Mapping[str, Any] | None = None
+    channels: tuple[str, ...] | None = None
+    normalization: str | None = None
+    seq_init: str | None = None
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any], out_len: int, seq_init: str = "preset") -> DataSpec:
+        """The spec of a prepared dataset's ``meta.json`` for clips of ``out_len`` frames;
+        ``seq_init`` other than ``"preset"`` overrides the SEQ encoder's GRU init."""
+        _, c, _, v, m = meta["shape"]
+        layout = layout_from_meta(dict(meta))
+        channels = channels_of(dict(meta))
+        return cls(
+            dataset=meta.get("dataset"),
+            layout=meta["layout"],
+            in_channels=int(c),
+            num_joints=int(v),
+            num_persons=int(m),
+            num_frames=int(out_len),
+            layout_def=None if layout.builtin else layout.to_dict(),
+            channels=None if _is_default(channels) else tuple(channels),
+            normalization=meta.get("normalization") or None,
+            seq_init=None if seq_init == "preset" else seq_init,
+        )
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DataSpec:
+        """The spec of a checkpoint's ``ckpt["data"]``, of this skelcon or an older one
+        (the optional entries absent); entries it does not know are left out."""
+        channels = d.get("channels")
+        return cls(
+            dataset=d.get("dataset"),
+            layout=d["layout"],
+            in_channels=int(d["in_channels"]),
+            num_joints=int(d["num_joints"]),
+            num_persons=int(d["num_persons"]),
+            num_frames=int(d["num_frames"]),
+            layout_def=d.get("layout_def"),
+            channels=None if channels is None else tuple(channels),
+            normalization=d.get("normalization"),
+            seq_init=d.get("seq_init"),
+        )
+
+    @classmethod
+    def of(cls, spec: DataSpec | Mapping[str, Any]) -> DataSpec:
+        """``spec`` as a :class:`DataSpec` (a checkpoint's dict is read by :meth:`from_dict`)."""
+        return spec if isinstance(spec, DataSpec) else cls.from_dict(spec)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain dict saved in checkpoints (``ckpt["data"]``): the six fixed entries,
+        then those of the optional ones that are set."""
+        d: dict[str, Any] = {
+            "dataset": self.dataset,
+            "layout": self.layout,
+            "in_channels": self.in_channels,
+            "num_joints": self.num_joints,
+            "num_persons": self.num_persons,
+            "num_frames": self.num_frames,
+        }
+        if self.layout_def is not None:
+            d["layout_def"] = dict(self.layout_def)
+        if self.channels is not None:
+            d["channels"] = list(self.channels)
+        if self.normalization is not None:
+            d["normalization"] = self.normalization
+        if self.seq_init is not None:
+            d["seq_init"] = self.seq_init
+        return d
+
+    def joint_layout(self) -> JointLayout:
+        """The skeleton layout (a built-in one by name, else ``layout_def``)."""
+        return layout_from_meta(self.to_dict())
+
+    def encoder_options(self, rep: str) -> dict[str, Any]:
+        """The arguments of :func:`~skelcon.encoders.build_encoder` for representation
+        ``rep`` on this input."""
+        return {
+            "in_channels": self.in_channels,
+            "num_frames": self.num_frames,
+            "num_joints": self.num_joints,
+            "num_persons": self.num_persons,
+            "layout": self.joint_layout(),
+            **({"init": self.seq_init} if rep == "seq" and self.seq_init else {}),
+        }
 
 
-def build_encoders(reps: list[str], preset: str, spec: dict[str, Any]) -> dict[str, nn.Module]:
+def data_spec(meta: dict[str, Any], out_len: int, seq_init: str = "preset") -> dict[str, Any]:
+    """:class:`DataSpec` ``.from_meta(meta, out_len, seq_init)`` as the checkpoint's
+    plain dict (for the readers that still take one)."""
+    return DataSpec.from_meta(meta, out_len, seq_init).to_dict()
+
+
+def build_encoders(
+    reps: list[str], preset: str, spec: DataSpec | Mapping[str, Any]
+) -> dict[str, nn.Module]:
     """One query encoder per representation, sized by ``preset`` for input ``spec``."""
     from ..encoders import build_encoder
 
-    layout = layout_from_meta(spec)
-    return {
-        r: build_encoder(
-            r,
-            preset,
-            in_channels=spec["in_channels"],
-            num_frames=spec["num_frames"],
-            num_joints=spec["num_joints"],
-            num_persons=spec["num_persons"],
-            layout=layout,
-            **({"init": spec["seq_init"]} if r == "seq" and spec.get("seq_init") else {}),
-        )
-        for r in reps
-    }
+    spec = DataSpec.of(spec)
+    return {r: build_encoder(r, preset, **spec.encoder_options(r)) for r in reps}
 
 
-def build_moco(cfg, spec: dict[str, Any]) -> nn.Module:
+def build_moco(cfg: PretrainConfig, spec: DataSpec | Mapping[str, Any]) -> SkeletonMoCo:
     """The :class:`~skelcon.contrast.SkeletonMoCo` for a :class:`PretrainConfig`."""
     from ..contrast import SkeletonMoCo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from ..errors import SkelconError
 from ..utils.io import atomic_path
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
+def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
     """``torch.save`` to a temporary file, ``fsync``, then rename onto ``path``.
 
     A crash at any point leaves ``path`` as it was; a full disk raises a one-line
@@ -29,7 +29,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
         torch.save(state, f)
 
 
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     """A run directory means its ``last.pt``; a file is taken as is."""
     p = Path(path)
     if p.is_dir():
@@ -49,7 +49,7 @@ DATA_SPEC_KEYS = ("layout", "in_channels", "num_joints", "num_persons", "num_fra
 
 
 def load_checkpoint(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     map_location: Any = "cpu",
     require: tuple[str, ...] = ENCODER_ENTRIES,
 ) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def _writer_version(state: Any) -> str | None:
 
 def written_by(state: Any) -> str:
     """Which skelcon wrote checkpoint ``state``, as words for a message."""
-    from ..cli import package_version
+    from ..version import package_version
 
     v = _writer_version(state)
     if v is None:
@@ -101,7 +101,7 @@ def incomplete_advice(state: Any) -> str:
     """How to get a complete checkpoint instead of ``state``: pre-train with this skelcon
     when another version (or tool) wrote it; when this version did, the file was edited
     or cut since, so an intact copy serves as well."""
-    from ..cli import package_version
+    from ..version import package_version
 
     if _writer_version(state) == package_version():
         return (
@@ -112,7 +112,7 @@ def incomplete_advice(state: Any) -> str:
 
 
 def check_checkpoint(
-    state: Any, path: str | os.PathLike, require: tuple[str, ...] = ENCODER_ENTRIES
+    state: Any, path: str | os.PathLike[str], require: tuple[str, ...] = ENCODER_ENTRIES
 ) -> dict[str, Any]:
     """``state`` when it is a skelcon checkpoint holding ``require``, else one line.
 
@@ -143,6 +143,18 @@ def check_checkpoint(
     def bad(what: str) -> SkelconError:
         return SkelconError(f"checkpoint {p!r}: {what} ({written_by(state)})")
 
+    _check_entries(state, bad)
+    if "data" in state:
+        _check_spec_fields(state["data"], bad)
+        _check_spec(state["data"], bad)
+    for name, t in state["model"].items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise bad(f"non-finite values in model tensor {name}")
+    return state
+
+
+def _check_entries(state: dict[str, Any], bad: Callable[[str], SkelconError]) -> None:
+    """The entries of checkpoint ``state`` have their types (``bad(what)``: the error)."""
     for key in ("config", "model", "data"):
         if key in state and not isinstance(state[key], dict):
             raise bad(f"the {key!r} entry is a {type(state[key]).__name__}, not a dict")
@@ -160,27 +172,24 @@ def check_checkpoint(
     epoch = state.get("epoch")
     if "epoch" in state and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0):
         raise bad(f"'epoch' is {epoch!r}, not a count of finished epochs")
-    if "data" in state:
-        spec = state["data"]
-        gone = [k for k in DATA_SPEC_KEYS if k not in spec]
-        if gone:
-            raise bad(f"its data spec has no {', '.join(gone)}")
-        wrong = [k for k in DATA_SPEC_KEYS[1:] if isinstance(spec[k], bool)
-                 or not isinstance(spec[k], int) or spec[k] < 1]  # fmt: skip
-        if wrong:
-            raise bad(f"data spec {wrong[0]} is {spec[wrong[0]]!r}, not a positive integer")
-        _check_spec(spec, bad)
-    for name, t in state["model"].items():
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            raise bad(f"non-finite values in model tensor {name}")
-    return state
+
+
+def _check_spec_fields(spec: Mapping[str, Any], bad: Callable[[str], SkelconError]) -> None:
+    """The data spec has its :data:`DATA_SPEC_KEYS`, the sizes positive integers."""
+    gone = [k for k in DATA_SPEC_KEYS if k not in spec]
+    if gone:
+        raise bad(f"its data spec has no {', '.join(gone)}")
+    wrong = [k for k in DATA_SPEC_KEYS[1:] if isinstance(spec[k], bool)
+             or not isinstance(spec[k], int) or spec[k] < 1]  # fmt: skip
+    if wrong:
+        raise bad(f"data spec {wrong[0]} is {spec[wrong[0]]!r}, not a positive integer")
 
 
 # beyond any skeleton data: a spec asking for more is damaged, not a model to build
 MAX_PERSONS, MAX_FRAMES = 64, 100_000
 
 
-def _check_spec(spec: Mapping[str, Any], bad: Any) -> None:
+def _check_spec(spec: Mapping[str, Any], bad: Callable[[str], SkelconError]) -> None:
     """The data spec agrees with itself: channel names fit ``in_channels``, the layout
     is known (or stored) and has ``num_joints`` joints, persons and frames within
     :data:`MAX_PERSONS` / :data:`MAX_FRAMES`. ``bad(what)`` makes the error."""
@@ -192,7 +201,7 @@ def _check_spec(spec: Mapping[str, Any], bad: Any) -> None:
             check_channels(spec["channels"], spec["in_channels"], "channels")
         else:
             default_channels(spec["in_channels"])
-        joints = layout_from_meta(spec).num_joints
+        joints = layout_from_meta(dict(spec)).num_joints
     except (SkelconError, KeyError, TypeError, ValueError) as e:
         raise bad(f"its data spec is inconsistent: {e}") from None
     if joints != spec["num_joints"]:
@@ -204,7 +213,11 @@ def _check_spec(spec: Mapping[str, Any], bad: Any) -> None:
 
 
 def load_weights(
-    module: torch.nn.Module, state: Mapping[str, Any], *, checkpoint: str | os.PathLike, what: str
+    module: torch.nn.Module,
+    state: Mapping[str, Any],
+    *,
+    checkpoint: str | os.PathLike[str],
+    what: str,
 ) -> None:
     """``module.load_state_dict(state)`` (strict), or one line naming the keys that do
     not fit: missing, unexpected and differently sized ones, the first few of each with
@@ -266,7 +279,7 @@ def state_dict_mismatch(want: Mapping[str, Any], have: Mapping[str, Any], show: 
 
 def rng_state() -> dict[str, Any]:
     """Python, NumPy and torch (CPU and CUDA) RNG states, in weights_only-safe types."""
-    np_state = np.random.get_state()
+    np_state: tuple[Any, ...] = np.random.get_state(legacy=True)  # type: ignore[assignment]
     state = {
         "python": list(random.getstate()[1]),
         "python_version": random.getstate()[0],

@@ -18,7 +18,7 @@ from ..utils import threads
 from .distributed import Dist
 
 
-class BatchReader(Dataset):
+class BatchReader(Dataset[tuple[torch.Tensor, ...]]):
     """``reader[indices]`` -> ``(x (B,C,T,V,M) float32, num_frames (B,), labels (B,))``,
     and the ``indices`` themselves ((B,) int64) last when ``with_index``."""
 
@@ -33,7 +33,7 @@ class BatchReader(Dataset):
     def __len__(self) -> int:
         return len(self.split)
 
-    def __getitem__(self, indices: list[int] | np.ndarray):
+    def __getitem__(self, indices: list[int] | np.ndarray) -> tuple[torch.Tensor, ...]:
         idx = np.asarray(indices, dtype=np.int64)
         x = self.split.data[idx][:, :, : self.max_frames]
         batch = (
@@ -44,7 +44,9 @@ class BatchReader(Dataset):
         return (*batch, torch.from_numpy(idx)) if self.with_index else batch
 
 
-def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False, min_batch: int = 1):
+def batch_bounds(
+    n: int, batch_size: int, *, drop_last: bool = False, min_batch: int = 1
+) -> list[tuple[int, int]]:
     """``(start, stop)`` of each batch over ``n`` items in batches of ``batch_size``.
 
     ``drop_last`` drops a short final batch (unless it is the only one). A final batch
@@ -59,7 +61,7 @@ def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False, min_batch:
     return bounds
 
 
-class _Batches(torch.utils.data.Sampler):
+class _Batches(torch.utils.data.Sampler[np.ndarray]):
     def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int,
                  min_batch: int = 1, rank: int = 0, world_size: int = 1,
                  offset: int = 0):  # fmt: skip
@@ -97,7 +99,7 @@ def batch_loader(
     world_size: int = 1,
     rows: tuple[int, int] | None = None,
     with_index: bool = False,
-) -> DataLoader:
+) -> DataLoader[tuple[torch.Tensor, ...]]:
     """A loader yielding ``(x, num_frames, labels)`` batches; order fixed by ``seed``.
 
     ``with_index`` adds each clip's index in ``split`` ((B,) int64) as a fourth item.

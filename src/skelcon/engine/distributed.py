@@ -19,7 +19,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +28,26 @@ from torch import nn
 
 from ..errors import SkelconError
 from .device import resolve_device
+from .launch import (
+    AGENT_STORE,
+    COLLECTIVE_DEFAULT_MIN,
+    COLLECTIVE_ENV,
+    LAUNCH_VARS,
+    RENDEZVOUS_DEFAULT_S,
+    RENDEZVOUS_ENV,
+    START_HINT,
+    LaunchInfo,
+    dist_timeouts,
+    launch_env,
+    launch_info,
+    take_local_rank_arg,
+)
+
+__all__ = [  # the launcher's environment is read in .launch (no torch); named here too
+    "AGENT_STORE", "COLLECTIVE_DEFAULT_MIN", "COLLECTIVE_ENV", "LAUNCH_VARS", "RENDEZVOUS_DEFAULT_S",
+    "RENDEZVOUS_ENV", "SINGLE", "START_HINT", "Dist", "LaunchInfo", "current", "dist_timeouts",
+    "distributed", "launch_env", "launch_info", "take_local_rank_arg",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,7 +125,8 @@ class Dist:
         flat = torch.cat([b.reshape(-1) for b in stats])
         dist.all_reduce(flat, op=dist.ReduceOp.SUM)
         flat /= self.world_size
-        torch._foreach_copy_(stats, list(flat.split([b.numel() for b in stats])))
+        parts = flat.split([b.numel() for b in stats])  # type: ignore[no-untyped-call]
+        torch._foreach_copy_(stats, list(parts))
 
     @torch.no_grad()
     def gather_rows(self, t: torch.Tensor) -> torch.Tensor:
@@ -132,8 +153,9 @@ SINGLE = Dist()
 def current() -> Dist:
     """The :class:`Dist` of an already joined process group (``SINGLE`` when none)."""
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        local = int(os.environ.get("LOCAL_RANK", dist.get_rank()))
-        return Dist(dist.get_rank(), dist.get_world_size(), local)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        env = launch_info(check=False)  # a launcher's LOCAL_RANK when it started this group
+        return Dist(rank, world, env.local_rank if env.world_size == world else rank)
     return SINGLE
 
 
@@ -154,114 +176,6 @@ def _device_for(name: str, local_rank: int) -> torch.device:
             "device=cuda or auto (each process takes the GPU of its LOCAL_RANK)"
         )
     return device
-
-
-START_HINT = "torchrun --nproc_per_node=N -m skelcon {command} ..."
-LAUNCH_VARS = ("RANK", "MASTER_ADDR", "MASTER_PORT")
-
-
-def _env_int(name: str, env: Mapping[str, str], low: int, high: int | None, how: str) -> int:
-    """``env[name]`` as an int in ``low..high``, else one line naming it and ``how``."""
-    text = env.get(name, "").strip()
-    ok = text.lstrip("-").isdigit() and int(text) >= low and (high is None or int(text) <= high)
-    if not ok:
-        valid = f"in {low}..{high}" if high is not None else f">= {low}"
-        raise SkelconError(f"{name}={env.get(name)!r} is not an integer {valid}; {how}")
-    return int(text)
-
-
-def launch_env(
-    env: Mapping[str, str] | None = None, command: str = "pretrain"
-) -> tuple[int, int, int]:
-    """``(world_size, rank, local_rank)`` of the launcher's environment ``env`` (default
-    ``os.environ``); ``(1, 0, 0)`` without ``WORLD_SIZE`` or with ``WORLD_SIZE=1``.
-
-    With ``WORLD_SIZE > 1`` the rendezvous needs ``RANK``, ``MASTER_ADDR`` and
-    ``MASTER_PORT`` (torchrun and ``torch.distributed.launch`` set them all;
-    ``LOCAL_RANK`` defaults to 0). A missing or malformed one, or a timeout setting
-    that is not a positive number (:func:`dist_timeouts`), raises a one-line
-    :class:`SkelconError` naming it and how to start several processes, before any work.
-    """
-    env = os.environ if env is None else env
-    if not env.get("WORLD_SIZE", "").strip():
-        return 1, 0, 0
-    start = START_HINT.format(command=command)
-    world = _env_int("WORLD_SIZE", env, 1, None, f"start several processes with {start}, "
-                     "or unset WORLD_SIZE for one process")  # fmt: skip
-    if world == 1:
-        return 1, 0, 0
-    how = (f"start the {world} processes with {start.replace('=N', f'={world}')} (it sets "
-           "RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT), or unset WORLD_SIZE for one process")  # fmt: skip
-    for name in LAUNCH_VARS:
-        if not env.get(name, "").strip():
-            raise SkelconError(f"WORLD_SIZE={world} is set but {name} is not; {how}")
-    rank = _env_int("RANK", env, 0, world - 1, how)
-    _env_int("MASTER_PORT", env, 1, 65535, how)
-    local = _env_int("LOCAL_RANK", env, 0, world - 1, how) if env.get("LOCAL_RANK") else 0
-    dist_timeouts(env)
-    return world, rank, local
-
-
-def take_local_rank_arg(argv: list[str], env: MutableMapping[str, str] | None = None) -> list[str]:
-    """``argv`` without the ``--local-rank=N`` / ``--local_rank N`` that the old
-    launcher (``python -m torch.distributed.launch``) appends; ``N`` goes to
-    ``env["LOCAL_RANK"]`` (default ``os.environ``) unless the launcher set it there
-    already (they agree). A missing value or one that is not an integer: one-line error."""
-    env = os.environ if env is None else env
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        flag, eq, value = a.partition("=")
-        if flag in ("--local-rank", "--local_rank"):
-            if not eq:
-                value = argv[i + 1] if i + 1 < len(argv) else ""
-                if value.startswith("--"):  # the next option, not a value
-                    value = ""
-                else:
-                    i += 1
-            if not value:
-                raise SkelconError(f"{flag} needs a value (e.g. {flag} 0)")
-            if not value.isdigit():
-                raise SkelconError(f"{flag}={value!r} is not a local rank (an integer >= 0)")
-            env.setdefault("LOCAL_RANK", value)
-        else:
-            out.append(a)
-        i += 1
-    return out
-
-
-RENDEZVOUS_ENV = "SKELCON_RENDEZVOUS_TIMEOUT"  # seconds every process waits for the others
-RENDEZVOUS_DEFAULT_S = 300.0
-COLLECTIVE_ENV = "SKELCON_DIST_TIMEOUT_MIN"  # minutes a collective waits for a slow rank
-COLLECTIVE_DEFAULT_MIN = 60.0
-AGENT_STORE = "TORCHELASTIC_USE_AGENT_STORE"  # torchrun's agent already gathered the ranks
-
-
-def _env_positive(name: str, default: float, unit: str, env: Mapping[str, str]) -> float:
-    """``env[name]`` as a positive number of ``unit`` (``default`` when unset), else one line."""
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (value > 0 and value != float("inf")):
-        raise SkelconError(f"{name}={env.get(name)!r} is not valid (valid: a number of {unit} > 0)")
-    return value
-
-
-def dist_timeouts(env: Mapping[str, str] | None = None) -> tuple[float, float]:
-    """``(rendezvous seconds, collective minutes)`` from ``SKELCON_RENDEZVOUS_TIMEOUT``
-    (default 300 s: how long a process waits for the others to start) and
-    ``SKELCON_DIST_TIMEOUT_MIN`` (default 60 min: how long a collective waits for a
-    slow rank). A value that is not a positive number: one-line :class:`SkelconError`."""
-    env = os.environ if env is None else env
-    return (
-        _env_positive(RENDEZVOUS_ENV, RENDEZVOUS_DEFAULT_S, "seconds", env),
-        _env_positive(COLLECTIVE_ENV, COLLECTIVE_DEFAULT_MIN, "minutes", env),
-    )
 
 
 @contextlib.contextmanager
@@ -327,7 +241,7 @@ def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_m
     with _default_stop_signals():
         try:
             store, _, _ = next(
-                dist.rendezvous(
+                dist.rendezvous(  # type: ignore[attr-defined]
                     "env://", rank, world, timeout=datetime.timedelta(seconds=rendezvous_s)
                 )
             )
@@ -336,7 +250,8 @@ def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_m
         timeout = datetime.timedelta(minutes=collective_min)
         store.set_timeout(timeout)
         dist.init_process_group(
-            backend, store=dist.PrefixStore("default_pg", store), rank=rank, world_size=world,
+            backend, store=dist.PrefixStore("default_pg", store),  # type: ignore[attr-defined]
+            rank=rank, world_size=world,
             timeout=timeout,
         )  # fmt: skip
 
@@ -353,7 +268,7 @@ def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
     process during it; collectives wait ``SKELCON_DIST_TIMEOUT_MIN`` minutes (default
     60) for a slow rank. A group joined here is left on exit; one that was already
     joined (a caller's) is kept. Raises :class:`SkelconError` when a rank has no GPU of
-    its own, the launcher's environment is incomplete (:func:`launch_env`), a timeout
+    its own, the launcher's environment is incomplete (:func:`launch_info`), a timeout
     setting is not a positive number, or the rendezvous fails or times out (naming
     what did not arrive).
     """
@@ -366,17 +281,18 @@ def distributed(device_name: str) -> Iterator[tuple[Dist, torch.device]]:
             else resolve_device(device_name),
         )
         return
-    world, rank, local = launch_env()
-    if world <= 1:
+    info = launch_info()
+    if not info.enabled:
         yield SINGLE, resolve_device(device_name)
         return
     rendezvous_s, collective_min = dist_timeouts()
-    device = _device_for(device_name, local)
+    device = _device_for(device_name, info.local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    _join("nccl" if device.type == "cuda" else "gloo", rank, world, rendezvous_s, collective_min)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    _join(backend, info.rank, info.world_size, rendezvous_s, collective_min)
     try:
-        yield Dist(rank, world, local), device
+        yield Dist(info.rank, info.world_size, info.local_rank), device
         # every rank has finished its collectives before any tears its group down: rank
         # 0 hosts the store, and a peer still using it aborts ("terminate called ...")
         dist.barrier()

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
+from typing import Literal
 
 import torch
 from torch import nn
@@ -57,7 +58,7 @@ class StopSignals:
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> Literal[False]:
         for s, handler in self._old.items():
             signal.signal(s, handler)  # type: ignore[arg-type]
         self._old.clear()
@@ -82,8 +83,12 @@ class StopSignals:
             raise _Stop(self.signum)
 
 
-def _bad(t: torch.Tensor) -> bool:
-    return not math.isfinite(float(t.detach()))
+def _value(t: torch.Tensor | float) -> float:
+    return float(t.detach()) if isinstance(t, torch.Tensor) else float(t)
+
+
+def _bad(t: torch.Tensor | float) -> bool:
+    return not math.isfinite(_value(t))
 
 
 def nonfinite_modules(modules: Mapping[str, nn.Module]) -> list[str]:
@@ -97,14 +102,15 @@ def nonfinite_modules(modules: Mapping[str, nn.Module]) -> list[str]:
 
 
 def guard_loss(
-    loss: torch.Tensor,
+    loss: torch.Tensor | float,
     stats: Mapping[str, torch.Tensor],
     *,
     where: str,
     modules: Mapping[str, nn.Module],
     advice: str,
 ) -> None:
-    """Raise a one-line :class:`SkelconError` when ``loss`` is NaN or Inf.
+    """Raise a one-line :class:`SkelconError` when ``loss`` (a tensor, or its value
+    already fetched) is NaN or Inf.
 
     The message names ``where`` (the step), the non-finite ``loss/...`` terms of
     ``stats`` (``loss/a->b`` per contrastive pair), the representation(s) to blame
@@ -115,7 +121,7 @@ def guard_loss(
     if not _bad(loss):
         return
     terms = [k for k, v in stats.items() if k.startswith("loss/") and _bad(v)]
-    parts = [", ".join(f"{k} = {float(stats[k].detach())}" for k in terms) or "the summed loss"]
+    parts = [", ".join(f"{k} = {_value(stats[k])}" for k in terms) or "the summed loss"]
     broken = nonfinite_modules(modules)
     if broken:
         parts.append(f"non-finite weights in {', '.join(broken)}")
@@ -126,9 +132,7 @@ def guard_loss(
             reps = sorted(set.intersection(*pairs))
         if reps:
             parts.append(f"non-finite embeddings of {', '.join(reps)}")
-    raise SkelconError(
-        f"loss became {float(loss.detach())} at {where}: {'; '.join(parts)}; {advice}"
-    )
+    raise SkelconError(f"loss became {_value(loss)} at {where}: {'; '.join(parts)}; {advice}")
 
 
 def guard_weights(modules: Mapping[str, nn.Module], *, where: str, advice: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 class MetricsLogger:
     """Append one JSON object per call to ``run/metrics.jsonl``; mirror scalars to TensorBoard."""
 
-    def __init__(self, run_dir: str | os.PathLike, tensorboard: bool = True):
+    def __init__(self, run_dir: str | os.PathLike[str], tensorboard: bool = True):
         self.path = Path(run_dir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tb = None

@@ -39,7 +39,7 @@ class KnnMonitor:
 
     @classmethod
     def for_run(
-        cls, cfg: MonitorConfig, data: str | os.PathLike, benchmark: str, train: PreparedSplit,
+        cls, cfg: MonitorConfig, data: str | os.PathLike[str], benchmark: str, train: PreparedSplit,
         out_len: int,
     ) -> tuple[KnnMonitor | None, str]:  # fmt: skip
         """``(monitor, "")`` or ``(None, why not)`` for pre-training on ``train``."""
@@ -76,7 +76,7 @@ class KnnMonitor:
         from ..eval.features import extract_features
         from ..eval.knn import knn_accuracy
 
-        def crop(x, nf):
+        def crop(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
             return center_crop_resize(x, nf, out_len=self.out_len)
 
         n_train, n_test = len(self.train), len(self.test)

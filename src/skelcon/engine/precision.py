@@ -18,14 +18,21 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
+from ..config import PRECISIONS
 from ..errors import SkelconError
 from ..utils.cpu import native_cpu_precision, precision_note
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+if TYPE_CHECKING:
+    from ..contrast import SkeletonMoCo
+
+# the autocast dtype of each of config.PRECISIONS (None: fp32, no autocast)
+DTYPES: dict[str, torch.dtype | None] = dict(
+    zip(PRECISIONS, (None, torch.bfloat16, torch.float16), strict=True)
+)
 
 
 class Precision:
@@ -48,13 +55,13 @@ class Precision:
         # low precision anyway (tests of its numerics).
         self.fallback = (self.device.type == "cpu" and mode != "fp32" and not emulated
                          and not native_cpu_precision(mode))  # fmt: skip
-        self.dtype = None if self.fallback else PRECISIONS[mode]
+        self.dtype = None if self.fallback else DTYPES[mode]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
             torch.backends.cudnn.allow_tf32 = bool(tf32)
 
-    def autocast(self) -> contextlib.AbstractContextManager:
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """The autocast context of the encoders (a no-op for fp32)."""
         if self.dtype is None:
             return contextlib.nullcontext()
@@ -70,26 +77,26 @@ class Precision:
     def step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
         """``loss.backward()`` then ``opt.step()``, through the GradScaler for fp16."""
         opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(opt)
         self.scaler.update()
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """The loss scaler's state (empty unless fp16), for checkpoints."""
         return self.scaler.state_dict() if self.scaler.is_enabled() else {}
 
-    def load_state_dict(self, state: dict | None) -> None:
+    def load_state_dict(self, state: dict[str, Any] | None) -> None:
         if state and self.scaler.is_enabled():
             self.scaler.load_state_dict(state)
 
 
-def apply_precision(model: nn.Module, precision: Precision) -> None:
+def apply_precision(model: SkeletonMoCo, precision: Precision) -> None:
     """Make ``model`` (a :class:`~skelcon.contrast.SkeletonMoCo`) run its encoders in
     ``precision``."""
     model.autocast = precision.autocast
 
 
-def compile_encoders(model: nn.Module, enabled: bool) -> None:
+def compile_encoders(model: SkeletonMoCo, enabled: bool) -> None:
     """``torch.compile`` every query and key encoder of ``model`` in place (keys of
     ``state_dict`` unchanged). Raises :class:`SkelconError` when compilation is not
     possible here (no C++ compiler for the CPU backend)."""

@@ -16,6 +16,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -54,14 +55,14 @@ def size_notes(cfg: PretrainConfig, num_clips: int) -> list[str]:
     return notes
 
 
-class _Bar(tqdm):
+class _Bar(tqdm):  # type: ignore[misc]  # (tqdm has no type hints)
     """A tqdm bar whose time left and speed are those of its :class:`RunProgress`."""
 
     run: RunProgress | None = None
 
     @property
-    def format_dict(self):
-        d = super().format_dict
+    def format_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = super().format_dict
         run = self.run
         left = run.left() if run is not None else math.nan
         step_s = run.step_s() if run is not None else math.nan
@@ -174,9 +175,9 @@ class RunProgress:
         self.decided = True
         left = (self.total - self.done) * step_s + self.monitor_left()
         if left > LONG_RUN_S:
-            knn = self.monitor_left()
-            knn = (f" ({duration(knn)} of it the {len(self.monitor_due)} kNN monitor "
-                   "passes still due)") if knn else ""  # fmt: skip
+            knn_s = self.monitor_left()
+            knn = (f" ({duration(knn_s)} of it the {len(self.monitor_due)} kNN monitor "
+                   "passes still due)") if knn_s else ""  # fmt: skip
             self.note(
                 f"at {self.cfg.batch_size / step_s:.1f} samples/s on this CPU{how} the rest "
                 f"of this run takes about {duration(left)}{knn}; --config cpu_small is the "
@@ -241,9 +242,9 @@ class RunProgress:
         100 lines in all, the last one always."""
         every = -(-self.cfg.epochs // 100)
         if self.enabled and (epoch % every == 0 or epoch == self.cfg.epochs):
-            left = self.left()
-            more = (self.done < self.total or self.monitor_left() > 0) and not math.isnan(left)
-            left = f"  about {duration(left)} left" if more else ""
+            left_s = self.left()
+            more = (self.done < self.total or self.monitor_left() > 0) and not math.isnan(left_s)
+            left = f"  about {duration(left_s)} left" if more else ""
             tqdm.write(f"epoch {epoch}/{self.cfg.epochs}  loss {loss:.4f}  "
                        f"{samples_per_s:.0f} samples/s{left}")  # fmt: skip
 

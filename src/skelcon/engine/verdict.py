@@ -20,8 +20,10 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from ..utils.io import atomic_write
 
@@ -88,13 +90,15 @@ class Verdict:
             + f"): {self.status}"
         )  # fmt: skip
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "gain": round(self.gain, 3), "noise": round(self.noise, 3),
                 "points_per_clip": round(self.clip_points, 4),
                 "clips_per_point": round(self.n_test / 100, 4), "status": self.status}  # fmt: skip
 
 
-def judge(records: list[dict], n_test: int, reachable: int | None = None) -> list[Verdict]:
+def judge(
+    records: list[dict[str, Any]], n_test: int, reachable: int | None = None
+) -> list[Verdict]:
     """Verdicts from a run's ``metrics.jsonl`` records: for every ``knn/<rep>`` key, its
     first measurement (epoch 0) against its last. Empty when the run has no epoch-0 kNN
     (monitor off, or no labelled test split)."""
@@ -110,7 +114,7 @@ def judge(records: list[dict], n_test: int, reachable: int | None = None) -> lis
     return [Verdict(rep, first[rep], last[rep], n_test, reachable) for rep in first if n_test > 0]
 
 
-def read_records(run: str | os.PathLike) -> list[dict]:
+def read_records(run: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The JSON records of ``run/metrics.jsonl`` (a torn last line is skipped)."""
     path = Path(run) / "metrics.jsonl"
     out = []
@@ -122,7 +126,7 @@ def read_records(run: str | os.PathLike) -> list[dict]:
     return out
 
 
-def advice(verdicts: list[Verdict], steps: int, levers: list[str] = ()) -> str:
+def advice(verdicts: list[Verdict], steps: int, levers: Sequence[str] = ()) -> str:
     """What to try when an encoder did not pay off (empty when all did); ``levers``: the
     measured levers that apply to this run (:func:`levers`)."""
     bad = [v.rep.upper() for v in verdicts if v.status != PAID_OFF]
@@ -154,8 +158,8 @@ def levers(steps: int, two_d: bool, cropped: bool) -> list[str]:
     return out
 
 
-def conclude(run: str | os.PathLike, n_test: int, steps: int, *, echo: bool = True,
-             tips: list[str] = (), reachable: int | None = None) -> list[Verdict]:  # fmt: skip
+def conclude(run: str | os.PathLike[str], n_test: int, steps: int, *, echo: bool = True,
+             tips: Sequence[str] = (), reachable: int | None = None) -> list[Verdict]:  # fmt: skip
     """Judge a finished run from its ``metrics.jsonl``; write ``run/verdict.json``
     (atomically) and, with ``echo``, print one line per encoder and a warning naming the
     encoders that did not pay off (stderr). ``reachable``: the test clips whose class occurs

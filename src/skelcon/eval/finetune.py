@@ -28,6 +28,8 @@ representation and both shapes.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -55,6 +57,30 @@ def check_labels(split: PreparedSplit, num_classes: int, what: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class FinetuneResult:
+    """What :func:`finetune` measured: ``top1`` (%, final epoch), ``metrics`` (top-5,
+    per-class, confusion: see :mod:`skelcon.eval.metrics`), ``train_loss`` (per epoch),
+    the split sizes and the trained classifier ``head``. ``result["top1"]`` reads a
+    field as the dict this used to be did."""
+
+    top1: float
+    metrics: dict[str, Any]
+    train_loss: list[float]
+    num_train: int
+    num_test: int
+    head: nn.Module
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.__dataclass_fields__:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (values not copied), in their order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 def finetune(
     encoder: nn.Module,
     train: PreparedSplit,
@@ -68,13 +94,13 @@ def finetune(
     progress: bool = True,
     desc: str = "finetune",
     representation: str | None = None,
-) -> dict:
+) -> FinetuneResult:
     """Train ``encoder`` (in place) + a new linear head on ``train``; test on ``test``.
 
     ``encoder`` maps ``(N, C, out_len, V, M)`` to ``(N, D)``; its weights change.
-    Returns ``{"top1" (%, final epoch), "metrics" (top-5, per-class, confusion: see
-    :mod:`skelcon.eval.metrics`), "train_loss" (per epoch), "num_train", "num_test",
-    "head" (the trained classifier)}``. ``seed`` (default ``cfg.seed``) fixes the head's
+    Returns a :class:`FinetuneResult`: ``top1`` (%, final epoch), ``metrics`` (top-5,
+    per-class, confusion: see :mod:`skelcon.eval.metrics`), ``train_loss`` (per epoch),
+    ``num_train``, ``num_test`` and ``head`` (the trained classifier). ``seed`` (default ``cfg.seed``) fixes the head's
     initialisation, batch order, crops and dropout; ``representation`` names the encoder
     in errors. A NaN/Inf loss or weight raises a one-line :class:`SkelconError` naming
     the step and the encoder; SIGINT/SIGTERM raise :class:`~skelcon.errors.Interrupted`
@@ -149,14 +175,14 @@ def finetune(
     with torch.no_grad():
         logits = head(feats)
         top1 = (logits.argmax(1) == labels).float().mean().item() * 100
-    return {
-        "top1": top1,
-        "metrics": classification_metrics(logits, labels, class_names(test.meta, num_classes)),
-        "train_loss": losses,
-        "num_train": len(train),
-        "num_test": len(test),
-        "head": head,
-    }
+    return FinetuneResult(
+        top1=top1,
+        metrics=classification_metrics(logits, labels, class_names(test.meta, num_classes)),
+        train_loss=losses,
+        num_train=len(train),
+        num_test=len(test),
+        head=head,
+    )
 
 
 def _named_modules(encoder: nn.Module, representation: str | None) -> dict[str, nn.Module]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +18,35 @@ from ..errors import SkelconError
 from .crop_bank import bank_batches, bank_bytes, check_bank_size, extract_crop_bank
 from .features import extract_features
 from .metrics import class_names, classification_metrics
+
+
+@dataclass(frozen=True)
+class LinearResult:
+    """What :func:`linear_eval` measured: ``top1`` (%) of the final epoch, its
+    ``metrics`` (:func:`~skelcon.eval.metrics.classification_metrics`), the best epoch's
+    top-1 and which it was (selection on the test set: for comparison only), the top-1
+    ``history`` per epoch, the split sizes, ``train_input`` (how training inputs were
+    made) and ``crop_bank`` (``k``, ``bytes``, ``seconds`` of a bank; ``None`` without).
+    ``result["top1"]`` reads a field as the dict this used to be did."""
+
+    top1: float
+    metrics: dict[str, Any]
+    best_epoch_top1: float
+    best_epoch: int
+    history: list[float]
+    num_train: int
+    num_test: int
+    train_input: str
+    crop_bank: dict[str, Any] | None
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.__dataclass_fields__:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (values not copied), in their order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def freeze(encoder: nn.Module) -> nn.Module:
@@ -50,9 +81,10 @@ def linear_eval(
     *,
     out_len: int,
     progress: bool = True,
-) -> dict:
+) -> LinearResult:
     """Train a linear classifier on frozen features; returns top-1 (%) of the final epoch
-    and, under ``metrics``, its :func:`~skelcon.eval.metrics.classification_metrics`.
+    and, under ``metrics``, its :func:`~skelcon.eval.metrics.classification_metrics`
+    (a :class:`LinearResult`).
 
     Training inputs are random temporal crop-resizes (ratio ~ U[crop_min, 1]) drawn
     afresh every epoch, test inputs a centre crop (paper Appendix A.1). ``train_crop="center"``
@@ -140,17 +172,17 @@ def linear_eval(
         bar.set_postfix(top1=f"{acc:.1f}")
     with torch.no_grad():
         metrics = classification_metrics(clf(test_x), test_y, class_names(train.meta))
-    return {
-        "top1": history[-1],
-        "metrics": metrics,
-        "best_epoch_top1": max(history),
-        "best_epoch": int(max(range(len(history)), key=history.__getitem__)) + 1,
-        "history": history,
-        "num_train": len(train),
-        "num_test": len(test),
-        "train_input": train_input_text(cfg),
-        "crop_bank": bank_info,
-    }
+    return LinearResult(
+        top1=history[-1],
+        metrics=metrics,
+        best_epoch_top1=max(history),
+        best_epoch=int(max(range(len(history)), key=history.__getitem__)) + 1,
+        history=history,
+        num_train=len(train),
+        num_test=len(test),
+        train_input=train_input_text(cfg),
+        crop_bank=bank_info,
+    )
 
 
 def train_input_text(cfg: LinearEvalConfig) -> str:
