@@ -39,16 +39,6 @@ LAYERS: dict[str, int] = {
 
 # (importer, imported) pairs that break the layering today, each with what must move.
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
-    # engine's kNN monitor embeds clips with eval's feature extraction and scores them
-    # with eval's kNN: extract_features (which itself needs engine.data.batch_loader and
-    # engine.distributed) should move into engine (e.g. engine/features.py) and
-    # knn_accuracy/knn_scores below engine; eval then re-exports them.
-    ("skelcon.engine.monitor", "skelcon.eval.features"): "move extract_features into engine",
-    ("skelcon.engine.monitor", "skelcon.eval.knn"): "move the kNN scoring below engine",
-    # engine stamps checkpoints with the version: skelcon.version.package_version is the
-    # lower home (skelcon.cli re-exports it until engine imports it from there).
-    ("skelcon.engine.checkpoint", "skelcon.cli"): "import package_version from skelcon.version",
-    ("skelcon.engine.pretrain", "skelcon.cli"): "import package_version from skelcon.version",
     # read_clip(path, like=<a run>) reads the run's checkpoint for the data it was trained
     # on: the data entry of a checkpoint should be readable from data/ (or the run case
     # resolved above engine, e.g. in skelcon.read_clip), not by data importing engine.

@@ -73,8 +73,8 @@ class KnnMonitor:
         clips once per encoder); ``speed(samples_per_s)`` is called as batches finish
         with the clips embedded by every encoder per second so far (inference speed)."""
         from ..augment import center_crop_resize
-        from ..eval.features import extract_features
-        from ..eval.knn import knn_accuracy
+        from .features import extract_features
+        from .knn import knn_accuracy
 
         def crop(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
             return center_crop_resize(x, nf, out_len=self.out_len)

@@ -280,7 +280,7 @@ def measure(run: Run, epoch: int) -> None:
         return
     with run.progress.monitor_pass(epoch):  # its own bar; not in the training speed
         knn = run.monitor.measure(dict(run.model.query_encoders), run.device, progress=run.echo,
-                                  speed=run.shown.monitor_speed)  # fmt: skip
+                                  speed=run.progress.monitor_speed)  # fmt: skip
     run.logger.log(epoch * run.steps_per_epoch, epoch=epoch, **knn)
     if run.echo:
         tqdm.write(f"epoch {epoch}  kNN top-1 " + "  ".join(
