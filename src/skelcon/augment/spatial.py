@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import torch
 
+from ..config import JITTER_MODES
 from ..errors import SkelconError, choices_message
 
 __all__ = ["JITTER_MODES", "apply_matrix", "joint_dropout", "joint_jitter", "joint_noise", "shear"]
-
-JITTER_MODES = ("paper", "reference")
 
 
 def _check_coords(x: torch.Tensor, coords: int | None) -> int:

@@ -5,7 +5,6 @@ and the translation of a library error's parameter name into the flag that set i
 from __future__ import annotations
 
 import argparse
-import os
 import re
 
 from ..errors import SkelconError
@@ -55,9 +54,11 @@ def add_override_args(p: argparse.ArgumentParser) -> None:
 
 
 def rank() -> int:
-    """This process's rank under torchrun (0 without it)."""
-    text = os.environ.get("RANK", "0")
-    return int(text) if text.isdigit() else 0
+    """This process's rank under torchrun (0 without it; the one reader of the launcher's
+    environment, :func:`skelcon.engine.launch.launch_info`, which imports no torch)."""
+    from ..engine.launch import launch_info
+
+    return launch_info(check=False).rank
 
 
 def flag_for(param: str, flag_of: dict[str, str] | None = None) -> str:

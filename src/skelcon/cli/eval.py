@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import (
+    SIMILARITIES,
     FinetuneConfig,
     KnnConfig,
     LinearEvalConfig,
@@ -207,7 +208,7 @@ def add_cli(sub) -> None:
     )
     _common_args(p)
     p.add_argument("--k", type=int, help=f"neighbours (default: the config's, {knn.k})")
-    p.add_argument("--similarity", choices=["cosine", "euclidean"],
+    p.add_argument("--similarity", choices=SIMILARITIES,
                    help=f"(default: the config's, {knn.similarity})")  # fmt: skip
     p.add_argument(
         "--batch-size", type=int,

@@ -69,21 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_torchrun(args: argparse.Namespace) -> None:
     """Under torchrun (``WORLD_SIZE`` > 1) only the commands that use the processes run,
     and only with the launcher's whole environment (checked before any work)."""
-    import os
-
-    if not os.environ.get("WORLD_SIZE", "").strip():
-        return
-    from ..engine.distributed import launch_env  # (imports torch: only under a launcher)
+    from ..engine.launch import launch_info
 
     name = args.command + (f" {args.protocol}" if args.command == "eval" else "")
-    world = os.environ["WORLD_SIZE"].strip()
-    if name not in ("pretrain", "eval linear", "eval knn") and not (
-        world.isdigit() and int(world) <= 1
-    ):
+    if launch_info(check=False).world_size <= 1:
+        return
+    if name not in ("pretrain", "eval linear", "eval knn"):
         raise SkelconError(
             f"skelcon {name} runs in one process; under torchrun use pretrain, eval linear "
             "or eval knn (run the others without torchrun)"
         )
+    from ..engine.distributed import launch_env  # (imports torch: only under a launcher)
+
     launch_env(command=name)
 
 

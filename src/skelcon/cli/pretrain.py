@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import PRECISIONS, PRESETS
 from .common import add_common_args, add_override_args, add_representation_arg, rank
 
 
@@ -43,7 +44,7 @@ def add_cli(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="several processes (GPUs, nodes; docs/scaling.md):\n"
         "  torchrun --nproc_per_node=N -m skelcon pretrain ...   (batch_size is the global batch)\n"
-        "speed: --set precision=bf16|fp16  --set compile=true  --set sync_bn=true (GPUs)",
+        f"speed: --set precision={'|'.join(PRECISIONS[1:])}  --set compile=true  --set sync_bn=true (GPUs)",
     )  # fmt: skip
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--out", required=True, help="run directory")
@@ -57,7 +58,7 @@ def add_cli(sub) -> None:
                    help="training epochs (default: the config's); turns the config's min_steps off")  # fmt: skip
     p.add_argument("--batch-size", type=int, help="training batch (default: the config's)")
     p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
-    p.add_argument("--preset", choices=["paper", "small"], help="encoder sizes")
+    p.add_argument("--preset", choices=PRESETS, help="encoder sizes")
     add_representation_arg(p, required=False)
     add_common_args(p)  # --benchmark: its train split is used
     p.set_defaults(func=_pretrain)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..config import SIMILARITIES
 from ..errors import SkelconError
 
 
@@ -47,7 +48,7 @@ def knn_scores(
     sample (``-inf`` for a class without training samples). With ``k = 1`` this is
     the order of the nearest training sample of each class.
     """
-    if similarity not in ("cosine", "euclidean"):
+    if similarity not in SIMILARITIES:
         raise SkelconError(f"similarity {similarity!r} is not valid (valid: cosine, euclidean)")
     n = train_feats.shape[0]
     if n == 0:
