@@ -102,3 +102,12 @@ def test_min_instances_hint_only_where_the_flag_exists(tmp_path, capsys):
     assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--out",
                  str(tmp_path / "out")]) == 0  # fmt: skip
     assert "--min-instances" not in capsys.readouterr().out
+
+
+def test_no_test_split_is_said(tmp_path, capsys):
+    raw = _folder(tmp_path / "raw", {"wave": 4})
+    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--test-fraction",
+                 "0", "--out", str(tmp_path / "out")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "4 clips (1 class, channels" in out
+    assert "benchmark default has no test split" in out

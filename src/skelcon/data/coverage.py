@@ -91,6 +91,10 @@ def coverage_notes(meta: Mapping, *, drop_hint: str = "") -> list[str]:
             + "; an accuracy 'over all classes' counts them (meta.json class_coverage)"
             + (f"; {drop_hint}" if drop_hint else "")
         )  # fmt: skip
+    for bench in meta.get("benchmarks", {}):
+        if bench not in cov["benchmarks"]:  # no test split (e.g. --test-fraction 0)
+            notes.append(f"benchmark {bench} has no test split: the evaluations (eval knn, "
+                         "linear, ...) and the pre-training kNN monitor need one")  # fmt: skip
     for bench, b in cov["benchmarks"].items():
         if b["test_only"]:
             lost = b["num_test"] - b["reachable_test"]

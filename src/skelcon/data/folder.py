@@ -1027,7 +1027,8 @@ def prepare_folder(
         **meta,
     )  # fmt: skip
     print(
-        f"folder: {len(writer)} clips ({len(folder.classes)} classes, channels "
+        f"folder: {len(writer)} clips ({len(folder.classes)} "
+        f"{'class' if len(folder.classes) == 1 else 'classes'}, channels "
         f"{','.join(folder.channels)}, layout {folder.layout.name}) written to {out} ("
         + ", ".join(f"{s} {len(r)}" for s, r in parts.items())
         + f"); skipped {len(report.skipped)}"
