@@ -89,7 +89,7 @@ def case_import_npy(case: Case, corpus: Corpus) -> str:
     """End to end: ``prepare_import_npy`` on a tiny, possibly damaged, npy folder."""
     from skelcon.data.imports import prepare_import_npy
 
-    if case.chance(0.5):  # the kinds of issue 17: channels, axes, NaN, pickle bombs
+    if case.chance(0.5):  # channels, axes, NaN, pickle bombs
         raw, kwargs, expect = _npy_kind(case)
         out = case.tmp / "out"
         case.post = out_after_refusal(out)
@@ -161,7 +161,7 @@ def case_import_pyskl(case: Case, corpus: Corpus) -> str:
     """End to end: ``prepare_import_pyskl`` on a tiny, possibly damaged, PYSKL pickle."""
     from skelcon.data.imports import prepare_import_pyskl
 
-    if case.chance(0.5):  # the kinds of issue 17: channels, axes, NaN, pickle bombs
+    if case.chance(0.5):  # channels, axes, NaN, pickle bombs
         obj, kwargs, expect = _pyskl_kind(case)
         raw, out = case.tmp / "ann.pkl", case.tmp / "out"
         _write_pickle(raw, obj, case.rng.randint(2, 5))
