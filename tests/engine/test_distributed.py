@@ -111,6 +111,7 @@ def _one_step_worker(rank: int, world: int, port: int, out: str) -> None:
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.slow
 @pytest.mark.ddp
 def test_two_half_batches_equal_one_full_batch(tmp_path):
     """Loss, weights, queues (keys, clips, pointer) and the logged statistics of 2 steps
@@ -206,6 +207,7 @@ def _ranks_main(rank: int, world: int, port: int, data: str, run: str, extra: li
                f"{run}/rank{rank}_state.pt")  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.ddp
 def test_two_processes_keep_identical_ranks_and_resume_exactly(tiny_data, tmp_path):
     straight = _run(2, tiny_data, tmp_path / "a", "epochs=2")
@@ -251,6 +253,7 @@ def test_single_process_is_unaffected():
     assert Dist().mean_stats({}) == {}
 
 
+@pytest.mark.slow
 @pytest.mark.ddp
 def test_torchrun_command_line(tiny_data, tmp_path):
     """The README's command: ``torchrun --nproc_per_node=2 -m skelcon pretrain ...``."""

@@ -123,6 +123,7 @@ def test_cli_sigint_prints_one_line_and_exits_130(tiny_data, tmp_path, monkeypat
     assert err[0].endswith("--resume")
 
 
+@pytest.mark.slow
 def test_real_sigterm_to_a_cli_process_exits_143(tiny_data, tmp_path):
     out = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

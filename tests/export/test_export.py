@@ -47,6 +47,7 @@ def _batches(tiny_data):
     return [(torch.from_numpy(x), torch.from_numpy(nf)), (one_x, one_nf)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rep", REPS)
 def test_onnx_matches_pytorch_in_onnxruntime(run_dir, tiny_data, tmp_path, rep, capsys):
     import onnx
