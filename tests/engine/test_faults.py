@@ -152,6 +152,7 @@ def _run_two_of_three(tiny_data, out: Path) -> None:
     pretrain(_cfg("epochs=3"), tiny_data, "default", out, progress=False, stop_after=2)
 
 
+@pytest.mark.slow
 def test_corrupt_last_pt_names_the_newest_intact_epoch(
     tiny_data, tmp_path, capsys, monkeypatch, straight3
 ):
