@@ -1,4 +1,5 @@
-# Two entry points: `make demo` and `make test`. Both create .venv on first use.
+# Entry points: `make demo` and `make test`; for development also `make lint`, `make typecheck`
+# and `make test-fast` (CONTRIBUTING.md). All create .venv on first use.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PIP    := $(PY) -m pip
 # elsewhere it is the ordinary PyPI build (CUDA on Linux). Override: make demo TORCH=torch
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test lint format install clean bench
+.PHONY: demo test test-fast lint typecheck format install clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +23,22 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/skelcon demo
 
+# the whole suite, with its 15 slowest tests listed at the end
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
+
+# everything but the markers registered in pyproject.toml: slow, ddp, shared_data (< 2 min)
+test-fast: install
+	$(PY) -m pytest -m "not slow and not ddp and not shared_data"
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/ruff format --check src tests bench scripts
+
+# mypy --strict on the packages typed so far; the flags live in pyproject.toml [tool.mypy]
+TYPED ?= src/skelcon/contrast src/skelcon/utils
+typecheck: install
+	$(PY) -m mypy $(TYPED)
 
 format: install
 	$(VENV)/bin/ruff format src tests bench scripts

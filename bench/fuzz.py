@@ -1,10 +1,10 @@
-"""Fuzz every skelcon reader (issue 8 item 2) and print the outcome counts per reader.
+"""Fuzz every skelcon reader and print the outcome counts per reader.
 
 Each case mutates a real file from the shared data (``$SKELCON_SHARED_DATA`` or
 ``../shared/data``; synthesised inputs when absent) or synthesises one, feeds it to a
-reader and classifies the outcome (:mod:`skelcon.testing.fuzz`): ``ok``,
+reader and classifies the outcome (the harness in ``tests/fuzz``): ``ok``,
 ``skipped``, ``refused`` (one-line SkelconError) are fine; ``TRACEBACK``,
-``multiline``, ``NaN``, ``hang``, ``incomplete-output`` are bugs. Exits 1 when any
+``multiline``, ``NaN``, ``hang``, ``incomplete-output``, ``silent`` are bugs. Exits 1 when any
 case is bad, after printing a reproducer for each.
 
     PYTHONPATH=src .venv/bin/python bench/fuzz.py --cases 10000 --seed 0 --jobs 2
@@ -21,7 +21,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from skelcon.testing.fuzz import OUTCOMES, READERS, CaseResult, Corpus, run_case, schedule
+# the harness is test code (tests/fuzz, not installed): importable as `fuzz` from tests/
+_TESTS = str(Path(__file__).resolve().parents[1] / "tests")
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+from fuzz import OUTCOMES, READERS, CaseResult, Corpus, run_case, schedule  # noqa: E402
 
 _CORPUS: Corpus | None = None
 

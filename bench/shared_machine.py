@@ -1,5 +1,5 @@
 """A command alone and N copies of it at once, under the CPU thread policy before and
-after (issue 17 item 2): how much slower does each copy get when the cores are shared?
+after: how much slower does each copy get when the cores are shared?
 
 ``before`` is PyTorch's default as skelcon 0.1 ran (``SKELCON_THREADS=torch``: one
 thread per core, spinning OpenMP threads); ``after`` is skelcon's policy

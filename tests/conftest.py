@@ -14,6 +14,19 @@ from shareddirs import not_found, shared_cases_dir, shared_data_dir
 os.environ.setdefault("SKELCON_THREADS", "torch")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``shared_data`` every test that uses the real dataset samples, directly or
+    through a fixture built on them (``readme_prepared``, ``pku1_dirs``, ...), so that
+    ``-m "not shared_data"`` runs without them; those on the README's preparations
+    (``readme_prepared``: NTU-60, NTU-120 and PKU-MMD I, about a minute) also ``slow``."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "shared_data" in names:
+            item.add_marker(pytest.mark.shared_data)
+        if "readme_prepared" in names:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real dataset samples; skips the test when they are not available."""

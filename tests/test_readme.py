@@ -79,6 +79,7 @@ def readme_dir(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_readme_blocks_run(readme_dir, monkeypatch, capsys):
     monkeypatch.chdir(readme_dir)
     text = README.read_text()

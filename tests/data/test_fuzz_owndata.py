@@ -1,12 +1,12 @@
-"""The issue-17 fuzz readers of :mod:`skelcon.testing.fuzz_owndata` can fail: each
+"""The fuzz readers of one's own data (``tests/fuzz/cases_owndata.py``) can fail: each
 reports ``silent`` when the reader under test accepts wrong data without a word."""
 
 from __future__ import annotations
 
 import numpy as np
+from fuzz import BAD, Corpus, run_case
 
 from skelcon.data.clips import MISSING_ENCODINGS
-from skelcon.testing.fuzz import BAD, Corpus, run_case
 
 NONE_COUNTED = dict.fromkeys(MISSING_ENCODINGS, 0)
 # cases known to build each kind (a ',' file of decimal commas with --channels, a header
@@ -80,7 +80,7 @@ def test_a_hard_linked_file_read_twice_is_silent(monkeypatch, tmp_path):
 
 
 def _old_kinetics_scan(raw):
-    """The walk before issue 17's folder rules: every kinetics_*/*.json, nothing listed."""
+    """The walk before the folder rules: every kinetics_*/*.json, nothing listed."""
     return {f: sorted((raw / f).glob("*.json")) for f in ("kinetics_train", "kinetics_val")}, []
 
 

@@ -259,6 +259,7 @@ def _linear_accuracy(train_f, train_y, test_f, test_y) -> float:
         return float(clf.score(test_f, test_y))
 
 
+@pytest.mark.slow
 def test_learnable_from_motion_but_not_from_statistics(splits):
     import warnings
 

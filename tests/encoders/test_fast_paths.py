@@ -165,6 +165,7 @@ def test_packed_and_plain_step_gemms_agree(monkeypatch):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_compiled_seq_encoder_runs_the_recurrence_eagerly():
     """torch.compile of a SEQ encoder (``--set compile=true``) breaks the graph at the
     recurrence (pre-packed oneDNN weights) instead of failing, and matches eager."""

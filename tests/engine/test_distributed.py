@@ -111,6 +111,8 @@ def _one_step_worker(rank: int, world: int, port: int, out: str) -> None:
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.slow
+@pytest.mark.ddp
 def test_two_half_batches_equal_one_full_batch(tmp_path):
     """Loss, weights, queues (keys, clips, pointer) and the logged statistics of 2 steps
     of 2 processes x 4 clips equal those of 1 process x 8 clips, also symmetric with a
@@ -161,6 +163,7 @@ def _shuffle_worker(rank: int, world: int, port: int, out: str) -> None:
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.ddp
 def test_distributed_shuffle_mixes_ranks_and_restores_order(tmp_path):
     _spawn(_shuffle_worker, 2, str(tmp_path))
     for r in range(2):
@@ -205,6 +208,8 @@ def _ranks_main(rank: int, world: int, port: int, data: str, run: str, extra: li
                f"{run}/rank{rank}_state.pt")  # fmt: skip
 
 
+@pytest.mark.slow
+@pytest.mark.ddp
 def test_two_processes_keep_identical_ranks_and_resume_exactly(tiny_data, tmp_path):
     straight = _run(2, tiny_data, tmp_path / "a", "epochs=2")
     r0 = torch.load(tmp_path / "a/rank0_state.pt", weights_only=True)
@@ -234,6 +239,7 @@ def test_two_processes_keep_identical_ranks_and_resume_exactly(tiny_data, tmp_pa
     assert load_checkpoint(single)["epoch"] == 3 and load_checkpoint(single)["world_size"] == 1
 
 
+@pytest.mark.ddp
 def test_global_batch_must_split_evenly(tiny_data, tmp_path):
     with pytest.raises(Exception) as info:  # noqa: B017 - the child's error comes back wrapped
         _run(2, tiny_data, tmp_path / "odd", "epochs=1", "batch_size=7")
@@ -248,6 +254,8 @@ def test_single_process_is_unaffected():
     assert Dist().mean_stats({}) == {}
 
 
+@pytest.mark.slow
+@pytest.mark.ddp
 def test_torchrun_command_line(tiny_data, tmp_path):
     """The README's command: ``torchrun --nproc_per_node=2 -m skelcon pretrain ...``."""
     run = tmp_path / "cli"
@@ -285,6 +293,7 @@ def _features_worker(rank: int, world: int, port: int, data: str, out: str) -> N
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.ddp
 def test_feature_extraction_shards_and_gathers_in_order(tiny_data, tmp_path):
     from skelcon.augment import center_crop_resize
     from skelcon.data.prepared import load_prepared

@@ -130,6 +130,7 @@ def _lone_env(rank: int, seconds: float) -> dict[str, str]:
             "MASTER_PORT": str(_free_port()), "SKELCON_RENDEZVOUS_TIMEOUT": str(seconds)}  # fmt: skip
 
 
+@pytest.mark.ddp
 @pytest.mark.parametrize(("rank", "who"), [(0, "the other process did not arrive"),
                                            (1, "nothing answered at 127.0.0.1:")])  # fmt: skip
 def test_rendezvous_time_is_bounded_and_names_who_did_not_arrive(monkeypatch, capsys, rank, who):
@@ -153,6 +154,7 @@ def test_rendezvous_time_is_bounded_and_names_who_did_not_arrive(monkeypatch, ca
     assert not torch.distributed.is_initialized()
 
 
+@pytest.mark.ddp
 def test_lone_rank_says_it_waits_and_sigterm_ends_it(tiny_data, tmp_path):
     """The reported hang: a lone rank of WORLD_SIZE=2 printed nothing and ignored SIGTERM
     (skelcon's Python handler cannot run while the C++ rendezvous blocks)."""

@@ -132,6 +132,7 @@ def test_cli_sigint_prints_one_line_and_exits_130(tiny_data, tmp_path, monkeypat
     assert err[0].endswith("--resume")
 
 
+@pytest.mark.slow
 def test_real_sigterm_to_a_cli_process_exits_143(tiny_data, tmp_path):
     out = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -160,6 +161,7 @@ def _run_two_of_three(tiny_data, out: Path) -> None:
     _stopped(2, _cfg("epochs=3"), tiny_data, "default", out, progress=False)
 
 
+@pytest.mark.slow
 def test_corrupt_last_pt_names_the_newest_intact_epoch(
     tiny_data, tmp_path, capsys, monkeypatch, straight3
 ):

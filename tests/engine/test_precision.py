@@ -49,6 +49,7 @@ def _train(mode: str, steps: int, compiled: bool = False, reps: str = "seq+stg")
     return losses
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["bf16", "fp16"])
 def test_mixed_precision_trains_and_matches_fp32(mode):
     ref = _train("fp32", 1)[0]
@@ -116,6 +117,7 @@ def test_unknown_precision_is_one_line():
         load_config(PretrainConfig, None, ["precision=half"]).validate()
 
 
+@pytest.mark.slow
 def test_compiled_encoders_match_eager():
     """Inductor on CPU (a C++ compiler); the graph encoder alone keeps the test short."""
     eager = _train("fp32", 3, reps="stg")

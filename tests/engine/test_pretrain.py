@@ -44,6 +44,7 @@ def test_run_directory_contents(tiny_data, tmp_path):
     assert (run / "tb").is_dir()
 
 
+@pytest.mark.slow
 def test_resume_is_exact(tiny_data, tmp_path):
     straight = pretrain(_cfg("epochs=2"), tiny_data, "default", tmp_path / "a", progress=False)
     _stopped(1, _cfg("epochs=2"), tiny_data, "default", tmp_path / "b", progress=False)
@@ -150,6 +151,7 @@ def test_resume_of_a_finished_run_says_so(tiny_data, tmp_path, capsys):
     assert (tmp_path / "r" / "metrics.jsonl").read_text() == before
 
 
+@pytest.mark.slow
 def test_mechanics_train_and_resume_exactly(tiny_data, tmp_path):
     extra = ("epochs=2", "moco.symmetric=true", "moco.shuffle_bn=2", "optim.schedule=cosine",
              "optim.warmup_epochs=0.5", "moco.momentum_schedule=cosine", "moco.queue_size=16")  # fmt: skip
@@ -166,6 +168,7 @@ def test_mechanics_train_and_resume_exactly(tiny_data, tmp_path):
     assert moms == sorted(moms) and moms[-1] > moms[0]
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_data_or_schedule(tiny_data, tmp_path):
     from tinydata import make_tiny_prepared
 

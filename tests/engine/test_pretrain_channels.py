@@ -33,6 +33,7 @@ def _data(out: Path, channels: tuple[str, ...]) -> Path:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("channels", VALID_CHANNELS, ids=[",".join(c) for c in VALID_CHANNELS])
 def test_every_channel_set_pretrains_evaluates_exports(tmp_path, channels, capsys):
     data = _data(tmp_path / "data", channels)

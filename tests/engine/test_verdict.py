@@ -89,6 +89,7 @@ def test_conclude_writes_verdict_json_and_warns(tmp_path, capsys):
     assert "``" not in doc["rule"] and doc["encoders"]["seq"]["points_per_clip"] == 1.6667
 
 
+@pytest.mark.slow
 def test_a_run_on_pure_noise_says_it_did_not_pay_off(tmp_path, capsys):
     """Clips of Gaussian noise with random labels: nothing to learn, so neither encoder
     may claim a gain (a rule such as 'gain > 0' fails this about half the time)."""
@@ -133,6 +134,7 @@ def test_min_steps_stretches_a_small_split_alike():
     assert stretch_to_min_steps(off, 100) == "" and off.epochs == 50
 
 
+@pytest.mark.slow
 def test_min_steps_in_a_run_is_saved_and_resumes_exactly(tiny_data, tmp_path, capsys):
     import torch
     import yaml

@@ -54,6 +54,7 @@ def run_dir(tiny_data, tmp_path_factory):
     return pretrain(cfg, tiny_data, "default", tmp_path_factory.mktemp("run") / "r", progress=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("n_train", "batch"), [(17, 8), (5, 8), (9, 2), (2, 1)])
 def test_every_protocol_any_split_size(run_dir, tmp_path, n_train, batch):
     data = _dataset(tmp_path / "d", n_train)

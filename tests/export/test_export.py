@@ -47,6 +47,7 @@ def _batches(tiny_data):
     return [(torch.from_numpy(x), torch.from_numpy(nf)), (one_x, one_nf)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rep", REPS)
 def test_onnx_matches_pytorch_in_onnxruntime(run_dir, tiny_data, tmp_path, rep, capsys):
     import onnx
@@ -70,6 +71,7 @@ def test_onnx_matches_pytorch_in_onnxruntime(run_dir, tiny_data, tmp_path, rep, 
     assert sizes[0] is None and sizes[2] is None and sizes[1:2] + sizes[3:] == [3, 25, 2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rep", [*REPS, "seq+stg"])
 def test_torchscript_matches_pytorch(run_dir, tiny_data, tmp_path, rep):
     out = tmp_path / f"{rep}.pt"

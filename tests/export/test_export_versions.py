@@ -53,6 +53,7 @@ def test_opset_refused_before_any_work(tmp_path, capsys, extra, want):
     assert MIN_OPSET <= max_opset()
 
 
+@pytest.mark.slow
 def test_opset_ir_and_runtime_in_contract_and_empty_batch(run_dir, tmp_path, capsys):
     import onnx
 

@@ -6,6 +6,7 @@ import contextlib
 import copy
 from collections.abc import Callable, Mapping
 from itertools import permutations
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
@@ -111,17 +112,23 @@ class SkeletonMoCo(nn.Module):
         self.shuffle_bn = int(shuffle_bn)
         self.track_stats = bool(stats)
         # the mixed-precision context of the encoders and heads (engine/precision.py sets it)
-        self.autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+        self.autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
 
         self.query_encoders = nn.ModuleDict(dict(encoders))
         self.query_heads = nn.ModuleDict(
-            {r: ProjectionHead(enc.feature_dim, self.dim, head_bn) for r, enc in encoders.items()}
+            {
+                r: ProjectionHead(cast(int, enc.feature_dim), self.dim, head_bn)
+                for r, enc in encoders.items()
+            }
         )
         self.key_encoders = copy.deepcopy(self.query_encoders)
         self.key_heads = copy.deepcopy(self.query_heads)
         init_key_from_query(self.query_encoders, self.key_encoders)
         init_key_from_query(self.query_heads, self.key_heads)
         self.queues = nn.ModuleDict({r: FeatureQueue(queue_size, self.dim) for r in encoders})
+
+    def _queue(self, rep: str) -> FeatureQueue:
+        return cast(FeatureQueue, self.queues[rep])
 
     def encoder(self, rep: str) -> nn.Module:
         """The query encoder of ``rep`` (what downstream protocols use)."""
@@ -150,7 +157,8 @@ class SkeletonMoCo(nn.Module):
         def encode(r: str) -> Callable[[torch.Tensor], torch.Tensor]:
             def run(x: torch.Tensor) -> torch.Tensor:
                 with self.autocast():
-                    return self.key_heads[r](self.key_encoders[r](x)).float()
+                    out: torch.Tensor = self.key_heads[r](self.key_encoders[r](x)).float()
+                    return out
 
             return run
 
@@ -196,10 +204,10 @@ class SkeletonMoCo(nn.Module):
         total: torch.Tensor | None = None
         acc: dict[str, list[torch.Tensor]] = {}
         # (N, K) per queue: its keys of each query's own clip, left out of the negatives
-        own = {r: None if ids is None else self.queues[r].same_clip(ids) for r in self.queues}
+        own = {r: None if ids is None else self._queue(r).same_clip(ids) for r in self.queues}
         for q, k in terms:
             for (a, b), weight in self.weights.items():
-                negatives = self.queues[b].keys.clone().detach()
+                negatives = self._queue(b).keys.clone().detach()
                 loss, logits = info_nce(q[a], k[b], negatives, self.temperature,
                                         return_logits=True, exclude=own[b])  # fmt: skip
                 term = loss if weight == 1.0 else weight * loss
@@ -218,7 +226,7 @@ class SkeletonMoCo(nn.Module):
                 z = terms[0][0][r].detach()
                 stats[f"std/{r}"] = collapse_std(z)
                 stats[f"uniformity/{r}"] = uniformity(z)
-                stats[f"queue_age/{r}"] = self.queues[r].mean_age()
+                stats[f"queue_age/{r}"] = self._queue(r).mean_age()
 
         with torch.no_grad():
             # one gather of (N, directions, representations, D); every queue then takes
@@ -230,6 +238,6 @@ class SkeletonMoCo(nn.Module):
             every_ids = None if ids is None else self.gather(ids).repeat(len(terms))
             for j, r in enumerate(self.representations):
                 keys = every[:, :, j].transpose(0, 1).reshape(-1, self.dim)
-                self.queues[r].enqueue(keys, every_ids)
+                self._queue(r).enqueue(keys, every_ids)
         assert total is not None
         return total, stats

@@ -9,8 +9,8 @@ from torch import nn
 def _paired_params(
     query: nn.Module, key: nn.Module
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    qp = list(query.parameters())
-    kp = list(key.parameters())
+    qp: list[torch.Tensor] = list(query.parameters())
+    kp: list[torch.Tensor] = list(key.parameters())
     if len(qp) != len(kp):
         raise ValueError(f"query and key modules differ: {len(qp)} vs {len(kp)} parameter tensors")
     return qp, kp

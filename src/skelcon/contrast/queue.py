@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,7 +44,9 @@ class FeatureQueue(nn.Module):
         self.register_buffer("stamps", torch.full((self.size,), -1, dtype=torch.long))
         self.register_buffer("ids", torch.full((self.size,), -1, dtype=torch.long))
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
         # checkpoints written before keys carried their clip: every key's clip is unknown
         state_dict.setdefault(prefix + "ids", torch.full_like(self.ids, -1))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

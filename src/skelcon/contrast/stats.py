@@ -32,7 +32,8 @@ def alignment(q: torch.Tensor, k: torch.Tensor, alpha: float = 2.0) -> torch.Ten
     Wang and Isola 2020, "Understanding contrastive representation learning through
     alignment and uniformity on the hypersphere", Eq. 4.
     """
-    return (q.float() - k.float()).norm(dim=1).pow(alpha).mean()
+    out: torch.Tensor = (q.float() - k.float()).norm(dim=1).pow(alpha).mean()
+    return out
 
 
 @torch.no_grad()

@@ -55,7 +55,7 @@ def _model_name() -> str:
 def _ask(op: str) -> bool:
     fn = getattr(torch.ops.mkldnn, op, None)
     try:
-        return bool(torch.backends.mkldnn.is_available() and fn is not None and fn())
+        return bool(torch.backends.mkldnn.is_available() and fn is not None and fn())  # type: ignore[no-untyped-call]
     except RuntimeError:
         return False
 

@@ -26,7 +26,7 @@ from ..errors import SkelconError
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-def fsync_file(path: str | os.PathLike) -> None:
+def fsync_file(path: str | os.PathLike[str]) -> None:
     """Flush ``path``'s data to the device (``fsync`` through a fresh descriptor)."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -35,7 +35,7 @@ def fsync_file(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def fsync_dir(path: str | os.PathLike) -> None:
+def fsync_dir(path: str | os.PathLike[str]) -> None:
     """Make renames and new entries in directory ``path`` durable (best effort)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -49,7 +49,7 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def fsync_tree(root: str | os.PathLike) -> None:
+def fsync_tree(root: str | os.PathLike[str]) -> None:
     """``fsync`` every file and directory under ``root`` (before renaming it into place)."""
     for dirpath, _, files in os.walk(root):
         for name in files:
@@ -58,7 +58,7 @@ def fsync_tree(root: str | os.PathLike) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike, kept: str = "") -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], kept: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; make it durable and rename it onto
     ``path`` on success. On any failure the temporary file is removed and ``path``
     keeps its old content; a full disk raises a one-line :class:`SkelconError`
@@ -104,7 +104,7 @@ def _no_space(e: BaseException | None) -> int | None:
 
 @contextmanager
 def no_space_errors(
-    path: str | os.PathLike, cleanup: Callable[[], Any] | None = None, kept: str = ""
+    path: str | os.PathLike[str], cleanup: Callable[[], Any] | None = None, kept: str = ""
 ) -> Iterator[None]:
     """Turn ``OSError(ENOSPC/EDQUOT)`` raised inside into a one-line :class:`SkelconError`
     naming ``path``; ``cleanup()`` runs first (e.g. removing a partial output) and
@@ -123,25 +123,25 @@ def no_space_errors(
         ) from None
 
 
-def atomic_write(path: str | os.PathLike, writer: Callable[[Path], Any]) -> None:
+def atomic_write(path: str | os.PathLike[str], writer: Callable[[Path], Any]) -> None:
     """Call ``writer(tmp_path)`` and move the result onto ``path``."""
     with atomic_path(path) as tmp:
         writer(tmp)
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     text = json.dumps(obj, indent=2, sort_keys=False) + "\n"
     atomic_write(path, lambda p: p.write_text(text))
 
 
-def read_json(path: str | os.PathLike) -> Any:
+def read_json(path: str | os.PathLike[str]) -> Any:
     """Parse the JSON file at ``path``."""
     with open(path) as f:
         return json.load(f)
 
 
-def lock_path(out: str | os.PathLike) -> Path:
+def lock_path(out: str | os.PathLike[str]) -> Path:
     """The lock file of output ``out``: a hidden ``.NAME.lock`` beside it (outputs such
     as prepared datasets are renamed into place, so the lock cannot live inside)."""
     out = Path(os.path.abspath(out))
@@ -150,7 +150,7 @@ def lock_path(out: str | os.PathLike) -> Path:
 
 
 @contextmanager
-def output_lock(out: str | os.PathLike, command: str) -> Iterator[Path]:
+def output_lock(out: str | os.PathLike[str], command: str) -> Iterator[Path]:
     """Hold an exclusive ``flock`` on ``out``'s lock file while the body runs.
 
     A second holder (another process, or another ``output_lock`` in this one) gets a

@@ -53,7 +53,7 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def read_text(path: str | os.PathLike, what: str = "file") -> str:
+def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
     """Read a text file (plain, ``.xz`` or ``.gz``) through :func:`decode_text`.
 
     Raises :class:`DataFormatError` (``path: cannot read <what>: <reason>``).
@@ -132,7 +132,7 @@ def parse_float(
     return v
 
 
-def yaml_error_message(what: str, path: str | os.PathLike, error: BaseException) -> str:
+def yaml_error_message(what: str, path: str | os.PathLike[str], error: BaseException) -> str:
     """One line for a YAML file that does not parse, naming where:
     ``layout file rig.yaml:3:6 is not valid YAML: expected ',' or ']', but got ':'
     (while parsing a flow sequence from 2:9)``. ``error`` is what ``yaml.safe_load`` of

@@ -41,7 +41,7 @@ ENV = "SKELCON_THREADS"
 INTERVAL_S = 2.0  # how often the thread count is re-decided (seconds of wall time)
 
 
-def mode_from_env(env: dict[str, str] | os._Environ = os.environ) -> str | int:
+def mode_from_env(env: dict[str, str] | os._Environ[str] = os.environ) -> str | int:
     """``"auto"``, ``"torch"`` or a fixed thread count, from ``SKELCON_THREADS``.
 
     Raises :class:`SkelconError` for any other value.
@@ -60,7 +60,7 @@ def mode_from_env(env: dict[str, str] | os._Environ = os.environ) -> str | int:
     return n
 
 
-def omp_threads(env: dict[str, str] | os._Environ = os.environ) -> int | None:
+def omp_threads(env: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
     """The thread count ``OMP_NUM_THREADS`` asks for: ``None`` when unset or empty, the
     first level of OpenMP's nested list (``4,1`` -> 4) otherwise.
 
@@ -163,7 +163,7 @@ _governor: Governor | None = None
 _policy: str | None = None  # the line configure() returned last
 
 
-def configure(env: dict[str, str] | os._Environ = os.environ) -> str:
+def configure(env: dict[str, str] | os._Environ[str] = os.environ) -> str:
     """Apply the policy for this process (commands call it once, first thing); returns a
     one-line description, also kept for :func:`policy`. Raises :class:`SkelconError`
     for a bad ``SKELCON_THREADS`` or, when that is ``auto``, a bad ``OMP_NUM_THREADS``

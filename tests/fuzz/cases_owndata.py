@@ -1,17 +1,14 @@
-"""Fuzz cases of the readers for one's own data (issue 11): layout YAML files,
-Kinetics-skeleton clips and folders, and plain folders of npy/csv/json clips.
-
-Registered in :data:`skelcon.testing.fuzz.READERS` as ``layout``, ``kinetics``,
-``kinetics-prepare`` and ``folder-prepare``; same outcomes and contract as every other
-reader there. Issue 17 adds the files pose estimators and spreadsheets write:
-``openpose-prepare`` (``--write_json`` folders and single files), ``missing-joints``
-(NaN, (0, 0), -1 and zero-score joints), ``csv-locale`` (separators, decimal commas,
-quotes, BOMs), ``axes`` (arrays saved in another axis order) and ``folder-tree-prepare``
-(sub-folders, symlinks, loops, dot-files); ``kinetics-prepare`` the same folder rules
-on a Kinetics folder (a clip linked into the other split, dot-files, links, other
-files and folders). These also check for ``silent`` outcomes:
-wrong data accepted without a word (a missing joint stored as a real one or not
-counted, a value that was not in the file, a file read twice or never accounted for).
+"""Cases of the readers of one's own data: layout YAML files, Kinetics-skeleton clips
+and folders, plain folders of npy/csv/json clips, and the files pose estimators and
+spreadsheets write: ``openpose-prepare`` (``--write_json`` folders and single files),
+``missing-joints`` (NaN, (0, 0), -1 and zero-score joints), ``csv-locale``
+(separators, decimal commas, quotes, BOMs), ``axes`` (arrays saved in another axis
+order) and ``folder-tree-prepare`` (sub-folders, symlinks, loops, dot-files);
+``kinetics-prepare`` applies the same folder rules to a Kinetics folder (a clip linked
+into the other split, dot-files, links, other files and folders). These also check
+for ``silent`` outcomes: wrong data accepted without a word (a missing joint stored
+as a real one or not counted, a value that was not in the file, a file read twice or
+never accounted for).
 """
 
 from __future__ import annotations
@@ -23,27 +20,18 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .fuzz import (
-    Case,
-    Corpus,
-    _bad_array,
-    _expect_check,
-    _out_after_refusal,
-    check_output,
-    check_sample,
-    mutate_bytes,
-)
-from .owndata import synth_clips
+from skelcon.examples import synth_clips
 
-JSON_BAD: list[Any] = [None, True, "1", [1], {}, -1, 0, 1.5, 10**30, float("nan"), float("inf"),
-                       "x\ny", [[1, 2]], 10**400]  # fmt: skip
+from .corpus import Corpus
+from .mutators import JSON_BAD, Case, bad_array, mutate_bytes
+from .outcomes import check_output, check_sample, expect_check, out_after_refusal
 
 
 def case_layout(case: Case, corpus: Corpus) -> str:
     """Reader level: ``load_layout`` on a mutated built-in layout YAML."""
     from importlib import resources
 
-    from ..data.layouts import BUILTIN_LAYOUTS, load_layout
+    from skelcon.data.layouts import BUILTIN_LAYOUTS, load_layout
 
     rng = case.rng
     name = rng.choice(BUILTIN_LAYOUTS)
@@ -80,7 +68,7 @@ def case_layout(case: Case, corpus: Corpus) -> str:
 
 
 def _kinetics_doc(case: Case, label: int) -> dict:
-    from ..data.layouts import get_layout
+    from skelcon.data.layouts import get_layout
 
     rng = case.rng
     kp = synth_clips(get_layout("openpose18"), [label], frames=(1, 12),
@@ -137,7 +125,7 @@ def mutate_kinetics(case: Case, doc: dict) -> str:
 
 
 def _norm(case: Case):
-    from ..data.clips import ClipNorm
+    from skelcon.data.clips import ClipNorm
 
     rng = case.rng
     on = rng.random() < 0.7
@@ -149,7 +137,7 @@ def _norm(case: Case):
 
 def case_kinetics(case: Case, corpus: Corpus) -> str:
     """Reader level: ``kinetics.prepare_clip`` on a mutated clip."""
-    from ..data.kinetics import MAX_CLASSES, KineticsTask, prepare_clip
+    from skelcon.data.kinetics import MAX_CLASSES, KineticsTask, prepare_clip
 
     rng = case.rng
     text = mutate_kinetics(case, _kinetics_doc(case, rng.randint(0, 3)))
@@ -164,11 +152,11 @@ def case_kinetics(case: Case, corpus: Corpus) -> str:
 
 def case_kinetics_prepare(case: Case, corpus: Corpus) -> str:
     """End to end: ``prepare_kinetics`` on a tiny folder, clips or label files mutated."""
-    from ..data.kinetics import prepare_kinetics
+    from skelcon.data.kinetics import prepare_kinetics
 
     rng = case.rng
     raw = case.tmp / "raw"
-    if case.chance(0.4):  # the kinds of issue 17: duplicate ids, NaN joints, --channels
+    if case.chance(0.4):  # duplicate ids, NaN joints, --channels
         return _kinetics_kind(case, raw)
     for folder, n in (("kinetics_train", rng.randint(0, 3)), ("kinetics_val", rng.randint(0, 2))):
         (raw / folder).mkdir(parents=True)
@@ -192,7 +180,7 @@ def case_kinetics_prepare(case: Case, corpus: Corpus) -> str:
     strict, max_frames = rng.random() < 0.3, rng.choice([300, 6])
     case.note(f"strict={strict} max_frames={max_frames}")
     out = case.tmp / "out"
-    case.post = _out_after_refusal(out)
+    case.post = out_after_refusal(out)
     prepare_kinetics(raw, out, strict=strict, max_frames=max_frames, norm=_norm(case),
                      progress=False)  # fmt: skip
     return check_output(out)
@@ -201,7 +189,7 @@ def case_kinetics_prepare(case: Case, corpus: Corpus) -> str:
 def _kinetics_kind(case: Case, raw: Path) -> str:
     """A Kinetics-skeleton folder with a same id in train and val, NaN joints (JSON
     ``NaN`` / ``Infinity``) or a ``--channels`` choice; checked for silent acceptance."""
-    from ..data.kinetics import prepare_kinetics
+    from skelcon.data.kinetics import prepare_kinetics
 
     rng = case.rng
     kind = rng.choice(["duplicate", "nan", "channels", "leak", "extras"])
@@ -235,10 +223,10 @@ def _kinetics_kind(case: Case, raw: Path) -> str:
             expect["refuse"] = f"--channels {channels} on x,y + score"
     case.note(f"kinetics kind {kind} channels {channels}")
     out = case.tmp / "out"
-    case.post = _out_after_refusal(out)
+    case.post = out_after_refusal(out)
     prepare_kinetics(raw, out, max_frames=rng.choice([300, 6]), norm=_norm(case),
                      progress=False, channels=channels)  # fmt: skip
-    return _expect_check(out, expect)
+    return expect_check(out, expect)
 
 
 def _kinetics_files(case: Case, raw: Path, kind: str, expect: dict[str, Any],
@@ -289,8 +277,8 @@ def _kinetics_files(case: Case, raw: Path, kind: str, expect: dict[str, Any],
 
 def case_folder_prepare(case: Case, corpus: Corpus) -> str:
     """End to end: ``prepare_folder`` on class folders of npy/csv/json clips, some damaged."""
-    from ..data.folder import prepare_folder
-    from ..data.layouts import get_layout
+    from skelcon.data.folder import prepare_folder
+    from skelcon.data.layouts import get_layout
 
     rng = case.rng
     coco = get_layout("coco17")
@@ -304,7 +292,7 @@ def case_folder_prepare(case: Case, corpus: Corpus) -> str:
             ext = rng.choice([".npy", ".csv", ".json"])
             damage = rng.random() < 0.4
             if ext == ".npy":
-                np.save(d / f"c{i}.npy", _bad_array(case, kp) if damage else kp)
+                np.save(d / f"c{i}.npy", bad_array(case, kp) if damage else kp)
             elif ext == ".json":
                 text = json.dumps({"keypoints": kp.tolist()} if rng.random() < 0.5 else kp.tolist())
                 if damage:
@@ -322,18 +310,18 @@ def case_folder_prepare(case: Case, corpus: Corpus) -> str:
     strict, max_frames, persons = rng.random() < 0.3, rng.choice([300, 4]), rng.choice([1, 2])
     case.note(f"C={c} channels={channels} strict={strict} max_frames={max_frames} M={persons}")
     out = case.tmp / "out"
-    case.post = _out_after_refusal(out)
+    case.post = out_after_refusal(out)
     prepare_folder(raw, out, layout="coco17", channels=channels, max_frames=max_frames,
                    max_persons=persons, norm=norm, strict=strict, progress=False)  # fmt: skip
     return check_output(out)
 
 
-# --------------------------------------------------------------------------- issue 17
+# ------------------------------------------- pose-estimator and spreadsheet files
 
 
 def _prepare_post(out: Path):
-    """As :func:`_out_after_refusal`, and no hidden ``.<out>.partial``/``.old`` left."""
-    base = _out_after_refusal(out)
+    """As :func:`out_after_refusal`, and no hidden ``.<out>.partial``/``.old`` left."""
+    base = out_after_refusal(out)
 
     def post(outcome: str, detail: str) -> tuple[str, str]:
         outcome, detail = base(outcome, detail)
@@ -348,7 +336,7 @@ def _prepare_post(out: Path):
 def _silent_markers(out: Path, joint: int, encoding: str) -> str | None:
     """``silent:...`` when the joint every person had marked missing is stored as a
     real one or the marks were not counted; None when sound."""
-    from ..data.prepared import read_meta
+    from skelcon.data.prepared import read_meta
 
     meta = read_meta(out)
     if not meta["counts"]["samples"]:
@@ -378,8 +366,8 @@ def case_openpose_prepare(case: Case, corpus: Corpus) -> str:
     """End to end: OpenPose ``--write_json`` folders (per-frame files in class or
     video folders) and single-file frame lists, some mutated, some with a joint that
     every person has marked missing (which must come out 0 and counted)."""
-    from ..data.folder import prepare_folder
-    from ..data.layouts import get_layout
+    from skelcon.data.folder import prepare_folder
+    from skelcon.data.layouts import get_layout
 
     rng = case.rng
     name = rng.choice(["openpose18", "openpose25"])
@@ -458,9 +446,9 @@ def case_missing_joints(case: Case, corpus: Corpus) -> str:
     """Reader level: a clip (npy, json or csv) with joints marked missing in every
     way estimators write it; each must come out 0 and be counted, every other joint
     exactly as written (``silent`` otherwise)."""
-    from ..data.clips import ClipNorm
-    from ..data.folder import read_folder
-    from ..data.layouts import get_layout
+    from skelcon.data.clips import ClipNorm
+    from skelcon.data.folder import read_folder
+    from skelcon.data.layouts import get_layout
 
     rng = case.rng
     lay = get_layout("coco17")
@@ -539,8 +527,8 @@ def case_csv_locale(case: Case, corpus: Corpus) -> str:
     mutated; an unmutated file must read back exactly or be refused — never other
     numbers. ``,`` between values and decimal commas cannot be told apart: refused,
     with or without the channel count (``silent`` when read)."""
-    from ..data.folder import read_clip
-    from ..data.layouts import get_layout
+    from skelcon.data.folder import read_clip
+    from skelcon.data.layouts import get_layout
 
     rng = case.rng
     c = rng.choice([2, 3])
@@ -588,7 +576,7 @@ def case_axes(case: Case, corpus: Corpus) -> str:
     """Reader level: an array saved in another axis order; it must be read back as
     written (and the order assumed reported) or refused. With ``hard`` sizes (few
     frames, persons like channels) only a clean outcome is checked."""
-    from ..data.folder import read_clip_info
+    from skelcon.data.folder import read_clip_info
 
     rng = case.rng
     hard = rng.random() < 0.2
@@ -625,9 +613,9 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
     read twice or never accounted for)."""
     import os
 
-    from ..data.folder import prepare_folder
-    from ..data.layouts import get_layout
-    from ..data.prepared import read_meta
+    from skelcon.data.folder import prepare_folder
+    from skelcon.data.layouts import get_layout
+    from skelcon.data.prepared import read_meta
 
     rng = case.rng
     coco = get_layout("coco17")
@@ -711,19 +699,3 @@ def glob_escape(name: str) -> str:
     import glob
 
     return glob.escape(name)
-
-
-OWN_READERS = {
-    "layout": case_layout,
-    "kinetics": case_kinetics,
-    "kinetics-prepare": case_kinetics_prepare,
-    "folder-prepare": case_folder_prepare,
-    "openpose-prepare": case_openpose_prepare,
-    "missing-joints": case_missing_joints,
-    "csv-locale": case_csv_locale,
-    "axes": case_axes,
-    "folder-tree-prepare": case_folder_tree,
-}
-OWN_WEIGHTS = {"layout": 8, "kinetics": 10, "kinetics-prepare": 5, "folder-prepare": 6,
-               "openpose-prepare": 5, "missing-joints": 6, "csv-locale": 6, "axes": 6,
-               "folder-tree-prepare": 4}  # fmt: skip

@@ -1,7 +1,7 @@
-"""Fuzz cases of what users hand back to skelcon (issue 17): prepared datasets and
+"""Cases of what users hand back to skelcon: prepared datasets and
 checkpoints that another tool, another version or a hand edit touched.
 
-Registered in :data:`skelcon.testing.fuzz.READERS` as ``prepared-open`` (a small
+Readers ``prepared-open`` (a small
 prepared dataset with one to three of its files tampered: dtypes, shapes, labels,
 split indices, ``num_frames``, NaN/Inf values, ``meta.json`` fields, truncated or
 missing files; then :func:`~skelcon.data.prepared.load_prepared` and every clip read)
@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from .fuzz import Case, Corpus, _bad_array, check_sample, mutate_bytes
+from .corpus import Corpus
+from .mutators import Case, bad_array, mutate_bytes
+from .outcomes import check_sample
 
 JSON_ODD: list[Any] = [None, True, "3", -1, 0, 1.5, 10**30, [], {}, [3], "x\ny", float("nan")]
 
@@ -29,8 +31,8 @@ JSON_ODD: list[Any] = [None, True, "3", -1, 0, 1.5, 10**30, [], {}, [3], "x\ny",
 
 def _small_dataset(case: Case) -> Path:
     """12 clips (C, T=10, 17, M) in 2 or 3 classes, channels from every valid set."""
-    from ..data.channels import VALID_CHANNELS
-    from ..data.prepared import PreparedWriter
+    from skelcon.data.channels import VALID_CHANNELS
+    from skelcon.data.prepared import PreparedWriter
 
     rng = case.rng
     channels = list(rng.choice(VALID_CHANNELS))
@@ -60,11 +62,11 @@ def _tamper_npy(case: Case, path: Path) -> None:
     name = path.name
     if op == "array":
         try:
-            arr = _bad_array(case, arr)
+            arr = bad_array(case, arr)
         except (OverflowError, ValueError, IndexError):  # NaN into ints: a float copy
             if arr.dtype.kind not in "iub" or not arr.size:
                 return  # (names, or an empty array: left as they are)
-            arr = _bad_array(case, arr.astype(np.float64))
+            arr = bad_array(case, arr.astype(np.float64))
     elif op == "values" and arr.size and arr.dtype.kind in "iuf":
         pick = rng.choice([-1, 0, 2, 3, 11, 12, 300, 2**40, -(2**40)])
         flat = arr.reshape(-1).copy()
@@ -145,7 +147,7 @@ def _tamper_meta(case: Case, root: Path) -> None:
 
 def case_prepared_open(case: Case, corpus: Corpus) -> str:
     """Reader level: open a split of a tampered prepared dataset and read every clip."""
-    from ..data.prepared import load_prepared
+    from skelcon.data.prepared import load_prepared
 
     rng = case.rng
     root = _small_dataset(case)
@@ -180,8 +182,8 @@ def _base_checkpoint() -> dict[str, Any]:
     if not _BASE:
         import torch
 
-        from ..config import PretrainConfig, to_dict
-        from ..engine.build import build_encoders
+        from skelcon.config import PretrainConfig, to_dict
+        from skelcon.engine.build import build_encoders
 
         spec = {"dataset": "fuzz", "layout": "coco17", "in_channels": 3, "num_joints": 17,
                 "num_persons": 1, "num_frames": 16, "channels": ["x", "y", "score"]}  # fmt: skip
@@ -259,7 +261,7 @@ def case_checkpoint_open(case: Case, corpus: Corpus) -> str:
 
     import torch
 
-    from ..eval.encoder import load_encoder
+    from skelcon.eval.encoder import load_encoder
 
     rng = case.rng
     ck = _tamper_checkpoint(case, copy.deepcopy(_base_checkpoint()))
@@ -282,7 +284,3 @@ def case_checkpoint_open(case: Case, corpus: Corpus) -> str:
     if not bool(torch.isfinite(f).all()):
         return "NaN:features of an accepted checkpoint"
     return "ok"
-
-
-PREPARED_READERS = {"prepared-open": case_prepared_open, "checkpoint-open": case_checkpoint_open}
-PREPARED_WEIGHTS = {"prepared-open": 10, "checkpoint-open": 6}
