@@ -129,4 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from skelcon.utils.machine import machine_line
+
+    print(machine_line(), flush=True)  # the machine every figure below was measured on
     sys.exit(main())

@@ -558,7 +558,7 @@ def test_yaml_syntax_errors_name_file_line_and_column(tiny_data, tmp_path, capsy
     assert rc == 2
     _one_line_error(capsys, f"config file {cfg}:2:13 is not valid YAML: mapping values are not "
                     "allowed here")  # fmt: skip
-    from skelcon.testing.owndata import write_folder
+    from skelcon.examples import write_folder
 
     raw = write_folder(tmp_path / "clips", num_classes=2, per_class=2)
     rig = tmp_path / "my_rig.yaml"

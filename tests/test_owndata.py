@@ -16,7 +16,7 @@ import skelcon
 from skelcon.cli import main
 from skelcon.data.layouts import read_layout_file
 from skelcon.engine.checkpoint import load_checkpoint
-from skelcon.testing.owndata import write_folder, write_kinetics, write_pyskl
+from skelcon.examples import write_folder, write_kinetics, write_pyskl
 
 SETS = [a for item in [*TINY_PRETRAIN, "monitor.every=0"] for a in ("--set", item)]
 RIG = {"name": "lab_rig", "joints": ["pelvis", "chest", "head", "l_hand", "r_hand", "l_foot", "r_foot"],
@@ -93,11 +93,11 @@ def test_ntu_color2d_end_to_end(shared_data, tmp_path):
 
 
 def test_owndata_says_what_it_wrote_and_the_commands_run(tmp_path, monkeypatch, capsys):
-    """`python -m skelcon.testing.owndata --out examples` names each thing it wrote and
+    """`python -m skelcon.examples --out examples` names each thing it wrote and
     the commands to try on it; its `skelcon prepare` lines run as printed."""
     import shlex
 
-    from skelcon.testing.owndata import main as owndata
+    from skelcon.examples import main as owndata
 
     monkeypatch.chdir(tmp_path)
     assert owndata(["--out", "examples"]) == 0

@@ -14,7 +14,7 @@ from skelcon.data.clips import ClipNorm
 from skelcon.data.folder import prepare_folder, read_clip, read_folder
 from skelcon.data.prepared import load_prepared, read_meta
 from skelcon.errors import DataFormatError, SkelconError
-from skelcon.testing.owndata import write_folder
+from skelcon.examples import write_folder
 
 RIG = {"joints": ["pelvis", "chest", "head", "l_hand", "r_hand"],
        "bones": [["chest", "pelvis"], ["head", "chest"], ["l_hand", "chest"], ["r_hand", "chest"]],

@@ -288,7 +288,7 @@ def test_repeat_padded_clips_get_their_true_length(tmp_path, capsys):
 
 
 def test_pyskl_coco17_keypoint_score_becomes_a_channel(tmp_path):
-    from skelcon.testing.owndata import write_pyskl
+    from skelcon.examples import write_pyskl
 
     pkl = write_pyskl(tmp_path / "coco.pkl", num_classes=3, per_class=3)
     anns = pickle.loads(pkl.read_bytes())["annotations"]
@@ -315,7 +315,7 @@ def test_pyskl_coco17_keypoint_score_becomes_a_channel(tmp_path):
 
 
 def test_pyskl_2d_score_shape_mismatch_is_skipped(tmp_path, capsys):
-    from skelcon.testing.owndata import write_pyskl
+    from skelcon.examples import write_pyskl
 
     pkl = write_pyskl(tmp_path / "coco.pkl", num_classes=2, per_class=2)
     obj = pickle.loads(pkl.read_bytes())

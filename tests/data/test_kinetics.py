@@ -14,7 +14,7 @@ from skelcon.data.clips import ClipNorm
 from skelcon.data.kinetics import parse_clip, prepare_kinetics
 from skelcon.data.prepared import load_prepared, read_meta
 from skelcon.errors import DataFormatError, SkelconError
-from skelcon.testing.owndata import write_kinetics
+from skelcon.examples import write_kinetics
 
 
 @pytest.fixture

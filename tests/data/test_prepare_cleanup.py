@@ -16,7 +16,7 @@ from skelcon.data import kinetics, pipeline
 from skelcon.data.imports import prepare_import_npy
 from skelcon.data.prepared import PreparedWriter, read_meta
 from skelcon.errors import DataFormatError
-from skelcon.testing.owndata import write_kinetics
+from skelcon.examples import write_kinetics
 
 
 def _npy(d: Path, n: int = 6) -> Path:

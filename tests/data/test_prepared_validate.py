@@ -16,7 +16,7 @@ import pytest
 from skelcon.cli import main
 from skelcon.data.prepared import check_finite_rows, load_prepared
 from skelcon.errors import SkelconError
-from skelcon.testing.owndata import write_folder
+from skelcon.examples import write_folder
 
 CASE = "s3/11-tampered-prepared-dataset"
 

@@ -176,7 +176,7 @@ def data_2d(tmp_path_factory):
     """A tiny x, y, score COCO-17 dataset from the plain-folder reader."""
     from skelcon.data.clips import ClipNorm
     from skelcon.data.folder import prepare_folder
-    from skelcon.testing.owndata import write_folder
+    from skelcon.examples import write_folder
 
     root = tmp_path_factory.mktemp("viz2d")
     raw = write_folder(root / "clips", num_classes=2, per_class=3)

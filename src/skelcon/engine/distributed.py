@@ -241,7 +241,7 @@ def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_m
     with _default_stop_signals():
         try:
             store, _, _ = next(
-                dist.rendezvous(  # type: ignore[attr-defined]
+                dist.rendezvous(
                     "env://", rank, world, timeout=datetime.timedelta(seconds=rendezvous_s)
                 )
             )
@@ -250,7 +250,7 @@ def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_m
         timeout = datetime.timedelta(minutes=collective_min)
         store.set_timeout(timeout)
         dist.init_process_group(
-            backend, store=dist.PrefixStore("default_pg", store),  # type: ignore[attr-defined]
+            backend, store=dist.PrefixStore("default_pg", store),
             rank=rank, world_size=world,
             timeout=timeout,
         )  # fmt: skip

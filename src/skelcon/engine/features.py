@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import nn
@@ -51,20 +52,20 @@ def extract_features(
             encoder.to(device)
 
             def run(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
-                return encoder(x, nf)
+                return cast(torch.Tensor, encoder(x, nf))
 
         else:
-            inner = encoder.encoder
+            inner = cast(nn.Module, encoder.encoder)
 
             def run(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
-                return inner(transform(x, nf))
+                return cast(torch.Tensor, inner(transform(x, nf)))
 
     elif transform is None:
         raise TypeError("extract_features needs a transform for a bare encoder")
     else:
 
         def run(x: torch.Tensor, nf: torch.Tensor) -> torch.Tensor:
-            return encoder(transform(x, nf))
+            return cast(torch.Tensor, encoder(transform(x, nf)))
 
     was_training = encoder.training
     encoder.eval()

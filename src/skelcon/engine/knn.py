@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -86,7 +88,13 @@ def knn_scores(
     return torch.cat(out) if out else torch.zeros(0, c, device=test_feats.device)
 
 
-def knn_accuracy(train_feats, train_labels, test_feats, test_labels, **kw) -> float:
+def knn_accuracy(
+    train_feats: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_feats: torch.Tensor,
+    test_labels: torch.Tensor,
+    **kw: Any,
+) -> float:
     """Top-1 accuracy in % of :func:`knn_predict`."""
     if test_feats.shape[0] == 0:
         raise SkelconError("kNN needs a non-empty test split")

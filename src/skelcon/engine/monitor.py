@@ -94,10 +94,12 @@ class KnnMonitor:
 
         try:
             for rep, enc in encoders.items():
-                kw = dict(batch_size=self.cfg.batch_size, progress=False, tick=tick)
-                tr_x, tr_y = extract_features(enc, self.train, crop, device, **kw)
+                bs = self.cfg.batch_size
+                tr_x, tr_y = extract_features(enc, self.train, crop, device, batch_size=bs,
+                                              progress=False, tick=tick)  # fmt: skip
                 bar.update(done + n_train - bar.n)  # exact after each split (shards under DDP)
-                te_x, te_y = extract_features(enc, self.test, crop, device, **kw)
+                te_x, te_y = extract_features(enc, self.test, crop, device, batch_size=bs,
+                                              progress=False, tick=tick)  # fmt: skip
                 done += n_train + n_test
                 bar.update(done - bar.n)
                 out[f"knn/{rep}"] = knn_accuracy(tr_x, tr_y, te_x, te_y, k=self.cfg.knn_k,
