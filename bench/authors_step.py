@@ -82,8 +82,17 @@ def authors_step(path: str, batch: int, queue: int):
     )
 
     with contextlib.redirect_stdout(io.StringIO()):  # they print every module
-        model = MoCo("seq-based_and_graph-based", bi_gru_model_arguments, agcn_model_arguments,
-                     hcn_model_arguments, 128, queue, 0.999, 0.07, True)  # fmt: skip
+        model = MoCo(
+            "seq-based_and_graph-based",
+            bi_gru_model_arguments,
+            agcn_model_arguments,
+            hcn_model_arguments,
+            128,
+            queue,
+            0.999,
+            0.07,
+            True,
+        )
     model.train()
     opt = torch.optim.SGD(model.parameters(), 0.01, momentum=0.9, weight_decay=1e-4)
     criterion = torch.nn.CrossEntropyLoss()
@@ -111,20 +120,31 @@ def skelcon_step(variant: str, batch: int, queue: int):
     from skelcon.engine.build import build_moco
     from skelcon.engine.precision import Precision, apply_precision, compile_encoders
 
-    overrides = ["preset=paper", "representations=[seq,stg]", f"batch_size={batch}",
-                 f"moco.queue_size={queue}", "device=cpu",
-                 f"precision={'bf16' if variant == 'bf16' else 'fp32'}"]  # fmt: skip
+    overrides = [
+        "preset=paper",
+        "representations=[seq,stg]",
+        f"batch_size={batch}",
+        f"moco.queue_size={queue}",
+        "device=cpu",
+        f"precision={'bf16' if variant == 'bf16' else 'fp32'}",
+    ]
     cfg = load_config(PretrainConfig, None, overrides)
-    spec = {"layout": NTU25.name, "in_channels": 3, "num_joints": 25, "num_persons": 2,
-            "num_frames": cfg.augment.out_len}  # fmt: skip
+    spec = {
+        "layout": NTU25.name,
+        "in_channels": 3,
+        "num_joints": 25,
+        "num_persons": 2,
+        "num_frames": cfg.augment.out_len,
+    }
     torch.manual_seed(0)
     model = build_moco(cfg, spec).train()
     amp = Precision(cfg.precision, torch.device("cpu"))
     apply_precision(model, amp)
     compile_encoders(model, variant == "compile")
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=cfg.optim.lr, momentum=cfg.optim.momentum,
-                          weight_decay=cfg.optim.weight_decay)  # fmt: skip
+    opt = torch.optim.SGD(
+        params, lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay
+    )
     vq, vk = make_views(batch)
 
     def step() -> float:
@@ -204,9 +224,20 @@ class Side:
     """A worker process running one side."""
 
     def __init__(self, name: str, args: argparse.Namespace):
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
-               "--batch-size", str(args.batch_size), "--queue-size", str(args.queue_size),
-               "--warmup", str(args.warmup), "--threads", str(args.threads)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            name,
+            "--batch-size",
+            str(args.batch_size),
+            "--queue-size",
+            str(args.queue_size),
+            "--warmup",
+            str(args.warmup),
+            "--threads",
+            str(args.threads),
+        ]
         if name == "authors":
             cmd += ["--authors", args.authors]
         self.name = name
@@ -246,14 +277,20 @@ class Side:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--authors", default="/tmp/skeleton-contrast",
-                    help="checkout of fmthoker/skeleton-contrast (skipped when absent)")  # fmt: skip
+    ap.add_argument(
+        "--authors",
+        default="/tmp/skeleton-contrast",
+        help="checkout of fmthoker/skeleton-contrast (skipped when absent)",
+    )
     ap.add_argument("--steps", type=int, default=5, help="timed steps per side")
     ap.add_argument("--warmup", type=int, default=1, help="untimed steps per side first")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--queue-size", type=int, default=16384)
-    ap.add_argument("--variants", default="fp32,bf16",
-                    help=f"skelcon variants, comma-separated from {', '.join(VARIANTS)}")  # fmt: skip
+    ap.add_argument(
+        "--variants",
+        default="fp32,bf16",
+        help=f"skelcon variants, comma-separated from {', '.join(VARIANTS)}",
+    )
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -273,10 +310,13 @@ def main() -> None:
     else:
         print(f"authors' side skipped: {builder} not found (pass --authors <checkout>)")
     print(f"CPU {cpu_caps().describe()}")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{torch.backends.cpu.get_cpu_capability()}, batch {args.batch_size}, "
-          f"queue {args.queue_size}, {args.warmup} warm-up + {args.steps} timed steps per "
-          f"side, interleaved", flush=True)  # fmt: skip
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{torch.backends.cpu.get_cpu_capability()}, batch {args.batch_size}, "
+        f"queue {args.queue_size}, {args.warmup} warm-up + {args.steps} timed steps per "
+        f"side, interleaved",
+        flush=True,
+    )
     peak: dict[str, float] = {}
     measure_peaks(peak)
     sides = []
@@ -291,29 +331,40 @@ def main() -> None:
         measure_peaks(peak)
     for side in sides:
         side.close()
-    print(f"matmul peak (4096^2, best of the run): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, "
-          f"bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s")  # fmt: skip
+    print(
+        f"matmul peak (4096^2, best of the run): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s, "
+        f"bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s"
+    )
     base = next((s for s in sides if s.name == "authors"), None)
     fp32 = next((s for s in sides if s.name == "fp32"), None)
-    print(f"\n{'side':8s} {'best/s':>7s} {'median/s':>8s} {'x authors':>9s} {'CPU s':>6s} "
-          f"{'peak RSS':>9s} {'GFLOP/step':>10s} {'of peak':>7s}  step times (s)")  # fmt: skip
+    print(
+        f"\n{'side':8s} {'best/s':>7s} {'median/s':>8s} {'x authors':>9s} {'CPU s':>6s} "
+        f"{'peak RSS':>9s} {'GFLOP/step':>10s} {'of peak':>7s}  step times (s)"
+    )
     for side in sides:
         fastest = min(side.times)
         # the interleaved ratio: per round, the authors' step time over this side's
-        ratio = (f"{statistics.median(a / b for a, b in zip(base.times, side.times, strict=True)):.2f}"
-                 if base else "-")  # fmt: skip
+        ratio = (
+            f"{statistics.median(a / b for a, b in zip(base.times, side.times, strict=True)):.2f}"
+            if base
+            else "-"
+        )
         flops = side.flops if side.flops == side.flops else (fp32.flops if fp32 else float("nan"))
         dtype = "bf16" if side.name == "bf16" else "fp32"
         share = flops / fastest / peak[dtype]
         times = " ".join(f"{t:.1f}" for t in side.times)
-        print(f"{side.name:8s} {args.batch_size / fastest:7.2f} "
-              f"{args.batch_size / statistics.median(side.times):8.2f} {ratio:>9s} "
-              f"{statistics.median(side.cpu):6.1f} {side.rss / 2**30:7.2f} G "
-              f"{flops / 1e9:10.0f} {100 * share:6.0f}%  {times}")  # fmt: skip
-    print("samples/s from the fastest and the median step; 'x authors': median over the "
-          "rounds of the authors' step time / this side's in the same round; CPU s: median "
-          "process CPU time of a step (all threads); 'of peak': FLOPs / fastest step / the "
-          "matmul peak of the side's dtype")  # fmt: skip
+        print(
+            f"{side.name:8s} {args.batch_size / fastest:7.2f} "
+            f"{args.batch_size / statistics.median(side.times):8.2f} {ratio:>9s} "
+            f"{statistics.median(side.cpu):6.1f} {side.rss / 2**30:7.2f} G "
+            f"{flops / 1e9:10.0f} {100 * share:6.0f}%  {times}"
+        )
+    print(
+        "samples/s from the fastest and the median step; 'x authors': median over the "
+        "rounds of the authors' step time / this side's in the same round; CPU s: median "
+        "process CPU time of a step (all threads); 'of peak': FLOPs / fastest step / the "
+        "matmul peak of the side's dtype"
+    )
 
 
 if __name__ == "__main__":

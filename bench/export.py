@@ -29,8 +29,14 @@ from skelcon.eval.encoder import load_encoder
 from skelcon.export import export_encoder
 from skelcon.export.writer import load_exported
 
-SPEC = {"dataset": "bench", "layout": "ntu25", "in_channels": 3, "num_joints": 25,
-        "num_persons": 2, "num_frames": 64}  # fmt: skip
+SPEC = {
+    "dataset": "bench",
+    "layout": "ntu25",
+    "in_channels": 3,
+    "num_joints": 25,
+    "num_persons": 2,
+    "num_frames": 64,
+}
 REPS = ["seq", "img", "stg"]
 
 
@@ -38,10 +44,19 @@ def write_checkpoint(path: Path, preset: str, seed: int) -> None:
     """A skelcon checkpoint holding fresh query encoders of ``preset`` for :data:`SPEC`."""
     torch.manual_seed(seed)
     encoders = build_encoders(REPS, preset, SPEC)
-    model = {f"query_encoders.{r}.{k}": v for r, e in encoders.items()
-             for k, v in e.state_dict().items()}  # fmt: skip
-    save_checkpoint(path, {"config": {"preset": preset}, "model": model, "data": SPEC,
-                           "representations": REPS, "epoch": 0})  # fmt: skip
+    model = {
+        f"query_encoders.{r}.{k}": v for r, e in encoders.items() for k, v in e.state_dict().items()
+    }
+    save_checkpoint(
+        path,
+        {
+            "config": {"preset": preset},
+            "model": model,
+            "data": SPEC,
+            "representations": REPS,
+            "epoch": 0,
+        },
+    )
 
 
 def timed(fn, repeats: int, warmup: int = 3) -> float:
@@ -68,8 +83,10 @@ def main() -> None:
     g = torch.Generator().manual_seed(args.seed)
     x = torch.randn(args.batch, 3, args.frames, 25, 2, generator=g)
     nf = torch.linspace(args.frames // 2, args.frames, args.batch).long()
-    print(f"preset {args.preset}, batch {tuple(x.shape)}, torch threads "
-          f"{torch.get_num_threads()}, seed {args.seed}")  # fmt: skip
+    print(
+        f"preset {args.preset}, batch {tuple(x.shape)}, torch threads "
+        f"{torch.get_num_threads()}, seed {args.seed}"
+    )
     print("encoder format       export s   MB      max |diff|  features s  (PyTorch eager s)")
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "bench.pt"
@@ -86,8 +103,10 @@ def main() -> None:
                 runner = load_exported(fmt, out)
                 diff = float(np.abs(runner(x, nf) - want).max())
                 run = timed(lambda r=runner: r(x, nf), args.repeats)
-                print(f"{rep:<7} {fmt:<12} {took:8.1f} {os.path.getsize(out) / 2**20:7.1f} "
-                      f"{diff:12.2e} {run:11.3f}  ({eager:.3f})")  # fmt: skip
+                print(
+                    f"{rep:<7} {fmt:<12} {took:8.1f} {os.path.getsize(out) / 2**20:7.1f} "
+                    f"{diff:12.2e} {run:11.3f}  ({eager:.3f})"
+                )
 
 
 if __name__ == "__main__":

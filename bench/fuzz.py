@@ -88,8 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="base seed (case i uses seed*10**7 + i)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="processes")
     ap.add_argument("--limit", type=float, default=20.0, help="seconds per case before 'hang'")
-    ap.add_argument("--readers", nargs="+", choices=sorted(READERS), default=None,
-                    help="only these readers (default: all, weighted)")  # fmt: skip
+    ap.add_argument(
+        "--readers",
+        nargs="+",
+        choices=sorted(READERS),
+        default=None,
+        help="only these readers (default: all, weighted)",
+    )
     ap.add_argument("--replay", metavar="READER:SEED", help="run one case and show it in full")
     args = ap.parse_args(argv)
     shared = shared_dir()
@@ -122,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     print("slowest: " + ", ".join(f"{r.reader}:{r.seed} {r.seconds:.2f} s" for r in slow))
     bad = [r for r in results if r.bad]
     for r in bad:
-        print(f"BAD {r.outcome}: reproduce with --replay {r.reader}:{r.seed}\n"
-              f"    mutation: {r.mutation}\n    detail: {r.detail}")  # fmt: skip
+        print(
+            f"BAD {r.outcome}: reproduce with --replay {r.reader}:{r.seed}\n"
+            f"    mutation: {r.mutation}\n    detail: {r.detail}"
+        )
     print(f"{len(bad)} bad outcomes" if bad else "no bad outcomes")
     return 1 if bad else 0
 

@@ -33,12 +33,19 @@ from skelcon.eval.linear import linear_eval
 def run_one(loaded, train, test, device, seed: int, k: int, overrides: list[str]) -> dict:
     cfg = load_config(LinearEvalConfig, None, [*overrides, f"seed={seed}", f"crop_bank={k}"])
     t0 = time.perf_counter()
-    res = linear_eval(loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames,
-                      progress=False)  # fmt: skip
+    res = linear_eval(
+        loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=False
+    )
     bank = res["crop_bank"] or {}
-    return {"seed": seed, "crop_bank": k, "seconds": time.perf_counter() - t0,
-            "bank_seconds": bank.get("seconds"), "bank_bytes": bank.get("bytes"),
-            "top1": res["top1"], "epochs": cfg.epochs}  # fmt: skip
+    return {
+        "seed": seed,
+        "crop_bank": k,
+        "seconds": time.perf_counter() - t0,
+        "bank_seconds": bank.get("seconds"),
+        "bank_bytes": bank.get("bytes"),
+        "top1": res["top1"],
+        "epochs": cfg.epochs,
+    }
 
 
 def _mean_std(values: list[float]) -> str:
@@ -57,28 +64,39 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="linear-evaluation seeds")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--random-init", action="store_true", help="random weights, same architecture")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="LinearEvalConfig override for every run, e.g. epochs=20")  # fmt: skip
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="LinearEvalConfig override for every run, e.g. epochs=20",
+    )
     ap.add_argument("--json", help="also write the rows to this file")
     args = ap.parse_args()
 
     device = resolve_device(args.device)
     overrides = [*args.overrides, f"device={args.device}"]
-    loaded = load_encoder(args.checkpoint, args.representation, device=device,
-                          random_init=args.random_init)  # fmt: skip
+    loaded = load_encoder(
+        args.checkpoint, args.representation, device=device, random_init=args.random_init
+    )
     train = load_prepared(args.data, args.benchmark, "train")
     test = load_prepared(args.data, args.benchmark, "test")
     check_data_fits(loaded.spec, train.meta, checkpoint=args.checkpoint, data=args.data)
-    print(f"{args.representation} ({loaded.preset}, D={loaded.feature_dim}) on "
-          f"{train.meta.get('dataset')}/{args.benchmark}: {len(train)} train, {len(test)} test "
-          f"clips; device {device}, torch {torch.__version__}, {torch.get_num_threads()} "
-          f"thread(s), {platform.processor() or platform.machine()}")  # fmt: skip
+    print(
+        f"{args.representation} ({loaded.preset}, D={loaded.feature_dim}) on "
+        f"{train.meta.get('dataset')}/{args.benchmark}: {len(train)} train, {len(test)} test "
+        f"clips; device {device}, torch {torch.__version__}, {torch.get_num_threads()} "
+        f"thread(s), {platform.processor() or platform.machine()}"
+    )
     for split in (train, test):  # page the data in once, so the first run is not charged for it
         for _ in batch_loader(split, 256):
             pass
     rows = []
-    print(f"{'seed':>4} {'crop_bank':>9} {'seconds':>8} {'bank s':>7} {'speed-up':>8} "
-          f"{'top-1 %':>8} {'Δ top-1':>8}")  # fmt: skip
+    print(
+        f"{'seed':>4} {'crop_bank':>9} {'seconds':>8} {'bank s':>7} {'speed-up':>8} "
+        f"{'top-1 %':>8} {'Δ top-1':>8}"
+    )
     for seed in args.seeds:
         exact = None
         for k in [0, *args.banks]:
@@ -88,17 +106,21 @@ def main() -> None:
             row["delta_top1"] = row["top1"] - exact["top1"]
             rows.append(row)
             bank_s = f"{row['bank_seconds']:.1f}" if row["bank_seconds"] is not None else "-"
-            print(f"{seed:>4} {k or 'exact':>9} {row['seconds']:>8.1f} {bank_s:>7} "
-                  f"{row['speedup']:>7.1f}x {row['top1']:>8.2f} {row['delta_top1']:>+8.2f}",
-                  flush=True)  # fmt: skip
+            print(
+                f"{seed:>4} {k or 'exact':>9} {row['seconds']:>8.1f} {bank_s:>7} "
+                f"{row['speedup']:>7.1f}x {row['top1']:>8.2f} {row['delta_top1']:>+8.2f}",
+                flush=True,
+            )
     if len(args.seeds) > 1:
         print(f"over seeds {' '.join(map(str, args.seeds))} (mean ± population std):")
         for k in [0, *args.banks]:
             sel = [r for r in rows if r["crop_bank"] == k]
-            print(f"  {('crop_bank ' + str(k)) if k else 'exact':>12}: "
-                  f"{_mean_std([r['seconds'] for r in sel])} s, "
-                  f"top-1 {_mean_std([r['top1'] for r in sel])} %, "
-                  f"Δ {_mean_std([r['delta_top1'] for r in sel])}")  # fmt: skip
+            print(
+                f"  {('crop_bank ' + str(k)) if k else 'exact':>12}: "
+                f"{_mean_std([r['seconds'] for r in sel])} s, "
+                f"top-1 {_mean_std([r['top1'] for r in sel])} %, "
+                f"Δ {_mean_std([r['delta_top1'] for r in sel])}"
+            )
     if args.json:
         from pathlib import Path
 

@@ -45,13 +45,28 @@ VARIANTS = {
 }
 
 
-def step_rate(overrides: list[str], batch: int, steps: int, out_len: int,
-              ids: bool = True) -> float:  # fmt: skip
-    cfg = load_config(PretrainConfig, None, ["preset=small", "representations=[seq, stg]",
-                                              f"batch_size={batch}", "moco.queue_size=1024",
-                                              f"augment.out_len={out_len}", *overrides])  # fmt: skip
-    spec = {"layout": NTU25.name, "in_channels": 3, "num_joints": 25, "num_persons": 2,
-            "num_frames": out_len}  # fmt: skip
+def step_rate(
+    overrides: list[str], batch: int, steps: int, out_len: int, ids: bool = True
+) -> float:
+    cfg = load_config(
+        PretrainConfig,
+        None,
+        [
+            "preset=small",
+            "representations=[seq, stg]",
+            f"batch_size={batch}",
+            "moco.queue_size=1024",
+            f"augment.out_len={out_len}",
+            *overrides,
+        ],
+    )
+    spec = {
+        "layout": NTU25.name,
+        "in_channels": 3,
+        "num_joints": 25,
+        "num_persons": 2,
+        "num_frames": out_len,
+    }
     torch.manual_seed(0)
     model = build_moco(cfg, spec).train()
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
@@ -63,8 +78,9 @@ def step_rate(overrides: list[str], batch: int, steps: int, out_len: int,
         if i == 1:
             t0 = time.perf_counter()
         clips = torch.randperm(1352, generator=gen)[:batch] if ids else None  # the demo's clips
-        loss, stats = model(views(x, nf, generator=gen), views(x, nf, generator=gen),
-                            generator=gen, ids=clips)  # fmt: skip
+        loss, stats = model(
+            views(x, nf, generator=gen), views(x, nf, generator=gen), generator=gen, ids=clips
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -97,14 +113,18 @@ def own_keys_met(
             keys = F.normalize(torch.randn(len(ids), 8, generator=g), dim=1)
             if epoch >= warm:
                 own = ids[:, None] == q.ids[None, :]  # counted directly, not by same_clip
-                _, logits = info_nce(keys, keys, q.keys, 0.2, return_logits=True,
-                                     exclude=q.same_clip(ids))  # fmt: skip
+                _, logits = info_nce(
+                    keys, keys, q.keys, 0.2, return_logits=True, exclude=q.same_clip(ids)
+                )
                 before.append(own.sum(1).float().mean())
                 after.append((own & logits[:, 1:].isfinite()).sum(1).float().mean())
                 any_own.append(own.any(1).float().mean())
             q.enqueue(keys.repeat(per_clip, 1), ids.repeat(per_clip))
-    return (float(torch.stack(before).mean()), float(torch.stack(after).mean()),
-            float(torch.stack(any_own).mean()))  # fmt: skip
+    return (
+        float(torch.stack(before).mean()),
+        float(torch.stack(after).mean()),
+        float(torch.stack(any_own).mean()),
+    )
 
 
 def own_keys_table() -> None:
@@ -122,8 +142,10 @@ def own_keys_table() -> None:
     ]
     print("older keys of its own clip met per query (mean over queries and steps, queue full);")
     print("before: in the queue; after: still a negative with the own-clip mask")
-    print(f"{'setting':33s} {'clips':>6s} {'B':>3s} {'queue':>6s} {'size':>11s} "
-          f"{'before':>7s} {'>=1 own':>8s} {'after':>6s}")  # fmt: skip
+    print(
+        f"{'setting':33s} {'clips':>6s} {'B':>3s} {'queue':>6s} {'size':>11s} "
+        f"{'before':>7s} {'>=1 own':>8s} {'after':>6s}"
+    )
     for what, clips, b, k, sym in rows:
         cfg = PretrainConfig(batch_size=b, moco=MocoConfig(queue_size=k, symmetric=sym))
         cap_queue(cfg, clips)
@@ -135,8 +157,11 @@ def own_keys_table() -> None:
         for size, names in sizes.items():
             label = "=".join(names)
             before, after, frac = own_keys_met(clips, b, size, sym)
-            print(f"{what:33s} {clips:6d} {b:3d} {size:6d} {label:>11s} {before:7.2f} "
-                  f"{100 * frac:7.1f}% {after:6.2f}", flush=True)  # fmt: skip
+            print(
+                f"{what:33s} {clips:6d} {b:3d} {size:6d} {label:>11s} {before:7.2f} "
+                f"{100 * frac:7.1f}% {after:6.2f}",
+                flush=True,
+            )
 
 
 def monitor_time(data: str, benchmark: str, out_len: int) -> tuple[float, int, int]:
@@ -167,8 +192,10 @@ def main() -> None:
     if args.own_keys:
         own_keys_table()
         return
-    print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, small SEQ+STG, "
-          f"batch {args.batch_size}, {args.out_len}-frame views, {args.steps} timed steps")  # fmt: skip
+    print(
+        f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, small SEQ+STG, "
+        f"batch {args.batch_size}, {args.out_len}-frame views, {args.steps} timed steps"
+    )
     base = None
     print(f"{'variant':34s} {'samples/s':>10s} {'vs baseline':>12s}")
     for name, ov in VARIANTS.items():
@@ -178,8 +205,10 @@ def main() -> None:
     if args.data:
         secs, n_train, n_test = monitor_time(args.data, args.benchmark, args.out_len)
         epoch = n_train / base
-        print(f"kNN monitor (SEQ+STG, {n_train} train + {n_test} test clips): {secs:.1f} s, "
-              f"{100 * secs / epoch:.1f} % of one baseline epoch ({epoch:.0f} s)")  # fmt: skip
+        print(
+            f"kNN monitor (SEQ+STG, {n_train} train + {n_test} test clips): {secs:.1f} s, "
+            f"{100 * secs / epoch:.1f} % of one baseline epoch ({epoch:.0f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,13 @@ import time
 import torch
 
 EPOCH_CLIPS = {"NTU-60 x-sub": 40_320, "NTU-120 x-sub": 63_026}
-MODES = {"fp32": ("fp32", False), "bf16": ("bf16", False), "bf16+compile": ("bf16", True),
-         "fp16": ("fp16", False), "fp32+compile": ("fp32", True)}  # fmt: skip
+MODES = {
+    "fp32": ("fp32", False),
+    "bf16": ("bf16", False),
+    "bf16+compile": ("bf16", True),
+    "fp16": ("fp16", False),
+    "fp32+compile": ("fp32", True),
+}
 
 
 def one_mode(mode: str, device_name: str, batch: int, steps: int, warmup: int) -> dict:
@@ -41,11 +46,24 @@ def one_mode(mode: str, device_name: str, batch: int, steps: int, warmup: int) -
 
     precision, compiled = MODES[mode]
     device = resolve_device(device_name)
-    cfg = load_config(PretrainConfig, None, ["preset=paper", "representations=[seq, stg]",
-                                             f"batch_size={batch}", f"precision={precision}"])  # fmt: skip
+    cfg = load_config(
+        PretrainConfig,
+        None,
+        [
+            "preset=paper",
+            "representations=[seq, stg]",
+            f"batch_size={batch}",
+            f"precision={precision}",
+        ],
+    )
     cfg.validate()
-    spec = {"layout": "ntu25", "in_channels": 3, "num_joints": 25, "num_persons": 2,
-            "num_frames": cfg.augment.out_len}  # fmt: skip
+    spec = {
+        "layout": "ntu25",
+        "in_channels": 3,
+        "num_joints": 25,
+        "num_persons": 2,
+        "num_frames": cfg.augment.out_len,
+    }
     torch.manual_seed(0)
     model = build_moco(cfg, spec).to(device).train()
     amp = Precision(precision, device, cfg.tf32)
@@ -75,9 +93,15 @@ def one_mode(mode: str, device_name: str, batch: int, steps: int, warmup: int) -
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
     sps = batch / statistics.median(times)
-    return {"mode": mode, "device": str(device), "samples_per_s": sps, "peak_mib": peak,
-            "loss_first": losses[0], "loss_last": losses[-1],
-            "name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"}  # fmt: skip
+    return {
+        "mode": mode,
+        "device": str(device),
+        "samples_per_s": sps,
+        "peak_mib": peak,
+        "loss_first": losses[0],
+        "loss_last": losses[-1],
+        "name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+    }
 
 
 def main() -> None:
@@ -96,16 +120,29 @@ def main() -> None:
     bad = [m for m in modes if m not in MODES]
     if bad:
         sys.exit(f"unknown mode(s) {', '.join(bad)} (valid: {', '.join(MODES)})")
-    print(f"paper SEQ+STG, batch {args.batch_size}, {args.steps} timed steps after "
-          f"{args.warmup} warm-up, torch {torch.__version__}")  # fmt: skip
+    print(
+        f"paper SEQ+STG, batch {args.batch_size}, {args.steps} timed steps after "
+        f"{args.warmup} warm-up, torch {torch.__version__}"
+    )
     head = f"{'mode':14s} {'samples/s':>10s} {'peak MiB':>9s} " + " ".join(
         f"{k + ' epoch':>20s}" for k in EPOCH_CLIPS
     )
     rows = []
     for mode in modes:
-        cmd = [sys.executable, __file__, "--one", mode, "--device", args.device,
-               "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-               "--warmup", str(args.warmup)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            mode,
+            "--device",
+            args.device,
+            "--batch-size",
+            str(args.batch_size),
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             print(f"{mode:14s} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
@@ -118,8 +155,13 @@ def main() -> None:
         print(f"{mode:14s} {r['samples_per_s']:10.1f} {r['peak_mib']:9.0f} {epochs}", flush=True)
     if rows:
         base = rows[0]["samples_per_s"]
-        print("speed-up over " + rows[0]["mode"] + ": " + ", ".join(
-            f"{r['mode']} {r['samples_per_s'] / base:.2f}x" for r in rows[1:]) or "-")  # fmt: skip
+        print(
+            "speed-up over "
+            + rows[0]["mode"]
+            + ": "
+            + ", ".join(f"{r['mode']} {r['samples_per_s'] / base:.2f}x" for r in rows[1:])
+            or "-"
+        )
 
 
 if __name__ == "__main__":

@@ -80,11 +80,32 @@ def replicate(shared: Path, folder: Path, n: int) -> list[Path]:
 
 
 def _read_skeleton_dicts(path: Path) -> dict:
-    body_keys = ["bodyID", "clipedEdges", "handLeftConfidence", "handLeftState",
-                 "handRightConfidence", "handRightState", "isResticted", "leanX", "leanY",
-                 "trackingState"]  # fmt: skip
-    joint_keys = ["x", "y", "z", "depthX", "depthY", "colorX", "colorY", "orientationW",
-                  "orientationX", "orientationY", "orientationZ", "trackingState"]  # fmt: skip
+    body_keys = [
+        "bodyID",
+        "clipedEdges",
+        "handLeftConfidence",
+        "handLeftState",
+        "handRightConfidence",
+        "handRightState",
+        "isResticted",
+        "leanX",
+        "leanY",
+        "trackingState",
+    ]
+    joint_keys = [
+        "x",
+        "y",
+        "z",
+        "depthX",
+        "depthY",
+        "colorX",
+        "colorY",
+        "orientationW",
+        "orientationX",
+        "orientationY",
+        "orientationZ",
+        "trackingState",
+    ]
     with open(path) as f:
         seq = {"numFrame": int(f.readline()), "frameInfo": []}
         for _ in range(seq["numFrame"]):
@@ -128,10 +149,12 @@ def _rot(axis: np.ndarray, theta: float) -> np.ndarray:
     a = math.cos(theta / 2.0)
     b, c, d = -axis * math.sin(theta / 2.0)
     return np.array(
-        [[a*a + b*b - c*c - d*d, 2 * (b*c + a*d), 2 * (b*d - a*c)],
-         [2 * (b*c - a*d), a*a + c*c - b*b - d*d, 2 * (c*d + a*b)],
-         [2 * (b*d + a*c), 2 * (c*d - a*b), a*a + d*d - b*b - c*c]]
-    )  # fmt: skip
+        [
+            [a * a + b * b - c * c - d * d, 2 * (b * c + a * d), 2 * (b * d - a * c)],
+            [2 * (b * c - a * d), a * a + c * c - b * b - d * d, 2 * (c * d + a * b)],
+            [2 * (b * d + a * c), 2 * (c * d - a * b), a * a + d * d - b * b - c * c],
+        ]
+    )
 
 
 def _angle(v1: np.ndarray, v2: np.ndarray) -> float:
@@ -270,8 +293,13 @@ def measure(cmd: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with exit {proc.returncode}")
     res = json.loads(stdout.strip().splitlines()[-1])
-    return {**res, "peak_rss_mb": peak["rss"] / 1024, "peak_anon_mb": peak["anon"] / 1024,
-            "procs": peak["procs"], "cpu_s": sum(cpu.values())}  # fmt: skip
+    return {
+        **res,
+        "peak_rss_mb": peak["rss"] / 1024,
+        "peak_anon_mb": peak["anon"] / 1024,
+        "procs": peak["procs"],
+        "cpu_s": sum(cpu.values()),
+    }
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -316,8 +344,10 @@ def main() -> None:
         t0 = time.perf_counter()
         paths = replicate(shared, tmp / "raw", args.files)
         size = sum(p.stat().st_size for p in paths) / 2**20
-        print(f"{len(paths)} files ({size:.0f} MiB) written in {time.perf_counter() - t0:.1f} s; "
-              f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        print(
+            f"{len(paths)} files ({size:.0f} MiB) written in {time.perf_counter() - t0:.1f} s; "
+            f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}"
+        )
         rows = []
         runs = [(str(w), args.files) for w in args.workers] + [("baseline", args.baseline_files)]
         for mode, limit in runs:
@@ -343,12 +373,16 @@ def main() -> None:
         base = np.load(tmp / "out-baseline" / "data.npy", mmap_mode="r")
         err = float(np.abs(np.asarray(ref) - base).max())
         print()
-        print(f"{'run':<26}{'files':>7}{'seconds':>9}{'files/s':>9}{'CPU ms/file':>13}"
-              f"{'peak RSS MiB':>14}{'peak anon MiB':>15}{'procs':>7}")  # fmt: skip
+        print(
+            f"{'run':<26}{'files':>7}{'seconds':>9}{'files/s':>9}{'CPU ms/file':>13}"
+            f"{'peak RSS MiB':>14}{'peak anon MiB':>15}{'procs':>7}"
+        )
         for label, r in rows:
-            print(f"{label:<26}{r['files']:>7}{r['seconds']:>9.1f}{r['files'] / r['seconds']:>9.1f}"
-                  f"{1e3 * r['cpu_s'] / r['files']:>13.1f}"
-                  f"{r['peak_rss_mb']:>14.0f}{r['peak_anon_mb']:>15.0f}{r['procs']:>7}")  # fmt: skip
+            print(
+                f"{label:<26}{r['files']:>7}{r['seconds']:>9.1f}{r['files'] / r['seconds']:>9.1f}"
+                f"{1e3 * r['cpu_s'] / r['files']:>13.1f}"
+                f"{r['peak_rss_mb']:>14.0f}{r['peak_anon_mb']:>15.0f}{r['procs']:>7}"
+            )
         print(
             "(CPU: whole process tree including interpreter start and imports; peak RSS "
             "includes the output memory map's file-backed pages, peak anon does not)"

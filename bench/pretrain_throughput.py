@@ -56,10 +56,23 @@ def loop_views(
 
 
 def bench(reps, preset, device, batch, steps, baseline=False, warmup=1):
-    cfg = load_config(PretrainConfig, None, [f"preset={preset}", f"representations={reps}",
-                                              f"batch_size={batch}", "moco.queue_size=4096"])  # fmt: skip
-    spec = {"layout": NTU25.name, "in_channels": 3, "num_joints": 25, "num_persons": 2,
-            "num_frames": cfg.augment.out_len}  # fmt: skip
+    cfg = load_config(
+        PretrainConfig,
+        None,
+        [
+            f"preset={preset}",
+            f"representations={reps}",
+            f"batch_size={batch}",
+            "moco.queue_size=4096",
+        ],
+    )
+    spec = {
+        "layout": NTU25.name,
+        "in_channels": 3,
+        "num_joints": 25,
+        "num_persons": 2,
+        "num_frames": cfg.augment.out_len,
+    }
     model = build_moco(cfg, spec).to(device).train()
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
     views = ViewMaker.from_config(cfg.augment)
@@ -105,8 +118,10 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join("+".join(s) for s in SETS))
     args = ap.parse_args()
     device = resolve_device(args.device)
-    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"batch {args.batch_size}, {args.steps} timed steps")  # fmt: skip
+    print(
+        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"batch {args.batch_size}, {args.steps} timed steps"
+    )
     print(
         f"{'preset':7s} {'representations':16s} {'samples/s':>10s} {'aug ms/step':>12s} {'peak MiB':>9s}"
     )

@@ -33,8 +33,11 @@ def run_copies(cmd: list[str], copies: int, env: dict[str, str], root: str) -> l
         shutil.rmtree(out, ignore_errors=True)
         argv = [a.replace("{out}", out) for a in cmd]
         starts.append(time.perf_counter())
-        procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, text=True))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+        )
     times = [0.0] * copies
     for i, p in enumerate(procs):
         _, err = p.communicate()
@@ -53,12 +56,19 @@ def main() -> None:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         ap.error("give the command after --")
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "SKELCON_THREADS")}  # fmt: skip
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}; command: {' '.join(cmd)}")  # fmt: skip
-    print(f"{'policy':<8}{'alone s':>10}{'each of ' + str(args.copies) + ' at once, s':>28}"
-          f"{'slowdown':>10}")  # fmt: skip
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "SKELCON_THREADS")
+    }
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}; command: {' '.join(cmd)}"
+    )
+    print(
+        f"{'policy':<8}{'alone s':>10}{'each of ' + str(args.copies) + ' at once, s':>28}"
+        f"{'slowdown':>10}"
+    )
     with tempfile.TemporaryDirectory() as root:
         for name in args.policies:
             env = {**base, **POLICIES[name]}

@@ -51,14 +51,23 @@ def main() -> None:
     from skelcon.engine.build import build_moco
 
     b = args.batch_size
-    cfg = load_config(PretrainConfig, None, ["preset=paper", "representations=[seq,stg]",
-                                             f"batch_size={b}", "device=cpu"])  # fmt: skip
-    spec = {"layout": NTU25.name, "in_channels": 3, "num_joints": 25, "num_persons": 2,
-            "num_frames": 64}  # fmt: skip
+    cfg = load_config(
+        PretrainConfig,
+        None,
+        ["preset=paper", "representations=[seq,stg]", f"batch_size={b}", "device=cpu"],
+    )
+    spec = {
+        "layout": NTU25.name,
+        "in_channels": 3,
+        "num_joints": 25,
+        "num_persons": 2,
+        "num_frames": 64,
+    }
     torch.manual_seed(0)
     model = build_moco(cfg, spec).train()
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01,
-                          momentum=0.9, weight_decay=1e-4)  # fmt: skip
+    opt = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9, weight_decay=1e-4
+    )
     vq, vk = torch.randn(b, 3, 64, 25, 2), torch.randn(b, 3, 64, 25, 2)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {b}")
     print(f"{'part':34s} {'CPU s':>7s} {'wall s':>7s}")
@@ -73,8 +82,10 @@ def main() -> None:
         def forward_backward(enc=enc):
             enc(vq).sum().backward()
 
-        for name, fn in [("key forward (no grad)", forward),
-                         ("query forward + backward", forward_backward)]:  # fmt: skip
+        for name, fn in [
+            ("key forward (no grad)", forward),
+            ("query forward + backward", forward_backward),
+        ]:
             c, w = best(fn, args.repeats)
             total += c
             print(f"{rep + ' ' + name:34s} {c:7.2f} {w:7.2f}", flush=True)

@@ -25,12 +25,27 @@ from skelcon.engine.build import build_moco
 
 def main() -> None:
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 8
-    cfg = load_config(PretrainConfig, None, ["preset=small", "representations=[seq, stg]",
-                                             "batch_size=16", "moco.queue_size=256",
-                                             "augment.out_len=50", "device=cpu"])  # fmt: skip
+    cfg = load_config(
+        PretrainConfig,
+        None,
+        [
+            "preset=small",
+            "representations=[seq, stg]",
+            "batch_size=16",
+            "moco.queue_size=256",
+            "augment.out_len=50",
+            "device=cpu",
+        ],
+    )
     cfg.validate()
-    spec = {"dataset": "bench", "layout": "ntu25", "in_channels": 3, "num_joints": 25,
-            "num_persons": 2, "num_frames": 50}  # fmt: skip
+    spec = {
+        "dataset": "bench",
+        "layout": "ntu25",
+        "in_channels": 3,
+        "num_joints": 25,
+        "num_persons": 2,
+        "num_frames": 50,
+    }
     torch.manual_seed(0)
     model = build_moco(cfg, spec)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)

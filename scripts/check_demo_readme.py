@@ -37,13 +37,18 @@ def main(argv: list[str]) -> int:
         print(f"{readme}: no demo-results line (see {__file__})")
         return 1
     bad = []
-    for key, (row, col) in {"p_lin": ("pretrained", "linear"), "p_knn": ("pretrained", "knn"),
-                            "r_lin": ("random_init", "linear"),
-                            "r_knn": ("random_init", "knn")}.items():  # fmt: skip
+    for key, (row, col) in {
+        "p_lin": ("pretrained", "linear"),
+        "p_knn": ("pretrained", "knn"),
+        "r_lin": ("random_init", "linear"),
+        "r_knn": ("random_init", "knn"),
+    }.items():
         stated, measured = float(f.group(key)), float(got[row][col])
         if abs(stated - measured) > TOLERANCE:
-            bad.append(f"{readme}: {row} {col} states {stated}, the demo gave {measured} "
-                       f"(tolerance {TOLERANCE})")  # fmt: skip
+            bad.append(
+                f"{readme}: {row} {col} states {stated}, the demo gave {measured} "
+                f"(tolerance {TOLERANCE})"
+            )
     print("\n".join(bad) or f"{readme}: demo figures agree with {results} (within {TOLERANCE})")
     return 1 if bad else 0
 

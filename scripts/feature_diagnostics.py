@@ -55,8 +55,14 @@ def stats(tr: np.ndarray, ytr: np.ndarray, te: np.ndarray, yte: np.ndarray) -> d
 
     from skelcon.eval.knn import knn_accuracy  # the monitor's and `eval knn`'s measure
 
-    knn = knn_accuracy(torch.from_numpy(tr), torch.from_numpy(ytr), torch.from_numpy(te),
-                       torch.from_numpy(yte), k=1, num_classes=int(ytr.max()) + 1)  # fmt: skip
+    knn = knn_accuracy(
+        torch.from_numpy(tr),
+        torch.from_numpy(ytr),
+        torch.from_numpy(te),
+        torch.from_numpy(yte),
+        k=1,
+        num_classes=int(ytr.max()) + 1,
+    )
     return {
         "dim": int(tr.shape[1]),
         "std_median": float(np.median(std)),
@@ -112,8 +118,10 @@ def main() -> int:
     test = load_prepared(args.data, args.benchmark, "test")
     ck = torch.load(f"{args.run}/last.pt", map_location="cpu", weights_only=True)
     out = {}
-    print("| encoder | weights | std median | dead dims | erank / D | top-10 var | kNN | "
-          "linear (centre, LR) | between-class var | crop invariance |")  # fmt: skip
+    print(
+        "| encoder | weights | std median | dead dims | erank / D | top-10 var | kNN | "
+        "linear (centre, LR) | between-class var | crop invariance |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for rep in ck["representations"]:
         for name, rand in (("pre-trained", False), ("random init", True)):
@@ -123,9 +131,12 @@ def main() -> int:
             s = stats(tr.numpy(), ytr.numpy(), te.numpy(), yte.numpy())
             s["crop"] = crop_invariance(enc, test, args.seed)
             out[f"{rep}/{name}"] = s
-            print(f"| {rep.upper()} | {name} | {s['std_median']:.3g} | {s['dead_dims']:.0%} | "
-                  f"{s['erank']:.1f} / {s['dim']} | {s['top10']:.2f} | {s['knn']:.1f} | "
-                  f"{s['lin_c']:.1f} | {s['between']:.3f} | {s['crop']:.2f} |", flush=True)  # fmt: skip
+            print(
+                f"| {rep.upper()} | {name} | {s['std_median']:.3g} | {s['dead_dims']:.0%} | "
+                f"{s['erank']:.1f} / {s['dim']} | {s['top10']:.2f} | {s['knn']:.1f} | "
+                f"{s['lin_c']:.1f} | {s['between']:.3f} | {s['crop']:.2f} |",
+                flush=True,
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

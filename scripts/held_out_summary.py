@@ -33,8 +33,11 @@ def main() -> int:
     print("| set | seeds | " + " | ".join(f"{r.upper()} {p}" for r, p in CELLS) + " |")
     print("|---|---|" + "---|" * len(CELLS))
     for d in map(Path, sys.argv[1:]):
-        subprocess.run([sys.executable, str(here / "pretraining_study.py"), "--out", str(d),
-                        "--table"], check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(here / "pretraining_study.py"), "--out", str(d), "--table"],
+            check=True,
+            capture_output=True,
+        )
         s = json.loads((d / "summary.json").read_text())
         cells = []
         for rep, probe in CELLS:

@@ -41,33 +41,62 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     cfg = load_config(PretrainConfig, resolve_config_path(args.config), overrides)
     run = out / "pretrain"
     t0 = time.time()
-    pretrain(cfg, args.data, args.benchmark, run, resume=(run / "last.pt").exists(),
-             progress=not args.quiet)  # fmt: skip
+    pretrain(
+        cfg,
+        args.data,
+        args.benchmark,
+        run,
+        resume=(run / "last.pt").exists(),
+        progress=not args.quiet,
+    )
     minutes = (time.time() - t0) / 60
-    results: dict = {"seed": seed, "machine": machine_line(), "config": args.config, "overrides": args.set,
-                     "pretrain_minutes": round(minutes, 2), "epochs": cfg.epochs, "rows": {}}  # fmt: skip
+    results: dict = {
+        "seed": seed,
+        "machine": machine_line(),
+        "config": args.config,
+        "overrides": args.set,
+        "pretrain_minutes": round(minutes, 2),
+        "epochs": cfg.epochs,
+        "rows": {},
+    }
     reps = [r for r in cfg.representations if not args.eval or r in args.eval]
     for rep in reps:
         for key, random_init in (("pretrained", False), ("random_init", True)):
             reuse = _random_rows(args.random_from, seed, cfg) if args.random_from else {}
-            if random_init and all(reuse.get(f"{rep}/random_init", {}).get(p) is not None
-                                   for p in args.protocols):  # fmt: skip
+            if random_init and all(
+                reuse.get(f"{rep}/random_init", {}).get(p) is not None for p in args.protocols
+            ):
                 results["rows"][f"{rep}/random_init"] = reuse[f"{rep}/random_init"]
                 print(f"seed {seed} {rep} random_init: reused from {args.random_from}", flush=True)
                 continue
             row = {}
             if "linear" in args.protocols:
                 row["linear"] = run_linear(
-                    run, rep, args.data, args.benchmark, out / f"linear-{rep}-{key}",
-                    LinearEvalConfig(device=args.device, seed=seed), random_init=random_init,
+                    run,
+                    rep,
+                    args.data,
+                    args.benchmark,
+                    out / f"linear-{rep}-{key}",
+                    LinearEvalConfig(device=args.device, seed=seed),
+                    random_init=random_init,
                     progress=not args.quiet,
-                )["top1"]  # fmt: skip
-            row["knn"] = run_knn(run, rep, args.data, args.benchmark, out / f"knn-{rep}-{key}",
-                                 KnnConfig(device=args.device), random_init=random_init,
-                                 seed=seed, progress=not args.quiet)["top1"]  # fmt: skip
+                )["top1"]
+            row["knn"] = run_knn(
+                run,
+                rep,
+                args.data,
+                args.benchmark,
+                out / f"knn-{rep}-{key}",
+                KnnConfig(device=args.device),
+                random_init=random_init,
+                seed=seed,
+                progress=not args.quiet,
+            )["top1"]
             results["rows"][f"{rep}/{key}"] = row
-            print(f"seed {seed} {rep} {key}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()),
-                  flush=True)  # fmt: skip
+            print(
+                f"seed {seed} {rep} {key}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()),
+                flush=True,
+            )
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return results
 
@@ -112,8 +141,13 @@ def table(out: Path) -> str:
     if not runs:
         sys.exit(f"no seed*/results.json under {out}")
     seeds = [r["seed"] for r in runs]
-    summary: dict = {"seeds": seeds, "config": runs[0]["config"], "overrides": runs[0]["overrides"],
-                     "pretrain_minutes": [_minutes(out / f"seed{s}") for s in seeds], "rows": {}}  # fmt: skip
+    summary: dict = {
+        "seeds": seeds,
+        "config": runs[0]["config"],
+        "overrides": runs[0]["overrides"],
+        "pretrain_minutes": [_minutes(out / f"seed{s}") for s in seeds],
+        "rows": {},
+    }
     lines = [
         f"seeds {', '.join(map(str, seeds))}; pre-training {_fmt(summary['pretrain_minutes'])} min "
         f"({runs[0]['epochs']} epochs); mean ± std over seeds, top-1 %",
@@ -127,17 +161,24 @@ def table(out: Path) -> str:
     for rep in reps:
         vals = {}
         for key in ("pretrained", "random_init"):
-            vals[key] = {p: [r["rows"][f"{rep}/{key}"].get(p, float("nan")) for r in runs]
-                         for p in ("linear", "knn")}  # fmt: skip
+            vals[key] = {
+                p: [r["rows"][f"{rep}/{key}"].get(p, float("nan")) for r in runs]
+                for p in ("linear", "knn")
+            }
             summary["rows"][f"{rep}/{key}"] = vals[key]
             name = "pre-trained" if key == "pretrained" else "random init"
-            lines.append(f"| {rep.upper()} | {name} | {_fmt(vals[key]['linear'])} | "
-                         f"{_fmt(vals[key]['knn'])} |")  # fmt: skip
-        gain = {p: [a - b for a, b in zip(vals["pretrained"][p], vals["random_init"][p], strict=True)]
-                for p in ("linear", "knn")}  # fmt: skip
+            lines.append(
+                f"| {rep.upper()} | {name} | {_fmt(vals[key]['linear'])} | "
+                f"{_fmt(vals[key]['knn'])} |"
+            )
+        gain = {
+            p: [a - b for a, b in zip(vals["pretrained"][p], vals["random_init"][p], strict=True)]
+            for p in ("linear", "knn")
+        }
         summary["rows"][f"{rep}/gain"] = gain
-        lines.append(f"| {rep.upper()} | **gain** | **{_fmt(gain['linear'])}** | "
-                     f"**{_fmt(gain['knn'])}** |")  # fmt: skip
+        lines.append(
+            f"| {rep.upper()} | **gain** | **{_fmt(gain['linear'])}** | **{_fmt(gain['knn'])}** |"
+        )
     text = "\n".join(lines) + "\n"
     (out / "table.md").write_text(text)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -160,9 +201,12 @@ def main() -> int:
         help="encoders to evaluate (default: every pre-trained one)",
     )
     p.add_argument("--protocols", nargs="+", default=["linear", "knn"], choices=["linear", "knn"])
-    p.add_argument("--random-from", metavar="DIR",
-                   help="reuse the random-init rows of the same seeds from another study on "
-                        "the same data (same preset, GRU init and view length)")  # fmt: skip
+    p.add_argument(
+        "--random-from",
+        metavar="DIR",
+        help="reuse the random-init rows of the same seeds from another study on "
+        "the same data (same preset, GRU init and view length)",
+    )
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--table", action="store_true", help="only aggregate the seeds under --out")
     args = p.parse_args()

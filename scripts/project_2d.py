@@ -49,8 +49,9 @@ def project(xyz: np.ndarray) -> np.ndarray:
     return uv
 
 
-def degrade(uv: np.ndarray, rng: np.random.Generator, noise: float, drop_joint: float,
-            drop_person: float) -> np.ndarray:  # fmt: skip
+def degrade(
+    uv: np.ndarray, rng: np.random.Generator, noise: float, drop_joint: float, drop_person: float
+) -> np.ndarray:
     """Pose-estimator-like noise and dropouts on ``uv (M, T, V, 2)`` pixels (module doc)."""
     uv = uv.copy()
     m, t, v, _ = uv.shape

@@ -47,8 +47,12 @@ def main() -> int:
         share = counts / counts.sum() * args.n
         take = np.floor(share).astype(int)
         take[np.argsort(share - take)[::-1][: args.n - take.sum()]] += 1  # largest remainders
-        pick = np.concatenate([rng.choice(train[labels == c], k, replace=False)
-                               for c, k in zip(classes, take, strict=True)])  # fmt: skip
+        pick = np.concatenate(
+            [
+                rng.choice(train[labels == c], k, replace=False)
+                for c, k in zip(classes, take, strict=True)
+            ]
+        )
     else:
         pick = rng.choice(train, args.n, replace=False)
     out.mkdir(parents=True, exist_ok=False)
@@ -59,14 +63,20 @@ def main() -> int:
             shutil.copy2(src / name, out / name)
     meta = json.loads((src / "meta.json").read_text())
     meta["benchmarks"] = {args.name: {"train": int(args.n), "test": int(len(test))}}
-    meta["subsampled_from"] = {"data": str(src), "benchmark": args.benchmark,
-                               "stratified": args.stratified, "seed": args.seed}  # fmt: skip
+    meta["subsampled_from"] = {
+        "data": str(src),
+        "benchmark": args.benchmark,
+        "stratified": args.stratified,
+        "seed": args.seed,
+    }
     (out / "splits" / args.name).mkdir(parents=True)
     np.save(out / "splits" / args.name / "train.npy", np.sort(pick))
     np.save(out / "splits" / args.name / "test.npy", test)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
-    print(f"{out}: benchmark {args.name}, {args.n} of {len(train)} training clips, "
-          f"{len(test)} test clips")  # fmt: skip
+    print(
+        f"{out}: benchmark {args.name}, {args.n} of {len(train)} training clips, "
+        f"{len(test)} test clips"
+    )
     return 0
 
 

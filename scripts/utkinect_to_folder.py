@@ -80,8 +80,10 @@ def main() -> int:
             d.mkdir(parents=True, exist_ok=True)
             np.save(d / f"{seq}_{name}.npy", clip)
             counts[split] += 1
-    print(f"{counts['train']} train and {counts['test']} test clips under {out}; "
-          f"skipped: {'; '.join(skipped) or 'none'}")  # fmt: skip
+    print(
+        f"{counts['train']} train and {counts['test']} test clips under {out}; "
+        f"skipped: {'; '.join(skipped) or 'none'}"
+    )
     return 0
 
 

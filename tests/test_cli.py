@@ -22,8 +22,21 @@ def _sets(items):
 @pytest.fixture(scope="module")
 def run_dir(tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "run"
-    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default", "--out", str(out),
-               "--epochs", "1", "--quiet", *_sets(TINY_PRETRAIN)])  # fmt: skip
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--quiet",
+            *_sets(TINY_PRETRAIN),
+        ]
+    )
     assert rc == 0
     return out
 
@@ -40,15 +53,48 @@ def _one_line_error(capsys, *needles):
 
 def test_pretrain_then_eval_end_to_end(run_dir, tiny_data, tmp_path, capsys):
     assert (run_dir / "last.pt").exists()
-    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
-               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k"), "--quiet"])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "knn",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            "seq",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "k"),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     rec = json.loads((tmp_path / "k" / "metrics.json").read_text())
     assert rec["protocol"] == "knn" and rec["num_test"] == 12
     _check_metrics(rec)
-    rc = main(["eval", "linear", "--checkpoint", str(run_dir), "--representation", "stg", "--data",
-               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "l"), "--epochs", "1",
-               "--quiet", "--device", "cpu"])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "linear",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            "stg",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "l"),
+            "--epochs",
+            "1",
+            "--quiet",
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0
     assert "top-1" in capsys.readouterr().out
     _check_metrics(json.loads((tmp_path / "l" / "metrics.json").read_text()))
@@ -60,8 +106,15 @@ def test_pretrain_then_eval_end_to_end(run_dir, tiny_data, tmp_path, capsys):
 def _check_metrics(rec: dict) -> None:
     """linear / knn metrics.json: top1 as before, plus top-5, per-class accuracy with the
     dataset's class names, mean class accuracy and the confusion matrix."""
-    assert {"top1", "top5", "mean_class_accuracy", "classes", "per_class_accuracy",
-            "per_class_count", "confusion_matrix"} <= set(rec)  # fmt: skip
+    assert {
+        "top1",
+        "top5",
+        "mean_class_accuracy",
+        "classes",
+        "per_class_accuracy",
+        "per_class_count",
+        "confusion_matrix",
+    } <= set(rec)
     cm = np.asarray(rec["confusion_matrix"])
     assert rec["classes"] == ["c0", "c1", "c2"] and cm.shape == (3, 3)
     assert cm.sum() == rec["num_test"] and cm.sum(1).tolist() == rec["per_class_count"]
@@ -72,8 +125,21 @@ def _check_metrics(rec: dict) -> None:
 
 
 def test_resume_via_cli(run_dir, tiny_data, capsys):
-    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default", "--out", str(run_dir),
-               "--resume", "--epochs", "2", "--quiet"])  # fmt: skip
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(run_dir),
+            "--resume",
+            "--epochs",
+            "2",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     import torch
 
@@ -91,8 +157,19 @@ def test_resume_via_cli(run_dir, tiny_data, capsys):
     ],
 )
 def test_bad_config(tiny_data, tmp_path, capsys, override, needles):
-    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default", "--out",
-               str(tmp_path / "r"), "--set", override])  # fmt: skip
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "r"),
+            "--set",
+            override,
+        ]
+    )
     assert rc == 2
     _one_line_error(capsys, *needles)
 
@@ -100,8 +177,19 @@ def test_bad_config(tiny_data, tmp_path, capsys, override, needles):
 def test_bad_yaml_key(tiny_data, tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("optim:\n  learning_rate: 0.1\n")
-    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default", "--out",
-               str(tmp_path / "r"), "--config", str(cfg)])  # fmt: skip
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "r"),
+            "--config",
+            str(cfg),
+        ]
+    )
     assert rc == 2
     _one_line_error(capsys, "optim.learning_rate", "valid keys")
 
@@ -147,15 +235,43 @@ def test_data_that_does_not_fit_the_encoder(run_dir, tmp_path, capsys):
     from tinydata import make_tiny_prepared
 
     other = make_tiny_prepared(tmp_path / "kinect", layout="kinect20", persons=1, n=12)
-    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
-               str(other), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "knn",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            "seq",
+            "--data",
+            str(other),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "k"),
+        ]
+    )
     assert rc == 2
     _one_line_error(capsys, "joints (25 vs 20)", "layout (ntu25 vs kinect20)")
 
 
 def test_checkpoint_of_another_representation(run_dir, tiny_data, tmp_path, capsys):
-    rc = main(["eval", "linear", "--checkpoint", str(run_dir), "--representation", "img", "--data",
-               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "l")])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "linear",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            "img",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "l"),
+        ]
+    )
     assert rc == 2
     _one_line_error(capsys, "'img'", "seq, stg")
 
@@ -163,8 +279,22 @@ def test_checkpoint_of_another_representation(run_dir, tiny_data, tmp_path, caps
 def test_not_a_checkpoint(tiny_data, tmp_path, capsys):
     bogus = tmp_path / "x.pt"
     bogus.write_bytes(b"not a checkpoint")
-    rc = main(["eval", "knn", "--checkpoint", str(bogus), "--representation", "seq", "--data",
-               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "knn",
+            "--checkpoint",
+            str(bogus),
+            "--representation",
+            "seq",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "k"),
+        ]
+    )
     assert rc == 2
     _one_line_error(capsys, "cannot load checkpoint")
 
@@ -188,22 +318,62 @@ def test_pretrain_takes_both_representation_syntaxes(monkeypatch, tiny_data, tmp
         seen.append(cfg.representations)
 
     monkeypatch.setattr(engine, "pretrain", fake)
-    rc = main(["pretrain", "--data", str(tiny_data), "--benchmark", "default",
-               "--out", str(tmp_path / "r"), flag, value])  # fmt: skip
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "r"),
+            flag,
+            value,
+        ]
+    )
     assert rc == 0 and seen == [["seq", "stg"]]
 
 
 @pytest.mark.parametrize("value", ["seq+stg", "seq,stg"])
 def test_eval_takes_both_representation_syntaxes(run_dir, tiny_data, tmp_path, value):
-    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", value, "--data",
-               str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k"), "--quiet"])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "knn",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            value,
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "k"),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     assert json.loads((tmp_path / "k" / "metrics.json").read_text())["representation"] == "seq+stg"
 
 
 def test_bad_representation_is_one_line(run_dir, tiny_data, tmp_path, capsys):
-    rc = main(["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq;stg",
-               "--data", str(tiny_data), "--benchmark", "default", "--out", str(tmp_path / "k")])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "knn",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            "seq;stg",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(tmp_path / "k"),
+        ]
+    )
     assert rc == 2
     _one_line_error(capsys, "'seq;stg'", "joined with '+' or ','")
 
@@ -216,8 +386,11 @@ def _prepare_commands() -> dict[str, list[str]]:
     parser = build_parser()
     prep = parser._subparsers._group_actions[0].choices["prepare"]
     names = prep._subparsers._group_actions[0].choices
-    extra = {"pku-mmd1": ["--labels", "nolabels"], "pku-mmd2": ["--labels", "nolabels"],
-             "folder": ["--layout", "coco17"]}  # fmt: skip
+    extra = {
+        "pku-mmd1": ["--labels", "nolabels"],
+        "pku-mmd2": ["--labels", "nolabels"],
+        "folder": ["--layout", "coco17"],
+    }
     return {n: (["--raw", "noraw"] if n != "synthetic" else []) + extra.get(n, []) for n in names}
 
 
@@ -236,8 +409,18 @@ def test_prepare_refuses_a_non_empty_out(dataset, tmp_path, capsys):
 def test_prepare_overwrite_and_empty_out(tmp_path, capsys):
     out = tmp_path / "syn"
     out.mkdir()  # an empty directory is fine
-    argv = ["prepare", "synthetic", "--out", str(out), "--per-class", "2", "--frames", "16",
-            "--classes", "wave,punch"]  # fmt: skip
+    argv = [
+        "prepare",
+        "synthetic",
+        "--out",
+        str(out),
+        "--per-class",
+        "2",
+        "--frames",
+        "16",
+        "--classes",
+        "wave,punch",
+    ]
     assert main(argv) == 0
     assert main(argv) == 2
     _one_line_error(capsys, "--overwrite")
@@ -354,8 +537,18 @@ def test_benchmark_defaults_to_the_only_one_else_one_line(tiny_data, tmp_path, c
 
 
 def test_knn_random_init_seed(run_dir, tiny_data, tmp_path):
-    base = ["eval", "knn", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
-            str(tiny_data), "--random-init", "--quiet"]  # fmt: skip
+    base = [
+        "eval",
+        "knn",
+        "--checkpoint",
+        str(run_dir),
+        "--representation",
+        "seq",
+        "--data",
+        str(tiny_data),
+        "--random-init",
+        "--quiet",
+    ]
     assert main([*base, "--out", str(tmp_path / "a"), "--seed", "3", "--batch-size", "7"]) == 0
     rec = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert rec["random_init"] and rec["config"]["batch_size"] == 7
@@ -367,8 +560,11 @@ def test_python_dash_m_runs_the_cli():
 
     r = subprocess.run([sys.executable, "-m", "skelcon", "configs"], capture_output=True, text=True)
     assert r.returncode == 0 and "cpu_small" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "skelcon", "pretrain", "--data", "/nonexistent",
-                        "--out", "/tmp/x"], capture_output=True, text=True)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "skelcon", "pretrain", "--data", "/nonexistent", "--out", "/tmp/x"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
@@ -405,11 +601,19 @@ HEAVY = ("torch", "matplotlib", "sklearn", "onnx", "onnxscript", "onnxruntime")
 
 @pytest.mark.parametrize(
     "argv",
-    [["--version"], ["--help"], ["pretrain", "--help"], ["eval", "linear", "--help"],
-     ["eval", "supervised", "--help"], ["export", "--help"], ["prepare", "folder", "--help"],
-     ["plot", "--help"], ["configs"]],
+    [
+        ["--version"],
+        ["--help"],
+        ["pretrain", "--help"],
+        ["eval", "linear", "--help"],
+        ["eval", "supervised", "--help"],
+        ["export", "--help"],
+        ["prepare", "folder", "--help"],
+        ["plot", "--help"],
+        ["configs"],
+    ],
     ids=" ".join,
-)  # fmt: skip
+)
 def test_help_and_version_import_no_torch(argv):
     """Building the parser imports no torch (nor matplotlib, sklearn, onnx): --version and
     --help answer at once (`python -X importtime` lists every module imported)."""
@@ -422,8 +626,12 @@ def test_help_and_version_import_no_torch(argv):
 
     src = str(Path(skelcon.__file__).parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "skelcon", *argv],
-                       capture_output=True, text=True, env=env)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "skelcon", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     imported = re.findall(r"^import time:\s*\d+ \|\s*\d+ \|\s*(\S+)$", r.stderr, re.M)
     assert "skelcon" in imported
@@ -490,14 +698,22 @@ def test_eval_help_says_what_each_protocol_trains_by_default(monkeypatch):
 def _fake_finetune(capsys, seen):
     def fake(protocol, *args, **kwargs):
         seen.append(capsys.readouterr().out)  # what was printed before any work
-        return {"protocol": protocol, "representation": "seq", "random_init": True,
-                "dataset": "tiny", "benchmark": "default", "results": [], "num_test": 0}  # fmt: skip
+        return {
+            "protocol": protocol,
+            "representation": "seq",
+            "random_init": True,
+            "dataset": "tiny",
+            "benchmark": "default",
+            "results": [],
+            "num_test": 0,
+        }
 
     return fake
 
 
-def test_every_eval_says_at_its_start_what_it_will_do(run_dir, tiny_data, tmp_path, monkeypatch,
-                                                       capsys):  # fmt: skip
+def test_every_eval_says_at_its_start_what_it_will_do(
+    run_dir, tiny_data, tmp_path, monkeypatch, capsys
+):
     import skelcon.eval.run as run
 
     seen: list[str] = []
@@ -512,10 +728,28 @@ def test_every_eval_says_at_its_start_what_it_will_do(run_dir, tiny_data, tmp_pa
     ]
     ck = ["--checkpoint", str(run_dir)]
     assert main(["eval", "finetune", *ck, *common]) == 0
-    assert seen[-1].startswith("skelcon: eval finetune: 1 model (encoder + classifier) on 100 % "
-                               "of the labels, 50 epochs, batch 64")  # fmt: skip
-    assert main(["eval", "semi", *ck, *common, "--fractions", "0.5,1", "--repeats", "2",
-                 "--epochs", "1", "--quiet"]) == 0  # fmt: skip
+    assert seen[-1].startswith(
+        "skelcon: eval finetune: 1 model (encoder + classifier) on 100 % "
+        "of the labels, 50 epochs, batch 64"
+    )
+    assert (
+        main(
+            [
+                "eval",
+                "semi",
+                *ck,
+                *common,
+                "--fractions",
+                "0.5,1",
+                "--repeats",
+                "2",
+                "--epochs",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert seen[-1].startswith(
         "skelcon: eval semi: 4 models (encoder + classifier; label fractions 50, 100 % x 2 "
         "random subsets each), 1 epoch each,"
@@ -528,18 +762,30 @@ def test_every_eval_says_at_its_start_what_it_will_do(run_dir, tiny_data, tmp_pa
 
     def fake_frozen(*args, **kwargs):
         seen.append(capsys.readouterr().out)
-        return {"protocol": "x", "representation": "seq", "random_init": False, "dataset": "t",
-                "benchmark": "default", "top1": 0.0, "num_train": 1, "num_test": 1}  # fmt: skip
+        return {
+            "protocol": "x",
+            "representation": "seq",
+            "random_init": False,
+            "dataset": "t",
+            "benchmark": "default",
+            "top1": 0.0,
+            "num_train": 1,
+            "num_test": 1,
+        }
 
     monkeypatch.setattr(run, "run_linear", fake_frozen)
     monkeypatch.setattr(run, "run_knn", fake_frozen)
     assert main(["eval", "linear", *ck, *common, "--epochs", "3"]) == 0
-    assert seen[-1].startswith("skelcon: eval linear: 1 linear classifier on the frozen "
-                               "encoder's features, 3 epochs, batch 64, SGD lr 0.1")  # fmt: skip
+    assert seen[-1].startswith(
+        "skelcon: eval linear: 1 linear classifier on the frozen "
+        "encoder's features, 3 epochs, batch 64, SGD lr 0.1"
+    )
     capsys.readouterr()  # linear's result line
     assert main(["eval", "knn", *ck, *common, "--k", "3"]) == 0
-    assert seen[-1].startswith("skelcon: eval knn: no training; each test clip gets the label "
-                               "of its k=3 nearest neighbours (cosine)")  # fmt: skip
+    assert seen[-1].startswith(
+        "skelcon: eval knn: no training; each test clip gets the label "
+        "of its k=3 nearest neighbours (cosine)"
+    )
 
 
 def test_resume_without_a_checkpoint_says_to_run_without_resume(tiny_data, tmp_path, capsys):
@@ -553,21 +799,27 @@ def test_resume_without_a_checkpoint_says_to_run_without_resume(tiny_data, tmp_p
 def test_yaml_syntax_errors_name_file_line_and_column(tiny_data, tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("epochs: 3\n  batch_size: 2\n")
-    rc = main(["pretrain", "--data", str(tiny_data), "--out", str(tmp_path / "r"),
-               "--config", str(cfg)])  # fmt: skip
+    rc = main(
+        ["pretrain", "--data", str(tiny_data), "--out", str(tmp_path / "r"), "--config", str(cfg)]
+    )
     assert rc == 2
-    _one_line_error(capsys, f"config file {cfg}:2:13 is not valid YAML: mapping values are not "
-                    "allowed here")  # fmt: skip
+    _one_line_error(
+        capsys, f"config file {cfg}:2:13 is not valid YAML: mapping values are not allowed here"
+    )
     from skelcon.examples import write_folder
 
     raw = write_folder(tmp_path / "clips", num_classes=2, per_class=2)
     rig = tmp_path / "my_rig.yaml"
     rig.write_text("name: rig\njoints: [a, b\nbones: []\n")
-    rc = main(["prepare", "folder", "--raw", str(raw), "--layout", str(rig),
-               "--out", str(tmp_path / "d")])  # fmt: skip
+    rc = main(
+        ["prepare", "folder", "--raw", str(raw), "--layout", str(rig), "--out", str(tmp_path / "d")]
+    )
     assert rc == 2
-    _one_line_error(capsys, f"layout file {rig}:3:6 is not valid YAML: expected ',' or ']', "
-                    "but got ':' (while parsing a flow sequence from 2:9)")  # fmt: skip
+    _one_line_error(
+        capsys,
+        f"layout file {rig}:3:6 is not valid YAML: expected ',' or ']', "
+        "but got ':' (while parsing a flow sequence from 2:9)",
+    )
 
 
 def test_pyproject_license_is_an_spdx_expression():
@@ -601,8 +853,9 @@ def test_library_errors_name_parameters_the_cli_names_flags(tmp_path, capsys):
     assert rc == 2
     _one_line_error(capsys, f"--raw {str(raw)!r} is not a directory")
     raw.mkdir()
-    rc = main(["prepare", "nw-ucla", "--raw", str(raw), "--out", str(tmp_path / "o"),
-               "--max-frames", "0"])  # fmt: skip
+    rc = main(
+        ["prepare", "nw-ucla", "--raw", str(raw), "--out", str(tmp_path / "o"), "--max-frames", "0"]
+    )
     assert rc == 2
     _one_line_error(capsys, "--max-frames must be at least 1, got 0")
     # a command whose flag is named otherwise maps it; other words stay

@@ -11,8 +11,17 @@ from skelcon.errors import SkelconError
 
 
 def test_overrides_are_typed():
-    cfg = load_config(PretrainConfig, None, ["epochs=3", "optim.lr=1", "representations=seq,img",
-                                             "optim.milestones=[2, 5]", "augment.spatial=none"])  # fmt: skip
+    cfg = load_config(
+        PretrainConfig,
+        None,
+        [
+            "epochs=3",
+            "optim.lr=1",
+            "representations=seq,img",
+            "optim.milestones=[2, 5]",
+            "augment.spatial=none",
+        ],
+    )
     assert cfg.epochs == 3 and cfg.optim.lr == 1.0 and isinstance(cfg.optim.lr, float)
     assert cfg.representations == ["seq", "img"] and cfg.optim.milestones == [2, 5]
     with pytest.raises(SkelconError, match="expects int"):
@@ -32,9 +41,14 @@ def test_one_representation_syntax(value):
 
 @pytest.mark.parametrize(
     ("value", "why"),
-    [("seq+rgb", "unknown rgb"), ("", "empty"), ([], "empty"), ("seq,seq", "repeated"),
-     (["seq", 3], "unknown 3")],
-)  # fmt: skip
+    [
+        ("seq+rgb", "unknown rgb"),
+        ("", "empty"),
+        ([], "empty"),
+        ("seq,seq", "repeated"),
+        (["seq", 3], "unknown 3"),
+    ],
+)
 def test_bad_representations_are_one_line(value, why):
     with pytest.raises(SkelconError, match=why) as e:
         parse_representations(value)
@@ -73,7 +87,12 @@ def test_packaged_recipes_load_and_validate(name):
 def test_paper_recipes_hold_the_paper_numbers():
     c = load_config(PretrainConfig, resolve_config_path("ntu60"))
     assert (c.preset, c.batch_size, c.optim.lr, c.optim.momentum, c.optim.weight_decay) == (
-        "paper", 64, 0.01, 0.9, 1e-4)  # fmt: skip
+        "paper",
+        64,
+        0.01,
+        0.9,
+        1e-4,
+    )
     assert (c.moco.queue_size, c.moco.momentum, c.moco.temperature, c.moco.dim) == (
         16384,
         0.999,
@@ -140,8 +159,9 @@ def test_scientific_notation_and_momentum_end():
     cfg = load_config(PretrainConfig, None, ["optim.weight_decay=1e-4", "optim.lr=5E-2"])
     assert (cfg.optim.weight_decay, cfg.optim.lr) == (1e-4, 0.05)
     with pytest.raises(SkelconError, match="momentum_end"):
-        load_config(PretrainConfig, None, ["moco.momentum_schedule=cosine",
-                                           "moco.momentum_end=0.5"]).validate()  # fmt: skip
+        load_config(
+            PretrainConfig, None, ["moco.momentum_schedule=cosine", "moco.momentum_end=0.5"]
+        ).validate()
 
 
 def test_short_runs_of_a_recipe_with_warmup_still_train():

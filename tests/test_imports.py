@@ -25,18 +25,26 @@ ROOT = "skelcon"
 
 LAYERS: dict[str, int] = {
     # 0: the foundations, importing nothing of skelcon above them
-    "skelcon.utils": 0, "skelcon.errors": 0, "skelcon.config": 0, "skelcon.version": 0,
-    "skelcon.recipes": 0, "skelcon.paper_numbers": 0,
+    "skelcon.utils": 0,
+    "skelcon.errors": 0,
+    "skelcon.config": 0,
+    "skelcon.version": 0,
+    "skelcon.recipes": 0,
+    "skelcon.paper_numbers": 0,
     "skelcon.data": 1,
-    "skelcon.augment": 2, "skelcon.encoders": 2, "skelcon.contrast": 2,
+    "skelcon.augment": 2,
+    "skelcon.encoders": 2,
+    "skelcon.contrast": 2,
     "skelcon.engine": 3,
     "skelcon.eval": 4,
-    "skelcon.export": 5, "skelcon.viz": 5, "skelcon.report": 5,
+    "skelcon.export": 5,
+    "skelcon.viz": 5,
+    "skelcon.report": 5,
     "skelcon.demo": 6,
     "skelcon.examples": 6,
     "skelcon.cli": 7,
     "skelcon": 8,  # the package root (__init__'s lazy API, __main__)
-}  # fmt: skip
+}
 
 # (importer, imported) pairs that break the layering today, each with what must move.
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
@@ -46,8 +54,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("skelcon.data.rawclip", "skelcon.engine.checkpoint"): "resolve a run's data meta above data",
 }
 # Module-level cycles that exist today, each with what must move (as sets of modules).
-ALLOWED_CYCLES: dict[frozenset[str], str] = {
-}  # fmt: skip
+ALLOWED_CYCLES: dict[frozenset[str], str] = {}
 
 
 def _modules() -> dict[str, Path]:
@@ -207,9 +214,16 @@ def test_allowed_violations_still_exist():
 
 def test_argparse_only_in_the_cli():
     """The command line is the one place that knows about flags."""
-    users = sorted(m for m, p in MODULES.items() if "argparse" in {
-        a.name for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
-        if isinstance(node, ast.Import) for a in node.names
-    })  # fmt: skip
+    users = sorted(
+        m
+        for m, p in MODULES.items()
+        if "argparse"
+        in {
+            a.name
+            for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Import)
+            for a in node.names
+        }
+    )
     allowed = {"skelcon.examples"}  # its own `python -m skelcon.examples` command line
     assert [m for m in users if not m.startswith("skelcon.cli") and m not in allowed] == []

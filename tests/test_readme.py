@@ -72,9 +72,23 @@ def readme_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("readme")
     make_tiny_prepared(root / "data" / "pku1", benchmark="xsub")
     sets = [a for item in TINY_PRETRAIN for a in ("--set", item)]
-    rc = main(["pretrain", "--data", str(root / "data" / "pku1"), "--benchmark", "xsub",
-               "--config", "cpu_small", "--out", str(root / "runs" / "pku1-small"),
-               "--epochs", "1", "--quiet", *sets])  # fmt: skip
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(root / "data" / "pku1"),
+            "--benchmark",
+            "xsub",
+            "--config",
+            "cpu_small",
+            "--out",
+            str(root / "runs" / "pku1-small"),
+            "--epochs",
+            "1",
+            "--quiet",
+            *sets,
+        ]
+    )
     assert rc == 0
     return root
 
@@ -106,8 +120,12 @@ def test_readme_prepare_lines_give_the_data_the_text_states(readme_prepared):
 
     text = README.read_text()
     results = section(text, "Results")
-    m = re.search(r"at least (\d+)\s+instances are the (\d+) two-person interactions: "
-                  r"([\d,]+) training\s+clips.*?and (\d+) test clips, cross-subject", results, re.S)  # fmt: skip
+    m = re.search(
+        r"at least (\d+)\s+instances are the (\d+) two-person interactions: "
+        r"([\d,]+) training\s+clips.*?and (\d+) test clips, cross-subject",
+        results,
+        re.S,
+    )
     assert m, "the Results section no longer states the PKU-MMD subset's sizes"
     k, classes, train, test = int(m[1]), int(m[2]), int(m[3].replace(",", "")), int(m[4])
     pku = readme_prepared["data/pku1"]

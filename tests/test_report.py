@@ -66,31 +66,41 @@ def test_paper_numbers_only_beside_comparable_rows(tmp_path):
         ("ntu60_xview/finetune_seq_random", 100.0): (87.8, "Table 7", None),
         # a figure exists for the setting, but ours is not comparable: each kind, its reason
         ("ntu60_xview/linear_seq_small_data", None): (
-            None, t1, "100/37,920 train, 50/18,960 test clips"),
+            None,
+            t1,
+            "100/37,920 train, 50/18,960 test clips",
+        ),
         ("ntu60_xview/linear_seq_short_eval", None): (None, t1, "linear 3/80 epochs"),
         ("pku_mmd1/semi_seq", 1.0): (None, "Table 2", "semi 3/50 epochs"),
         ("pku_mmd1/semi_seq", 10.0): (None, "Table 2", "semi 3/50 epochs"),
         ("ntu60_xview/linear_seq_2ep", None): (None, t1, "pre-trained 2/451 epochs"),
         ("ntu60_xview/linear_seq_custom", None): (
-            None, t1, "recipe differs from ntu60: moco.temperature 0.2, moco.intra_weight 1"),
+            None,
+            t1,
+            "recipe differs from ntu60: moco.temperature 0.2, moco.intra_weight 1",
+        ),
         ("ntu60_xsub/linear_seq_noconfig", None): (None, t1, "pre-training recipe unknown"),
         ("ntu60_xsub/linear_seq_no_eval_config", None): (None, t1, "evaluation settings unknown"),
         # issue 9: 2-epoch cpu_small on 218 of the 1,076 PKU-MMD I sequences
         ("pku_mmd1/linear_seq_cpu_small", None): (
-            None, t1, "218/1,076 sequences; recipe cpu_small, not pku_mmd1; pre-trained 2/600 epochs"),
+            None,
+            t1,
+            "218/1,076 sequences; recipe cpu_small, not pku_mmd1; pre-trained 2/600 epochs",
+        ),
         # no matching setting in the paper:
         ("ntu60_xview/linear_seq_random", None): (None, None, None),  # linear, random encoder
         ("synthetic/linear_seq", None): (None, None, None),
         ("ntu120_xsetup/knn_seq_k5", None): (None, None, None),  # k = 5
         ("transfer/pku2_from_ucla", None): (None, None, None),  # source NW-UCLA
-    }  # fmt: skip
+    }
     assert paper == expected
     # a sub-directory alone gives the same numbers
     write_report([FIXTURE / "evals" / "transfer"], tmp_path / "p.csv")
     rows = list(csv.DictReader((tmp_path / "p.csv").open()))
     assert [(r["path"], r["paper_top1"], r["paper_comparable"]) for r in rows] == [
-        ("pku2_from_pku1", "45.1", "True"), ("pku2_from_ucla", "", "False"),
-    ]  # fmt: skip
+        ("pku2_from_pku1", "45.1", "True"),
+        ("pku2_from_ucla", "", "False"),
+    ]
     md = (FIXTURE / "expected.md").read_text(encoding="utf-8")
     # rows without a paper number show the dash in the markdown
     synth = [line for line in md.splitlines() if line.endswith("| evals/synthetic/linear_seq |")]
@@ -140,8 +150,9 @@ def test_every_row_shows_recipe_epochs_and_loss_terms():
 def test_official_split_sizes():
     """Paper Section 4.1 counts; a prepared split may lack the official missing samples."""
     assert (OFFICIAL_SPLITS["ntu60", "xview"].train, OFFICIAL_SPLITS["ntu60", "xview"].test) == (
-        37_920, 18_960,
-    )  # fmt: skip
+        37_920,
+        18_960,
+    )
     assert OFFICIAL_SPLITS["pku-mmd1", "xsub"] == OfficialSplit(18_841, 2_704)
     assert OFFICIAL_SPLITS["pku-mmd2", "xsub"] == OfficialSplit(5_332, 1_613)
     # the standard NTU-60 preparation (302 samples skipped) gives 40,091 / 16,487 and
@@ -164,9 +175,41 @@ def test_missing_counts_follow_the_packaged_lists():
     from importlib.resources import files
 
     subjects60 = {1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38}
-    subjects120 = subjects60 | {45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78,
-                                80, 81, 82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100,
-                                103}  # fmt: skip
+    subjects120 = subjects60 | {
+        45,
+        46,
+        47,
+        49,
+        50,
+        52,
+        53,
+        54,
+        55,
+        56,
+        57,
+        58,
+        59,
+        70,
+        74,
+        78,
+        80,
+        81,
+        82,
+        83,
+        84,
+        85,
+        86,
+        89,
+        91,
+        92,
+        93,
+        94,
+        95,
+        97,
+        98,
+        100,
+        103,
+    }
     for ds, subjects, bench, rule in (
         ("ntu60", subjects60, "xview", lambda s, c: c in (2, 3)),
         ("ntu120", subjects120, "xsetup", lambda s, c: s % 2 == 0),
@@ -177,9 +220,13 @@ def test_missing_counts_follow_the_packaged_lists():
         ]
         xsub = sum(p in subjects for _, _, p in ids)
         other = sum(rule(s, c) for s, c, _ in ids)
-        assert (OFFICIAL_SPLITS[ds, "xsub"].missing_train, OFFICIAL_SPLITS[ds, "xsub"].missing_test) == (
-            xsub, len(ids) - xsub,
-        )  # fmt: skip
+        assert (
+            OFFICIAL_SPLITS[ds, "xsub"].missing_train,
+            OFFICIAL_SPLITS[ds, "xsub"].missing_test,
+        ) == (
+            xsub,
+            len(ids) - xsub,
+        )
         split = OFFICIAL_SPLITS[ds, bench]
         assert (split.missing_train, split.missing_test) == (other, len(ids) - other)
 
@@ -192,12 +239,21 @@ def test_random_init_rows_are_labelled():
 
 def test_paper_table_numbers():
     inter = ["seq", "stg"]
-    for (ds, bench), v in {("ntu60", "xview"): 85.2, ("ntu60", "xsub"): 76.3, ("ntu120", "xsetup"): 67.9,
-                           ("ntu120", "xsub"): 67.1, ("pku-mmd1", "xsub"): 80.9,
-                           ("pku-mmd2", "xsub"): 36.0}.items():  # fmt: skip
+    for (ds, bench), v in {
+        ("ntu60", "xview"): 85.2,
+        ("ntu60", "xsub"): 76.3,
+        ("ntu120", "xsetup"): 67.9,
+        ("ntu120", "xsub"): 67.1,
+        ("pku-mmd1", "xsub"): 80.9,
+        ("pku-mmd2", "xsub"): 36.0,
+    }.items():
         assert lookup("linear", ds, bench, "seq", pretrain=inter).top1 == v
-    for (ds, bench), v in {("ntu60", "xview"): 82.6, ("ntu60", "xsub"): 62.5, ("ntu120", "xsetup"): 52.3,
-                           ("ntu120", "xsub"): 50.6}.items():  # fmt: skip
+    for (ds, bench), v in {
+        ("ntu60", "xview"): 82.6,
+        ("ntu60", "xsub"): 62.5,
+        ("ntu120", "xsetup"): 52.3,
+        ("ntu120", "xsub"): 50.6,
+    }.items():
         assert lookup("knn", ds, bench, "seq", pretrain=inter, k=1).top1 == v
         assert lookup("knn", ds, bench, "seq", pretrain=inter, k=5) is None
     semi = {
@@ -220,8 +276,10 @@ def test_paper_table_numbers():
     for rep, lo, hi in (("img", 51.0, 79.6), ("stg", 51.4, 72.5), ("seq", 50.0, 82.5)):
         assert (abl(rep, [rep], none), abl(rep, [rep])) == (lo, hi)
     assert (abl("seq", ["seq", "stg"]), abl("img", ["img", "seq"]), abl("stg", ["seq", "stg"])) == (
-        85.2, 81.7, 78.9,
-    )  # fmt: skip
+        85.2,
+        81.7,
+        78.9,
+    )
     jit = [
         abl("img", ["img"], Augmentation(False, "jitter", jitter_joints=j))
         for j in (2, 5, 10, 15, 20)
@@ -254,8 +312,15 @@ def test_setting_labels():
 
 def _metrics(path: Path, **rec) -> None:
     path.mkdir(parents=True, exist_ok=True)
-    base = {"protocol": "linear", "representation": "seq", "dataset": "ntu60", "benchmark": "xview",
-            "top1": 50.0, "random_init": False, "preset": "small"}  # fmt: skip
+    base = {
+        "protocol": "linear",
+        "representation": "seq",
+        "dataset": "ntu60",
+        "benchmark": "xview",
+        "top1": 50.0,
+        "random_init": False,
+        "preset": "small",
+    }
     (path / "metrics.json").write_text(json.dumps({**base, **rec}))
 
 
@@ -276,12 +341,29 @@ def test_setting_epochs_clips_and_source_read_from_a_checkpoint_without_config(t
         run = tmp_path / "runs" / name
         run.mkdir(parents=True)
         cfg = {**recipe, "augment": {**recipe["augment"], "spatial": spatial}}
-        torch.save({"config": cfg, "model": {}, "epoch": epoch, "num_clips": clips,
-                    "benchmark": "xsub", "data": {"dataset": "pku-mmd1"}}, run / "last.pt")  # fmt: skip
+        torch.save(
+            {
+                "config": cfg,
+                "model": {},
+                "epoch": epoch,
+                "num_clips": clips,
+                "benchmark": "xsub",
+                "data": {"dataset": "pku-mmd1"},
+            },
+            run / "last.pt",
+        )
         _metrics(tmp_path / "ev" / f"lin_{name}", checkpoint=str(run))
-        _metrics(tmp_path / "ev" / f"ft_{name}", protocol="finetune", checkpoint=str(run / "last.pt"),
-                 dataset="pku-mmd2", benchmark="xsub", top1=40.0, num_train=5_332, num_test=1_613,
-                 config=to_dict(FinetuneConfig()))  # fmt: skip
+        _metrics(
+            tmp_path / "ev" / f"ft_{name}",
+            protocol="finetune",
+            checkpoint=str(run / "last.pt"),
+            dataset="pku-mmd2",
+            benchmark="xsub",
+            top1=40.0,
+            num_train=5_332,
+            num_test=1_613,
+            config=to_dict(FinetuneConfig()),
+        )
     res = {r.source: r for r in collect([tmp_path / "ev"])}
     assert res["lin_shear"].pretrain.representations == ("seq", "stg")
     assert res["lin_shear"].pretrain.augment.spatial == "shear"
@@ -330,11 +412,21 @@ def test_protocol_settings_hide_the_paper_figure(tmp_path):
     _metrics(tmp_path / "ok", config=lin, **full)
     _metrics(tmp_path / "lr", config={**lin, "lr": 0.05}, **full)
     _metrics(tmp_path / "drops", config={**lin, "milestones": [60]}, **full)
-    _metrics(tmp_path / "euclid", protocol="knn", k=1,
-             config={**to_dict(KnnConfig()), "similarity": "euclidean"}, **full)  # fmt: skip
+    _metrics(
+        tmp_path / "euclid",
+        protocol="knn",
+        k=1,
+        config={**to_dict(KnnConfig()), "similarity": "euclidean"},
+        **full,
+    )
     subsets = [{"fraction": 0.01, "mean": 30.0, "std": 1.0, "runs": [29.0, 30.0, 31.0]}]
-    _metrics(tmp_path / "three", protocol="semi", results=subsets,
-             config=to_dict(FinetuneConfig()), **full)  # fmt: skip
+    _metrics(
+        tmp_path / "three",
+        protocol="semi",
+        results=subsets,
+        config=to_dict(FinetuneConfig()),
+        **full,
+    )
     res = {r.source: r for r in collect([tmp_path])}
     assert res["ok"].comparable and res["ok"].paper.top1 == 85.2
     assert res["lr"].paper_reasons == ["linear lr 0.05 (paper 0.1)"]
@@ -431,16 +523,26 @@ def test_class_subset_is_not_set_beside_the_full_dataset_numbers(tmp_path):
     (data / "meta.json").write_text(json.dumps({"num_classes": 8}))
     run = str(FIXTURE / "runs" / "pku1_paper")
     for name, d, sizes in (("subset", str(data), (1_510, 195)), ("full", None, (18_841, 2_704))):
-        rec = {"protocol": "linear", "representation": "seq", "top1": 50.0, "num_train": sizes[0],
-               "num_test": sizes[1], "dataset": "pku-mmd1", "benchmark": "xsub", "data": d,
-               "checkpoint": run, "config": to_dict(LinearEvalConfig())}  # fmt: skip
+        rec = {
+            "protocol": "linear",
+            "representation": "seq",
+            "top1": 50.0,
+            "num_train": sizes[0],
+            "num_test": sizes[1],
+            "dataset": "pku-mmd1",
+            "benchmark": "xsub",
+            "data": d,
+            "checkpoint": run,
+            "config": to_dict(LinearEvalConfig()),
+        }
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(json.dumps(rec))
     by_ds = {r.dataset: r for r in collect([tmp_path / "subset", tmp_path / "full"])}
     sub = by_ds["pku-mmd1 (8 of 51 classes)"]
     assert not sub.comparable and sub.paper_reasons == [
-        "8/51 classes", "1,510/18,841 train, 195/2,704 test clips",
-    ]  # fmt: skip
+        "8/51 classes",
+        "1,510/18,841 train, 195/2,704 test clips",
+    ]
     assert by_ds["pku-mmd1"].comparable and by_ds["pku-mmd1"].paper.top1 == 80.9
 
 
@@ -459,8 +561,9 @@ def test_a_stretched_cpu_small_run_is_still_cpu_small(tmp_path):
     saved = to_dict(cfg)
 
     def info(config):
-        return PretrainInfo(("seq", "stg"), DEFAULT_AUG, planned_epochs=cfg.epochs,
-                            config=_full_config(config))  # fmt: skip
+        return PretrainInfo(
+            ("seq", "stg"), DEFAULT_AUG, planned_epochs=cfg.epochs, config=_full_config(config)
+        )
 
     assert info(saved).recipe() == "cpu_small"
     old = yaml.safe_load(yaml.safe_dump(saved))
@@ -490,35 +593,58 @@ def test_eval_record_is_what_the_protocols_write():
     from skelcon.eval.record import SCHEMA_VERSION, EvalRecord, FractionResult
 
     knn = EvalRecord(
-        protocol="knn", representation="seq", dataset="tiny", benchmark="default", num_train=8,
-        num_test=4, reachable_test=4, data="d", checkpoint=None, random_init=True, preset="small",
-        top1=50.0, k=1, similarity="cosine", config={"k": 1}, seconds=0.1,
+        protocol="knn",
+        representation="seq",
+        dataset="tiny",
+        benchmark="default",
+        num_train=8,
+        num_test=4,
+        reachable_test=4,
+        data="d",
+        checkpoint=None,
+        random_init=True,
+        preset="small",
+        top1=50.0,
+        k=1,
+        similarity="cosine",
+        config={"k": 1},
+        seconds=0.1,
         extra={"top5": 100.0},
-    )  # fmt: skip
+    )
     d = knn.to_dict()
     assert d["schema"] == SCHEMA_VERSION and d["checkpoint"] is None and d["top5"] == 100.0
     assert "results" not in d and "source_dataset" not in d
     assert EvalRecord.from_dict(d) == knn and EvalRecord.from_dict(d).to_dict() == d
     semi = EvalRecord(
-        protocol="semi", representation="seq", dataset="tiny", benchmark="default",
+        protocol="semi",
+        representation="seq",
+        dataset="tiny",
+        benchmark="default",
         results=(FractionResult(0.5, 40.0, 2.0, (38.0, 42.0), (3, 3), {"top5_mean": 90.0}),),
         extra={"std": "population (ddof=0) over the repeats"},
-    )  # fmt: skip
+    )
     d = semi.to_dict()
     assert "top1" not in d and d["results"][0]["runs"] == [38.0, 42.0]
     assert d["results"][0]["top5_mean"] == 90.0 and d["std"].startswith("population")
     assert EvalRecord.from_dict(d) == semi
     # older files: no schema, no reachable_test, pretrain_dataset for source_dataset
-    old = {"protocol": "finetune", "representation": "seq", "dataset": "pku-mmd2",
-           "benchmark": "xsub", "pretrain_dataset": "pku-mmd1",
-           "results": [{"fraction": 1.0, "mean": 50.0}]}  # fmt: skip
+    old = {
+        "protocol": "finetune",
+        "representation": "seq",
+        "dataset": "pku-mmd2",
+        "benchmark": "xsub",
+        "pretrain_dataset": "pku-mmd1",
+        "results": [{"fraction": 1.0, "mean": 50.0}],
+    }
     rec = EvalRecord.from_dict(old)
     assert rec.schema == 0 and rec.reachable_test is None and rec.source_dataset == "pku-mmd1"
     assert rec.results == (FractionResult(1.0, 50.0),)
-    for bad, said in [({**old, "dataset": 3}, "'dataset' must be a string"),
-                      ({**old, "results": []}, "'results' must be a non-empty list"),
-                      ({**old, "results": [{"fraction": 1.0, "mean": "x"}]}, "'mean' must be"),
-                      ({**old, "protocol": "linear", "results": None}, "'results' must be")]:  # fmt: skip
+    for bad, said in [
+        ({**old, "dataset": 3}, "'dataset' must be a string"),
+        ({**old, "results": []}, "'results' must be a non-empty list"),
+        ({**old, "results": [{"fraction": 1.0, "mean": "x"}]}, "'mean' must be"),
+        ({**old, "protocol": "linear", "results": None}, "'results' must be"),
+    ]:
         with pytest.raises(DataFormatError, match=said):
             EvalRecord.from_dict(bad, "m.json")
     lin = {k: v for k, v in old.items() if k != "results"}

@@ -72,6 +72,10 @@ def test_shared_root_runs_the_real_data_tests(tmp_path):
     test = "tests/utils/test_text.py::test_ntu_skeleton_bytes_with_bom_and_line_ends"
     r = subprocess.run(
         [sys.executable, "-m", "pytest", test, "-p", "no:cacheprovider", "-o", "addopts=-rs"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr

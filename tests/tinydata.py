@@ -25,8 +25,15 @@ def make_tiny_prepared(
 
     rng = np.random.default_rng(seed)
     v = get_layout(layout).num_joints
-    w = PreparedWriter(out, dataset="tiny", layout=layout, classes=[f"c{i}" for i in range(classes)],
-                       capacity=n, max_frames=frames, num_persons=persons)  # fmt: skip
+    w = PreparedWriter(
+        out,
+        dataset="tiny",
+        layout=layout,
+        classes=[f"c{i}" for i in range(classes)],
+        capacity=n,
+        max_frames=frames,
+        num_persons=persons,
+    )
     base = rng.normal(size=(classes, 3, 1, v, 1)).astype("float32")
     t = np.linspace(0, 2 * np.pi, frames, dtype="float32")[None, :, None, None]
     for i in range(n):
@@ -42,6 +49,13 @@ def make_tiny_prepared(
 
 
 TINY_PRETRAIN = [
-    "preset=small", "representations=[seq, stg]", "batch_size=8", "moco.queue_size=24",
-    "augment.out_len=16", "device=cpu", "log_every=1", "save_every=1", "optim.milestones=[1]",
-]  # fmt: skip
+    "preset=small",
+    "representations=[seq, stg]",
+    "batch_size=8",
+    "moco.queue_size=24",
+    "augment.out_len=16",
+    "device=cpu",
+    "log_every=1",
+    "save_every=1",
+    "optim.milestones=[1]",
+]

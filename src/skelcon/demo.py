@@ -37,8 +37,10 @@ def run_demo(
     cfg = load_config(PretrainConfig, resolve_config_path("cpu_small"), overrides)
     run = out / "pretrain"
     resume = (run / "last.pt").exists()
-    print(f"[2/4] pre-training inter-skeleton {'+'.join(cfg.representations).upper()} "
-          f"({cfg.preset} preset, {cfg.epochs} epochs) into {run}")  # fmt: skip
+    print(
+        f"[2/4] pre-training inter-skeleton {'+'.join(cfg.representations).upper()} "
+        f"({cfg.preset} preset, {cfg.epochs} epochs) into {run}"
+    )
     pretrain(cfg, data, "default", run, resume=resume, progress=not quiet)
     lin_cfg = LinearEvalConfig(device="cpu")
     knn_cfg = KnnConfig(device="cpu")
@@ -47,10 +49,26 @@ def run_demo(
         (("pretrained", False), ("random_init", True)), start=3
     ):
         print(f"[{step}/4] linear and kNN evaluation of the SEQ encoder ({key.replace('_', ' ')})")
-        lin = run_linear(run, "seq", data, "default", out / "eval" / f"linear_{key}", lin_cfg,
-                         random_init=random_init, progress=not quiet)  # fmt: skip
-        knn = run_knn(run, "seq", data, "default", out / "eval" / f"knn_{key}", knn_cfg,
-                      random_init=random_init, progress=not quiet)  # fmt: skip
+        lin = run_linear(
+            run,
+            "seq",
+            data,
+            "default",
+            out / "eval" / f"linear_{key}",
+            lin_cfg,
+            random_init=random_init,
+            progress=not quiet,
+        )
+        knn = run_knn(
+            run,
+            "seq",
+            data,
+            "default",
+            out / "eval" / f"knn_{key}",
+            knn_cfg,
+            random_init=random_init,
+            progress=not quiet,
+        )
         results[key] = {"linear": round(lin["top1"], 2), "knn": round(knn["top1"], 2)}
     minutes = (time.time() - t0) / 60
     results["machine"] = machine_line()

@@ -111,9 +111,17 @@ def write_pyskl(
     anns, train, val = [], [], []
     for i, (kp, label) in enumerate(zip(clips, labels, strict=True)):
         name = f"clip{i:04d}"
-        anns.append({"frame_dir": name, "label": label, "img_shape": (720, 1280),
-                     "original_shape": (720, 1280), "total_frames": kp.shape[1],
-                     "keypoint": kp[..., :2].copy(), "keypoint_score": kp[..., 2].copy()})  # fmt: skip
+        anns.append(
+            {
+                "frame_dir": name,
+                "label": label,
+                "img_shape": (720, 1280),
+                "original_shape": (720, 1280),
+                "total_frames": kp.shape[1],
+                "keypoint": kp[..., :2].copy(),
+                "keypoint_score": kp[..., 2].copy(),
+            }
+        )
         (val if i % 3 == 2 else train).append(name)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,16 +201,52 @@ def try_commands(out: str | Path, data: str | Path = "data") -> list[str]:
 
     clips = data / "my_clips"
     return [
-        cmd("prepare", "import-pyskl", "--raw", out / "coco17_pyskl.pkl", "--layout", "coco17",
-            "--normalize", "--out", data / "coco17_pyskl"),
-        cmd("prepare", "kinetics-skeleton", "--raw", out / "kinetics-skeleton",
-            "--out", data / "kinetics-skeleton"),
-        cmd("prepare", "folder", "--raw", out / "my_clips", "--layout", "coco17",
-            "--channels", "x,y,score", "--normalize", "--out", clips),
+        cmd(
+            "prepare",
+            "import-pyskl",
+            "--raw",
+            out / "coco17_pyskl.pkl",
+            "--layout",
+            "coco17",
+            "--normalize",
+            "--out",
+            data / "coco17_pyskl",
+        ),
+        cmd(
+            "prepare",
+            "kinetics-skeleton",
+            "--raw",
+            out / "kinetics-skeleton",
+            "--out",
+            data / "kinetics-skeleton",
+        ),
+        cmd(
+            "prepare",
+            "folder",
+            "--raw",
+            out / "my_clips",
+            "--layout",
+            "coco17",
+            "--channels",
+            "x,y,score",
+            "--normalize",
+            "--out",
+            clips,
+        ),
         cmd("pretrain", "--data", clips, "--config", "cpu_small", "--out", "runs/my_clips"),
-        cmd("eval", "knn", "--checkpoint", "runs/my_clips", "--representation", "seq+stg",
-            "--data", clips, "--out", "evals/my_knn"),
-    ]  # fmt: skip
+        cmd(
+            "eval",
+            "knn",
+            "--checkpoint",
+            "runs/my_clips",
+            "--representation",
+            "seq+stg",
+            "--data",
+            clips,
+            "--out",
+            "evals/my_knn",
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,19 +260,26 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     out = Path(a.out)
     classes, per_class = 4, 6
-    pkl = write_pyskl(out / "coco17_pyskl.pkl", num_classes=classes, per_class=per_class,
-                      seed=a.seed)  # fmt: skip
-    print(f"wrote {pkl}: a PYSKL / mmaction2 pickle, COCO-17 2D keypoints + scores, "
-          f"{classes * per_class} clips of {classes} classes (splits xsub_train, xsub_val)")  # fmt: skip
-    kin = write_kinetics(out / "kinetics-skeleton", num_classes=classes, per_class=per_class,
-                         seed=a.seed)  # fmt: skip
-    print(f"wrote {kin}/: a Kinetics-skeleton folder (kinetics_train/, kinetics_val/, their "
-          f"_label.json), OpenPose-18, 2 persons, {classes * per_class} clips of {classes} classes")  # fmt: skip
+    pkl = write_pyskl(
+        out / "coco17_pyskl.pkl", num_classes=classes, per_class=per_class, seed=a.seed
+    )
+    print(
+        f"wrote {pkl}: a PYSKL / mmaction2 pickle, COCO-17 2D keypoints + scores, "
+        f"{classes * per_class} clips of {classes} classes (splits xsub_train, xsub_val)"
+    )
+    kin = write_kinetics(
+        out / "kinetics-skeleton", num_classes=classes, per_class=per_class, seed=a.seed
+    )
+    print(
+        f"wrote {kin}/: a Kinetics-skeleton folder (kinetics_train/, kinetics_val/, their "
+        f"_label.json), OpenPose-18, 2 persons, {classes * per_class} clips of {classes} classes"
+    )
     classes, per_class = 3, 8
-    folder = write_folder(out / "my_clips", num_classes=classes, per_class=per_class,
-                          seed=a.seed)  # fmt: skip
-    print(f"wrote {folder}/: a plain folder <class>/<clip>.npy|.csv|.json, COCO-17 (T, V, 3) "
-          f"x, y, score, {classes * per_class} clips of {classes} classes")  # fmt: skip
+    folder = write_folder(out / "my_clips", num_classes=classes, per_class=per_class, seed=a.seed)
+    print(
+        f"wrote {folder}/: a plain folder <class>/<clip>.npy|.csv|.json, COCO-17 (T, V, 3) "
+        f"x, y, score, {classes * per_class} clips of {classes} classes"
+    )
     print("try them (the README's 'Your own data'):")
     for line in try_commands(out):
         print(f"  {line}")

@@ -192,12 +192,18 @@ def _build() -> tuple[PaperNumber, ...]:
 
     # Table 2: semi-supervised (mean ± std of 5 label subsets); "supervised only" rows.
     semi = {
-        ("ntu60", "xview"): ([1, 5, 10, 20], [(38.1, 1.0), (65.7, 0.5), (72.5, 0.4), (78.2, 0.3)],
-                             [(21.7, 1.0), (47.6, 1.0), (59.8, 0.5), (69.1, 0.5)]),
-        ("ntu60", "xsub"): ([1, 5, 10, 20], [(35.7, 0.5), (59.6, 0.5), (65.9, 1.0), (70.8, 1.0)],
-                            [(17.6, 0.5), (42.8, 0.5), (51.6, 1.0), (59.5, 1.0)]),
+        ("ntu60", "xview"): (
+            [1, 5, 10, 20],
+            [(38.1, 1.0), (65.7, 0.5), (72.5, 0.4), (78.2, 0.3)],
+            [(21.7, 1.0), (47.6, 1.0), (59.8, 0.5), (69.1, 0.5)],
+        ),
+        ("ntu60", "xsub"): (
+            [1, 5, 10, 20],
+            [(35.7, 0.5), (59.6, 0.5), (65.9, 1.0), (70.8, 1.0)],
+            [(17.6, 0.5), (42.8, 0.5), (51.6, 1.0), (59.5, 1.0)],
+        ),
         ("pku-mmd1", "xsub"): ([1, 10], [(37.7, 1.0), (72.1, 1.0)], [(22.5, 1.0), (55.4, 1.0)]),
-    }  # fmt: skip
+    }
     for (ds, bench), (fracs, ours, sup) in semi.items():
         for f, (m, s), (sm, ss) in zip(fracs, ours, sup, strict=True):
             out.append(PaperNumber("Table 2", "semi", ds, bench, seq, m, _INTER, fraction=f, std=s))
@@ -289,8 +295,11 @@ def lookup(
     aug = (augment or DEFAULT_AUG).normalized()
     for p in PAPER:
         if (p.protocol, p.dataset, p.benchmark, p.representation) != (
-            protocol, dataset, benchmark, rep,
-        ):  # fmt: skip
+            protocol,
+            dataset,
+            benchmark,
+            rep,
+        ):
             continue
         if p.pretrain != pre:
             continue

@@ -198,8 +198,9 @@ def test_view_maker_applies_noise_and_dropout_per_view():
 
     x = torch.rand(4, 2, 20, 25, 1) + 0.1
     nf = torch.full((4,), 20)
-    vm = ViewMaker(out_len=20, temporal=False, spatial="none", noise=0.05, joint_drop=0.1,
-                   center_ratio=1.0)  # fmt: skip
+    vm = ViewMaker(
+        out_len=20, temporal=False, spatial="none", noise=0.05, joint_drop=0.1, center_ratio=1.0
+    )
     g = torch.Generator().manual_seed(0)
     a, b = vm(x, nf, generator=g), vm(x, nf, generator=g)
     assert not torch.equal((a == 0), (b == 0))  # each view its own missing joints

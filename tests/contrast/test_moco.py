@@ -251,8 +251,9 @@ def test_symmetric_enqueue_order_does_not_depend_on_the_processes():
         assert m.queues[r].ids[:12].tolist() == [0, 1, 2, 10, 11, 12] * 2
     # with the identity gather (one process) the same model enqueues cat[k2, k1]
     ref(vq, vk)
-    torch.testing.assert_close(ref.queues["a"].keys[:6], torch.cat([_k(ref, "a", vk),
-                                                                    _k(ref, "a", vq)]))  # fmt: skip
+    torch.testing.assert_close(
+        ref.queues["a"].keys[:6], torch.cat([_k(ref, "a", vk), _k(ref, "a", vq)])
+    )
 
 
 def test_own_clip_keys_are_not_negatives():

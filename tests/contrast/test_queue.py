@@ -107,8 +107,12 @@ def test_ids_follow_their_keys_and_find_a_clips_older_keys():
     q.enqueue(_rows(7, 1))  # no ids: unknown clip
     assert q.ids.tolist() == [14, -1, 12, 13, 10]
     own = q.same_clip(torch.tensor([10, 11, 14, -1]))
-    assert own.tolist() == [[False, False, False, False, True], [False] * 5,
-                            [True, False, False, False, False], [False] * 5]  # fmt: skip
+    assert own.tolist() == [
+        [False, False, False, False, True],
+        [False] * 5,
+        [True, False, False, False, False],
+        [False] * 5,
+    ]
     q.enqueue(_rows(20, 7), torch.arange(7))  # B > K: the last 5 rows and their ids
     assert sorted(q.ids.tolist()) == [2, 3, 4, 5, 6]
     assert all(int(v) - 20 == int(i) for v, i in zip(q.keys[:, 0], q.ids, strict=True))

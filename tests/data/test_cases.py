@@ -19,8 +19,18 @@ def test_pku_label_quirks_keep_nine_skip_three(shared_cases: Path, tmp_path, cap
     labels = tmp_path / "labels"
     shutil.copytree(case / "labels", labels)
     out = tmp_path / "out"
-    rc = main(["prepare", "pku-mmd1", "--raw", str(case / "raw"), "--labels", str(labels),
-               "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "prepare",
+            "pku-mmd1",
+            "--raw",
+            str(case / "raw"),
+            "--labels",
+            str(labels),
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     meta = read_meta(out)
     assert meta["counts"]["samples"] == 9
@@ -53,8 +63,19 @@ def read_names(out: Path) -> list[str]:
 
 def test_npy_numpy_int_labels_import(shared_cases: Path, tmp_path):
     out = tmp_path / "out"
-    assert main(["prepare", "import-npy", "--raw", str(shared_cases / "npy-numpy-int-labels"),
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(shared_cases / "npy-numpy-int-labels"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     split = load_prepared(out, "default", "train")
     data = np.load(shared_cases / "npy-numpy-int-labels" / "train_data_joint.npy")
     assert len(split) == data.shape[0]

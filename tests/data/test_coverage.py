@@ -32,8 +32,9 @@ def test_class_coverage_names_empty_tiny_and_one_split_classes():
 def test_a_covered_dataset_has_no_notes():
     labels = np.repeat(np.arange(3), 6)
     idx = np.arange(18)
-    cov = class_coverage(labels, ["a", "b", "c"], {"b": {"train": idx[idx % 3 != 0],
-                                                          "test": idx[idx % 3 == 0]}})  # fmt: skip
+    cov = class_coverage(
+        labels, ["a", "b", "c"], {"b": {"train": idx[idx % 3 != 0], "test": idx[idx % 3 == 0]}}
+    )
     assert coverage_notes({"classes": ["a", "b", "c"], "class_coverage": cov}) == []
 
 
@@ -82,8 +83,20 @@ def test_prepare_folder_splits_per_class_and_names_what_it_cannot(tmp_path, caps
     """The README's own-data snippet (2 classes x 10 clips) gave train 19 / test 1 with one
     class absent from test; now 4 test clips, 2 of each, and a 1-clip class is named."""
     raw = _folder(tmp_path / "raw", {"wave": 10, "clap": 10, "jump": 1})
-    rc = main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--channels",
-               "x,y,score", "--out", str(tmp_path / "out")])  # fmt: skip
+    rc = main(
+        [
+            "prepare",
+            "folder",
+            "--raw",
+            str(raw),
+            "--layout",
+            "coco17",
+            "--channels",
+            "x,y,score",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     meta = json.loads((tmp_path / "out" / "meta.json").read_text())
@@ -99,15 +112,43 @@ def test_prepare_folder_splits_per_class_and_names_what_it_cannot(tmp_path, caps
 
 def test_min_instances_hint_only_where_the_flag_exists(tmp_path, capsys):
     raw = _folder(tmp_path / "raw", {"wave": 10, "jump": 1})
-    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--out",
-                 str(tmp_path / "out")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(raw),
+                "--layout",
+                "coco17",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     assert "--min-instances" not in capsys.readouterr().out
 
 
 def test_no_test_split_is_said(tmp_path, capsys):
     raw = _folder(tmp_path / "raw", {"wave": 4})
-    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--test-fraction",
-                 "0", "--out", str(tmp_path / "out")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(raw),
+                "--layout",
+                "coco17",
+                "--test-fraction",
+                "0",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "4 clips (1 class, channels" in out
     assert "benchmark default has no test split" in out

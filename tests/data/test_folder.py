@@ -16,9 +16,13 @@ from skelcon.data.prepared import load_prepared, read_meta
 from skelcon.errors import DataFormatError, SkelconError
 from skelcon.examples import write_folder
 
-RIG = {"joints": ["pelvis", "chest", "head", "l_hand", "r_hand"],
-       "bones": [["chest", "pelvis"], ["head", "chest"], ["l_hand", "chest"], ["r_hand", "chest"]],
-       "center": "pelvis", "up": ["pelvis", "chest"], "left_right": ["l_hand", "r_hand"]}  # fmt: skip
+RIG = {
+    "joints": ["pelvis", "chest", "head", "l_hand", "r_hand"],
+    "bones": [["chest", "pelvis"], ["head", "chest"], ["l_hand", "chest"], ["r_hand", "chest"]],
+    "center": "pelvis",
+    "up": ["pelvis", "chest"],
+    "left_right": ["l_hand", "r_hand"],
+}
 
 
 def test_three_formats_read_alike(tmp_path):
@@ -26,8 +30,10 @@ def test_three_formats_read_alike(tmp_path):
     kp = rng.uniform(0, 500, size=(2, 7, 17, 3)).astype(np.float32)
     np.save(tmp_path / "a.npy", kp)
     (tmp_path / "a.json").write_text(json.dumps({"keypoints": kp.tolist()}))
-    rows = [",".join(repr(float(v)) for v in np.concatenate([kp[0, t].ravel(), kp[1, t].ravel()]))
-            for t in range(7)]  # fmt: skip
+    rows = [
+        ",".join(repr(float(v)) for v in np.concatenate([kp[0, t].ravel(), kp[1, t].ravel()]))
+        for t in range(7)
+    ]
     (tmp_path / "a.csv").write_text("header,of,names\r\n" + "\r\n".join(rows))
     for ext in ("npy", "json"):
         assert np.array_equal(read_clip(tmp_path / f"a.{ext}", 17), kp)
@@ -43,8 +49,23 @@ def test_three_formats_read_alike(tmp_path):
 def test_prepare_class_folders_end_to_end(tmp_path):
     src = write_folder(tmp_path / "clips", num_classes=3, per_class=5)
     out = tmp_path / "out"
-    rc = main(["prepare", "folder", "--raw", str(src), "--layout", "coco17", "--channels",
-               "x,y,score", "--normalize", "--score-threshold", "0.4", "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "prepare",
+            "folder",
+            "--raw",
+            str(src),
+            "--layout",
+            "coco17",
+            "--channels",
+            "x,y,score",
+            "--normalize",
+            "--score-threshold",
+            "0.4",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     meta = read_meta(out)
     assert meta["classes"] == ["action_0", "action_1", "action_2"]
@@ -84,8 +105,10 @@ def test_split_folders_labels_csv_and_bad_clips(tmp_path, capsys):
     assert {s["name"] for s in meta["skipped"]} == {"train/wave/bad"}
 
     labels = tmp_path / "labels.csv"
-    labels.write_text("clip,label,split\ntrain/wave/0.npy,hello,train\ntrain/wave/1.npy,bye,test\n"
-                      "test/clap/0.npy,hello,val\ntrain/clap/1.npy,bye,train\n")  # fmt: skip
+    labels.write_text(
+        "clip,label,split\ntrain/wave/0.npy,hello,train\ntrain/wave/1.npy,bye,test\n"
+        "test/clap/0.npy,hello,val\ntrain/clap/1.npy,bye,train\n"
+    )
     prepare_folder(root, tmp_path / "out2", layout="coco17", labels=labels, progress=False)
     meta = read_meta(tmp_path / "out2")
     assert meta["classes"] == ["bye", "hello"] and meta["benchmarks"]["default"] == {
@@ -136,8 +159,20 @@ def test_user_errors(tmp_path):
 def test_a_prepare_that_keeps_no_clip_refuses_and_writes_nothing(tmp_path, capsys):
     src = write_folder(tmp_path / "clips", num_classes=2, per_class=3)
     out = tmp_path / "out"
-    rc = main(["prepare", "folder", "--raw", str(src), "--layout", "coco17", "--channels", "x,y",
-               "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "prepare",
+            "folder",
+            "--raw",
+            str(src),
+            "--layout",
+            "coco17",
+            "--channels",
+            "x,y",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == 2 and "no clip was kept: all 6 inputs were skipped (first:" in err
     assert "channels per joint, expected 2" in err or "x 2 channels" in err

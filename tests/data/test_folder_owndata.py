@@ -50,8 +50,19 @@ def _arrays(out: Path) -> tuple[dict, np.ndarray, list[str]]:
 def test_case_01_openpose_per_frame_json_is_one_clip_per_video(shared_cases, tmp_path):
     d = _build(shared_cases, "01-openpose-per-frame-json", tmp_path)
     out = tmp_path / "out"
-    rc = main(["prepare", "folder", "--raw", str(d / "raw"), "--layout", "openpose25",
-               "--normalize", "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "prepare",
+            "folder",
+            "--raw",
+            str(d / "raw"),
+            "--layout",
+            "openpose25",
+            "--normalize",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     meta, x, names = _arrays(out)
     assert sorted(names) == ["clap/clap0", "clap/clap1", "wave/wave0", "wave/wave1"]
@@ -77,8 +88,11 @@ def test_openpose_people_tracked_across_frames_and_the_best_kept(tmp_path, capsy
     vid = tmp_path / "raw" / "jump" / "video 1"
     vid.mkdir(parents=True)
     for t in range(10):
-        people = [_person(rng, 300 + 5 * t, 400), _person(rng, 1200 - 5 * t, 420, score=0.8),
-                  _person(rng, 700, 100, score=0.2)]  # fmt: skip
+        people = [
+            _person(rng, 300 + 5 * t, 400),
+            _person(rng, 1200 - 5 * t, 420, score=0.8),
+            _person(rng, 700, 100, score=0.2),
+        ]
         if t % 2:
             people = people[::-1]  # OpenPose lists people in no fixed order
         if t == 6:
@@ -94,8 +108,9 @@ def test_openpose_people_tracked_across_frames_and_the_best_kept(tmp_path, capsy
     present = x[0, 0, :10, :, 0].any(-1)
     assert (left[present] < 500).all() and (right > 900).all()
     assert present.sum() >= 9 and meta["openpose"]["tracks_dropped"] == 1
-    assert meta["unused_files"] == [{"path": "jump/video 1/video 1.avi",
-                                     "reason": "not a .npy/.csv/.json clip"}]  # fmt: skip
+    assert meta["unused_files"] == [
+        {"path": "jump/video 1/video 1.avi", "reason": "not a .npy/.csv/.json clip"}
+    ]
     assert "not read" in capsys.readouterr().err
 
 
@@ -107,9 +122,12 @@ def test_openpose_single_file_and_wrong_model(tmp_path):
     kp, info = read_clip_info(f, 25)
     assert kp.shape == (1, 6, 25, 3) and info["channels"] == ["x", "y", "score"]
     assert not kp[0, 5].any() and info["tracks"] == 1
-    with pytest.raises(DataFormatError, match=r"clip.json: frame 0: people\[0\]\."
-                       r"pose_keypoints_2d holds 25 joints \(BODY_25, --layout openpose25\); "
-                       "the layout has 18"):  # fmt: skip
+    with pytest.raises(
+        DataFormatError,
+        match=r"clip.json: frame 0: people\[0\]\."
+        r"pose_keypoints_2d holds 25 joints \(BODY_25, --layout openpose25\); "
+        "the layout has 18",
+    ):
         read_clip_info(f, 18)
 
 
@@ -144,8 +162,24 @@ def test_case_05_nan_joints_read_as_missing_never_as_centre(shared_cases, tmp_pa
     d = _build(shared_cases, "05-nan-for-missing-joints", tmp_path)
     expected = sum(int(np.isnan(np.load(f)).any(-1).sum()) for f in (d / "raw").glob("*/*.npy"))
     out = tmp_path / "out"
-    assert main(["prepare", "folder", "--raw", str(d / "raw"), "--layout", "coco17", "--channels",
-                 "x,y,score", "--normalize", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(d / "raw"),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--normalize",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     meta, x, _ = _arrays(out)
     assert meta["counts"]["samples"] == 6 and meta["counts"]["skipped"] == 0
     assert meta["missing_joints"]["nan"] == expected >= 6
@@ -194,8 +228,23 @@ def test_sentinel_and_null_joints_from_json_and_csv(tmp_path):
 def test_case_07_every_file_accounted_for_once(shared_cases, tmp_path):
     d = _build(shared_cases, "07-folder-odd-names", tmp_path)
     out = tmp_path / "out"
-    assert main(["prepare", "folder", "--raw", str(d / "raw"), "--layout", "coco17",
-                 "--channels", "x,y,score", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(d / "raw"),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     meta, _, names = _arrays(out)
     assert meta["classes"] == ["Wave Hands", "clap", "über"]
     assert "clap/session1/clip4" in names and "clap/CLIP3" in names and len(names) == 12
@@ -216,20 +265,56 @@ def test_case_08_quoted_labels_read_and_traversal_refused(shared_cases, tmp_path
     outs = {}
     for kind in ("quoted", "plain"):
         outs[kind] = tmp_path / kind
-        assert main(["prepare", "folder", "--raw", str(d / "raw"), "--labels",
-                     str(d / f"labels_{kind}.csv"), "--layout", "coco17", "--channels",
-                     "x,y,score", "--out", str(outs[kind])]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "prepare",
+                    "folder",
+                    "--raw",
+                    str(d / "raw"),
+                    "--labels",
+                    str(d / f"labels_{kind}.csv"),
+                    "--layout",
+                    "coco17",
+                    "--channels",
+                    "x,y,score",
+                    "--out",
+                    str(outs[kind]),
+                ]
+            )
+            == 0
+        )
     q, p = _arrays(outs["quoted"]), _arrays(outs["plain"])
     assert q[0]["classes"] == p[0]["classes"] == ["clap action", "wave action"]
-    assert q[2] == p[2] and np.array_equal(q[1], p[1]) and q[0]["benchmarks"]["default"] == {
-        "train": 6, "test": 2}  # fmt: skip
+    assert (
+        q[2] == p[2]
+        and np.array_equal(q[1], p[1])
+        and q[0]["benchmarks"]["default"] == {"train": 6, "test": 2}
+    )
     capsys.readouterr()
     out = tmp_path / "t"
-    assert main(["prepare", "folder", "--raw", str(d / "raw"), "--labels",
-                 str(d / "labels_traversal.csv"), "--layout", "coco17", "--out", str(out)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(d / "raw"),
+                "--labels",
+                str(d / "labels_traversal.csv"),
+                "--layout",
+                "coco17",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
-    assert err.endswith("labels_traversal.csv:10: clip '../outside/x.npy' is outside --raw "
-                        f"'{d / 'raw'}' (clip paths are relative to --raw, without '..')")  # fmt: skip
+    assert err.endswith(
+        "labels_traversal.csv:10: clip '../outside/x.npy' is outside --raw "
+        f"'{d / 'raw'}' (clip paths are relative to --raw, without '..')"
+    )
     assert "\n" not in err and not out.exists()
     absolute = tmp_path / "abs.csv"
     absolute.write_text(f"{d / 'outside' / 'x.npy'},a\n{d / 'raw' / 'wave' / 'clip 0.npy'},b\n")
@@ -244,11 +329,15 @@ def test_labels_csv_in_other_locales(tmp_path):
     for i in range(3):
         np.save(tmp_path / "a" / f"{i}.npy", np.ones((3, 17, 2), np.float32))
     labels = tmp_path / "l.csv"
-    labels.write_bytes(b'\xef\xbb\xbf"clip";"label";"split"\r\n"a/0.npy";"wave; hands";"train"\r\n'
-                       b'"a/1.npy";"clap, twice";"test"\r\n')  # fmt: skip
+    labels.write_bytes(
+        b'\xef\xbb\xbf"clip";"label";"split"\r\n"a/0.npy";"wave; hands";"train"\r\n'
+        b'"a/1.npy";"clap, twice";"test"\r\n'
+    )
     f = read_folder(tmp_path, "coco17", labels=labels)
     assert f.classes == ["clap, twice", "wave; hands"] and [c.split for c in f.clips] == [
-        "train", "test"]  # fmt: skip
+        "train",
+        "test",
+    ]
     labels.write_text("a/0.npy\ta b\ttrain\na/2.npy\tc\ttest\n")
     assert read_folder(tmp_path, "coco17", labels=labels).classes == ["a b", "c"]
     rng = np.random.default_rng(2)
@@ -335,11 +424,16 @@ def test_failed_prepare_leaves_nothing_and_options_checked_first(tmp_path, monke
 
     monkeypatch.setattr("skelcon.data.folder.read_clip_info", no_read)
     with pytest.raises(SkelconError, match="3D normalisation needs x, y, z only"):
-        prepare_folder(tmp_path / "raw", out, layout="coco17", channels=["x", "y", "z", "score"],
-                       norm=ClipNorm(True), progress=False)  # fmt: skip
+        prepare_folder(
+            tmp_path / "raw",
+            out,
+            layout="coco17",
+            channels=["x", "y", "z", "score"],
+            norm=ClipNorm(True),
+            progress=False,
+        )
     with pytest.raises(SkelconError, match="--channels"):
-        prepare_folder(tmp_path / "raw", out, layout="coco17", channels=["x", "q"],
-                       progress=False)  # fmt: skip
+        prepare_folder(tmp_path / "raw", out, layout="coco17", channels=["x", "q"], progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
 
 
@@ -349,8 +443,9 @@ def test_failed_prepare_leaves_nothing_and_options_checked_first(tmp_path, monke
 def _xys(t: int, m: int = 1, seed: int = 0) -> np.ndarray:
     """``(m, t, 17, 3)`` x, y in pixels and a score, two decimals."""
     rng = np.random.default_rng(seed)
-    kp = np.concatenate([rng.uniform(100, 900, (m, t, 17, 2)), rng.uniform(0.1, 1, (m, t, 17, 1))],
-                        -1)  # fmt: skip
+    kp = np.concatenate(
+        [rng.uniform(100, 900, (m, t, 17, 2)), rng.uniform(0.1, 1, (m, t, 17, 1))], -1
+    )
     return np.round(kp, 2)
 
 
@@ -364,15 +459,17 @@ def test_comma_separated_decimal_commas_refused_even_with_channels(tmp_path, cap
     (tmp_path / "a").mkdir()
     write(kp)
     for nc in (3, None):
-        with pytest.raises(DataFormatError, match=r"dc.csv: 102 whole numbers per line separated "
-                           r"by ',' may be numbers with decimal commas cut in two \(\d+,25 = "
-                           r"\d+.25\?; 51 values per line would fit too\): write the file with "
-                           "';' or tabs"):  # fmt: skip
+        with pytest.raises(
+            DataFormatError,
+            match=r"dc.csv: 102 whole numbers per line separated "
+            r"by ',' may be numbers with decimal commas cut in two \(\d+,25 = "
+            r"\d+.25\?; 51 values per line would fit too\): write the file with "
+            "';' or tabs",
+        ):
             read_clip(tmp_path / "a" / "dc.csv", 17, nc)
     out = tmp_path / "out"
     with pytest.raises(SkelconError, match="no clip was kept"):  # never "2 persons"
-        prepare_folder(tmp_path, out, layout="coco17", channels=["x", "y", "score"],
-                       progress=False)  # fmt: skip
+        prepare_folder(tmp_path, out, layout="coco17", channels=["x", "y", "score"], progress=False)
     # x,y channels: 102 = 3 persons of 34, but a leading zero ("0,05") shows the decimals
     kp[0, 0, 0, 0] = 309.05
     write(kp)
@@ -380,8 +477,9 @@ def test_comma_separated_decimal_commas_refused_even_with_channels(tmp_path, cap
         read_clip(tmp_path / "a" / "dc.csv", 17, 2)
     kp = kp[..., :2].copy()  # x with decimals, whole y: 309,05,338 would pass as x, y, score
     kp[..., 1] = np.floor(kp[..., 1])
-    rows = [",".join(f"{v:.2f}".replace(".", ",").removesuffix(",00") for v in f.ravel())
-            for f in kp[0]]  # fmt: skip
+    rows = [
+        ",".join(f"{v:.2f}".replace(".", ",").removesuffix(",00") for v in f.ravel()) for f in kp[0]
+    ]
     (tmp_path / "a" / "dc.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(DataFormatError, match="'05' has a leading zero"):
         read_clip(tmp_path / "a" / "dc.csv", 17, 3)
@@ -423,13 +521,29 @@ def test_hard_linked_file_read_once(shared_cases, tmp_path):
     d = _build(shared_cases, "07-folder-odd-names", tmp_path)
     os.link(d / "raw" / "über" / "clip_é0.npy", d / "raw" / "clap" / "hardlinked.npy")
     out = tmp_path / "out"
-    assert main(["prepare", "folder", "--raw", str(d / "raw"), "--layout", "coco17",
-                 "--channels", "x,y,score", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(d / "raw"),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     meta, _, names = _arrays(out)
     assert len(names) == 12 and ("clap/hardlinked" in names) != ("über/clip_é0" in names)
     reasons = {u["path"]: u["reason"] for u in meta["unused_files"]}
-    assert reasons["über/clip_é0.npy"] == ("the same file as clap/hardlinked.npy (read once, "
-                                          "there; a hard link)")  # fmt: skip
+    assert reasons["über/clip_é0.npy"] == (
+        "the same file as clap/hardlinked.npy (read once, there; a hard link)"
+    )
     labels = tmp_path / "l.csv"
     labels.write_text("über/clip_é0.npy,a\nclap/hardlinked.npy,b\n")
     with pytest.raises(SkelconError, match="l.csv:2: clip 'clap/hardlinked.npy' is the same file"):
@@ -464,11 +578,16 @@ def test_openpose_frame_gaps_filled_and_said(tmp_path, capsys):
     assert "step 5" in printed.out
     assert "pass --channels" not in printed.err  # the format names its channels
     empty = str(raw / "jump" / "empty" / "empty_*_keypoints.json")
-    assert meta["skipped"][0] == {"name": "jump/empty", "reason": f"{empty}: an OpenPose video with "
-                                  "nobody detected in its 3 frame files (no skeleton data)"}  # fmt: skip
-    assert meta["skipped"][1]["reason"].endswith("stray_000000005000_keypoints.json: frame numbers "
-                                                 "0 to 5000 span 5001 frames but only 3 frame files "
-                                                 "are there (a stray file?)")  # fmt: skip
+    assert meta["skipped"][0] == {
+        "name": "jump/empty",
+        "reason": f"{empty}: an OpenPose video with "
+        "nobody detected in its 3 frame files (no skeleton data)",
+    }
+    assert meta["skipped"][1]["reason"].endswith(
+        "stray_000000005000_keypoints.json: frame numbers "
+        "0 to 5000 span 5001 frames but only 3 frame files "
+        "are there (a stray file?)"
+    )
 
 
 def test_short_frames_first_array_reported_as_possibly_transposed(tmp_path, capsys):
@@ -480,8 +599,14 @@ def test_short_frames_first_array_reported_as_possibly_transposed(tmp_path, caps
         tmp_path / "raw", out, layout="coco17", channels=["x", "y", "score"], progress=False
     )
     meta, _, _ = _arrays(out)
-    assert meta["axes_assumed"] == [{"name": "a/tmvc", "shape": [6, 2, 17, 3],
-                                     "read_as": "(M, T, V, C)", "could_be": "(T, M, V, C)"}]  # fmt: skip
+    assert meta["axes_assumed"] == [
+        {
+            "name": "a/tmvc",
+            "shape": [6, 2, 17, 3],
+            "read_as": "(M, T, V, C)",
+            "could_be": "(T, M, V, C)",
+        }
+    ]
     assert "1 clips hold more persons than frames" in capsys.readouterr().out
     np.save(tmp_path / "raw" / "a" / "tmvc.npy", kp)  # (2, 6, ...): persons <= frames, no doubt
     assert "axes" not in read_clip_info(tmp_path / "raw" / "a" / "tmvc.npy", 17, 3)[1]

@@ -67,8 +67,13 @@ def test_fuzz_reader(reader: str, corpus: Corpus, tmp_path: Path) -> None:
 
 # ------------------------------------------------------------ hypothesis-generated inputs
 
-HYPOTHESIS = settings(max_examples=40, derandomize=True, database=None, deadline=None,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
+HYPOTHESIS = settings(
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 # what a number field of a text file may hold: numbers of any size, NaN/Inf, junk
 NUMBER_TEXT = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
@@ -143,9 +148,11 @@ def ucla_docs(draw: st.DrawFn) -> str:
         st.floats(-5, 5), min_size=3, max_size=3
     )
     frame = st.lists(joint, min_size=19, max_size=21) | JSON
-    doc = {"file_name": draw(st.sampled_from(["a01_s01_e00_v01", "a03_s02_e01_v02", "x"])),
-           "skeletons": draw(st.lists(frame, max_size=6)),
-           "label": draw(st.integers(-1, 11) | JSON)}  # fmt: skip
+    doc = {
+        "file_name": draw(st.sampled_from(["a01_s01_e00_v01", "a03_s02_e01_v02", "x"])),
+        "skeletons": draw(st.lists(frame, max_size=6)),
+        "label": draw(st.integers(-1, 11) | JSON),
+    }
     return json.dumps(doc)
 
 
@@ -193,9 +200,7 @@ def test_pku_label_line_on_generated_lines(fields: list[str], sep: str) -> None:
 @given(
     data=hnp.arrays(
         np.float32,
-        st.tuples(
-            st.integers(1, 3), st.just(3), st.integers(1, 6), st.just(25), st.integers(1, 2)
-        ),  # fmt: skip
+        st.tuples(st.integers(1, 3), st.just(3), st.integers(1, 6), st.just(25), st.integers(1, 2)),
         elements=st.floats(width=32, allow_nan=True, allow_infinity=True),
     ),
     normalize=st.booleans(),
@@ -223,8 +228,18 @@ def test_import_npy_on_generated_arrays(
     assert outcome in GOOD, (outcome, detail)
 
 
-CONFIG_KEYS = ["epochs", "seed", "optim.lr", "optim.momentum", "moco.dim", "moco.queue_size",
-               "moco.temperature", "augment.shear_magnitude", "representations", "batch_size"]  # fmt: skip
+CONFIG_KEYS = [
+    "epochs",
+    "seed",
+    "optim.lr",
+    "optim.momentum",
+    "moco.dim",
+    "moco.queue_size",
+    "moco.temperature",
+    "augment.shear_magnitude",
+    "representations",
+    "batch_size",
+]
 YAML_VALUE = st.one_of(NUMBER_TEXT, st.text(max_size=12), JSON.map(json.dumps))
 
 
@@ -274,8 +289,9 @@ def test_check_output_detects_incomplete_and_nan(tmp_path: Path) -> None:
     from skelcon.data.prepared import PreparedWriter
 
     def write(out: Path, x: np.ndarray) -> Path:
-        w = PreparedWriter(out, dataset="t", layout="ntu25", classes=["a"], capacity=1,
-                           max_frames=4, num_persons=1)  # fmt: skip
+        w = PreparedWriter(
+            out, dataset="t", layout="ntu25", classes=["a"], capacity=1, max_frames=4, num_persons=1
+        )
         w.add(x, 0, 4, "s0")
         return w.finalize({"default": {"train": [0]}})
 
@@ -339,9 +355,14 @@ def test_ucla_overflowing_coordinates_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [["optim.lr=.nan"], ["augment.shear_magnitude=.inf"], ["epochs=" + "1" * 5000],
-     ["moco.dim=" + "[" * 2000], ["optim.gamma=1" + "0" * 400]],
-)  # fmt: skip
+    [
+        ["optim.lr=.nan"],
+        ["augment.shear_magnitude=.inf"],
+        ["epochs=" + "1" * 5000],
+        ["moco.dim=" + "[" * 2000],
+        ["optim.gamma=1" + "0" * 400],
+    ],
+)
 def test_config_overrides_refused_in_one_line(overrides: list[str]) -> None:
     with pytest.raises(SkelconError) as e:
         load_config(PretrainConfig, None, overrides).validate()
@@ -372,8 +393,10 @@ def test_pickle_huge_memo_index_loads_quickly(tmp_path: Path) -> None:
 
 def test_pyskl_huge_label_and_newline_frame_dir(tmp_path: Path) -> None:
     kp = np.ones((1, 4, 25, 3), np.float32)
-    anns = [{"frame_dir": "ok", "label": 0, "keypoint": kp},
-            {"frame_dir": "a\nb", "label": 10**19, "keypoint": kp}]  # fmt: skip
+    anns = [
+        {"frame_dir": "ok", "label": 0, "keypoint": kp},
+        {"frame_dir": "a\nb", "label": 10**19, "keypoint": kp},
+    ]
     p = tmp_path / "a.pkl"
     p.write_bytes(pickle.dumps({"annotations": anns}))
     out = prepare_import_pyskl(p, tmp_path / "out", progress=False)
@@ -430,10 +453,21 @@ def test_pickle_bombs_refused_and_silence_detected(tmp_path):
         assert outcome == "refused", (what, outcome, detail)
     assert len(shapes) >= 6
     rng = np.random.default_rng(0)
-    anns = [{"frame_dir": "a", "label": 0, "total_frames": 4,
-             "keypoint": rng.uniform(0, 1, (1, 4, 17, 3)).astype(np.float32)}]  # fmt: skip
+    anns = [
+        {
+            "frame_dir": "a",
+            "label": 0,
+            "total_frames": 4,
+            "keypoint": rng.uniform(0, 1, (1, 4, 17, 3)).astype(np.float32),
+        }
+    ]
     (tmp_path / "p.pkl").write_bytes(pickle.dumps({"annotations": anns}))
-    prepare_import_pyskl(tmp_path / "p.pkl", tmp_path / "z", layout="coco17",
-                         channels=["x", "y", "z"], progress=False)  # fmt: skip
+    prepare_import_pyskl(
+        tmp_path / "p.pkl",
+        tmp_path / "z",
+        layout="coco17",
+        channels=["x", "y", "z"],
+        progress=False,
+    )
     assert expect_check(tmp_path / "z", {"channels": ["x", "y", "score"]}).startswith("silent")
     assert expect_check(tmp_path / "z", {"channels": ["x", "y", "z"]}) == "ok"

@@ -27,8 +27,10 @@ def test_silent_is_a_bad_outcome():
 
 
 def test_missing_joints_stored_as_real_ones_are_silent(monkeypatch, tmp_path):
-    monkeypatch.setattr("skelcon.data.folder.mark_missing",
-                        lambda kp, ch: (np.nan_to_num(kp, nan=5.0), NONE_COUNTED))  # fmt: skip
+    monkeypatch.setattr(
+        "skelcon.data.folder.mark_missing",
+        lambda kp, ch: (np.nan_to_num(kp, nan=5.0), NONE_COUNTED),
+    )
     assert "silent" in _outcomes("missing-joints", 12, tmp_path)
     assert "silent" in _outcomes("openpose-prepare", 4, tmp_path)
 
@@ -39,8 +41,9 @@ def test_a_file_read_twice_is_silent(monkeypatch, tmp_path):
 
 
 def test_axes_read_in_another_order_are_silent(monkeypatch, tmp_path):
-    monkeypatch.setattr("skelcon.data.folder._axis_order",
-                        lambda shape, v, c: (tuple(range(len(shape))), ""))  # fmt: skip
+    monkeypatch.setattr(
+        "skelcon.data.folder._axis_order", lambda shape, v, c: (tuple(range(len(shape))), "")
+    )
     assert "silent" in _outcomes("axes", 20, tmp_path)
 
 
@@ -87,8 +90,7 @@ def _old_kinetics_scan(raw):
 KINETICS_FILE_SEEDS = (7, 11, 14, 21)  # kinetics-prepare cases of the kinds extras, leak
 
 
-def test_kinetics_links_and_extra_files_are_silent_without_the_folder_rules(monkeypatch,
-                                                                            tmp_path):  # fmt: skip
+def test_kinetics_links_and_extra_files_are_silent_without_the_folder_rules(monkeypatch, tmp_path):
     assert "silent" not in _outcomes("kinetics-prepare", KINETICS_FILE_SEEDS, tmp_path)
     monkeypatch.setattr("skelcon.data.kinetics.scan_kinetics", _old_kinetics_scan)
     assert "silent" in _outcomes("kinetics-prepare", KINETICS_FILE_SEEDS, tmp_path)

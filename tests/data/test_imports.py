@@ -51,8 +51,21 @@ def _npy_folder(d: Path, n_train: int = 5, n_val: int = 3, t: int = 20, seed: in
 
 def test_npy_round_trip(tmp_path):
     src = _npy_folder(tmp_path / "src")
-    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--out",
-                 str(tmp_path / "out"), "--dataset", "toy"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(tmp_path / "src"),
+                "--out",
+                str(tmp_path / "out"),
+                "--dataset",
+                "toy",
+            ]
+        )
+        == 0
+    )
     meta = read_meta(tmp_path / "out")
     labels = src["train"]["labels"] + src["val"]["labels"]
     assert meta["dataset"] == "toy" and meta["layout"] == "ntu25"
@@ -71,8 +84,22 @@ def test_npy_normalize_flag_and_missing_num_frames(tmp_path):
     (tmp_path / "src" / "val_num_frame.npy").unlink()
     classes = tmp_path / "classes.txt"
     classes.write_text("\n".join(f"action {i}" for i in range(9)) + "\n")
-    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--out",
-                 str(tmp_path / "out"), "--normalize", "--classes", str(classes)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(tmp_path / "src"),
+                "--out",
+                str(tmp_path / "out"),
+                "--normalize",
+                "--classes",
+                str(classes),
+            ]
+        )
+        == 0
+    )
     meta = read_meta(tmp_path / "out")
     assert meta["classes"] == [f"action {i}" for i in range(9)] and meta["normalized"] is True
     p = load_prepared(tmp_path / "out", "default", "test")
@@ -145,11 +172,22 @@ def _pyskl(rng: np.random.Generator, c: int = 3) -> dict:
     anns = []
     for i, (m, t, label) in enumerate([(1, 12, 0), (2, 20, 3), (1, 7, 2), (2, 15, 3), (1, 9, 1)]):
         kp = rng.normal(size=(m, t, 25, c)).astype(np.float32)
-        anns.append({"frame_dir": f"S001C00{i}P001R001A00{label + 1}", "label": label,
-                     "keypoint": kp, "total_frames": t, "img_shape": (1080, 1920)})  # fmt: skip
+        anns.append(
+            {
+                "frame_dir": f"S001C00{i}P001R001A00{label + 1}",
+                "label": label,
+                "keypoint": kp,
+                "total_frames": t,
+                "img_shape": (1080, 1920),
+            }
+        )
     names = [a["frame_dir"] for a in anns]
-    split = {"xsub_train": names[:3], "xsub_val": names[3:], "xview_train": names[1:],
-             "xview_val": names[:1]}  # fmt: skip
+    split = {
+        "xsub_train": names[:3],
+        "xsub_val": names[3:],
+        "xview_train": names[1:],
+        "xview_val": names[:1],
+    }
     return {"split": split, "annotations": anns}
 
 
@@ -159,14 +197,31 @@ def test_pyskl_round_trip(tmp_path, protocol, c):
     obj["annotations"][2]["label"] = np.int64(2)  # numpy scalars are allowed
     pk = tmp_path / "ntu60_3danno.pkl"
     pk.write_bytes(pickle.dumps(obj, protocol=protocol))
-    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--out", str(tmp_path / "o"),
-                 "--layout", "ntu25"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-pyskl",
+                "--raw",
+                str(pk),
+                "--out",
+                str(tmp_path / "o"),
+                "--layout",
+                "ntu25",
+            ]
+        )
+        == 0
+    )
     meta = read_meta(tmp_path / "o")
     assert meta["shape"] == [5, c, 20, 25, 2] and meta["num_classes"] == 4
     assert meta["benchmarks"] == {"xsub": {"train": 3, "test": 2}, "xview": {"train": 4, "test": 1}}
     anns = {a["frame_dir"]: a for a in obj["annotations"]}
-    for bench, split, key in (("xsub", "train", "xsub_train"), ("xsub", "test", "xsub_val"),
-                              ("xview", "train", "xview_train"), ("xview", "test", "xview_val")):  # fmt: skip
+    for bench, split, key in (
+        ("xsub", "train", "xsub_train"),
+        ("xsub", "test", "xsub_val"),
+        ("xview", "train", "xview_train"),
+        ("xview", "test", "xview_val"),
+    ):
         p = load_prepared(tmp_path / "o", bench, split)
         assert list(p.names) == obj["split"][key]
         for i, name in enumerate(p.names):
@@ -244,16 +299,42 @@ def test_one_based_labels_warn_and_label_base(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "have no samples: 0 (class_0)" in err and "--label-base 1" in err
     assert read_meta(tmp_path / "a")["num_classes"] == top + 2
-    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "b"),
-                 "--label-base", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(d),
+                "--out",
+                str(tmp_path / "b"),
+                "--label-base",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "warning" not in capsys.readouterr().err
     meta = read_meta(tmp_path / "b")
     assert meta["num_classes"] == top + 1 and meta["counts"]["per_class"][0] > 0
     # a 0 label with --label-base 1 is refused, naming the file
     names, labels = pickle.loads((d / "val_label.pkl").read_bytes())
     (d / "val_label.pkl").write_bytes(pickle.dumps((names, [0] + labels[1:])))
-    assert main(["prepare", "import-npy", "--raw", str(d), "--out", str(tmp_path / "c"),
-                 "--label-base", "1"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(d),
+                "--out",
+                str(tmp_path / "c"),
+                "--label-base",
+                "1",
+            ]
+        )
+        == 2
+    )
     assert "val_label.pkl: label 0 is below --label-base 1" in capsys.readouterr().err
 
 
@@ -293,8 +374,12 @@ def test_pyskl_coco17_keypoint_score_becomes_a_channel(tmp_path):
     pkl = write_pyskl(tmp_path / "coco.pkl", num_classes=3, per_class=3)
     anns = pickle.loads(pkl.read_bytes())["annotations"]
     out = tmp_path / "out"
-    assert main(["prepare", "import-pyskl", "--raw", str(pkl), "--layout", "coco17",
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            ["prepare", "import-pyskl", "--raw", str(pkl), "--layout", "coco17", "--out", str(out)]
+        )
+        == 0
+    )
     meta = read_meta(out)
     assert meta["layout"] == "coco17" and meta["channels"] == ["x", "y", "score"]
     assert meta["shape"][1] == 3 and meta["benchmarks"]["xsub"] == {"train": 6, "test": 3}
@@ -305,8 +390,23 @@ def test_pyskl_coco17_keypoint_score_becomes_a_channel(tmp_path):
     np.testing.assert_array_equal(x[:2, :nf, :, 0], a["keypoint"][0].transpose(2, 0, 1))
     np.testing.assert_array_equal(x[2, :nf, :, 0], a["keypoint_score"][0])
     # --no-score: C = 2; --normalize: the 2D normalisation (centre on the nose)
-    assert main(["prepare", "import-pyskl", "--raw", str(pkl), "--layout", "coco17", "--no-score",
-                 "--normalize", "--out", str(tmp_path / "xy")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-pyskl",
+                "--raw",
+                str(pkl),
+                "--layout",
+                "coco17",
+                "--no-score",
+                "--normalize",
+                "--out",
+                str(tmp_path / "xy"),
+            ]
+        )
+        == 0
+    )
     xy = load_prepared(tmp_path / "xy", "xsub", "train")
     assert xy.channels == ["x", "y"] and xy.data.shape[1] == 2
     x2, _, nf2, _ = xy[0]
@@ -323,8 +423,12 @@ def test_pyskl_2d_score_shape_mismatch_is_skipped(tmp_path, capsys):
     del obj["annotations"][2]["keypoint_score"]
     pkl.write_bytes(pickle.dumps(obj))
     out = tmp_path / "out"
-    assert main(["prepare", "import-pyskl", "--raw", str(pkl), "--layout", "coco17", "--out",
-                 str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            ["prepare", "import-pyskl", "--raw", str(pkl), "--layout", "coco17", "--out", str(out)]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "annotation 1 (clip0001): keypoint_score shape" in err
     assert "annotation 2 (clip0002): no numeric keypoint_score" in err
@@ -346,8 +450,24 @@ def test_npy_with_named_channels_stgcn_kinetics_style(tmp_path):
     with open(src / "train_label.pkl", "wb") as f:
         pickle.dump(([f"v{i}" for i in range(4)], [0, 1, 0, 1]), f)
     out = tmp_path / "out"
-    assert main(["prepare", "import-npy", "--raw", str(src), "--layout", "openpose18",
-                 "--channels", "x,y,score", "--normalize", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(src),
+                "--layout",
+                "openpose18",
+                "--channels",
+                "x,y,score",
+                "--normalize",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     s = load_prepared(out, "default", "train")
     assert s.channels == ["x", "y", "score"] and s.layout == "openpose18"
     x, _, nf, _ = s[0]
@@ -369,8 +489,22 @@ def test_handed_packed_score_read_as_2d_with_a_note(shared_cases, tmp_path, caps
     normalisation, said on screen and in meta.json; never x,y,z rotated."""
     pk = shared_cases / "s3" / "22-pyskl-score-packed-in-keypoint" / "packed.pkl"
     out = tmp_path / "out"
-    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--layout", "coco17",
-                 "--normalize", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-pyskl",
+                "--raw",
+                str(pk),
+                "--layout",
+                "coco17",
+                "--normalize",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "note: C=3 with the 2D layout coco17: read as x,y,score" in printed
     meta = read_meta(out)
@@ -400,8 +534,23 @@ def test_handed_packed_score_read_as_2d_with_a_note(shared_cases, tmp_path, caps
         == 0
     )  # as the user says
     assert read_meta(tmp_path / "z")["channels"] == ["x", "y", "z"]
-    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--layout", "coco17",
-                 "--channels", "x,y", "--out", str(tmp_path / "b")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-pyskl",
+                "--raw",
+                str(pk),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 2
+    )
     assert (
         capsys.readouterr()
         .err.strip()
@@ -412,9 +561,15 @@ def test_handed_packed_score_read_as_2d_with_a_note(shared_cases, tmp_path, caps
 
 def test_assumed_score_that_is_not_a_confidence_is_refused(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    anns = [{"frame_dir": f"v{i}", "label": i % 2, "total_frames": 9,
-             "keypoint": rng.uniform(-500, 900, (1, 9, 17, 3)).astype(np.float32)}
-            for i in range(4)]  # fmt: skip
+    anns = [
+        {
+            "frame_dir": f"v{i}",
+            "label": i % 2,
+            "total_frames": 9,
+            "keypoint": rng.uniform(-500, 900, (1, 9, 17, 3)).astype(np.float32),
+        }
+        for i in range(4)
+    ]
     pk = tmp_path / "z.pkl"
     pk.write_bytes(pickle.dumps({"annotations": anns}))
     args = ["prepare", "import-pyskl", "--raw", str(pk), "--layout", "coco17"]
@@ -428,19 +583,53 @@ def test_assumed_score_that_is_not_a_confidence_is_refused(tmp_path, capsys):
 
 def test_every_importer_takes_channels_checked_before_any_work(tmp_path, capsys):
     src = _npy_folder(tmp_path / "src")  # ntu25, C=3: x,y,z, nothing assumed
-    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"),
-                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    assert (
+        main(
+            ["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--out", str(tmp_path / "o")]
+        )
+        == 0
+    )
     meta = read_meta(tmp_path / "o")
     assert meta["channels"] == ["x", "y", "z"] and meta["channels_assumed"] is None
     assert src["train"]["data"].shape[1] == 3
-    for cmd, extra in (("nw-ucla", []), ("ntu60", []), ("pku-mmd1", ["--labels", "x"]),
-                       ("kinetics-skeleton", []), ("import-npy", []), ("import-pyskl", [])):  # fmt: skip
-        rc = main(["prepare", cmd, "--raw", str(tmp_path / "none"), "--out",
-                   str(tmp_path / cmd), "--channels", "x,y,q", *extra])  # fmt: skip
+    for cmd, extra in (
+        ("nw-ucla", []),
+        ("ntu60", []),
+        ("pku-mmd1", ["--labels", "x"]),
+        ("kinetics-skeleton", []),
+        ("import-npy", []),
+        ("import-pyskl", []),
+    ):
+        rc = main(
+            [
+                "prepare",
+                cmd,
+                "--raw",
+                str(tmp_path / "none"),
+                "--out",
+                str(tmp_path / cmd),
+                "--channels",
+                "x,y,q",
+                *extra,
+            ]
+        )
         assert rc == 2, cmd
         assert "--channels: ['x', 'y', 'q'] is not a channel list" in capsys.readouterr().err
-    assert main(["prepare", "nw-ucla", "--raw", str(tmp_path / "none"), "--out",
-                 str(tmp_path / "u"), "--channels", "x,y,score"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "nw-ucla",
+                "--raw",
+                str(tmp_path / "none"),
+                "--out",
+                str(tmp_path / "u"),
+                "--channels",
+                "x,y,score",
+            ]
+        )
+        == 2
+    )
     assert "NW-UCLA (3D Kinect joints) holds x,y,z" in capsys.readouterr().err
 
 
@@ -451,13 +640,18 @@ def test_nonfinite_joints_are_missing_and_counted(tmp_path, capsys):
     data[1, 0, 0, 4, 0] = np.nan  # one joint: its x
     data[1, :, 0, 5, 0] = np.inf  # another: every channel
     np.save(tmp_path / "src" / "train_data_joint.npy", data)
-    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"),
-                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    assert (
+        main(
+            ["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--out", str(tmp_path / "o")]
+        )
+        == 0
+    )
     assert "2 joints in 1 samples held NaN or infinity" in capsys.readouterr().out
     meta = read_meta(tmp_path / "o")
     assert meta["counts"]["samples"] == 4 and meta["counts"]["skipped"] == 0
-    assert meta["nonfinite_joints"] == [{"name": "train_S001.skeleton", "split": "train",
-                                         "joints": 2}]  # fmt: skip
+    assert meta["nonfinite_joints"] == [
+        {"name": "train_S001.skeleton", "split": "train", "joints": 2}
+    ]
     x = load_prepared(tmp_path / "o", "default", "train").data[1]
     assert np.isfinite(x).all() and not x[:, 0, 4:6, 0].any()
     assert frames[1] >= 1 and np.array_equal(x[:, 0, 6:, 0], data[1, :, 0, 6:, 0])
@@ -467,17 +661,36 @@ def test_pyskl_nan_scores_and_transposed_annotation(tmp_path, capsys):
     rng = np.random.default_rng(2)
     anns = []
     for i in range(4):
-        anns.append({"frame_dir": f"v{i}", "label": i % 2, "total_frames": 12,
-                     "keypoint": rng.uniform(0, 1, (1, 12, 17, 2)).astype(np.float32),
-                     "keypoint_score": rng.uniform(0, 1, (1, 12, 17)).astype(np.float32)})  # fmt: skip
+        anns.append(
+            {
+                "frame_dir": f"v{i}",
+                "label": i % 2,
+                "total_frames": 12,
+                "keypoint": rng.uniform(0, 1, (1, 12, 17, 2)).astype(np.float32),
+                "keypoint_score": rng.uniform(0, 1, (1, 12, 17)).astype(np.float32),
+            }
+        )
     anns[1]["keypoint_score"][0, 3, 7] = np.nan
     anns[2]["keypoint"] = rng.uniform(0, 1, (40, 2, 17, 2)).astype(np.float32)  # (T, M, V, C)
     anns[2]["keypoint_score"] = np.ones((40, 2, 17), np.float32)
     anns[2]["total_frames"] = 40
     pk = tmp_path / "p.pkl"
     pk.write_bytes(pickle.dumps({"annotations": anns}))
-    assert main(["prepare", "import-pyskl", "--raw", str(pk), "--layout", "coco17",
-                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-pyskl",
+                "--raw",
+                str(pk),
+                "--layout",
+                "coco17",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     meta = read_meta(tmp_path / "o")
     assert meta["shape"] == [3, 3, 12, 17, 1]  # the transposed one did not make M=40
     assert meta["nonfinite_joints"] == [{"name": "v1", "joints": 1}]
@@ -489,10 +702,15 @@ def test_pyskl_nan_scores_and_transposed_annotation(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("shape", "message"),
-    [((2, 3, 2, 25, 300), "300 persons but only 2 frames: the frame and person axes look swapped"),
-     ((2, 8, 25, 1, 3), "V=1 joints but layout ntu25 has 25; axis T has 25"),
-     ((2, 9, 8, 25, 1), "C=9 channels (expected 2 to 4")],
-)  # fmt: skip
+    [
+        (
+            (2, 3, 2, 25, 300),
+            "300 persons but only 2 frames: the frame and person axes look swapped",
+        ),
+        ((2, 8, 25, 1, 3), "V=1 joints but layout ntu25 has 25; axis T has 25"),
+        ((2, 9, 8, 25, 1), "C=9 channels (expected 2 to 4"),
+    ],
+)
 def test_npy_transposed_axes_refused_with_the_order(tmp_path, capsys, shape, message):
     d = tmp_path / "src"
     d.mkdir()
@@ -511,9 +729,10 @@ def test_handed_bomb_label_pickle_through_import_npy(shared_cases, tmp_path, cap
     np.save(d / "train_data_joint.npy", np.ones((1, 3, 10, 18, 1), np.float32))
     bomb = shared_cases / "s3" / "17-pickle-shared-reference-bomb"
     (d / "train_label.pkl").write_bytes((bomb / "bomb_label.pkl").read_bytes())
-    for args in (["import-npy", "--raw", str(d), "--layout", "openpose18", "--channels",
-                  "x,y,score"], ["import-pyskl", "--raw", str(bomb / "bomb_pyskl.pkl"),
-                                 "--layout", "coco17"]):  # fmt: skip
+    for args in (
+        ["import-npy", "--raw", str(d), "--layout", "openpose18", "--channels", "x,y,score"],
+        ["import-pyskl", "--raw", str(bomb / "bomb_pyskl.pkl"), "--layout", "coco17"],
+    ):
         t0 = time.perf_counter()
         assert main(["prepare", *args, "--out", str(tmp_path / "o")]) == 2
         assert (
@@ -565,8 +784,22 @@ def test_npy_in_pyskl_order_is_read_as_such_and_said(tmp_path, capsys, channels)
     without a word; now the score channel and padding persons show the order: the
     data are transposed, said on screen and in meta.json axes_assumed."""
     data = _nmtvc_folder(tmp_path / "src")
-    assert main(["prepare", "import-npy", "--raw", str(tmp_path / "src"), "--layout",
-                 "openpose18", *channels, "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(tmp_path / "src"),
+                "--layout",
+                "openpose18",
+                *channels,
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "read as (N, M, T, V, C)" in out and "axes_assumed" in out
     meta = read_meta(tmp_path / "o")
@@ -589,8 +822,10 @@ def test_npy_order_ambiguous_or_unsupported_is_refused_with_the_fix(tmp_path, ca
     assert (
         "(N, M, T, V, C) with M=2 persons and C=3 channels" in err[0] and "--axes NMTVC" in err[0]
     )
-    assert main([*args, "--channels", "x,y,score", "--axes", "NMTVC", "--out",
-                 str(tmp_path / "o")]) == 0  # fmt: skip
+    assert (
+        main([*args, "--channels", "x,y,score", "--axes", "NMTVC", "--out", str(tmp_path / "o")])
+        == 0
+    )
     assert read_meta(tmp_path / "o")["axes_assumed"][0]["why"] == "--axes NMTVC"
     capsys.readouterr()
     # both orders backed by the data: (12, 3, 30, 18, 3), x, y, score in [0, 1] and padding
@@ -600,8 +835,21 @@ def test_npy_order_ambiguous_or_unsupported_is_refused_with_the_fix(tmp_path, ca
     data[::2, 1:] = 0  # as (N, M, T, V, C): persons 1, 2 absent; as (N, C, T, V, M): a score
     np.save(d / "train_data_joint.npy", data)
     (d / "train_label.pkl").write_bytes(pickle.dumps(([f"s{i}" for i in range(12)], [0] * 12)))
-    assert main(["prepare", "import-npy", "--raw", str(d), "--layout", "openpose18",
-                 "--out", str(tmp_path / "o2")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(d),
+                "--layout",
+                "openpose18",
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fits both (N, C, T, V, M)" in err[0]
     assert "pass --axes NCTVM or --axes NMTVC" in err[0]
@@ -619,7 +867,20 @@ def test_standard_npy_order_unchanged(tmp_path):
     data[::2, :, :, :, 1] = 0
     np.save(d / "train_data_joint.npy", data)
     (d / "train_label.pkl").write_bytes(pickle.dumps(([f"s{i}" for i in range(6)], [0] * 6)))
-    assert main(["prepare", "import-npy", "--raw", str(d), "--layout", "openpose18",
-                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "import-npy",
+                "--raw",
+                str(d),
+                "--layout",
+                "openpose18",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     meta = read_meta(tmp_path / "o")
     assert meta["shape"] == [6, 3, 12, 18, 2] and meta["axes_assumed"] == []

@@ -82,8 +82,9 @@ def test_without_label_files_the_clips_own_labels_count(kin, tmp_path):
 
 def test_long_clips_are_subsampled_before_allocating():
     pose = {"pose": [0.5] * 36, "score": [0.9] * 18}
-    doc = {"data": [{"frame_index": 1, "skeleton": [pose]},
-                    {"frame_index": 10**7, "skeleton": [pose]}]}  # fmt: skip
+    doc = {
+        "data": [{"frame_index": 1, "skeleton": [pose]}, {"frame_index": 10**7, "skeleton": [pose]}]
+    }
     kp, _, _, length, _ = parse_clip(doc, "x.json", max_frames=300)
     assert kp.shape == (1, 300, 18, 3) and length == 10**7
     assert kp[0, 0].any() and kp[0, -1].any() and not kp[0, 1:-1].any()
@@ -114,8 +115,22 @@ def test_channels_xy_and_nan_joints_read_as_missing(kin, tmp_path, capsys):
     doc["data"][1]["skeleton"][0]["score"][4] = float("inf")
     path.write_text(json.dumps(doc))  # json writes NaN / Infinity as estimators do
     out = tmp_path / "out"
-    assert main(["prepare", "kinetics-skeleton", "--raw", str(kin), "--out", str(out),
-                 "--channels", "x,y", "--no-normalize"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "kinetics-skeleton",
+                "--raw",
+                str(kin),
+                "--out",
+                str(out),
+                "--channels",
+                "x,y",
+                "--no-normalize",
+            ]
+        )
+        == 0
+    )
     assert "2 joints in 1 samples held NaN or infinity" in capsys.readouterr().out
     meta = read_meta(out)
     assert meta["channels"] == ["x", "y"] and meta["shape"][1] == 2
@@ -126,8 +141,21 @@ def test_channels_xy_and_nan_joints_read_as_missing(kin, tmp_path, capsys):
     x = s.data[i]
     assert np.isfinite(x).all() and not x[:, 0, 1, 0].any() and not x[:, 1, 4, 0].any()
     assert x[:, 0, 2, 0].all()  # the next joint is kept
-    assert main(["prepare", "kinetics-skeleton", "--raw", str(kin), "--out",
-                 str(tmp_path / "o3"), "--channels", "x,y,z"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "kinetics-skeleton",
+                "--raw",
+                str(kin),
+                "--out",
+                str(tmp_path / "o3"),
+                "--channels",
+                "x,y,z",
+            ]
+        )
+        == 2
+    )
     assert "--channels x,y,z names 3 channels but kinetics-skeleton pose has C=2" in (
         capsys.readouterr().err
     )
@@ -136,8 +164,9 @@ def test_channels_xy_and_nan_joints_read_as_missing(kin, tmp_path, capsys):
 # ---------------------------------------------------------------- the folder rules (issue 17)
 
 
-def test_a_clip_linked_into_the_other_split_is_refused_before_parsing(tmp_path, capsys,
-                                                                      monkeypatch):  # fmt: skip
+def test_a_clip_linked_into_the_other_split_is_refused_before_parsing(
+    tmp_path, capsys, monkeypatch
+):
     """A symlink (or hard link) kinetics_val/zz_leak.json -> a train clip put the same
     clip in train and test without a word; now refused before any clip is parsed."""
     from skelcon.data import kinetics
@@ -147,8 +176,9 @@ def test_a_clip_linked_into_the_other_split_is_refused_before_parsing(tmp_path, 
     monkeypatch.setattr(kinetics, "prepare_clip", lambda t: parsed.append(t) or 1 / 0)
     (kin / "kinetics_val" / "zz_leak.json").symlink_to("../kinetics_train/vid00000.json")
     os.link(kin / "kinetics_train" / "vid00001.json", kin / "kinetics_val" / "zz_hard.json")
-    assert main(["prepare", "kinetics-skeleton", "--raw", str(kin), "--out",
-                 str(tmp_path / "o")]) == 2  # fmt: skip
+    assert (
+        main(["prepare", "kinetics-skeleton", "--raw", str(kin), "--out", str(tmp_path / "o")]) == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         f"skelcon: error: --raw '{kin}': {kin}/kinetics_val/zz_leak.json is the same file as "

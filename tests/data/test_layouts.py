@@ -36,9 +36,14 @@ def write(tmp_path, doc, name="rig.yaml"):
 
 @pytest.mark.parametrize(
     "name,v,bones,center",
-    [("ntu25", 25, 24, "spine_mid"), ("kinect20", 20, 19, "spine"), ("coco17", 17, 16, "nose"),
-     ("openpose18", 18, 17, "neck"), ("openpose25", 25, 24, "neck")],
-)  # fmt: skip
+    [
+        ("ntu25", 25, 24, "spine_mid"),
+        ("kinect20", 20, 19, "spine"),
+        ("coco17", 17, 16, "nose"),
+        ("openpose18", 18, 17, "neck"),
+        ("openpose25", 25, 24, "neck"),
+    ],
+)
 def test_builtin_layouts_are_connected_trees(name, v, bones, center):
     lay = get_layout(name)
     assert lay.num_joints == v and len(lay.bones) == bones == v - 1
@@ -60,9 +65,32 @@ def test_builtin_layouts_are_connected_trees(name, v, bones, center):
 
 def test_ntu25_keeps_its_v01_definition():
     # the 1-based NTU bone list of the 2s-AGCN graph, as skelcon 0.1 hard-coded it
-    pairs = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21),
-             (10, 9), (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1),
-             (18, 17), (19, 18), (20, 19), (22, 23), (23, 8), (24, 25), (25, 12)]  # fmt: skip
+    pairs = [
+        (1, 2),
+        (2, 21),
+        (3, 21),
+        (4, 3),
+        (5, 21),
+        (6, 5),
+        (7, 6),
+        (8, 7),
+        (9, 21),
+        (10, 9),
+        (11, 10),
+        (12, 11),
+        (13, 1),
+        (14, 13),
+        (15, 14),
+        (16, 15),
+        (17, 1),
+        (18, 17),
+        (19, 18),
+        (20, 19),
+        (22, 23),
+        (23, 8),
+        (24, 25),
+        (25, 12),
+    ]
     assert NTU25.bones == tuple((a - 1, b - 1) for a, b in pairs)
     assert (NTU25.center, NTU25.spine, NTU25.shoulders) == (1, (0, 1), (4, 8))
 
@@ -85,15 +113,21 @@ def test_user_layout_file(tmp_path):
 @pytest.mark.parametrize(
     "change,match",
     [
-        ({"bones": [["chest", "pelvs"]]}, r"bones\[0\]: unknown joint 'pelvs' \(valid: a name of joints \(pelvis"),
+        (
+            {"bones": [["chest", "pelvs"]]},
+            r"bones\[0\]: unknown joint 'pelvs' \(valid: a name of joints \(pelvis",
+        ),
         ({"center": 7}, r"center: joint index 7 outside 0..4"),
         ({"up": ["pelvis"]}, r"up: must be a pair"),
         ({"left_right": ["l_hand", "l_hand"]}, r"left_right: the two joints must differ"),
         ({"joints": ["a", "a", "b", "c", "d"]}, r"joints: joint name 'a' appears twice"),
         ({"colour": "red"}, r"colour: unknown key \(valid: name, description, joints"),
-        ({"bones": [["chest", "pelvis"], ["pelvis", "chest"]]}, r"bones\[1\]: bone pelvis-chest is listed twice"),
+        (
+            {"bones": [["chest", "pelvis"], ["pelvis", "chest"]]},
+            r"bones\[1\]: bone pelvis-chest is listed twice",
+        ),
     ],
-)  # fmt: skip
+)
 def test_layout_file_errors_name_file_key_and_what_is_valid(tmp_path, change, match):
     p = write(tmp_path, {**RIG, **change})
     with pytest.raises(SkelconError, match=match) as e:

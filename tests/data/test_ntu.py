@@ -32,8 +32,41 @@ TRUNCATED = {"S005C002P013R002A056": 2086, "S012C001P008R002A030": 2819}
 
 # The official NTU-60 / NTU-120 split rules, written out independently of the module's constants
 XSUB60 = {1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38}
-XSUB120 = XSUB60 | {45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82,
-                    83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103}  # fmt: skip
+XSUB120 = XSUB60 | {
+    45,
+    46,
+    47,
+    49,
+    50,
+    52,
+    53,
+    54,
+    55,
+    56,
+    57,
+    58,
+    59,
+    70,
+    74,
+    78,
+    80,
+    81,
+    82,
+    83,
+    84,
+    85,
+    86,
+    89,
+    91,
+    92,
+    93,
+    94,
+    95,
+    97,
+    98,
+    100,
+    103,
+}
 
 
 def _field(name: str, letter: str) -> int:
@@ -140,8 +173,22 @@ def test_parse_truncated_mid_line_and_empty():
 
 
 def test_fast_decimals_match_float():
-    words = [b"0.2181153", b"-0.8071845", b"3", b"-0", b"12.", b"-.5", b"007.250", b"123456789012345",
-             b"1234567890123456", b"1e5", b"+2.5", b"-1.5E-3", b"nan", b"0.000000000000000000001"]  # fmt: skip
+    words = [
+        b"0.2181153",
+        b"-0.8071845",
+        b"3",
+        b"-0",
+        b"12.",
+        b"-.5",
+        b"007.250",
+        b"123456789012345",
+        b"1234567890123456",
+        b"1e5",
+        b"+2.5",
+        b"-1.5E-3",
+        b"nan",
+        b"0.000000000000000000001",
+    ]
     text = b" ".join(words)
     buf = np.frombuffer(text, np.uint8)
     starts = np.array(
@@ -309,8 +356,18 @@ def test_missing_list_override_skips_and_records(shared_data, tmp_path):
     lst = tmp_path / "missing.txt"
     lst.write_text("a header line\nS001C001P001R001A002\n")
     out = tmp_path / "p"
-    rc = main(["prepare", "ntu60", "--raw", str(shared_data / ZIP60), "--out", str(out),
-               "--missing", str(lst)])  # fmt: skip
+    rc = main(
+        [
+            "prepare",
+            "ntu60",
+            "--raw",
+            str(shared_data / ZIP60),
+            "--out",
+            str(out),
+            "--missing",
+            str(lst),
+        ]
+    )
     assert rc == 0
     meta = read_meta(out)
     assert {"name": "S001C001P001R001A002", "reason": "in the missing-skeleton list"} in meta[
@@ -418,8 +475,15 @@ def test_pool_skips_or_stops_at_bad_input_without_hanging(tmp_path, capsys):
     tasks[3] = NtuTask("S001C001P001R999A001", str(bad), None, 20)
 
     def writer(name):
-        return PreparedWriter(tmp_path / name, dataset="t", layout="ntu25", classes=class_names(60),
-                              capacity=len(tasks), max_frames=20, num_persons=2)  # fmt: skip
+        return PreparedWriter(
+            tmp_path / name,
+            dataset="t",
+            layout="ntu25",
+            classes=class_names(60),
+            capacity=len(tasks),
+            max_frames=20,
+            num_persons=2,
+        )
 
     w = writer("skip")
     report = run_prepare(tasks, ntu.prepare_sample, w, workers=2, chunksize=1, progress=False)
@@ -428,8 +492,15 @@ def test_pool_skips_or_stops_at_bad_input_without_hanging(tmp_path, capsys):
     line = f"skipped {bad}:{_skeleton_text([1, 1])[:-400].count(chr(10)) + 1}: file ends early"
     assert line in capsys.readouterr().err
     with pytest.raises(DataFormatError) as e:
-        run_prepare(tasks, ntu.prepare_sample, writer("strict"), workers=2, strict=True,
-                    chunksize=1, progress=False)  # fmt: skip
+        run_prepare(
+            tasks,
+            ntu.prepare_sample,
+            writer("strict"),
+            workers=2,
+            strict=True,
+            chunksize=1,
+            progress=False,
+        )
     assert e.value.path == str(bad)
 
 
@@ -445,8 +516,18 @@ def test_parse_color_fields_nan_reads_as_missing():
 
 def test_color2d_from_the_shared_samples(shared_data, tmp_path):
     out = tmp_path / "ntu2d"
-    rc = main(["prepare", "ntu60", "--raw", str(shared_data / ZIP60), "--out", str(out),
-               "--coords", "color2d"])  # fmt: skip
+    rc = main(
+        [
+            "prepare",
+            "ntu60",
+            "--raw",
+            str(shared_data / ZIP60),
+            "--out",
+            str(out),
+            "--coords",
+            "color2d",
+        ]
+    )
     assert rc == 0
     meta = read_meta(out)
     assert meta["dataset"] == "ntu60-color2d" and meta["channels"] == ["x", "y"]

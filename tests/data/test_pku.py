@@ -151,8 +151,13 @@ def test_min_instances_keeps_and_relabels_classes(tiny):
     tr = load_prepared(tiny["out"], "xsub", "train")
     te = load_prepared(tiny["out"], "xsub", "test")
     got = dict(zip(tr.names, tr.labels, strict=True)) | dict(zip(te.names, te.labels, strict=True))
-    assert got == {"0002-L_001": 0, "0002-L_002": 1, "0002-L_003": 0, "0002-M_001": 1,
-                   "0291-R_001": 0}  # fmt: skip
+    assert got == {
+        "0002-L_001": 0,
+        "0002-L_002": 1,
+        "0002-L_003": 0,
+        "0002-M_001": 1,
+        "0291-R_001": 0,
+    }
     assert not any(p.name.endswith(".stage") for p in tiny["out"].parent.iterdir())
     assert _cli(tiny, "--min-instances", "4") == 2
 
@@ -259,8 +264,10 @@ def test_bad_input_is_skipped_with_file_and_line(tmp_path, capsys):
     assert meta["sequences_not_in_split"]["xsub"] == ["0010-M", "0010-R", "0011-M", "0011-R"]
 
 
-@pytest.mark.parametrize("case", ["short", "text", "nan", "inf", "empty", "blank", "class",
-                                  "end", "order", "fields", "int"])  # fmt: skip
+@pytest.mark.parametrize(
+    "case",
+    ["short", "text", "nan", "inf", "empty", "blank", "class", "end", "order", "fields", "int"],
+)
 def test_strict_stops_with_exit_2_and_one_line(tmp_path, capsys, case):
     t = {"raw": tmp_path / "raw", "labels": tmp_path / "lab", "out": tmp_path / "out"}
     t["raw"].mkdir()
@@ -334,8 +341,21 @@ def test_part2_requires_split_list(tmp_path, capsys):
 
 def test_user_errors(tmp_path, capsys):
     (tmp_path / "lab").mkdir()
-    assert main(["prepare", "pku-mmd1", "--raw", str(tmp_path / "nope"), "--labels",
-                 str(tmp_path / "lab"), "--out", str(tmp_path / "o")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "pku-mmd1",
+                "--raw",
+                str(tmp_path / "nope"),
+                "--labels",
+                str(tmp_path / "lab"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "is not a directory" in capsys.readouterr().err
     with pytest.raises(SkelconError, match="no pku-mmd1 label files"):
         prepare_pku("pku-mmd1", tmp_path, tmp_path / "lab", tmp_path / "o")
@@ -395,8 +415,10 @@ def expected(pku1_dirs) -> dict[str, list[tuple[int, int, int]]]:
 def _kept(expected: dict) -> dict[str, list[tuple[int, int, int, int]]]:
     """Per sequence, ``(label-file line, label, start, end)`` of its interaction clips:
     what ``--min-instances 50`` keeps of the shared subset."""
-    return {s: [(j + 1, *r) for j, r in enumerate(rows) if r[0] in INTERACTIONS]
-            for s, rows in expected.items()}  # fmt: skip
+    return {
+        s: [(j + 1, *r) for j, r in enumerate(rows) if r[0] in INTERACTIONS]
+        for s, rows in expected.items()
+    }
 
 
 def test_shared_clip_count_and_missing_sequences(pku1_prepared, pku1_dirs, expected):

@@ -32,8 +32,15 @@ def _npy(d: Path, n: int = 6) -> Path:
 
 def _pyskl(path: Path) -> Path:
     rng = np.random.default_rng(1)
-    anns = [{"frame_dir": f"v{i}", "label": 0, "total_frames": 8,
-             "keypoint": rng.normal(size=(1, 8, 25, 3)).astype(np.float32)} for i in range(5)]  # fmt: skip
+    anns = [
+        {
+            "frame_dir": f"v{i}",
+            "label": 0,
+            "total_frames": 8,
+            "keypoint": rng.normal(size=(1, 8, 25, 3)).astype(np.float32),
+        }
+        for i in range(5)
+    ]
     anns[2]["total_frames"] = 9  # a bad annotation mid-way
     path.write_bytes(pickle.dumps({"split": {}, "annotations": anns}))
     return path
@@ -43,8 +50,9 @@ def _left(parent: Path, *keep: str) -> list[str]:
     return sorted(set(os.listdir(parent)) - set(keep))
 
 
-def test_handed_kinetics_duplicate_named_before_parsing(shared_cases, tmp_path, capsys,
-                                                        monkeypatch):  # fmt: skip
+def test_handed_kinetics_duplicate_named_before_parsing(
+    shared_cases, tmp_path, capsys, monkeypatch
+):
     raw = tmp_path / "raw"
     shutil.copytree(shared_cases / "s3" / "03-kinetics-same-id-in-train-and-val" / "raw", raw)
     parsed = []
@@ -111,8 +119,9 @@ def test_python_callers_get_the_same_cleanup(tmp_path, monkeypatch):
     assert _left(tmp_path, "raw") == []
 
 
-def test_stale_partial_removed_even_when_the_next_prepare_fails_early(tmp_path, capsys,
-                                                                      monkeypatch):  # fmt: skip
+def test_stale_partial_removed_even_when_the_next_prepare_fails_early(
+    tmp_path, capsys, monkeypatch
+):
     """A prepare killed outright (SIGKILL) leaves ``.o_k.partial``; the next prepare to
     that --out removes it as soon as it holds the lock, even when it then fails on its
     options (here an unknown class name) before any writer exists."""

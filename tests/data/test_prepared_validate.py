@@ -26,8 +26,23 @@ def base(tmp_path_factory) -> Path:
     """The README's example clips prepared as coco17 x,y,score (24 clips, 3 classes)."""
     root = tmp_path_factory.mktemp("tampered")
     write_folder(root / "ex")
-    assert main(["prepare", "folder", "--raw", str(root / "ex"), "--layout", "coco17",
-                 "--channels", "x,y,score", "--out", str(root / "base")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(root / "ex"),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--out",
+                str(root / "base"),
+            ]
+        )
+        == 0
+    )
     return root / "base"
 
 
@@ -35,8 +50,9 @@ def base(tmp_path_factory) -> Path:
 def tampered(shared_cases: Path, base: Path) -> Path:
     """The case's make.py run on ``base``: one ``t_<what>`` copy per tampering."""
     work = base.parent
-    subprocess.run([sys.executable, str(shared_cases / CASE / "make.py"), str(base)],
-                   cwd=work, check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(shared_cases / CASE / "make.py"), str(base)], cwd=work, check=True
+    )
     return work
 
 
@@ -72,8 +88,21 @@ def test_untouched_copy_and_meta_only_changes_still_open(tampered: Path, base: P
 
 
 def test_nan_dataset_cannot_pretrain(tampered: Path, tmp_path, capsys):
-    rc = main(["pretrain", "--data", str(tampered / "t_data_nan"), "--config", "cpu_small",
-               "--epochs", "1", "--batch-size", "4", "--out", str(tmp_path / "run")])  # fmt: skip
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(tampered / "t_data_nan"),
+            "--config",
+            "cpu_small",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "holds NaN or infinite values (3 samples" in err
     assert err.count("\n") == 1 and not (tmp_path / "run" / "last.pt").exists()
@@ -163,11 +192,21 @@ def test_repeated_sample_in_a_split_refused(base: Path, tmp_path):
 def test_writer_never_writes_overlapping_splits(tmp_path):
     from skelcon.data.prepared import PreparedWriter
 
-    w = PreparedWriter(tmp_path / "out", dataset="t", layout="coco17", classes=["a"],
-                       capacity=3, max_frames=4, num_persons=1)  # fmt: skip
+    w = PreparedWriter(
+        tmp_path / "out",
+        dataset="t",
+        layout="coco17",
+        classes=["a"],
+        capacity=3,
+        max_frames=4,
+        num_persons=1,
+    )
     for i in range(3):
         w.add(np.zeros((3, 4, 17, 1), np.float32), 0, 4, f"clip{i}")
-    with pytest.raises(SkelconError, match=r"^split b/train: sample 2 \(clip2\) is also in split "
-                       r"b/test; 1 sample is in both"):  # fmt: skip
+    with pytest.raises(
+        SkelconError,
+        match=r"^split b/train: sample 2 \(clip2\) is also in split "
+        r"b/test; 1 sample is in both",
+    ):
         w.finalize({"a": {"train": [0, 1, 2]}, "b": {"train": [0, 2], "test": [1, 2]}})
     assert not (tmp_path / "out").exists() and not list(tmp_path.iterdir())

@@ -36,13 +36,26 @@ def _stored(data, name):
     ("shape", "scale", "flags"),
     [
         ((40, 17, 3), 720, ["--layout", "coco17", "--channels", "x,y,score", "--normalize"]),
-        ((40, 17, 3), 720, ["--layout", "coco17", "--channels", "x,y,score", "--normalize",
-                            "--image-size", "1280x720", "--score-threshold", "0.3"]),
+        (
+            (40, 17, 3),
+            720,
+            [
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--normalize",
+                "--image-size",
+                "1280x720",
+                "--score-threshold",
+                "0.3",
+            ],
+        ),
         ((2, 40, 17, 2), 720, ["--layout", "coco17", "--normalize"]),
         ((40, 25, 3), 2, ["--layout", "ntu25", "--normalize"]),  # 3D metres
         ((40, 17, 3), 720, ["--layout", "coco17", "--channels", "x,y,score"]),  # as read
     ],
-)  # fmt: skip
+)
 def test_read_clip_equals_the_prepared_sample(tmp_path, shape, scale, flags):
     raw = _clips(tmp_path / "raw", shape, scale)
     assert main(["prepare", "folder", "--raw", str(raw), "--out", str(tmp_path / "d"), *flags]) == 0
@@ -55,11 +68,45 @@ def test_read_clip_equals_the_prepared_sample(tmp_path, shape, scale, flags):
 def test_read_clip_like_a_run_or_an_encoder_and_other_file_channels(tmp_path):
     raw = _clips(tmp_path / "raw", (30, 17, 3), 720)
     data = tmp_path / "d"
-    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--channels",
-                 "x,y,score", "--normalize", "--out", str(data)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(raw),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--normalize",
+                "--out",
+                str(data),
+            ]
+        )
+        == 0
+    )
     sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
-    assert main(["pretrain", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
-                 "--quiet", *sets, "--set", "batch_size=4", "--set", "moco.queue_size=8"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain",
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "run"),
+                "--epochs",
+                "1",
+                "--quiet",
+                *sets,
+                "--set",
+                "batch_size=4",
+                "--set",
+                "moco.queue_size=8",
+            ]
+        )
+        == 0
+    )
     want = _stored(data, "wave/c1")
     model = skelcon.load_encoder(tmp_path / "run", "seq")
     for like in (tmp_path / "run", tmp_path / "run" / "last.pt", model):
@@ -80,8 +127,22 @@ def test_file_channels_other_than_the_datasets(tmp_path):
     kp[5, 3] = [0.0, 0.0, 0.0]  # a joint the estimator missed, stored as (0, 0)
     np.save(xy / "c0.npy", kp[..., :2])
     np.save(xy / "c1.npy", np.load(raw / "wave" / "c1.npy")[..., :2])
-    assert main(["prepare", "folder", "--raw", str(xy.parent), "--layout", "coco17", "--normalize",
-                 "--out", str(tmp_path / "d")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(xy.parent),
+                "--layout",
+                "coco17",
+                "--normalize",
+                "--out",
+                str(tmp_path / "d"),
+            ]
+        )
+        == 0
+    )
     kp[5, 3] = [17.0, 40.0, 0.0]  # the same miss as another estimator writes it: score 0
     np.save(tmp_path / "scored.npy", kp)
     s = skelcon.read_clip(tmp_path / "scored.npy", tmp_path / "d", channels=["x", "y", "score"])
@@ -92,8 +153,24 @@ def test_file_channels_other_than_the_datasets(tmp_path):
 
 def test_what_does_not_fit_is_one_line(tmp_path):
     raw = _clips(tmp_path / "raw", (30, 17, 3), 720)
-    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--channels",
-                 "x,y,score", "--normalize", "--out", str(tmp_path / "d")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(raw),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--normalize",
+                "--out",
+                str(tmp_path / "d"),
+            ]
+        )
+        == 0
+    )
     bad = tmp_path / "bad.npy"
     np.save(bad, np.ones((30, 25, 3), np.float32))  # 25 joints for a 17-joint layout
     with pytest.raises(DataFormatError, match="bad.npy"):
@@ -108,8 +185,9 @@ def test_contract_norm_reads_every_note():
     two = {"shape": [1, 2, 9, 17, 1]}
     assert contract_norm({**two, "normalization": "none: coordinates as read"}) == ClipNorm()
     note = ClipNorm(True, 0.3, (1920.0, 1080.0)).describe(["x", "y", "score"])
-    got = contract_norm({"shape": [1, 3, 9, 17, 1], "channels": ["x", "y", "score"],
-                         "normalization": note})  # fmt: skip
+    got = contract_norm(
+        {"shape": [1, 3, 9, 17, 1], "channels": ["x", "y", "score"], "normalization": note}
+    )
     assert got == ClipNorm(True, 0.3, (1920.0, 1080.0))
     assert contract_norm({"shape": [1, 3, 9, 25, 2]}) == ClipNorm(True)  # NTU, PKU: 3D standard
     with pytest.raises(SkelconError, match="records no normalisation"):
@@ -121,11 +199,45 @@ def test_raw_pixels_fed_to_a_2d_encoder_warn_once(tmp_path):
 
     raw = _clips(tmp_path / "raw", (30, 17, 3), 720)
     data = tmp_path / "d"
-    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--channels",
-                 "x,y,score", "--normalize", "--out", str(data)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(raw),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--normalize",
+                "--out",
+                str(data),
+            ]
+        )
+        == 0
+    )
     sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
-    assert main(["pretrain", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
-                 "--quiet", *sets, "--set", "batch_size=4", "--set", "moco.queue_size=8"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain",
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "run"),
+                "--epochs",
+                "1",
+                "--quiet",
+                *sets,
+                "--set",
+                "batch_size=4",
+                "--set",
+                "moco.queue_size=8",
+            ]
+        )
+        == 0
+    )
     from skelcon.data.folder import read_folder
 
     pixels = read_folder(raw, "coco17", channels=["x", "y", "score"]).load(0)
@@ -156,8 +268,22 @@ def test_openpose_videos_by_their_clip_name(tmp_path):
             doc = {"people": [{"pose_keypoints_2d": kp.ravel().tolist()}]}
             (raw / f"{video}_{t:012d}_keypoints.json").write_text(json.dumps(doc))
     data = tmp_path / "d"
-    assert main(["prepare", "folder", "--raw", str(raw.parent), "--layout", "openpose25",
-                 "--normalize", "--out", str(data)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(raw.parent),
+                "--layout",
+                "openpose25",
+                "--normalize",
+                "--out",
+                str(data),
+            ]
+        )
+        == 0
+    )
     for name in ("clap/a", "clap/b"):
         s = skelcon.read_clip(tmp_path / "raw" / name, data)
         np.testing.assert_array_equal(s.x, _stored(data, name))
@@ -170,12 +296,49 @@ def test_openpose_videos_by_their_clip_name(tmp_path):
 def test_a_run_knows_its_datas_padded_length(tmp_path):
     raw = _clips(tmp_path / "raw", (50, 17, 3), 720)
     data = tmp_path / "d"
-    assert main(["prepare", "folder", "--raw", str(raw), "--layout", "coco17", "--channels",
-                 "x,y,score", "--normalize", "--max-frames", "30", "--max-persons", "1",
-                 "--out", str(data)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "folder",
+                "--raw",
+                str(raw),
+                "--layout",
+                "coco17",
+                "--channels",
+                "x,y,score",
+                "--normalize",
+                "--max-frames",
+                "30",
+                "--max-persons",
+                "1",
+                "--out",
+                str(data),
+            ]
+        )
+        == 0
+    )
     sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
-    assert main(["pretrain", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
-                 "--quiet", *sets, "--set", "batch_size=4", "--set", "moco.queue_size=8"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain",
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "run"),
+                "--epochs",
+                "1",
+                "--quiet",
+                *sets,
+                "--set",
+                "batch_size=4",
+                "--set",
+                "moco.queue_size=8",
+            ]
+        )
+        == 0
+    )
     want = _stored(data, "wave/c2")
     for like in (tmp_path / "run", skelcon.load_encoder(tmp_path / "run", "seq")):
         s = skelcon.read_clip(raw / "wave" / "c2.npy", like)

@@ -31,8 +31,15 @@ ARRAYS = [
     np.array(["ab", "c"]),
     np.array(3.5),  # 0-d
 ]
-SCALARS = [np.int64(3), np.int32(-1), np.float32(0.25), np.float64(1e-4), np.bool_(True),
-           np.uint8(7), np.str_("S001C001P001R001A001")]  # fmt: skip
+SCALARS = [
+    np.int64(3),
+    np.int32(-1),
+    np.float32(0.25),
+    np.float64(1e-4),
+    np.bool_(True),
+    np.uint8(7),
+    np.str_("S001C001P001R001A001"),
+]
 
 
 def _load(data: bytes):
@@ -63,13 +70,19 @@ def test_numpy_1_module_names(protocol):
 
 def test_python2_pickle_with_str_buffers():
     """A Python 2 pickle of ``[np.int64(3), np.arange(2.0)]`` (protocol 2, str buffers)."""
-    i8 = (b"cnumpy.core.multiarray\nscalar\ncnumpy\ndtype\nU\x02i8K\x00K\x01\x87R"
-          b"(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tbU\x08"
-          + (3).to_bytes(8, "little") + b"\x86R")  # fmt: skip
-    arr = (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
-           b"(K\x01K\x02\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R"
-           b"(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x10"
-           + np.arange(2.0).astype("<f8").tobytes() + b"tb")  # fmt: skip
+    i8 = (
+        b"cnumpy.core.multiarray\nscalar\ncnumpy\ndtype\nU\x02i8K\x00K\x01\x87R"
+        b"(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tbU\x08"
+        + (3).to_bytes(8, "little")
+        + b"\x86R"
+    )
+    arr = (
+        b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
+        b"(K\x01K\x02\x85cnumpy\ndtype\nU\x02f8K\x00K\x01\x87R"
+        b"(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x10"
+        + np.arange(2.0).astype("<f8").tobytes()
+        + b"tb"
+    )
     got = _load(b"\x80\x02]q\x00(" + i8 + arr + b"e.")
     assert got[0] == 3 and got[0].dtype == np.int64
     assert np.array_equal(got[1], [0.0, 1.0])
@@ -186,8 +199,10 @@ def test_ndarray_cannot_be_called_and_reconstruct_shape_is_bounded(tmp_path):
     _refused_fast(p)
     p.write_bytes(b"\x80\x02cnumpy\nndarray\n\x8a\x06\x00\x10\xa5\xd4\xe8\x00\x85\x81.")  # NEWOBJ
     _refused_fast(p)
-    p.write_bytes(b"\x80\x02cnumpy._core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
-                  b"J\x00\xca\x9a;\x85U\x01b\x87R.")  # fmt: skip
+    p.write_bytes(
+        b"\x80\x02cnumpy._core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+        b"J\x00\xca\x9a;\x85U\x01b\x87R."
+    )
     _refused_fast(p, match="_reconstruct with shape")
 
 

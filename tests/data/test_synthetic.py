@@ -269,19 +269,27 @@ def test_learnable_from_motion_but_not_from_statistics(splits):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lbfgs may stop at max_iter: fine here
         acc_global = _linear_accuracy(
-            _global_stats(xtr, train.num_frames), train.labels,
-            _global_stats(xte, test.num_frames), test.labels,
-        )  # fmt: skip
+            _global_stats(xtr, train.num_frames),
+            train.labels,
+            _global_stats(xte, test.num_frames),
+            test.labels,
+        )
         acc_joint_mean = _linear_accuracy(
-            _valid_mean(xtr, train.num_frames)[..., 0].reshape(len(xtr), -1), train.labels,
-            _valid_mean(xte, test.num_frames)[..., 0].reshape(len(xte), -1), test.labels,
-        )  # fmt: skip
+            _valid_mean(xtr, train.num_frames)[..., 0].reshape(len(xtr), -1),
+            train.labels,
+            _valid_mean(xte, test.num_frames)[..., 0].reshape(len(xte), -1),
+            test.labels,
+        )
         acc_motion = _linear_accuracy(
-            _trajectories(xtr, train.num_frames), train.labels,
-            _trajectories(xte, test.num_frames), test.labels,
-        )  # fmt: skip
-    print(f"\nglobal stats {acc_global:.3f}, per-joint means {acc_joint_mean:.3f}, "
-          f"trajectories {acc_motion:.3f}, chance {chance:.3f}")  # fmt: skip
+            _trajectories(xtr, train.num_frames),
+            train.labels,
+            _trajectories(xte, test.num_frames),
+            test.labels,
+        )
+    print(
+        f"\nglobal stats {acc_global:.3f}, per-joint means {acc_joint_mean:.3f}, "
+        f"trajectories {acc_motion:.3f}, chance {chance:.3f}"
+    )
     assert acc_global < 0.6
     assert acc_joint_mean < 0.8
     assert acc_motion > 10 * chance
@@ -324,8 +332,22 @@ def test_bad_arguments_raise_skelcon_error(tmp_path: Path, kwargs, fragment):
 
 def test_cli_writes_a_loadable_dataset(tmp_path: Path, capsys):
     out = tmp_path / "syn"
-    argv = ["prepare", "synthetic", "--out", str(out), "--per-class", "4", "--frames", "24",
-            "--seed", "1", "--test-fraction", "0.25", "--classes", "wave,handshake"]  # fmt: skip
+    argv = [
+        "prepare",
+        "synthetic",
+        "--out",
+        str(out),
+        "--per-class",
+        "4",
+        "--frames",
+        "24",
+        "--seed",
+        "1",
+        "--test-fraction",
+        "0.25",
+        "--classes",
+        "wave,handshake",
+    ]
     assert main(argv) == 0
     assert "8 samples" in capsys.readouterr().out
     test = load_prepared(out, "default", "test")

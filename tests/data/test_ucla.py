@@ -70,8 +70,21 @@ def test_prepare_end_to_end_split_by_view(ucla):
 
 
 def test_long_sequences_are_subsampled(ucla):
-    assert main(["prepare", "nw-ucla", "--raw", str(ucla["raw"]), "--out", str(ucla["out"]),
-                 "--max-frames", "10"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "nw-ucla",
+                "--raw",
+                str(ucla["raw"]),
+                "--out",
+                str(ucla["out"]),
+                "--max-frames",
+                "10",
+            ]
+        )
+        == 0
+    )
     meta = read_meta(ucla["out"])
     longer = sorted(n for n, d in ucla["docs"].items() if len(d["skeletons"]) > 10)
     assert sorted(r["name"] for r in meta["resampled"]) == longer
@@ -89,8 +102,11 @@ def _bad_files(raw: Path) -> list[tuple[str, int | None, str]]:
     p.write_text('{\n  "file_name": "a01_s09_e00_v01",\n  "skeletons": [[[1, 2, 3]]],,\n}\n')
     cases.append((str(p), 3, "invalid JSON: Expecting property name enclosed in double quotes"))
     p = raw / "a01_s09_e01_v01.json"
-    p.write_text(json.dumps({"file_name": "a01_s09_e01_v01", "label": 1,
-                             "skeletons": np.zeros((5, 19, 3)).tolist()}))  # fmt: skip
+    p.write_text(
+        json.dumps(
+            {"file_name": "a01_s09_e01_v01", "label": 1, "skeletons": np.zeros((5, 19, 3)).tolist()}
+        )
+    )
     cases.append((str(p), None, "skeletons has shape [5, 19, 3], expected [T][20][3]"))
     p = raw / "a01_s09_e02_v01.json"
     p.write_text(

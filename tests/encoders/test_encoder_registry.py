@@ -74,8 +74,9 @@ def test_2d_keypoints_with_or_without_a_score_channel(name, c):
 
     torch.manual_seed(0)
     coco = get_layout("coco17")
-    enc = build_encoder(name, "small", in_channels=c, num_frames=32, num_joints=17,
-                        num_persons=2, layout=coco)  # fmt: skip
+    enc = build_encoder(
+        name, "small", in_channels=c, num_frames=32, num_joints=17, num_persons=2, layout=coco
+    )
     x = torch.randn(3, c, 32, 17, 2, requires_grad=True)
     y = enc(x)
     assert y.shape == (3, enc.feature_dim) and torch.isfinite(y).all()

@@ -49,8 +49,9 @@ def _ref_stg(enc: StgEncoder, x: torch.Tensor) -> torch.Tensor:
     for block in enc.blocks:
         y = _ref_tcn(block.tcn, _ref_gcn(block.gcn, h, enc.adjacency))
         if block.residual is not None:
-            y = y + (h if isinstance(block.residual, torch.nn.Identity)
-                     else _ref_tcn(block.residual, h))  # fmt: skip
+            y = y + (
+                h if isinstance(block.residual, torch.nn.Identity) else _ref_tcn(block.residual, h)
+            )
         h = F.relu(y)
     return h.reshape(n, m, enc.feature_dim, -1).mean(dim=(1, 3))
 
@@ -85,12 +86,18 @@ def test_stg_state_dict_layout_is_unchanged():
     enc = StgEncoder(num_frames=8, layout=NTU25, channels=[8, 16], strides=[1, 2])
     shapes = {k: tuple(v.shape) for k, v in enc.state_dict().items() if k.startswith("blocks.1.")}
     expected = {
-        "gcn.offset": (3, 25, 25), "gcn.embed.weight": (24, 8, 1, 1), "gcn.embed.bias": (24,),
-        "gcn.mix.weight": (16, 24, 1, 1), "gcn.mix.bias": (16,),
-        "gcn.down.0.weight": (16, 8, 1, 1), "gcn.down.0.bias": (16,),
-        "tcn.conv.weight": (16, 16, 9, 1), "tcn.conv.bias": (16,),
-        "residual.conv.weight": (16, 8, 1, 1), "residual.conv.bias": (16,),
-    }  # fmt: skip
+        "gcn.offset": (3, 25, 25),
+        "gcn.embed.weight": (24, 8, 1, 1),
+        "gcn.embed.bias": (24,),
+        "gcn.mix.weight": (16, 24, 1, 1),
+        "gcn.mix.bias": (16,),
+        "gcn.down.0.weight": (16, 8, 1, 1),
+        "gcn.down.0.bias": (16,),
+        "tcn.conv.weight": (16, 16, 9, 1),
+        "tcn.conv.bias": (16,),
+        "residual.conv.weight": (16, 8, 1, 1),
+        "residual.conv.bias": (16,),
+    }
     for key, shape in expected.items():
         assert shapes.pop(f"blocks.1.{key}") == shape, key
     bn = {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
@@ -103,8 +110,9 @@ def test_stg_state_dict_layout_is_unchanged():
 @pytest.mark.parametrize("readout", ["last", "ends"])
 def test_seq_matches_nn_gru_forward_and_gradients(readout):
     torch.manual_seed(3)
-    enc = build_encoder("seq", "small", num_joints=20, num_persons=1, readout=readout,
-                        hidden_size=16, num_layers=3)  # fmt: skip
+    enc = build_encoder(
+        "seq", "small", num_joints=20, num_persons=1, readout=readout, hidden_size=16, num_layers=3
+    )
     x = torch.randn(3, 3, 10, 20, 1, requires_grad=True)
     out, h_n = enc.gru(to_sequence(x))  # the reference: nn.GRU on the same parameters
     h = enc.hidden_size

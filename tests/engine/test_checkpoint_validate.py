@@ -34,8 +34,9 @@ def run_dir(tiny_data, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def edited(shared_cases: Path, run_dir: Path) -> Path:
     """The case's make.py: last.pt as other versions and tools write it."""
-    subprocess.run([sys.executable, str(shared_cases / CASE / "make.py")], cwd=run_dir.parent,
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(shared_cases / CASE / "make.py")], cwd=run_dir.parent, check=True
+    )
     return run_dir.parent
 
 
@@ -62,11 +63,31 @@ def test_missing_entry_named_with_the_writer(edited, entry, tiny_data, capsys):
     assert "so the file was edited since: use an intact copy" in msg
     # the CLI: eval and export say the same in one line
     for argv in (
-        ["eval", "knn", "--checkpoint", str(edited / name), "--representation", "seq",
-         "--data", str(tiny_data), "--out", str(edited / "ev"), "--quiet"],
-        ["export", "--checkpoint", str(edited / name), "--representation", "seq",
-         "--format", "torchscript", "--out", str(edited / "x.pt")],
-    ):  # fmt: skip
+        [
+            "eval",
+            "knn",
+            "--checkpoint",
+            str(edited / name),
+            "--representation",
+            "seq",
+            "--data",
+            str(tiny_data),
+            "--out",
+            str(edited / "ev"),
+            "--quiet",
+        ],
+        [
+            "export",
+            "--checkpoint",
+            str(edited / name),
+            "--representation",
+            "seq",
+            "--format",
+            "torchscript",
+            "--out",
+            str(edited / "x.pt"),
+        ],
+    ):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert f"has no '{entry}' entry" in err and err.count("\n") == 1
@@ -150,8 +171,19 @@ def test_resume_with_other_weights_names_keys(run_dir, tiny_data, tmp_path, caps
     ck = torch.load(out / "last.pt", weights_only=True)
     ck["model"]["extra.weight"] = torch.zeros(2)
     torch.save(ck, out / "last.pt")
-    rc = main(["pretrain", "--data", str(tiny_data), "--out", str(out), "--resume",
-               "--epochs", "2", "--quiet"])  # fmt: skip
+    rc = main(
+        [
+            "pretrain",
+            "--data",
+            str(tiny_data),
+            "--out",
+            str(out),
+            "--resume",
+            "--epochs",
+            "2",
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "does not fit the model of this run: 1 unexpected (extra.weight)" in err
 

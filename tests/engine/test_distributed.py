@@ -35,8 +35,14 @@ def _free_port() -> int:
 
 
 def _env(rank: int, world: int, port: int) -> None:
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1")  # fmt: skip
+    os.environ.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        OMP_NUM_THREADS="1",
+    )
     torch.set_num_threads(1)
 
 
@@ -79,9 +85,15 @@ def _moco(symmetric: bool = False, queue_size: int = 32):
     from skelcon.contrast import SkeletonMoCo
 
     torch.manual_seed(0)
-    return SkeletonMoCo({"seq": _Flat(), "img": _Flat()}, dim=8, queue_size=queue_size,
-                        momentum=0.9, temperature=0.2, shuffle_bn=2,
-                        symmetric=symmetric)  # fmt: skip
+    return SkeletonMoCo(
+        {"seq": _Flat(), "img": _Flat()},
+        dim=8,
+        queue_size=queue_size,
+        momentum=0.9,
+        temperature=0.2,
+        shuffle_bn=2,
+        symmetric=symmetric,
+    )
 
 
 def _views(batch: int = 8):
@@ -104,9 +116,15 @@ def _one_step_worker(rank: int, world: int, port: int, out: str) -> None:
         reduce = torch.distributed.all_reduce
         with mock.patch.object(torch.distributed, "all_reduce", wraps=reduce) as spy:
             stats = here.mean_stats(steps[1][1])  # what metrics.jsonl logs under torchrun
-        torch.save({"loss": torch.stack([here.mean(loss) for loss, _ in steps]),
-                    "model": model.state_dict(), "stats": stats, "reduces": spy.call_count},
-                   f"{out}/rank{rank}_{symmetric}.pt")  # fmt: skip
+        torch.save(
+            {
+                "loss": torch.stack([here.mean(loss) for loss, _ in steps]),
+                "model": model.state_dict(),
+                "stats": stats,
+                "reduces": spy.call_count,
+            },
+            f"{out}/rank{rank}_{symmetric}.pt",
+        )
     torch.distributed.barrier()  # no rank tears down the group while a peer still uses it
     torch.distributed.destroy_process_group()
 
@@ -124,8 +142,9 @@ def test_two_half_batches_equal_one_full_batch(tmp_path):
         q, k = _views()
         steps = [_step(model, (q, k), opt, torch.arange(8)) for _ in range(2)]
         single = torch.stack([loss for loss, _ in steps])
-        ranks = [torch.load(tmp_path / f"rank{r}_{symmetric}.pt", weights_only=True)
-                 for r in range(2)]  # fmt: skip
+        ranks = [
+            torch.load(tmp_path / f"rank{r}_{symmetric}.pt", weights_only=True) for r in range(2)
+        ]
         for r in ranks:
             torch.testing.assert_close(r["loss"], single, rtol=1e-5, atol=1e-6)
             for name, t in model.state_dict().items():  # queues.*.keys / ids / ptr too
@@ -137,8 +156,10 @@ def test_two_half_batches_equal_one_full_batch(tmp_path):
         assert set(ranks[0]["stats"]) == set(steps[1][1])
         assert int(model.queues["seq"].ptr) == (32 if symmetric else 16) % size
         # the weights moved (the comparison above is not between two untouched copies)
-        assert not torch.allclose(ranks[0]["model"]["query_encoders.seq.fc.weight"],
-                                  _moco().state_dict()["query_encoders.seq.fc.weight"])  # fmt: skip
+        assert not torch.allclose(
+            ranks[0]["model"]["query_encoders.seq.fc.weight"],
+            _moco().state_dict()["query_encoders.seq.fc.weight"],
+        )
 
 
 # --- shuffle-BN across ranks -----------------------------------------------------------------
@@ -183,13 +204,18 @@ def _cfg(*extra: str) -> PretrainConfig:
 
 
 def _run(world: int, data: Path, run: Path, *extra: str, **kw) -> dict:
-    mp.start_processes(_ranks_main, args=(world, _free_port(), str(data), str(run), list(extra), kw),
-                       nprocs=world, start_method="spawn")  # fmt: skip
+    mp.start_processes(
+        _ranks_main,
+        args=(world, _free_port(), str(data), str(run), list(extra), kw),
+        nprocs=world,
+        start_method="spawn",
+    )
     return load_checkpoint(run)
 
 
-def _ranks_main(rank: int, world: int, port: int, data: str, run: str, extra: list,
-                kw: dict) -> None:  # fmt: skip
+def _ranks_main(
+    rank: int, world: int, port: int, data: str, run: str, extra: list, kw: dict
+) -> None:
     """Run pretrain in this rank and keep this rank's final model state for the test."""
     import skelcon.engine.pretrain as engine
 
@@ -204,8 +230,10 @@ def _ranks_main(rank: int, world: int, port: int, data: str, run: str, extra: li
     engine.wrap_ddp = keep
     engine._STOP_AFTER = kw.pop("stop_after", None)  # an interruption after that many epochs
     engine.pretrain(_cfg(*extra), data, "default", run, progress=False, **kw)
-    torch.save({k: v.detach().clone() for k, v in seen["model"].state_dict().items()},
-               f"{run}/rank{rank}_state.pt")  # fmt: skip
+    torch.save(
+        {k: v.detach().clone() for k, v in seen["model"].state_dict().items()},
+        f"{run}/rank{rank}_state.pt",
+    )
 
 
 @pytest.mark.slow
@@ -234,8 +262,9 @@ def test_two_processes_keep_identical_ranks_and_resume_exactly(tiny_data, tmp_pa
         assert torch.equal(resumed["model"][name], t), name
 
     # the same global batch on one process continues the 2-process run
-    single = pretrain(_cfg("epochs=3"), tiny_data, "default", tmp_path / "b", progress=False,
-                      resume=True)  # fmt: skip
+    single = pretrain(
+        _cfg("epochs=3"), tiny_data, "default", tmp_path / "b", progress=False, resume=True
+    )
     assert load_checkpoint(single)["epoch"] == 3 and load_checkpoint(single)["world_size"] == 1
 
 
@@ -259,10 +288,26 @@ def test_single_process_is_unaffected():
 def test_torchrun_command_line(tiny_data, tmp_path):
     """The README's command: ``torchrun --nproc_per_node=2 -m skelcon pretrain ...``."""
     run = tmp_path / "cli"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-           f"--master_port={_free_port()}", "-m", "skelcon", "pretrain", "--data", str(tiny_data),
-           "--out", str(run), "--quiet", *sum((["--set", s] for s in TINY_PRETRAIN), []),
-           "--set", "epochs=1", "--set", "monitor.every=0"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={_free_port()}",
+        "-m",
+        "skelcon",
+        "pretrain",
+        "--data",
+        str(tiny_data),
+        "--out",
+        str(run),
+        "--quiet",
+        *sum((["--set", s] for s in TINY_PRETRAIN), []),
+        "--set",
+        "epochs=1",
+        "--set",
+        "monitor.every=0",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -303,9 +348,13 @@ def test_feature_extraction_shards_and_gathers_in_order(tiny_data, tmp_path):
     torch.manual_seed(0)
     split = load_prepared(tiny_data, "default", "train")
     f, y = extract_features(
-        _Flat(), split, lambda x, nf: center_crop_resize(x, nf, out_len=8)[:, :, :, :5, :1], "cpu",
-        batch_size=7, progress=False,
-    )  # fmt: skip
+        _Flat(),
+        split,
+        lambda x, nf: center_crop_resize(x, nf, out_len=8)[:, :, :, :5, :1],
+        "cpu",
+        batch_size=7,
+        progress=False,
+    )
     assert len(split) % 2 == 0 and len(split) % 5  # ranks' parts end inside a batch
     for r in range(2):
         got = torch.load(tmp_path / f"rank{r}.pt", weights_only=True)
@@ -318,9 +367,22 @@ def test_commands_without_processes_refuse_torchrun(tmp_path, monkeypatch, capsy
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
-    code = main(["eval", "finetune", "--checkpoint", str(tmp_path), "--representation", "seq",
-                 "--data", str(tmp_path),
-                 "--benchmark", "x", "--out", str(tmp_path / "o")])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "finetune",
+            "--checkpoint",
+            str(tmp_path),
+            "--representation",
+            "seq",
+            "--data",
+            str(tmp_path),
+            "--benchmark",
+            "x",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("skelcon: rank 1: error: skelcon eval finetune runs in one")
     assert len(err.splitlines()) == 1
@@ -346,8 +408,9 @@ def test_sync_bn_on_cpu_is_one_line(tiny_data, tmp_path):
     from skelcon.errors import SkelconError
 
     with pytest.raises(SkelconError, match="sync_bn=true needs CUDA devices"):
-        pretrain(_cfg("epochs=1", "sync_bn=true"), tiny_data, "default", tmp_path / "r",
-                 progress=False)  # fmt: skip
+        pretrain(
+            _cfg("epochs=1", "sync_bn=true"), tiny_data, "default", tmp_path / "r", progress=False
+        )
 
 
 def test_uneven_batch_names_usable_process_counts():

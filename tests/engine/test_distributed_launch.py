@@ -22,8 +22,13 @@ from skelcon.engine.launch import LaunchInfo, launch_info
 from skelcon.errors import SkelconError
 
 AGENT_STORE = "TORCHELASTIC_USE_AGENT_STORE"  # set by torchrun: its agent gathered the ranks
-FULL = {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1", "MASTER_ADDR": "localhost",
-        "MASTER_PORT": "29500"}  # fmt: skip
+FULL = {
+    "WORLD_SIZE": "2",
+    "RANK": "1",
+    "LOCAL_RANK": "1",
+    "MASTER_ADDR": "localhost",
+    "MASTER_PORT": "29500",
+}
 
 
 def test_full_environment_and_single_process():
@@ -47,18 +52,22 @@ def test_missing_variable_named_with_the_command(name):
     with pytest.raises(SkelconError) as e:
         launch_env(env, command="eval knn")
     msg = str(e.value)
-    assert msg.startswith(f"WORLD_SIZE=2 is set but {name} is not; start the 2 processes with "
-                          "torchrun --nproc_per_node=2 -m skelcon eval knn ...")  # fmt: skip
+    assert msg.startswith(
+        f"WORLD_SIZE=2 is set but {name} is not; start the 2 processes with "
+        "torchrun --nproc_per_node=2 -m skelcon eval knn ..."
+    )
     assert "\n" not in msg
 
 
 @pytest.mark.parametrize(
     ("name", "value", "want"),
-    [("WORLD_SIZE", "two", "WORLD_SIZE='two' is not an integer >= 1"),
-     ("RANK", "2", "RANK='2' is not an integer in 0..1"),
-     ("MASTER_PORT", "http", "MASTER_PORT='http' is not an integer in 1..65535"),
-     ("LOCAL_RANK", "-1", "LOCAL_RANK='-1' is not an integer in 0..1")],
-)  # fmt: skip
+    [
+        ("WORLD_SIZE", "two", "WORLD_SIZE='two' is not an integer >= 1"),
+        ("RANK", "2", "RANK='2' is not an integer in 0..1"),
+        ("MASTER_PORT", "http", "MASTER_PORT='http' is not an integer in 1..65535"),
+        ("LOCAL_RANK", "-1", "LOCAL_RANK='-1' is not an integer in 0..1"),
+    ],
+)
 def test_malformed_variable(name, value, want):
     with pytest.raises(SkelconError, match=want):
         launch_env({**FULL, name: value})
@@ -67,7 +76,10 @@ def test_malformed_variable(name, value, want):
 def test_old_launcher_local_rank_arguments():
     env: dict[str, str] = {}
     assert take_local_rank_arg(["pretrain", "--data", "d", "--local-rank=3"], env) == [
-        "pretrain", "--data", "d"]  # fmt: skip
+        "pretrain",
+        "--data",
+        "d",
+    ]
     assert env == {"LOCAL_RANK": "3"}
     env = {"LOCAL_RANK": "1"}  # the launcher's own variable wins (they agree in practice)
     assert take_local_rank_arg(["--local_rank", "1", "configs"], env) == ["configs"]
@@ -88,7 +100,9 @@ def test_cli_refuses_incomplete_environment_before_any_work(monkeypatch, tmp_pat
     for k in ("RANK", "MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK"):
         monkeypatch.delenv(k, raising=False)
     out = tmp_path / "run"
-    rc = main(["pretrain", "--data", str(tmp_path / "nowhere"), "--out", str(out), "--local-rank=0"])  # fmt: skip
+    rc = main(
+        ["pretrain", "--data", str(tmp_path / "nowhere"), "--out", str(out), "--local-rank=0"]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1
     assert "WORLD_SIZE=2 is set but RANK is not; start the 2 processes with torchrun" in err
@@ -96,8 +110,11 @@ def test_cli_refuses_incomplete_environment_before_any_work(monkeypatch, tmp_pat
 
 
 def test_local_rank_without_a_value(monkeypatch, capsys):
-    for argv in (["pretrain", "--local-rank", "--data", "d"], ["configs", "--local_rank"],
-                 ["configs", "--local-rank="]):  # fmt: skip
+    for argv in (
+        ["pretrain", "--local-rank", "--data", "d"],
+        ["configs", "--local_rank"],
+        ["configs", "--local-rank="],
+    ):
         flag = argv[1].rstrip("=")
         with pytest.raises(SkelconError, match=rf"^{flag} needs a value \(e.g. {flag} 0\)$"):
             take_local_rank_arg(argv, {})
@@ -108,13 +125,21 @@ def test_local_rank_without_a_value(monkeypatch, capsys):
     assert err == "skelcon: error: --local-rank needs a value (e.g. --local-rank 0)\n"
 
 
-@pytest.mark.parametrize(("name", "value"), [("SKELCON_RENDEZVOUS_TIMEOUT", "soon"),
-                                             ("SKELCON_RENDEZVOUS_TIMEOUT", "0"),
-                                             ("SKELCON_DIST_TIMEOUT_MIN", "-5")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SKELCON_RENDEZVOUS_TIMEOUT", "soon"),
+        ("SKELCON_RENDEZVOUS_TIMEOUT", "0"),
+        ("SKELCON_DIST_TIMEOUT_MIN", "-5"),
+    ],
+)
 def test_bad_timeout_setting_is_one_line_before_any_work(name, value):
     unit = "seconds" if "RENDEZVOUS" in name else "minutes"
-    with pytest.raises(SkelconError, match=rf"^{name}='{value}' is not valid \(valid: a number "
-                       rf"of {unit} > 0\)$"):  # fmt: skip
+    with pytest.raises(
+        SkelconError,
+        match=rf"^{name}='{value}' is not valid \(valid: a number "
+        rf"of {unit} > 0\)$",
+    ):
         launch_env({**FULL, name: value})
 
 
@@ -126,13 +151,21 @@ def _free_port() -> int:
 
 def _lone_env(rank: int, seconds: float) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("LOCAL_RANK", AGENT_STORE)}
-    return {**env, "WORLD_SIZE": "2", "RANK": str(rank), "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(_free_port()), "SKELCON_RENDEZVOUS_TIMEOUT": str(seconds)}  # fmt: skip
+    return {
+        **env,
+        "WORLD_SIZE": "2",
+        "RANK": str(rank),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(_free_port()),
+        "SKELCON_RENDEZVOUS_TIMEOUT": str(seconds),
+    }
 
 
 @pytest.mark.ddp
-@pytest.mark.parametrize(("rank", "who"), [(0, "the other process did not arrive"),
-                                           (1, "nothing answered at 127.0.0.1:")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("rank", "who"),
+    [(0, "the other process did not arrive"), (1, "nothing answered at 127.0.0.1:")],
+)
 def test_rendezvous_time_is_bounded_and_names_who_did_not_arrive(monkeypatch, capsys, rank, who):
     env = _lone_env(rank, 1)
     for k in ("LOCAL_RANK", AGENT_STORE):
@@ -146,8 +179,10 @@ def test_rendezvous_time_is_bounded_and_names_who_did_not_arrive(monkeypatch, ca
         pytest.fail("joined a group of 2 alone")
     assert time.monotonic() - t0 < 20
     msg = str(e.value)
-    assert msg.startswith(f"rendezvous at 127.0.0.1:{env['MASTER_PORT']} timed out after 1 s "
-                          f"(rank {rank} of 2): {who}")  # fmt: skip
+    assert msg.startswith(
+        f"rendezvous at 127.0.0.1:{env['MASTER_PORT']} timed out after 1 s "
+        f"(rank {rank} of 2): {who}"
+    )
     assert "SKELCON_RENDEZVOUS_TIMEOUT=SECONDS" in msg and "\n" not in msg
     assert "skelcon: waiting for the other process at 127.0.0.1:" in capsys.readouterr().err
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
@@ -159,10 +194,26 @@ def test_lone_rank_says_it_waits_and_sigterm_ends_it(tiny_data, tmp_path):
     """The reported hang: a lone rank of WORLD_SIZE=2 printed nothing and ignored SIGTERM
     (skelcon's Python handler cannot run while the C++ rendezvous blocks)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skelcon", "pretrain", "--data", str(tiny_data), "--config",
-         "cpu_small", "--epochs", "1", "--batch-size", "4", "--out", str(tmp_path / "run")],
-        env=_lone_env(0, 60), stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "skelcon",
+            "pretrain",
+            "--data",
+            str(tiny_data),
+            "--config",
+            "cpu_small",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        env=_lone_env(0, 60),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()
     try:

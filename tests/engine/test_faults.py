@@ -44,8 +44,18 @@ def _cfg(*extra: str) -> PretrainConfig:
 
 def _cli_args(data, out, *extra: str) -> list[str]:
     sets = [a for s in TINY_PRETRAIN for a in ("--set", s)]
-    return ["pretrain", "--data", str(data), "--benchmark", "default", "--out", str(out),
-            "--quiet", *sets, *extra]  # fmt: skip
+    return [
+        "pretrain",
+        "--data",
+        str(data),
+        "--benchmark",
+        "default",
+        "--out",
+        str(out),
+        "--quiet",
+        *sets,
+        *extra,
+    ]
 
 
 def _signal_at_step(monkeypatch, step: int, signum: int) -> None:
@@ -137,10 +147,17 @@ def test_real_sigterm_to_a_cli_process_exits_143(tiny_data, tmp_path):
     out = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from skelcon.cli import main; sys.exit(main())",
-         *_cli_args(tiny_data, out, "--epochs", "200")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys; from skelcon.cli import main; sys.exit(main())",
+            *_cli_args(tiny_data, out, "--epochs", "200"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 120
         while not (out / "last.pt").exists() and proc.poll() is None and time.time() < deadline:
@@ -198,8 +215,9 @@ def test_corrupt_last_pt_without_intact_epochs(tiny_data, tmp_path):
     _stopped(1, _cfg("epochs=2", "save_every=0"), tiny_data, "default", out, progress=False)
     (out / "last.pt").write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(SkelconError, match="no intact epoch_NNNN.pt beside it"):
-        pretrain(_cfg("epochs=2", "save_every=0"), tiny_data, "default", out, progress=False,
-                 resume=True)  # fmt: skip
+        pretrain(
+            _cfg("epochs=2", "save_every=0"), tiny_data, "default", out, progress=False, resume=True
+        )
 
 
 def test_full_disk_while_checkpointing_keeps_the_previous(tiny_data, tmp_path, monkeypatch):
@@ -294,8 +312,13 @@ def test_nan_weights_after_the_last_step_are_never_saved(tiny_data, tmp_path, mo
 
 def test_guard_loss_blames_the_representation_shared_by_the_bad_pairs():
     nan, one = torch.tensor(float("nan")), torch.tensor(1.0)
-    stats = {"loss/seq->stg": nan, "loss/stg->img": nan, "loss/seq->img": one,
-             "loss/img->seq": one, "acc/seq->stg": one}  # fmt: skip
+    stats = {
+        "loss/seq->stg": nan,
+        "loss/stg->img": nan,
+        "loss/seq->img": one,
+        "loss/img->seq": one,
+        "acc/seq->stg": one,
+    }
     with pytest.raises(SkelconError) as info:
         guard_loss(nan, stats, where="step 3", modules={}, advice="lower optim.lr")
     assert str(info.value) == (

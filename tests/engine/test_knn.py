@@ -37,5 +37,9 @@ def test_errors():
             torch.ones(2, 2), torch.zeros(2, dtype=torch.long), torch.ones(1, 2), similarity="l1"
         )
     with pytest.raises(SkelconError, match="empty"):
-        knn_accuracy(torch.ones(2, 2), torch.zeros(2, dtype=torch.long), torch.ones(0, 2),
-                     torch.zeros(0, dtype=torch.long))  # fmt: skip
+        knn_accuracy(
+            torch.ones(2, 2),
+            torch.zeros(2, dtype=torch.long),
+            torch.ones(0, 2),
+            torch.zeros(0, dtype=torch.long),
+        )

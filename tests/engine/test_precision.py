@@ -12,15 +12,22 @@ from skelcon.engine.build import build_moco
 from skelcon.engine.precision import Precision, apply_precision, compile_encoders
 from skelcon.errors import SkelconError
 
-SPEC = {"dataset": "tiny", "layout": "ntu25", "in_channels": 3, "num_joints": 25,
-        "num_persons": 2, "num_frames": 16}  # fmt: skip
+SPEC = {
+    "dataset": "tiny",
+    "layout": "ntu25",
+    "in_channels": 3,
+    "num_joints": 25,
+    "num_persons": 2,
+    "num_frames": 16,
+}
 # one step's loss against fp32: bf16 keeps 8 bits of mantissa, fp16 11 (relative)
 TOLERANCE = {"fp32": 1e-6, "bf16": 3e-2, "fp16": 5e-3}
 
 
 def _model(mode: str, compiled: bool = False, reps: str = "seq+stg"):
-    cfg = load_config(PretrainConfig, None, [*TINY_PRETRAIN, "moco.queue_size=64",
-                                             f"representations={reps}"])  # fmt: skip
+    cfg = load_config(
+        PretrainConfig, None, [*TINY_PRETRAIN, "moco.queue_size=64", f"representations={reps}"]
+    )
     cfg.validate()
     torch.manual_seed(0)
     model = build_moco(cfg, SPEC)

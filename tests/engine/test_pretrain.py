@@ -74,14 +74,25 @@ def test_existing_run_needs_resume(tiny_data, tmp_path):
     with pytest.raises(SkelconError, match="--resume"):
         pretrain(_cfg("epochs=1"), tiny_data, "default", tmp_path / "r", progress=False)
     with pytest.raises(SkelconError, match="preset"):
-        pretrain(_cfg("epochs=2", "preset=paper"), tiny_data, "default", tmp_path / "r",
-                 progress=False, resume=True)  # fmt: skip
+        pretrain(
+            _cfg("epochs=2", "preset=paper"),
+            tiny_data,
+            "default",
+            tmp_path / "r",
+            progress=False,
+            resume=True,
+        )
 
 
 @pytest.mark.parametrize("reps", ["[img]", "[seq, img, stg]"])
 def test_other_representation_sets(tiny_data, tmp_path, reps):
-    run = pretrain(_cfg("epochs=1", f"representations={reps}"), tiny_data, "default", tmp_path / "r",
-                   progress=False)  # fmt: skip
+    run = pretrain(
+        _cfg("epochs=1", f"representations={reps}"),
+        tiny_data,
+        "default",
+        tmp_path / "r",
+        progress=False,
+    )
     ck = load_checkpoint(run)
     assert ck["representations"] == yaml.safe_load(reps)
 
@@ -91,16 +102,24 @@ def _records(run):
 
 
 def test_monitors_are_logged(tiny_data, tmp_path):
-    run = pretrain(_cfg("epochs=3", "monitor.every=2"), tiny_data, "default", tmp_path / "r",
-                   progress=False)  # fmt: skip
+    run = pretrain(
+        _cfg("epochs=3", "monitor.every=2"), tiny_data, "default", tmp_path / "r", progress=False
+    )
     recs = _records(run)
     knn = [r for r in recs if "knn/seq" in r]
     # before training (this run's random-init baseline), every 2 epochs, and after the last
     assert [r["epoch"] for r in knn] == [0, 2, 3]
     assert all(0 <= r["knn/seq"] <= 100 and 0 <= r["knn/stg"] <= 100 for r in knn)
     steps = [r for r in recs if "loss" in r]
-    for key in ("std/seq", "uniformity/stg", "align/seq->stg", "pos_cos/stg->seq",
-                "neg_cos/seq->stg", "queue_age/seq", "key_momentum"):  # fmt: skip
+    for key in (
+        "std/seq",
+        "uniformity/stg",
+        "align/seq->stg",
+        "pos_cos/stg->seq",
+        "neg_cos/seq->stg",
+        "queue_age/seq",
+        "key_momentum",
+    ):
         assert all(key in r for r in steps), key
     assert all(0 <= r["std/seq"] <= 2 for r in steps)
     assert steps[-1]["queue_age/seq"] > 1
@@ -110,11 +129,13 @@ def test_monitor_matches_the_knn_protocol(tiny_data, tmp_path):
     from skelcon.config import KnnConfig
     from skelcon.eval.run import run_knn
 
-    run = pretrain(_cfg("epochs=1", "monitor.every=1"), tiny_data, "default", tmp_path / "r",
-                   progress=False)  # fmt: skip
+    run = pretrain(
+        _cfg("epochs=1", "monitor.every=1"), tiny_data, "default", tmp_path / "r", progress=False
+    )
     last = [r for r in _records(run) if "knn/seq" in r][-1]
-    res = run_knn(run, "seq", tiny_data, "default", tmp_path / "knn", KnnConfig(device="cpu"),
-                  progress=False)  # fmt: skip
+    res = run_knn(
+        run, "seq", tiny_data, "default", tmp_path / "knn", KnnConfig(device="cpu"), progress=False
+    )
     assert last["knn/seq"] == pytest.approx(res["top1"])
 
 
@@ -153,8 +174,15 @@ def test_resume_of_a_finished_run_says_so(tiny_data, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_mechanics_train_and_resume_exactly(tiny_data, tmp_path):
-    extra = ("epochs=2", "moco.symmetric=true", "moco.shuffle_bn=2", "optim.schedule=cosine",
-             "optim.warmup_epochs=0.5", "moco.momentum_schedule=cosine", "moco.queue_size=16")  # fmt: skip
+    extra = (
+        "epochs=2",
+        "moco.symmetric=true",
+        "moco.shuffle_bn=2",
+        "optim.schedule=cosine",
+        "optim.warmup_epochs=0.5",
+        "moco.momentum_schedule=cosine",
+        "moco.queue_size=16",
+    )
     a = pretrain(_cfg(*extra), tiny_data, "default", tmp_path / "a", progress=False)
     _stopped(1, _cfg(*extra), tiny_data, "default", tmp_path / "b", progress=False)
     b = pretrain(_cfg(*extra), tiny_data, "default", tmp_path / "b", progress=False, resume=True)
@@ -183,29 +211,49 @@ def test_resume_refuses_other_data_or_schedule(tiny_data, tmp_path):
     with pytest.raises(
         SkelconError, match=r"the training data differ \(other sample names \(36 training clips\)\)"
     ):
-        pretrain(_cfg("epochs=2"), same_size, "default", tmp_path / "r", progress=False,
-                 resume=True)  # fmt: skip
+        pretrain(
+            _cfg("epochs=2"), same_size, "default", tmp_path / "r", progress=False, resume=True
+        )
     meta = json.loads((same_size / "meta.json").read_text())
     meta["dataset"] = "elsewhere"
     (same_size / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(
         SkelconError, match=r"the training data differ \(dataset: 'tiny' -> 'elsewhere'\)"
     ):
-        pretrain(_cfg("epochs=2"), same_size, "default", tmp_path / "r", progress=False,
-                 resume=True)  # fmt: skip
+        pretrain(
+            _cfg("epochs=2"), same_size, "default", tmp_path / "r", progress=False, resume=True
+        )
     with pytest.raises(SkelconError, match=r"moco.temperature: 0.07 -> 0.2"):
-        pretrain(_cfg("epochs=2", "moco.temperature=0.2"), tiny_data, "default", tmp_path / "r",
-                 progress=False, resume=True)  # fmt: skip
+        pretrain(
+            _cfg("epochs=2", "moco.temperature=0.2"),
+            tiny_data,
+            "default",
+            tmp_path / "r",
+            progress=False,
+            resume=True,
+        )
     with pytest.raises(SkelconError, match=r"optim.lr"):
-        pretrain(_cfg("epochs=2", "optim.lr=0.5"), tiny_data, "default", tmp_path / "r",
-                 progress=False, resume=True)  # fmt: skip
+        pretrain(
+            _cfg("epochs=2", "optim.lr=0.5"),
+            tiny_data,
+            "default",
+            tmp_path / "r",
+            progress=False,
+            resume=True,
+        )
     # a step schedule may be extended; a cosine one may not (its lr depends on epochs)
     pretrain(_cfg("epochs=2"), tiny_data, "default", tmp_path / "r", progress=False, resume=True)
     cos = ("optim.schedule=cosine",)
     pretrain(_cfg("epochs=1", *cos), tiny_data, "default", tmp_path / "c", progress=False)
     with pytest.raises(SkelconError, match="epochs: 1 -> 2"):
-        pretrain(_cfg("epochs=2", *cos), tiny_data, "default", tmp_path / "c", progress=False,
-                 resume=True)  # fmt: skip
+        pretrain(
+            _cfg("epochs=2", *cos),
+            tiny_data,
+            "default",
+            tmp_path / "c",
+            progress=False,
+            resume=True,
+        )
 
 
 def test_batches_of_one_and_file_out_are_one_line_errors(tiny_data, tmp_path):

@@ -14,16 +14,35 @@ from skelcon.cli import main
 from skelcon.data.channels import VALID_CHANNELS
 from skelcon.data.prepared import PreparedWriter
 
-FAST = ["--set", "preset=small", "--set", "moco.queue_size=8", "--set", "augment.out_len=16",
-        "--set", "device=cpu", "--set", "representations=[seq, img, stg]"]  # fmt: skip
+FAST = [
+    "--set",
+    "preset=small",
+    "--set",
+    "moco.queue_size=8",
+    "--set",
+    "augment.out_len=16",
+    "--set",
+    "device=cpu",
+    "--set",
+    "representations=[seq, img, stg]",
+]
 
 
 def _data(out: Path, channels: tuple[str, ...]) -> Path:
     """12 clips of 10 frames, coco17, one person, 2 classes, channels ``channels``."""
     rng = np.random.default_rng(0)
     c = len(channels)
-    w = PreparedWriter(out, dataset="tiny", layout="coco17", classes=["a", "b"], capacity=12,
-                       max_frames=10, num_persons=1, channels=c, channel_names=list(channels))  # fmt: skip
+    w = PreparedWriter(
+        out,
+        dataset="tiny",
+        layout="coco17",
+        classes=["a", "b"],
+        capacity=12,
+        max_frames=10,
+        num_persons=1,
+        channels=c,
+        channel_names=list(channels),
+    )
     for i in range(12):
         x = rng.normal(size=(c, 10, 17, 1)).astype(np.float32) + i % 2
         if channels[-1] == "score":
@@ -38,13 +57,59 @@ def _data(out: Path, channels: tuple[str, ...]) -> Path:
 def test_every_channel_set_pretrains_evaluates_exports(tmp_path, channels, capsys):
     data = _data(tmp_path / "data", channels)
     run = tmp_path / "run"
-    assert main(["pretrain", "--data", str(data), "--out", str(run), "--epochs", "1",
-                 "--batch-size", "4", "--quiet", *FAST]) == 0  # fmt: skip
-    assert main(["eval", "knn", "--checkpoint", str(run), "--representation", "seq+img+stg",
-                 "--data", str(data), "--out", str(tmp_path / "knn"), "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain",
+                "--data",
+                str(data),
+                "--out",
+                str(run),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--quiet",
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "eval",
+                "knn",
+                "--checkpoint",
+                str(run),
+                "--representation",
+                "seq+img+stg",
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "knn"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "knn" / "metrics.json").read_text())["num_test"] == 4
     out = tmp_path / "stg.pt"
-    assert main(["export", "--checkpoint", str(run), "--representation", "stg",
-                 "--format", "torchscript", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "export",
+                "--checkpoint",
+                str(run),
+                "--representation",
+                "stg",
+                "--format",
+                "torchscript",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     contract = json.loads((tmp_path / "stg.pt.json").read_text())
     assert contract["channels"] == list(channels) and contract["C"] == len(channels)

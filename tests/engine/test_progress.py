@@ -21,7 +21,11 @@ class _Clock:
 
 def test_duration_units():
     assert [duration(s) for s in (5, 600, 3 * 3600, 9 * 86400)] == [
-        "5 s", "10 min", "3.0 h", "9.0 days"]  # fmt: skip
+        "5 s",
+        "10 min",
+        "3.0 h",
+        "9.0 days",
+    ]
 
 
 def test_long_cpu_run_gets_one_note_with_the_estimate(capsys):
@@ -38,8 +42,11 @@ def test_long_cpu_run_gets_one_note_with_the_estimate(capsys):
 
 
 def test_short_gpu_or_small_preset_runs_get_no_note(capsys):
-    for preset, device, step_s in (("paper", "cpu", 0.001), ("paper", "cuda", 20.0),
-                                   ("small", "cpu", 20.0)):  # fmt: skip
+    for preset, device, step_s in (
+        ("paper", "cpu", 0.001),
+        ("paper", "cuda", 20.0),
+        ("small", "cpu", 20.0),
+    ):
         cfg = load_config(PretrainConfig, None, ["epochs=451", f"preset={preset}"])
         clock = _Clock()
         shown = RunProgress(cfg, torch.device(device), 100, 0, enabled=False, clock=clock)

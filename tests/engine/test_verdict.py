@@ -66,10 +66,12 @@ def test_the_advice_names_only_the_levers_a_run_has_not_pulled():
 
 
 def test_judge_reads_epoch_zero_and_the_last_measurement():
-    recs = [{"step": 0, "epoch": 0, "knn/seq": 30.0, "knn/stg": 50.0},
-            {"step": 5, "loss": 3.0},
-            {"step": 10, "epoch": 10, "knn/seq": 70.0, "knn/stg": 45.0},
-            {"step": 20, "epoch": 20, "knn/seq": 80.0, "knn/stg": 52.0}]  # fmt: skip
+    recs = [
+        {"step": 0, "epoch": 0, "knn/seq": 30.0, "knn/stg": 50.0},
+        {"step": 5, "loss": 3.0},
+        {"step": 10, "epoch": 10, "knn/seq": 70.0, "knn/stg": 45.0},
+        {"step": 20, "epoch": 20, "knn/seq": 80.0, "knn/stg": 52.0},
+    ]
     seq, stg = judge(recs, 100)
     assert (seq.rep, seq.before, seq.after) == ("seq", 30.0, 80.0) and seq.status == PAID_OFF
     assert (stg.before, stg.after) == (50.0, 52.0) and stg.status == NO_GAIN
@@ -97,16 +99,25 @@ def test_a_run_on_pure_noise_says_it_did_not_pay_off(tmp_path, capsys):
 
     rng = np.random.default_rng(0)
     n, frames = 160, 16
-    w = PreparedWriter(tmp_path / "noise", dataset="noise", layout="ntu25",
-                       classes=[f"c{i}" for i in range(4)], capacity=n, max_frames=frames,
-                       num_persons=1)  # fmt: skip
+    w = PreparedWriter(
+        tmp_path / "noise",
+        dataset="noise",
+        layout="ntu25",
+        classes=[f"c{i}" for i in range(4)],
+        capacity=n,
+        max_frames=frames,
+        num_persons=1,
+    )
     for i in range(n):
         x = rng.normal(size=(3, frames, 25, 1)).astype("float32")
         w.add(x, int(rng.integers(4)), frames, f"n{i:03d}")
     idx = np.arange(n)
     w.finalize({"default": {"train": idx[idx % 4 != 0], "test": idx[idx % 4 == 0]}})
-    cfg = load_config(PretrainConfig, None, [*TINY_PRETRAIN, "epochs=4", "save_every=0",
-                                             "monitor.every=2", "batch_size=16"])  # fmt: skip
+    cfg = load_config(
+        PretrainConfig,
+        None,
+        [*TINY_PRETRAIN, "epochs=4", "save_every=0", "monitor.every=2", "batch_size=16"],
+    )
     run = pretrain(cfg, tmp_path / "noise", "default", tmp_path / "run", progress=True)
     doc = json.loads((run / "verdict.json").read_text())
     assert set(doc["encoders"]) == {"seq", "stg"} and doc["n_test"] == 40
@@ -143,16 +154,17 @@ def test_min_steps_in_a_run_is_saved_and_resumes_exactly(tiny_data, tmp_path, ca
 
     # tiny_data: 36 training clips, batch 8 -> 4 steps an epoch; 1 epoch -> 2 for 8 steps
     cfg = [*TINY_PRETRAIN, "epochs=1", "min_steps=8", "save_every=0", "optim.schedule=cosine"]
-    a = pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", tmp_path / "a",
-                 progress=True)  # fmt: skip
+    a = pretrain(
+        load_config(PretrainConfig, None, cfg), tiny_data, "default", tmp_path / "a", progress=True
+    )
     assert "running 2 epochs (8 steps" in capsys.readouterr().err
     assert yaml.safe_load((a / "config.yaml").read_text())["epochs"] == 2
     assert load_checkpoint(a)["epoch"] == 2
     b = tmp_path / "b"
-    _stopped(1, load_config(PretrainConfig, None, cfg), tiny_data, "default", b,
-             progress=False)  # fmt: skip
-    pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", b, progress=False,
-             resume=True)  # fmt: skip
+    _stopped(1, load_config(PretrainConfig, None, cfg), tiny_data, "default", b, progress=False)
+    pretrain(
+        load_config(PretrainConfig, None, cfg), tiny_data, "default", b, progress=False, resume=True
+    )
     ka, kb = load_checkpoint(a)["model"], load_checkpoint(b)["model"]
     assert all(torch.equal(ka[k], kb[k]) for k in ka)
 
@@ -171,13 +183,18 @@ def test_a_checkpoint_from_before_a_config_key_was_added_resumes(tiny_data, tmp_
 
     cfg = [*TINY_PRETRAIN, "epochs=2", "save_every=0"]
     run = tmp_path / "old"
-    _stopped(1, load_config(PretrainConfig, None, cfg), tiny_data, "default", run,
-             progress=False)  # fmt: skip
+    _stopped(1, load_config(PretrainConfig, None, cfg), tiny_data, "default", run, progress=False)
     ck = torch.load(run / "last.pt", weights_only=True)
     del ck["config"]["augment"]["noise"], ck["config"]["augment"]["joint_drop"]  # 0.2.0's
     torch.save(ck, run / "last.pt")
-    pretrain(load_config(PretrainConfig, None, cfg), tiny_data, "default", run, progress=False,
-             resume=True)  # fmt: skip
+    pretrain(
+        load_config(PretrainConfig, None, cfg),
+        tiny_data,
+        "default",
+        run,
+        progress=False,
+        resume=True,
+    )
     assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 2
 
 

@@ -22,8 +22,15 @@ def _dataset(out: Path, n_train: int, n_test: int = 6, frames: int = 20) -> Path
 
     rng = np.random.default_rng(n_train)
     n = n_train + n_test
-    w = PreparedWriter(out, dataset="edges", layout="ntu25", classes=["a", "b", "c"],
-                       capacity=n, max_frames=frames, num_persons=2)  # fmt: skip
+    w = PreparedWriter(
+        out,
+        dataset="edges",
+        layout="ntu25",
+        classes=["a", "b", "c"],
+        capacity=n,
+        max_frames=frames,
+        num_persons=2,
+    )
     for i in range(n):
         x = np.zeros((3, frames, 25, 2), np.float32)
         x[..., 0] = rng.normal(size=(3, frames, 25)) + i % 3
@@ -61,16 +68,19 @@ def test_every_protocol_any_split_size(run_dir, tmp_path, n_train, batch):
     lin = LinearEvalConfig(epochs=1, batch_size=batch, device="cpu", standardize=batch > 1)
     for crop in ("random", "center"):
         lin.train_crop = crop
-        rec = run_linear(run_dir, "seq+stg", data, "default", tmp_path / f"lin-{crop}", lin,
-                         progress=False)  # fmt: skip
+        rec = run_linear(
+            run_dir, "seq+stg", data, "default", tmp_path / f"lin-{crop}", lin, progress=False
+        )
         assert rec["num_train"] == n_train and 0 <= rec["top1"] <= 100
-    rec = run_knn(run_dir, "stg", data, "default", tmp_path / "knn", KnnConfig(device="cpu"),
-                  progress=False)  # fmt: skip
+    rec = run_knn(
+        run_dir, "stg", data, "default", tmp_path / "knn", KnnConfig(device="cpu"), progress=False
+    )
     assert rec["num_train"] == n_train
     ft = FinetuneConfig(epochs=1, batch_size=batch, device="cpu", fractions=[1.0], repeats=1)
     for protocol in ("finetune", "semi"):
-        rec = run_finetune(protocol, run_dir, "stg", data, "default", tmp_path / protocol, ft,
-                           progress=False)  # fmt: skip
+        rec = run_finetune(
+            protocol, run_dir, "stg", data, "default", tmp_path / protocol, ft, progress=False
+        )
         assert np.isfinite(rec["top1"] if "top1" in rec else 0.0)
     cfg = load_config(PretrainConfig, None, [*TINY_PRETRAIN, "epochs=1", f"batch_size={batch}"])
     if batch < 2:
@@ -82,8 +92,9 @@ def test_every_protocol_any_split_size(run_dir, tmp_path, n_train, batch):
 
 def test_one_clip_training_split(run_dir, tmp_path):
     data = _dataset(tmp_path / "d", 1)
-    rec = run_knn(run_dir, "stg", data, "default", tmp_path / "knn", KnnConfig(device="cpu"),
-                  progress=False)  # fmt: skip
+    rec = run_knn(
+        run_dir, "stg", data, "default", tmp_path / "knn", KnnConfig(device="cpu"), progress=False
+    )
     assert rec["num_train"] == 1
     lin = LinearEvalConfig(epochs=1, device="cpu")
     with pytest.raises(SkelconError, match="at least 2 training clips"):

@@ -14,8 +14,14 @@ from skelcon.engine.pretrain import pretrain
 from skelcon.errors import SkelconError
 from skelcon.eval.compat import check_data_fits, describe_spec, meta_spec
 
-SPEC = {"dataset": "tiny", "layout": "ntu25", "in_channels": 3, "num_joints": 25,
-        "num_persons": 2, "num_frames": 16}  # fmt: skip
+SPEC = {
+    "dataset": "tiny",
+    "layout": "ntu25",
+    "in_channels": 3,
+    "num_joints": 25,
+    "num_persons": 2,
+    "num_frames": 16,
+}
 
 
 def meta(layout="ntu25", c=3, v=25, m=2, **extra) -> dict:
@@ -46,13 +52,15 @@ def test_same_layout_and_shape_fit():
 @pytest.mark.parametrize(
     "data_meta, words",
     [
-        (meta(layout="kinect20", v=20, m=1),
-         ["layout (ntu25 vs kinect20)", "joints (25 vs 20)", "persons (2 vs 1)"]),
+        (
+            meta(layout="kinect20", v=20, m=1),
+            ["layout (ntu25 vs kinect20)", "joints (25 vs 20)", "persons (2 vs 1)"],
+        ),
         (meta(c=2), ["channels (3 vs 2)", "C=3", "C=2"]),  # a 3D checkpoint on 2D data
         (meta(m=1), ["persons (2 vs 1)"]),
         (meta(layout="my25"), ["layout (ntu25 vs my25)"]),  # same V, other joints
     ],
-)  # fmt: skip
+)
 def test_each_difference_is_named_with_both_sides(data_meta, words):
     msg = refusal(SPEC, data_meta)
     for w in words:
@@ -81,8 +89,17 @@ def test_channel_names_differ_with_the_same_count():
 def _write(out, *, layout: str, c: int, v: int, m: int, channels=None):
     """A 12-clip prepared dataset (train 8 / test 4) of the given shape."""
     rng = np.random.default_rng(0)
-    w = PreparedWriter(out, dataset="other", layout=layout, classes=["a", "b"], capacity=12,
-                       max_frames=20, num_persons=m, channels=c, num_joints=v)  # fmt: skip
+    w = PreparedWriter(
+        out,
+        dataset="other",
+        layout=layout,
+        classes=["a", "b"],
+        capacity=12,
+        max_frames=20,
+        num_persons=m,
+        channels=c,
+        num_joints=v,
+    )
     for i in range(12):
         w.add(rng.normal(size=(c, 20, v, m)).astype(np.float32), i % 2, 20, f"o{i}")
     idx = np.arange(12)
@@ -122,8 +139,19 @@ def test_every_command_refuses_mixed_data(setting, command, other, capsys):
     out = root / "out" / "_".join(command[:2]) / other
     if command[0] in ("embed", "plot"):
         out = out.with_suffix(".npy" if command[0] == "embed" else ".png")
-    argv = [*command, "--checkpoint", str(run), "--representation", "seq", "--data", str(data),
-            "--benchmark", "default", "--out", str(out)]  # fmt: skip
+    argv = [
+        *command,
+        "--checkpoint",
+        str(run),
+        "--representation",
+        "seq",
+        "--data",
+        str(data),
+        "--benchmark",
+        "default",
+        "--out",
+        str(out),
+    ]
     if command[0] != "plot":
         argv.append("--quiet")
     assert main(argv) == 2
@@ -136,8 +164,19 @@ def test_every_command_refuses_mixed_data(setting, command, other, capsys):
 
 def test_supervised_with_a_checkpoints_architecture_refuses_mixed_data(setting, capsys):
     root, run, others = setting
-    argv = ["eval", "supervised", "--checkpoint", str(run), "--representation", "seq",
-            "--data", str(others["2d"]), "--out", str(root / "sup"), "--quiet"]  # fmt: skip
+    argv = [
+        "eval",
+        "supervised",
+        "--checkpoint",
+        str(run),
+        "--representation",
+        "seq",
+        "--data",
+        str(others["2d"]),
+        "--out",
+        str(root / "sup"),
+        "--quiet",
+    ]
     assert main(argv) == 2
     assert "channels (3 vs 2)" in capsys.readouterr().err
 

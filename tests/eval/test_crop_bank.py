@@ -44,8 +44,17 @@ def encoder(train):
 
 
 def _bank(encoder, train, k, seed=0, crop_min=0.5, batch_size=8):
-    return extract_crop_bank(encoder, train, k, CPU, out_len=OUT_LEN, crop_min=crop_min,
-                             seed=seed, batch_size=batch_size, progress=False)  # fmt: skip
+    return extract_crop_bank(
+        encoder,
+        train,
+        k,
+        CPU,
+        out_len=OUT_LEN,
+        crop_min=crop_min,
+        seed=seed,
+        batch_size=batch_size,
+        progress=False,
+    )
 
 
 def test_bank_is_reproducible_from_the_seed(encoder, train):
@@ -62,10 +71,12 @@ def test_bank_is_reproducible_from_the_seed(encoder, train):
 def test_k1_is_one_fixed_random_crop_of_the_protocol(encoder, train):
     (bank,), _ = _bank(encoder, train, 1, seed=3)
     gen = torch.Generator().manual_seed(bank_seed(3))
-    want = torch.cat([
-        encoder(temporal_crop_resize(x, nf, out_len=OUT_LEN, l_min=0.5, generator=gen))
-        for x, nf, _ in batch_loader(train, 8)
-    ])  # fmt: skip
+    want = torch.cat(
+        [
+            encoder(temporal_crop_resize(x, nf, out_len=OUT_LEN, l_min=0.5, generator=gen))
+            for x, nf, _ in batch_loader(train, 8)
+        ]
+    )
     torch.testing.assert_close(bank, want)
     # every epoch trains on the same features, in the epoch's order
     labels = torch.as_tensor(train.labels)
@@ -84,8 +95,9 @@ def test_deterministic_crops_give_the_exact_protocols_batches(encoder, train):
     cfg = LinearEvalConfig(batch_size=8, crop_min=1.0)
     es = epoch_seed(0, 4)
     gen = torch.Generator().manual_seed(es)
-    exact = list(_random_crop_features(encoder, train, cfg, CPU, OUT_LEN, gen, es,
-                                       temporal_crop_resize))  # fmt: skip
+    exact = list(
+        _random_crop_features(encoder, train, cfg, CPU, OUT_LEN, gen, es, temporal_crop_resize)
+    )
     cached = list(bank_batches(bank, labels, es, 8))
     assert [len(y) for _, y in exact] == [len(y) for _, y in cached]
     for (f0, y0), (f1, y1) in zip(exact, cached, strict=True):
@@ -122,8 +134,11 @@ def test_epochs_draw_different_bank_entries():
 def test_bank_size_bound():
     assert bank_bytes(8, 40_320, 2048) == 8 * 40_320 * 2048 * 4
     check_bank_size(8, 40_320, 2048, 4.0)  # 2.46 GiB: fine
-    with pytest.raises(SkelconError, match=r"needs 4\.92 GiB, over crop_bank_max_gib 4: use "
-                                           r"crop_bank <= 6 or raise") as e:  # fmt: skip
+    with pytest.raises(
+        SkelconError,
+        match=r"needs 4\.92 GiB, over crop_bank_max_gib 4: use "
+        r"crop_bank <= 6 or raise",
+    ) as e:
         check_bank_size(8, 40_320, 4096, 4.0)
     assert "\n" not in str(e.value)
     with pytest.raises(SkelconError, match="raise crop_bank_max_gib"):
@@ -168,8 +183,15 @@ def test_option_is_recorded(run_dir, tiny_data, tmp_path):
     assert (
         "bank of 3" in on_disk["train_input"] and "not the exact protocol" in on_disk["train_input"]
     )
-    exact = run_linear(run_dir, "seq", tiny_data, "default", tmp_path / "exact",
-                       LinearEvalConfig(epochs=1, batch_size=8, device="cpu"), progress=False)  # fmt: skip
+    exact = run_linear(
+        run_dir,
+        "seq",
+        tiny_data,
+        "default",
+        tmp_path / "exact",
+        LinearEvalConfig(epochs=1, batch_size=8, device="cpu"),
+        progress=False,
+    )
     assert exact["crop_bank"] is None and "(the protocol)" in exact["train_input"]
     assert exact["config"]["crop_bank"] == 0
 
@@ -181,21 +203,43 @@ def test_linear_eval_with_a_bank_is_reproducible(run_dir, tiny_data):
     train = load_prepared(tiny_data, "default", "train")
     test = load_prepared(tiny_data, "default", "test")
     cfg = LinearEvalConfig(epochs=3, batch_size=8, device="cpu", crop_bank=2)
-    runs = [linear_eval(loaded.encoder, train, test, cfg, CPU, out_len=loaded.num_frames,
-                        progress=False) for _ in range(2)]  # fmt: skip
+    runs = [
+        linear_eval(
+            loaded.encoder, train, test, cfg, CPU, out_len=loaded.num_frames, progress=False
+        )
+        for _ in range(2)
+    ]
     assert runs[0]["history"] == runs[1]["history"] and len(runs[0]["history"]) == 3
 
 
 def test_cli_set_crop_bank(run_dir, tiny_data, tmp_path, capsys):
-    args = ["eval", "linear", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
-            str(tiny_data), "--benchmark", "default", "--epochs", "1", "--quiet", "--device", "cpu"]  # fmt: skip
+    args = [
+        "eval",
+        "linear",
+        "--checkpoint",
+        str(run_dir),
+        "--representation",
+        "seq",
+        "--data",
+        str(tiny_data),
+        "--benchmark",
+        "default",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
     assert main([*args, "--out", str(tmp_path / "l"), "--set", "crop_bank=2"]) == 0
     assert "[crop bank 2: not the exact protocol]" in capsys.readouterr().out
     rec = json.loads((tmp_path / "l" / "metrics.json").read_text())
     assert rec["config"]["crop_bank"] == 2
-    for bad, needle in [("crop_bank=-3", "crop_bank -3 is not valid"),
-                        ("crop_bank_max_gib=1e-9", "needs 0.00 GiB, over crop_bank_max_gib 1e-09")]:  # fmt: skip
-        assert main([*args, "--out", str(tmp_path / "bad"), "--set", "crop_bank=8",
-                     "--set", bad]) == 2  # fmt: skip
+    for bad, needle in [
+        ("crop_bank=-3", "crop_bank -3 is not valid"),
+        ("crop_bank_max_gib=1e-9", "needs 0.00 GiB, over crop_bank_max_gib 1e-09"),
+    ]:
+        assert (
+            main([*args, "--out", str(tmp_path / "bad"), "--set", "crop_bank=8", "--set", bad]) == 2
+        )
         err = capsys.readouterr().err.strip()
         assert err.startswith("skelcon: error:") and "\n" not in err and needle in err, err

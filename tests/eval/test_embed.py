@@ -121,8 +121,22 @@ def test_embed_errors(run_dir, tiny_data, tmp_path, capsys):
 
 def test_embed_defaults_to_the_test_split_and_the_only_benchmark(run_dir, tiny_data, tmp_path):
     out = tmp_path / "f.npy"
-    rc = main(["embed", "--checkpoint", str(run_dir), "--representation", "seq", "--data",
-               str(tiny_data), "--out", str(out), "--quiet", "--device", "cpu"])  # fmt: skip
+    rc = main(
+        [
+            "embed",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            "seq",
+            "--data",
+            str(tiny_data),
+            "--out",
+            str(out),
+            "--quiet",
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0
     side = json.loads((tmp_path / "f.json").read_text())
     assert side["split"] == "test" and side["benchmark"] == "default"

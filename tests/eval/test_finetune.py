@@ -142,9 +142,17 @@ def test_finetune_is_reproducible(run_dir, tiny_data):
     assert all(torch.equal(v, runs[1][2][k]) for k, v in runs[0][2].items())
 
 
-FRACTION_METRICS = {"top5_mean", "top5_std", "top5_runs", "mean_class_accuracy_mean",
-                    "mean_class_accuracy_runs", "per_class_accuracy", "per_class_count",
-                    "confusion_matrix", "confusion_matrix_axes"}  # fmt: skip
+FRACTION_METRICS = {
+    "top5_mean",
+    "top5_std",
+    "top5_runs",
+    "mean_class_accuracy_mean",
+    "mean_class_accuracy_runs",
+    "per_class_accuracy",
+    "per_class_count",
+    "confusion_matrix",
+    "confusion_matrix_axes",
+}
 
 
 def _check_metrics(rec: dict) -> None:
@@ -344,9 +352,18 @@ def test_finetune_nan_names_the_step_and_encoder(run_dir, tiny_data):
     with torch.no_grad():
         next(loaded.encoder.parameters()).fill_(float("nan"))
     with pytest.raises(SkelconError) as info:
-        finetune(loaded.encoder, train, test, FinetuneConfig(epochs=1, batch_size=12),
-                 torch.device("cpu"), out_len=loaded.num_frames, num_classes=3,
-                 progress=False, desc="semi 0.5 #1", representation="stg")  # fmt: skip
+        finetune(
+            loaded.encoder,
+            train,
+            test,
+            FinetuneConfig(epochs=1, batch_size=12),
+            torch.device("cpu"),
+            out_len=loaded.num_frames,
+            num_classes=3,
+            progress=False,
+            desc="semi 0.5 #1",
+            representation="stg",
+        )
     assert str(info.value) == (
         "loss became nan at semi 0.5 #1 step 1 of epoch 1: loss/cross_entropy = nan; "
         "non-finite weights in stg encoder; lower lr"
@@ -373,9 +390,17 @@ def test_finetune_sigint_stops_with_one_line(run_dir, tiny_data, monkeypatch):
     monkeypatch.setattr(ft, "epoch_seed", hook)
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN under a background CI job
     with pytest.raises(Interrupted) as info:
-        finetune(loaded.encoder, train, test, FinetuneConfig(epochs=3, batch_size=12),
-                 torch.device("cpu"), out_len=loaded.num_frames, num_classes=3,
-                 progress=False, desc="finetune 1 #1")  # fmt: skip
+        finetune(
+            loaded.encoder,
+            train,
+            test,
+            FinetuneConfig(epochs=3, batch_size=12),
+            torch.device("cpu"),
+            out_len=loaded.num_frames,
+            num_classes=3,
+            progress=False,
+            desc="finetune 1 #1",
+        )
     assert info.value.exit_code == 130
     assert str(info.value).startswith(
         "fine-tuning (finetune 1 #1) stopped by SIGINT during epoch 2 of 3; "

@@ -32,8 +32,15 @@ def test_encoder_bit_identical_after_linear_eval(run_dir, tiny_data, rep):
     before = {k: v.clone() for k, v in enc.state_dict().items()}
     train = load_prepared(tiny_data, "default", "train")
     test = load_prepared(tiny_data, "default", "test")
-    res = linear_eval(enc, train, test, LinearEvalConfig(epochs=2, device="cpu", batch_size=8),
-                      torch.device("cpu"), out_len=loaded.num_frames, progress=False)  # fmt: skip
+    res = linear_eval(
+        enc,
+        train,
+        test,
+        LinearEvalConfig(epochs=2, device="cpu", batch_size=8),
+        torch.device("cpu"),
+        out_len=loaded.num_frames,
+        progress=False,
+    )
     after = enc.state_dict()
     assert before.keys() == after.keys()
     for k in before:  # weights and BatchNorm running statistics / counters
@@ -57,15 +64,30 @@ def test_loaded_weights_are_the_checkpoint_weights(run_dir):
 
 
 def test_metrics_json(run_dir, tiny_data, tmp_path):
-    rec = run_linear(run_dir, "seq+stg", tiny_data, "default", tmp_path / "lin",
-                     LinearEvalConfig(epochs=1, device="cpu"), progress=False)  # fmt: skip
+    rec = run_linear(
+        run_dir,
+        "seq+stg",
+        tiny_data,
+        "default",
+        tmp_path / "lin",
+        LinearEvalConfig(epochs=1, device="cpu"),
+        progress=False,
+    )
     on_disk = json.loads((tmp_path / "lin" / "metrics.json").read_text())
     assert on_disk["protocol"] == "linear" and on_disk["representation"] == "seq+stg"
     assert {"top1", "num_train", "num_test"} <= set(on_disk)
     assert on_disk["num_train"] == 36 and on_disk["num_test"] == 12
     assert rec["top1"] == on_disk["top1"]
-    rec = run_knn(run_dir, "stg", tiny_data, "default", tmp_path / "knn", KnnConfig(device="cpu"),
-                  random_init=True, progress=False)  # fmt: skip
+    rec = run_knn(
+        run_dir,
+        "stg",
+        tiny_data,
+        "default",
+        tmp_path / "knn",
+        KnnConfig(device="cpu"),
+        random_init=True,
+        progress=False,
+    )
     assert rec["protocol"] == "knn" and rec["random_init"] and rec["checkpoint"] is None
 
 

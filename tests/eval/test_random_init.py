@@ -19,8 +19,26 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("ri")
     data = make_tiny_prepared(root / "d", classes=10, n=80, seed=1)  # not saturated by kNN
     sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
-    assert main(["pretrain", "--data", str(data), "--out", str(root / "r"), "--epochs", "1",
-                 "--quiet", "--seed", "3", *sets, "--set", "monitor.every=1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain",
+                "--data",
+                str(data),
+                "--out",
+                str(root / "r"),
+                "--epochs",
+                "1",
+                "--quiet",
+                "--seed",
+                "3",
+                *sets,
+                "--set",
+                "monitor.every=1",
+            ]
+        )
+        == 0
+    )
     first = json.loads((root / "r" / "metrics.jsonl").read_text().splitlines()[0])
     assert first["epoch"] == 0
     return root / "r", data, first
@@ -29,8 +47,25 @@ def run(tmp_path_factory):
 @pytest.mark.parametrize("rep", ["stg", "seq"])
 def test_random_init_is_the_runs_epoch_0_encoder(run, tmp_path, rep):
     r, data, first = run
-    assert main(["eval", "knn", "--checkpoint", str(r), "--representation", rep, "--data",
-                 str(data), "--random-init", "--out", str(tmp_path / "k"), "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "eval",
+                "knn",
+                "--checkpoint",
+                str(r),
+                "--representation",
+                rep,
+                "--data",
+                str(data),
+                "--random-init",
+                "--out",
+                str(tmp_path / "k"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     top1 = json.loads((tmp_path / "k" / "metrics.json").read_text())["top1"]
     assert top1 == pytest.approx(first[f"knn/{rep}"], abs=1e-4)
 

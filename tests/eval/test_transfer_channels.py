@@ -36,7 +36,10 @@ def _same(spec):
 def test_same_meaning_still_transfers():
     # stg across layouts with the same channel names: graph parts re-initialised
     assert transfer_keys("stg", COCO_2D, _spec("openpose18", 3, 18, 1, ["x", "y", "score"])) == [
-        "data_bn.", "adjacency", ".gcn.offset"]  # fmt: skip
+        "data_bn.",
+        "adjacency",
+        ".gcn.offset",
+    ]
     # explicit x, y, z and the C=3 default are the same meaning
     assert transfer_keys("stg", _spec("ntu25", 3, 25, 2, ["x", "y", "z"]), NTU_3D) == []
     xyzs = ["x", "y", "z", "score"]

@@ -34,8 +34,20 @@ def run_dir(tiny_data, tmp_path_factory):
 
 
 def _export(run_dir, rep, fmt, out, *extra) -> int:
-    return main(["export", "--checkpoint", str(run_dir), "--representation", rep,
-                 "--format", fmt, "--out", str(out), *extra])  # fmt: skip
+    return main(
+        [
+            "export",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            rep,
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def _batches(tiny_data):

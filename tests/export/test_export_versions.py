@@ -26,8 +26,20 @@ def run_dir(tiny_data, tmp_path_factory):
 
 
 def _export(run_dir, out, fmt, *extra) -> int:
-    return main(["export", "--checkpoint", str(run_dir), "--representation", "seq",
-                 "--format", fmt, "--out", str(out), *extra])  # fmt: skip
+    return main(
+        [
+            "export",
+            "--checkpoint",
+            str(run_dir),
+            "--representation",
+            "seq",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_oldest_runtime_table():
@@ -39,15 +51,30 @@ def test_oldest_runtime_table():
 
 @pytest.mark.parametrize(
     ("extra", "want"),
-    [(["--format", "onnx", "--opset", "17"], f"--opset 17 is not one torch's ONNX exporter "
-      f"writes for skelcon's encoders (valid: {MIN_OPSET}.."),
-     (["--format", "onnx", "--opset", "99"], "--opset 99 is not one"),
-     (["--format", "torchscript", "--opset", "18"], "--opset is for --format onnx")],
-)  # fmt: skip
+    [
+        (
+            ["--format", "onnx", "--opset", "17"],
+            f"--opset 17 is not one torch's ONNX exporter "
+            f"writes for skelcon's encoders (valid: {MIN_OPSET}..",
+        ),
+        (["--format", "onnx", "--opset", "99"], "--opset 99 is not one"),
+        (["--format", "torchscript", "--opset", "18"], "--opset is for --format onnx"),
+    ],
+)
 def test_opset_refused_before_any_work(tmp_path, capsys, extra, want):
     # no checkpoint exists: the option is checked before it is looked for
-    rc = main(["export", "--checkpoint", str(tmp_path / "none"), "--representation", "seq",
-               "--out", str(tmp_path / "x"), *extra])  # fmt: skip
+    rc = main(
+        [
+            "export",
+            "--checkpoint",
+            str(tmp_path / "none"),
+            "--representation",
+            "seq",
+            "--out",
+            str(tmp_path / "x"),
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and want in err and err.count("\n") == 1
     assert MIN_OPSET <= max_opset()

@@ -13,11 +13,37 @@ from .corpus import Corpus
 from .mutators import Case, mutate_bytes
 
 OVERRIDE_VALUES = [
-    "0", "1", "-1", "0.5", "1e-4", "1e400", ".nan", ".inf", "-.inf", "nan", "inf", "[1, 2]", "[]",
-    "{a: 1}", "abc", "", "null", "true", "0x10", "seq,stg", "[seq, [stg]]", "'3'", "1" * 5000,
-    "!!python/object/apply:os.system ['true']", "&a [*a]", "[" * 2000, "{{", "999999999999",
-    "2e9", "- 1\n- 2",
-]  # fmt: skip
+    "0",
+    "1",
+    "-1",
+    "0.5",
+    "1e-4",
+    "1e400",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "nan",
+    "inf",
+    "[1, 2]",
+    "[]",
+    "{a: 1}",
+    "abc",
+    "",
+    "null",
+    "true",
+    "0x10",
+    "seq,stg",
+    "[seq, [stg]]",
+    "'3'",
+    "1" * 5000,
+    "!!python/object/apply:os.system ['true']",
+    "&a [*a]",
+    "[" * 2000,
+    "{{",
+    "999999999999",
+    "2e9",
+    "- 1\n- 2",
+]
 
 
 def _config_fields(cls: type, prefix: str = "") -> list[str]:

@@ -83,8 +83,9 @@ def _pku_task(case: Case, stem: str, skel: str, labels: str, strict: bool, max_f
         path.write_bytes(lzma.compress(skel.encode("utf-8", "surrogateescape")))
     else:
         path.write_bytes(skel.encode("utf-8", "surrogateescape"))
-    return PkuTask(stem, str(path), str(case.tmp / f"{stem}_labels.txt"), labels, 51,
-                   max_frames, strict)  # fmt: skip
+    return PkuTask(
+        stem, str(path), str(case.tmp / f"{stem}_labels.txt"), labels, 51, max_frames, strict
+    )
 
 
 def _check_bundle(sample: Any, max_frames: int) -> str:
@@ -192,8 +193,17 @@ def case_pku_prepare(case: Case, corpus: Corpus) -> str:
     case.note(f"strict={strict} max_frames={max_frames} min_instances={min_inst}")
     out = case.tmp / "out"
     case.post = out_after_refusal(out)
-    prepare_pku("pku-mmd1", raw, labels, out, splits=split_dir, strict=strict,
-                max_frames=max_frames, min_instances=min_inst, progress=False)  # fmt: skip
+    prepare_pku(
+        "pku-mmd1",
+        raw,
+        labels,
+        out,
+        splits=split_dir,
+        strict=strict,
+        max_frames=max_frames,
+        min_instances=min_inst,
+        progress=False,
+    )
     return check_output(out)
 
 
@@ -208,22 +218,58 @@ def _ucla_doc(case: Case, corpus: Corpus) -> dict:
         f"a{label:02d}_s{rng.randint(1, 10):02d}_e{rng.randint(0, 4):02d}_v{rng.randint(1, 3):02d}"
     )
     base = [rng.gauss(0, 0.3) for _ in range(60)]
-    skel = [[[round(base[3 * j + c] + rng.gauss(0, 0.02) + (3 if c == 2 else 0), 5)
-              for c in range(3)] for j in range(20)] for _ in range(t)]  # fmt: skip
+    skel = [
+        [
+            [
+                round(base[3 * j + c] + rng.gauss(0, 0.02) + (3 if c == 2 else 0), 5)
+                for c in range(3)
+            ]
+            for j in range(20)
+        ]
+        for _ in range(t)
+    ]
     return {"file_name": name, "skeletons": skel, "label": label}
 
 
 UCLA_BAD_VALUES: list[Any] = [
-    0, 11, -1, True, 1.0, "1", None, [1], 10**30, {}, "", "a01_s01_e00",
-    "a01_s01_e00_v00", "a01_s01_e00_v04", "x_v1\nx", "a_v" + "1" * 5000, float("nan"),
-]  # fmt: skip
+    0,
+    11,
+    -1,
+    True,
+    1.0,
+    "1",
+    None,
+    [1],
+    10**30,
+    {},
+    "",
+    "a01_s01_e00",
+    "a01_s01_e00_v00",
+    "a01_s01_e00_v04",
+    "x_v1\nx",
+    "a_v" + "1" * 5000,
+    float("nan"),
+]
 
 
 def mutate_ucla(case: Case, doc: dict) -> str:
     """A structurally or textually mutated NW-UCLA JSON document."""
     rng = case.rng
-    op = rng.choice(["key", "field", "field", "skeleton", "skeleton", "skeleton", "text",
-                     "text", "deep", "toplevel", "none"])  # fmt: skip
+    op = rng.choice(
+        [
+            "key",
+            "field",
+            "field",
+            "skeleton",
+            "skeleton",
+            "skeleton",
+            "text",
+            "text",
+            "deep",
+            "toplevel",
+            "none",
+        ]
+    )
     skel = doc["skeletons"]
     if op == "key":
         k = rng.choice(list(doc))
@@ -237,8 +283,25 @@ def mutate_ucla(case: Case, doc: dict) -> str:
         what = rng.choice(["value", "joint", "coord", "frames", "ragged", "type", "huge-t"])
         t, j, c = rng.randrange(len(skel)), rng.randrange(20), rng.randrange(3)
         if what == "value":
-            v = rng.choice([float("nan"), float("inf"), -float("inf"), 1e308, 1e39, 3.4e38,
-                            -3e38, 1e30, 1e-320, 0.0, "1.0", None, True, [1.0], 10**400])  # fmt: skip
+            v = rng.choice(
+                [
+                    float("nan"),
+                    float("inf"),
+                    -float("inf"),
+                    1e308,
+                    1e39,
+                    3.4e38,
+                    -3e38,
+                    1e30,
+                    1e-320,
+                    0.0,
+                    "1.0",
+                    None,
+                    True,
+                    [1.0],
+                    10**400,
+                ]
+            )
             skel[t][j][c] = v
             case.note(f"skeletons[{t}][{j}][{c}] = {str(v)[:20]}")
         elif what == "joint":
@@ -268,8 +331,9 @@ def mutate_ucla(case: Case, doc: dict) -> str:
     elif op == "deep":
         depth = rng.choice([50, 2000, 100000])
         case.note(f"skeletons nested {depth} deep")
-        return json.dumps({**{k: v for k, v in doc.items() if k != "skeletons"}, "skeletons": 0}
-                          ).replace("0}", "[" * depth + "]" * depth + "}")  # fmt: skip
+        return json.dumps(
+            {**{k: v for k, v in doc.items() if k != "skeletons"}, "skeletons": 0}
+        ).replace("0}", "[" * depth + "]" * depth + "}")
     elif op == "toplevel":
         v = rng.choice([[], "x", 3, None, [doc]])
         case.note(f"top level {type(v).__name__}")

@@ -104,8 +104,9 @@ def case_import_npy(case: Case, corpus: Corpus) -> str:
     case.note(f"normalize={norm} strict={strict} classes={classes is not None}")
     out = case.tmp / "out"
     case.post = out_after_refusal(out)
-    prepare_import_npy(raw, out, normalize_data=norm, strict=strict, classes=classes,
-                       progress=False)  # fmt: skip
+    prepare_import_npy(
+        raw, out, normalize_data=norm, strict=strict, classes=classes, progress=False
+    )
     return check_output(out)
 
 
@@ -117,12 +118,21 @@ def _pyskl_obj(case: Case) -> Any:
     for i in range(rng.randint(1, 4)):
         t, m = rng.randint(1, 12), rng.choice([1, 2])
         kp = nrng.normal(size=(m, t, 25, c)).astype(np.float32)
-        anns.append({"frame_dir": f"S{i:03d}", "label": rng.randint(0, 4), "keypoint": kp,
-                     "total_frames": t, "keypoint_score": np.ones((m, t, 25), np.float32),
-                     "img_shape": (1080, 1920)})  # fmt: skip
+        anns.append(
+            {
+                "frame_dir": f"S{i:03d}",
+                "label": rng.randint(0, 4),
+                "keypoint": kp,
+                "total_frames": t,
+                "keypoint_score": np.ones((m, t, 25), np.float32),
+                "img_shape": (1080, 1920),
+            }
+        )
     names = [a["frame_dir"] for a in anns]
-    obj: dict[str, Any] = {"split": {"xsub_train": names[::2], "xsub_val": names[1::2]},
-                           "annotations": anns}  # fmt: skip
+    obj: dict[str, Any] = {
+        "split": {"xsub_train": names[::2], "xsub_val": names[1::2]},
+        "annotations": anns,
+    }
     op = rng.choice(["ann", "ann", "ann", "keypoint", "keypoint", "split", "top", "none"])
     a = rng.choice(anns)
     if op == "ann":
@@ -131,9 +141,12 @@ def _pyskl_obj(case: Case) -> Any:
             del a[k]
             case.note(f"annotation without {k}")
         else:
-            pool = {"frame_dir": BAD_NAMES + ["S000"], "label": BAD_LABELS + [np.int64(2), np.uint8(1)],
-                    "total_frames": [0, -1, 99, "5", 5.0, np.int64(3), None],
-                    "keypoint": [None, [[1.0]], "kp", np.zeros(3)]}[k]  # fmt: skip
+            pool = {
+                "frame_dir": BAD_NAMES + ["S000"],
+                "label": BAD_LABELS + [np.int64(2), np.uint8(1)],
+                "total_frames": [0, -1, 99, "5", 5.0, np.int64(3), None],
+                "keypoint": [None, [[1.0]], "kp", np.zeros(3)],
+            }[k]
             a[k] = rng.choice(pool)
             case.note(f"{k} -> {str(a[k])[:20]!r}")
     elif op == "keypoint":
@@ -141,15 +154,34 @@ def _pyskl_obj(case: Case) -> Any:
         if rng.random() < 0.5:
             a["total_frames"] = a["keypoint"].shape[1] if a["keypoint"].ndim > 1 else 0
     elif op == "split":
-        v = rng.choice([None, [], {"train": names, "val": names}, {"xsub_train": "S000"},
-                        {"xsub_train": [1, 2]}, {5: names}, {"foo": names},
-                        {"xsub_val": names, "xsub_test": names}, {"train1": names, "test1": []},
-                        {"xsub_train": names + ["ghost"]}])  # fmt: skip
+        v = rng.choice(
+            [
+                None,
+                [],
+                {"train": names, "val": names},
+                {"xsub_train": "S000"},
+                {"xsub_train": [1, 2]},
+                {5: names},
+                {"foo": names},
+                {"xsub_val": names, "xsub_test": names},
+                {"train1": names, "test1": []},
+                {"xsub_train": names + ["ghost"]},
+            ]
+        )
         obj["split"] = v
         case.note(f"split -> {str(v)[:40]}")
     elif op == "top":
-        v = rng.choice([[], None, {"annotations": []}, {"annotations": "x"}, {"split": {}},
-                        {"annotations": [1, 2]}, anns])  # fmt: skip
+        v = rng.choice(
+            [
+                [],
+                None,
+                {"annotations": []},
+                {"annotations": "x"},
+                {"split": {}},
+                {"annotations": [1, 2]},
+                anns,
+            ]
+        )
         case.note(f"top -> {str(v)[:30]}")
         return v
     else:
@@ -183,8 +215,9 @@ def case_import_pyskl(case: Case, corpus: Corpus) -> str:
     case.note(f"protocol {proto} max_frames={max_frames} normalize={norm} strict={strict}")
     out = case.tmp / "out"
     case.post = out_after_refusal(out)
-    prepare_import_pyskl(raw, out, max_frames=max_frames, normalize_data=norm, strict=strict,
-                         progress=False)  # fmt: skip
+    prepare_import_pyskl(
+        raw, out, max_frames=max_frames, normalize_data=norm, strict=strict, progress=False
+    )
     return check_output(out)
 
 
@@ -192,8 +225,9 @@ def _write_pickle(path: Path, obj: Any, proto: int) -> None:
     path.write_bytes(obj if isinstance(obj, bytes) else pickle.dumps(obj, protocol=proto))
 
 
-def _expect_channels(rng: random.Random, kind: str, lay: str, kwargs: dict[str, Any],
-                     expect: dict[str, Any]) -> None:  # fmt: skip
+def _expect_channels(
+    rng: random.Random, kind: str, lay: str, kwargs: dict[str, Any], expect: dict[str, Any]
+) -> None:
     """For an importer case whose third channel is a score (``packed``, ``nan``) or a
     depth (``depth2d``): maybe pass ``--channels``, and what the import must then do."""
     if kind not in ("packed", "depth2d", "nan"):
@@ -216,8 +250,9 @@ def _npy_kind(case: Case) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     raw = case.tmp / "raw"
     raw.mkdir()
     kind = rng.choice(["packed", "depth2d", "transposed", "nan", "channels", "bomb", "nmtvc"])
-    lay = rng.choice(["openpose18", "coco17"] if kind == "nmtvc" else
-                     ["openpose18", "coco17", "ntu25"])  # fmt: skip
+    lay = rng.choice(
+        ["openpose18", "coco17"] if kind == "nmtvc" else ["openpose18", "coco17", "ntu25"]
+    )
     v = {"openpose18": 18, "coco17": 17, "ntu25": 25}[lay]
     n, t, m = rng.randint(1, 4), rng.randint(3, 12), rng.choice([1, 2])
     xy = nrng.uniform(0.1, 0.9, (n, 2, t, v, m))
@@ -230,8 +265,10 @@ def _npy_kind(case: Case) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     _expect_channels(rng, kind, lay, kwargs, expect)
     if kind == "nan":
         k = rng.randint(1, 5)
-        picks = {(rng.randrange(n), rng.randrange(t), rng.randrange(v), rng.randrange(m))
-                 for _ in range(k)}  # fmt: skip
+        picks = {
+            (rng.randrange(n), rng.randrange(t), rng.randrange(v), rng.randrange(m))
+            for _ in range(k)
+        }
         for i, tt, vv, mm in picks:
             data[i, rng.randrange(3), tt, vv, mm] = rng.choice([np.nan, np.inf, -np.inf])
         expect["nonfinite"] = len(picks)
@@ -242,14 +279,25 @@ def _npy_kind(case: Case) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     elif kind == "channels":
         c = rng.choice([2, 3, 4])
         data = nrng.uniform(0.2, 0.9, (n, c, t, v, m)).astype(np.float32)
-        given = rng.choice([ch for ch in (["x", "y"], ["x", "y", "z"], ["x", "y", "score"],
-                                          ["x", "y", "z", "score"]) if len(ch) != c])  # fmt: skip
+        given = rng.choice(
+            [
+                ch
+                for ch in (
+                    ["x", "y"],
+                    ["x", "y", "z"],
+                    ["x", "y", "score"],
+                    ["x", "y", "z", "score"],
+                )
+                if len(ch) != c
+            ]
+        )
         kwargs["channels"] = given
         expect["refuse"] = f"--channels {given} on C={c}"
     elif kind == "nmtvc":  # PYSKL's / mmaction2's (N, M, T, V, C): x, y, score last
         m = rng.choice([1, 2, 2, 3])
-        data = np.concatenate([nrng.uniform(0.1, 0.9, (n, m, t, v, 2)),
-                               nrng.uniform(0.2, 1.0, (n, m, t, v, 1))], -1).astype(np.float32)  # fmt: skip
+        data = np.concatenate(
+            [nrng.uniform(0.1, 0.9, (n, m, t, v, 2)), nrng.uniform(0.2, 1.0, (n, m, t, v, 1))], -1
+        ).astype(np.float32)
         if m > 1 and rng.random() < 0.5:
             data[::2, 1:] = 0  # persons absent from some clips
         if rng.random() < 0.4:
@@ -280,16 +328,27 @@ def _pyskl_kind(case: Case) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     for i in range(rng.randint(1, 4)):
         t, m = rng.randint(2, 12), rng.choice([1, 2])
         xy = nrng.uniform(0, 1000, (m, t, v, 2))
-        third = (nrng.uniform(1.5, 5.0, (m, t, v, 1)) if kind == "depth2d"
-                 else nrng.uniform(0.1, 1.0, (m, t, v, 1)))  # fmt: skip
-        anns.append({"frame_dir": f"v{i}", "label": i % 3, "total_frames": t,
-                     "keypoint": np.concatenate([xy, third], -1).astype(np.float32)})  # fmt: skip
+        third = (
+            nrng.uniform(1.5, 5.0, (m, t, v, 1))
+            if kind == "depth2d"
+            else nrng.uniform(0.1, 1.0, (m, t, v, 1))
+        )
+        anns.append(
+            {
+                "frame_dir": f"v{i}",
+                "label": i % 3,
+                "total_frames": t,
+                "keypoint": np.concatenate([xy, third], -1).astype(np.float32),
+            }
+        )
     _expect_channels(rng, kind, lay, kwargs, expect)
     if kind == "nan":
         a = rng.choice(anns)
         kp = a["keypoint"]
-        picks = {(rng.randrange(kp.shape[0]), rng.randrange(kp.shape[1]), rng.randrange(v))
-                 for _ in range(rng.randint(1, 4))}  # fmt: skip
+        picks = {
+            (rng.randrange(kp.shape[0]), rng.randrange(kp.shape[1]), rng.randrange(v))
+            for _ in range(rng.randint(1, 4))
+        }
         for mm, tt, vv in picks:
             kp[mm, tt, vv, rng.randrange(3)] = rng.choice([np.nan, np.inf])
         expect["nonfinite"] = len(picks)
@@ -303,8 +362,18 @@ def _pyskl_kind(case: Case) -> tuple[Any, dict[str, Any], dict[str, Any]]:
         c = rng.choice([2, 3, 4])
         for a in anns:
             a["keypoint"] = nrng.uniform(0.1, 1.0, (*a["keypoint"].shape[:3], c)).astype(np.float32)
-        given = rng.choice([ch for ch in (["x", "y"], ["x", "y", "z"], ["x", "y", "score"],
-                                          ["x", "y", "z", "score"]) if len(ch) != c])  # fmt: skip
+        given = rng.choice(
+            [
+                ch
+                for ch in (
+                    ["x", "y"],
+                    ["x", "y", "z"],
+                    ["x", "y", "score"],
+                    ["x", "y", "z", "score"],
+                )
+                if len(ch) != c
+            ]
+        )
         kwargs["channels"] = given
         expect["refuse"] = f"--channels {given} on C={c}"
     obj: Any = {"split": {"xsub_train": [a["frame_dir"] for a in anns]}, "annotations": anns}

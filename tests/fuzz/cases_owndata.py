@@ -71,14 +71,24 @@ def _kinetics_doc(case: Case, label: int) -> dict:
     from skelcon.data.layouts import get_layout
 
     rng = case.rng
-    kp = synth_clips(get_layout("openpose18"), [label], frames=(1, 12),
-                     persons=rng.choice([1, 2, 3]), seed=rng.randrange(2**31))[0]  # fmt: skip
+    kp = synth_clips(
+        get_layout("openpose18"),
+        [label],
+        frames=(1, 12),
+        persons=rng.choice([1, 2, 3]),
+        seed=rng.randrange(2**31),
+    )[0]
     data = []
     for t in range(kp.shape[1]):
         if rng.random() < 0.1:
             continue  # a frame nobody was detected in is not listed
-        skel = [{"pose": np.round(kp[m, t, :, :2] / 1000, 3).reshape(-1).tolist(),
-                 "score": np.round(kp[m, t, :, 2], 3).tolist()} for m in range(kp.shape[0])]  # fmt: skip
+        skel = [
+            {
+                "pose": np.round(kp[m, t, :, :2] / 1000, 3).reshape(-1).tolist(),
+                "score": np.round(kp[m, t, :, 2], 3).tolist(),
+            }
+            for m in range(kp.shape[0])
+        ]
         data.append({"frame_index": t + 1, "skeleton": skel})
     return {"data": data, "label": f"class {label}", "label_index": label}
 
@@ -112,8 +122,17 @@ def mutate_kinetics(case: Case, doc: dict) -> str:
             del p[key]
         case.note(f"skeleton {key}: {what}")
     elif op == "top":
-        v = rng.choice([[], None, "x", {"data": None}, {"data": {}}, {"data": []},
-                        {**doc, "label_index": rng.choice(JSON_BAD)}])  # fmt: skip
+        v = rng.choice(
+            [
+                [],
+                None,
+                "x",
+                {"data": None},
+                {"data": {}},
+                {"data": []},
+                {**doc, "label_index": rng.choice(JSON_BAD)},
+            ]
+        )
         case.note(f"top -> {str(v)[:30]}")
         return json.dumps(v)
     text = json.dumps(doc)
@@ -129,8 +148,11 @@ def _norm(case: Case):
 
     rng = case.rng
     on = rng.random() < 0.7
-    norm = ClipNorm(on, rng.choice([0.0, 0.0, 0.5]) if on else 0.0,
-                    rng.choice([None, (1.0, 1.0), (1920.0, 1080.0)]) if on else None)  # fmt: skip
+    norm = ClipNorm(
+        on,
+        rng.choice([0.0, 0.0, 0.5]) if on else 0.0,
+        rng.choice([None, (1.0, 1.0), (1920.0, 1080.0)]) if on else None,
+    )
     case.note(f"norm {norm}")
     return norm
 
@@ -168,21 +190,30 @@ def case_kinetics_prepare(case: Case, corpus: Corpus) -> str:
             (raw / folder / f"v{folder[9]}{i}.json").write_text(
                 text, "utf-8", errors="surrogateescape"
             )
-            table[f"v{folder[9]}{i}"] = {"has_skeleton": rng.random() < 0.9, "label": f"c{label}",
-                                         "label_index": label}  # fmt: skip
+            table[f"v{folder[9]}{i}"] = {
+                "has_skeleton": rng.random() < 0.9,
+                "label": f"c{label}",
+                "label_index": label,
+            }
         if rng.random() < 0.8:
             text = json.dumps(table)
             if rng.random() < 0.3:
-                text = rng.choice([mutate_bytes(case, text.encode(), sep=b",").decode("utf-8", "replace"),
-                                   json.dumps({"v": {"label_index": rng.choice(JSON_BAD)}}), "[]"])  # fmt: skip
+                text = rng.choice(
+                    [
+                        mutate_bytes(case, text.encode(), sep=b",").decode("utf-8", "replace"),
+                        json.dumps({"v": {"label_index": rng.choice(JSON_BAD)}}),
+                        "[]",
+                    ]
+                )
                 case.note(f"{folder} label file mutated")
             (raw / f"{folder}_label.json").write_text(text, "utf-8", errors="surrogateescape")
     strict, max_frames = rng.random() < 0.3, rng.choice([300, 6])
     case.note(f"strict={strict} max_frames={max_frames}")
     out = case.tmp / "out"
     case.post = out_after_refusal(out)
-    prepare_kinetics(raw, out, strict=strict, max_frames=max_frames, norm=_norm(case),
-                     progress=False)  # fmt: skip
+    prepare_kinetics(
+        raw, out, strict=strict, max_frames=max_frames, norm=_norm(case), progress=False
+    )
     return check_output(out)
 
 
@@ -215,8 +246,9 @@ def _kinetics_kind(case: Case, raw: Path) -> str:
     elif kind in ("leak", "extras"):
         _kinetics_files(case, raw, kind, expect, clips)
     elif kind == "channels":
-        channels = rng.choice([["x", "y"], ["x", "y", "score"], ["x", "y", "z"],
-                               ["x", "y", "z", "score"]])  # fmt: skip
+        channels = rng.choice(
+            [["x", "y"], ["x", "y", "score"], ["x", "y", "z"], ["x", "y", "z", "score"]]
+        )
         if len(channels) == 2 or channels[-1] == "score" and len(channels) == 3:
             expect["channels"] = channels
         else:
@@ -224,13 +256,18 @@ def _kinetics_kind(case: Case, raw: Path) -> str:
     case.note(f"kinetics kind {kind} channels {channels}")
     out = case.tmp / "out"
     case.post = out_after_refusal(out)
-    prepare_kinetics(raw, out, max_frames=rng.choice([300, 6]), norm=_norm(case),
-                     progress=False, channels=channels)  # fmt: skip
+    prepare_kinetics(
+        raw,
+        out,
+        max_frames=rng.choice([300, 6]),
+        norm=_norm(case),
+        progress=False,
+        channels=channels,
+    )
     return expect_check(out, expect)
 
 
-def _kinetics_files(case: Case, raw: Path, kind: str, expect: dict[str, Any],
-                    clips: int) -> None:  # fmt: skip
+def _kinetics_files(case: Case, raw: Path, kind: str, expect: dict[str, Any], clips: int) -> None:
     """The folder rules on a Kinetics folder of ``clips`` clips: ``leak``, a train clip
     linked (symlink or hard link) into kinetics_val, must be refused; ``extras``,
     entries that are no clip of their own (dot-files, macOS ``._*``, a link or hard
@@ -311,8 +348,17 @@ def case_folder_prepare(case: Case, corpus: Corpus) -> str:
     case.note(f"C={c} channels={channels} strict={strict} max_frames={max_frames} M={persons}")
     out = case.tmp / "out"
     case.post = out_after_refusal(out)
-    prepare_folder(raw, out, layout="coco17", channels=channels, max_frames=max_frames,
-                   max_persons=persons, norm=norm, strict=strict, progress=False)  # fmt: skip
+    prepare_folder(
+        raw,
+        out,
+        layout="coco17",
+        channels=channels,
+        max_frames=max_frames,
+        max_persons=persons,
+        norm=norm,
+        strict=strict,
+        progress=False,
+    )
     return check_output(out)
 
 
@@ -378,21 +424,34 @@ def case_openpose_prepare(case: Case, corpus: Corpus) -> str:
     clean = True
     for k in range(rng.randint(1, 2)):
         for i in range(rng.randint(1, 2)):
-            kp = synth_clips(lay, [k], frames=(1, 8), persons=rng.choice([1, 2, 3]),
-                             seed=rng.randrange(2**31))[0].astype(np.float64)  # fmt: skip
+            kp = synth_clips(
+                lay, [k], frames=(1, 8), persons=rng.choice([1, 2, 3]), seed=rng.randrange(2**31)
+            )[0].astype(np.float64)
             if marker:
-                _mark(kp, np.eye(lay.num_joints, dtype=bool)[joint][None, None].repeat(
-                    kp.shape[0], 0).repeat(kp.shape[1], 1), marker)  # fmt: skip
+                _mark(
+                    kp,
+                    np.eye(lay.num_joints, dtype=bool)[joint][None, None]
+                    .repeat(kp.shape[0], 0)
+                    .repeat(kp.shape[1], 1),
+                    marker,
+                )
             frames = []
             for t in range(kp.shape[1]):
-                people = [{"person_id": [-1], "pose_keypoints_2d": np.round(kp[m, t], 2).ravel()
-                           .tolist(), "face_keypoints_2d": []}
-                          for m in range(kp.shape[0]) if rng.random() < 0.9]  # fmt: skip
+                people = [
+                    {
+                        "person_id": [-1],
+                        "pose_keypoints_2d": np.round(kp[m, t], 2).ravel().tolist(),
+                        "face_keypoints_2d": [],
+                    }
+                    for m in range(kp.shape[0])
+                    if rng.random() < 0.9
+                ]
                 rng.shuffle(people)
                 frames.append({"version": 1.3, "people": people})
             texts = [json.dumps(f) for f in frames]
-            op = rng.choice(["none"] * 6 + ["value", "structure", "text", "drop", "dup-frame",
-                                            "wrong-model"])  # fmt: skip
+            op = rng.choice(
+                ["none"] * 6 + ["value", "structure", "text", "drop", "dup-frame", "wrong-model"]
+            )
             if op != "none" and op != "drop":
                 clean = False
             t = rng.randrange(len(texts))
@@ -401,9 +460,16 @@ def case_openpose_prepare(case: Case, corpus: Corpus) -> str:
                 p[rng.randrange(len(p))] = rng.choice(JSON_BAD + [1e308, -1, 0])
                 texts[t] = json.dumps(frames[t])
             elif op == "structure":
-                frames[t] = rng.choice([{"people": None}, {"people": [3]}, {},
-                                        {"people": [{"pose_keypoints_2d": "x"}]}, [],
-                                        {"people": [{"pose_keypoints_2d": [1.0, 2.0]}]}])  # fmt: skip
+                frames[t] = rng.choice(
+                    [
+                        {"people": None},
+                        {"people": [3]},
+                        {},
+                        {"people": [{"pose_keypoints_2d": "x"}]},
+                        [],
+                        {"people": [{"pose_keypoints_2d": [1.0, 2.0]}]},
+                    ]
+                )
                 texts[t] = json.dumps(frames[t])
             elif op == "text":
                 texts[t] = mutate_bytes(case, texts[t].encode(), sep=b",").decode(
@@ -433,9 +499,17 @@ def case_openpose_prepare(case: Case, corpus: Corpus) -> str:
     case.note(f"{name} marker {marker}@{joint} channels={channels} M={persons} strict={strict}")
     out = case.tmp / "out"
     case.post = _prepare_post(out)
-    prepare_folder(raw, out, layout=name, channels=channels, max_persons=persons,
-                   max_frames=rng.choice([300, 4]), norm=_norm(case), strict=strict,
-                   progress=False)  # fmt: skip
+    prepare_folder(
+        raw,
+        out,
+        layout=name,
+        channels=channels,
+        max_persons=persons,
+        max_frames=rng.choice([300, 4]),
+        norm=_norm(case),
+        strict=strict,
+        progress=False,
+    )
     res = check_output(out)
     if res.split(":")[0] in ("ok", "skipped") and marker and clean:
         return _silent_markers(out, joint, marker) or res
@@ -453,11 +527,15 @@ def case_missing_joints(case: Case, corpus: Corpus) -> str:
     rng = case.rng
     lay = get_layout("coco17")
     dims = rng.choice([2, 2, 3])
-    kp = synth_clips(lay, [0], frames=(1, 10), persons=rng.choice([1, 2]), dims=dims,
-                     seed=rng.randrange(2**31))[0].astype(np.float64)  # fmt: skip
+    kp = synth_clips(
+        lay, [0], frames=(1, 10), persons=rng.choice([1, 2]), dims=dims, seed=rng.randrange(2**31)
+    )[0].astype(np.float64)
     kp = np.round(kp, 2)
-    channels = (["x", "y", "score"] if rng.random() < 0.6 else ["x", "y"]) if dims == 2 else [
-        "x", "y", "z"]  # fmt: skip
+    channels = (
+        (["x", "y", "score"] if rng.random() < 0.6 else ["x", "y"])
+        if dims == 2
+        else ["x", "y", "z"]
+    )
     if "score" not in channels:
         kp = np.ascontiguousarray(kp[..., : len(channels)])
     kp[np.abs(kp[..., : len(channels)]).sum(-1) == 0] = 0  # synth's lost joints: all 0
@@ -489,12 +567,15 @@ def case_missing_joints(case: Case, corpus: Corpus) -> str:
         (d / "a.json").write_text(text)
     else:
         na = rng.choice(["", "NaN", "nan", "NA"])
-        rows = ["," .join(na if np.isnan(v) else repr(float(v)) for v in f.ravel())
-                for f in kp.transpose(1, 0, 2, 3).reshape(kp.shape[1], -1)]  # fmt: skip
+        rows = [
+            ",".join(na if np.isnan(v) else repr(float(v)) for v in f.ravel())
+            for f in kp.transpose(1, 0, 2, 3).reshape(kp.shape[1], -1)
+        ]
         (d / "a.csv").write_text("\n".join(rows) + "\n")
     norm = ClipNorm(rng.random() < 0.3)
-    folder = read_folder(case.tmp / "raw", lay, channels=channels, max_frames=300,
-                         max_persons=kp.shape[0], norm=norm)  # fmt: skip
+    folder = read_folder(
+        case.tmp / "raw", lay, channels=channels, max_frames=300, max_persons=kp.shape[0], norm=norm
+    )
     s = folder.load(0)
     res = check_sample(s.x, (len(channels), 300, 17, kp.shape[0]), s.num_frames, s.label, 1)
     if res:
@@ -532,8 +613,12 @@ def case_csv_locale(case: Case, corpus: Corpus) -> str:
 
     rng = case.rng
     c = rng.choice([2, 3])
-    kp = np.round(synth_clips(get_layout("coco17"), [0], frames=(1, 6),
-                              seed=rng.randrange(2**31))[0][:1, ..., :c].astype(np.float64), 2)  # fmt: skip
+    kp = np.round(
+        synth_clips(get_layout("coco17"), [0], frames=(1, 6), seed=rng.randrange(2**31))[0][
+            :1, ..., :c
+        ].astype(np.float64),
+        2,
+    )
     delim = rng.choice([",", ";", "\t", " "])
     dec = rng.choice([".", ","])
     quote = rng.random() < 0.3 and delim != " "
@@ -547,9 +632,13 @@ def case_csv_locale(case: Case, corpus: Corpus) -> str:
     def cell(s: str) -> str:
         return f'"{s}"' if quote else s
 
-    lines = [delim.join(([cell(str(t))] if index else [])
-                        + [cell(f"{v:.2f}".replace(".", dec)) for v in f.ravel()])
-             for t, f in enumerate(kp[0])]  # fmt: skip
+    lines = [
+        delim.join(
+            ([cell(str(t))] if index else [])
+            + [cell(f"{v:.2f}".replace(".", dec)) for v in f.ravel()]
+        )
+        for t, f in enumerate(kp[0])
+    ]
     if header:
         n = kp[0, 0].size
         names = [f"j{i}" if header == "names" else str(i) for i in range(n)]
@@ -558,8 +647,10 @@ def case_csv_locale(case: Case, corpus: Corpus) -> str:
     mutated = rng.random() < 0.3
     if mutated:
         text = mutate_bytes(case, text.encode(), sep=delim.encode()).decode("utf-8", "replace")
-    case.note(f"C={c} delim={delim!r} dec={dec!r} quote={quote} header={header} index={index} "
-              f"{enc} nc={nc} mutated={mutated}")  # fmt: skip
+    case.note(
+        f"C={c} delim={delim!r} dec={dec!r} quote={quote} header={header} index={index} "
+        f"{enc} nc={nc} mutated={mutated}"
+    )
     path = case.tmp / "clip.csv"
     path.write_bytes(text.encode(enc, errors="surrogateescape"))
     a = read_clip(path, 17, nc)
@@ -633,9 +724,24 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
             with open(p, "wb") as f:
                 np.save(f, kp)
             clips.append(p)
-    extras = rng.sample(["ds_store", "apple", "txt", "root", "link-file", "link-dir", "loop",
-                         "empty", "broken", "hidden-dir", "clash", "damaged", "hardlink"],
-                        rng.randint(0, 5))  # fmt: skip
+    extras = rng.sample(
+        [
+            "ds_store",
+            "apple",
+            "txt",
+            "root",
+            "link-file",
+            "link-dir",
+            "loop",
+            "empty",
+            "broken",
+            "hidden-dir",
+            "clash",
+            "damaged",
+            "hardlink",
+        ],
+        rng.randint(0, 5),
+    )
     first = raw / names[0]
     for e in extras:
         if e == "ds_store":
@@ -668,8 +774,14 @@ def case_folder_tree(case: Case, corpus: Corpus) -> str:
     case.note(f"classes {names}, {len(clips)} clips, extras {extras}")
     out = case.tmp / "out"
     case.post = _prepare_post(out)
-    prepare_folder(raw, out, layout="coco17", channels=["x", "y", "score"],
-                   strict=rng.random() < 0.2, progress=False)  # fmt: skip
+    prepare_folder(
+        raw,
+        out,
+        layout="coco17",
+        channels=["x", "y", "score"],
+        strict=rng.random() < 0.2,
+        progress=False,
+    )
     res = check_output(out)
     if res.split(":")[0] not in ("ok", "skipped"):
         return res

@@ -38,9 +38,17 @@ def _small_dataset(case: Case) -> Path:
     channels = list(rng.choice(VALID_CHANNELS))
     k, m = rng.choice([2, 3]), rng.choice([1, 2])
     out = case.tmp / "data"
-    w = PreparedWriter(out, dataset="fuzz", layout="coco17", classes=[f"c{i}" for i in range(k)],
-                       capacity=12, max_frames=10, num_persons=m, channels=len(channels),
-                       channel_names=channels)  # fmt: skip
+    w = PreparedWriter(
+        out,
+        dataset="fuzz",
+        layout="coco17",
+        classes=[f"c{i}" for i in range(k)],
+        capacity=12,
+        max_frames=10,
+        num_persons=m,
+        channels=len(channels),
+        channel_names=channels,
+    )
     g = np.random.default_rng(rng.randrange(2**32))
     for i in range(12):
         nf = int(g.integers(1, 11))
@@ -114,8 +122,20 @@ def _tamper_meta(case: Case, root: Path) -> None:
         return
     if not isinstance(meta, dict) or not isinstance(meta.get("shape"), list) or not meta["shape"]:
         return
-    key = rng.choice(["shape", "shape", "num_classes", "classes", "channels", "layout_def",
-                      "layout", "benchmarks", "complete", "format"])  # fmt: skip
+    key = rng.choice(
+        [
+            "shape",
+            "shape",
+            "num_classes",
+            "classes",
+            "channels",
+            "layout_def",
+            "layout",
+            "benchmarks",
+            "complete",
+            "format",
+        ]
+    )
     if key == "shape" and rng.random() < 0.7:
         i = rng.randrange(len(meta["shape"]))
         was = meta["shape"][i] if isinstance(meta["shape"][i], int) else 0
@@ -127,17 +147,37 @@ def _tamper_meta(case: Case, root: Path) -> None:
             meta["classes"] = [f"c{i}" for i in range(meta["num_classes"])]
         case.note(f"meta num_classes = {meta['num_classes']!r}")
     elif key == "channels":
-        meta["channels"] = rng.choice([["x", "y"], ["x", "y", "z"], ["x", "y", "score"],
-                                       ["x", "y", "z", "score"], ["a"], "xyz", None, []])  # fmt: skip
+        meta["channels"] = rng.choice(
+            [
+                ["x", "y"],
+                ["x", "y", "z"],
+                ["x", "y", "score"],
+                ["x", "y", "z", "score"],
+                ["a"],
+                "xyz",
+                None,
+                [],
+            ]
+        )
         case.note(f"meta channels = {meta['channels']!r}")
-    elif (key == "layout_def" and isinstance(meta.get("layout_def"), dict)
-          and isinstance(meta["layout_def"].get("joints"), list) and meta["layout_def"]["joints"]):  # fmt: skip
+    elif (
+        key == "layout_def"
+        and isinstance(meta.get("layout_def"), dict)
+        and isinstance(meta["layout_def"].get("joints"), list)
+        and meta["layout_def"]["joints"]
+    ):
         joints = meta["layout_def"]["joints"]
         meta["layout_def"]["joints"] = joints[: rng.randrange(len(joints))]
         case.note(f"meta layout_def joints cut to {len(meta['layout_def']['joints'])}")
     elif key == "benchmarks":
-        meta["benchmarks"] = rng.choice([{}, {"default": {"train": 99, "test": 4}},
-                                         {"default": {"train": "8", "test": 4}}, None])  # fmt: skip
+        meta["benchmarks"] = rng.choice(
+            [
+                {},
+                {"default": {"train": 99, "test": 4}},
+                {"default": {"train": "8", "test": 4}},
+                None,
+            ]
+        )
         case.note(f"meta benchmarks = {meta['benchmarks']!r}")
     else:
         meta[key] = rng.choice(JSON_ODD)
@@ -151,8 +191,16 @@ def case_prepared_open(case: Case, corpus: Corpus) -> str:
 
     rng = case.rng
     root = _small_dataset(case)
-    files = ["data.npy", "data.npy", "labels.npy", "num_frames.npy", "names.npy",
-             "splits/default/train.npy", "splits/default/test.npy", "meta.json"]  # fmt: skip
+    files = [
+        "data.npy",
+        "data.npy",
+        "labels.npy",
+        "num_frames.npy",
+        "names.npy",
+        "splits/default/train.npy",
+        "splits/default/test.npy",
+        "meta.json",
+    ]
     for _ in range(rng.choice([1, 1, 2, 3])):
         f = rng.choice(files)
         if f == "meta.json":
@@ -185,16 +233,30 @@ def _base_checkpoint() -> dict[str, Any]:
         from skelcon.config import PretrainConfig, to_dict
         from skelcon.engine.build import build_encoders
 
-        spec = {"dataset": "fuzz", "layout": "coco17", "in_channels": 3, "num_joints": 17,
-                "num_persons": 1, "num_frames": 16, "channels": ["x", "y", "score"]}  # fmt: skip
+        spec = {
+            "dataset": "fuzz",
+            "layout": "coco17",
+            "in_channels": 3,
+            "num_joints": 17,
+            "num_persons": 1,
+            "num_frames": 16,
+            "channels": ["x", "y", "score"],
+        }
         torch.manual_seed(0)
         encs = build_encoders(["seq", "stg"], "small", spec)
-        model = {f"query_encoders.{r}.{k}": v for r, e in encs.items()
-                 for k, v in e.state_dict().items()}  # fmt: skip
+        model = {
+            f"query_encoders.{r}.{k}": v for r, e in encs.items() for k, v in e.state_dict().items()
+        }
         cfg = to_dict(PretrainConfig())
         cfg["preset"] = "small"
-        _BASE.update(config=cfg, epoch=1, model=model, data=spec,
-                     representations=["seq", "stg"], skelcon_version="0.1.0")  # fmt: skip
+        _BASE.update(
+            config=cfg,
+            epoch=1,
+            model=model,
+            data=spec,
+            representations=["seq", "stg"],
+            skelcon_version="0.1.0",
+        )
     return _BASE
 
 
@@ -212,15 +274,25 @@ def _tamper_checkpoint(case: Case, ck: dict[str, Any]) -> Any:
         ck[key] = rng.choice(JSON_ODD[:-1] + [["seq"], ["img"], "seq", torch.zeros(2)])
         case.note(f"{key} = {ck[key]!r}"[:80])
     elif op == "spec":
-        key = rng.choice(["layout", "in_channels", "num_joints", "num_persons", "num_frames",
-                          "channels", "preset"])  # fmt: skip
+        key = rng.choice(
+            [
+                "layout",
+                "in_channels",
+                "num_joints",
+                "num_persons",
+                "num_frames",
+                "channels",
+                "preset",
+            ]
+        )
         where = ck["config"] if key == "preset" else ck["data"]
         if rng.random() < 0.3:
             where.pop(key, None)
             case.note(f"no {key}")
         else:
-            where[key] = rng.choice(JSON_ODD[:-1] + [2, 4, 18, 25, 1, "ntu25", "paper", "nope",
-                                                     ["x", "y", "z"], 10**6])  # fmt: skip
+            where[key] = rng.choice(
+                JSON_ODD[:-1] + [2, 4, 18, 25, 1, "ntu25", "paper", "nope", ["x", "y", "z"], 10**6]
+            )
             case.note(f"{key} = {where[key]!r}")
     elif op == "tensor":
         model = ck["model"]

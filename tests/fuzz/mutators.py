@@ -14,12 +14,57 @@ from typing import Any
 import numpy as np
 
 SPECIAL_NUMBERS = [
-    "nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1e308", "-1e308", "1e39", "3.4e38",
-    "-3.3e38", "1e30", "1e-320", "99999999999999999999", "0", "-0", "1e", "--1", "1..2",
-    "1,5", "0x1F", "+5", "abc", "None", "\u0663", "1_000", "", "\x00", "\xff",
-]  # fmt: skip
-SPECIAL_COUNTS = ["0", "-1", "1", "2", "3", "5", "26", "24", "1000", "1000000000",
-                  "9" * 30, "1.5", "2e1", "+3", "0x10", "", "a", "\u0663", "1" * 5000]  # fmt: skip
+    "nan",
+    "NaN",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e308",
+    "-1e308",
+    "1e39",
+    "3.4e38",
+    "-3.3e38",
+    "1e30",
+    "1e-320",
+    "99999999999999999999",
+    "0",
+    "-0",
+    "1e",
+    "--1",
+    "1..2",
+    "1,5",
+    "0x1F",
+    "+5",
+    "abc",
+    "None",
+    "\u0663",
+    "1_000",
+    "",
+    "\x00",
+    "\xff",
+]
+SPECIAL_COUNTS = [
+    "0",
+    "-1",
+    "1",
+    "2",
+    "3",
+    "5",
+    "26",
+    "24",
+    "1000",
+    "1000000000",
+    "9" * 30,
+    "1.5",
+    "2e1",
+    "+3",
+    "0x10",
+    "",
+    "a",
+    "\u0663",
+    "1" * 5000,
+]
 
 
 class Case:
@@ -84,10 +129,28 @@ def mutate_bytes(case: Case, data: bytes, sep: bytes = b" ", rounds: int | None 
     n = rounds if rounds is not None else rng.choice([1, 1, 1, 2, 3])
     for _ in range(n):
         op = rng.choice(
-            ["truncate", "truncate-line", "flip", "delete-line", "duplicate-line", "swap-lines",
-             "count", "count", "value", "value", "value", "garbage", "newlines", "blank-lines",
-             "split-line", "join-lines", "empty", "duplicate-block", "wrong-type"]
-        )  # fmt: skip
+            [
+                "truncate",
+                "truncate-line",
+                "flip",
+                "delete-line",
+                "duplicate-line",
+                "swap-lines",
+                "count",
+                "count",
+                "value",
+                "value",
+                "value",
+                "garbage",
+                "newlines",
+                "blank-lines",
+                "split-line",
+                "join-lines",
+                "empty",
+                "duplicate-block",
+                "wrong-type",
+            ]
+        )
         lines = data.split(b"\n")
         if op == "truncate":
             cut = rng.randrange(len(data) + 1) if data else 0
@@ -178,14 +241,28 @@ def bad_array(case: Case, x: np.ndarray) -> np.ndarray:
     what = rng.choice(["nan", "inf", "huge", "dtype", "dtype", "ndim", "zero-dim", "fortran"])
     x = x.copy()
     if what in ("nan", "inf", "huge") and x.size:
-        v = {"nan": np.nan, "inf": rng.choice([np.inf, -np.inf]), "huge": rng.choice(
-            [3.4e38, -3.3e38, 1e30, 1e20])}[what]  # fmt: skip
+        v = {
+            "nan": np.nan,
+            "inf": rng.choice([np.inf, -np.inf]),
+            "huge": rng.choice([3.4e38, -3.3e38, 1e30, 1e20]),
+        }[what]
         x.reshape(-1)[rng.randrange(x.size)] = v
         case.note(f"{what} value")
         return x
     if what == "dtype":
-        dt = rng.choice([np.float64, np.float16, np.int32, np.uint8, np.complex64, np.bool_,
-                         np.int64, "<U3", "datetime64[s]"])  # fmt: skip
+        dt = rng.choice(
+            [
+                np.float64,
+                np.float16,
+                np.int32,
+                np.uint8,
+                np.complex64,
+                np.bool_,
+                np.int64,
+                "<U3",
+                "datetime64[s]",
+            ]
+        )
         case.note(f"dtype {np.dtype(dt)}")
         try:
             return x.astype(dt)
@@ -219,8 +296,11 @@ def pickle_bomb(case: Case) -> tuple[str, Any | bytes]:
         n = rng.randint(5_000, 20_000)
         keys = b"".join(pickle.dumps(k * (2**61 - 1), 2)[2:-1] for k in range(1, n))
         if kind == "keys":
-            body = b"}(" + b"".join(pickle.dumps(k * (2**61 - 1), 2)[2:-1] + b"K\x00"
-                                     for k in range(1, n)) + b"u"  # fmt: skip
+            body = (
+                b"}("
+                + b"".join(pickle.dumps(k * (2**61 - 1), 2)[2:-1] + b"K\x00" for k in range(1, n))
+                + b"u"
+            )
         else:
             body = b"(" + keys + b"\x91"
         return f"{n} {kind} with one hash", b"\x80\x04" + body + b"."
@@ -237,5 +317,19 @@ def pickle_bomb(case: Case) -> tuple[str, Any | bytes]:
 
 
 # odd JSON values for a field
-JSON_BAD: list[Any] = [None, True, "1", [1], {}, -1, 0, 1.5, 10**30, float("nan"), float("inf"),
-                       "x\ny", [[1, 2]], 10**400]  # fmt: skip
+JSON_BAD: list[Any] = [
+    None,
+    True,
+    "1",
+    [1],
+    {},
+    -1,
+    0,
+    1.5,
+    10**30,
+    float("nan"),
+    float("inf"),
+    "x\ny",
+    [[1, 2]],
+    10**400,
+]

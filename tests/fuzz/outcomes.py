@@ -75,8 +75,9 @@ class CaseResult:
         return self.outcome in BAD
 
 
-def check_sample(x: np.ndarray, shape: tuple[int, ...], num_frames: int, label: int,
-                 num_classes: int) -> str | None:  # fmt: skip
+def check_sample(
+    x: np.ndarray, shape: tuple[int, ...], num_frames: int, label: int, num_classes: int
+) -> str | None:
     """None when a prepared sample is sound, else the bad outcome."""
     if tuple(x.shape) != shape or x.dtype != np.float32:
         return "incomplete-output"
@@ -125,8 +126,11 @@ def classify(fn: Callable[[], str], limit: float) -> tuple[str, str]:
     """Run ``fn`` (which returns a good or bad outcome, optionally ``outcome:detail``)
     under the time limit and classify what it raised."""
     try:
-        with time_limit(limit), contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()):  # fmt: skip
+        with (
+            time_limit(limit),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             res = fn()
     except _Hang:
         return "hang", f"over {limit:g} s"
@@ -177,8 +181,7 @@ def expect_check(out: Path, expect: dict[str, Any]) -> str:
     if "shape" in expect and meta["shape"][1:] != expect["shape"]:
         return f"silent:(C, T, V, M) {meta['shape'][1:]} != {expect['shape']}: axes misread"
     if "unused" in expect and meta.get("unused_count") != expect["unused"]:
-        return (f"silent:{expect['unused']} files not read, {meta.get('unused_count')} "
-                "accounted for")  # fmt: skip
+        return f"silent:{expect['unused']} files not read, {meta.get('unused_count')} accounted for"
     if "max_persons" in expect and meta["num_persons"] > expect["max_persons"]:
         return f"silent:M={meta['num_persons']}: frame and person axes swapped"
     if "nonfinite" in expect:

@@ -43,12 +43,29 @@ READERS: dict[str, Callable[[Case, Corpus], str]] = {
 }
 # share of the cases per reader in a mixed run (reader level cheap, end to end less)
 WEIGHTS: dict[str, int] = {
-    "ntu": 14, "ntu-prepare": 5, "pku-skeleton": 12, "pku-labels": 12, "pku-splits": 6,
-    "pku-prepare": 5, "ucla": 12, "ucla-prepare": 5, "import-npy": 10, "import-pyskl": 10,
-    "config": 12, "layout": 8, "kinetics": 10, "kinetics-prepare": 5, "folder-prepare": 6,
-    "openpose-prepare": 5, "missing-joints": 6, "csv-locale": 6, "axes": 6,
-    "folder-tree-prepare": 4, "prepared-open": 10, "checkpoint-open": 6,
-}  # fmt: skip
+    "ntu": 14,
+    "ntu-prepare": 5,
+    "pku-skeleton": 12,
+    "pku-labels": 12,
+    "pku-splits": 6,
+    "pku-prepare": 5,
+    "ucla": 12,
+    "ucla-prepare": 5,
+    "import-npy": 10,
+    "import-pyskl": 10,
+    "config": 12,
+    "layout": 8,
+    "kinetics": 10,
+    "kinetics-prepare": 5,
+    "folder-prepare": 6,
+    "openpose-prepare": 5,
+    "missing-joints": 6,
+    "csv-locale": 6,
+    "axes": 6,
+    "folder-tree-prepare": 4,
+    "prepared-open": 10,
+    "checkpoint-open": 6,
+}
 
 
 def schedule(cases: int) -> list[str]:
@@ -65,8 +82,14 @@ def schedule(cases: int) -> list[str]:
     return out
 
 
-def run_case(reader: str, seed: int, corpus: Corpus, *, limit: float = 20.0,
-             tmp_root: str | os.PathLike | None = None) -> CaseResult:  # fmt: skip
+def run_case(
+    reader: str,
+    seed: int,
+    corpus: Corpus,
+    *,
+    limit: float = 20.0,
+    tmp_root: str | os.PathLike | None = None,
+) -> CaseResult:
     """Run one fuzz case of ``reader`` (a key of :data:`READERS`) from ``seed``."""
     t0 = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f"fuzz-{reader}-", dir=tmp_root))
@@ -78,5 +101,4 @@ def run_case(reader: str, seed: int, corpus: Corpus, *, limit: float = 20.0,
             outcome, detail = post(outcome, detail)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return CaseResult(reader, seed, outcome, "; ".join(case.log), detail,
-                      time.perf_counter() - t0)  # fmt: skip
+    return CaseResult(reader, seed, outcome, "; ".join(case.log), detail, time.perf_counter() - t0)

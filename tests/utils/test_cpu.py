@@ -77,7 +77,8 @@ def test_bf16_training_step_on_a_simulated_avx2_cpu():
         print("ok", cpu_caps().isa, err)
     """)
     env = {**os.environ, **AVX2_ONLY}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.startswith("ok AVX2"), out.stdout

@@ -82,8 +82,9 @@ def test_kill_9_mid_write_never_leaves_a_torn_file(tmp_path):
     target.write_bytes(b"A" * (1 << 21))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     for delay in (0.2, 0.45):
-        proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(target)], env=env,
-                                stdout=subprocess.PIPE)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER, str(target)], env=env, stdout=subprocess.PIPE
+        )
         assert proc.stdout.readline() == b"go\n"
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
@@ -119,8 +120,9 @@ with output_lock(sys.argv[1], "pretrain"):
 def test_lock_of_another_process_blocks_and_a_dead_holder_does_not(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], env=env,
-                            stdout=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(out)], env=env, stdout=subprocess.PIPE
+    )
     try:
         assert proc.stdout.readline() == b"held\n"
         with pytest.raises(SkelconError, match=rf"another skelcon pretrain \(pid {proc.pid},"):

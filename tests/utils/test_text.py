@@ -76,12 +76,24 @@ def _same(results: dict) -> None:
 
 
 def test_every_text_reader_tolerates_bom_and_line_ends(tmp_path):
-    _same(_each_variant(tmp_path, "classes.txt", "walk\nrun\nsit down\n",
-                        lambda p: read_class_names(p, 3)))  # fmt: skip
-    _same(_each_variant(tmp_path, "missing.txt", "S001C002P005R002A008\nS001C002P006R001A008\n",
-                        load_missing))  # fmt: skip
-    _same(_each_variant(tmp_path, "cfg.yaml", "epochs: 3\noptim:\n  lr: 1e-4\n",
-                        lambda p: load_config(PretrainConfig, p, [])))  # fmt: skip
+    _same(
+        _each_variant(
+            tmp_path, "classes.txt", "walk\nrun\nsit down\n", lambda p: read_class_names(p, 3)
+        )
+    )
+    _same(
+        _each_variant(
+            tmp_path, "missing.txt", "S001C002P005R002A008\nS001C002P006R001A008\n", load_missing
+        )
+    )
+    _same(
+        _each_variant(
+            tmp_path,
+            "cfg.yaml",
+            "epochs: 3\noptim:\n  lr: 1e-4\n",
+            lambda p: load_config(PretrainConfig, p, []),
+        )
+    )
     cfg = load_config(PretrainConfig, tmp_path / "bom+crlf" / "cfg.yaml", [])
     assert cfg.epochs == 3 and cfg.optim.lr == 1e-4
 
@@ -104,8 +116,14 @@ def test_every_text_reader_tolerates_bom_and_line_ends(tmp_path):
 
     skel = np.round(np.random.default_rng(1).normal(size=(5, 20, 3)), 4).tolist()
     doc = json.dumps({"file_name": "a01_s01_e00_v01", "label": 1, "skeletons": skel}, indent=1)
-    _same(_each_variant(tmp_path, "a01_s01_e00_v01_skeletons.json", doc,
-                        lambda p: prepare_file(UclaTask(str(p), 300)).x))  # fmt: skip
+    _same(
+        _each_variant(
+            tmp_path,
+            "a01_s01_e00_v01_skeletons.json",
+            doc,
+            lambda p: prepare_file(UclaTask(str(p), 300)).x,
+        )
+    )
 
 
 def test_ntu_skeleton_bytes_with_bom_and_line_ends(shared_data: Path):

@@ -21,8 +21,9 @@ class FakeMachine:
         self.busy += (own_cores + other_cores) * seconds
 
     def governor(self, cores: int = 2) -> threads.Governor:
-        return threads.Governor(cores, lambda: self.busy, lambda: self.own, lambda: self.t,
-                                self._set, lambda: self.n)  # fmt: skip
+        return threads.Governor(
+            cores, lambda: self.busy, lambda: self.own, lambda: self.t, self._set, lambda: self.n
+        )
 
     def _set(self, n: int) -> None:
         self.n = n
@@ -49,15 +50,27 @@ def test_threads_follow_the_load_of_other_processes():
 
 
 def test_unreadable_load_keeps_the_thread_count():
-    g = threads.Governor(4, lambda: None, lambda: 0.0, iter(range(0, 100, 5)).__next__,
-                         lambda n: pytest.fail("changed"), lambda: 4)  # fmt: skip
+    g = threads.Governor(
+        4,
+        lambda: None,
+        lambda: 0.0,
+        iter(range(0, 100, 5)).__next__,
+        lambda n: pytest.fail("changed"),
+        lambda: 4,
+    )
     g.tick()
     g.tick()
 
 
-@pytest.mark.parametrize(("quota", "affinity", "expected"),
-                         [("max 100000", {0, 1, 2, 3}, 4), ("150000 100000", {0, 1, 2, 3}, 1),
-                          ("400000 100000", {0, 1}, 2), (None, {0, 1, 2}, 3)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("quota", "affinity", "expected"),
+    [
+        ("max 100000", {0, 1, 2, 3}, 4),
+        ("150000 100000", {0, 1, 2, 3}, 1),
+        ("400000 100000", {0, 1}, 2),
+        (None, {0, 1, 2}, 3),
+    ],
+)
 def test_usable_cores_from_affinity_and_cgroup_quota(tmp_path, quota, affinity, expected):
     if quota is not None:
         (tmp_path / "cpu.max").write_text(quota + "\n")
@@ -66,8 +79,10 @@ def test_usable_cores_from_affinity_and_cgroup_quota(tmp_path, quota, affinity, 
 
 def test_busy_seconds_reads_the_cores_of_this_process(tmp_path):
     stat = tmp_path / "stat"
-    stat.write_text("cpu  9 9 9 9 9 0 0 0 0 0\ncpu0 100 0 50 1000 20 0 0 0 0 0\n"
-                    "cpu1 300 0 0 1000 0 0 0 0 0 0\ncpu2 7 0 0 0 0 0 0 0 0 0\nintr 1\n")  # fmt: skip
+    stat.write_text(
+        "cpu  9 9 9 9 9 0 0 0 0 0\ncpu0 100 0 50 1000 20 0 0 0 0 0\n"
+        "cpu1 300 0 0 1000 0 0 0 0 0 0\ncpu2 7 0 0 0 0 0 0 0 0 0\nintr 1\n"
+    )
     import os
 
     hz = os.sysconf("SC_CLK_TCK")
@@ -76,9 +91,10 @@ def test_busy_seconds_reads_the_cores_of_this_process(tmp_path):
     assert threads.busy_seconds({0}, tmp_path / "missing") is None
 
 
-@pytest.mark.parametrize(("env", "expected"),
-                         [({}, "auto"), ({"SKELCON_THREADS": "torch"}, "torch"),
-                          ({"SKELCON_THREADS": " 3 "}, 3)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, "auto"), ({"SKELCON_THREADS": "torch"}, "torch"), ({"SKELCON_THREADS": " 3 "}, 3)],
+)
 def test_mode_from_env(env, expected):
     assert threads.mode_from_env(env) == expected
 

@@ -15,11 +15,18 @@ def _write(path, c=120, results=False):
     rng = np.random.default_rng(0)
     cm = rng.integers(0, 5, size=(c, c)) + np.eye(c, dtype=int) * 20
     body = {"confusion_matrix": cm.tolist()}
-    rec = {"protocol": "linear", "representation": "seq", "dataset": "ntu120",
-           "benchmark": "xsub", "classes": [f"action number {i}" for i in range(c)]}  # fmt: skip
+    rec = {
+        "protocol": "linear",
+        "representation": "seq",
+        "dataset": "ntu120",
+        "benchmark": "xsub",
+        "classes": [f"action number {i}" for i in range(c)],
+    }
     if results:
-        rec["results"] = [{"fraction": 0.1, **body}, {"fraction": 1.0, "confusion_matrix":
-                          np.eye(c, dtype=int).tolist()}]  # fmt: skip
+        rec["results"] = [
+            {"fraction": 0.1, **body},
+            {"fraction": 1.0, "confusion_matrix": np.eye(c, dtype=int).tolist()},
+        ]
     else:
         rec.update(body)
     path.mkdir(parents=True, exist_ok=True)
@@ -44,11 +51,15 @@ def test_fraction_choice_and_row_normalisation(tmp_path, capsys):
     norm = normalise_rows(np.array([[1.0, 3.0], [0.0, 0.0]]))
     assert norm.tolist() == [[0.25, 0.75], [0.0, 0.0]]
     out = tmp_path / "s.png"
-    assert main(["plot", "confusion", str(tmp_path / "semi"), "--out", str(out),
-                 "--fraction", "0.1"]) == 0  # fmt: skip
+    assert (
+        main(["plot", "confusion", str(tmp_path / "semi"), "--out", str(out), "--fraction", "0.1"])
+        == 0
+    )
     assert out.exists()
-    assert main(["plot", "confusion", str(tmp_path / "semi"), "--out", str(out),
-                 "--fraction", "0.5"]) == 2  # fmt: skip
+    assert (
+        main(["plot", "confusion", str(tmp_path / "semi"), "--out", str(out), "--fraction", "0.5"])
+        == 2
+    )
     assert "no fraction 0.5" in capsys.readouterr().err
 
 

@@ -131,15 +131,26 @@ def test_is_centred(meta, centred):
 def _two_benchmark_2d(out, n=6):
     """x, y data centred on the layout centre (as prepare ntu --coords color2d) with two
     benchmarks."""
-    w = PreparedWriter(out, dataset="two", layout="ntu25", classes=["a", "b"], capacity=n,
-                       max_frames=4, num_persons=1, channels=2, channel_names=["x", "y"])  # fmt: skip
+    w = PreparedWriter(
+        out,
+        dataset="two",
+        layout="ntu25",
+        classes=["a", "b"],
+        capacity=n,
+        max_frames=4,
+        num_persons=1,
+        channels=2,
+        channel_names=["x", "y"],
+    )
     rng = np.random.default_rng(0)
     for i in range(n):
         x = rng.uniform(100, 900, size=(2, 4, 25, 1)).astype(np.float32)
         w.add(normalize_2d(x, NTU25, ("x", "y")), i % 2, 4, f"clip{i}")
     idx = np.arange(n)
-    w.finalize({"one": {"train": idx[:4], "test": idx[4:]}, "two": {"train": idx[2:], "test": idx[:2]}},
-               normalization="2D: centred on the layout centre joint per frame")  # fmt: skip
+    w.finalize(
+        {"one": {"train": idx[:4], "test": idx[4:]}, "two": {"train": idx[2:], "test": idx[:2]}},
+        normalization="2D: centred on the layout centre joint per frame",
+    )
     return out
 
 
@@ -156,8 +167,9 @@ def test_plot_skeleton_of_scored_2d_data_draws_the_centre(data_2d, tmp_path, fig
     x = np.load(data_2d / "data.npy", mmap_mode="r")
     assert np.any(np.all(x[:, :2, :, coco.center, 0] == 0, axis=1))  # centre at (0, 0)
     for ax in [ax for ax in figures[-1].axes if ax.collections]:
-        segs = np.concatenate([c.get_segments() for c in ax.collections
-                               if isinstance(c, LineCollection)])  # fmt: skip
+        segs = np.concatenate(
+            [c.get_segments() for c in ax.collections if isinstance(c, LineCollection)]
+        )
         assert np.any(np.all(np.isclose(segs, 0.0), axis=-1))  # a bone ends at the centre
 
 
@@ -170,8 +182,15 @@ def data_2d(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("viz2d")
     raw = write_folder(root / "clips", num_classes=2, per_class=3)
-    return prepare_folder(raw, root / "data", layout="coco17", channels=["x", "y", "score"],
-                          norm=ClipNorm(True), test_fraction=0.0, progress=False)  # fmt: skip
+    return prepare_folder(
+        raw,
+        root / "data",
+        layout="coco17",
+        channels=["x", "y", "score"],
+        norm=ClipNorm(True),
+        test_fraction=0.0,
+        progress=False,
+    )
 
 
 # ---------------------------------------------------------------- 2. --index, no benchmark
@@ -182,8 +201,20 @@ def test_plot_skeleton_index_needs_no_benchmark(tmp_path, figures, capsys):
     out = str(tmp_path / "s.png")
     assert main(["plot", "skeleton", "--data", str(data), "--index", "5", "--out", out]) == 0
     assert figures[-1].texts[0].get_text().startswith("clip5:")  # row 5 of the whole dataset
-    argv = ["plot", "skeleton", "--data", str(data), "--benchmark", "two", "--split", "test",
-            "--index", "1", "--out", out]  # fmt: skip
+    argv = [
+        "plot",
+        "skeleton",
+        "--data",
+        str(data),
+        "--benchmark",
+        "two",
+        "--split",
+        "test",
+        "--index",
+        "1",
+        "--out",
+        out,
+    ]
     assert main(argv) == 0
     assert figures[-1].texts[0].get_text().startswith("clip1:")  # within two/test, as before
     assert main(["plot", "skeleton", "--data", str(data), "--benchmark", "one", "--out", out]) == 0
@@ -192,8 +223,11 @@ def test_plot_skeleton_index_needs_no_benchmark(tmp_path, figures, capsys):
     for argv, said in [
         (["--index", "6"], "--index 6 outside the 6 clips of the dataset"),
         (["--split", "test"], "--benchmark is required"),
-        (["--benchmark", "one", "--split", "test", "--index", "2"], "outside the 2 clips of one/test"),
-    ]:  # fmt: skip
+        (
+            ["--benchmark", "one", "--split", "test", "--index", "2"],
+            "outside the 2 clips of one/test",
+        ),
+    ]:
         assert main(["plot", "skeleton", "--data", str(data), *argv, "--out", out]) == 2
         err = capsys.readouterr().err
         assert said in err and err.count("\n") == 1
@@ -219,15 +253,28 @@ def run(tmp_path_factory):
     return pretrain(cfg, data, "default", data.parent / "run", progress=False), data
 
 
-LONG = ["put something inside pocket / take out something from pocket",
-        "standing up (from sitting position)", "c2"]  # fmt: skip
+LONG = [
+    "put something inside pocket / take out something from pocket",
+    "standing up (from sitting position)",
+    "c2",
+]
 
 
 def test_tsne_with_fewer_classes_than_asked(run, tmp_path, figures, monkeypatch):
     ckpt, data = run
     monkeypatch.setattr(tsne, "class_names", lambda meta: list(LONG))
-    tsne.plot_tsne(ckpt, "seq", data, "default", tmp_path / "t.png", classes=10, subsets=3,
-                   per_class=4, perplexity=5, device="cpu")  # fmt: skip
+    tsne.plot_tsne(
+        ckpt,
+        "seq",
+        data,
+        "default",
+        tmp_path / "t.png",
+        classes=10,
+        subsets=3,
+        per_class=4,
+        perplexity=5,
+        device="cpu",
+    )
     fig = figures[-1]
     panels = [ax for ax in fig.axes if any(isinstance(c, PathCollection) for c in ax.collections)]
     assert len(panels) == 1  # not three copies of the same 3 classes
@@ -254,10 +301,23 @@ def _run_dir(tmp_path, n_test=136, momentum=(0.99, 0.999)):
     recs = [{"step": 0, "epoch": 0, "knn/seq": 100 * 13 / n_test, "knn/stg": 100 * 14 / n_test}]
     for s in range(1, 41):
         m = momentum[0] + (momentum[1] - momentum[0]) * s / 40
-        recs.append({"step": s, "loss": 5.0 - s / 20, "lr": 0.1, "key_momentum": m,
-                     "loss/seq->seq": 4.0, "loss/stg->stg": 4.1, "acc/seq->seq": 50.0,
-                     "std/seq": 0.9, "pos_cos/seq": 0.5, "neg_cos/seq": 0.0, "align/seq": 1.0,
-                     "uniformity/seq": -2.0, "queue_age/seq": 3.0})  # fmt: skip
+        recs.append(
+            {
+                "step": s,
+                "loss": 5.0 - s / 20,
+                "lr": 0.1,
+                "key_momentum": m,
+                "loss/seq->seq": 4.0,
+                "loss/stg->stg": 4.1,
+                "acc/seq->seq": 50.0,
+                "std/seq": 0.9,
+                "pos_cos/seq": 0.5,
+                "neg_cos/seq": 0.0,
+                "align/seq": 1.0,
+                "uniformity/seq": -2.0,
+                "queue_age/seq": 3.0,
+            }
+        )
     recs.append(
         {"step": 40, "epoch": 1, "knn/seq": 100 * 16 / n_test, "knn/stg": 100 * 19 / n_test}
     )

@@ -46,22 +46,55 @@ def _check_png(path, size_in):
 
 
 def test_tsne(run, tiny_data, tmp_path):
-    out = tsne.plot_tsne(run, "seq", tiny_data, "default", tmp_path / "t.png", classes=2, subsets=2,
-                         per_class=4, perplexity=5, device="cpu")  # fmt: skip
+    out = tsne.plot_tsne(
+        run,
+        "seq",
+        tiny_data,
+        "default",
+        tmp_path / "t.png",
+        classes=2,
+        subsets=2,
+        per_class=4,
+        perplexity=5,
+        device="cpu",
+    )
     # 2 of the 3 classes per panel: two distinct subsets, one-line names, a one-line title
     _check_png(out, tsne.figure_size(2, tsne.legend_height(["c0", "c1"])))
 
 
 def test_retrieval(run, tiny_data, tmp_path):
-    out = retrieval.plot_retrieval(run, "seq", tiny_data, "default", tmp_path / "r.png", query=2,
-                                   neighbours=3, frames=2, device="cpu")  # fmt: skip
+    out = retrieval.plot_retrieval(
+        run,
+        "seq",
+        tiny_data,
+        "default",
+        tmp_path / "r.png",
+        query=2,
+        neighbours=3,
+        frames=2,
+        device="cpu",
+    )
     _check_png(out, retrieval.figure_size(3, 2))
 
 
 def test_augment_and_curves_via_cli(run, tiny_data, tmp_path, capsys):
     a, c = tmp_path / "a.png", tmp_path / "c.png"
-    argv = ["plot", "augment", "--data", str(tiny_data), "--benchmark", "default", "--index", "1",
-            "--frames", "3", "--out", str(a), "--set", "augment.out_len=16"]  # fmt: skip
+    argv = [
+        "plot",
+        "augment",
+        "--data",
+        str(tiny_data),
+        "--benchmark",
+        "default",
+        "--index",
+        "1",
+        "--frames",
+        "3",
+        "--out",
+        str(a),
+        "--set",
+        "augment.out_len=16",
+    ]
     assert main(argv) == 0
     _check_png(a, augment.figure_size(3))
     assert main(["plot", "curves", str(run), "--out", str(c)]) == 0
@@ -153,8 +186,9 @@ def test_curves_of_older_runs_and_wrong_paths(run, tmp_path, capsys):
     # a run from before the monitors: only loss and lr per step
     old = tmp_path / "old"
     old.mkdir()
-    (old / "metrics.jsonl").write_text('{"step": 1, "loss": 5.0, "lr": 0.1}\n'
-                                       '{"step": 2, "loss": 4.0, "lr": 0.1}\n')  # fmt: skip
+    (old / "metrics.jsonl").write_text(
+        '{"step": 1, "loss": 5.0, "lr": 0.1}\n{"step": 2, "loss": 4.0, "lr": 0.1}\n'
+    )
     (old / "config.yaml").write_text("moco: [1, 2]\naugment: 3\n")  # malformed, still drawn
     out = curves.plot_curves(old, tmp_path / "old.png")
     _check_png(out, curves.figure_size())
@@ -180,8 +214,15 @@ def data_2d(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("viz2d")
     raw = write_folder(root / "clips", num_classes=2, per_class=3)
-    return prepare_folder(raw, root / "data", layout="coco17", channels=["x", "y", "score"],
-                          norm=ClipNorm(True), test_fraction=0.0, progress=False)  # fmt: skip
+    return prepare_folder(
+        raw,
+        root / "data",
+        layout="coco17",
+        channels=["x", "y", "score"],
+        norm=ClipNorm(True),
+        test_fraction=0.0,
+        progress=False,
+    )
 
 
 def test_2d_poses_are_drawn_flat_with_present_bones_only():
@@ -205,12 +246,44 @@ def test_2d_poses_are_drawn_flat_with_present_bones_only():
 
 def test_skeleton_and_augment_plots_of_2d_data(data_2d, tmp_path, capsys):
     out = tmp_path / "s.png"
-    assert main(["plot", "skeleton", "--data", str(data_2d), "--index", "2", "--frames", "3",
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "plot",
+                "skeleton",
+                "--data",
+                str(data_2d),
+                "--index",
+                "2",
+                "--frames",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     _check_png(out, (3 * 2.2, 2.8))
     a = tmp_path / "a.png"
-    assert main(["plot", "augment", "--data", str(data_2d), "--frames", "2", "--out", str(a),
-                 "--set", "augment.out_len=16", "--set", "augment.jitter_joints=5"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "plot",
+                "augment",
+                "--data",
+                str(data_2d),
+                "--frames",
+                "2",
+                "--out",
+                str(a),
+                "--set",
+                "augment.out_len=16",
+                "--set",
+                "augment.jitter_joints=5",
+            ]
+        )
+        == 0
+    )
     _check_png(a, augment.figure_size(2))
     x = np.asarray(load_prepared(data_2d, "default", "train").data[0])
     v = augment.augmented_views(x, 10, AugmentConfig(out_len=8, jitter_joints=5), coords=2)

@@ -27,9 +27,13 @@ def add_representation_arg(p: argparse.ArgumentParser, *, required: bool) -> Non
     """``--representation`` (alias ``--representations``), one syntax for every command;
     parsed by :func:`skelcon.config.parse_representations`."""
     p.add_argument(
-        "--representation", "--representations", dest="representation", required=required,
-        metavar="REPS", help=REPRESENTATION_HELP,
-    )  # fmt: skip
+        "--representation",
+        "--representations",
+        dest="representation",
+        required=required,
+        metavar="REPS",
+        help=REPRESENTATION_HELP,
+    )
 
 
 def add_common_args(p: argparse.ArgumentParser, *, device: bool = True) -> None:
@@ -48,9 +52,13 @@ def add_override_args(p: argparse.ArgumentParser) -> None:
     """``--config`` (a YAML file or a packaged recipe) and repeatable ``--set KEY=VALUE``."""
     p.add_argument("--config", help="YAML file or packaged recipe name (see `skelcon configs`)")
     p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a config entry, e.g. --set optim.lr=0.05 (repeatable)",
-    )  # fmt: skip
+    )
 
 
 def rank() -> int:

@@ -47,8 +47,10 @@ def linear_plan(cfg: LinearEvalConfig) -> str:
     if cfg.train_crop == "center":
         crops = "centre crops, features cached once (not the protocol's random crops)"
     elif cfg.crop_bank:
-        crops = (f"random crop-resize (ratio ~ U[{cfg.crop_min:g}, 1]) from a bank of "
-                 f"{cfg.crop_bank} per clip (not the exact protocol)")  # fmt: skip
+        crops = (
+            f"random crop-resize (ratio ~ U[{cfg.crop_min:g}, 1]) from a bank of "
+            f"{cfg.crop_bank} per clip (not the exact protocol)"
+        )
     else:
         crops = f"a random crop-resize of every clip (ratio ~ U[{cfg.crop_min:g}, 1]) each epoch"
     return (
@@ -99,8 +101,9 @@ def _say_plan(protocol: str, plan: str) -> None:
     """The line every ``eval`` command prints at its start (rank 0 alone under torchrun)."""
     if rank() == 0:
         flags = PLAN_FLAGS.get(protocol, PLAN_FLAGS["finetune"])
-        print(f"skelcon: eval {protocol}: {plan}; {flags} (or --config/--set) change it",
-              flush=True)  # fmt: skip
+        print(
+            f"skelcon: eval {protocol}: {plan}; {flags} (or --config/--set) change it", flush=True
+        )
 
 
 def _description(help_text: str, plan: str, flags: str) -> str:
@@ -158,8 +161,17 @@ def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int
     cfg.validate()  # a bad value is the one line, before the plan is said
     _say_plan(args.protocol, linear_plan(cfg) if cfg_cls is LinearEvalConfig else knn_plan(cfg))
     with distributed(cfg.device) as (world, _):  # torchrun: features are extracted in shards
-        rec = runner(args.checkpoint, args.representation, args.data, args.benchmark, args.out,
-                     cfg, random_init=args.random_init, progress=not args.quiet, **kw)  # fmt: skip
+        rec = runner(
+            args.checkpoint,
+            args.representation,
+            args.data,
+            args.benchmark,
+            args.out,
+            cfg,
+            random_init=args.random_init,
+            progress=not args.quiet,
+            **kw,
+        )
         if world.is_main:
             _print(rec)
     return 0
@@ -181,10 +193,14 @@ def _knn(args) -> int:
 
 def _training_args(p: argparse.ArgumentParser, defaults, epochs_help: str) -> None:
     """``--epochs``, ``--batch-size`` and ``--seed``, with the config ``defaults`` in the help."""
-    p.add_argument("--epochs", type=int,
-                   help=f"{epochs_help} (default: the config's, {defaults.epochs})")  # fmt: skip
-    p.add_argument("--batch-size", type=int,
-                   help=f"training batch (default: the config's, {defaults.batch_size})")  # fmt: skip
+    p.add_argument(
+        "--epochs", type=int, help=f"{epochs_help} (default: the config's, {defaults.epochs})"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"training batch (default: the config's, {defaults.batch_size})",
+    )
     p.add_argument("--seed", type=int, help=f"random seed (default: the config's, {defaults.seed})")
 
 
@@ -194,9 +210,10 @@ def add_cli(sub) -> None:
 
     text = "linear classifier on the frozen encoder"
     p = ev_sub.add_parser(
-        "linear", help=text,
+        "linear",
+        help=text,
         description=_description(text, linear_plan(LinearEvalConfig()), PLAN_FLAGS["linear"]),
-    )  # fmt: skip
+    )
     _common_args(p)
     _training_args(p, LinearEvalConfig(), "classifier epochs")
     p.set_defaults(func=_linear)
@@ -208,12 +225,14 @@ def add_cli(sub) -> None:
     )
     _common_args(p)
     p.add_argument("--k", type=int, help=f"neighbours (default: the config's, {knn.k})")
-    p.add_argument("--similarity", choices=SIMILARITIES,
-                   help=f"(default: the config's, {knn.similarity})")  # fmt: skip
     p.add_argument(
-        "--batch-size", type=int,
+        "--similarity", choices=SIMILARITIES, help=f"(default: the config's, {knn.similarity})"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
         help=f"feature extraction batch (default: the config's, {knn.batch_size})",
-    )  # fmt: skip
+    )
     p.add_argument("--seed", type=int, default=None, help=RANDOM_INIT_SEED_HELP)
     p.set_defaults(func=_knn)
 
@@ -248,9 +267,10 @@ def _finetune_args(
         f"(default: the config's, {','.join(f'{f:g}' for f in defaults.fractions)})",
     )
     p.add_argument(
-        "--repeats", type=int,
+        "--repeats",
+        type=int,
         help=f"random subsets (models) per fraction (default: the config's, {defaults.repeats})",
-    )  # fmt: skip
+    )
     _training_args(p, defaults, "training epochs")
     p.add_argument(
         "--num-classes", type=int, help="expected class count (checked against the data)"
@@ -369,15 +389,20 @@ def add_finetune_cli(ev_sub, sub) -> None:
         ("semi", "fine-tune encoder + classifier on fractions of the labels", "required", True),
         ("supervised", "semi's training from random initialisation", "optional", False),
         ("finetune", "fine-tune encoder + classifier on all labels", "required", True),
-        ("transfer", "fine-tune on another dataset: new classifier, maybe new layout",
-         "required", False),
-    ):  # fmt: skip
+        (
+            "transfer",
+            "fine-tune on another dataset: new classifier, maybe new layout",
+            "required",
+            False,
+        ),
+    ):
         defaults = finetune_defaults(protocol)
         models = _plural(len(defaults.fractions) * defaults.repeats, "model")
         p = ev_sub.add_parser(
-            protocol, help=f"{text} (by default {models})",
+            protocol,
+            help=f"{text} (by default {models})",
             description=_description(text, finetune_plan(defaults), PLAN_FLAGS["finetune"]),
-        )  # fmt: skip
+        )
         _finetune_args(p, protocol, checkpoint=checkpoint, random_init=random_init)
         p.set_defaults(func=_finetune_cmd(protocol))
 

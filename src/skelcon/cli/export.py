@@ -10,13 +10,23 @@ from .common import RANDOM_INIT_HELP, add_representation_arg
 def _export(args: argparse.Namespace) -> int:
     from ..export.writer import contract_path, export_encoder
 
-    c = export_encoder(args.checkpoint, args.representation, args.format, args.out,
-                       random_init=args.random_init, seed=args.seed, opset=args.opset)  # fmt: skip
+    c = export_encoder(
+        args.checkpoint,
+        args.representation,
+        args.format,
+        args.out,
+        random_init=args.random_init,
+        seed=args.seed,
+        opset=args.opset,
+    )
     runtime = ""
     if args.format == "onnx":
         oldest = c.get("min_onnxruntime")
-        runtime = (f"; opset {c['onnx_opset']}, IR {c['onnx_ir_version']}: onnxruntime >= "
-                   f"{oldest}" if oldest else f"; opset {c['onnx_opset']}, IR {c['onnx_ir_version']}")  # fmt: skip
+        runtime = (
+            f"; opset {c['onnx_opset']}, IR {c['onnx_ir_version']}: onnxruntime >= {oldest}"
+            if oldest
+            else f"; opset {c['onnx_opset']}, IR {c['onnx_ir_version']}"
+        )
     x = c["inputs"]["x"]["shape"]
     print(
         f"wrote the {c['representation']} encoder as {args.format} to {args.out} "
@@ -47,8 +57,10 @@ def add_cli(sub) -> None:
     p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
     p.add_argument("--seed", type=int, default=0, help="seed of --random-init weights (default 0)")
     p.add_argument(
-        "--opset", type=int, metavar="N",
+        "--opset",
+        type=int,
+        metavar="N",
         help="ONNX opset (default: the exporter's; lower it for an older onnxruntime, "
         "the contract names the oldest that loads the file)",
-    )  # fmt: skip
+    )
     p.set_defaults(func=_export)

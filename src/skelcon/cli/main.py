@@ -122,13 +122,15 @@ def main(argv: list[str] | None = None) -> int:
 
                 stale = remove_stale_partial(args.out)  # first: before any check can fail
                 if stale is not None:
-                    print(f"skelcon: removed {stale} left by an interrupted prepare",
-                          file=sys.stderr)  # fmt: skip
+                    print(
+                        f"skelcon: removed {stale} left by an interrupted prepare", file=sys.stderr
+                    )
             return int(args.func(args) or 0)
     except SkelconError as e:
         who = f"rank {rank()}: " if rank() else ""  # under torchrun, which process said it
-        print(f"skelcon: {who}error: {error_line(e, getattr(args, 'flag_of', None))}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"skelcon: {who}error: {error_line(e, getattr(args, 'flag_of', None))}", file=sys.stderr
+        )
         return 2
     except Interrupted as e:
         if rank() == 0:  # every process stops; rank 0 says what was kept

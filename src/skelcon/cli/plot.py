@@ -29,11 +29,21 @@ def _tsne(args) -> int:
     from ..viz.tsne import plot_tsne
 
     out = plot_tsne(
-        args.checkpoint, args.representation, args.data, args.benchmark, args.out, split=args.split,
-        classes=args.classes, subsets=args.subsets, per_class=args.per_class,
-        perplexity=args.perplexity, random_init=args.random_init, seed=args.seed, device=args.device,
+        args.checkpoint,
+        args.representation,
+        args.data,
+        args.benchmark,
+        args.out,
+        split=args.split,
+        classes=args.classes,
+        subsets=args.subsets,
+        per_class=args.per_class,
+        perplexity=args.perplexity,
+        random_init=args.random_init,
+        seed=args.seed,
+        device=args.device,
         progress=not args.quiet,
-    )  # fmt: skip
+    )
     print(f"t-SNE figure written to {out}")
     return 0
 
@@ -42,10 +52,20 @@ def _retrieval(args) -> int:
     from ..viz.retrieval import plot_retrieval
 
     out = plot_retrieval(
-        args.checkpoint, args.representation, args.data, args.benchmark, args.out, query=args.query,
-        neighbours=args.neighbours, frames=args.frames, query_split=args.split,
-        random_init=args.random_init, seed=args.seed, device=args.device, progress=not args.quiet,
-    )  # fmt: skip
+        args.checkpoint,
+        args.representation,
+        args.data,
+        args.benchmark,
+        args.out,
+        query=args.query,
+        neighbours=args.neighbours,
+        frames=args.frames,
+        query_split=args.split,
+        random_init=args.random_init,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.quiet,
+    )
     print(f"retrieval figure written to {out}")
     return 0
 
@@ -56,8 +76,16 @@ def _augment(args) -> int:
     from ..viz.augment import plot_augment
 
     cfg = load_config(PretrainConfig, resolve_config_path(args.config), args.overrides)
-    out = plot_augment(args.data, args.benchmark, args.out, split=args.split, index=args.index,
-                       frames=args.frames, seed=args.seed, cfg=cfg.augment)  # fmt: skip
+    out = plot_augment(
+        args.data,
+        args.benchmark,
+        args.out,
+        split=args.split,
+        index=args.index,
+        frames=args.frames,
+        seed=args.seed,
+        cfg=cfg.augment,
+    )
     print(f"augmentation figure written to {out}")
     return 0
 
@@ -65,8 +93,14 @@ def _augment(args) -> int:
 def _skeleton(args) -> int:
     from ..viz.clip import plot_skeleton
 
-    out = plot_skeleton(args.data, args.skeleton_benchmark, args.out, split=args.split,
-                        index=args.index, frames=args.frames)  # fmt: skip
+    out = plot_skeleton(
+        args.data,
+        args.skeleton_benchmark,
+        args.out,
+        split=args.split,
+        index=args.index,
+        frames=args.frames,
+    )
     print(f"skeleton figure written to {out}")
     return 0
 
@@ -147,14 +181,25 @@ def add_cli(sub) -> None:
     # its own dest: skelcon's main resolves a missing --benchmark (and refuses one missing
     # on a dataset of several), but without --benchmark and --split --index counts over
     # the whole dataset
-    p.add_argument("--benchmark", dest="skeleton_benchmark", metavar="BENCHMARK",
-                   help="count --index within this benchmark's --split (with --split alone: "
-                   "the dataset's only benchmark)")  # fmt: skip
-    p.add_argument("--split", help="count --index within this split of --benchmark (default "
-                   "train when --benchmark is given)")  # fmt: skip
-    p.add_argument("--index", type=int, default=0,
-                   help="clip index (default 0): within --benchmark/--split when given, else "
-                   "within the whole dataset, in stored order")  # fmt: skip
+    p.add_argument(
+        "--benchmark",
+        dest="skeleton_benchmark",
+        metavar="BENCHMARK",
+        help="count --index within this benchmark's --split (with --split alone: "
+        "the dataset's only benchmark)",
+    )
+    p.add_argument(
+        "--split",
+        help="count --index within this split of --benchmark (default "
+        "train when --benchmark is given)",
+    )
+    p.add_argument(
+        "--index",
+        type=int,
+        default=0,
+        help="clip index (default 0): within --benchmark/--split when given, else "
+        "within the whole dataset, in stored order",
+    )
     p.add_argument("--frames", type=int, default=4, help="frames drawn (default 4)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.set_defaults(func=_skeleton)
@@ -170,9 +215,15 @@ def add_cli(sub) -> None:
     p = psub.add_parser(
         "confusion", help="confusion matrix of an evaluation, rows normalised, class names"
     )
-    p.add_argument("source", metavar="RUN_OR_METRICS",
-                   help="evaluation directory (skelcon eval --out) or its metrics.json")  # fmt: skip
+    p.add_argument(
+        "source",
+        metavar="RUN_OR_METRICS",
+        help="evaluation directory (skelcon eval --out) or its metrics.json",
+    )
     p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--fraction", type=float,
-                   help="label fraction of semi/supervised results (default: the largest)")  # fmt: skip
+    p.add_argument(
+        "--fraction",
+        type=float,
+        help="label fraction of semi/supervised results (default: the largest)",
+    )
     p.set_defaults(func=_confusion)

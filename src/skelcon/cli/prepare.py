@@ -54,14 +54,26 @@ def add_channels_arg(p: argparse.ArgumentParser, metavar: str, help: str) -> Non
 
 def add_norm_args(p: argparse.ArgumentParser, default_on: bool) -> None:
     """``--normalize``/``--no-normalize``, ``--score-threshold``, ``--image-size``."""
-    p.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=default_on,
-                   help="normalise each clip (2D: centre on the layout's centre joint, divide "
-                   "by a body length; 3D: the NTU preparation); default "
-                   + ("on" if default_on else "off"))  # fmt: skip
-    p.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
-                   help="2D with scores: zero the joints scoring below S (default 0: keep all)")  # fmt: skip
-    p.add_argument("--image-size", default=None, metavar="WxH",
-                   help="2D: map the WIDTHxHEIGHT image to [-1, 1] on its longer side first")  # fmt: skip
+    p.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=default_on,
+        help="normalise each clip (2D: centre on the layout's centre joint, divide "
+        "by a body length; 3D: the NTU preparation); default " + ("on" if default_on else "off"),
+    )
+    p.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="2D with scores: zero the joints scoring below S (default 0: keep all)",
+    )
+    p.add_argument(
+        "--image-size",
+        default=None,
+        metavar="WxH",
+        help="2D: map the WIDTHxHEIGHT image to [-1, 1] on its longer side first",
+    )
 
 
 def norm_from_args(args: argparse.Namespace):
@@ -183,19 +195,29 @@ def add_ntu(sub) -> None:
             description=f"Prepare NTU RGB+D {name[3:]} from {archives} (zip archives read in "
             "place, or extracted folders).",
         )
-        add_raw_arg(p, "PATH", "official zip archive(s) or folder(s) of *.skeleton files",
-                    nargs="+")  # fmt: skip
+        add_raw_arg(
+            p, "PATH", "official zip archive(s) or folder(s) of *.skeleton files", nargs="+"
+        )
         add_out_arg(p)
         add_workers_arg(p)
         add_strict_arg(p)
-        p.add_argument("--missing", default=None, metavar="FILE",
-                       help="missing-skeleton list to skip (default: the official list)")  # fmt: skip
+        p.add_argument(
+            "--missing",
+            default=None,
+            metavar="FILE",
+            help="missing-skeleton list to skip (default: the official list)",
+        )
         add_max_frames_arg(p, "T_max (default 300)")
-        p.add_argument("--coords", choices=COORDS, default="xyz",
-                       help="xyz: 3D joints, the standard preparation (default); color2d: each "
-                       "joint's colour-image pixels (a 2D dataset, C=2)")  # fmt: skip
-        add_channels_arg(p, "x,y,z",
-                         "checked against what is written: x,y,z (x,y with --coords color2d)")  # fmt: skip
+        p.add_argument(
+            "--coords",
+            choices=COORDS,
+            default="xyz",
+            help="xyz: 3D joints, the standard preparation (default); color2d: each "
+            "joint's colour-image pixels (a 2D dataset, C=2)",
+        )
+        add_channels_arg(
+            p, "x,y,z", "checked against what is written: x,y,z (x,y with --coords color2d)"
+        )
         p.set_defaults(func=_ntu)
 
 
@@ -235,8 +257,12 @@ def add_pku(sub) -> None:
             f"sequence ({names}) becomes a clip, normalised as NTU.",
         )
         add_raw_arg(p, "SKELETON_DIR", f"folder of skeleton files {names}")
-        p.add_argument("--labels", required=True, metavar="LABEL_DIR",
-                       help="folder of label files (same stems, label,start,end,confidence)")  # fmt: skip
+        p.add_argument(
+            "--labels",
+            required=True,
+            metavar="LABEL_DIR",
+            help="folder of label files (same stems, label,start,end,confidence)",
+        )
         split_help = (
             "folder with cross-subject.txt / cross-view.txt (default: the official lists)"
             if part == "I"
@@ -247,8 +273,13 @@ def add_pku(sub) -> None:
         add_workers_arg(p)
         add_strict_arg(p, "input")
         add_max_frames_arg(p)
-        p.add_argument("--min-instances", type=int, default=None, metavar="K",
-                       help="keep only classes with at least K clips, relabelled 0..C'-1")  # fmt: skip
+        p.add_argument(
+            "--min-instances",
+            type=int,
+            default=None,
+            metavar="K",
+            help="keep only classes with at least K clips, relabelled 0..C'-1",
+        )
         add_channels_arg(p, "x,y,z", "checked against what is written: x,y,z (3D Kinect joints)")
         p.set_defaults(func=_pku)
 
@@ -293,10 +324,17 @@ def _import_npy(args: argparse.Namespace) -> int:
     from ..data.imports import prepare_import_npy
 
     prepare_import_npy(
-        args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
-        normalize_data=args.normalize, strict=args.strict, label_base=args.label_base,
-        channels=parse_channels(args.channels), axes=args.axes,
-    )  # fmt: skip
+        args.raw,
+        args.out,
+        dataset=args.dataset,
+        layout=args.layout,
+        classes=args.classes,
+        normalize_data=args.normalize,
+        strict=args.strict,
+        label_base=args.label_base,
+        channels=parse_channels(args.channels),
+        axes=args.axes,
+    )
     return 0
 
 
@@ -306,28 +344,52 @@ def _import_pyskl(args: argparse.Namespace) -> int:
     from ..data.imports import prepare_import_pyskl
 
     prepare_import_pyskl(
-        args.raw, args.out, dataset=args.dataset, layout=args.layout, classes=args.classes,
-        max_frames=args.max_frames, normalize_data=args.normalize, strict=args.strict,
-        label_base=args.label_base, score=args.score, score_threshold=args.score_threshold,
-        image_size=parse_image_size(args.image_size), channels=parse_channels(args.channels),
-    )  # fmt: skip
+        args.raw,
+        args.out,
+        dataset=args.dataset,
+        layout=args.layout,
+        classes=args.classes,
+        max_frames=args.max_frames,
+        normalize_data=args.normalize,
+        strict=args.strict,
+        label_base=args.label_base,
+        score=args.score,
+        score_threshold=args.score_threshold,
+        image_size=parse_image_size(args.image_size),
+        channels=parse_channels(args.channels),
+    )
     return 0
 
 
 def _import_common(p: argparse.ArgumentParser) -> None:
     add_out_arg(p)
     p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
-    p.add_argument("--layout", default="ntu25",
-                   help="joint layout of the data: ntu25 (default), kinect20, coco17, openpose18, "
-                   "openpose25 or a layout YAML file")  # fmt: skip
-    p.add_argument("--classes", default=None, metavar="FILE",
-                   help="class names, one per line (default class_0, class_1, ...)")  # fmt: skip
-    p.add_argument("--normalize", action="store_true",
-                   help="normalise each sample (3D: pad, centre, align; 2D: centre, divide by a "
-                   "body length); off by default")  # fmt: skip
+    p.add_argument(
+        "--layout",
+        default="ntu25",
+        help="joint layout of the data: ntu25 (default), kinect20, coco17, openpose18, "
+        "openpose25 or a layout YAML file",
+    )
+    p.add_argument(
+        "--classes",
+        default=None,
+        metavar="FILE",
+        help="class names, one per line (default class_0, class_1, ...)",
+    )
+    p.add_argument(
+        "--normalize",
+        action="store_true",
+        help="normalise each sample (3D: pad, centre, align; 2D: centre, divide by a "
+        "body length); off by default",
+    )
     add_strict_arg(p, "sample")
-    p.add_argument("--label-base", type=int, choices=(0, 1), default=0,
-                   help="1 when the labels run 1..C (default 0: labels run 0..C-1)")  # fmt: skip
+    p.add_argument(
+        "--label-base",
+        type=int,
+        choices=(0, 1),
+        default=0,
+        help="1 when the labels run 1..C (default 0: labels run 0..C-1)",
+    )
     add_channels_arg(p, "x,y[,z][,score]", CHANNELS_HELP)
 
 
@@ -343,9 +405,13 @@ def add_imports(sub) -> None:
     )
     add_raw_arg(p, "DIR", "folder holding the train_/val_ files")
     _import_common(p)
-    p.add_argument("--axes", choices=tuple(NPY_ORDERS), default=None,
-                   help="axis order of the data files: NCTVM (ST-GCN) or NMTVC (PYSKL, "
-                   "mmaction2); default: NCTVM unless the shape or data show NMTVC (said)")  # fmt: skip
+    p.add_argument(
+        "--axes",
+        choices=tuple(NPY_ORDERS),
+        default=None,
+        help="axis order of the data files: NCTVM (ST-GCN) or NMTVC (PYSKL, "
+        "mmaction2); default: NCTVM unless the shape or data show NMTVC (said)",
+    )
     p.set_defaults(func=_import_npy, flag_of={"normalize_data": "--normalize"})
 
     p = sub.add_parser(
@@ -356,14 +422,28 @@ def add_imports(sub) -> None:
     )
     add_raw_arg(p, "FILE.pkl", "the annotation pickle")
     _import_common(p)
-    add_max_frames_arg(p, "T_max (default: the longest annotation); longer ones are subsampled",
-                       default=None)  # fmt: skip
-    p.add_argument("--score", action=argparse.BooleanOptionalAction, default=True,
-                   help="2D: keep keypoint_score as a third channel x, y, score (default on)")  # fmt: skip
-    p.add_argument("--score-threshold", type=float, default=0.0, metavar="S",
-                   help="with --normalize, 2D: zero the joints scoring below S (default 0)")  # fmt: skip
-    p.add_argument("--image-size", default=None, metavar="WxH",
-                   help="with --normalize, 2D: map the WIDTHxHEIGHT image to [-1, 1] first")  # fmt: skip
+    add_max_frames_arg(
+        p, "T_max (default: the longest annotation); longer ones are subsampled", default=None
+    )
+    p.add_argument(
+        "--score",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="2D: keep keypoint_score as a third channel x, y, score (default on)",
+    )
+    p.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="with --normalize, 2D: zero the joints scoring below S (default 0)",
+    )
+    p.add_argument(
+        "--image-size",
+        default=None,
+        metavar="WxH",
+        help="with --normalize, 2D: map the WIDTHxHEIGHT image to [-1, 1] first",
+    )
     p.set_defaults(func=_import_pyskl, flag_of={"normalize_data": "--normalize"})
 
 
@@ -375,9 +455,15 @@ def _kinetics(args: argparse.Namespace) -> int:
     from ..data.channels import parse_channels
     from ..data.kinetics import prepare_kinetics
 
-    prepare_kinetics(args.raw, args.out, workers=args.workers, strict=args.strict,
-                     max_frames=args.max_frames, norm=norm_from_args(args),
-                     channels=parse_channels(args.channels))  # fmt: skip
+    prepare_kinetics(
+        args.raw,
+        args.out,
+        workers=args.workers,
+        strict=args.strict,
+        max_frames=args.max_frames,
+        norm=norm_from_args(args),
+        channels=parse_channels(args.channels),
+    )
     return 0
 
 
@@ -408,11 +494,19 @@ def _folder(args: argparse.Namespace) -> int:
 
     channels = None if args.channels is None else [s.strip() for s in args.channels.split(",")]
     prepare_folder(
-        args.raw, args.out, layout=args.layout, channels=channels, labels=args.labels,
-        max_frames=args.max_frames, max_persons=args.max_persons, norm=norm_from_args(args),
-        test_fraction=args.test_fraction, dataset=args.dataset, workers=args.workers,
+        args.raw,
+        args.out,
+        layout=args.layout,
+        channels=channels,
+        labels=args.labels,
+        max_frames=args.max_frames,
+        max_persons=args.max_persons,
+        norm=norm_from_args(args),
+        test_fraction=args.test_fraction,
+        dataset=args.dataset,
+        workers=args.workers,
         strict=args.strict,
-    )  # fmt: skip
+    )
     return 0
 
 
@@ -426,18 +520,31 @@ def add_folder(sub) -> None:
     )
     add_raw_arg(p, "DIR", "the folder of clips")
     add_out_arg(p)
-    p.add_argument("--layout", required=True,
-                   help="joint layout: ntu25, kinect20, coco17, openpose18, openpose25 or a "
-                   "layout YAML file")  # fmt: skip
-    add_channels_arg(p, "x,y[,z][,score]",
-                     "what C holds (default by C: x,y / x,y,z / x,y,z,score)")  # fmt: skip
-    p.add_argument("--labels", default=None, metavar="FILE.csv",
-                   help="clip,label[,split] lines (clip relative to DIR) instead of class folders")  # fmt: skip
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="share of each class in the test split without split folders (default 0.2)")  # fmt: skip
+    p.add_argument(
+        "--layout",
+        required=True,
+        help="joint layout: ntu25, kinect20, coco17, openpose18, openpose25 or a layout YAML file",
+    )
+    add_channels_arg(p, "x,y[,z][,score]", "what C holds (default by C: x,y / x,y,z / x,y,z,score)")
+    p.add_argument(
+        "--labels",
+        default=None,
+        metavar="FILE.csv",
+        help="clip,label[,split] lines (clip relative to DIR) instead of class folders",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="share of each class in the test split without split folders (default 0.2)",
+    )
     add_max_frames_arg(p)
-    p.add_argument("--max-persons", type=int, default=2,
-                   help="M; more persons: the most confident (or moving) kept (default 2)")  # fmt: skip
+    p.add_argument(
+        "--max-persons",
+        type=int,
+        default=2,
+        help="M; more persons: the most confident (or moving) kept (default 2)",
+    )
     p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
     add_workers_arg(p)
     add_strict_arg(p, "clip")

@@ -14,9 +14,14 @@ def _pretrain(args: argparse.Namespace) -> int:
     from ..recipes import resolve_config_path
 
     shortcuts = []
-    for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("seed", "seed"),
-                      ("preset", "preset"), ("representation", "representations"),
-                      ("device", "device")):  # fmt: skip
+    for flag, key in (
+        ("epochs", "epochs"),
+        ("batch_size", "batch_size"),
+        ("seed", "seed"),
+        ("preset", "preset"),
+        ("representation", "representations"),
+        ("device", "device"),
+    ):
         v = getattr(args, flag)
         if v is not None:
             shortcuts.append(f"{key}={v}")
@@ -28,8 +33,15 @@ def _pretrain(args: argparse.Namespace) -> int:
         apply_overrides(cfg, shortcuts + args.overrides)
     else:
         cfg = load_config(PretrainConfig, path, shortcuts + args.overrides)
-    pretrain(cfg, args.data, args.benchmark, args.out, resume=resume,
-             resume_from=args.resume_from, progress=not args.quiet)  # fmt: skip
+    pretrain(
+        cfg,
+        args.data,
+        args.benchmark,
+        args.out,
+        resume=resume,
+        resume_from=args.resume_from,
+        progress=not args.quiet,
+    )
     if rank() == 0:  # under torchrun, rank 0 alone speaks
         print(
             f"run in {args.out} (last.pt, config.yaml, metrics.jsonl; curves: skelcon plot curves)"
@@ -40,22 +52,27 @@ def _pretrain(args: argparse.Namespace) -> int:
 def add_cli(sub) -> None:
     """``skelcon pretrain`` under the top-level subparsers ``sub``."""
     p = sub.add_parser(
-        "pretrain", help="contrastive pre-training (MoCo, intra or inter-skeleton)",
+        "pretrain",
+        help="contrastive pre-training (MoCo, intra or inter-skeleton)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="several processes (GPUs, nodes; docs/scaling.md):\n"
         "  torchrun --nproc_per_node=N -m skelcon pretrain ...   (batch_size is the global batch)\n"
         f"speed: --set precision={'|'.join(PRECISIONS[1:])}  --set compile=true  --set sync_bn=true (GPUs)",
-    )  # fmt: skip
+    )
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--out", required=True, help="run directory")
     add_override_args(p)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     p.add_argument(
-        "--resume-from", metavar="FILE",
+        "--resume-from",
+        metavar="FILE",
         help="continue the run in --out from this checkpoint (e.g. an epoch_NNNN.pt)",
-    )  # fmt: skip
-    p.add_argument("--epochs", type=int,
-                   help="training epochs (default: the config's); turns the config's min_steps off")  # fmt: skip
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help="training epochs (default: the config's); turns the config's min_steps off",
+    )
     p.add_argument("--batch-size", type=int, help="training batch (default: the config's)")
     p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
     p.add_argument("--preset", choices=PRESETS, help="encoder sizes")

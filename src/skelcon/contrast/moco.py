@@ -208,8 +208,9 @@ class SkeletonMoCo(nn.Module):
         for q, k in terms:
             for (a, b), weight in self.weights.items():
                 negatives = self._queue(b).keys.clone().detach()
-                loss, logits = info_nce(q[a], k[b], negatives, self.temperature,
-                                        return_logits=True, exclude=own[b])  # fmt: skip
+                loss, logits = info_nce(
+                    q[a], k[b], negatives, self.temperature, return_logits=True, exclude=own[b]
+                )
                 term = loss if weight == 1.0 else weight * loss
                 total = term if total is None else total + term
                 pair = f"{a}->{b}"
@@ -217,8 +218,9 @@ class SkeletonMoCo(nn.Module):
                 hit = (logits.detach().argmax(dim=1) == 0).float().mean() * 100.0
                 acc.setdefault(f"acc/{pair}", []).append(hit)
                 if self.track_stats:
-                    for name, v in pair_stats(q[a].detach(), k[b], logits.detach(),
-                                              self.temperature).items():  # fmt: skip
+                    for name, v in pair_stats(
+                        q[a].detach(), k[b], logits.detach(), self.temperature
+                    ).items():
                         acc.setdefault(f"{name}/{pair}", []).append(v)
         stats = {key: torch.stack(v).mean() for key, v in acc.items()}
         if self.track_stats:
@@ -232,8 +234,9 @@ class SkeletonMoCo(nn.Module):
             # one gather of (N, directions, representations, D); every queue then takes
             # cat[gather(keys of direction 1), gather(keys of direction 2)], the order of
             # one process with the whole global batch, whatever the number of processes
-            mine = torch.stack([torch.stack([k[r] for r in self.representations], 1)
-                                for _, k in terms], 1)  # fmt: skip
+            mine = torch.stack(
+                [torch.stack([k[r] for r in self.representations], 1) for _, k in terms], 1
+            )
             every = self.gather(mine)
             every_ids = None if ids is None else self.gather(ids).repeat(len(terms))
             for j, r in enumerate(self.representations):

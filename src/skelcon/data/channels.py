@@ -20,9 +20,19 @@ from collections.abc import Sequence
 from ..errors import SkelconError
 from .layouts import JointLayout
 
-__all__ = ["LAYOUT_DIMS", "VALID_CHANNELS", "channels_of", "check_channels", "check_score_range",
-           "coord_count", "default_channels", "fixed_channels", "layout_dims", "parse_channels",
-           "resolve_channels"]  # fmt: skip
+__all__ = [
+    "LAYOUT_DIMS",
+    "VALID_CHANNELS",
+    "channels_of",
+    "check_channels",
+    "check_score_range",
+    "coord_count",
+    "default_channels",
+    "fixed_channels",
+    "layout_dims",
+    "parse_channels",
+    "resolve_channels",
+]
 
 VALID_CHANNELS: tuple[tuple[str, ...], ...] = (
     ("x", "y", "z"),
@@ -38,8 +48,11 @@ def default_channels(c: int) -> list[str]:
         return ["x", "y", "z"]
     if c == 2:
         return ["x", "y"]
-    raise SkelconError(f"skeleton data with C={c} channels must name them (valid: "
-                       + "; ".join(",".join(v) for v in VALID_CHANNELS) + ")")  # fmt: skip
+    raise SkelconError(
+        f"skeleton data with C={c} channels must name them (valid: "
+        + "; ".join(",".join(v) for v in VALID_CHANNELS)
+        + ")"
+    )
 
 
 def check_channels(
@@ -49,8 +62,11 @@ def check_channels(
     when given), else a one-line :class:`SkelconError` naming ``where``."""
     ch = tuple(str(s) for s in channels) if isinstance(channels, (list, tuple)) else None
     if ch not in VALID_CHANNELS:
-        raise SkelconError(f"{where}: {channels!r} is not a channel list (valid: "
-                           + "; ".join(",".join(v) for v in VALID_CHANNELS) + ")")  # fmt: skip
+        raise SkelconError(
+            f"{where}: {channels!r} is not a channel list (valid: "
+            + "; ".join(",".join(v) for v in VALID_CHANNELS)
+            + ")"
+        )
     if c is not None and len(ch) != c:
         raise SkelconError(f"{where}: {list(ch)} names {len(ch)} channels but the data have C={c}")
     return list(ch)
@@ -71,8 +87,13 @@ def coord_count(channels: Sequence[str]) -> int:
 
 # --------------------------------------------------------------------------- importers
 
-LAYOUT_DIMS: dict[str, int] = {"ntu25": 3, "kinect20": 3, "coco17": 2, "openpose18": 2,
-                               "openpose25": 2}  # fmt: skip
+LAYOUT_DIMS: dict[str, int] = {
+    "ntu25": 3,
+    "kinect20": 3,
+    "coco17": 2,
+    "openpose18": 2,
+    "openpose25": 2,
+}
 """Whether a built-in layout's joints come as 3D (Kinect) or 2D (pose estimators)."""
 
 CHANNELS_HELP = (
@@ -124,8 +145,9 @@ def resolve_channels(
         more = (
             f" (or C+1 = {c + 1} ending in score, from its separate scores)" if extra_score else ""
         )
-        raise SkelconError(f"--channels {','.join(ch)} names {len(ch)} channels but {where} has "
-                           f"C={c}{more}")  # fmt: skip
+        raise SkelconError(
+            f"--channels {','.join(ch)} names {len(ch)} channels but {where} has C={c}{more}"
+        )
     dims = layout_dims(layout)
     if c == 2:
         return (["x", "y", "score"] if extra_score else ["x", "y"]), ""
@@ -137,13 +159,19 @@ def resolve_channels(
             "confidence third); pass --channels x,y,z if the third value is a depth"
         )
     if c == 3:
-        note = "" if dims == 3 else (
-            f"C=3 with layout {layout.name} (not a built-in one): read as x,y,z; pass "
-            "--channels x,y,score if the third value is a confidence"
-        )  # fmt: skip
+        note = (
+            ""
+            if dims == 3
+            else (
+                f"C=3 with layout {layout.name} (not a built-in one): read as x,y,z; pass "
+                "--channels x,y,score if the third value is a confidence"
+            )
+        )
         return ["x", "y", "z"], note
-    raise SkelconError(f"{where} has C={c} channels per joint; valid: {valid} (C = 2 to 4: "
-                       "are the axes in another order?)")  # fmt: skip
+    raise SkelconError(
+        f"{where} has C={c} channels per joint; valid: {valid} (C = 2 to 4: "
+        "are the axes in another order?)"
+    )
 
 
 def check_score_range(
@@ -157,11 +185,15 @@ def check_score_range(
     """
     if "score" not in channels or not (lo < -1e-3 or hi > 1 + 1e-3):
         return ""
-    msg = (f"{where}: the score channel holds values in [{lo:.4g}, {hi:.4g}], not a "
-           "confidence in [0, 1]")  # fmt: skip
+    msg = (
+        f"{where}: the score channel holds values in [{lo:.4g}, {hi:.4g}], not a "
+        "confidence in [0, 1]"
+    )
     if assumed:
-        raise SkelconError(f"{msg}: pass --channels x,y,z if it is a depth (and a 3D layout), "
-                           "or --channels x,y,score to read it as a score anyway")  # fmt: skip
+        raise SkelconError(
+            f"{msg}: pass --channels x,y,z if it is a depth (and a 3D layout), "
+            "or --channels x,y,score to read it as a score anyway"
+        )
     return f"warning: {msg}"
 
 
@@ -172,6 +204,7 @@ def fixed_channels(given: Sequence[str] | None, holds: Sequence[str], source: st
         return list(holds)
     ch = check_channels(given, None, "--channels")
     if ch != list(holds):
-        raise SkelconError(f"--channels {','.join(ch)}: {source} holds {','.join(holds)}; "
-                           f"valid: {','.join(holds)}")  # fmt: skip
+        raise SkelconError(
+            f"--channels {','.join(ch)}: {source} holds {','.join(holds)}; valid: {','.join(holds)}"
+        )
     return ch

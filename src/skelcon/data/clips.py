@@ -80,8 +80,9 @@ def missing_summary(counts: dict[str, int]) -> str:
     total = sum(counts.get(key, 0) for key in MISSING_ENCODINGS)
     if not total:
         return ""
-    parts = ", ".join(f"{name} {counts[key]}" for key, name in MISSING_ENCODINGS.items()
-                      if counts.get(key))  # fmt: skip
+    parts = ", ".join(
+        f"{name} {counts[key]}" for key, name in MISSING_ENCODINGS.items() if counts.get(key)
+    )
     return f"{total} missing joints read as 0 ({parts})"
 
 
@@ -103,8 +104,10 @@ class ClipNorm:
             return (
                 "3D: null frames padded, centred on the layout centre, spine to +z, shoulders to +x"
             )
-        parts = ["2D: centred on the layout centre joint per frame, divided by the median "
-                 "length of the layout's up joints"]  # fmt: skip
+        parts = [
+            "2D: centred on the layout centre joint per frame, divided by the median "
+            "length of the layout's up joints"
+        ]
         if self.image_size:
             parts.append(f"image {self.image_size[0]:g}x{self.image_size[1]:g} mapped to [-1, 1]")
         if self.score_threshold > 0:
@@ -114,22 +117,28 @@ class ClipNorm:
     def check(self, channels: Sequence[str], where: str) -> None:
         """Refuse options the data cannot take (one line naming ``where``)."""
         if not self.enabled and (self.score_threshold > 0 or self.image_size):
-            raise SkelconError(f"{where}: --score-threshold and --image-size act in the 2D "
-                               "normalisation: add --normalize")  # fmt: skip
+            raise SkelconError(
+                f"{where}: --score-threshold and --image-size act in the 2D "
+                "normalisation: add --normalize"
+            )
         if self.score_threshold > 0 and "score" not in channels:
             raise SkelconError(
                 f"{where}: --score-threshold needs a score channel; the data have {list(channels)}"
             )
         if self.enabled and coord_count(channels) == 3 and len(channels) != 3:
-            raise SkelconError(f"{where}: --normalize: the 3D normalisation needs x, y, z only; "
-                               f"these are {list(channels)}")  # fmt: skip
+            raise SkelconError(
+                f"{where}: --normalize: the 3D normalisation needs x, y, z only; "
+                f"these are {list(channels)}"
+            )
         if (
             self.enabled
             and coord_count(channels) == 3
             and (self.image_size or self.score_threshold)
         ):
-            raise SkelconError(f"{where}: --image-size and --score-threshold are for 2D data; "
-                               f"these are {list(channels)}")  # fmt: skip
+            raise SkelconError(
+                f"{where}: --image-size and --score-threshold are for 2D data; "
+                f"these are {list(channels)}"
+            )
 
 
 def person_order(kp: np.ndarray, channels: Sequence[str]) -> np.ndarray:
@@ -174,8 +183,13 @@ def clip_to_sample(
                 raise SkelconError(f"{where}: 3D normalisation needs x, y, z only, got {channels}")
             x = normalize(x, t_max, layout)
         else:
-            x = normalize_2d(x, layout, channels, score_threshold=norm.score_threshold,
-                             image_size=norm.image_size)  # fmt: skip
+            x = normalize_2d(
+                x,
+                layout,
+                channels,
+                score_threshold=norm.score_threshold,
+                image_size=norm.image_size,
+            )
         x = require_finite(x, where)
     return x, len(idx), info
 
@@ -209,6 +223,8 @@ def nonfinite_note(records: list[dict[str, Any]]) -> str:
     """One line on the joints read as missing because they held NaN or infinity."""
     joints = sum(r["joints"] for r in records)
     first = records[0]
-    return (f"{joints} joints in {len(records)} samples held NaN or infinity and were read as "
-            f"missing (0) (first: {first['name']}, {first['joints']}; all in meta.json "
-            "nonfinite_joints)")  # fmt: skip
+    return (
+        f"{joints} joints in {len(records)} samples held NaN or infinity and were read as "
+        f"missing (0) (first: {first['name']}, {first['joints']}; all in meta.json "
+        "nonfinite_joints)"
+    )

@@ -80,21 +80,28 @@ def coverage_notes(meta: Mapping, *, drop_hint: str = "") -> list[str]:
     notes = []
     parts = []
     if cov["empty"]:
-        parts.append(f"{_count(len(cov['empty']), 'class has', 'classes have')} no clip "
-                     f"({_names(cov['empty'])})")  # fmt: skip
+        parts.append(
+            f"{_count(len(cov['empty']), 'class has', 'classes have')} no clip "
+            f"({_names(cov['empty'])})"
+        )
     if cov["tiny"]:
-        parts.append(f"{_count(len(cov['tiny']), 'class has', 'classes have')} only "
-                     f"1-{cov['few'] - 1} clips ({_names(cov['tiny'])})")  # fmt: skip
+        parts.append(
+            f"{_count(len(cov['tiny']), 'class has', 'classes have')} only "
+            f"1-{cov['few'] - 1} clips ({_names(cov['tiny'])})"
+        )
     if parts:
         notes.append(
-            f"of {n} classes, " + " and ".join(parts)
+            f"of {n} classes, "
+            + " and ".join(parts)
             + "; an accuracy 'over all classes' counts them (meta.json class_coverage)"
             + (f"; {drop_hint}" if drop_hint else "")
-        )  # fmt: skip
+        )
     for bench in meta.get("benchmarks", {}):
         if bench not in cov["benchmarks"]:  # no test split (e.g. --test-fraction 0)
-            notes.append(f"benchmark {bench} has no test split: the evaluations (eval knn, "
-                         "linear, ...) and the pre-training kNN monitor need one")  # fmt: skip
+            notes.append(
+                f"benchmark {bench} has no test split: the evaluations (eval knn, "
+                "linear, ...) and the pre-training kNN monitor need one"
+            )
     for bench, b in cov["benchmarks"].items():
         if b["test_only"]:
             lost = b["num_test"] - b["reachable_test"]

@@ -59,6 +59,10 @@ def dedupe_files(paths: Sequence[Path], raw: Path, unused: list[tuple[str, str]]
         keep.add(first)
         for p in others:
             how = "" if os.path.realpath(p) == os.path.realpath(first) else "; a hard link"
-            unused.append((rel_path(p, raw), f"the same file as {rel_path(first, raw)} (read "
-                           f"once, there{how})"))  # fmt: skip
+            unused.append(
+                (
+                    rel_path(p, raw),
+                    f"the same file as {rel_path(first, raw)} (read once, there{how})",
+                )
+            )
     return [p for p in paths if p in keep]

@@ -134,14 +134,19 @@ def _axis_order(
     ident = tuple(range(len(shape)))
     if _fits({r: shape[i] for r, i in zip(roles, ident, strict=False)}, num_joints, chans):
         return ident, ""
-    found = [p for p in itertools.permutations(ident)
-             if _fits({r: shape[i] for r, i in zip(roles, p, strict=False)}, num_joints, chans)]  # fmt: skip
+    found = [
+        p
+        for p in itertools.permutations(ident)
+        if _fits({r: shape[i] for r, i in zip(roles, p, strict=False)}, num_joints, chans)
+    ]
     c_last = [p for p in found if p[-1] == len(shape) - 1]  # channels last: the usual
     found = c_last if len(c_last) == 1 else found
     if len(found) > 1:
         orders = " or ".join(_names(roles, p) for p in found[:3])
-        raise DataFormatError(f"keypoints of shape {list(shape)} fit several axis orders ({orders}); "
-                              f"save ({', '.join(roles)}) or give --channels")  # fmt: skip
+        raise DataFormatError(
+            f"keypoints of shape {list(shape)} fit several axis orders ({orders}); "
+            f"save ({', '.join(roles)}) or give --channels"
+        )
     if not found:
         return None
     p = found[0]
@@ -190,20 +195,29 @@ def _check_array(
             raise DataFormatError(f"{c} channels per joint, expected 2, 3 or 4", path)
         raise DataFormatError(
             f"keypoints of shape {list(a.shape)}: {m} persons but {t} frames, and no other axis "
-            "order fits unambiguously; save (M, T, V, C) with M the persons", path,
-        )  # fmt: skip
+            "order fits unambiguously; save (M, T, V, C) with M the persons",
+            path,
+        )
     perm, assumed = order
     if assumed:
         info["axes"] = {"shape": list(a.shape), "read_as": assumed}
         a = a.transpose(perm)
-    elif a.ndim == 4 and a.shape[0] > a.shape[1] and _fits(
-        {"M": a.shape[1], "T": a.shape[0], "V": a.shape[2], "C": a.shape[3]},
-        num_joints, (num_channels,) if num_channels is not None else (2, 3, 4),
-    ):  # fmt: skip
+    elif (
+        a.ndim == 4
+        and a.shape[0] > a.shape[1]
+        and _fits(
+            {"M": a.shape[1], "T": a.shape[0], "V": a.shape[2], "C": a.shape[3]},
+            num_joints,
+            (num_channels,) if num_channels is not None else (2, 3, 4),
+        )
+    ):
         # more persons than frames as saved: a short (T, M, V, C) array fits too; read
         # in the documented order, reported as possibly transposed
-        info["axes"] = {"shape": list(a.shape), "read_as": "(M, T, V, C)",
-                        "could_be": "(T, M, V, C)"}  # fmt: skip
+        info["axes"] = {
+            "shape": list(a.shape),
+            "read_as": "(M, T, V, C)",
+            "could_be": "(T, M, V, C)",
+        }
     if a.ndim == 3:
         a = a[None]
     return _check_values(a, path), info
@@ -216,8 +230,9 @@ def _check_values(a: np.ndarray, path: str) -> np.ndarray:
         a = a.astype(np.float32)
     inf = np.isinf(a)
     if inf.any():
-        raise DataFormatError(f"infinite value at {_where(a, inf)} (write NaN or 0 for a joint "
-                              "not detected)", path)  # fmt: skip
+        raise DataFormatError(
+            f"infinite value at {_where(a, inf)} (write NaN or 0 for a joint not detected)", path
+        )
     big = np.abs(np.nan_to_num(a)) > MAX_VALUE
     if big.any():
         raise DataFormatError(f"value out of range (|v| > {MAX_VALUE:g}) at {_where(a, big)}", path)
@@ -258,8 +273,9 @@ def _floats(rows: list[list[str]], lines: list[int], decimal_comma: bool, path: 
             float(tok)
         except ValueError:
             hint = " (a decimal comma needs ';' or tab between values)" if "," in str(tok) else ""
-            raise DataFormatError(f"value {rows[i][j]!r} is not a number{hint}", path,
-                                  lines[i]) from None  # fmt: skip
+            raise DataFormatError(
+                f"value {rows[i][j]!r} is not a number{hint}", path, lines[i]
+            ) from None
     raise DataFormatError("not a numeric table", path)  # pragma: no cover
 
 
@@ -309,8 +325,9 @@ def _split_decimals(s: np.ndarray, fits, path: str) -> None:
     raise DataFormatError(
         f"{width} whole numbers per line separated by ',' may be numbers with decimal commas "
         f"cut in two ({sample} = {sample.replace(',', '.')}?; {why}): write the file with ';' "
-        "or tabs between values or '.' as the decimal mark", path,
-    )  # fmt: skip
+        "or tabs between values or '.' as the decimal mark",
+        path,
+    )
 
 
 def _read_csv(path: str, num_joints: int, num_channels: int | None) -> tuple[np.ndarray, dict]:
@@ -331,8 +348,9 @@ def _read_csv(path: str, num_joints: int, num_channels: int | None) -> tuple[np.
     if delim is None:
         parsed = [line.split() for _, line in numbered]
     else:
-        parsed = list(csv.reader([line for _, line in numbered], delimiter=delim,
-                                 skipinitialspace=True))  # fmt: skip
+        parsed = list(
+            csv.reader([line for _, line in numbered], delimiter=delim, skipinitialspace=True)
+        )
     for i, ((ln, line), fields) in enumerate(zip(numbered, parsed, strict=False)):
         if len(fields) % num_joints == 1 and not fields[-1].strip():
             fields = fields[:-1]  # a trailing separator (not an empty last value) adds no field
@@ -344,8 +362,9 @@ def _read_csv(path: str, num_joints: int, num_channels: int | None) -> tuple[np.
                     info["csv_header"] = f"line {ln}: {line[:40]!r} ({kind})"
                 continue
         if rows and len(fields) != len(rows[0]):
-            raise DataFormatError(f"{len(fields)} values, the first frame has {len(rows[0])}",
-                                  path, ln)  # fmt: skip
+            raise DataFormatError(
+                f"{len(fields)} values, the first frame has {len(rows[0])}", path, ln
+            )
         rows.append(fields)
         lines.append(ln)
         raw.append(line)
@@ -371,14 +390,16 @@ def _read_csv(path: str, num_joints: int, num_channels: int | None) -> tuple[np.
         if not per:
             raise DataFormatError(
                 f"{width} values per line: one person is {num_joints}*2 or {num_joints}*3 values "
-                "(give --channels for several persons per line)", path,
-            )  # fmt: skip
+                "(give --channels for several persons per line)",
+                path,
+            )
         num_channels = per[0]
     if width % (num_joints * num_channels):
         raise DataFormatError(
             f"{width} values per line is not a multiple of {num_joints} joints x "
-            f"{num_channels} channels", path,
-        )  # fmt: skip
+            f"{num_channels} channels",
+            path,
+        )
     m = width // (num_joints * num_channels)
     return values.reshape(t, m, num_joints, num_channels).transpose(1, 0, 2, 3), info
 
@@ -431,8 +452,11 @@ def read_clip_info(
             return _check_values(kp, p), {"channels": ["x", "y", "score"], **info}
         if isinstance(doc, dict):
             if "keypoints" not in doc:
-                raise DataFormatError("expected a list, an object with 'keypoints' or OpenPose "
-                                      "frames {\"people\": [...]}", p)  # fmt: skip
+                raise DataFormatError(
+                    "expected a list, an object with 'keypoints' or OpenPose "
+                    'frames {"people": [...]}',
+                    p,
+                )
             doc = doc["keypoints"]
         try:
             a = np.asarray(doc, dtype=np.float64)  # JSON null -> NaN: not detected
@@ -493,8 +517,15 @@ def stratified_split(
     return out
 
 
-def _walk(d: Path, raw: Path, depth: int, files: list[Path], unused: list[tuple[str, str]],
-          links: list[tuple[Path, int]], seen: set[str]) -> None:  # fmt: skip
+def _walk(
+    d: Path,
+    raw: Path,
+    depth: int,
+    files: list[Path],
+    unused: list[tuple[str, str]],
+    links: list[tuple[Path, int]],
+    seen: set[str],
+) -> None:
     """Every file below ``d`` into ``files``; a symlinked folder into ``links`` (read
     after every real folder, so the path without a link wins); what is not read into
     ``unused`` as ``(path relative to raw, reason)``. ``seen``: real folders walked."""
@@ -541,8 +572,14 @@ def _walk_tree(raw: Path, files: list[Path], unused: list[tuple[str, str]]) -> N
             parent = os.path.realpath(p.parent)
             above = parent == real or parent.startswith(real + os.sep) or real == raw_real
             where = os.path.relpath(real, raw_real).replace(os.sep, "/")
-            unused.append((rel_path(p, raw), "a link to a folder above it (a loop)" if above else
-                           f"a link to the folder {where} (read there)"))  # fmt: skip
+            unused.append(
+                (
+                    rel_path(p, raw),
+                    "a link to a folder above it (a loop)"
+                    if above
+                    else f"a link to the folder {where} (read there)",
+                )
+            )
         else:
             _walk(p, raw, depth, files, unused, links, seen)
 
@@ -576,8 +613,10 @@ def _scan_tree(raw: Path, test_fraction: float):
     if all(d.is_dir() for d in split_dirs):
         roots = [(d, d.name) for d in split_dirs]
     elif any(d.is_dir() for d in split_dirs):
-        raise SkelconError(f"--raw {str(raw)!r} has only one of train/ and test/ (need both, or "
-                           "class folders directly)")  # fmt: skip
+        raise SkelconError(
+            f"--raw {str(raw)!r} has only one of train/ and test/ (need both, or "
+            "class folders directly)"
+        )
     else:
         roots = [(raw, None)]
     unused: list[tuple[str, str]] = []
@@ -649,23 +688,28 @@ def _scan_labels(raw: Path, labels: Path, test_fraction: float):
                 or fields[0].lower() in ("clip", "file", "path")
             )
         ):
-            continue  # fmt: skip
+            continue
         if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
-            raise SkelconError(f"{labels}:{ln}: expected clip{delim}label[{delim}split], "
-                               f"got {line!r}")  # fmt: skip
+            raise SkelconError(
+                f"{labels}:{ln}: expected clip{delim}label[{delim}split], got {line!r}"
+            )
         if "\\" in fields[0] and not (raw / fields[0]).exists():
             fields[0] = fields[0].replace("\\", "/")  # a path written on Windows
         rel = _inside(raw, fields[0])
         if rel is None:
-            raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} is outside --raw {str(raw)!r} "
-                               "(clip paths are relative to --raw, without '..')")  # fmt: skip
+            raise SkelconError(
+                f"{labels}:{ln}: clip {fields[0]!r} is outside --raw {str(raw)!r} "
+                "(clip paths are relative to --raw, without '..')"
+            )
         f = raw / rel
         frames: tuple[str, ...] = ()
         if f.is_dir():
             frames = tuple(str(x) for x in sorted(f.iterdir()) if FRAME_FILE.match(x.name))
             if not frames:
-                raise SkelconError(f"{labels}:{ln}: folder {fields[0]!r} holds no OpenPose "
-                                   "<video>_<frame>_keypoints.json file")  # fmt: skip
+                raise SkelconError(
+                    f"{labels}:{ln}: folder {fields[0]!r} holds no OpenPose "
+                    "<video>_<frame>_keypoints.json file"
+                )
             name, f = rel, Path(frames[0])
         elif f.suffix.lower() not in EXTENSIONS:
             raise SkelconError(
@@ -674,13 +718,15 @@ def _scan_labels(raw: Path, labels: Path, test_fraction: float):
         else:
             name = rel.rsplit(".", 1)[0]
         if name in seen:
-            raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} listed twice (line "
-                               f"{seen[name]})")  # fmt: skip
+            raise SkelconError(
+                f"{labels}:{ln}: clip {fields[0]!r} listed twice (line {seen[name]})"
+            )
         seen[name] = ln
         real = _files.file_key(f) or f  # a symlink or a hard link to a clip listed before
         if real in real_seen and not frames:
-            raise SkelconError(f"{labels}:{ln}: clip {fields[0]!r} is the same file as line "
-                               f"{real_seen[real]}")  # fmt: skip
+            raise SkelconError(
+                f"{labels}:{ln}: clip {fields[0]!r} is the same file as line {real_seen[real]}"
+            )
         real_seen[real] = ln
         split = fields[2].lower() if len(fields) == 3 else None
         if split == "val":
@@ -721,9 +767,16 @@ class FolderData:
         To read a clip as a *prepared dataset* holds it (its channels and normalisation),
         use :func:`skelcon.read_clip` (:func:`skelcon.data.rawclip.read_clip`). Raises
         :class:`DataFormatError` for a bad file."""
-        return _load(_FolderTask(self.clips[clip] if isinstance(clip, int) else clip,
-                                 self.layout, tuple(self.channels), self.max_frames,
-                                 self.max_persons, self.norm))  # fmt: skip
+        return _load(
+            _FolderTask(
+                self.clips[clip] if isinstance(clip, int) else clip,
+                self.layout,
+                tuple(self.channels),
+                self.max_frames,
+                self.max_persons,
+                self.norm,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -753,26 +806,40 @@ def _load(task: _FolderTask) -> Sample:
     clip = task.clip
     where = _clip_where(clip)
     given = task.file_channels or task.channels
-    kp, info = read_clip_info(clip.path, task.layout.num_joints,
-                              None if clip.frames else len(given), frames=clip.frames,
-                              max_persons=task.max_persons)  # fmt: skip
+    kp, info = read_clip_info(
+        clip.path,
+        task.layout.num_joints,
+        None if clip.frames else len(given),
+        frames=clip.frames,
+        max_persons=task.max_persons,
+    )
     own = tuple(info.pop("channels", given))
     if kp.shape[-1] != len(own) or not set(task.channels) <= set(own):
-        raise DataFormatError(f"the file holds {', '.join(own)}; --channels "
-                              f"{','.join(task.channels)} does not fit", where)  # fmt: skip
+        raise DataFormatError(
+            f"the file holds {', '.join(own)}; --channels {','.join(task.channels)} does not fit",
+            where,
+        )
     kp, missing = mark_missing(kp, own)
     if own != task.channels:
         kp = kp[..., [own.index(c) for c in task.channels]]
     if any(missing[k] for k in MISSING_ENCODINGS):
         info["missing"] = missing
-    x, nf, more = clip_to_sample(kp, task.layout, task.channels, task.max_frames,
-                                 task.max_persons, task.norm, where)  # fmt: skip
+    x, nf, more = clip_to_sample(
+        kp, task.layout, task.channels, task.max_frames, task.max_persons, task.norm, where
+    )
     if not x.any():
         why = ", ".join(f"{MISSING_ENCODINGS[k]} {n}" for k, n in missing.items() if n)
-        what = (f"an OpenPose video with nobody detected in its {len(clip.frames)} frame files"
-                if clip.frames else "all-zero clip")  # fmt: skip
-        raise DataFormatError(what + " (no skeleton data" + (f"; joints read as not "
-                              f"detected: {why})" if why else ")"), where)  # fmt: skip
+        what = (
+            f"an OpenPose video with nobody detected in its {len(clip.frames)} frame files"
+            if clip.frames
+            else "all-zero clip"
+        )
+        raise DataFormatError(
+            what
+            + " (no skeleton data"
+            + (f"; joints read as not detected: {why})" if why else ")"),
+            where,
+        )
     info.update(more)
     for k in ("tracks", "tracks_dropped", "empty_people", "frame_gaps", "frame_step"):
         if not info.get(k):
@@ -806,8 +873,9 @@ def read_folder(
     raw = Path(raw)
     norm = norm or ClipNorm()
     if max_frames < 1 or max_persons < 1:
-        raise SkelconError(f"--max-frames and --max-persons must be at least 1, got "
-                           f"{max_frames} and {max_persons}")  # fmt: skip
+        raise SkelconError(
+            f"--max-frames and --max-persons must be at least 1, got {max_frames} and {max_persons}"
+        )
     if not 0.0 <= test_fraction < 1.0:
         raise SkelconError(f"--test-fraction must be in [0, 1), got {test_fraction}")
     chans = None if channels is None else check_channels(channels, None, "--channels")
@@ -828,15 +896,17 @@ def read_folder(
             + (f"; not read: {unused[0][0]} ({unused[0][1]})" if unused else "")
         )
     free = [i for i, r in enumerate(found) if r[3] is None]  # no split folder or column
-    drawn = stratified_split([found[i][1] for i in free], [found[i][2] for i in free],
-                             test_fraction)  # fmt: skip
+    drawn = stratified_split(
+        [found[i][1] for i in free], [found[i][2] for i in free], test_fraction
+    )
     for i, split in zip(free, drawn, strict=True):
         found[i] = (*found[i][:3], split, found[i][4])
     names: dict[str, str] = {}
     for f, n, _, _, _ in found:
         if n in names:
-            raise SkelconError(f"two clips are both named {n!r}: {names[n]} and {f} "
-                               "(one file per clip name)")  # fmt: skip
+            raise SkelconError(
+                f"two clips are both named {n!r}: {names[n]} and {f} (one file per clip name)"
+            )
         names[n] = str(f)
     index = {c: i for i, c in enumerate(classes)}
     clips = [FolderClip(str(f), n, index[c], s, fr) for f, n, c, s, fr in found]
@@ -853,15 +923,17 @@ def read_folder(
                 got, note = resolve_channels(None, kp.shape[-1], lay, f"--raw {raw}")
             break
         if got is None:
-            raise SkelconError(f"--raw {str(raw)!r}: no clip is readable (first: "
-                               f"{_first_error(clips[0], lay)})")  # fmt: skip
+            raise SkelconError(
+                f"--raw {str(raw)!r}: no clip is readable (first: {_first_error(clips[0], lay)})"
+            )
         chans = list(got)
         norm.check(chans, f"--raw {raw}")
     if any(c.frames for c in clips) and coord_count(chans) != 2:
-        raise SkelconError(f"--channels {','.join(chans)}: OpenPose keypoints are x, y, score "
-                           "(give x,y,score or x,y)")  # fmt: skip
-    return FolderData(raw, lay, chans, classes, clips, max_frames, max_persons, norm, unused,
-                      note)  # fmt: skip
+        raise SkelconError(
+            f"--channels {','.join(chans)}: OpenPose keypoints are x, y, score "
+            "(give x,y,score or x,y)"
+        )
+    return FolderData(raw, lay, chans, classes, clips, max_frames, max_persons, norm, unused, note)
 
 
 def _first_error(clip: FolderClip, lay: JointLayout) -> str:
@@ -886,23 +958,31 @@ def _report(folder: FolderData, report: PrepareReport) -> tuple[dict, list[str]]
             for k, n in v["missing"].items():
                 missing[k] += n
     axes = [{"name": k, **v["axes"]} for k, v in sorted(info.items()) if "axes" in v]
-    persons = [{"name": k, "persons": v["persons_dropped"]}
-               for k, v in sorted(info.items()) if "persons_dropped" in v]  # fmt: skip
-    tracks = {k: sum(v.get(k, 0) for v in info.values())
-              for k in ("tracks_dropped", "empty_people", "frame_gaps")}  # fmt: skip
+    persons = [
+        {"name": k, "persons": v["persons_dropped"]}
+        for k, v in sorted(info.items())
+        if "persons_dropped" in v
+    ]
+    tracks = {
+        k: sum(v.get(k, 0) for v in info.values())
+        for k in ("tracks_dropped", "empty_people", "frame_gaps")
+    }
     gaps = [k for k, v in sorted(info.items()) if v.get("frame_gaps")]
     steps = [k for k, v in sorted(info.items()) if v.get("frame_step")]
-    tracks.update(gap_clips=len(gaps), gap_clip_names=gaps[:MAX_LISTED],
-                  frame_step_clips=len(steps))  # fmt: skip
-    csvs = [{"name": k, "header": v.get("csv_header"), "index_column": bool(v.get(
-        "csv_index_column"))} for k, v in sorted(info.items())
-        if "csv_header" in v or "csv_index_column" in v]  # fmt: skip
+    tracks.update(
+        gap_clips=len(gaps), gap_clip_names=gaps[:MAX_LISTED], frame_step_clips=len(steps)
+    )
+    csvs = [
+        {"name": k, "header": v.get("csv_header"), "index_column": bool(v.get("csv_index_column"))}
+        for k, v in sorted(info.items())
+        if "csv_header" in v or "csv_index_column" in v
+    ]
     meta = {
         "missing_joints": {
             **missing,
             "clips": with_missing,
             "rule": "NaN, (0, 0), -1 coordinates or score <= 0 read as missing: every channel 0",
-        },  # fmt: skip
+        },
         "axes_assumed": axes[:MAX_LISTED],
         "csv_assumed": csvs[:MAX_LISTED],
         "persons_dropped": persons[:MAX_LISTED],
@@ -917,43 +997,57 @@ def _report(folder: FolderData, report: PrepareReport) -> tuple[dict, list[str]]
     moved = [a for a in axes if "could_be" not in a]
     if moved:
         a = moved[0]
-        lines.append(f"folder: {len(moved)} clips had their axes in another order and were "
-                     f"transposed (first: {a['name']}: shape {a['shape']} read as "
-                     f"{a['read_as']}); listed in meta.json 'axes_assumed'")  # fmt: skip
+        lines.append(
+            f"folder: {len(moved)} clips had their axes in another order and were "
+            f"transposed (first: {a['name']}: shape {a['shape']} read as "
+            f"{a['read_as']}); listed in meta.json 'axes_assumed'"
+        )
     maybe = [a for a in axes if "could_be" in a]
     if maybe:
         a = maybe[0]
-        lines.append(f"folder: {len(maybe)} clips hold more persons than frames as (M, T, V, C) "
-                     f"and may be transposed {a['could_be']} arrays (first: {a['name']}: shape "
-                     f"{a['shape']}, read as {a['shape'][0]} persons x {a['shape'][1]} frames; if "
-                     "the frames come first, save them as (M, T, V, C)); listed in meta.json "
-                     "'axes_assumed'")  # fmt: skip
+        lines.append(
+            f"folder: {len(maybe)} clips hold more persons than frames as (M, T, V, C) "
+            f"and may be transposed {a['could_be']} arrays (first: {a['name']}: shape "
+            f"{a['shape']}, read as {a['shape'][0]} persons x {a['shape'][1]} frames; if "
+            "the frames come first, save them as (M, T, V, C)); listed in meta.json "
+            "'axes_assumed'"
+        )
     if csvs:
         heads = [c for c in csvs if c["header"]]
         index = sum(c["index_column"] for c in csvs)
         first = heads[0] if heads else csvs[0]
-        lines.append(f"folder: CSV: {len(heads)} clips began with a header line of numbers or "
-                     f"with an empty first cell, skipped; {index} had a row-index first column, "
-                     f"not read as a coordinate (first: {first['name']}"
-                     + (f", {first['header']}" if first["header"] else "")
-                     + "; meta.json 'csv_assumed')")  # fmt: skip
+        lines.append(
+            f"folder: CSV: {len(heads)} clips began with a header line of numbers or "
+            f"with an empty first cell, skipped; {index} had a row-index first column, "
+            f"not read as a coordinate (first: {first['name']}"
+            + (f", {first['header']}" if first["header"] else "")
+            + "; meta.json 'csv_assumed')"
+        )
     if persons:
-        lines.append(f"folder: {sum(p['persons'] for p in persons)} persons beyond "
-                     f"--max-persons {folder.max_persons} left out in {len(persons)} clips "
-                     "(the least confident or moving; meta.json 'persons_dropped')")  # fmt: skip
+        lines.append(
+            f"folder: {sum(p['persons'] for p in persons)} persons beyond "
+            f"--max-persons {folder.max_persons} left out in {len(persons)} clips "
+            "(the least confident or moving; meta.json 'persons_dropped')"
+        )
     if gaps:
-        lines.append(f"folder: OpenPose: {len(gaps)} videos had {tracks['frame_gaps']} frame "
-                     "files missing between their first and last; those frames were filled as "
-                     f"empty (nobody detected) to keep the timing (first: {gaps[0]}; meta.json "
-                     "'openpose')")  # fmt: skip
+        lines.append(
+            f"folder: OpenPose: {len(gaps)} videos had {tracks['frame_gaps']} frame "
+            "files missing between their first and last; those frames were filled as "
+            f"empty (nobody detected) to keep the timing (first: {gaps[0]}; meta.json "
+            "'openpose')"
+        )
     if steps:
-        lines.append(f"folder: OpenPose: {len(steps)} videos have frame numbers with a common "
-                     f"step (first: {steps[0]}, step {info[steps[0]]['frame_step']}: "
-                     "--frame_step), read one frame a step")  # fmt: skip
+        lines.append(
+            f"folder: OpenPose: {len(steps)} videos have frame numbers with a common "
+            f"step (first: {steps[0]}, step {info[steps[0]]['frame_step']}: "
+            "--frame_step), read one frame a step"
+        )
     if tracks["tracks_dropped"] or tracks["empty_people"]:
-        lines.append(f"folder: OpenPose: {tracks['tracks_dropped']} people tracks beyond "
-                     f"--max-persons and {tracks['empty_people']} detections without a "
-                     "joint left out")  # fmt: skip
+        lines.append(
+            f"folder: OpenPose: {tracks['tracks_dropped']} people tracks beyond "
+            f"--max-persons and {tracks['empty_people']} detections without a "
+            "joint left out"
+        )
     return meta, lines
 
 
@@ -982,8 +1076,16 @@ def prepare_folder(
     """
     if int(workers) < 1:
         raise SkelconError(f"--workers must be at least 1, got {workers}")
-    folder = read_folder(raw, layout, channels=channels, labels=labels, max_frames=max_frames,
-                         max_persons=max_persons, norm=norm, test_fraction=test_fraction)  # fmt: skip
+    folder = read_folder(
+        raw,
+        layout,
+        channels=channels,
+        labels=labels,
+        max_frames=max_frames,
+        max_persons=max_persons,
+        norm=norm,
+        test_fraction=test_fraction,
+    )
     if folder.channels_note:  # what C=3 was read as, as every importer says it
         print(f"folder: note: {folder.channels_note}", file=sys.stderr)
     shown = [(p, r) for p, r in folder.unused if r != "hidden file"]
@@ -991,27 +1093,48 @@ def prepare_folder(
         print(f"not read {Path(raw) / p}: {r}", file=sys.stderr)
     hidden = len(folder.unused) - len(shown)
     if len(shown) > 20 or hidden:
-        print(f"folder: {len(shown)} files not read" + (f", {hidden} hidden files ignored"
-              if hidden else "") + " (all in meta.json 'unused_files')", file=sys.stderr)  # fmt: skip
+        print(
+            f"folder: {len(shown)} files not read"
+            + (f", {hidden} hidden files ignored" if hidden else "")
+            + " (all in meta.json 'unused_files')",
+            file=sys.stderr,
+        )
     tasks = [
         _FolderTask(c, folder.layout, tuple(folder.channels), max_frames, max_persons, folder.norm)
         for c in folder.clips
     ]
     name = dataset or Path(raw).resolve().name
     writer = PreparedWriter(
-        out, dataset=name, layout=folder.layout, classes=folder.classes,
-        capacity=len(tasks), max_frames=max_frames, num_persons=max_persons,
-        channels=len(folder.channels), channel_names=folder.channels,
-    )  # fmt: skip
-    report = run_prepare(tasks, _load, writer, workers=workers, strict=strict, desc=name,
-                         name_fn=_task_name, progress=progress)  # fmt: skip
+        out,
+        dataset=name,
+        layout=folder.layout,
+        classes=folder.classes,
+        capacity=len(tasks),
+        max_frames=max_frames,
+        num_persons=max_persons,
+        channels=len(folder.channels),
+        channel_names=folder.channels,
+    )
+    report = run_prepare(
+        tasks,
+        _load,
+        writer,
+        workers=workers,
+        strict=strict,
+        desc=name,
+        name_fn=_task_name,
+        progress=progress,
+    )
     parts: dict[str, list[int]] = {"train": [], "test": []}
     for clip in folder.clips:
         if clip.name in report.indices:
             parts[clip.split].append(report.indices[clip.name])
     parts = {s: r for s, r in parts.items() if r or s == "train"}
-    resampled = [{"name": k, "frames": v["resampled_from"]}
-                 for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
+    resampled = [
+        {"name": k, "frames": v["resampled_from"]}
+        for k, v in sorted(report.info.items())
+        if "resampled_from" in v
+    ]
     meta, lines = _report(folder, report)
     done = writer.finalize(
         {"default": parts},
@@ -1020,12 +1143,13 @@ def prepare_folder(
         labels_file=str(labels) if labels is not None else None,
         normalization=folder.norm.describe(folder.channels),
         resampled=resampled,
-        split_rule="split folders" if (Path(raw) / "train").is_dir() and labels is None
+        split_rule="split folders"
+        if (Path(raw) / "train").is_dir() and labels is None
         else f"labels file column, else per class the round({test_fraction} x n) clips with the "
         "smallest sha1(name), at least 1 and at most n-1 for a class of n >= 2 clips",
         channels_assumed=folder.channels_note or None,
         **meta,
-    )  # fmt: skip
+    )
     print(
         f"folder: {len(writer)} clips ({len(folder.classes)} "
         f"{'class' if len(folder.classes) == 1 else 'classes'}, channels "

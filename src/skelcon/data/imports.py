@@ -161,13 +161,16 @@ def frames_note(inferred: dict[str, int]) -> str:
     parts = [
         f"{inferred[k]} {what}"
         for k, what in (
-            ("repeat", "padded by repeating their frames (2s-AGCN pre_normalization): true "
-                       "length = the repeat period"),
+            (
+                "repeat",
+                "padded by repeating their frames (2s-AGCN pre_normalization): true "
+                "length = the repeat period",
+            ),
             ("zero", "zero-padded: length = last non-zero frame + 1"),
             ("none", "fill every frame"),
         )
         if inferred.get(k)
-    ]  # fmt: skip
+    ]
     return "no *_num_frame.npy, clip lengths inferred: " + "; ".join(parts)
 
 
@@ -208,16 +211,25 @@ def axes_problem(shape: Sequence[int], axes: str, layout: JointLayout) -> str:
     want = "(" + ", ".join(axes) + ")"
     if v != layout.num_joints:
         where = [a for a, n in dims.items() if n == layout.num_joints and a != "N"]
-        hint = (f"; axis {where[0]} has {layout.num_joints}: are the axes in another order?"
-                if where else " (--layout: choose the layout of the data)")  # fmt: skip
-        return (f"shape {got} has V={v} joints but layout {layout.name} has "
-                f"{layout.num_joints}{hint}; expected {want}")  # fmt: skip
+        hint = (
+            f"; axis {where[0]} has {layout.num_joints}: are the axes in another order?"
+            if where
+            else " (--layout: choose the layout of the data)"
+        )
+        return (
+            f"shape {got} has V={v} joints but layout {layout.name} has "
+            f"{layout.num_joints}{hint}; expected {want}"
+        )
     if not 2 <= c <= 4:
-        return (f"shape {got} has C={c} channels (expected 2 to 4: x,y[,z][,score]); are the "
-                f"axes in another order? expected {want}")  # fmt: skip
+        return (
+            f"shape {got} has C={c} channels (expected 2 to 4: x,y[,z][,score]); are the "
+            f"axes in another order? expected {want}"
+        )
     if m > t and m > MAX_PERSONS:
-        return (f"shape {got} has {m} persons but only {t} frames: the frame and person axes "
-                f"look swapped; expected {want}")  # fmt: skip
+        return (
+            f"shape {got} has {m} persons but only {t} frames: the frame and person axes "
+            f"look swapped; expected {want}"
+        )
     return ""
 
 
@@ -349,8 +361,12 @@ def _find_npy_split(
         raise SkelconError(f"{data_path}: {problem}")
     axes_info = None
     if order != "NCTVM":
-        axes_info = {"file": str(data_path), "shape": list(stored),
-                     "read_as": ORDER_NAMES[order], "why": why}  # fmt: skip
+        axes_info = {
+            "file": str(data_path),
+            "shape": list(stored),
+            "read_as": ORDER_NAMES[order],
+            "why": why,
+        }
     names, labels = load_label_pickle(label_path)
     labels = [v - label_base for v in labels]
     if len(names) != data.shape[0]:
@@ -379,8 +395,15 @@ def _find_npy_split(
         frames = np.clip(raw_frames, -1, 2**62).astype(np.int64)
         if len(frames) != data.shape[0]:
             raise SkelconError(f"{frames_path} has {len(frames)} entries, expected {data.shape[0]}")
-    return {"data": data, "names": names, "labels": labels, "frames": frames,
-            "data_path": str(data_path), "axes": axes_info, "order": order}  # fmt: skip
+    return {
+        "data": data,
+        "names": names,
+        "labels": labels,
+        "frames": frames,
+        "data_path": str(data_path),
+        "axes": axes_info,
+        "order": order,
+    }
 
 
 @prepare_cleanup()
@@ -441,9 +464,11 @@ def prepare_import_npy(
         print(f"import-npy: note: {assumed}")
     axes_assumed = [p["axes"] for p in found.values() if p["axes"] is not None]
     for a in axes_assumed:
-        print(f"import-npy: note: {a['file']} of shape {a['shape']} read as {a['read_as']} "
-              f"({a['why']}); meta.json 'axes_assumed' (--axes NCTVM reads it as "
-              "(N, C, T, V, M))")  # fmt: skip
+        print(
+            f"import-npy: note: {a['file']} of shape {a['shape']} read as {a['read_as']} "
+            f"({a['why']}); meta.json 'axes_assumed' (--axes NCTVM reads it as "
+            "(N, C, T, V, M))"
+        )
     num_classes = max(max(p["labels"], default=-1) for p in found.values()) + 1
     class_list = read_class_names(classes, max(num_classes, 1))
     warning = empty_class_warning(
@@ -454,9 +479,16 @@ def prepare_import_npy(
     name = dataset or raw.name
     total = sum(len(p["labels"]) for p in found.values())
     writer = PreparedWriter(
-        out, dataset=name, layout=lay, classes=class_list, capacity=total,
-        max_frames=t, num_persons=m, channels=c, channel_names=chans,
-    )  # fmt: skip
+        out,
+        dataset=name,
+        layout=lay,
+        classes=class_list,
+        capacity=total,
+        max_frames=t,
+        num_persons=m,
+        channels=c,
+        channel_names=chans,
+    )
 
     def parse(task: tuple[str, int]) -> Sample:
         split, i = task
@@ -491,9 +523,15 @@ def prepare_import_npy(
     rows: dict[str, list[int]] = {s: [] for s in found}
     sink = _RowSink(writer, rows, tasks)
     run_prepare(
-        tasks, parse, sink, workers=1, strict=strict, desc=f"import {name}",  # type: ignore[arg-type]
-        name_fn=lambda task: found[task[0]]["names"][task[1]], progress=progress,
-    )  # fmt: skip
+        tasks,
+        parse,
+        sink,
+        workers=1,
+        strict=strict,
+        desc=f"import {name}",  # type: ignore[arg-type]
+        name_fn=lambda task: found[task[0]]["names"][task[1]],
+        progress=progress,
+    )
     if "test" not in found:
         print(f"import-npy: no val_* files in {raw}: benchmark 'default' has only 'train'")
     note = frames_note(inferred)
@@ -513,7 +551,8 @@ def prepare_import_npy(
         source_format="npy",
         source=str(raw),
         normalized=bool(normalize_data),
-        num_frames_source="num_frame.npy" if all(p["frames"] is not None for p in found.values())
+        num_frames_source="num_frame.npy"
+        if all(p["frames"] is not None for p in found.values())
         else "inferred where num_frame.npy is absent: zero padding dropped, then the repeat "
         "period of 2s-AGCN-style repeated-frame padding",
         num_frames_inferred=inferred,
@@ -521,7 +560,7 @@ def prepare_import_npy(
         axes_assumed=axes_assumed,
         nonfinite_joints=nonfinite,
         missing_joints=dict(missing),
-    )  # fmt: skip
+    )
 
 
 class _RowSink:
@@ -613,25 +652,29 @@ def _ann_fields(a: dict, i: int, path: str, label_base: int = 0) -> tuple[str, i
     if kp.shape[0] == 0 or kp.shape[1] == 0:
         raise DataFormatError(
             f"{what}: keypoint has no {'persons' if kp.shape[0] == 0 else 'frames'} "
-            f"(shape {kp.shape}, expected (M >= 1, T >= 1, V, C))", path,
-        )  # fmt: skip
+            f"(shape {kp.shape}, expected (M >= 1, T >= 1, V, C))",
+            path,
+        )
     m, t, _, c = kp.shape
     if not 2 <= c <= 4:
         raise DataFormatError(
             f"{what}: keypoint shape {kp.shape} has C={c} channels, expected 2 to 4 "
-            "(x,y[,z][,score]) as the last of (M, T, V, C)", path,
-        )  # fmt: skip
+            "(x,y[,z][,score]) as the last of (M, T, V, C)",
+            path,
+        )
     if m > t and m > MAX_PERSONS:
         raise DataFormatError(
             f"{what}: keypoint shape {kp.shape} has {m} persons but only {t} frames: it looks "
-            "like (T, M, V, C); expected (M, T, V, C)", path,
-        )  # fmt: skip
+            "like (T, M, V, C); expected (M, T, V, C)",
+            path,
+        )
     tf = a.get("total_frames", kp.shape[1])
     if isinstance(tf, (int, np.integer)) and int(tf) == m != t:
         raise DataFormatError(
             f"{what}: total_frames {int(tf)} is keypoint axis 0 (persons) not axis 1 ({t}): "
-            f"keypoint {kp.shape} looks like (T, M, V, C); expected (M, T, V, C)", path,
-        )  # fmt: skip
+            f"keypoint {kp.shape} looks like (T, M, V, C); expected (M, T, V, C)",
+            path,
+        )
     if not isinstance(tf, (int, np.integer)) or int(tf) != kp.shape[1]:
         raise DataFormatError(
             f"{what}: total_frames {short_repr(tf)} != keypoint frames {kp.shape[1]}", path
@@ -645,8 +688,11 @@ def _with_score(a: dict, kp: np.ndarray, i: int, path: str) -> np.ndarray:
     sc = a.get("keypoint_score")
     what = f"annotation {i} ({_shown(a.get('frame_dir'))})"
     if not isinstance(sc, np.ndarray) or not _real_numeric(sc.dtype):
-        raise DataFormatError(f"{what}: no numeric keypoint_score array (others have one; "
-                              "--no-score ignores the scores)", path)  # fmt: skip
+        raise DataFormatError(
+            f"{what}: no numeric keypoint_score array (others have one; "
+            "--no-score ignores the scores)",
+            path,
+        )
     if sc.shape != kp.shape[:3]:
         raise DataFormatError(
             f"{what}: keypoint_score shape {sc.shape} != keypoint (M, T, V) {kp.shape[:3]}", path
@@ -702,8 +748,10 @@ def prepare_import_pyskl(
     if label_base not in (0, 1):
         raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
     if channels is not None and not score and "score" in channels:
-        raise SkelconError(f"--no-score drops the scores but --channels {','.join(channels)} "
-                           "names one; give one of them")  # fmt: skip
+        raise SkelconError(
+            f"--no-score drops the scores but --channels {','.join(channels)} "
+            "names one; give one of them"
+        )
     ClipNorm(bool(normalize_data), float(score_threshold), image_size).check(
         ["x", "y", "score"] if score_threshold > 0 else ["x", "y"], f"--raw {raw}"
     )  # 2D-only options without --normalize; the channels are checked once known
@@ -759,9 +807,16 @@ def prepare_import_pyskl(
         print(warning, file=sys.stderr)
     name = dataset or raw.stem
     writer = PreparedWriter(
-        out, dataset=name, layout=lay, classes=class_list, capacity=len(anns),
-        max_frames=t_max, num_persons=m_max, channels=len(channels), channel_names=channels,
-    )  # fmt: skip
+        out,
+        dataset=name,
+        layout=lay,
+        classes=class_list,
+        capacity=len(anns),
+        max_frames=t_max,
+        num_persons=m_max,
+        channels=len(channels),
+        channel_names=channels,
+    )
 
     def parse(i: int) -> Sample:
         fd, label, kp = _ann_fields(anns[i], i, str(raw), label_base)
@@ -779,17 +834,24 @@ def prepare_import_pyskl(
         missing.update(counts)
         if counts["nan"]:
             nonfinite.append({"name": fd, "joints": counts["nan"]})
-        x, nf, info = clip_to_sample(kp, lay, channels, t_max, m_max, norm,
-                                     f"{raw} annotation {i} ({_shown(fd)})")  # fmt: skip
+        x, nf, info = clip_to_sample(
+            kp, lay, channels, t_max, m_max, norm, f"{raw} annotation {i} ({_shown(fd)})"
+        )
         return Sample(fd, x, label, nf, info)
 
     nonfinite: list[dict[str, Any]] = []
     missing: collections.Counter = collections.Counter()
     tasks = list(range(len(anns)))
     report = run_prepare(
-        tasks, parse, writer, workers=1, strict=strict, desc=f"import {name}",
-        name_fn=lambda i: _shown(anns[i].get("frame_dir", f"annotation {i}")), progress=progress,
-    )  # fmt: skip
+        tasks,
+        parse,
+        writer,
+        workers=1,
+        strict=strict,
+        desc=f"import {name}",
+        name_fn=lambda i: _shown(anns[i].get("frame_dir", f"annotation {i}")),
+        progress=progress,
+    )
     bench_splits: dict[str, dict[str, list[int]]] = {}
     ignored, unmatched = [], {}
     for key, names in splits.items():
@@ -818,8 +880,11 @@ def prepare_import_pyskl(
         print(f"import-pyskl: {nonfinite_note(nonfinite)}")
     if missing_summary(missing):
         print(f"import-pyskl: {missing_summary(missing)} (meta.json missing_joints)")
-    resampled = [{"name": k, "frames": v["resampled_from"]}
-                 for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
+    resampled = [
+        {"name": k, "frames": v["resampled_from"]}
+        for k, v in sorted(report.info.items())
+        if "resampled_from" in v
+    ]
     return writer.finalize(
         bench_splits,
         source_format="pyskl",

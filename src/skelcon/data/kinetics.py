@@ -130,14 +130,19 @@ def parse_clip(
     if not entries:
         raise DataFormatError("no skeleton in any frame", path)
     for t, m, p, sc in entries:
-        if not (isinstance(p, list) and len(p) == 2 * NUM_JOINTS
-                and isinstance(sc, list) and len(sc) == NUM_JOINTS):  # fmt: skip
+        if not (
+            isinstance(p, list)
+            and len(p) == 2 * NUM_JOINTS
+            and isinstance(sc, list)
+            and len(sc) == NUM_JOINTS
+        ):
             raise DataFormatError(
                 f"frame_index {t + 1}, skeleton {m}: pose has "
                 f"{len(p) if isinstance(p, list) else type(p).__name__} values (expected "
                 f"{2 * NUM_JOINTS}), score {len(sc) if isinstance(sc, list) else type(sc).__name__} "
-                f"(expected {NUM_JOINTS})", path,
-            )  # fmt: skip
+                f"(expected {NUM_JOINTS})",
+                path,
+            )
     try:
         pose = np.asarray([e[2] for e in entries], dtype=np.float64)
         score = np.asarray([e[3] for e in entries], dtype=np.float64)
@@ -182,8 +187,9 @@ def prepare_clip(task: KineticsTask) -> Sample:
     label = task.label if task.label is not None else own_label
     if label is None:
         raise DataFormatError("no label_index (in the clip or the label file)", task.path)
-    x, nf, info = clip_to_sample(kp, get_layout(LAYOUT), CHANNELS, task.max_frames, PERSONS_OUT,
-                                 task.norm, task.path)  # fmt: skip
+    x, nf, info = clip_to_sample(
+        kp, get_layout(LAYOUT), CHANNELS, task.max_frames, PERSONS_OUT, task.norm, task.path
+    )
     if not x[:2].any():
         raise DataFormatError("every joint has score 0 (nothing detected)", task.path)
     if length > nf:
@@ -242,8 +248,9 @@ def prepare_kinetics(
         raise SkelconError(f"raw {str(raw)!r} is not a directory", param="raw")
     if max_frames < 1:
         raise SkelconError(f"max_frames must be at least 1, got {max_frames}", param="max_frames")
-    chans, _ = resolve_channels(channels, 2, get_layout(LAYOUT), "kinetics-skeleton pose",
-                                extra_score=True)  # fmt: skip
+    chans, _ = resolve_channels(
+        channels, 2, get_layout(LAYOUT), "kinetics-skeleton pose", extra_score=True
+    )
     norm.check(chans, "kinetics-skeleton")
     tasks: list[KineticsTask] = []
     task_split: list[str] = []
@@ -299,15 +306,28 @@ def prepare_kinetics(
     num_classes = max(num_classes, 1)
     classes = [names.get(i, f"class_{i}") for i in range(num_classes)]
     writer = PreparedWriter(
-        out, dataset="kinetics-skeleton", layout=LAYOUT, classes=classes, capacity=len(tasks),
-        max_frames=max_frames, num_persons=PERSONS_OUT, channels=len(chans), channel_names=chans,
-    )  # fmt: skip
+        out,
+        dataset="kinetics-skeleton",
+        layout=LAYOUT,
+        classes=classes,
+        capacity=len(tasks),
+        max_frames=max_frames,
+        num_persons=PERSONS_OUT,
+        channels=len(chans),
+        channel_names=chans,
+    )
     for n in no_skeleton:
         writer.skip(n, "has_skeleton is false in the label file")
     report = run_prepare(
-        tasks, _CheckedLabel(num_classes), writer, workers=workers, strict=strict,
-        desc="kinetics-skeleton", name_fn=_task_name, progress=progress,
-    )  # fmt: skip
+        tasks,
+        _CheckedLabel(num_classes),
+        writer,
+        workers=workers,
+        strict=strict,
+        desc="kinetics-skeleton",
+        name_fn=_task_name,
+        progress=progress,
+    )
     parts: dict[str, list[int]] = {"train": [], "test": []}
     for t, split in zip(tasks, task_split, strict=True):
         row = report.indices.get(Path(t.path).stem)
@@ -315,12 +335,18 @@ def prepare_kinetics(
             parts[split].append(row)
     if not parts["test"]:
         del parts["test"]
-    nonfinite = [{"name": k, "joints": v["nonfinite_joints"]}
-                 for k, v in sorted(report.info.items()) if "nonfinite_joints" in v]  # fmt: skip
+    nonfinite = [
+        {"name": k, "joints": v["nonfinite_joints"]}
+        for k, v in sorted(report.info.items())
+        if "nonfinite_joints" in v
+    ]
     if nonfinite:
         print(f"kinetics-skeleton: {nonfinite_note(nonfinite)}")
-    resampled = [{"name": k, "frames": v["resampled_from"]}
-                 for k, v in sorted(report.info.items()) if "resampled_from" in v]  # fmt: skip
+    resampled = [
+        {"name": k, "frames": v["resampled_from"]}
+        for k, v in sorted(report.info.items())
+        if "resampled_from" in v
+    ]
     done = writer.finalize(
         {"default": parts},
         source_format="kinetics-skeleton",
@@ -364,8 +390,10 @@ def scan_kinetics(raw: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str
     folders = [f for f, _ in SPLITS]
     dirs = [raw / f for f in folders]
     if all(d.is_dir() for d in dirs) and os.path.samefile(*dirs):
-        raise SkelconError(f"--raw {str(raw)!r}: {dirs[1]} is the folder {dirs[0]} (a link): "
-                           "every clip would be in train and test; nothing was written")  # fmt: skip
+        raise SkelconError(
+            f"--raw {str(raw)!r}: {dirs[1]} is the folder {dirs[0]} (a link): "
+            "every clip would be in train and test; nothing was written"
+        )
     files: list[Path] = []
     unused: list[tuple[str, str]] = []
     _walk_tree(raw, files, unused)
@@ -376,11 +404,19 @@ def scan_kinetics(raw: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str
         if len(parts) == 1 and parts[0] in label_files:
             continue  # read as the split's label file
         if parts[0] not in clips:
-            unused.append((rel_path(p, raw), "not in kinetics_train/ or kinetics_val/ (nor a "
-                           "kinetics_*_label.json)"))  # fmt: skip
+            unused.append(
+                (
+                    rel_path(p, raw),
+                    "not in kinetics_train/ or kinetics_val/ (nor a kinetics_*_label.json)",
+                )
+            )
         elif len(parts) > 2:
-            unused.append((rel_path(p, raw), f"in a sub-folder of {parts[0]}/ (clips are read "
-                           f"from {parts[0]}/ itself)"))  # fmt: skip
+            unused.append(
+                (
+                    rel_path(p, raw),
+                    f"in a sub-folder of {parts[0]}/ (clips are read from {parts[0]}/ itself)",
+                )
+            )
         elif p.suffix.lower() != ".json":
             unused.append((rel_path(p, raw), "not a .json clip"))
         else:
@@ -411,9 +447,12 @@ def _say_unused(raw: Path, unused: list[tuple[str, str]]) -> None:
         print(f"not read {raw / p}: {r}", file=sys.stderr)
     hidden = len(unused) - len(shown)
     if len(shown) > SHOWN or hidden:
-        print(f"kinetics-skeleton: {len(shown)} files not read" + (f", {hidden} hidden files "
-              "ignored" if hidden else "") + " (all in meta.json 'unused_files')",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"kinetics-skeleton: {len(shown)} files not read"
+            + (f", {hidden} hidden files ignored" if hidden else "")
+            + " (all in meta.json 'unused_files')",
+            file=sys.stderr,
+        )
 
 
 def _refuse_duplicate_ids(paths: list[str], raw: Path) -> None:

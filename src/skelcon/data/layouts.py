@@ -180,8 +180,10 @@ def layout_from_dict(
         elif isinstance(value, str) and value in index:
             return index[value]
         shown = ", ".join(joints[:8]) + (", ..." if v > 8 else "")
-        raise bad(key, f"unknown joint {value!r} (valid: a name of joints ({shown}) "
-                       f"or an index 0..{v - 1})")  # fmt: skip
+        raise bad(
+            key,
+            f"unknown joint {value!r} (valid: a name of joints ({shown}) or an index 0..{v - 1})",
+        )
 
     def pair(value: Any, key: str) -> tuple[int, int]:
         if not isinstance(value, list) or len(value) != 2:

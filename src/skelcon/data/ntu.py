@@ -52,9 +52,42 @@ NTU60_XSUB_TRAIN = frozenset(
     [1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38]
 )
 NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN | frozenset(
-    [45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84,
-     85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103]
-)  # fmt: skip
+    [
+        45,
+        46,
+        47,
+        49,
+        50,
+        52,
+        53,
+        54,
+        55,
+        56,
+        57,
+        58,
+        59,
+        70,
+        74,
+        78,
+        80,
+        81,
+        82,
+        83,
+        84,
+        85,
+        86,
+        89,
+        91,
+        92,
+        93,
+        94,
+        95,
+        97,
+        98,
+        100,
+        103,
+    ]
+)
 NTU60_XVIEW_TRAIN_CAMERAS = frozenset([2, 3])
 
 DATASETS = {
@@ -491,9 +524,15 @@ def prepare_ntu(
         writer.skip(t.name, "in the missing-skeleton list")
     try:
         report = run_prepare(
-            tasks, prepare_sample, writer, workers=workers, strict=strict, desc=dataset,
-            name_fn=_task_name, progress=progress,
-        )  # fmt: skip
+            tasks,
+            prepare_sample,
+            writer,
+            workers=workers,
+            strict=strict,
+            desc=dataset,
+            name_fn=_task_name,
+            progress=progress,
+        )
     finally:
         _close_zips()
     names = sorted(report.indices)

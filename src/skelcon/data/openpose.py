@@ -48,8 +48,12 @@ FRAME_FILE = re.compile(r"^(?P<video>.*?)_?(?P<frame>\d+)_keypoints\.json$", re.
 MAX_VALUE = 1e7  # |coordinate| above this is a damaged file
 MAX_GAP = 30  # frames a track may go unseen and still be continued
 MAX_SPAN_FACTOR = 10  # frame numbers spanning more than this many times the files: refused
-MODELS = {25: "BODY_25, --layout openpose25", 18: "COCO, --layout openpose18",
-          15: "MPI, no built-in layout", 135: "BODY_135, no built-in layout"}  # fmt: skip
+MODELS = {
+    25: "BODY_25, --layout openpose25",
+    18: "COCO, --layout openpose18",
+    15: "MPI, no built-in layout",
+    135: "BODY_135, no built-in layout",
+}
 
 
 def is_people_doc(doc: Any) -> bool:
@@ -84,13 +88,19 @@ def people_of(doc: Any, num_joints: int, where: str) -> np.ndarray:
         if not isinstance(kp, list) or not all(_is_number(v) for v in kp):
             raise DataFormatError(f"people[{i}].pose_keypoints_2d is not a list of numbers", where)
         if len(kp) % 3:
-            raise DataFormatError(f"people[{i}].pose_keypoints_2d holds {len(kp)} values, "
-                                  "not x, y, confidence per joint", where)  # fmt: skip
+            raise DataFormatError(
+                f"people[{i}].pose_keypoints_2d holds {len(kp)} values, "
+                "not x, y, confidence per joint",
+                where,
+            )
         v = len(kp) // 3
         if v != num_joints:
             model = f" ({MODELS[v]})" if v in MODELS else ""
-            raise DataFormatError(f"people[{i}].pose_keypoints_2d holds {v} joints{model}; "
-                                  f"the layout has {num_joints}", where)  # fmt: skip
+            raise DataFormatError(
+                f"people[{i}].pose_keypoints_2d holds {v} joints{model}; "
+                f"the layout has {num_joints}",
+                where,
+            )
         try:
             a = np.asarray(kp, dtype=np.float64).reshape(v, 3)
         except OverflowError:
@@ -98,8 +108,11 @@ def people_of(doc: Any, num_joints: int, where: str) -> np.ndarray:
         big = np.abs(np.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=np.inf)) > MAX_VALUE
         if big.any():
             j = int(np.argwhere(big)[0, 0])
-            raise DataFormatError(f"people[{i}] joint {j}: {kp[3 * j : 3 * j + 3]} is out of "
-                                  f"range (|v| > {MAX_VALUE:g})", where)  # fmt: skip
+            raise DataFormatError(
+                f"people[{i}] joint {j}: {kp[3 * j : 3 * j + 3]} is out of "
+                f"range (|v| > {MAX_VALUE:g})",
+                where,
+            )
         out.append(a)
     return np.stack(out) if out else np.zeros((0, num_joints, 3))
 
@@ -224,13 +237,16 @@ def read_openpose_frames(
     pos = (srt - srt[0]) // step
     span = int(pos[-1]) + 1 if len(srt) else 0
     if span > MAX_SPAN_FACTOR * len(srt) + 100:
-        raise DataFormatError(f"frame numbers {srt[0]} to {srt[-1]} span {span} frames but only "
-                              f"{len(srt)} frame files are there (a stray file?)",
-                              paths[order[-1]])  # fmt: skip
+        raise DataFormatError(
+            f"frame numbers {srt[0]} to {srt[-1]} span {span} frames but only "
+            f"{len(srt)} frame files are there (a stray file?)",
+            paths[order[-1]],
+        )
     people = [np.zeros((0, num_joints, 3))] * span
     for i, k in zip(order, pos, strict=True):
-        people[k] = people_of(parse_json(read_text(paths[i], "OpenPose frame"), paths[i]),
-                              num_joints, paths[i])  # fmt: skip
+        people[k] = people_of(
+            parse_json(read_text(paths[i], "OpenPose frame"), paths[i]), num_joints, paths[i]
+        )
     kp, info = track_people(people, max_tracks)
     info["frame_gaps"] = span - len(srt)
     if step > 1:

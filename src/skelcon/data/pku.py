@@ -261,8 +261,10 @@ def parse_label_line(line: str, lineno: int, path: str, num_classes: int) -> Lab
     if not 3 <= len(parts) <= 4:
         raise DataFormatError(
             f"expected 'label,start,end[,confidence]', found {len(parts)} fields in "
-            f"{line.strip()!r}", path, lineno,
-        )  # fmt: skip
+            f"{line.strip()!r}",
+            path,
+            lineno,
+        )
     label = parse_int(parts[0], "class", path, lineno)
     start = parse_int(parts[1], "start frame", path, lineno)
     end = parse_int(parts[2], "end frame", path, lineno)
@@ -339,8 +341,10 @@ def prepare_sequence(task: PkuTask) -> Sample:
             if inst.end > total:
                 raise DataFormatError(
                     f"end frame {inst.end} beyond the {total} frames of {task.skeleton} "
-                    f"(expected at most {total})", task.label_path, lineno,
-                )  # fmt: skip
+                    f"(expected at most {total})",
+                    task.label_path,
+                    lineno,
+                )
             if inst.end == total:  # an exclusive or 1-based end: the clip ends at the last frame
                 inst = replace(inst, end=total - 1)
                 clamped += 1
@@ -496,22 +500,34 @@ def prepare_pku(
     classes = class_names(dataset)
     stage = out.parent / f".{out.name}.stage" if min_instances else out
     writer = PreparedWriter(
-        stage, dataset=dataset, layout=NTU25.name, classes=classes, capacity=capacity,
-        max_frames=max_frames, num_persons=NUM_PERSONS,
-    )  # fmt: skip
+        stage,
+        dataset=dataset,
+        layout=NTU25.name,
+        classes=classes,
+        capacity=capacity,
+        max_frames=max_frames,
+        num_persons=NUM_PERSONS,
+    )
     sink = _ClipSink(writer)
     run_prepare(
-        tasks, prepare_sequence, sink, workers=workers, strict=strict, desc=dataset,  # type: ignore[arg-type]
-        name_fn=_task_name, progress=progress,
-    )  # fmt: skip
+        tasks,
+        prepare_sequence,
+        sink,
+        workers=workers,
+        strict=strict,
+        desc=dataset,  # type: ignore[arg-type]
+        name_fn=_task_name,
+        progress=progress,
+    )
 
     rows = np.array([r for r, _ in sink.rows], dtype=np.int64)
     stems = [s for _, s in sink.rows]
     split_rows: dict[str, dict[str, np.ndarray]] = {}
     unsplit: dict[str, list[str]] = {}
     for bench, b in benches.items():
-        member = np.array([("train" if s in b["train"] else "test" if s in b["test"] else "")
-                           for s in stems])  # fmt: skip
+        member = np.array(
+            [("train" if s in b["train"] else "test" if s in b["test"] else "") for s in stems]
+        )
         split_rows[bench] = {sp: rows[member == sp] for sp in ("train", "test")}
         present = sorted({t.stem for t in tasks} - b["train"] - b["test"])
         if present:
@@ -549,10 +565,25 @@ def prepare_pku(
 
 
 _WRITER_KEYS = frozenset(
-    ["format", "version", "dataset", "layout", "layout_def", "channels", "classes", "num_classes",
-     "shape", "max_frames", "num_persons", "benchmarks", "counts", "skipped", "class_coverage",
-     "complete"]
-)  # fmt: skip
+    [
+        "format",
+        "version",
+        "dataset",
+        "layout",
+        "layout_def",
+        "channels",
+        "classes",
+        "num_classes",
+        "shape",
+        "max_frames",
+        "num_persons",
+        "benchmarks",
+        "counts",
+        "skipped",
+        "class_coverage",
+        "complete",
+    ]
+)
 
 
 def keep_frequent_classes(src: str | os.PathLike, out: str | os.PathLike, k: int) -> Path:
@@ -581,11 +612,17 @@ def keep_frequent_classes(src: str | os.PathLike, out: str | os.PathLike, k: int
     new_label[kept] = np.arange(len(kept))
     keep_rows = np.flatnonzero(new_label[labels] >= 0)
     final = PreparedWriter(
-        out, dataset=meta["dataset"], layout=layout_from_meta(meta),
-        classes=[meta["classes"][c] for c in kept], capacity=len(keep_rows),
-        max_frames=meta["max_frames"], num_persons=meta["num_persons"], channels=meta["shape"][1],
-        num_joints=meta["shape"][3], channel_names=channels_of(meta),
-    )  # fmt: skip
+        out,
+        dataset=meta["dataset"],
+        layout=layout_from_meta(meta),
+        classes=[meta["classes"][c] for c in kept],
+        capacity=len(keep_rows),
+        max_frames=meta["max_frames"],
+        num_persons=meta["num_persons"],
+        channels=meta["shape"][1],
+        num_joints=meta["shape"][3],
+        channel_names=channels_of(meta),
+    )
     final.skipped = list(meta["skipped"])
     old_to_new = np.full(len(labels), -1, dtype=np.int64)
     for r in keep_rows:

@@ -134,9 +134,13 @@ class PreparedSplit:
         ``(N, C, T, V, M)`` shape and a SHA-256 of its sample names in order (a resumed
         run must see the same clips)."""
         digest = hashlib.sha256("\n".join(map(str, self.names.tolist())).encode()).hexdigest()
-        return {"dataset": str(self.meta.get("dataset")), "benchmark": self.benchmark,
-                "split": self.split, "stored_shape": list(self.meta.get("shape", [])),
-                "names_sha256": digest}  # fmt: skip
+        return {
+            "dataset": str(self.meta.get("dataset")),
+            "benchmark": self.benchmark,
+            "split": self.split,
+            "stored_shape": list(self.meta.get("shape", [])),
+            "names_sha256": digest,
+        }
 
     def __getitem__(self, i: int) -> Clip:
         """Clip ``i`` (``-len <= i < len``); IndexError outside, TypeError for a
@@ -207,8 +211,10 @@ def read_meta(root: str | os.PathLike) -> dict:
                 if p.is_file()
             )
         ):
-            hint = (" (raw clips? prepare them first: skelcon prepare folder --raw "
-                    f"{str(root)!r} --layout LAYOUT --out DATA)")  # fmt: skip
+            hint = (
+                " (raw clips? prepare them first: skelcon prepare folder --raw "
+                f"{str(root)!r} --layout LAYOUT --out DATA)"
+            )
         raise SkelconError(f"{str(root)!r} is not a prepared dataset: no meta.json{hint}")
     try:
         meta = read_json(meta_path)
@@ -285,8 +291,9 @@ def _ints(path: Path, arr: np.ndarray, what: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
-def _first_bad(path: Path, values: np.ndarray, bad: np.ndarray, names: np.ndarray,
-               what: str, valid: str) -> SkelconError:  # fmt: skip
+def _first_bad(
+    path: Path, values: np.ndarray, bad: np.ndarray, names: np.ndarray, what: str, valid: str
+) -> SkelconError:
     """One line naming the first of the ``bad`` samples, its value and how many there are."""
     i = int(np.flatnonzero(bad)[0])
     name = f" ({names[i]})" if i < len(names) else ""
@@ -358,13 +365,15 @@ def check_prepared(
     lab = _ints(root / "labels.npy", labels, "labels")
     bad = (lab < 0) | (lab >= k)
     if bad.any():
-        raise _first_bad(root / "labels.npy", lab, bad, names, "label",
-                         f"0..{k - 1} (meta.json: {k} classes)")  # fmt: skip
+        raise _first_bad(
+            root / "labels.npy", lab, bad, names, "label", f"0..{k - 1} (meta.json: {k} classes)"
+        )
     nf = _ints(root / "num_frames.npy", num_frames, "num_frames")
     bad = (nf < 1) | (nf > t)
     if bad.any():
-        raise _first_bad(root / "num_frames.npy", nf, bad, names, "num_frames",
-                         f"1..{t} (T of {data_path})")  # fmt: skip
+        raise _first_bad(
+            root / "num_frames.npy", nf, bad, names, "num_frames", f"1..{t} (T of {data_path})"
+        )
 
 
 def _check_indices(path: Path, idx: np.ndarray, n: int, count: Any) -> np.ndarray:
@@ -467,11 +476,15 @@ def check_output_dir(out: str | os.PathLike, overwrite: bool) -> None:
         )
     if path.is_dir() and any(path.iterdir()):
         if not overwrite:
-            raise SkelconError(f"--out {str(path)!r} already exists and is not empty; pass "
-                               "--overwrite to replace it")  # fmt: skip
+            raise SkelconError(
+                f"--out {str(path)!r} already exists and is not empty; pass "
+                "--overwrite to replace it"
+            )
         if not (path / "meta.json").is_file():
-            raise SkelconError(f"--out {str(path)!r} is not a prepared dataset (no meta.json); "
-                               "--overwrite replaces only prepared datasets")  # fmt: skip
+            raise SkelconError(
+                f"--out {str(path)!r} is not a prepared dataset (no meta.json); "
+                "--overwrite replaces only prepared datasets"
+            )
 
 
 def partial_path(out: str | os.PathLike) -> Path:

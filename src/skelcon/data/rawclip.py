@@ -101,9 +101,11 @@ def _openpose_frames(p: Path, frame_file: re.Pattern[str]) -> tuple[str, ...]:
     if p.is_file():
         m = frame_file.match(p.name)
         if m:
-            raise SkelconError(f"{str(p)!r} is one frame of the OpenPose video "
-                               f"{m.group('video')!r}: give {str(p.parent / m.group('video'))!r} "
-                               "(the video) or its folder")  # fmt: skip
+            raise SkelconError(
+                f"{str(p)!r} is one frame of the OpenPose video "
+                f"{m.group('video')!r}: give {str(p.parent / m.group('video'))!r} "
+                "(the video) or its folder"
+            )
         return ()
     folder, video = (p, None) if p.is_dir() else (p.parent, p.name)
     if not folder.is_dir():
@@ -119,8 +121,10 @@ def _openpose_frames(p: Path, frame_file: re.Pattern[str]) -> tuple[str, ...]:
         raise SkelconError(f"{str(p)!r} is a folder without OpenPose *_keypoints.json files")
     if len(videos) > 1:
         names = ", ".join(sorted(videos)[:5]) + (" ..." if len(videos) > 5 else "")
-        raise SkelconError(f"{str(p)!r} holds {len(videos)} OpenPose videos ({names}): give "
-                           f"one as {str(p / sorted(videos)[0])!r}")  # fmt: skip
+        raise SkelconError(
+            f"{str(p)!r} holds {len(videos)} OpenPose videos ({names}): give "
+            f"one as {str(p / sorted(videos)[0])!r}"
+        )
     return tuple(next(iter(videos.values())))
 
 
@@ -162,10 +166,15 @@ def read_clip(
     elif not p.is_file():
         raise SkelconError(f"clip {str(path)!r} does not exist")
     clip = FolderClip(str(p), Path(os.fspath(path)).stem, -1, "test", frames)
-    task = _FolderTask(clip, layout, want, int(contract.get("max_frames", DEFAULT_MAX_FRAMES)),
-                       int(contract["num_persons"] if "num_persons" in contract
-                           else contract["shape"][4]),
-                       norm if norm is not None else contract_norm(contract), own)  # fmt: skip
+    task = _FolderTask(
+        clip,
+        layout,
+        want,
+        int(contract.get("max_frames", DEFAULT_MAX_FRAMES)),
+        int(contract["num_persons"] if "num_persons" in contract else contract["shape"][4]),
+        norm if norm is not None else contract_norm(contract),
+        own,
+    )
     return _load(task)
 
 

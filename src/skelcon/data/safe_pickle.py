@@ -289,16 +289,16 @@ def _check_no_objects(obj: Any, path: Path) -> None:
                 stack.pop()
                 continue
             if depth >= MAX_NESTING:
-                raise SkelconError(f"{path}: pickle refused as too deep: it nests deeper than "
-                                   f"{MAX_NESTING} levels")  # fmt: skip
+                raise SkelconError(
+                    f"{path}: pickle refused as too deep: it nests deeper than {MAX_NESTING} levels"
+                )
             size[id(o)] = 0
             kids = [c for c in children if isinstance(c, _CONTAINERS)]
             stack[-1] = (o, depth, children)
             stack.extend((c, depth + 1, None) for c in kids if id(c) not in size)
             continue
         links += len(kids)
-        total = 1 + sum(size.get(id(c), 1) or 1 if isinstance(c, _CONTAINERS) else 1
-                        for c in kids)  # fmt: skip
+        total = 1 + sum(size.get(id(c), 1) or 1 if isinstance(c, _CONTAINERS) else 1 for c in kids)
         size[id(o)] = total
         stack.pop()
         if total > MAX_UNFOLD and total > MAX_SHARING * (links + 1):

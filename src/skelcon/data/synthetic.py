@@ -51,10 +51,33 @@ V = NTU25.num_joints
 NUM_PERSONS = 2
 
 # Joint indices (0-based, NTU order).
-(SPINE_BASE, SPINE_MID, NECK, HEAD, SHOULDER_L, ELBOW_L, WRIST_L, HAND_L,
- SHOULDER_R, ELBOW_R, WRIST_R, HAND_R, HIP_L, KNEE_L, ANKLE_L, FOOT_L,
- HIP_R, KNEE_R, ANKLE_R, FOOT_R, SPINE_SHOULDER, HANDTIP_L, THUMB_L,
- HANDTIP_R, THUMB_R) = range(25)  # fmt: skip
+(
+    SPINE_BASE,
+    SPINE_MID,
+    NECK,
+    HEAD,
+    SHOULDER_L,
+    ELBOW_L,
+    WRIST_L,
+    HAND_L,
+    SHOULDER_R,
+    ELBOW_R,
+    WRIST_R,
+    HAND_R,
+    HIP_L,
+    KNEE_L,
+    ANKLE_L,
+    FOOT_L,
+    HIP_R,
+    KNEE_R,
+    ANKLE_R,
+    FOOT_R,
+    SPINE_SHOULDER,
+    HANDTIP_L,
+    THUMB_L,
+    HANDTIP_R,
+    THUMB_R,
+) = range(25)
 
 # Physical kinematic tree: parent of each joint (root: -1). Thumb and hand tip both
 # hang off the hand, so the layout's thumb-handtip bone is rigid as well.
@@ -100,15 +123,38 @@ for _s, (_hip, _kn, _an, _ft) in (
     _REST[_ft] = (0, -0.05, -0.12)
 # Bone groups that share one length jitter (left and right together).
 _BONE_GROUPS = (
-    (SPINE_MID,), (SPINE_SHOULDER,), (NECK, HEAD), (SHOULDER_L, SHOULDER_R),
-    (ELBOW_L, ELBOW_R), (WRIST_L, WRIST_R), (HAND_L, HAND_R, HANDTIP_L, HANDTIP_R, THUMB_L, THUMB_R),
-    (HIP_L, HIP_R), (KNEE_L, KNEE_R), (ANKLE_L, ANKLE_R), (FOOT_L, FOOT_R),
-)  # fmt: skip
+    (SPINE_MID,),
+    (SPINE_SHOULDER,),
+    (NECK, HEAD),
+    (SHOULDER_L, SHOULDER_R),
+    (ELBOW_L, ELBOW_R),
+    (WRIST_L, WRIST_R),
+    (HAND_L, HAND_R, HANDTIP_L, HANDTIP_R, THUMB_L, THUMB_R),
+    (HIP_L, HIP_R),
+    (KNEE_L, KNEE_R),
+    (ANKLE_L, ANKLE_R),
+    (FOOT_L, FOOT_R),
+)
 _FEET = [ANKLE_L, FOOT_L, ANKLE_R, FOOT_R]
 _HAND_JOINTS = [HAND_L, HAND_R, HANDTIP_L, THUMB_L, HANDTIP_R, THUMB_R]
 # Joints that may drop out (never the spine or shoulders normalisation aligns on).
-_DROPPABLE = np.array([HEAD, WRIST_L, HAND_L, WRIST_R, HAND_R, ANKLE_L, FOOT_L, ANKLE_R, FOOT_R,
-                       HANDTIP_L, THUMB_L, HANDTIP_R, THUMB_R])  # fmt: skip
+_DROPPABLE = np.array(
+    [
+        HEAD,
+        WRIST_L,
+        HAND_L,
+        WRIST_R,
+        HAND_R,
+        ANKLE_L,
+        FOOT_L,
+        ANKLE_R,
+        FOOT_R,
+        HANDTIP_L,
+        THUMB_L,
+        HANDTIP_R,
+        THUMB_R,
+    ]
+)
 # (upper arm, forearm, hand) and (thigh, shin, foot): the joint whose bone each angle turns.
 _ARM = {-1: (ELBOW_L, WRIST_L, HAND_L), 1: (ELBOW_R, WRIST_R, HAND_R)}
 _LEG = {-1: (KNEE_L, ANKLE_L, FOOT_L), 1: (KNEE_R, ANKLE_R, FOOT_R)}
@@ -258,8 +304,14 @@ def _wave(c: _Ctx) -> None:
     """Forearm swings side to side, upper arm raised sideways."""
     p, env, side, reps = c.persons[0], c.env, c.hand, int(c.rng.integers(2, 6))
     swing = c.u(0.25, 0.5) * np.sin(2 * np.pi * reps * c.tau + c.u(0, 2 * np.pi))
-    _arm(p, side, abd=c.u(1.5, 2.4) * env, flex=c.u(-0.1, 0.5) * env,
-         fore_roll=(c.u(0.2, 0.6) + swing) * env, elbow=c.u(0.0, 0.4) * env)  # fmt: skip
+    _arm(
+        p,
+        side,
+        abd=c.u(1.5, 2.4) * env,
+        flex=c.u(-0.1, 0.5) * env,
+        fore_roll=(c.u(0.2, 0.6) + swing) * env,
+        elbow=c.u(0.0, 0.4) * env,
+    )
     _lean(p, twist=-side * c.u(0, 0.15) * env)
 
 
@@ -267,8 +319,13 @@ def _beckon(c: _Ctx) -> None:
     """Beckon ("come here"): forearm and hand curl towards the body and back, arm in front."""
     p, env, side, reps = c.persons[0], c.env, c.hand, int(c.rng.integers(2, 6))
     curl = np.sin(2 * np.pi * reps * c.tau + c.u(0, 2 * np.pi))
-    _arm(p, side, flex=c.u(0.4, 1.1) * env, abd=c.u(0.0, 0.4) * env,
-         elbow=(c.u(0.8, 1.3) + c.u(0.3, 0.6) * curl) * env)  # fmt: skip
+    _arm(
+        p,
+        side,
+        flex=c.u(0.4, 1.1) * env,
+        abd=c.u(0.0, 0.4) * env,
+        elbow=(c.u(0.8, 1.3) + c.u(0.3, 0.6) * curl) * env,
+    )
     p.angles[:, _ARM[side][2], 0] += 0.5 * curl * env
 
 
@@ -276,8 +333,14 @@ def _point(c: _Ctx) -> None:
     """Point at something: the straight arm goes up in front, holds, comes down."""
     p, side = c.persons[0], c.hand
     hold = _trap(c.tau, 0.0, c.u(0.15, 0.35), c.u(0.65, 0.85), 1.0)
-    _arm(p, side, flex=c.u(1.1, 1.8) * hold, abd=c.u(-0.1, 0.5) * hold, opening=c.u(-0.3, 0.4) * hold,
-         elbow=c.u(0.0, 0.25) * hold)  # fmt: skip
+    _arm(
+        p,
+        side,
+        flex=c.u(1.1, 1.8) * hold,
+        abd=c.u(-0.1, 0.5) * hold,
+        opening=c.u(-0.3, 0.4) * hold,
+        elbow=c.u(0.0, 0.25) * hold,
+    )
     _lean(p, twist=-side * c.u(0.0, 0.3) * hold)
 
 
@@ -285,8 +348,14 @@ def _phone_call(c: _Ctx) -> None:
     """Hand to the ear, held there, head tilted towards it."""
     p, side = c.persons[0], c.hand
     hold = _trap(c.tau, 0.0, c.u(0.1, 0.25), c.u(0.75, 0.9), 1.0)
-    _arm(p, side, flex=c.u(0.2, 0.6) * hold, abd=c.u(0.3, 0.7) * hold, elbow=c.u(2.1, 2.5) * hold,
-         fore_roll=-c.u(0.2, 0.6) * hold)  # fmt: skip
+    _arm(
+        p,
+        side,
+        flex=c.u(0.2, 0.6) * hold,
+        abd=c.u(0.3, 0.7) * hold,
+        elbow=c.u(2.1, 2.5) * hold,
+        fore_roll=-c.u(0.2, 0.6) * hold,
+    )
     p.angles[:, HEAD, 2] -= side * c.u(0.05, 0.25) * hold
 
 
@@ -295,12 +364,24 @@ def _touch(c: _Ctx, where: str) -> None:
     p, side = c.persons[0], c.hand
     hold = _trap(c.tau, 0.0, c.u(0.1, 0.25), c.u(0.75, 0.9), 1.0)
     if where == "head":
-        _arm(p, side, flex=c.u(0.7, 1.1) * hold, abd=c.u(0.3, 0.6) * hold, elbow=c.u(2.0, 2.4) * hold,
-             fore_roll=-c.u(0.5, 0.9) * hold)  # fmt: skip
+        _arm(
+            p,
+            side,
+            flex=c.u(0.7, 1.1) * hold,
+            abd=c.u(0.3, 0.6) * hold,
+            elbow=c.u(2.0, 2.4) * hold,
+            fore_roll=-c.u(0.5, 0.9) * hold,
+        )
         _lean(p, neck=c.u(0.1, 0.3) * hold)
     else:
-        _arm(p, side, flex=c.u(0.2, 0.5) * hold, abd=c.u(0.0, 0.2) * hold, elbow=c.u(1.7, 2.1) * hold,
-             fore_roll=-c.u(0.4, 0.7) * hold)  # fmt: skip
+        _arm(
+            p,
+            side,
+            flex=c.u(0.2, 0.5) * hold,
+            abd=c.u(0.0, 0.2) * hold,
+            elbow=c.u(1.7, 2.1) * hold,
+            fore_roll=-c.u(0.4, 0.7) * hold,
+        )
         _lean(p, forward=c.u(0.05, 0.25) * hold)
 
 
@@ -319,8 +400,13 @@ def _throw(c: _Ctx) -> None:
     ph = _cycle(c.tau, reps)
     wind = _bump(ph, 0.05, 0.6)
     whip = _bump(ph, 0.45, 0.9)
-    _arm(p, side, flex=-0.7 * wind + c.u(1.8, 2.6) * whip, abd=c.u(0.8, 1.3) * wind,
-         elbow=1.6 * wind + 0.3 * whip)  # fmt: skip
+    _arm(
+        p,
+        side,
+        flex=-0.7 * wind + c.u(1.8, 2.6) * whip,
+        abd=c.u(0.8, 1.3) * wind,
+        elbow=1.6 * wind + 0.3 * whip,
+    )
     _arm(p, -side, flex=0.8 * wind)
     _lean(p, twist=side * 0.4 * wind - side * 0.4 * whip, forward=0.3 * whip - 0.1 * wind)
     _leg(p, -side, hip=0.4 * _bump(ph, 0.3, 0.95), knee=0.3 * _bump(ph, 0.3, 0.95))
@@ -393,8 +479,13 @@ def _pick_up(c: _Ctx, reverse: bool = False) -> None:
     _lean(p, forward=depth * bend, neck=0.2 * bend)
     for s in (-1, 1):
         _leg(p, s, hip=0.5 * depth * bend, knee=depth * bend)
-    _arm(p, side, flex=c.u(0.3, 0.7) * bend + c.u(0.3, 0.6) * hold, elbow=c.u(1.2, 1.7) * hold,
-         opening=-0.3 * hold)  # fmt: skip
+    _arm(
+        p,
+        side,
+        flex=c.u(0.3, 0.7) * bend + c.u(0.3, 0.6) * hold,
+        elbow=c.u(1.2, 1.7) * hold,
+        opening=-0.3 * hold,
+    )
     _arm(p, -side, flex=0.3 * bend)
     c.free = (-side,)
 
@@ -447,8 +538,13 @@ def _handshake(c: _Ctx) -> None:
     phase = c.u(0, 2 * np.pi)
     for p in c.persons:
         osc = 0.12 * np.sin(2 * np.pi * reps * c.tau + phase) * shake
-        _arm(p, 1, flex=c.u(0.7, 0.95) * c.env + osc, elbow=c.u(0.3, 0.6) * c.env,
-             opening=-c.u(0.2, 0.35) * c.env)  # fmt: skip
+        _arm(
+            p,
+            1,
+            flex=c.u(0.7, 0.95) * c.env + osc,
+            elbow=c.u(0.3, 0.6) * c.env,
+            opening=-c.u(0.2, 0.35) * c.env,
+        )
 
 
 def _push(c: _Ctx) -> None:
@@ -600,8 +696,13 @@ def _gesture(rng: np.random.Generator, p: _Person, side: int, x: np.ndarray) -> 
     """An unrelated arm gesture (scratch, point, touch face ...) somewhere in the clip."""
     centre, width = rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.4)
     g = _trap(x, centre - width / 2, centre - width / 6, centre + width / 6, centre + width / 2)
-    _arm(p, side, flex=rng.uniform(0.3, 2.2) * g, abd=rng.uniform(0.0, 1.0) * g,
-         elbow=rng.uniform(0.3, 2.2) * g)  # fmt: skip
+    _arm(
+        p,
+        side,
+        flex=rng.uniform(0.3, 2.2) * g,
+        abd=rng.uniform(0.0, 1.0) * g,
+        elbow=rng.uniform(0.3, 2.2) * g,
+    )
 
 
 def _time_warp(rng: np.random.Generator, tau: np.ndarray) -> np.ndarray:
@@ -652,8 +753,11 @@ def synthesize(
     else:
         h = ctx.distance / 2
         placements = [(-np.pi / 2, np.array([-h, 0.0, 0.0])), (np.pi / 2, np.array([h, 0.0, 0.0]))]
-    cam = euler_to_matrix(np.array([rng.uniform(-0.17, 0.17), rng.uniform(-np.pi / 4, np.pi / 4),
-                                    rng.uniform(-0.05, 0.05)]))  # fmt: skip
+    cam = euler_to_matrix(
+        np.array(
+            [rng.uniform(-0.17, 0.17), rng.uniform(-np.pi / 4, np.pi / 4), rng.uniform(-0.05, 0.05)]
+        )
+    )
     shift = np.array([rng.uniform(-0.5, 0.5), -rng.uniform(0.6, 1.0), rng.uniform(2.6, 3.8)])
     x = np.zeros((3, max_frames, V, NUM_PERSONS), dtype=np.float32)
     sigma = rng.uniform(0.003, 0.02)

@@ -140,13 +140,24 @@ def prepare_ucla(
         raise SkelconError(f"raw {str(raw)!r} holds no *.json files", param="raw")
     tasks = [UclaTask(str(f), max_frames) for f in files]
     writer = PreparedWriter(
-        out, dataset="nw-ucla", layout=KINECT20.name, classes=CLASSES, capacity=len(tasks),
-        max_frames=max_frames, num_persons=1,
-    )  # fmt: skip
+        out,
+        dataset="nw-ucla",
+        layout=KINECT20.name,
+        classes=CLASSES,
+        capacity=len(tasks),
+        max_frames=max_frames,
+        num_persons=1,
+    )
     report = run_prepare(
-        tasks, prepare_file, writer, workers=workers, strict=strict, desc="nw-ucla",
-        name_fn=_task_name, progress=progress,
-    )  # fmt: skip
+        tasks,
+        prepare_file,
+        writer,
+        workers=workers,
+        strict=strict,
+        desc="nw-ucla",
+        name_fn=_task_name,
+        progress=progress,
+    )
     if len(writer) != len(report.indices):
         raise SkelconError(f"raw {str(raw)!r}: two JSON files share a file_name", param="raw")
     names = sorted(report.indices)

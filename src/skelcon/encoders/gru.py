@@ -65,8 +65,14 @@ class _StepGemm:
     returns ``out_dtype``.
     """
 
-    def __init__(self, w: torch.Tensor, b: torch.Tensor | None, batch: int,
-                 dtype: torch.dtype, out_dtype: torch.dtype):  # fmt: skip
+    def __init__(
+        self,
+        w: torch.Tensor,
+        b: torch.Tensor | None,
+        batch: int,
+        dtype: torch.dtype,
+        out_dtype: torch.dtype,
+    ):
         self.dtype, self.out_dtype = dtype, out_dtype
         w = w.detach().to(dtype)
         self.bias = None if b is None else b.detach().to(dtype)
@@ -84,8 +90,10 @@ class _StepGemm:
                 return torch.bmm(h, self.w_t).to(self.out_dtype)
             return torch.baddbmm(self.bias.unsqueeze(1), h, self.w_t).to(self.out_dtype)
         linear = torch.ops.mkldnn._linear_pointwise
-        out = [linear(h[d], pw, None if self.bias is None else self.bias[d], "none", [], "")
-               for d, pw in enumerate(self.packed)]  # fmt: skip
+        out = [
+            linear(h[d], pw, None if self.bias is None else self.bias[d], "none", [], "")
+            for d, pw in enumerate(self.packed)
+        ]
         return torch.stack(out).to(self.out_dtype)
 
 

@@ -83,9 +83,13 @@ class AdaptiveGraphConv(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, num_joints: int, num_subsets: int = 3,
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_joints: int,
+        num_subsets: int = 3,
         embed_ratio: int = 4,
-    ):  # fmt: skip
+    ):
         super().__init__()
         self.num_subsets = num_subsets
         self.inter_channels = max(1, out_channels // embed_ratio)
@@ -136,9 +140,15 @@ class _Block(nn.Module):
     """Graph conv + temporal conv + residual, ReLU: ``(P, C_in, T, V)`` -> ``(P, C_out, T', V)``."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, num_joints: int, num_subsets: int,
-        stride: int, kernel_size: int, residual: bool,
-    ):  # fmt: skip
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_joints: int,
+        num_subsets: int,
+        stride: int,
+        kernel_size: int,
+        residual: bool,
+    ):
         super().__init__()
         self.gcn = AdaptiveGraphConv(in_channels, out_channels, num_joints, num_subsets)
         self.tcn = _TemporalConv(out_channels, out_channels, kernel_size, stride)
@@ -222,7 +232,7 @@ class StgEncoder(nn.Module):
                 strides[i],
                 kernel_size,
                 residual=i > 0,
-            )  # fmt: skip
+            )
             for i in range(len(channels))
         )
         self.feature_dim = channels[-1]

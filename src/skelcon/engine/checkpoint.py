@@ -179,8 +179,11 @@ def _check_spec_fields(spec: Mapping[str, Any], bad: Callable[[str], SkelconErro
     gone = [k for k in DATA_SPEC_KEYS if k not in spec]
     if gone:
         raise bad(f"its data spec has no {', '.join(gone)}")
-    wrong = [k for k in DATA_SPEC_KEYS[1:] if isinstance(spec[k], bool)
-             or not isinstance(spec[k], int) or spec[k] < 1]  # fmt: skip
+    wrong = [
+        k
+        for k in DATA_SPEC_KEYS[1:]
+        if isinstance(spec[k], bool) or not isinstance(spec[k], int) or spec[k] < 1
+    ]
     if wrong:
         raise bad(f"data spec {wrong[0]} is {spec[wrong[0]]!r}, not a positive integer")
 
@@ -205,8 +208,10 @@ def _check_spec(spec: Mapping[str, Any], bad: Callable[[str], SkelconError]) -> 
     except (SkelconError, KeyError, TypeError, ValueError) as e:
         raise bad(f"its data spec is inconsistent: {e}") from None
     if joints != spec["num_joints"]:
-        raise bad(f"its data spec says num_joints={spec['num_joints']} but layout "
-                  f"{spec['layout']!r} has {joints} joints")  # fmt: skip
+        raise bad(
+            f"its data spec says num_joints={spec['num_joints']} but layout "
+            f"{spec['layout']!r} has {joints} joints"
+        )
     for key, top in (("num_persons", MAX_PERSONS), ("num_frames", MAX_FRAMES)):
         if spec[key] > top:
             raise bad(f"data spec {key}={spec[key]} is beyond any skeleton data (at most {top})")
@@ -264,12 +269,17 @@ def state_dict_mismatch(want: Mapping[str, Any], have: Mapping[str, Any], show: 
     extra = [k for k in have if k not in want]
     parts = []
     if sized:
-        parts.append(f"{len(sized)} key{'s' if len(sized) > 1 else ''} differ in size ("
-                     + first(sized, lambda k: f"{k}: checkpoint {size(have[k])} vs model "
-                             f"{size(want[k])}") + ")")  # fmt: skip
+        parts.append(
+            f"{len(sized)} key{'s' if len(sized) > 1 else ''} differ in size ("
+            + first(sized, lambda k: f"{k}: checkpoint {size(have[k])} vs model {size(want[k])}")
+            + ")"
+        )
     if typed:
-        parts.append(f"{len(typed)} of another dtype (" + first(typed, lambda k: f"{k}: "
-                     f"checkpoint {kind(have[k])} vs model {kind(want[k])}") + ")")  # fmt: skip
+        parts.append(
+            f"{len(typed)} of another dtype ("
+            + first(typed, lambda k: f"{k}: checkpoint {kind(have[k])} vs model {kind(want[k])}")
+            + ")"
+        )
     if missing:
         parts.append(f"{len(missing)} missing ({first(missing)})")
     if extra:

@@ -22,8 +22,9 @@ class BatchReader(Dataset[tuple[torch.Tensor, ...]]):
     """``reader[indices]`` -> ``(x (B,C,T,V,M) float32, num_frames (B,), labels (B,))``,
     and the ``indices`` themselves ((B,) int64) last when ``with_index``."""
 
-    def __init__(self, split: PreparedSplit, max_frames: int | None = None,
-                 with_index: bool = False):  # fmt: skip
+    def __init__(
+        self, split: PreparedSplit, max_frames: int | None = None, with_index: bool = False
+    ):
         self.split = split
         self.with_index = with_index
         # Frames past the longest valid clip are padding for every sample: skip reading them.
@@ -62,9 +63,18 @@ def batch_bounds(
 
 
 class _Batches(torch.utils.data.Sampler[np.ndarray]):
-    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int,
-                 min_batch: int = 1, rank: int = 0, world_size: int = 1,
-                 offset: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        shuffle: bool,
+        drop_last: bool,
+        seed: int,
+        min_batch: int = 1,
+        rank: int = 0,
+        world_size: int = 1,
+        offset: int = 0,
+    ):
         self.n, self.shuffle, self.seed, self.offset = n, shuffle, seed, offset
         bounds = batch_bounds(n, batch_size, drop_last=drop_last, min_batch=min_batch)
         # this rank's contiguous part of every global batch (all of it with one process)
@@ -116,8 +126,7 @@ def batch_loader(
     a, b = rows if rows is not None else (0, len(split))
     if rows is not None and shuffle:
         raise ValueError("rows= is for unshuffled loaders")
-    sampler = _Batches(b - a, batch_size, shuffle, drop_last, seed, min_batch, rank, world_size,
-                       a)  # fmt: skip
+    sampler = _Batches(b - a, batch_size, shuffle, drop_last, seed, min_batch, rank, world_size, a)
     return DataLoader(
         reader,
         batch_size=None,

@@ -44,10 +44,23 @@ from .launch import (
 )
 
 __all__ = [  # the launcher's environment is read in .launch (no torch); named here too
-    "AGENT_STORE", "COLLECTIVE_DEFAULT_MIN", "COLLECTIVE_ENV", "LAUNCH_VARS", "RENDEZVOUS_DEFAULT_S",
-    "RENDEZVOUS_ENV", "SINGLE", "START_HINT", "Dist", "LaunchInfo", "current", "dist_timeouts",
-    "distributed", "launch_env", "launch_info", "take_local_rank_arg",
-]  # fmt: skip
+    "AGENT_STORE",
+    "COLLECTIVE_DEFAULT_MIN",
+    "COLLECTIVE_ENV",
+    "LAUNCH_VARS",
+    "RENDEZVOUS_DEFAULT_S",
+    "RENDEZVOUS_ENV",
+    "SINGLE",
+    "START_HINT",
+    "Dist",
+    "LaunchInfo",
+    "current",
+    "dist_timeouts",
+    "distributed",
+    "launch_env",
+    "launch_info",
+    "take_local_rank_arg",
+]
 
 
 @dataclass(frozen=True)
@@ -250,10 +263,12 @@ def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_m
         timeout = datetime.timedelta(minutes=collective_min)
         store.set_timeout(timeout)
         dist.init_process_group(
-            backend, store=dist.PrefixStore("default_pg", store),
-            rank=rank, world_size=world,
+            backend,
+            store=dist.PrefixStore("default_pg", store),
+            rank=rank,
+            world_size=world,
             timeout=timeout,
-        )  # fmt: skip
+        )
 
 
 @contextlib.contextmanager

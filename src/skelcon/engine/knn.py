@@ -28,8 +28,15 @@ def knn_predict(
     is ``cosine`` or ``euclidean`` (negative distance). The ``(chunk, N)`` similarity
     matrix is computed ``chunk_size`` test rows at a time on the features' device.
     """
-    scores = knn_scores(train_feats, train_labels, test_feats, k=k, similarity=similarity,
-                        chunk_size=chunk_size, num_classes=num_classes)  # fmt: skip
+    scores = knn_scores(
+        train_feats,
+        train_labels,
+        test_feats,
+        k=k,
+        similarity=similarity,
+        chunk_size=chunk_size,
+        num_classes=num_classes,
+    )
     return scores.argmax(1)  # the kNN label is the one row entry at +inf
 
 

@@ -84,14 +84,19 @@ def launch_info(
     if not env.get("WORLD_SIZE", "").strip():
         return SINGLE_PROCESS
     start = START_HINT.format(command=command)
-    how = (f"start several processes with {start}, or unset WORLD_SIZE for one process"
-           if check else None)  # fmt: skip
+    how = (
+        f"start several processes with {start}, or unset WORLD_SIZE for one process"
+        if check
+        else None
+    )
     world = _env_int("WORLD_SIZE", env, 1, None, how) or 1
     if world == 1:
         return SINGLE_PROCESS
     if check:
-        how = (f"start the {world} processes with {start.replace('=N', f'={world}')} (it sets "
-               "RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT), or unset WORLD_SIZE for one process")  # fmt: skip
+        how = (
+            f"start the {world} processes with {start.replace('=N', f'={world}')} (it sets "
+            "RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT), or unset WORLD_SIZE for one process"
+        )
         for name in LAUNCH_VARS:
             if not env.get(name, "").strip():
                 raise SkelconError(f"WORLD_SIZE={world} is set but {name} is not; {how}")

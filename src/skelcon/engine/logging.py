@@ -39,9 +39,10 @@ class MetricsLogger:
         if not self.path.exists():
             return
         keep = [
-            line for line in self.path.read_text().splitlines()
+            line
+            for line in self.path.read_text().splitlines()
             if line.strip() and json.loads(line).get("step", 0) <= step
-        ]  # fmt: skip
+        ]
         self.path.write_text("".join(line + "\n" for line in keep))
 
     def close(self) -> None:

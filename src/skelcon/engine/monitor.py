@@ -39,9 +39,13 @@ class KnnMonitor:
 
     @classmethod
     def for_run(
-        cls, cfg: MonitorConfig, data: str | os.PathLike[str], benchmark: str, train: PreparedSplit,
+        cls,
+        cfg: MonitorConfig,
+        data: str | os.PathLike[str],
+        benchmark: str,
+        train: PreparedSplit,
         out_len: int,
-    ) -> tuple[KnnMonitor | None, str]:  # fmt: skip
+    ) -> tuple[KnnMonitor | None, str]:
         """``(monitor, "")`` or ``(None, why not)`` for pre-training on ``train``."""
         if cfg.every <= 0:
             return None, "monitor.every is 0"
@@ -81,10 +85,15 @@ class KnnMonitor:
 
         n_train, n_test = len(self.train), len(self.test)
         reps = "+".join(encoders)
-        bar = tqdm(total=len(encoders) * (n_train + n_test), unit="clip", leave=False,
-                   disable=not progress, file=sys.stderr,
-                   desc=f"kNN monitor: {reps} features of {n_train} train + {n_test} test "
-                        f"clips (x{len(encoders)} encoders)")  # fmt: skip
+        bar = tqdm(
+            total=len(encoders) * (n_train + n_test),
+            unit="clip",
+            leave=False,
+            disable=not progress,
+            file=sys.stderr,
+            desc=f"kNN monitor: {reps} features of {n_train} train + {n_test} test "
+            f"clips (x{len(encoders)} encoders)",
+        )
         out, done, t0 = {}, 0, time.monotonic()
 
         def tick(n: int) -> None:
@@ -95,15 +104,23 @@ class KnnMonitor:
         try:
             for rep, enc in encoders.items():
                 bs = self.cfg.batch_size
-                tr_x, tr_y = extract_features(enc, self.train, crop, device, batch_size=bs,
-                                              progress=False, tick=tick)  # fmt: skip
+                tr_x, tr_y = extract_features(
+                    enc, self.train, crop, device, batch_size=bs, progress=False, tick=tick
+                )
                 bar.update(done + n_train - bar.n)  # exact after each split (shards under DDP)
-                te_x, te_y = extract_features(enc, self.test, crop, device, batch_size=bs,
-                                              progress=False, tick=tick)  # fmt: skip
+                te_x, te_y = extract_features(
+                    enc, self.test, crop, device, batch_size=bs, progress=False, tick=tick
+                )
                 done += n_train + n_test
                 bar.update(done - bar.n)
-                out[f"knn/{rep}"] = knn_accuracy(tr_x, tr_y, te_x, te_y, k=self.cfg.knn_k,
-                                                 num_classes=int(self.train.meta["num_classes"]))  # fmt: skip
+                out[f"knn/{rep}"] = knn_accuracy(
+                    tr_x,
+                    tr_y,
+                    te_x,
+                    te_y,
+                    k=self.cfg.knn_k,
+                    num_classes=int(self.train.meta["num_classes"]),
+                )
         finally:
             bar.close()
         return out

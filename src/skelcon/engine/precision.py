@@ -43,8 +43,9 @@ class Precision:
     loss scaling for fp16). Raises :class:`SkelconError` for an unknown mode.
     """
 
-    def __init__(self, mode: str, device: torch.device, tf32: bool = True, *,
-                 emulated: bool = False):  # fmt: skip
+    def __init__(
+        self, mode: str, device: torch.device, tf32: bool = True, *, emulated: bool = False
+    ):
         if mode not in PRECISIONS:
             raise SkelconError(f"precision {mode!r} is not valid (valid: {', '.join(PRECISIONS)})")
         self.mode = mode
@@ -53,8 +54,12 @@ class Precision:
         # most CPUs) PyTorch emulates it, 20-40x slower than fp32 (docs/scaling.md): the
         # fastest path there is fp32, said once by notes(). ``emulated=True`` keeps the
         # low precision anyway (tests of its numerics).
-        self.fallback = (self.device.type == "cpu" and mode != "fp32" and not emulated
-                         and not native_cpu_precision(mode))  # fmt: skip
+        self.fallback = (
+            self.device.type == "cpu"
+            and mode != "fp32"
+            and not emulated
+            and not native_cpu_precision(mode)
+        )
         self.dtype = None if self.fallback else DTYPES[mode]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         if self.device.type == "cuda":

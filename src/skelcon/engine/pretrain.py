@@ -61,10 +61,21 @@ if TYPE_CHECKING:
     from ..contrast import SkeletonMoCo
 
 __all__ = [  # names that lived here before engine.resume and engine.plan, still importable
-    "RESUME_MUST_MATCH", "EpochStats", "Run", "cap_queue", "check_world", "end_epoch",
-    "load_resume", "pretrain", "resume_command", "setup", "stretch_epochs",
-    "stretch_to_min_steps", "train_one_epoch", "wrap_ddp",
-]  # fmt: skip
+    "RESUME_MUST_MATCH",
+    "EpochStats",
+    "Run",
+    "cap_queue",
+    "check_world",
+    "end_epoch",
+    "load_resume",
+    "pretrain",
+    "resume_command",
+    "setup",
+    "stretch_epochs",
+    "stretch_to_min_steps",
+    "train_one_epoch",
+    "wrap_ddp",
+]
 
 SAVE_LAST_STEPS = 20  # last.pt at least every this many steps, and after every epoch of more
 # for tests: end a call after this many epochs, as an interruption would (None: never);
@@ -102,8 +113,10 @@ class Run:
     def nets(self) -> dict[str, nn.Module]:
         """The query encoders and heads, by name: what the NaN/Inf guards look into."""
         reps = self.cfg.representations
-        return {**{f"{r} encoder": self.model.query_encoders[r] for r in reps},
-                **{f"{r} head": self.model.query_heads[r] for r in reps}}  # fmt: skip
+        return {
+            **{f"{r} encoder": self.model.query_encoders[r] for r in reps},
+            **{f"{r} head": self.model.query_heads[r] for r in reps},
+        }
 
 
 @dataclass(frozen=True)
@@ -157,8 +170,17 @@ def pretrain(
     with distributed(cfg.device) as (world, device):
         lock = output_lock(out, "pretrain") if world.is_main else contextlib.nullcontext()
         with lock:
-            run = setup(cfg, data, benchmark, out, world, device, resume=resume or
-                        resume_from is not None, resume_from=resume_from, progress=progress)  # fmt: skip
+            run = setup(
+                cfg,
+                data,
+                benchmark,
+                out,
+                world,
+                device,
+                resume=resume or resume_from is not None,
+                resume_from=resume_from,
+                progress=progress,
+            )
             return out if run is None else _pretrain(run)
 
 
@@ -182,8 +204,9 @@ def _pretrain(run: Run) -> Path:
         steps = cfg.epochs * run.steps_per_epoch
         tips = levers(steps, run.views.coords == 2, run.views.temporal)
         right = reachable(run.split.labels, run.monitor.test.labels)[0]
-        conclude(run.out, len(run.monitor.test), steps, echo=run.echo, tips=tips,
-                 reachable=right)  # verdict.json  # fmt: skip
+        conclude(
+            run.out, len(run.monitor.test), steps, echo=run.echo, tips=tips, reachable=right
+        )  # verdict.json
     return run.out
 
 
@@ -195,11 +218,17 @@ def train_one_epoch(run: Run, epoch: int) -> EpochStats:
     torch.manual_seed(es)  # dropout and any other global draws
     aug_gen = torch.Generator(device=device).manual_seed(es)
     loader = batch_loader(  # global batches from (seed, epoch); this rank's part
-        run.split, cfg.batch_size, shuffle=True, drop_last=True,
-        seed=epoch_seed(cfg.seed, epoch), num_workers=cfg.num_workers,
-        pin_memory=device.type == "cuda", rank=world.rank, world_size=world.world_size,
+        run.split,
+        cfg.batch_size,
+        shuffle=True,
+        drop_last=True,
+        seed=epoch_seed(cfg.seed, epoch),
+        num_workers=cfg.num_workers,
+        pin_memory=device.type == "cuda",
+        rank=world.rank,
+        world_size=world.world_size,
         with_index=True,  # each clip's index: its own older keys are not its negatives
-    )  # fmt: skip
+    )
     run.model.train()
     t0, seen, total = time.time(), 0, 0.0
     run.progress.epoch(epoch)
@@ -213,8 +242,14 @@ def train_one_epoch(run: Run, epoch: int) -> EpochStats:
     return EpochStats(total, max(len(loader), 1), seen, time.time() - t0)
 
 
-def train_step(run: Run, epoch: int, i: int, batches: int, batch: Iterable[torch.Tensor],
-               aug_gen: torch.Generator) -> float:  # fmt: skip
+def train_step(
+    run: Run,
+    epoch: int,
+    i: int,
+    batches: int,
+    batch: Iterable[torch.Tensor],
+    aug_gen: torch.Generator,
+) -> float:
     """Batch ``i`` of ``batches`` of epoch ``epoch``: one optimiser step; returns the loss
     of the global batch. One device-to-host sync (that loss, before ``backward``: a NaN
     or Inf stops the run there, nothing of the step applied), another at logged steps."""
@@ -232,20 +267,31 @@ def train_step(run: Run, epoch: int, i: int, batches: int, batch: Iterable[torch
     step = epoch * run.steps_per_epoch + i + 1
     value = run.world.mean(loss.detach()).item()  # of the global batch, on every rank
     if not math.isfinite(value):
-        guard_loss(value, stats, modules=run.nets, advice=run.report.advice(),
-                   where=f"step {step} (epoch {epoch + 1}, batch {i + 1} of {batches})")  # fmt: skip
+        guard_loss(
+            value,
+            stats,
+            modules=run.nets,
+            advice=run.report.advice(),
+            where=f"step {step} (epoch {epoch + 1}, batch {i + 1} of {batches})",
+        )
     run.amp.step(loss, run.optimizer)
     final = epoch + 1 == cfg.epochs and i + 1 == batches
     if cfg.log_every and (step % cfg.log_every == 0 or final):  # global steps
         # every rank: the statistics of the global batch, one all_reduce
-        run.logger.log(step, loss=value, lr=run.optimizer.param_groups[0]["lr"],
-                       epoch=epoch + 1, key_momentum=run.model.momentum,
-                       **run.world.mean_stats(stats))  # fmt: skip
+        run.logger.log(
+            step,
+            loss=value,
+            lr=run.optimizer.param_groups[0]["lr"],
+            epoch=epoch + 1,
+            key_momentum=run.model.momentum,
+            **run.world.mean_stats(stats),
+        )
     return value
 
 
-def end_epoch(run: Run, epoch: int, stats: EpochStats, stop: StopSignals, *,
-              save_last: bool = False) -> None:  # fmt: skip
+def end_epoch(
+    run: Run, epoch: int, stats: EpochStats, stop: StopSignals, *, save_last: bool = False
+) -> None:
     """After epoch ``epoch`` (0-based): its line and metrics, the kNN monitor when due,
     then ``last.pt`` (every :attr:`Run.save_last_every` epochs, after the last, or
     ``save_last``) and ``epoch_NNNN.pt`` every ``save_every`` epochs (rank 0 writes),
@@ -279,17 +325,32 @@ def measure(run: Run, epoch: int) -> None:
     if run.monitor is None or not run.monitor.due(epoch, run.cfg.epochs):
         return
     with run.progress.monitor_pass(epoch):  # its own bar; not in the training speed
-        knn = run.monitor.measure(dict(run.model.query_encoders), run.device, progress=run.echo,
-                                  speed=run.progress.monitor_speed)  # fmt: skip
+        knn = run.monitor.measure(
+            dict(run.model.query_encoders),
+            run.device,
+            progress=run.echo,
+            speed=run.progress.monitor_speed,
+        )
     run.logger.log(epoch * run.steps_per_epoch, epoch=epoch, **knn)
     if run.echo:
-        tqdm.write(f"epoch {epoch}  kNN top-1 " + "  ".join(
-            f"{k.split('/')[1]} {v:.1f}%" for k, v in knn.items()))  # fmt: skip
+        tqdm.write(
+            f"epoch {epoch}  kNN top-1 "
+            + "  ".join(f"{k.split('/')[1]} {v:.1f}%" for k, v in knn.items())
+        )
 
 
-def setup(cfg: PretrainConfig, data: str | os.PathLike[str], benchmark: str, out: Path,
-          world: Dist, device: torch.device, *, resume: bool,
-          resume_from: str | os.PathLike[str] | None, progress: bool) -> Run | None:  # fmt: skip
+def setup(
+    cfg: PretrainConfig,
+    data: str | os.PathLike[str],
+    benchmark: str,
+    out: Path,
+    world: Dist,
+    device: torch.device,
+    *,
+    resume: bool,
+    resume_from: str | os.PathLike[str] | None,
+    progress: bool,
+) -> Run | None:
     """Everything the loop needs, in the order that fixes the run's random draws: the
     data (checked, the recipe fitted to it), the model and optimizer from ``cfg.seed``,
     the resumed state, the output directory, logger, progress, views and monitor.
@@ -307,8 +368,11 @@ def setup(cfg: PretrainConfig, data: str | os.PathLike[str], benchmark: str, out
         start_epoch = restore(ckpt, model, optimizer, amp, resume_from or out / "last.pt")
         if start_epoch >= cfg.epochs:
             if world.is_main:  # also with --quiet: the one line that says nothing was done
-                print(f"skelcon: {out} is complete ({start_epoch} of {cfg.epochs} epochs); "
-                      "nothing to resume", file=sys.stderr)  # fmt: skip
+                print(
+                    f"skelcon: {out} is complete ({start_epoch} of {cfg.epochs} epochs); "
+                    "nothing to resume",
+                    file=sys.stderr,
+                )
             return None
     elif (out / "last.pt").exists():
         raise SkelconError(
@@ -328,13 +392,38 @@ def setup(cfg: PretrainConfig, data: str | os.PathLike[str], benchmark: str, out
     views = ViewMaker.from_config(cfg.augment, coords=coord_count(channels_of(split.meta)))
     monitor = attach_monitor(cfg, data, benchmark, split, shown, echo)
     report = RunReport(cfg, data, benchmark, out, start_epoch, resume_from)
-    return Run(cfg, data, benchmark, out, world, device, split, spec, model, trainer, optimizer,
-               amp, views, monitor, logger, shown, report, start_epoch, steps_per_epoch,
-               max(SAVE_LAST_STEPS // steps_per_epoch, 1), echo)  # fmt: skip
+    return Run(
+        cfg,
+        data,
+        benchmark,
+        out,
+        world,
+        device,
+        split,
+        spec,
+        model,
+        trainer,
+        optimizer,
+        amp,
+        views,
+        monitor,
+        logger,
+        shown,
+        report,
+        start_epoch,
+        steps_per_epoch,
+        max(SAVE_LAST_STEPS // steps_per_epoch, 1),
+        echo,
+    )
 
 
-def training_data(cfg: PretrainConfig, data: str | os.PathLike[str], benchmark: str,
-                  world: Dist, device: torch.device) -> tuple[PreparedSplit, DataSpec, list[str]]:  # fmt: skip
+def training_data(
+    cfg: PretrainConfig,
+    data: str | os.PathLike[str],
+    benchmark: str,
+    world: Dist,
+    device: torch.device,
+) -> tuple[PreparedSplit, DataSpec, list[str]]:
     """The training split, its :class:`DataSpec`, and the notes of fitting ``cfg`` to it
     (said once a resume has been accepted); refuses data and configs that cannot run."""
     split = load_prepared(data, benchmark, "train")
@@ -347,8 +436,9 @@ def training_data(cfg: PretrainConfig, data: str | os.PathLike[str], benchmark: 
     return split, spec, [n for n in notes if n]
 
 
-def prepare_model(cfg: PretrainConfig, model: SkeletonMoCo, amp: Precision,
-                  world: Dist) -> torch.optim.Optimizer:  # fmt: skip
+def prepare_model(
+    cfg: PretrainConfig, model: SkeletonMoCo, amp: Precision, world: Dist
+) -> torch.optim.Optimizer:
     """Precision, SyncBatchNorm and compilation of ``model`` as ``cfg`` says; its SGD."""
     apply_precision(model, amp)
     if cfg.sync_bn and world.enabled:
@@ -373,8 +463,14 @@ def prepare_out(cfg: PretrainConfig, out: Path, start_epoch: int) -> None:
         shutil.rmtree(out / "tb", ignore_errors=True)
 
 
-def attach_monitor(cfg: PretrainConfig, data: str | os.PathLike[str], benchmark: str,
-                   split: PreparedSplit, shown: RunProgress, echo: bool) -> KnnMonitor | None:  # fmt: skip
+def attach_monitor(
+    cfg: PretrainConfig,
+    data: str | os.PathLike[str],
+    benchmark: str,
+    split: PreparedSplit,
+    shown: RunProgress,
+    echo: bool,
+) -> KnnMonitor | None:
     """The kNN monitor of the run (``None``: off or impossible, said with ``echo``); its
     passes still due count in the time left."""
     monitor, why_not = KnnMonitor.for_run(cfg.monitor, data, benchmark, split, cfg.augment.out_len)

@@ -114,8 +114,15 @@ class RunProgress:
         self.monitor_s: list[float] = []  # seconds of each pass run so far
         self.pass_began: float | None = None  # when the monitor pass under way began
         self.estimated = False  # whether the estimate from the monitor's speed was made
-        self.bar = _Bar(total=self.total, initial=self.done, unit="step", leave=False,
-                        disable=not enabled, bar_format=BAR_FORMAT, file=sys.stderr)  # fmt: skip
+        self.bar = _Bar(
+            total=self.total,
+            initial=self.done,
+            unit="step",
+            leave=False,
+            disable=not enabled,
+            bar_format=BAR_FORMAT,
+            file=sys.stderr,
+        )
         self.bar.run = self
 
     def epoch(self, epoch: int) -> None:
@@ -176,8 +183,14 @@ class RunProgress:
         left = (self.total - self.done) * step_s + self.monitor_left()
         if left > LONG_RUN_S:
             knn_s = self.monitor_left()
-            knn = (f" ({duration(knn_s)} of it the {len(self.monitor_due)} kNN monitor "
-                   "passes still due)") if knn_s else ""  # fmt: skip
+            knn = (
+                (
+                    f" ({duration(knn_s)} of it the {len(self.monitor_due)} kNN monitor "
+                    "passes still due)"
+                )
+                if knn_s
+                else ""
+            )
             self.note(
                 f"at {self.cfg.batch_size / step_s:.1f} samples/s on this CPU{how} the rest "
                 f"of this run takes about {duration(left)}{knn}; --config cpu_small is the "
@@ -245,8 +258,10 @@ class RunProgress:
             left_s = self.left()
             more = (self.done < self.total or self.monitor_left() > 0) and not math.isnan(left_s)
             left = f"  about {duration(left_s)} left" if more else ""
-            tqdm.write(f"epoch {epoch}/{self.cfg.epochs}  loss {loss:.4f}  "
-                       f"{samples_per_s:.0f} samples/s{left}")  # fmt: skip
+            tqdm.write(
+                f"epoch {epoch}/{self.cfg.epochs}  loss {loss:.4f}  "
+                f"{samples_per_s:.0f} samples/s{left}"
+            )
 
     def close(self) -> None:
         self.bar.close()

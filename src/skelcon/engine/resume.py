@@ -24,8 +24,15 @@ from .precision import Precision
 # what a resumed run must share with its checkpoint (everything that shapes the weights;
 # epochs may grow under a step schedule, not under cosine ones, which depend on it)
 RESUME_MUST_MATCH = (
-    "preset", "seq_init", "representations", "moco", "augment", "batch_size", "seed", "optim",
-)  # fmt: skip
+    "preset",
+    "seq_init",
+    "representations",
+    "moco",
+    "augment",
+    "batch_size",
+    "seed",
+    "optim",
+)
 
 
 def resume_mismatch(
@@ -50,8 +57,12 @@ def torchrun_prefix() -> list[str]:
     if not info.enabled:
         return []
     nodes = info.nodes
-    return ["torchrun", *([f"--nnodes={nodes}", "<rendezvous flags>"] if nodes > 1 else []),
-            f"--nproc_per_node={info.local_world_size}", "-m"]  # fmt: skip
+    return [
+        "torchrun",
+        *([f"--nnodes={nodes}", "<rendezvous flags>"] if nodes > 1 else []),
+        f"--nproc_per_node={info.local_world_size}",
+        "-m",
+    ]
 
 
 def resume_command(
@@ -62,8 +73,17 @@ def resume_command(
 ) -> str:
     """The ``skelcon pretrain ... --resume`` (or ``--resume-from FILE``) line for a run;
     under torchrun, the ``torchrun ... -m skelcon pretrain ...`` line."""
-    cmd = [*torchrun_prefix(), "skelcon", "pretrain", "--data", str(data),
-           "--benchmark", benchmark, "--out", str(out)]  # fmt: skip
+    cmd = [
+        *torchrun_prefix(),
+        "skelcon",
+        "pretrain",
+        "--data",
+        str(data),
+        "--benchmark",
+        benchmark,
+        "--out",
+        str(out),
+    ]
     cmd += ["--resume-from", str(resume_from)] if resume_from is not None else ["--resume"]
     return shlex.join(cmd)
 
@@ -93,15 +113,18 @@ def newest_intact(out: str | os.PathLike[str]) -> tuple[Path, int] | None:
     return None
 
 
-def _intact_hint(out: str | os.PathLike[str], data: str | os.PathLike[str], benchmark: str,
-                 fresh: str) -> str:  # fmt: skip
+def _intact_hint(
+    out: str | os.PathLike[str], data: str | os.PathLike[str], benchmark: str, fresh: str
+) -> str:
     """What to do when ``last.pt`` cannot be used: resume from the newest intact
     ``epoch_NNNN.pt`` (its line), else ``fresh``."""
     good = newest_intact(out)
     if good is None:
         return f"no intact epoch_NNNN.pt beside it either; {fresh}"
-    return (f"the newest intact checkpoint is {good[0]} (epoch {good[1]}); resume from "
-            f"it with: {resume_command(data, benchmark, out, good[0])}")  # fmt: skip
+    return (
+        f"the newest intact checkpoint is {good[0]} (epoch {good[1]}); resume from "
+        f"it with: {resume_command(data, benchmark, out, good[0])}"
+    )
 
 
 def load_resume(
@@ -123,8 +146,10 @@ def load_resume(
         )
     last = Path(out) / "last.pt"
     if not last.exists():  # nothing to continue: a run without --resume starts it here
-        raise SkelconError(f"{out} has no last.pt to resume; " + _intact_hint(
-            out, data, benchmark, "run without --resume to start it"))  # fmt: skip
+        raise SkelconError(
+            f"{out} has no last.pt to resume; "
+            + _intact_hint(out, data, benchmark, "run without --resume to start it")
+        )
     try:
         return check_finite(
             load_checkpoint(last, map_location=map_location, require=RESUME_ENTRIES), last
@@ -135,8 +160,9 @@ def load_resume(
         raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint}") from None
 
 
-def _data_difference(ckpt: Mapping[str, Any], benchmark: str, spec: DataSpec,
-                     split: PreparedSplit) -> str | None:  # fmt: skip
+def _data_difference(
+    ckpt: Mapping[str, Any], benchmark: str, spec: DataSpec, split: PreparedSplit
+) -> str | None:
     """How the training data of ``ckpt`` differ from ``split`` (``None``: they do not)."""
     if ckpt.get("benchmark") != benchmark:
         return f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
@@ -155,8 +181,14 @@ def _data_difference(ckpt: Mapping[str, Any], benchmark: str, spec: DataSpec,
     return diff
 
 
-def check_resume(ckpt: Mapping[str, Any], cfg: PretrainConfig, benchmark: str,
-                 spec: DataSpec, split: PreparedSplit, out: Path) -> None:  # fmt: skip
+def check_resume(
+    ckpt: Mapping[str, Any],
+    cfg: PretrainConfig,
+    benchmark: str,
+    spec: DataSpec,
+    split: PreparedSplit,
+    out: Path,
+) -> None:
     """Refuse to resume ``ckpt`` with another config or other data, naming what changed.
 
     Compared: the config keys that shape the weights (:data:`RESUME_MUST_MATCH`, and the
@@ -185,8 +217,13 @@ def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
         return saved
 
 
-def restore(ckpt: Mapping[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-            amp: Precision, checkpoint: str | os.PathLike[str]) -> int:  # fmt: skip
+def restore(
+    ckpt: Mapping[str, Any],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    amp: Precision,
+    checkpoint: str | os.PathLike[str],
+) -> int:
     """Load a resumed run's weights, optimizer, loss-scaler and RNG states from ``ckpt``
     (read from ``checkpoint``); returns the epochs it had finished."""
     load_weights(model, ckpt["model"], checkpoint=checkpoint, what="model of this run")
@@ -205,9 +242,15 @@ class RunReport:
     the NaN/Inf lines.
     """
 
-    def __init__(self, cfg: PretrainConfig, data: str | os.PathLike[str], benchmark: str,
-                 out: Path, start_epoch: int,
-                 resume_from: str | os.PathLike[str] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        cfg: PretrainConfig,
+        data: str | os.PathLike[str],
+        benchmark: str,
+        out: Path,
+        start_epoch: int,
+        resume_from: str | os.PathLike[str] | None = None,
+    ):
         self.epochs = cfg.epochs
         self.data, self.benchmark, self.out = data, benchmark, out
         self.start_epoch = start_epoch
@@ -241,8 +284,11 @@ class RunReport:
         if held is None:
             then = "run the same command again to start"
         else:
-            line = resume_command(self.data, self.benchmark, self.out,
-                                  None if held == self.last else held)  # fmt: skip
+            line = resume_command(
+                self.data, self.benchmark, self.out, None if held == self.last else held
+            )
             then = f"resume with: {line}"
-        return (f"pretrain stopped by {sig} during epoch {self.done + 1} of {self.epochs}; "
-                f"{self.kept()}; {then}")  # fmt: skip
+        return (
+            f"pretrain stopped by {sig} during epoch {self.done + 1} of {self.epochs}; "
+            f"{self.kept()}; {then}"
+        )

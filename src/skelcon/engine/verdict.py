@@ -85,15 +85,24 @@ class Verdict:
             f"({self.gain:+.1f} points over its own random init at epoch 0; {self.n_test} test "
             f"clips: a point is {self.n_test / 100:.2f} clips, one clip {self.clip_points:.2f} "
             f"points; the noise band +/-{self.noise:.1f} points"
-            + (f"; only {self.reachable} of {self.n_test} test clips have a class seen in "
-               f"training: top-1 at most {self.ceiling:.1f} %" if self.ceiling < 100 else "")
+            + (
+                f"; only {self.reachable} of {self.n_test} test clips have a class seen in "
+                f"training: top-1 at most {self.ceiling:.1f} %"
+                if self.ceiling < 100
+                else ""
+            )
             + f"): {self.status}"
-        )  # fmt: skip
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "gain": round(self.gain, 3), "noise": round(self.noise, 3),
-                "points_per_clip": round(self.clip_points, 4),
-                "clips_per_point": round(self.n_test / 100, 4), "status": self.status}  # fmt: skip
+        return {
+            **asdict(self),
+            "gain": round(self.gain, 3),
+            "noise": round(self.noise, 3),
+            "points_per_clip": round(self.clip_points, 4),
+            "clips_per_point": round(self.n_test / 100, 4),
+            "status": self.status,
+        }
 
 
 def judge(
@@ -133,13 +142,17 @@ def advice(verdicts: list[Verdict], steps: int, levers: Sequence[str] = ()) -> s
     if not bad:
         return ""
     if any(v.status == UNREACHABLE for v in verdicts):
-        return (f"none of the {verdicts[0].n_test} test clips has a class that occurs in the "
-                "training split, so kNN cannot tell whether pre-training paid off; judge it on "
-                "a benchmark whose test classes are trained on (skelcon prepare names them)")  # fmt: skip
+        return (
+            f"none of the {verdicts[0].n_test} test clips has a class that occurs in the "
+            "training split, so kNN cannot tell whether pre-training paid off; judge it on "
+            "a benchmark whose test classes are trained on (skelcon prepare names them)"
+        )
     if any(v.status == TOO_FEW for v in verdicts):
         n = verdicts[0].n_test
-        return (f"the {n} test clips cannot tell whether pre-training paid off for "
-                f"{', '.join(bad)}; judge it on a larger test split (skelcon eval knn|linear)")  # fmt: skip
+        return (
+            f"the {n} test clips cannot tell whether pre-training paid off for "
+            f"{', '.join(bad)}; judge it on a larger test split (skelcon eval knn|linear)"
+        )
     try_ = f"; try {' or '.join(levers)}" if levers else ""
     return (
         f"pre-training did not pay off for {', '.join(bad)} in {steps} steps{try_}; see "
@@ -158,8 +171,15 @@ def levers(steps: int, two_d: bool, cropped: bool) -> list[str]:
     return out
 
 
-def conclude(run: str | os.PathLike[str], n_test: int, steps: int, *, echo: bool = True,
-             tips: Sequence[str] = (), reachable: int | None = None) -> list[Verdict]:  # fmt: skip
+def conclude(
+    run: str | os.PathLike[str],
+    n_test: int,
+    steps: int,
+    *,
+    echo: bool = True,
+    tips: Sequence[str] = (),
+    reachable: int | None = None,
+) -> list[Verdict]:
     """Judge a finished run from its ``metrics.jsonl``; write ``run/verdict.json``
     (atomically) and, with ``echo``, print one line per encoder and a warning naming the
     encoders that did not pay off (stderr). ``reachable``: the test clips whose class occurs
@@ -168,8 +188,12 @@ def conclude(run: str | os.PathLike[str], n_test: int, steps: int, *, echo: bool
     if not verdicts:
         return verdicts
     rule = " ".join(__doc__.split("\n\n")[1].replace("``", "").split())
-    doc = {"steps": steps, "n_test": n_test, "rule": rule,
-           "encoders": {v.rep: v.to_dict() for v in verdicts}}  # fmt: skip
+    doc = {
+        "steps": steps,
+        "n_test": n_test,
+        "rule": rule,
+        "encoders": {v.rep: v.to_dict() for v in verdicts},
+    }
     text = json.dumps(doc, indent=1)
     atomic_write(Path(run) / "verdict.json", lambda p: p.write_text(text))
     if echo:

@@ -87,8 +87,9 @@ def extract_crop_bank(
     bank = torch.empty(k, n, int(encoder.feature_dim), device=device)
     labels = torch.empty(n, dtype=torch.long, device=device)
     gen = torch.Generator(device=device).manual_seed(bank_seed(seed))
-    bar = tqdm(total=k * n, desc=f"crop bank (K={k})", unit="crop", disable=not progress,
-               leave=False)  # fmt: skip
+    bar = tqdm(
+        total=k * n, desc=f"crop bank (K={k})", unit="crop", disable=not progress, leave=False
+    )
     start = 0
     for x, nf, y in batch_loader(split, batch_size, shuffle=False):
         x, nf = x.to(device), nf.to(device)

@@ -127,9 +127,11 @@ def finetune(
     nets = _named_modules(encoder, representation) | {"classifier head": head}
 
     def stopped(sig: str) -> str:
-        return (f"fine-tuning ({desc}) stopped by {sig} during epoch {len(losses) + 1} of "
-                f"{cfg.epochs}; fine-tuning keeps no checkpoints, so nothing of this run was "
-                "saved; run the same command again")  # fmt: skip
+        return (
+            f"fine-tuning ({desc}) stopped by {sig} during epoch {len(losses) + 1} of "
+            f"{cfg.epochs}; fine-tuning keeps no checkpoints, so nothing of this run was "
+            "saved; run the same command again"
+        )
 
     bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False)
     with StopSignals(stopped):
@@ -147,8 +149,13 @@ def finetune(
                     x, nf, out_len=out_len, l_min=cfg.crop_min, generator=gen
                 )
                 loss = F.cross_entropy(head(encoder(view)), y)
-                guard_loss(loss, {"loss/cross_entropy": loss}, modules=nets, advice="lower lr",
-                           where=f"{desc} step {i + 1} of epoch {epoch + 1}")  # fmt: skip
+                guard_loss(
+                    loss,
+                    {"loss/cross_entropy": loss},
+                    modules=nets,
+                    advice="lower lr",
+                    where=f"{desc} step {i + 1} of epoch {epoch + 1}",
+                )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -221,8 +228,10 @@ def transfer_keys(rep: str, source: dict, target: dict) -> list[str]:
     was, now = channel_names(source), channel_names(target)
     if ok and was != now:  # same C, other meaning: x, y, score is not x, y, z
         ok = False
-        why = (f"its input channels mean other things ({', '.join(was or ['?'])} vs "
-               f"{', '.join(now or ['?'])}; prepare the data with those channels)")  # fmt: skip
+        why = (
+            f"its input channels mean other things ({', '.join(was or ['?'])} vs "
+            f"{', '.join(now or ['?'])}; prepare the data with those channels)"
+        )
     if not ok:
         raise SkelconError(
             f"cannot transfer the {rep} encoder from {_shape(source)} to {_shape(target)}: {why} "

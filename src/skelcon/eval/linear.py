@@ -125,9 +125,16 @@ def linear_eval(
     elif cfg.crop_bank:
         t0 = time.perf_counter()
         bank = extract_crop_bank(
-            encoder, train, cfg.crop_bank, device, out_len=out_len, crop_min=cfg.crop_min,
-            seed=cfg.seed, batch_size=cfg.batch_size, progress=progress,
-        )  # fmt: skip
+            encoder,
+            train,
+            cfg.crop_bank,
+            device,
+            out_len=out_len,
+            crop_min=cfg.crop_min,
+            seed=cfg.seed,
+            batch_size=cfg.batch_size,
+            progress=progress,
+        )
         bank_info = {
             "k": cfg.crop_bank,
             "bytes": bank_bytes(*bank[0].shape),

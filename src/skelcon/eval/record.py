@@ -84,8 +84,19 @@ class FractionResult:
 
 
 # the fields every writer writes, null or not (the rest are left out when None)
-_ALWAYS = ("protocol", "representation", "dataset", "benchmark", "num_train", "num_test",
-           "reachable_test", "data", "checkpoint", "random_init", "preset")  # fmt: skip
+_ALWAYS = (
+    "protocol",
+    "representation",
+    "dataset",
+    "benchmark",
+    "num_train",
+    "num_test",
+    "reachable_test",
+    "data",
+    "checkpoint",
+    "random_init",
+    "preset",
+)
 
 
 @dataclass(frozen=True)

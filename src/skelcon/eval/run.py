@@ -30,8 +30,23 @@ def _common(checkpoint, representation, data, benchmark, random_init, seed):
     return loaded, train, test
 
 
-def _record(protocol, loaded, data, benchmark, random_init, train, test, *, top1, metrics,
-            cfg, seconds, k=None, similarity=None, **extra) -> dict:  # fmt: skip
+def _record(
+    protocol,
+    loaded,
+    data,
+    benchmark,
+    random_init,
+    train,
+    test,
+    *,
+    top1,
+    metrics,
+    cfg,
+    seconds,
+    k=None,
+    similarity=None,
+    **extra,
+) -> dict:
     """The ``metrics.json`` of a frozen-encoder protocol (an :class:`EvalRecord`)."""
     return EvalRecord(
         protocol=protocol,
@@ -79,14 +94,23 @@ def run_linear(
         loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=progress
     )
     rec = _record(
-        "linear", loaded, data, benchmark, random_init, train, test,
-        top1=res["top1"], metrics=res["metrics"], cfg=cfg, seconds=round(time.time() - t0, 2),
+        "linear",
+        loaded,
+        data,
+        benchmark,
+        random_init,
+        train,
+        test,
+        top1=res["top1"],
+        metrics=res["metrics"],
+        cfg=cfg,
+        seconds=round(time.time() - t0, 2),
         best_epoch_top1_for_comparison_only=res["best_epoch_top1"],
         best_epoch=res["best_epoch"],
         train_input=res["train_input"],
         crop_bank=res["crop_bank"],
         history=res["history"],
-    )  # fmt: skip
+    )
     if current().is_main:  # under torchrun every rank has the same result; rank 0 writes
         write_json(Path(out) / "metrics.json", rec)
     return rec
@@ -116,15 +140,30 @@ def run_knn(
     if len(te_y) == 0:
         raise SkelconError("kNN needs a non-empty test split")
     scores = knn_scores(
-        tr_f, tr_y, te_f, k=cfg.k, similarity=cfg.similarity, chunk_size=cfg.chunk_size,
+        tr_f,
+        tr_y,
+        te_f,
+        k=cfg.k,
+        similarity=cfg.similarity,
+        chunk_size=cfg.chunk_size,
         num_classes=int(train.meta["num_classes"]),
-    )  # fmt: skip
+    )
     metrics = classification_metrics(scores, te_y, class_names(train.meta))
     rec = _record(
-        "knn", loaded, data, benchmark, random_init, train, test, top1=metrics["top1"],
-        metrics=metrics, cfg=cfg, seconds=round(time.time() - t0, 2), k=cfg.k,
+        "knn",
+        loaded,
+        data,
+        benchmark,
+        random_init,
+        train,
+        test,
+        top1=metrics["top1"],
+        metrics=metrics,
+        cfg=cfg,
+        seconds=round(time.time() - t0, 2),
+        k=cfg.k,
         similarity=cfg.similarity,
-    )  # fmt: skip
+    )
     if current().is_main:
         write_json(Path(out) / "metrics.json", rec)
     return rec

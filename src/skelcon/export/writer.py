@@ -42,9 +42,17 @@ INSTALL_HINT = "pip install 'skelcon[export]' (or: pip install onnx onnxscript o
 # version matrix of onnxruntime's compatibility page (each release implements the
 # opset and IR version of the ONNX release it ships with)
 ONNXRUNTIME_SUPPORT = (
-    ("1.10", 15, 8), ("1.12", 16, 8), ("1.13", 17, 8), ("1.14", 18, 8), ("1.15", 19, 9),
-    ("1.17", 20, 9), ("1.18", 21, 10), ("1.21", 22, 10), ("1.22", 22, 11), ("1.23", 23, 11),
-)  # fmt: skip
+    ("1.10", 15, 8),
+    ("1.12", 16, 8),
+    ("1.13", 17, 8),
+    ("1.14", 18, 8),
+    ("1.15", 19, 9),
+    ("1.17", 20, 9),
+    ("1.18", 21, 10),
+    ("1.21", 22, 10),
+    ("1.22", 22, 11),
+    ("1.23", 23, 11),
+)
 # torch's ONNX exporter (torch.export based) writes opset 18 natively; older opsets
 # only through a version conversion that fails for the GRU and graph-conv encoders
 MIN_OPSET = 18
@@ -252,8 +260,11 @@ def export_encoder(
         versions: dict[str, Any] = {}
         if fmt == "onnx":
             v = _onnx_versions(tmp, opset)
-            versions = {"onnx_opset": v["opset"], "onnx_ir_version": v["ir_version"],
-                        "min_onnxruntime": v["min_onnxruntime"]}  # fmt: skip
+            versions = {
+                "onnx_opset": v["opset"],
+                "onnx_ir_version": v["ir_version"],
+                "min_onnxruntime": v["min_onnxruntime"],
+            }
         checked = verify(fmt, tmp, loaded)
         contract = input_contract(
             loaded,

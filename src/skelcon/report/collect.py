@@ -222,10 +222,16 @@ def _results(
     if rec.results is not None:
         # fine-tuning protocols: one entry per label fraction (mean ± std over subsets)
         return [
-            Result(**base, top1=e.mean, std=e.std, fraction=_percent(e.fraction),
-                   runs=len(e.runs) if e.runs is not None else None, source_dataset=src)
+            Result(
+                **base,
+                top1=e.mean,
+                std=e.std,
+                fraction=_percent(e.fraction),
+                runs=len(e.runs) if e.runs is not None else None,
+                source_dataset=src,
+            )
             for e in rec.results
-        ]  # fmt: skip
+        ]
     k = (rec.k if rec.k is not None else 1) if protocol == "knn" else None
     return [Result(**base, top1=rec.top1, k=k, source_dataset=src)]
 

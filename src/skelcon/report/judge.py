@@ -35,9 +35,16 @@ def _lookup_for(
     if protocol in ("finetune", "transfer") and r.fraction not in (None, 100.0):
         return None  # the paper fine-tunes with all labels
     return lookup(
-        protocol, r.dataset_key, r.benchmark, r.representation, pretrain=pre, augment=aug,
-        fraction=r.fraction, k=r.k, source=r.source_dataset,
-    )  # fmt: skip
+        protocol,
+        r.dataset_key,
+        r.benchmark,
+        r.representation,
+        pretrain=pre,
+        augment=aug,
+        fraction=r.fraction,
+        k=r.k,
+        source=r.source_dataset,
+    )
 
 
 def _paper_for(r: Result) -> tuple[PaperNumber | None, bool]:

@@ -19,9 +19,12 @@ WEIGHT_FIELDS = ("preset", "seq_init", "representations", "batch_size", "optim",
 # such a row is matched on them by :func:`~skelcon.paper_numbers.lookup`, so the recipe
 # check leaves them out there.
 ABLATION_FIELDS = (
-    "representations", "augment.temporal", "augment.spatial", "augment.l_min",
+    "representations",
+    "augment.temporal",
+    "augment.spatial",
+    "augment.l_min",
     "augment.jitter_joints",
-)  # fmt: skip
+)
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

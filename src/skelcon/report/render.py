@@ -64,12 +64,34 @@ def to_markdown(results: list[Result], num_files: int) -> str:
 
 
 RECORD_FIELDS = (
-    "path", "protocol", "dataset", "benchmark", "representation", "random_init", "preset",
-    "pretraining", "pretrain_representations", "augmentation", "recipe", "pretrain_epochs",
-    "pretrain_epochs_planned", "eval_epochs", "num_train", "num_test", "fraction", "top1", "std",
-    "runs", "k", "source_dataset", "paper_top1", "paper_std", "paper_table", "paper_comparable",
+    "path",
+    "protocol",
+    "dataset",
+    "benchmark",
+    "representation",
+    "random_init",
+    "preset",
+    "pretraining",
+    "pretrain_representations",
+    "augmentation",
+    "recipe",
+    "pretrain_epochs",
+    "pretrain_epochs_planned",
+    "eval_epochs",
+    "num_train",
+    "num_test",
+    "fraction",
+    "top1",
+    "std",
+    "runs",
+    "k",
+    "source_dataset",
+    "paper_top1",
+    "paper_std",
+    "paper_table",
+    "paper_comparable",
     "paper_not_comparable",
-)  # fmt: skip
+)
 
 
 def to_records(results: list[Result]) -> list[dict[str, Any]]:
@@ -81,35 +103,37 @@ def to_records(results: list[Result]) -> list[dict[str, Any]]:
     for r in sorted(results, key=lambda r: (r.protocol, *_row_key(r))):
         p = r.pretrain if not r.no_pretraining else None
         shown = r.paper if r.comparable else None
-        out.append({
-            "path": r.source,
-            "protocol": r.protocol,
-            "dataset": r.dataset,
-            "benchmark": r.benchmark,
-            "representation": r.representation,
-            "random_init": r.random_init,
-            "preset": r.preset,
-            "pretraining": r.pretraining_text(),
-            "pretrain_representations": "+".join(p.representations) if p else None,
-            "augmentation": p.augment_text() if p else None,
-            "recipe": None if r.no_pretraining else r.recipe_text(),
-            "pretrain_epochs": p.epochs if p else None,
-            "pretrain_epochs_planned": p.planned_epochs if p else None,
-            "eval_epochs": r.eval_epochs(),
-            "num_train": r.num_train,
-            "num_test": r.num_test,
-            "fraction": r.fraction,
-            "top1": r.top1,
-            "std": r.std,
-            "runs": r.runs,
-            "k": r.k,
-            "source_dataset": r.source_dataset,
-            "paper_top1": shown.top1 if shown else None,
-            "paper_std": shown.std if shown else None,
-            "paper_table": r.paper.table if r.paper else None,
-            "paper_comparable": r.comparable,
-            "paper_not_comparable": "; ".join(r.paper_reasons) or None,
-        })  # fmt: skip
+        out.append(
+            {
+                "path": r.source,
+                "protocol": r.protocol,
+                "dataset": r.dataset,
+                "benchmark": r.benchmark,
+                "representation": r.representation,
+                "random_init": r.random_init,
+                "preset": r.preset,
+                "pretraining": r.pretraining_text(),
+                "pretrain_representations": "+".join(p.representations) if p else None,
+                "augmentation": p.augment_text() if p else None,
+                "recipe": None if r.no_pretraining else r.recipe_text(),
+                "pretrain_epochs": p.epochs if p else None,
+                "pretrain_epochs_planned": p.planned_epochs if p else None,
+                "eval_epochs": r.eval_epochs(),
+                "num_train": r.num_train,
+                "num_test": r.num_test,
+                "fraction": r.fraction,
+                "top1": r.top1,
+                "std": r.std,
+                "runs": r.runs,
+                "k": r.k,
+                "source_dataset": r.source_dataset,
+                "paper_top1": shown.top1 if shown else None,
+                "paper_std": shown.std if shown else None,
+                "paper_table": r.paper.table if r.paper else None,
+                "paper_comparable": r.comparable,
+                "paper_not_comparable": "; ".join(r.paper_reasons) or None,
+            }
+        )
     return out
 
 

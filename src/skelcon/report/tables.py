@@ -89,8 +89,14 @@ def _simple_table(title: str, results: list[Result], note: str, *, k: bool = Fal
     cols += ["k", "top-1", "paper", "path"] if k else ["top-1", "paper", "path"]
     rows = []
     for r in sorted(results, key=_row_key):
-        row = [_ds(r.dataset), _bench(r.benchmark), _reps_text(r.representation),
-               _pretraining_cell(r), *_run_cells(r), r.preset or DASH]  # fmt: skip
+        row = [
+            _ds(r.dataset),
+            _bench(r.benchmark),
+            _reps_text(r.representation),
+            _pretraining_cell(r),
+            *_run_cells(r),
+            r.preset or DASH,
+        ]
         if k:
             row.append(str(r.k))
         rows.append(row + [_pct(r.top1), _paper_cell(r), r.source])
@@ -112,8 +118,14 @@ def _semi_table(results: list[Result]) -> _Table:
     rows = []
     for by_f in groups.values():
         r0 = next(iter(by_f.values()))
-        row = [_ds(r0.dataset), _bench(r0.benchmark), _reps_text(r0.representation),
-               _pretraining_cell(r0), *_run_cells(r0), r0.preset or DASH]  # fmt: skip
+        row = [
+            _ds(r0.dataset),
+            _bench(r0.benchmark),
+            _reps_text(r0.representation),
+            _pretraining_cell(r0),
+            *_run_cells(r0),
+            r0.preset or DASH,
+        ]
         for f in fractions:
             r = by_f.get(f)
             row += [_pct(r.top1, r.std) if r else DASH, _paper_cell(r) if r else DASH]
@@ -129,16 +141,41 @@ def _semi_table(results: list[Result]) -> _Table:
 
 
 def _transfer_table(results: list[Result]) -> _Table:
-    cols = ["dataset", "benchmark", "source dataset", "protocol", "representation", "pre-training",
-            *RUN_COLUMNS, "preset", "labels", "top-1", "paper", "path"]  # fmt: skip
+    cols = [
+        "dataset",
+        "benchmark",
+        "source dataset",
+        "protocol",
+        "representation",
+        "pre-training",
+        *RUN_COLUMNS,
+        "preset",
+        "labels",
+        "top-1",
+        "paper",
+        "path",
+    ]
     rows = []
     for r in sorted(results, key=_row_key):
         src = _ds(r.source_dataset) if r.source_dataset and not r.random_init else DASH
         labels = f"{r.fraction:g} %" if r.fraction is not None else "100 %"
         std = r.std if r.runs is not None and r.runs > 1 else None
-        rows.append([_ds(r.dataset), _bench(r.benchmark), src, r.protocol, _reps_text(r.representation),
-                     _pretraining_cell(r, with_source=False), *_run_cells(r), r.preset or DASH,
-                     labels, _pct(r.top1, std), _paper_cell(r), r.source])  # fmt: skip
+        rows.append(
+            [
+                _ds(r.dataset),
+                _bench(r.benchmark),
+                src,
+                r.protocol,
+                _reps_text(r.representation),
+                _pretraining_cell(r, with_source=False),
+                *_run_cells(r),
+                r.preset or DASH,
+                labels,
+                _pct(r.top1, std),
+                _paper_cell(r),
+                r.source,
+            ]
+        )
     note = (
         "Encoder and classifier fine-tuned on the labelled training set of the target dataset; "
         "the source dataset is the one the encoder was pre-trained on (paper Table 4: transfer "
@@ -159,11 +196,29 @@ def _ablation_tables(linear: list[Result]) -> list[_Table]:
         (r.pretrain.augment.normalized(), r.pretrain.jitter_mode, r.pretrain.min_len) for r in known
     }
     if len(augs) > 1:
-        cols = ["dataset", "benchmark", "setting", "crop-resize (l_min)", "shear", "jitter (|j|)",
-                *RUN_COLUMNS, "preset", "top-1", "paper", "path"]  # fmt: skip
+        cols = [
+            "dataset",
+            "benchmark",
+            "setting",
+            "crop-resize (l_min)",
+            "shear",
+            "jitter (|j|)",
+            *RUN_COLUMNS,
+            "preset",
+            "top-1",
+            "paper",
+            "path",
+        ]
         rows = []
-        key = lambda r: (_row_key(r)[:2], not r.pretrain.augment.normalized().temporal,  # noqa: E731
-                         r.pretrain.augment_text(), _row_key(r)[2:])  # fmt: skip
+
+        def key(r):
+            return (
+                _row_key(r)[:2],
+                not r.pretrain.augment.normalized().temporal,
+                r.pretrain.augment_text(),
+                _row_key(r)[2:],
+            )
+
         for r in sorted(known, key=key):
             a = r.pretrain.augment.normalized()
             crop = DASH  # l_min and jitter_joints are None where they play no part
@@ -176,11 +231,21 @@ def _ablation_tables(linear: list[Result]) -> list[_Table]:
                 jit = f"✓ ({a.jitter_joints}" + (
                     ", reference)" if r.pretrain.jitter_mode != "paper" else ")"
                 )
-            rows.append([
-                _ds(r.dataset), _bench(r.benchmark), r.pretrain.setting(r.representation),
-                crop, _check(a.spatial in ("random", "shear")), jit, *_run_cells(r),
-                r.preset or DASH, _pct(r.top1), _paper_cell(r), r.source,
-            ])  # fmt: skip
+            rows.append(
+                [
+                    _ds(r.dataset),
+                    _bench(r.benchmark),
+                    r.pretrain.setting(r.representation),
+                    crop,
+                    _check(a.spatial in ("random", "shear")),
+                    jit,
+                    *_run_cells(r),
+                    r.preset or DASH,
+                    _pct(r.top1),
+                    _paper_cell(r),
+                    r.source,
+                ]
+            )
         notes = [
             "Linear evaluation grouped by the pre-training augmentation. Shear and jitter both "
             '✓: each view gets one of them, chosen at random (the paper\'s "all three").',
@@ -191,23 +256,53 @@ def _ablation_tables(linear: list[Result]) -> list[_Table]:
         )
     rep_sets = {frozenset(r.pretrain.representations) for r in known}
     if len(rep_sets) > 1:
-        cols = ["dataset", "benchmark", "setting", "augmentation", *RUN_COLUMNS, "preset",
-                "top-1", "paper", "path"]  # fmt: skip
+        cols = [
+            "dataset",
+            "benchmark",
+            "setting",
+            "augmentation",
+            *RUN_COLUMNS,
+            "preset",
+            "top-1",
+            "paper",
+            "path",
+        ]
         rows = []
-        key = lambda r: (_row_key(r)[:4], r.pretrain.inter, len(r.pretrain.representations),  # noqa: E731
-                         r.pretrain.setting(r.representation), r.source)  # fmt: skip
+
+        def key(r):
+            return (
+                _row_key(r)[:4],
+                r.pretrain.inter,
+                len(r.pretrain.representations),
+                r.pretrain.setting(r.representation),
+                r.source,
+            )
+
         for r in sorted(known, key=key):
             aug = "default" if r.pretrain.is_default_augment() else r.pretrain.augment_text()
-            rows.append([_ds(r.dataset), _bench(r.benchmark), r.pretrain.setting(r.representation),
-                         aug, *_run_cells(r), r.preset or DASH, _pct(r.top1), _paper_cell(r),
-                         r.source])  # fmt: skip
+            rows.append(
+                [
+                    _ds(r.dataset),
+                    _bench(r.benchmark),
+                    r.pretrain.setting(r.representation),
+                    aug,
+                    *_run_cells(r),
+                    r.preset or DASH,
+                    _pct(r.top1),
+                    _paper_cell(r),
+                    r.source,
+                ]
+            )
         notes = [
             "Linear evaluation of each downstream representation after intra-skeleton (alone) or "
             "inter-skeleton (with the named others) pre-training.",
         ]
         right = _right(cols, "pre-train epochs", "eval epochs", "top-1")
-        tables.append(_Table("Ablation: intra- vs inter-skeleton (paper Tables 6, 10)", cols, right,
-                             rows, notes))  # fmt: skip
+        tables.append(
+            _Table(
+                "Ablation: intra- vs inter-skeleton (paper Tables 6, 10)", cols, right, rows, notes
+            )
+        )
     return tables
 
 
@@ -215,17 +310,24 @@ def build_tables(results: list[Result]) -> list[_Table]:
     by = lambda *ps: [r for r in results if r.protocol in ps]  # noqa: E731
     tables = []
     if linear := by("linear"):
-        tables.append(_simple_table(
-            "Linear evaluation (paper Table 1)", linear,
-            "Frozen encoder, linear classifier; top-1 of the final epoch. Paper: SEQ encoder "
-            "pre-trained inter-skeleton with STG.",
-        ))  # fmt: skip
+        tables.append(
+            _simple_table(
+                "Linear evaluation (paper Table 1)",
+                linear,
+                "Frozen encoder, linear classifier; top-1 of the final epoch. Paper: SEQ encoder "
+                "pre-trained inter-skeleton with STG.",
+            )
+        )
     if knn := by("knn"):
-        tables.append(_simple_table(
-            "Retrieval, nearest neighbour (paper Table 3)", knn,
-            "Each test sample takes the label of its nearest training sample (cosine); "
-            "the paper uses k = 1.", k=True,
-        ))  # fmt: skip
+        tables.append(
+            _simple_table(
+                "Retrieval, nearest neighbour (paper Table 3)",
+                knn,
+                "Each test sample takes the label of its nearest training sample (cosine); "
+                "the paper uses k = 1.",
+                k=True,
+            )
+        )
     if semi := by("semi", "supervised"):
         tables.append(_semi_table(semi))
     if ft := by("finetune", "transfer"):

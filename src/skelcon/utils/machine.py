@@ -27,8 +27,10 @@ def machine_line() -> str:
     except OSError:
         load = "load unknown"
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"machine: {cpu_caps().describe()}; {cpus} usable CPUs; {load}; {gpu}; "
-            f"torch {torch.__version__}; skelcon {__version__}; {platform.system()}")  # fmt: skip
+    return (
+        f"machine: {cpu_caps().describe()}; {cpus} usable CPUs; {load}; {gpu}; "
+        f"torch {torch.__version__}; skelcon {__version__}; {platform.system()}"
+    )
 
 
 if __name__ == "__main__":

@@ -134,7 +134,12 @@ class Governor:
         import torch
 
         self.cores, self.busy, self.own, self.clock, self.interval = (
-            cores, busy, own, clock, interval)  # fmt: skip
+            cores,
+            busy,
+            own,
+            clock,
+            interval,
+        )
         self.set_threads = set_threads or torch.set_num_threads
         self.get_threads = get_threads or torch.get_num_threads
         self._mark = (clock(), busy(), own())

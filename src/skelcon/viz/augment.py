@@ -46,8 +46,9 @@ def augmented_views(
     nf = torch.tensor([int(num_frames)])
     g = torch.Generator().manual_seed(int(seed))
     sheared = shear(xt, generator=g, coords=coords)[0].numpy()
-    jit = joint_jitter(xt, cfg.jitter_joints, mode=cfg.jitter_mode, generator=g,
-                       coords=coords)[0].numpy()  # fmt: skip
+    jit = joint_jitter(xt, cfg.jitter_joints, mode=cfg.jitter_mode, generator=g, coords=coords)[
+        0
+    ].numpy()
     state = g.get_state()
     crop = temporal_crop_resize(xt, nf, cfg.out_len, cfg.l_min, min_len=cfg.min_len, generator=g)
     g.set_state(state)  # the same draw applied to the frame index gives the raw times
@@ -107,11 +108,19 @@ def plot_augment(
     columns = [
         ("original", to_view(x), raw_t, [f"t = {t}" for t in raw_t]),
         ("pose augmentation (shear)", to_view(v["shear"]), raw_t, [f"t = {t}" for t in raw_t]),
-        (f"joint jitter ({cfg.jitter_joints} joints)", to_view(v["jitter"]), raw_t,
-         [f"t = {t}" for t in raw_t]),
-        ("temporal crop-resize", to_view(v["crop"]), view_t,
-         [f"view {t} ← raw {crop_time[t]:.1f}" for t in view_t]),
-    ]  # fmt: skip
+        (
+            f"joint jitter ({cfg.jitter_joints} joints)",
+            to_view(v["jitter"]),
+            raw_t,
+            [f"t = {t}" for t in raw_t],
+        ),
+        (
+            "temporal crop-resize",
+            to_view(v["crop"]),
+            view_t,
+            [f"view {t} ← raw {crop_time[t]:.1f}" for t in view_t],
+        ),
+    ]
     limits = [frame_limits(c[1], c[2]) for c in columns]
 
     w, h = figure_size(k)
@@ -121,15 +130,31 @@ def plot_augment(
     for col, (title, seq, ts, captions) in enumerate(columns):
         for row, (t, cap) in enumerate(zip(ts, captions, strict=True)):
             y0 = top - (row + 1) * (top - bottom) / k
-            draw_pose_axes(fig, (col / 4, y0, 1 / 4, (top - bottom) / k), seq, layout, int(t),
-                           limits[col], caption=cap,
-                           marked=v["jittered"] if col == 2 else None)  # fmt: skip
-        fig.text((col + 0.5) / 4, top + 0.15 * HEAD_H / h, title, ha="center", va="bottom", fontsize=10,
-                 fontweight="bold")  # fmt: skip
+            draw_pose_axes(
+                fig,
+                (col / 4, y0, 1 / 4, (top - bottom) / k),
+                seq,
+                layout,
+                int(t),
+                limits[col],
+                caption=cap,
+                marked=v["jittered"] if col == 2 else None,
+            )
+        fig.text(
+            (col + 0.5) / 4,
+            top + 0.15 * HEAD_H / h,
+            title,
+            ha="center",
+            va="bottom",
+            fontsize=10,
+            fontweight="bold",
+        )
     fig.suptitle(
         f"{s.names[index]} · {label} ({benchmark}/{split} #{index}, {n} frames) · seed {seed}",
-        y=1 - 0.12 * HEAD_H / h, va="top", fontsize=11,
-    )  # fmt: skip
+        y=1 - 0.12 * HEAD_H / h,
+        va="top",
+        fontsize=11,
+    )
     _timeline(fig, n, crop_time, view_t, bottom)
     return save_png(fig, out)
 
@@ -150,5 +175,6 @@ def _timeline(fig, n: int, crop_time: np.ndarray, view_t: np.ndarray, bottom: fl
     ax.set_title(
         f"temporal crop: raw frames {start:.0f}–{end:.0f} of 0–{n - 1} (ratio {(end - start + 1) / n:.2f}), "
         f"resized to {len(crop_time)} frames; ▼ frames shown",
-        fontsize=8.5, loc="left",
-    )  # fmt: skip
+        fontsize=8.5,
+        loc="left",
+    )

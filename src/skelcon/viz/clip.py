@@ -42,8 +42,9 @@ def plot_skeleton(
         where = f"the {s.meta.get('dataset', 'dataset')} dataset"
         what = "the dataset" + (
             " (--benchmark/--split count within a split)"
-            if len(s.meta.get("benchmarks") or {}) > 1 else ""
-        )  # fmt: skip
+            if len(s.meta.get("benchmarks") or {}) > 1
+            else ""
+        )
     else:
         if benchmark is None:
             from ..data.benchmarks import resolve_benchmark
@@ -62,9 +63,19 @@ def plot_skeleton(
     lim = frame_limits(seq, [int(t) for t in ts])
     fig = new_figure(2.2 * len(ts), 2.8)
     cls = s.meta["classes"][label] if label < len(s.meta.get("classes", [])) else str(label)
-    fig.suptitle(f"{name}: {cls} (clip {index % len(s)} of {len(s)}, {where}; {layout.name}, "
-                 f"{','.join(s.channels)})", fontsize=8)  # fmt: skip
+    fig.suptitle(
+        f"{name}: {cls} (clip {index % len(s)} of {len(s)}, {where}; {layout.name}, "
+        f"{','.join(s.channels)})",
+        fontsize=8,
+    )
     for i, t in enumerate(ts):
-        draw_pose_axes(fig, (i / len(ts), 0.02, 1 / len(ts), 0.84), seq, layout, int(t), lim,
-                       caption=f"frame {int(t) + 1}/{nf}")  # fmt: skip
+        draw_pose_axes(
+            fig,
+            (i / len(ts), 0.02, 1 / len(ts), 0.84),
+            seq,
+            layout,
+            int(t),
+            lim,
+            caption=f"frame {int(t) + 1}/{nf}",
+        )
     return save_png(fig, out)

@@ -86,9 +86,17 @@ def load_all(data: str | os.PathLike) -> PreparedSplit:
     if len(labels) == 0:
         raise SkelconError(f"prepared dataset {str(root)!r} holds no samples")
     idx = np.arange(len(labels), dtype=np.int64)
-    return PreparedSplit(root=root, benchmark="", split="", data=SplitArray(arr, idx),
-                         labels=labels.astype(np.int64), num_frames=num_frames.astype(np.int64),
-                         names=names, meta=meta, indices=idx)  # fmt: skip
+    return PreparedSplit(
+        root=root,
+        benchmark="",
+        split="",
+        data=SplitArray(arr, idx),
+        labels=labels.astype(np.int64),
+        num_frames=num_frames.astype(np.int64),
+        names=names,
+        meta=meta,
+        indices=idx,
+    )
 
 
 def sample_frames(num_frames: int, count: int) -> np.ndarray:

@@ -106,8 +106,15 @@ def plot_confusion(
             for p in range(c):
                 if counts[t, p]:
                     colour = "white" if norm[t, p] > 0.5 else "black"
-                    ax.text(p, t, f"{norm[t, p]:.2f}", ha="center", va="center",
-                            fontsize=font * 0.8, color=colour)  # fmt: skip
+                    ax.text(
+                        p,
+                        t,
+                        f"{norm[t, p]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=font * 0.8,
+                        color=colour,
+                    )
     cax = fig.add_axes(((margin + side + 0.3) / width, margin / height, 0.2 / width, side / height))
     fig.colorbar(im, cax=cax, label="fraction of the true class")
     return save_png(fig, out)

@@ -52,9 +52,14 @@ def n_test_clips(run_dir: Path, records: list[dict]) -> int | None:
     except (OSError, ValueError, AttributeError, RecursionError):
         n = None
     if not (isinstance(n, int) and not isinstance(n, bool) and n > 0):
-        n = next((r["knn_test_clips"] for r in reversed(records)
-                  if isinstance(r.get("knn_test_clips"), int) and r["knn_test_clips"] > 0),
-                 None)  # fmt: skip
+        n = next(
+            (
+                r["knn_test_clips"]
+                for r in reversed(records)
+                if isinstance(r.get("knn_test_clips"), int) and r["knn_test_clips"] > 0
+            ),
+            None,
+        )
     return n
 
 
@@ -115,8 +120,11 @@ def read_metrics(run: str | os.PathLike) -> tuple[Path, list[dict]]:
 
 
 def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
-    pts = [(r["step"], float(r[key])) for r in records
-           if isinstance(r.get(key), int | float) and math.isfinite(float(r[key]))]  # fmt: skip
+    pts = [
+        (r["step"], float(r[key]))
+        for r in records
+        if isinstance(r.get(key), int | float) and math.isfinite(float(r[key]))
+    ]
     return [s for s, _ in pts], [v for _, v in pts]
 
 
@@ -131,8 +139,16 @@ def _lines(ax, records: list[dict], keys: list[str], prefix: str, **kw) -> bool:
 
 
 def _empty(ax, what: str) -> None:
-    ax.text(0.5, 0.5, f"not logged\n({what})", ha="center", va="center", fontsize=9,
-            color="#777777", transform=ax.transAxes)  # fmt: skip
+    ax.text(
+        0.5,
+        0.5,
+        f"not logged\n({what})",
+        ha="center",
+        va="center",
+        fontsize=9,
+        color="#777777",
+        transform=ax.transAxes,
+    )
 
 
 def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
@@ -143,15 +159,33 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     path, records = read_metrics(run)
     keys = sorted({k for r in records for k in r})
     starts = [k for k in keys if "/" in k]
-    group = {p: [k for k in starts if k.startswith(p + "/")] for p in
-             ("loss", "acc", "knn", "std", "pos_cos", "neg_cos", "align", "uniformity", "queue_age")}  # fmt: skip
+    group = {
+        p: [k for k in starts if k.startswith(p + "/")]
+        for p in (
+            "loss",
+            "acc",
+            "knn",
+            "std",
+            "pos_cos",
+            "neg_cos",
+            "align",
+            "uniformity",
+            "queue_age",
+        )
+    }
     step_records = [r for r in records if "loss" in r]
     w, h = figure_size()
     fig = new_figure(w, h)
     axes = fig.subplots(ROWS, COLS, squeeze=False)
     axes_h = (h - TOP_IN - BOTTOM_IN - GAP_IN * (ROWS - 1)) / ROWS
-    fig.subplots_adjust(left=0.05, right=0.965, top=1 - TOP_IN / h, bottom=BOTTOM_IN / h,
-                        wspace=0.32, hspace=GAP_IN / axes_h)  # fmt: skip
+    fig.subplots_adjust(
+        left=0.05,
+        right=0.965,
+        top=1 - TOP_IN / h,
+        bottom=BOTTOM_IN / h,
+        wspace=0.32,
+        hspace=GAP_IN / axes_h,
+    )
     cfg = _config(path.parent)
     n_test = n_test_clips(path.parent, records)
 
@@ -165,8 +199,13 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     moco = cfg.get("moco") if cfg else None
     queue = moco.get("queue_size") if isinstance(moco, dict) else None
     if isinstance(queue, int) and queue > 0:
-        ax.axhline(math.log(1 + queue), color="#555555", linestyle=":", linewidth=1.0,
-                   label=f"chance, ln(1+{queue})")  # fmt: skip
+        ax.axhline(
+            math.log(1 + queue),
+            color="#555555",
+            linestyle=":",
+            linewidth=1.0,
+            label=f"chance, ln(1+{queue})",
+        )
     ax.set_title("InfoNCE loss per contrasted pair", fontsize=10)
     _finish(ax, "loss")
 
@@ -190,8 +229,11 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     lim = knn_limits(values, n_test)
     if lim is not None:
         ax.set_ylim(*lim)
-    clip = (f"1 test clip = {100 / n_test:.2f} points ({n_test} clips)" if n_test else
-            "test clips unknown (no verdict.json yet)")  # fmt: skip
+    clip = (
+        f"1 test clip = {100 / n_test:.2f} points ({n_test} clips)"
+        if n_test
+        else "test clips unknown (no verdict.json yet)"
+    )
     ax.set_title(f"kNN top-1 on the test split (dashed: random init)\n{clip}", fontsize=9)
     _finish(ax, "top-1 %")
 
@@ -230,12 +272,14 @@ def plot_curves(run: str | os.PathLike, out: str | os.PathLike) -> Path:
 
     ax = axes[1, 2]
     drawn = _lines(ax, step_records, group["align"], "align/", linewidth=1.0)
-    drawn |= _lines(ax, step_records, group["uniformity"], "uniformity/", linewidth=1.0,
-                    linestyle="--")  # fmt: skip
+    drawn |= _lines(
+        ax, step_records, group["uniformity"], "uniformity/", linewidth=1.0, linestyle="--"
+    )
     if not drawn:
         _empty(ax, NO_STATS)
-    ax.set_title("alignment (solid, lower: closer positives)\nuniformity (dashed, lower: spread)",
-                 fontsize=9)  # fmt: skip
+    ax.set_title(
+        "alignment (solid, lower: closer positives)\nuniformity (dashed, lower: spread)", fontsize=9
+    )
     _finish(ax, "value")
 
     ax = axes[1, 3]
@@ -258,9 +302,17 @@ def _finish(ax, ylabel: str, legend: bool = True) -> None:
     if legend and handles:
         # under the x label, outside the axes: never over a curve
         under = ax.transAxes + ScaledTranslation(0, -LEGEND_DROP, ax.figure.dpi_scale_trans)
-        ax.legend(fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-                  bbox_transform=under, ncol=min(len(handles), 4), borderaxespad=0.0,
-                  handlelength=1.6, columnspacing=1.0)  # fmt: skip
+        ax.legend(
+            fontsize=7.5,
+            frameon=False,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            bbox_transform=under,
+            ncol=min(len(handles), 4),
+            borderaxespad=0.0,
+            handlelength=1.6,
+            columnspacing=1.0,
+        )
 
 
 def _config(run_dir: Path) -> dict | None:

@@ -69,9 +69,14 @@ def present_joints(
 
 
 def pose_view(
-    x: np.ndarray, layout: JointLayout, channels: Sequence[str], num_frames: int,
-    rot: np.ndarray | None = None, *, centred: bool = True,
-) -> np.ndarray:  # fmt: skip
+    x: np.ndarray,
+    layout: JointLayout,
+    channels: Sequence[str],
+    num_frames: int,
+    rot: np.ndarray | None = None,
+    *,
+    centred: bool = True,
+) -> np.ndarray:
     """Drawable coordinates of ``x (C, T, V, M)``: ``(2, T, V, M)`` for 2D channels,
     ``(3, T, V, M)`` in viewing coordinates for 3D ones (``rot``: a given rotation,
     default the clip's own :func:`view_rotation`). Missing joints
@@ -101,8 +106,16 @@ def frame_limits(seq: np.ndarray, frames: Sequence[int], margin: float = 0.08) -
     return np.stack([center - half, center + half], axis=1)
 
 
-def draw_pose_axes(fig, rect, seq: np.ndarray, layout: JointLayout, frame: int, limits: np.ndarray,
-                   caption: str = "", marked: np.ndarray | None = None):  # fmt: skip
+def draw_pose_axes(
+    fig,
+    rect,
+    seq: np.ndarray,
+    layout: JointLayout,
+    frame: int,
+    limits: np.ndarray,
+    caption: str = "",
+    marked: np.ndarray | None = None,
+):
     """New axes at ``rect`` (figure fraction) showing ``frame`` of ``seq`` (2D or 3D);
     ``marked`` (V,) bool: joints ringed; ``caption`` under the pose. Returns the axes."""
     persons = present_persons(seq, frame) or [0]
@@ -113,12 +126,28 @@ def draw_pose_axes(fig, rect, seq: np.ndarray, layout: JointLayout, frame: int, 
             for m in persons:
                 p = seq[:, frame, marked, m]
                 p = p[:, drawn_joints(p)]
-                ax.scatter(p[0], p[1], p[2], s=22, facecolors="none", edgecolors="#222222",
-                           linewidths=0.8, depthshade=False)  # fmt: skip
+                ax.scatter(
+                    p[0],
+                    p[1],
+                    p[2],
+                    s=22,
+                    facecolors="none",
+                    edgecolors="#222222",
+                    linewidths=0.8,
+                    depthshade=False,
+                )
         style_pose_axes(ax, limits)
         if caption:
-            ax.text2D(0.5, 0.02, caption, transform=ax.transAxes, ha="center", va="bottom",
-                      fontsize=7.5, color="#555555")  # fmt: skip
+            ax.text2D(
+                0.5,
+                0.02,
+                caption,
+                transform=ax.transAxes,
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                color="#555555",
+            )
         return ax
     ax = fig.add_axes(rect)
     for m in persons:
@@ -132,6 +161,14 @@ def draw_pose_axes(fig, rect, seq: np.ndarray, layout: JointLayout, frame: int, 
     ax.set_aspect("equal", adjustable="box")
     ax.set_axis_off()
     if caption:
-        ax.text(0.5, 0.02, caption, transform=ax.transAxes, ha="center", va="bottom",
-                fontsize=7.5, color="#555555")  # fmt: skip
+        ax.text(
+            0.5,
+            0.02,
+            caption,
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+            color="#555555",
+        )
     return ax

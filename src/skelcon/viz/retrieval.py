@@ -75,8 +75,9 @@ def plot_retrieval(
     tr_f, _ = extract_features(
         enc, train, loaded.transform, dev, progress=progress, desc="train features"
     )
-    q_f, _ = extract_features(enc, subset_split(test, np.array([query])), loaded.transform, dev,
-                              progress=False)  # fmt: skip
+    q_f, _ = extract_features(
+        enc, subset_split(test, np.array([query])), loaded.transform, dev, progress=False
+    )
     idx, sims = nearest(tr_f, q_f[0], neighbours)
 
     names = class_names(train.meta)
@@ -102,25 +103,59 @@ def plot_retrieval(
         lim = frame_limits(xv, ts)
         left = (c * COL_W + (GAP if c else 0.0)) / w
         for r, t in enumerate(ts):
-            draw_pose_axes(fig, (left, body_top - (r + 1) * row_h, COL_W / w, row_h), xv, layout,
-                           int(t), lim, caption=f"t = {t}")  # fmt: skip
+            draw_pose_axes(
+                fig,
+                (left, body_top - (r + 1) * row_h, COL_W / w, row_h),
+                xv,
+                layout,
+                int(t),
+                lim,
+                caption=f"t = {t}",
+            )
         label = names[int(split.labels[i])]
         sub = f"{split.split} #{i}" + (f" · cos {sim:.4f}" if sim is not None else "")
-        fig.text(left + 0.5 * COL_W / w, 1 - 0.14 * HEAD_H / h, head, ha="center", va="top",
-                 fontsize=11, fontweight="bold", color=color)  # fmt: skip
-        fig.text(left + 0.5 * COL_W / w, 1 - 0.42 * HEAD_H / h, textwrap.fill(label, 24) + "\n" + sub,
-                 ha="center", va="top", fontsize=8.5, linespacing=1.25)  # fmt: skip
+        fig.text(
+            left + 0.5 * COL_W / w,
+            1 - 0.14 * HEAD_H / h,
+            head,
+            ha="center",
+            va="top",
+            fontsize=11,
+            fontweight="bold",
+            color=color,
+        )
+        fig.text(
+            left + 0.5 * COL_W / w,
+            1 - 0.42 * HEAD_H / h,
+            textwrap.fill(label, 24) + "\n" + sub,
+            ha="center",
+            va="top",
+            fontsize=8.5,
+            linespacing=1.25,
+        )
         pad = 0.04 / w
-        fig.add_artist(Rectangle((left + pad, body_bottom - 0.04 / h), COL_W / w - 2 * pad,
-                                 1 - body_bottom - 0.02 / h, transform=fig.transFigure, fill=False,
-                                 edgecolor=color, linewidth=2.2 if c else 1.5))  # fmt: skip
+        fig.add_artist(
+            Rectangle(
+                (left + pad, body_bottom - 0.04 / h),
+                COL_W / w - 2 * pad,
+                1 - body_bottom - 0.02 / h,
+                transform=fig.transFigure,
+                fill=False,
+                edgecolor=color,
+                linewidth=2.2 if c else 1.5,
+            )
+        )
     hits = sum(int(train.labels[i]) == q_label for i in idx)
     what = "random init" if random_init else f"checkpoint {Path(str(checkpoint)).name}"
     fig.text(
-        0.5, 0.35 * FOOT_H / h,
+        0.5,
+        0.35 * FOOT_H / h,
         f"{'+'.join(loaded.representations).upper()} features ({what}), cosine similarity; "
         f"{hits}/{k} neighbours share the query's class · {train.meta.get('dataset')} {benchmark} · "
         "left limbs blue, right red",
-        ha="center", va="center", fontsize=8.5, color="#333333",
-    )  # fmt: skip
+        ha="center",
+        va="center",
+        fontsize=8.5,
+        color="#333333",
+    )
     return save_png(fig, out)

@@ -96,8 +96,7 @@ def draw_pose(
     if not isinstance(cols, str):
         cols = [c for c, k in zip(cols, keep, strict=True) if k]
     segs = pose.T[bones[keep]]  # (B', 2, 3)
-    coll = Line3DCollection(segs, colors=cols, linewidths=linewidth, alpha=alpha,
-                            capstyle="round")  # fmt: skip
+    coll = Line3DCollection(segs, colors=cols, linewidths=linewidth, alpha=alpha, capstyle="round")
     ax.add_collection3d(coll)
     return coll
 
@@ -165,7 +164,8 @@ def draw_pose_2d(
     cols = colors if colors is not None else bone_colors(layout)
     if not isinstance(cols, str):
         cols = [c for c, k in zip(cols, keep, strict=True) if k]
-    coll = LineCollection(pose.T[bones[keep]], colors=cols, linewidths=linewidth, alpha=alpha,
-                          capstyle="round")  # fmt: skip
+    coll = LineCollection(
+        pose.T[bones[keep]], colors=cols, linewidths=linewidth, alpha=alpha, capstyle="round"
+    )
     ax.add_collection(coll)
     return coll

@@ -30,8 +30,9 @@ LEGEND_FONT, LEGEND_COLS, WRAP = 8.5, 2, 27  # legend font (pt), columns, charac
 LEGEND_H = 1.2  # the legend height of 10 one-line names, inches
 
 
-def figure_size(panels: int, legend_h: float = LEGEND_H, title_lines: int = 1
-                ) -> tuple[float, float]:  # fmt: skip
+def figure_size(
+    panels: int, legend_h: float = LEGEND_H, title_lines: int = 1
+) -> tuple[float, float]:
     """``(width, height)`` in inches of the figure with ``panels`` panels whose tallest
     legend is ``legend_h`` inches (:func:`legend_height`), under a title of
     ``title_lines`` lines."""
@@ -45,8 +46,9 @@ def legend_label(name: str) -> str:
     return textwrap.fill(name, WRAP, break_long_words=True) or name
 
 
-def legend_height(labels: list[str], cols: int = LEGEND_COLS, fontsize: float = LEGEND_FONT
-                  ) -> float:  # fmt: skip
+def legend_height(
+    labels: list[str], cols: int = LEGEND_COLS, fontsize: float = LEGEND_FONT
+) -> float:
     """Inches a legend of ``labels`` (wrapped, :func:`legend_label`) in ``cols`` columns
     takes (matplotlib fills the columns in turn, so row ``r`` holds entries ``r``,
     ``r + rows``, ...), with its default spacing; an upper estimate."""
@@ -140,62 +142,113 @@ def plot_tsne(
     n_present = len(np.unique(s.labels))
     rows = np.unique(np.concatenate([r for _, r in draws]))
     dev = resolve_device(device)
-    feats, _ = extract_features(loaded.encoder.to(dev), subset_split(s, rows), loaded.transform, dev,
-                                progress=progress, desc="t-SNE features")  # fmt: skip
+    feats, _ = extract_features(
+        loaded.encoder.to(dev),
+        subset_split(s, rows),
+        loaded.transform,
+        dev,
+        progress=progress,
+        desc="t-SNE features",
+    )
     feats = feats.cpu().numpy()
     pos = {int(r): i for i, r in enumerate(rows)}
 
     panels = len(draws)
     labels = {int(c): legend_label(names[c]) for chosen, _ in draws for c in chosen}
     legend_h = max(legend_height([labels[int(c)] for c in chosen]) for chosen, _ in draws)
-    title = _title(loaded.representations, random_init, checkpoint, s.meta, benchmark, split,
-                   panels=panels, subsets=subsets, classes=classes,
-                   n_present=n_present)  # fmt: skip
+    title = _title(
+        loaded.representations,
+        random_init,
+        checkpoint,
+        s.meta,
+        benchmark,
+        split,
+        panels=panels,
+        subsets=subsets,
+        classes=classes,
+        n_present=n_present,
+    )
     size = 12 if panels > 1 else 10
     chars = int(PANEL_W * panels * 72 / (0.6 * size))  # a title line's room in characters
     title = "\n".join(textwrap.fill(line, chars) for line in title.split("\n"))
     w, h = figure_size(panels, legend_h, title.count("\n") + 1)
     fig = new_figure(w, h)
     axes = fig.subplots(1, panels, squeeze=False)[0]
-    fig.subplots_adjust(left=0.3 / w, right=1 - 0.15 / w, top=(SCATTER_H + GAP_H + legend_h +
-                        BOTTOM_H) / h, bottom=(legend_h + GAP_H + BOTTOM_H) / h,
-                        wspace=0.12)  # fmt: skip
+    fig.subplots_adjust(
+        left=0.3 / w,
+        right=1 - 0.15 / w,
+        top=(SCATTER_H + GAP_H + legend_h + BOTTOM_H) / h,
+        bottom=(legend_h + GAP_H + BOTTOM_H) / h,
+        wspace=0.12,
+    )
     cmap = _colors(max(len(chosen) for chosen, _ in draws))
     for i, (ax, (chosen, sel)) in enumerate(zip(axes, draws, strict=True)):
         xy = embed(feats[[pos[int(r)] for r in sel]], perplexity, seed + i)
         lab = s.labels[sel]
         for j, c in enumerate(chosen):
             m = lab == c
-            ax.scatter(xy[m, 0], xy[m, 1], s=14, color=cmap[j % len(cmap)], label=labels[int(c)],
-                       alpha=0.85, linewidths=0)  # fmt: skip
+            ax.scatter(
+                xy[m, 0],
+                xy[m, 1],
+                s=14,
+                color=cmap[j % len(cmap)],
+                label=labels[int(c)],
+                alpha=0.85,
+                linewidths=0,
+            )
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_xlabel("component 1", fontsize=9)
         if i == 0:
             ax.set_ylabel("component 2", fontsize=9)
-        head = (f"all {len(chosen)} classes of the split" if len(chosen) == n_present
-                else f"subset {i + 1}: {len(chosen)} classes")  # fmt: skip
+        head = (
+            f"all {len(chosen)} classes of the split"
+            if len(chosen) == n_present
+            else f"subset {i + 1}: {len(chosen)} classes"
+        )
         ax.set_title(f"{head}, {len(sel)} samples", fontsize=10)
         # under the x label, in the room figure_size keeps for it: never over the points
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -GAP_H / SCATTER_H), ncol=LEGEND_COLS,
-                  fontsize=LEGEND_FONT, frameon=False, handletextpad=0.2, columnspacing=0.8,
-                  markerscale=1.4, borderaxespad=0.0)  # fmt: skip
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -GAP_H / SCATTER_H),
+            ncol=LEGEND_COLS,
+            fontsize=LEGEND_FONT,
+            frameon=False,
+            handletextpad=0.2,
+            columnspacing=0.8,
+            markerscale=1.4,
+            borderaxespad=0.0,
+        )
     fig.suptitle(title, fontsize=size, y=1 - 0.1 / h, va="top")
     return save_png(fig, out)
 
 
-def _title(reps, random_init: bool, checkpoint, meta: dict, benchmark: str, split: str, *,
-           panels: int, subsets: int, classes: int, n_present: int) -> str:  # fmt: skip
+def _title(
+    reps,
+    random_init: bool,
+    checkpoint,
+    meta: dict,
+    benchmark: str,
+    split: str,
+    *,
+    panels: int,
+    subsets: int,
+    classes: int,
+    n_present: int,
+) -> str:
     """The figure's title; a second line says why there are fewer panels than asked."""
     what = "random init" if random_init else f"checkpoint {Path(str(checkpoint)).name}"
-    title = (f"t-SNE of {'+'.join(reps).upper()} features ({what}) · "
-             f"{meta.get('dataset')} {benchmark}/{split}")  # fmt: skip
+    title = (
+        f"t-SNE of {'+'.join(reps).upper()} features ({what}) · "
+        f"{meta.get('dataset')} {benchmark}/{split}"
+    )
     if n_present <= classes and subsets > 1:
-        title += (f"\nthe split has {n_present} classes (--classes {classes}): one panel of "
-                  "them all")  # fmt: skip
+        title += f"\nthe split has {n_present} classes (--classes {classes}): one panel of them all"
     elif panels < subsets:
-        title += (f"\n{panels} distinct subsets of {classes} of the split's {n_present} "
-                  f"classes (--subsets {subsets})")  # fmt: skip
+        title += (
+            f"\n{panels} distinct subsets of {classes} of the split's {n_present} "
+            f"classes (--subsets {subsets})"
+        )
     return title
 
 
