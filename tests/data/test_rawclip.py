@@ -27,6 +27,14 @@ def _clips(root, shape, scale, seed=0):
     return root
 
 
+def _pretrain(data, run):
+    """A 1-epoch tiny run on ``data`` (batches of 4)."""
+    sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
+    small = ["--set", "batch_size=4", "--set", "moco.queue_size=8"]
+    argv = ["pretrain", "--data", str(data), "--out", str(run), "--epochs", "1", "--quiet"]
+    assert main([*argv, *sets, *small]) == 0
+
+
 def _stored(data, name):
     names = list(np.load(data / "names.npy"))
     return np.load(data / "data.npy")[names.index(name)]
@@ -86,27 +94,7 @@ def test_read_clip_like_a_run_or_an_encoder_and_other_file_channels(tmp_path):
         )
         == 0
     )
-    sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
-    assert (
-        main(
-            [
-                "pretrain",
-                "--data",
-                str(data),
-                "--out",
-                str(tmp_path / "run"),
-                "--epochs",
-                "1",
-                "--quiet",
-                *sets,
-                "--set",
-                "batch_size=4",
-                "--set",
-                "moco.queue_size=8",
-            ]
-        )
-        == 0
-    )
+    _pretrain(data, tmp_path / "run")
     want = _stored(data, "wave/c1")
     model = skelcon.load_encoder(tmp_path / "run", "seq")
     for like in (tmp_path / "run", tmp_path / "run" / "last.pt", model):
@@ -217,27 +205,7 @@ def test_raw_pixels_fed_to_a_2d_encoder_warn_once(tmp_path):
         )
         == 0
     )
-    sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
-    assert (
-        main(
-            [
-                "pretrain",
-                "--data",
-                str(data),
-                "--out",
-                str(tmp_path / "run"),
-                "--epochs",
-                "1",
-                "--quiet",
-                *sets,
-                "--set",
-                "batch_size=4",
-                "--set",
-                "moco.queue_size=8",
-            ]
-        )
-        == 0
-    )
+    _pretrain(data, tmp_path / "run")
     from skelcon.data.folder import read_folder
 
     pixels = read_folder(raw, "coco17", channels=["x", "y", "score"]).load(0)
@@ -318,27 +286,7 @@ def test_a_run_knows_its_datas_padded_length(tmp_path):
         )
         == 0
     )
-    sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
-    assert (
-        main(
-            [
-                "pretrain",
-                "--data",
-                str(data),
-                "--out",
-                str(tmp_path / "run"),
-                "--epochs",
-                "1",
-                "--quiet",
-                *sets,
-                "--set",
-                "batch_size=4",
-                "--set",
-                "moco.queue_size=8",
-            ]
-        )
-        == 0
-    )
+    _pretrain(data, tmp_path / "run")
     want = _stored(data, "wave/c2")
     for like in (tmp_path / "run", skelcon.load_encoder(tmp_path / "run", "seq")):
         s = skelcon.read_clip(raw / "wave" / "c2.npy", like)
