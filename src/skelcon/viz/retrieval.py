@@ -62,7 +62,7 @@ def plot_retrieval(
     """Draw test sample ``query`` and its ``neighbours`` nearest training samples to ``out`` (PNG)."""
     if neighbours < 1 or frames < 1:
         raise SkelconError(f"--neighbours {neighbours} and --frames {frames} must be at least 1")
-    loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
+    loaded = load_encoder(checkpoint, representation, random_init=random_init)  # the run's own
     train = load_split(data, benchmark, "train")
     check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
     test = load_split(data, benchmark, query_split)

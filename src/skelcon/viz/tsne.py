@@ -134,7 +134,7 @@ def plot_tsne(
         raise SkelconError(
             f"--classes {classes}, --subsets {subsets} and --per-class {per_class} must be at least 1"
         )
-    loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
+    loaded = load_encoder(checkpoint, representation, random_init=random_init)  # the run's own
     s = load_split(data, benchmark, split)
     check_data_fits(loaded.spec, s.meta, checkpoint=checkpoint, data=data)
     names = class_names(s.meta)
