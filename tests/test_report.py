@@ -571,7 +571,7 @@ def test_a_stretched_cpu_small_run_is_still_cpu_small(tmp_path):
     assert info(old).recipe() == "custom"
 
 
-# ---------------------------------------------------------------- EvalRecord (issue 20)
+# ---------------------------------------------------------------- EvalRecord
 
 
 def test_eval_record_reads_every_fixture_and_round_trips():
@@ -650,3 +650,22 @@ def test_eval_record_is_what_the_protocols_write():
     lin = {k: v for k, v in old.items() if k != "results"}
     with pytest.raises(DataFormatError, match="'top1' must be a finite number"):
         EvalRecord.from_dict({**lin, "protocol": "linear"}, "m.json")
+
+
+def test_a_dataset_without_a_name_is_reported_and_a_newer_schema_refused(tmp_path, capsys):
+    """A meta.json without a dataset name gives records with dataset None: they round-trip
+    and the report still renders; a schema newer than this skelcon is one line."""
+    import shutil
+
+    from skelcon.errors import DataFormatError
+    from skelcon.eval.record import SCHEMA_VERSION, EvalRecord
+
+    shutil.copytree(FIXTURE, tmp_path / "runs")
+    f = sorted((tmp_path / "runs" / "evals").rglob("metrics.json"))[0]
+    raw = json.loads(f.read_text())
+    raw["dataset"] = None
+    f.write_text(json.dumps(raw))
+    assert EvalRecord.from_dict(EvalRecord.from_dict(raw).to_dict()).dataset is None
+    assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "r.md")]) == 0
+    with pytest.raises(DataFormatError, match="newer than this skelcon reads"):
+        EvalRecord.from_dict({**raw, "schema": SCHEMA_VERSION + 1})

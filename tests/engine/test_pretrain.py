@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from unittest import mock
 
@@ -262,3 +263,19 @@ def test_batches_of_one_and_file_out_are_one_line_errors(tiny_data, tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(SkelconError, match="is a file"):
         pretrain(_cfg(), tiny_data, "default", tmp_path / "f", progress=False)
+
+
+def test_resume_after_a_torn_metrics_line_and_the_callers_config_untouched(tiny_data, tmp_path):
+    """A run killed while writing metrics.jsonl resumes (the torn line is dropped), and
+    pretrain() stretches its own copy of the config, not the caller's."""
+    cfg = _cfg("epochs=2", "min_steps=12")
+    before = copy.deepcopy(cfg)
+    _stopped(1, cfg, tiny_data, "default", tmp_path / "r", progress=False)
+    assert cfg == before  # min_steps stretched the run's epochs, not the caller's object
+    log = tmp_path / "r" / "metrics.jsonl"
+    log.write_text(log.read_text() + '{"step": 99, "loss": 1.')  # killed mid-line
+    pretrain(cfg, tiny_data, "default", tmp_path / "r", progress=False, resume=True)
+    lines = log.read_text().splitlines()
+    assert (
+        all(json.loads(line) for line in lines) and '"step": 99, "loss": 1.' not in log.read_text()
+    )

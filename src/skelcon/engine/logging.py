@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+from ..utils.io import atomic_write
 
 
 class MetricsLogger:
@@ -38,16 +41,23 @@ class MetricsLogger:
         """Drop records past ``step`` (used when resuming from an earlier checkpoint)."""
         if not self.path.exists():
             return
-        keep = [
-            line
-            for line in self.path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step
-        ]
-        self.path.write_text("".join(line + "\n" for line in keep))
+        keep = [line for line in self.path.read_text().splitlines() if _step(line) <= step]
+        text = "".join(line + "\n" for line in keep)
+        atomic_write(self.path, lambda p: p.write_text(text))
 
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()
+
+
+def _step(line: str) -> float:
+    """The ``step`` of one metrics.jsonl line; a blank or torn line (a run killed while
+    writing it) counts as past every step, so it is dropped."""
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError:
+        return math.inf
+    return rec.get("step", 0) if isinstance(rec, dict) and line.strip() else math.inf
 
 
 class NullLogger(MetricsLogger):

@@ -12,6 +12,7 @@ fitting the recipe to the data in :mod:`skelcon.engine.plan`.
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import math
 import os
@@ -164,6 +165,7 @@ def pretrain(
     abandoned; ``last.pt`` keeps the last finished one).
     """
     cfg.validate()
+    cfg = copy.deepcopy(cfg)  # the run stretches its own copy (min_steps, queue cap)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SkelconError(f"--out {out} is a file; give a directory for the run")
@@ -187,17 +189,19 @@ def pretrain(
 def _pretrain(run: Run) -> Path:
     """The loop: epochs of training, each ended by its line, monitor and checkpoints."""
     cfg, stats = run.cfg, None
-    with StopSignals(run.report.stopped) as stop:
-        if run.start_epoch == 0:
-            measure(run, 0)  # this run's own random-init baseline
-        for n, epoch in enumerate(range(run.start_epoch, cfg.epochs), 1):
-            stats = train_one_epoch(run, epoch)
-            stopping = _STOP_AFTER is not None and n >= _STOP_AFTER
-            end_epoch(run, epoch, stats, stop, save_last=stopping)
-            if stopping:
-                break
-    run.progress.close()
-    run.logger.close()
+    try:
+        with StopSignals(run.report.stopped) as stop:
+            if run.start_epoch == 0:
+                measure(run, 0)  # this run's own random-init baseline
+            for n, epoch in enumerate(range(run.start_epoch, cfg.epochs), 1):
+                stats = train_one_epoch(run, epoch)
+                stopping = _STOP_AFTER is not None and n >= _STOP_AFTER
+                end_epoch(run, epoch, stats, stop, save_last=stopping)
+                if stopping:
+                    break
+    finally:  # also on an error or a signal: the bar and the logs are closed
+        run.progress.close()
+        run.logger.close()
     if stats is not None and not math.isfinite(stats.loss_sum):
         raise SkelconError("training diverged")
     if run.world.is_main and run.monitor is not None and run.report.done == cfg.epochs:

@@ -149,13 +149,23 @@ class EvalRecord:
         """The record of a ``metrics.json`` object (``path`` names it in errors).
 
         One :class:`~skelcon.errors.DataFormatError` for what a reader cannot use: a
-        non-string protocol, dataset, benchmark or representation; a fine-tuning record
+        non-string protocol, benchmark or representation, a dataset neither a string nor
+        None, a schema newer than :data:`SCHEMA_VERSION`; a fine-tuning record
         without a non-empty ``results`` list; any other without a finite ``top1``."""
         if not isinstance(d, Mapping):
             raise DataFormatError("a metrics.json must hold an object", path)
-        for key in ("protocol", "dataset", "benchmark", "representation"):
+        for key in ("protocol", "benchmark", "representation"):
             if not isinstance(d.get(key), str):
                 raise DataFormatError(f"{key!r} must be a string, got {d.get(key)!r}", path)
+        if not isinstance(d.get("dataset"), str | None):  # a meta.json without a name: None
+            raise DataFormatError(f"'dataset' must be a string, got {d.get('dataset')!r}", path)
+        schema = _int(d.get("schema")) or 0
+        if schema > SCHEMA_VERSION:
+            raise DataFormatError(
+                f"schema {schema} is newer than this skelcon reads ({SCHEMA_VERSION}): "
+                "upgrade skelcon to read it",
+                path,
+            )
         results = top1 = None
         if d["protocol"] in ("semi", "supervised") or "results" in d:
             entries = d.get("results")

@@ -242,7 +242,7 @@ def _data_info(rec: EvalRecord, path: Path) -> tuple[str, int | None, int | None
     A class subset (``--min-instances``) gets its own display name, ``pku-mmd1 (8 of 51
     classes)``. Classes and sequences come from ``metrics.json`` or the prepared data's
     ``meta.json`` (its path as given, else relative to the metrics file)."""
-    name = rec.dataset
+    name = rec.dataset if rec.dataset is not None else "(unnamed dataset)"
     n = rec.num_classes
     meta: dict = {}
     if rec.data is not None:
