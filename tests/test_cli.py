@@ -593,7 +593,7 @@ def test_config_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------
-# Issue 19: what a new user meets on the command line
+# What a new user meets on the command line
 
 
 HEAVY = ("torch", "matplotlib", "sklearn", "onnx", "onnxscript", "onnxruntime")
@@ -836,7 +836,7 @@ def test_pyproject_license_is_an_spdx_expression():
     assert text.startswith("MIT License") and "Copyright (c) the skelcon authors" in text
 
 
-# Issue 20: library errors name parameters, the command line names flags
+# Library errors name parameters, the command line names flags
 
 
 def test_library_errors_name_parameters_the_cli_names_flags(tmp_path, capsys):

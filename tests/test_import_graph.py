@@ -7,7 +7,7 @@ left out. The layers, lowest first (docs/architecture.md):
 
     utils, errors, config (+ version, recipes, paper_numbers)
     -> data -> augment, encoders, contrast -> engine -> eval -> export, viz, report
-    -> demo -> cli (+ testing, the package root)
+    -> demo, examples -> cli (+ the package root)
 
 A module may import its own layer and those below it. Known violations are listed in
 :data:`ALLOWED` with what must move; any new one fails the test.

@@ -1,4 +1,4 @@
-"""Issue 11 end to end: each reader's output (a COCO-17 PYSKL pickle, a
+"""Own data end to end: each reader's output (a COCO-17 PYSKL pickle, a
 Kinetics-skeleton folder, a plain folder with a user's layout YAML, NTU colour-2D from
 the shared samples) prepares, pre-trains one epoch, evaluates by kNN and embeds."""
 

@@ -81,7 +81,7 @@ def test_paper_numbers_only_beside_comparable_rows(tmp_path):
         ),
         ("ntu60_xsub/linear_seq_noconfig", None): (None, t1, "pre-training recipe unknown"),
         ("ntu60_xsub/linear_seq_no_eval_config", None): (None, t1, "evaluation settings unknown"),
-        # issue 9: 2-epoch cpu_small on 218 of the 1,076 PKU-MMD I sequences
+        # a 2-epoch cpu_small run on 218 of the 1,076 PKU-MMD I sequences
         ("pku_mmd1/linear_seq_cpu_small", None): (
             None,
             t1,
@@ -567,7 +567,7 @@ def test_a_stretched_cpu_small_run_is_still_cpu_small(tmp_path):
 
     assert info(saved).recipe() == "cpu_small"
     old = yaml.safe_load(yaml.safe_dump(saved))
-    old["augment"]["l_min"] = 0.1  # the recipe before issue 18
+    old["augment"]["l_min"] = 0.1  # the recipe before min_steps and the 2D crop
     assert info(old).recipe() == "custom"
 
 

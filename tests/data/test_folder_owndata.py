@@ -1,4 +1,4 @@
-"""``prepare folder`` on files as pose estimators and spreadsheets write them (issue 17):
+"""``prepare folder`` on files as pose estimators and spreadsheets write them):
 OpenPose ``--write_json`` folders, every encoding of a missing joint, odd folder
 trees, labels CSVs in any locale, transposed arrays; the handed cases s3/01, 05, 07, 08."""
 
@@ -437,7 +437,7 @@ def test_failed_prepare_leaves_nothing_and_options_checked_first(tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
 
 
-# --------------------------------------------------------------------------- review of issue 17
+# --------------------------------------------------------------------------- files a review tried
 
 
 def _xys(t: int, m: int = 1, seed: int = 0) -> np.ndarray:

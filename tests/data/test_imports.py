@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import os
 import pickle
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -722,7 +723,6 @@ def test_npy_transposed_axes_refused_with_the_order(tmp_path, capsys, shape, mes
 
 
 def test_handed_bomb_label_pickle_through_import_npy(shared_cases, tmp_path, capsys):
-    import time
 
     d = tmp_path / "npy"
     d.mkdir()
@@ -733,11 +733,13 @@ def test_handed_bomb_label_pickle_through_import_npy(shared_cases, tmp_path, cap
         ["import-npy", "--raw", str(d), "--layout", "openpose18", "--channels", "x,y,score"],
         ["import-pyskl", "--raw", str(bomb / "bomb_pyskl.pkl"), "--layout", "coco17"],
     ):
-        t0 = time.perf_counter()
-        assert main(["prepare", *args, "--out", str(tmp_path / "o")]) == 2
-        assert (
-            time.perf_counter() - t0 < 15.0
-        )  # a hang guard (a bomb hung forever before), not a timing
+        tracemalloc.start()  # a bomb expanded (3**40 references) would need far more
+        try:
+            assert main(["prepare", *args, "--out", str(tmp_path / "o")]) == 2
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 64 * 2**20, peak
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and len(err[0]) < 400 and ".pkl" in err[0]
         assert "pickle refused as too large" in err[0]

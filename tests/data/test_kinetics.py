@@ -161,7 +161,7 @@ def test_channels_xy_and_nan_joints_read_as_missing(kin, tmp_path, capsys):
     )
 
 
-# ---------------------------------------------------------------- the folder rules (issue 17)
+# ---------------------------------------------------------------- the folder rules)
 
 
 def test_a_clip_linked_into_the_other_split_is_refused_before_parsing(

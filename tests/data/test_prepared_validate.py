@@ -1,4 +1,4 @@
-"""A prepared dataset is validated when a split is opened (issue 17, case
+"""A prepared dataset is validated when a split is opened (case
 s3/11-tampered-prepared-dataset): dtypes, shapes against meta.json, label range,
 split indices, ``num_frames`` in 1..T and finite values, each failure one line
 naming the file."""

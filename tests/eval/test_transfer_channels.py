@@ -1,4 +1,4 @@
-"""``eval transfer`` compares what the channels mean, not only C, V, M (issue 17, case
+"""``eval transfer`` compares what the channels mean, not only C, V, M (case
 s3/13-transfer-between-layouts): an x, y, score checkpoint on x, y, z data is refused
 in one line, like every other mismatch."""
 

@@ -1,4 +1,4 @@
-"""``skelcon export --opset`` and what the contract says about runtimes (issue 17, case
+"""``skelcon export --opset`` and what the contract says about runtimes (case
 s3/10-onnx-other-shapes): opset, IR version and the oldest onnxruntime that loads the
 file; an empty batch gives ``(0, D)`` in the Python API instead of aborting
 onnxruntime's process."""

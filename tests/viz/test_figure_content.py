@@ -1,4 +1,4 @@
-"""What the figures draw (issue 19): the centre joint of centred data, an index into the
+"""What the figures draw): the centre joint of centred data, an index into the
 whole dataset, t-SNE panels and legends with few classes, and the curves' kNN, momentum
 and legends. Checked on the matplotlib artists, not on pixels."""
 
