@@ -43,7 +43,7 @@ def test_resolve_channels_defaults_by_layout_and_given():
     own = layout_from_dict({**coco.to_dict(), "name": "mine"})
     ch, note = resolve_channels(None, 3, own, "f")
     assert ch == ["x", "y", "z"] and "--channels x,y,score" in note  # said, not silent
-    with pytest.raises(SkelconError, match=r"--channels x,y names 2 channels but f has C=3$"):
+    with pytest.raises(SkelconError, match=r"^channels x,y names 2 channels but f has C=3$"):
         resolve_channels(["x", "y"], 3, coco, "f")
     with pytest.raises(SkelconError, match=r"f has C=7 channels per joint"):
         resolve_channels(None, 7, coco, "f")
@@ -51,5 +51,5 @@ def test_resolve_channels_defaults_by_layout_and_given():
         check_score_range(-3, 900, ["x", "y", "score"], True, "f")  # an assumed score: refused
     assert check_score_range(-3, 900, ["x", "y", "score"], False, "f").startswith("warning: f:")
     assert check_score_range(0, 1, ["x", "y", "score"], True, "f") == ""
-    with pytest.raises(SkelconError, match=r"--channels x,y,score: PKU holds x,y,z; valid"):
+    with pytest.raises(SkelconError, match=r"^channels x,y,score: PKU holds x,y,z; valid"):
         fixed_channels(["x", "y", "score"], ["x", "y", "z"], "PKU")

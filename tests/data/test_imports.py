@@ -475,7 +475,7 @@ def test_npy_with_named_channels_stgcn_kinetics_style(tmp_path):
     assert nf == 10 and np.allclose(x[:2, :nf, 1, 0], 0, atol=1e-6)  # centred on the neck
     assert np.array_equal(x[2], data[0, 2])  # the score as it was
     with pytest.raises(
-        SkelconError, match=r"--channels x,y names 2 channels but .*train_data_joint.npy has C=3"
+        SkelconError, match=r"^channels x,y names 2 channels but .*train_data_joint.npy has C=3"
     ):
         from skelcon.data.imports import prepare_import_npy
 

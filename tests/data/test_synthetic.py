@@ -318,9 +318,9 @@ def test_stratified_split_rounding_and_minimum():
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [
-        (dict(per_class=1), "--per-class"),
-        (dict(max_frames=8), "--frames"),
-        (dict(test_fraction=1.0), "--test-fraction"),
+        (dict(per_class=1), "^per_class must"),  # the parameter; the CLI says the flag
+        (dict(max_frames=8), "^max_frames must"),
+        (dict(test_fraction=1.0), "^test_fraction must"),
         (dict(classes=["clap", "moonwalk"]), "moonwalk"),
     ],
 )
@@ -362,3 +362,15 @@ def test_cli_bad_class_exits_2(tmp_path: Path, capsys):
     assert main(["prepare", "synthetic", "--out", str(tmp_path / "o"), "--classes", "fly"]) == 2
     err = capsys.readouterr().err
     assert "fly" in err and "wave" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_command_line_names_the_flags_of_those_parameters(tmp_path, capsys):
+    from skelcon.cli import main
+
+    for flags, said in (
+        (["--per-class", "1"], "--per-class must"),
+        (["--frames", "8"], "--frames must"),
+        (["--test-fraction", "1"], "--test-fraction must"),
+    ):
+        assert main(["prepare", "synthetic", "--out", str(tmp_path / "x"), *flags]) == 2
+        assert capsys.readouterr().err.startswith(f"skelcon: error: {said}")

@@ -146,7 +146,8 @@ def resolve_channels(
             f" (or C+1 = {c + 1} ending in score, from its separate scores)" if extra_score else ""
         )
         raise SkelconError(
-            f"--channels {','.join(ch)} names {len(ch)} channels but {where} has C={c}{more}"
+            f"channels {','.join(ch)} names {len(ch)} channels but {where} has C={c}{more}",
+            param="channels",
         )
     dims = layout_dims(layout)
     if c == 2:
@@ -205,6 +206,7 @@ def fixed_channels(given: Sequence[str] | None, holds: Sequence[str], source: st
     ch = check_channels(given, None, "--channels")
     if ch != list(holds):
         raise SkelconError(
-            f"--channels {','.join(ch)}: {source} holds {','.join(holds)}; valid: {','.join(holds)}"
+            f"channels {','.join(ch)}: {source} holds {','.join(holds)}; valid: {','.join(holds)}",
+            param="channels",
         )
     return ch

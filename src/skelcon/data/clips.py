@@ -204,7 +204,9 @@ def parse_image_size(text: str | None) -> tuple[float, float] | None:
     except ValueError:
         w = h = float("nan")
     if not (w > 0 and h > 0 and np.isfinite(w) and np.isfinite(h)):
-        raise SkelconError(f"--image-size {text!r} must be WIDTHxHEIGHT, e.g. 1920x1080")
+        raise SkelconError(
+            f"image_size {text!r} must be WIDTHxHEIGHT, e.g. 1920x1080", param="image_size"
+        )
     return w, h
 
 

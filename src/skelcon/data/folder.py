@@ -614,8 +614,9 @@ def _scan_tree(raw: Path, test_fraction: float):
         roots = [(d, d.name) for d in split_dirs]
     elif any(d.is_dir() for d in split_dirs):
         raise SkelconError(
-            f"--raw {str(raw)!r} has only one of train/ and test/ (need both, or "
-            "class folders directly)"
+            f"raw {str(raw)!r} has only one of train/ and test/ (need both, or "
+            "class folders directly)",
+            param="raw",
         )
     else:
         roots = [(raw, None)]
@@ -735,7 +736,7 @@ def _scan_labels(raw: Path, labels: Path, test_fraction: float):
             raise SkelconError(f"{labels}:{ln}: split {fields[2]!r} (valid: train, test)")
         found.append((f, name, fields[1], split, frames))
     if not found:
-        raise SkelconError(f"--labels {str(labels)!r} lists no clip")
+        raise SkelconError(f"labels {str(labels)!r} lists no clip", param="labels")
     return _class_sort({c for _, _, c, _, _ in found}), found, []
 
 
@@ -877,23 +878,26 @@ def read_folder(
             f"--max-frames and --max-persons must be at least 1, got {max_frames} and {max_persons}"
         )
     if not 0.0 <= test_fraction < 1.0:
-        raise SkelconError(f"--test-fraction must be in [0, 1), got {test_fraction}")
+        raise SkelconError(
+            f"test_fraction must be in [0, 1), got {test_fraction}", param="test_fraction"
+        )
     chans = None if channels is None else check_channels(channels, None, "--channels")
     if chans is not None:
         norm.check(chans, "--channels " + ",".join(chans))
     lay = load_layout(layout)
     if not raw.is_dir():
-        raise SkelconError(f"--raw {str(raw)!r} is not a directory")
+        raise SkelconError(f"raw {str(raw)!r} is not a directory", param="raw")
     if labels is not None:
         classes, found, unused = _scan_labels(raw, Path(labels), test_fraction)
     else:
         classes, found, unused = _scan_tree(raw, test_fraction)
     if not found:
         raise SkelconError(
-            f"--raw {str(raw)!r} holds no clips: expected <class>/<clip>.npy|.csv|.json "
+            f"raw {str(raw)!r} holds no clips: expected <class>/<clip>.npy|.csv|.json "
             "or OpenPose <class>/<video>/*_keypoints.json (or train/ and test/ folders of "
             "those, or --labels FILE.csv)"
-            + (f"; not read: {unused[0][0]} ({unused[0][1]})" if unused else "")
+            + (f"; not read: {unused[0][0]} ({unused[0][1]})" if unused else ""),
+            param="raw",
         )
     free = [i for i, r in enumerate(found) if r[3] is None]  # no split folder or column
     drawn = stratified_split(
@@ -924,14 +928,16 @@ def read_folder(
             break
         if got is None:
             raise SkelconError(
-                f"--raw {str(raw)!r}: no clip is readable (first: {_first_error(clips[0], lay)})"
+                f"raw {str(raw)!r}: no clip is readable (first: {_first_error(clips[0], lay)})",
+                param="raw",
             )
         chans = list(got)
         norm.check(chans, f"--raw {raw}")
     if any(c.frames for c in clips) and coord_count(chans) != 2:
         raise SkelconError(
-            f"--channels {','.join(chans)}: OpenPose keypoints are x, y, score "
-            "(give x,y,score or x,y)"
+            f"channels {','.join(chans)}: OpenPose keypoints are x, y, score "
+            "(give x,y,score or x,y)",
+            param="channels",
         )
     return FolderData(raw, lay, chans, classes, clips, max_frames, max_persons, norm, unused, note)
 
@@ -1075,7 +1081,7 @@ def prepare_folder(
     meta.json). A failure leaves nothing behind (no partial directory).
     """
     if int(workers) < 1:
-        raise SkelconError(f"--workers must be at least 1, got {workers}")
+        raise SkelconError(f"workers must be at least 1, got {workers}", param="workers")
     folder = read_folder(
         raw,
         layout,

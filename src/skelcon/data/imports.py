@@ -91,7 +91,8 @@ def read_class_names(path: str | os.PathLike | None, num_classes: int) -> list[s
     names = [s for _, s in text_lines(read_text(path, "--classes file"))]
     if len(names) < num_classes:
         raise SkelconError(
-            f"--classes {str(path)!r} names {len(names)} classes but the labels need {num_classes}"
+            f"classes {str(path)!r} names {len(names)} classes but the labels need {num_classes}",
+            param="classes",
         )
     return names
 
@@ -278,7 +279,7 @@ def npy_axis_order(
     shape = tuple(int(n) for n in data.shape)
     if axes is not None:
         if axes not in NPY_ORDERS:
-            raise SkelconError(f"--axes {axes!r}: valid are {', '.join(NPY_ORDERS)}")
+            raise SkelconError(f"axes {axes!r}: valid are {', '.join(NPY_ORDERS)}", param="axes")
         return axes, ("" if axes == "NCTVM" else f"--axes {axes}")
 
     def channels_fit(c: int) -> bool:
@@ -312,10 +313,11 @@ def npy_axis_order(
         return "NMTVC", alt_why
     if not std:  # --channels fits only the other order, and the data do not back it
         raise SkelconError(
-            f"--channels {','.join(channels or ())} names {len(channels or ())} channels but "
+            f"channels {','.join(channels or ())} names {len(channels or ())} channels but "
             f"{where} has C={m} (shape {list(shape)} as {ORDER_NAMES['NCTVM']}); as {as_alt} "
             "it would fit, but nothing in the data shows that order: pass --axes NMTVC if it "
-            "is written so, else fix --channels"
+            "is written so, else fix --channels",
+            param="channels",
         )
     return "NCTVM", ""
 
@@ -430,16 +432,17 @@ def prepare_import_npy(
     V, C)`` is said on screen and in meta.json ``axes_assumed``)."""
     raw = Path(raw)
     if not raw.is_dir():
-        raise SkelconError(f"--raw {str(raw)!r} is not a directory")
+        raise SkelconError(f"raw {str(raw)!r} is not a directory", param="raw")
     lay = load_layout(layout)
     if label_base not in (0, 1):
-        raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
+        raise SkelconError(f"label_base must be 0 or 1, got {label_base}", param="label_base")
     given = None if channels is None else check_channels(channels, None, "--channels")
     parts = {"train": _find_npy_split(raw, "train", lay, label_base, given, axes)}
     order = axes or (parts["train"]["order"] if parts["train"] is not None else None)
     if parts["train"] is None:
         raise SkelconError(
-            f"--raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)"
+            f"raw {str(raw)!r} has no train_data_joint.npy + train_label.pkl (the import-npy layout)",
+            param="raw",
         )
     parts["test"] = _find_npy_split(raw, "val", lay, label_base, given, order)  # as train
     if axes is None and parts["test"] is not None and parts["test"]["axes"] is not None:
@@ -740,13 +743,13 @@ def prepare_import_pyskl(
     ``keypoint_score`` are stored as ``x, y, score`` unless ``score`` is False."""
     raw = Path(raw)
     if not raw.is_file():
-        raise SkelconError(f"--raw {str(raw)!r} is not a file (expected a PYSKL .pkl)")
+        raise SkelconError(f"raw {str(raw)!r} is not a file (expected a PYSKL .pkl)", param="raw")
     lay = load_layout(layout)
     # the options first, before the (possibly large) pickle is read
     if max_frames is not None and max_frames < 1:
-        raise SkelconError(f"--max-frames must be at least 1, got {max_frames}")
+        raise SkelconError(f"max_frames must be at least 1, got {max_frames}", param="max_frames")
     if label_base not in (0, 1):
-        raise SkelconError(f"--label-base must be 0 or 1, got {label_base}")
+        raise SkelconError(f"label_base must be 0 or 1, got {label_base}", param="label_base")
     if channels is not None and not score and "score" in channels:
         raise SkelconError(
             f"--no-score drops the scores but --channels {','.join(channels)} "

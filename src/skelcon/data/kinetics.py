@@ -391,8 +391,9 @@ def scan_kinetics(raw: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str
     dirs = [raw / f for f in folders]
     if all(d.is_dir() for d in dirs) and os.path.samefile(*dirs):
         raise SkelconError(
-            f"--raw {str(raw)!r}: {dirs[1]} is the folder {dirs[0]} (a link): "
-            "every clip would be in train and test; nothing was written"
+            f"raw {str(raw)!r}: {dirs[1]} is the folder {dirs[0]} (a link): "
+            "every clip would be in train and test; nothing was written",
+            param="raw",
         )
     files: list[Path] = []
     unused: list[tuple[str, str]] = []
@@ -431,8 +432,9 @@ def scan_kinetics(raw: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str
         a, b = shared[0]
         more = f" ({len(shared)} shared files in all)" if len(shared) > 1 else ""
         raise SkelconError(
-            f"--raw {str(raw)!r}: {b} is the same file as {a} (a link): one clip would be in "
-            f"train and test{more}; remove the link or the copy; nothing was written"
+            f"raw {str(raw)!r}: {b} is the same file as {a} (a link): one clip would be in "
+            f"train and test{more}; remove the link or the copy; nothing was written",
+            param="raw",
         )
     for f in folders:
         clips[f] = dedupe_files(sorted(clips[f]), raw, unused)
@@ -471,8 +473,9 @@ def _refuse_duplicate_ids(paths: list[str], raw: Path) -> None:
         a, b = dups[0]
         more = f" ({len(dups)} shared ids in all)" if len(dups) > 1 else ""
         raise SkelconError(
-            f"--raw {str(raw)!r}: video id {Path(a).stem!r} names two clips, {a} and {b}{more}; "
-            "a video id must name one clip (remove or rename one); nothing was written"
+            f"raw {str(raw)!r}: video id {Path(a).stem!r} names two clips, {a} and {b}{more}; "
+            "a video id must name one clip (remove or rename one); nothing was written",
+            param="raw",
         )
 
 

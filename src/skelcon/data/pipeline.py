@@ -147,7 +147,7 @@ def run_prepare(
     Raises the first :class:`DataFormatError` when ``strict``.
     """
     if int(workers) < 1:
-        raise SkelconError(f"--workers must be at least 1, got {workers}")
+        raise SkelconError(f"workers must be at least 1, got {workers}", param="workers")
     workers = int(workers)
     call = _Call(parse_fn, name_fn)
     report = PrepareReport()

@@ -596,7 +596,7 @@ def keep_frequent_classes(src: str | os.PathLike, out: str | os.PathLike, k: int
     """
     src, out = Path(src), Path(out)
     if k < 1:
-        raise SkelconError(f"--min-instances must be at least 1, got {k}")
+        raise SkelconError(f"min_instances must be at least 1, got {k}", param="min_instances")
     meta = read_meta(src)
     data = np.load(src / "data.npy", mmap_mode="r")
     labels = np.load(src / "labels.npy")
@@ -606,7 +606,8 @@ def keep_frequent_classes(src: str | os.PathLike, out: str | os.PathLike, k: int
     kept = np.flatnonzero(counts >= k)
     if len(kept) == 0:
         raise SkelconError(
-            f"--min-instances {k}: no class has that many samples (largest: {int(counts.max(initial=0))})"
+            f"min_instances {k}: no class has that many samples (largest: {int(counts.max(initial=0))})",
+            param="min_instances",
         )
     new_label = np.full(meta["num_classes"], -1, dtype=np.int64)
     new_label[kept] = np.arange(len(kept))

@@ -468,22 +468,25 @@ def check_output_dir(out: str | os.PathLike, overwrite: bool) -> None:
     prepared dataset). ``skelcon prepare`` calls it before reading any input."""
     path = Path(out)
     if path.exists() and not path.is_dir():
-        raise SkelconError(f"--out {str(path)!r} is a file; give a directory")
+        raise SkelconError(f"out {str(path)!r} is a file; give a directory", param="out")
     if path.resolve() in (Path.cwd(), *Path.cwd().parents) or path.name in ("", ".", ".."):
         raise SkelconError(
-            f"--out {str(path)!r} is the current directory or above it; give a new directory "
-            "for the dataset (it is written beside it and renamed into place)"
+            f"out {str(path)!r} is the current directory or above it; give a new directory "
+            "for the dataset (it is written beside it and renamed into place)",
+            param="out",
         )
     if path.is_dir() and any(path.iterdir()):
         if not overwrite:
             raise SkelconError(
-                f"--out {str(path)!r} already exists and is not empty; pass "
-                "--overwrite to replace it"
+                f"out {str(path)!r} already exists and is not empty; pass "
+                "--overwrite to replace it",
+                param="out",
             )
         if not (path / "meta.json").is_file():
             raise SkelconError(
-                f"--out {str(path)!r} is not a prepared dataset (no meta.json); "
-                "--overwrite replaces only prepared datasets"
+                f"out {str(path)!r} is not a prepared dataset (no meta.json); "
+                "--overwrite replaces only prepared datasets",
+                param="out",
             )
 
 

@@ -845,12 +845,16 @@ def generate_synthetic(
     """
     if per_class < 2:
         raise SkelconError(
-            f"--per-class must be at least 2 (one train, one test sample), got {per_class}"
+            f"per_class must be at least 2 (one train, one test sample), got {per_class}",
+            param="per_class",
         )
     if max_frames < 16:
-        raise SkelconError(f"--frames must be at least 16, got {max_frames}")
+        raise SkelconError(f"max_frames must be at least 16, got {max_frames}", param="max_frames")
     if not 0.0 < test_fraction < 1.0:
-        raise SkelconError(f"--test-fraction must be strictly between 0 and 1, got {test_fraction}")
+        raise SkelconError(
+            f"test_fraction must be strictly between 0 and 1, got {test_fraction}",
+            param="test_fraction",
+        )
     chosen = _resolve_classes(classes)
     names = [CLASSES[c] for c in chosen]
     writer = PreparedWriter(

@@ -168,7 +168,7 @@ def pretrain(
     cfg = copy.deepcopy(cfg)  # the run stretches its own copy (min_steps, queue cap)
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise SkelconError(f"--out {out} is a file; give a directory for the run")
+        raise SkelconError(f"out {out} is a file; give a directory for the run", param="out")
     with distributed(cfg.device) as (world, device):
         lock = output_lock(out, "pretrain") if world.is_main else contextlib.nullcontext()
         with lock:

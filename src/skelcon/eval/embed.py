@@ -78,7 +78,8 @@ def embed(
     out = Path(out)
     if out.suffix != ".npy":
         raise SkelconError(
-            f"--out {str(out)!r} must end in .npy (the sidecar goes beside it as .json)"
+            f"out {str(out)!r} must end in .npy (the sidecar goes beside it as .json)",
+            param="out",
         )
     if batch_size < 1:
         raise SkelconError(f"batch_size {batch_size} must be at least 1")

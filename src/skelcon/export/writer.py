@@ -236,7 +236,9 @@ def export_encoder(
         require_onnx()
     out = Path(out)
     if out.is_dir():
-        raise SkelconError(f"--out {str(out)!r} is a directory; give a file, e.g. {out}/seq.{fmt}")
+        raise SkelconError(
+            f"out {str(out)!r} is a directory; give a file, e.g. {out}/seq.{fmt}", param="out"
+        )
     from ..version import package_version
 
     loaded = load_encoder(

@@ -80,10 +80,11 @@ def plot_augment(
     s = load_split(data, benchmark, split)
     if not 0 <= index < len(s):
         raise SkelconError(
-            f"--index {index} is outside 0..{len(s) - 1} ({benchmark}/{split} of {data})"
+            f"index {index} is outside 0..{len(s) - 1} ({benchmark}/{split} of {data})",
+            param="index",
         )
     if frames < 1:
-        raise SkelconError(f"--frames {frames} must be at least 1")
+        raise SkelconError(f"frames {frames} must be at least 1", param="frames")
     layout = s.joint_layout
     if cfg.jitter_joints > layout.num_joints:
         raise SkelconError(

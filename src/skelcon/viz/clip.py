@@ -36,7 +36,7 @@ def plot_skeleton(
     missing benchmark or split, ``frames < 1``.
     """
     if frames < 1:
-        raise SkelconError(f"--frames must be at least 1, got {frames}")
+        raise SkelconError(f"frames must be at least 1, got {frames}", param="frames")
     if benchmark is None and split is None:
         s = load_all(data)
         where = f"the {s.meta.get('dataset', 'dataset')} dataset"
@@ -54,7 +54,7 @@ def plot_skeleton(
         s = load_split(data, benchmark, split)
         where = what = f"{benchmark}/{split}"
     if not -len(s) <= index < len(s):
-        raise SkelconError(f"--index {index} outside the {len(s)} clips of {what}")
+        raise SkelconError(f"index {index} outside the {len(s)} clips of {what}", param="index")
     check_finite_rows(s.root / "data.npy", s.data.base, s.indices[[index]], s.names)
     x, label, nf, name = s[index]
     layout = s.joint_layout

@@ -68,7 +68,8 @@ def plot_retrieval(
     test = load_split(data, benchmark, query_split)
     if not 0 <= query < len(test):
         raise SkelconError(
-            f"--query {query} is outside 0..{len(test) - 1} ({benchmark}/{query_split} of {data})"
+            f"query {query} is outside 0..{len(test) - 1} ({benchmark}/{query_split} of {data})",
+            param="query",
         )
     dev = resolve_device(device)
     enc = loaded.encoder.to(dev)
