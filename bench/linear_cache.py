@@ -36,14 +36,14 @@ def run_one(loaded, train, test, device, seed: int, k: int, overrides: list[str]
     res = linear_eval(
         loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=False
     )
-    bank = res["crop_bank"] or {}
+    bank = res.crop_bank or {}
     return {
         "seed": seed,
         "crop_bank": k,
         "seconds": time.perf_counter() - t0,
         "bank_seconds": bank.get("seconds"),
         "bank_bytes": bank.get("bytes"),
-        "top1": res["top1"],
+        "top1": res.top1,
         "epochs": cfg.epochs,
     }
 

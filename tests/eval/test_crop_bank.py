@@ -209,7 +209,7 @@ def test_linear_eval_with_a_bank_is_reproducible(run_dir, tiny_data):
         )
         for _ in range(2)
     ]
-    assert runs[0]["history"] == runs[1]["history"] and len(runs[0]["history"]) == 3
+    assert runs[0].history == runs[1].history and len(runs[0].history) == 3
 
 
 def test_cli_set_crop_bank(run_dir, tiny_data, tmp_path, capsys):

@@ -115,8 +115,8 @@ def test_finetune_trains_the_encoder_linear_eval_does_not(run_dir, tiny_data):
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert "blocks.0.gcn.mix.weight" in changed and "data_bn.running_mean" in changed
     assert all(p.requires_grad for p in enc.parameters())
-    assert 0 <= res["top1"] <= 100 and len(res["train_loss"]) == 1
-    assert res["head"].weight.shape == (3, enc.feature_dim)
+    assert 0 <= res.top1 <= 100 and len(res.train_loss) == 1
+    assert res.head.weight.shape == (3, enc.feature_dim)
 
 
 def test_finetune_is_reproducible(run_dir, tiny_data):
@@ -137,7 +137,7 @@ def test_finetune_is_reproducible(run_dir, tiny_data):
             seed=5,
             progress=False,
         )
-        runs.append((res["train_loss"], res["top1"], loaded.encoder.state_dict()))
+        runs.append((res.train_loss, res.top1, loaded.encoder.state_dict()))
     assert runs[0][:2] == runs[1][:2]
     assert all(torch.equal(v, runs[1][2][k]) for k, v in runs[0][2].items())
 

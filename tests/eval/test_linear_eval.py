@@ -47,7 +47,7 @@ def test_encoder_bit_identical_after_linear_eval(run_dir, tiny_data, rep):
         assert torch.equal(before[k], after[k]), k
     assert any("running_mean" in k for k in before) or rep == "seq"
     assert not enc.training
-    assert 0 <= res["top1"] <= 100 and len(res["history"]) == 2
+    assert 0 <= res.top1 <= 100 and len(res.history) == 2
 
 
 def test_loaded_weights_are_the_checkpoint_weights(run_dir):
@@ -96,3 +96,12 @@ def test_absent_representation(run_dir):
         load_encoder(run_dir, "img")
     with pytest.raises(SkelconError, match="not valid"):
         load_encoder(run_dir, "rgb")
+
+
+def test_results_are_typed_and_round_trip():
+    from skelcon.eval.linear import LinearResult
+
+    res = LinearResult(50.0, {"top5": 90.0}, 55.0, 3, [40.0, 55.0, 50.0], 8, 4, "crop", None)
+    assert LinearResult.from_dict(res.to_dict()) == res
+    with pytest.raises(TypeError):
+        res["top1"]  # attributes, not keys

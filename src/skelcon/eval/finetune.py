@@ -61,8 +61,8 @@ def check_labels(split: PreparedSplit, num_classes: int, what: str) -> None:
 class FinetuneResult:
     """What :func:`finetune` measured: ``top1`` (%, final epoch), ``metrics`` (top-5,
     per-class, confusion: see :mod:`skelcon.eval.metrics`), ``train_loss`` (per epoch),
-    the split sizes and the trained classifier ``head``. ``result["top1"]`` reads a
-    field as the dict this used to be did."""
+    the split sizes and the trained classifier ``head``. ``to_dict`` / ``from_dict``
+    convert to and from the dict this used to be."""
 
     top1: float
     metrics: dict[str, Any]
@@ -71,14 +71,14 @@ class FinetuneResult:
     num_test: int
     head: nn.Module
 
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.__dataclass_fields__:
-            raise KeyError(key)
-        return getattr(self, key)
-
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (values not copied), in their order."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FinetuneResult:
+        """The result of a :meth:`to_dict` dict (unknown keys refused with a TypeError)."""
+        return cls(**d)
 
 
 def finetune(

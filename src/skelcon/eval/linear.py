@@ -27,7 +27,7 @@ class LinearResult:
     top-1 and which it was (selection on the test set: for comparison only), the top-1
     ``history`` per epoch, the split sizes, ``train_input`` (how training inputs were
     made) and ``crop_bank`` (``k``, ``bytes``, ``seconds`` of a bank; ``None`` without).
-    ``result["top1"]`` reads a field as the dict this used to be did."""
+    ``to_dict`` / ``from_dict`` convert to and from the dict this used to be."""
 
     top1: float
     metrics: dict[str, Any]
@@ -39,14 +39,14 @@ class LinearResult:
     train_input: str
     crop_bank: dict[str, Any] | None
 
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.__dataclass_fields__:
-            raise KeyError(key)
-        return getattr(self, key)
-
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (values not copied), in their order."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearResult:
+        """The result of a :meth:`to_dict` dict (unknown keys refused with a TypeError)."""
+        return cls(**d)
 
 
 def freeze(encoder: nn.Module) -> nn.Module:

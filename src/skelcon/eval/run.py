@@ -101,15 +101,15 @@ def run_linear(
         random_init,
         train,
         test,
-        top1=res["top1"],
-        metrics=res["metrics"],
+        top1=res.top1,
+        metrics=res.metrics,
         cfg=cfg,
         seconds=round(time.time() - t0, 2),
-        best_epoch_top1_for_comparison_only=res["best_epoch_top1"],
-        best_epoch=res["best_epoch"],
-        train_input=res["train_input"],
-        crop_bank=res["crop_bank"],
-        history=res["history"],
+        best_epoch_top1_for_comparison_only=res.best_epoch_top1,
+        best_epoch=res.best_epoch,
+        train_input=res.train_input,
+        crop_bank=res.crop_bank,
+        history=res.history,
     )
     if current().is_main:  # under torchrun every rank has the same result; rank 0 writes
         write_json(Path(out) / "metrics.json", rec)
@@ -262,10 +262,10 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
                 desc=f"{protocol} {f:g} #{r + 1}",
                 representation="+".join(loaded.representations),
             )
-            top1s.append(res["top1"])
-            run_metrics.append(res["metrics"])
+            top1s.append(res.top1)
+            run_metrics.append(res.metrics)
             sizes.append(int(len(idx)))
-            losses.append(res["train_loss"][-1])
+            losses.append(res.train_loss[-1])
             if progress:
                 tqdm.write(
                     f"{protocol} fraction {f:g} run {r + 1}/{len(runs)}: top-1 {res['top1']:.2f} % "
