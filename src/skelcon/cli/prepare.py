@@ -54,6 +54,12 @@ def add_channels_arg(p: argparse.ArgumentParser, metavar: str, help: str) -> Non
 
 def add_norm_args(p: argparse.ArgumentParser, default_on: bool) -> None:
     """``--normalize``/``--no-normalize``, ``--score-threshold``, ``--image-size``."""
+    add_normalize_arg(p, default_on)
+    add_2d_norm_args(p)
+
+
+def add_normalize_arg(p: argparse.ArgumentParser, default_on: bool) -> None:
+    """``--normalize``/``--no-normalize`` (default ``default_on``)."""
     p.add_argument(
         "--normalize",
         action=argparse.BooleanOptionalAction,
@@ -61,18 +67,41 @@ def add_norm_args(p: argparse.ArgumentParser, default_on: bool) -> None:
         help="normalise each clip (2D: centre on the layout's centre joint, divide "
         "by a body length; 3D: the NTU preparation); default " + ("on" if default_on else "off"),
     )
+
+
+def add_2d_norm_args(p: argparse.ArgumentParser) -> None:
+    """``--score-threshold`` and ``--image-size``: options of the 2D normalisation."""
     p.add_argument(
         "--score-threshold",
         type=float,
         default=0.0,
         metavar="S",
-        help="2D with scores: zero the joints scoring below S (default 0: keep all)",
+        help="with --normalize, 2D with scores: zero the joints scoring below S (default 0: keep all)",
     )
     p.add_argument(
         "--image-size",
         default=None,
         metavar="WxH",
-        help="2D: map the WIDTHxHEIGHT image to [-1, 1] on its longer side first",
+        help="with --normalize, 2D: map the WIDTHxHEIGHT image to [-1, 1] on its longer side first",
+    )
+
+
+def add_dataset_arg(p: argparse.ArgumentParser) -> None:
+    """``--dataset NAME``: the name kept in meta.json."""
+    p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
+
+
+LAYOUT_CHOICES = "ntu25, kinect20, coco17, openpose18, openpose25 or a layout YAML file"
+
+
+def add_layout_arg(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--layout``: a built-in layout or a layout YAML (required without ``default``)."""
+    p.add_argument(
+        "--layout",
+        default=default,
+        required=default is None,
+        help=f"joint layout of the data: {LAYOUT_CHOICES}"
+        + (f" (default {default})" if default else ""),
     )
 
 
@@ -363,25 +392,15 @@ def _import_pyskl(args: argparse.Namespace) -> int:
 
 def _import_common(p: argparse.ArgumentParser) -> None:
     add_out_arg(p)
-    p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
-    p.add_argument(
-        "--layout",
-        default="ntu25",
-        help="joint layout of the data: ntu25 (default), kinect20, coco17, openpose18, "
-        "openpose25 or a layout YAML file",
-    )
+    add_dataset_arg(p)
+    add_layout_arg(p, default="ntu25")
     p.add_argument(
         "--classes",
         default=None,
         metavar="FILE",
         help="class names, one per line (default class_0, class_1, ...)",
     )
-    p.add_argument(
-        "--normalize",
-        action="store_true",
-        help="normalise each sample (3D: pad, centre, align; 2D: centre, divide by a "
-        "body length); off by default",
-    )
+    add_normalize_arg(p, default_on=False)
     add_strict_arg(p, "sample")
     p.add_argument(
         "--label-base",
@@ -431,19 +450,7 @@ def add_imports(sub) -> None:
         default=True,
         help="2D: keep keypoint_score as a third channel x, y, score (default on)",
     )
-    p.add_argument(
-        "--score-threshold",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="with --normalize, 2D: zero the joints scoring below S (default 0)",
-    )
-    p.add_argument(
-        "--image-size",
-        default=None,
-        metavar="WxH",
-        help="with --normalize, 2D: map the WIDTHxHEIGHT image to [-1, 1] first",
-    )
+    add_2d_norm_args(p)
     p.set_defaults(func=_import_pyskl, flag_of={"normalize_data": "--normalize"})
 
 
@@ -520,11 +527,7 @@ def add_folder(sub) -> None:
     )
     add_raw_arg(p, "DIR", "the folder of clips")
     add_out_arg(p)
-    p.add_argument(
-        "--layout",
-        required=True,
-        help="joint layout: ntu25, kinect20, coco17, openpose18, openpose25 or a layout YAML file",
-    )
+    add_layout_arg(p)
     add_channels_arg(p, "x,y[,z][,score]", "what C holds (default by C: x,y / x,y,z / x,y,z,score)")
     p.add_argument(
         "--labels",
@@ -545,7 +548,7 @@ def add_folder(sub) -> None:
         default=2,
         help="M; more persons: the most confident (or moving) kept (default 2)",
     )
-    p.add_argument("--dataset", default=None, metavar="NAME", help="dataset name kept in meta.json")
+    add_dataset_arg(p)
     add_workers_arg(p)
     add_strict_arg(p, "clip")
     add_norm_args(p, default_on=False)
