@@ -225,3 +225,9 @@ def test_lone_rank_says_it_waits_and_sigterm_ends_it(tiny_data, tmp_path):
         proc.kill()
         proc.wait()
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_launch_info_names_the_rendezvous_and_the_agent_store():
+    info = launch_info({**FULL, "TORCHELASTIC_USE_AGENT_STORE": "True"})
+    assert info.master == f"{FULL['MASTER_ADDR']}:{FULL['MASTER_PORT']}" and info.agent_store
+    assert not launch_info(FULL).agent_store

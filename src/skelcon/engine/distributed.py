@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import os
 import re
 import signal
 import sys
@@ -222,7 +221,7 @@ def _rendezvous_error(e: BaseException, rank: int, world: int, where: str, secon
     me = f"rank {rank} of {world}"
     if "timed out" not in text.lower() and "timeout" not in text.lower():
         return f"cannot join {_others(world)} at {where} ({me}): {first}"
-    hosting = rank == 0 and os.environ.get(AGENT_STORE) != "True"  # rank 0 opens the store
+    hosting = rank == 0 and not launch_info(check=False).agent_store  # rank 0 opens the store
     joined = re.search(r"(\d+)/(\d+) clients joined", text)
     missing = world - int(joined.group(1)) if hosting and joined is not None else world - 1
     if hosting and 0 < missing < world - 1:
@@ -243,8 +242,9 @@ def _join(backend: str, rank: int, world: int, rendezvous_s: float, collective_m
     (a line on stderr first, SIGINT/SIGTERM end the process while it waits), then the
     group with collectives bounded by ``collective_min`` minutes. Raises a one-line
     :class:`SkelconError` naming what did not arrive."""
-    where = f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
-    if os.environ.get(AGENT_STORE) != "True":  # under torchrun the ranks are all there
+    info = launch_info(check=False)
+    where = info.master
+    if not info.agent_store:  # under torchrun the ranks are all there
         print(
             f"skelcon: waiting for {_others(world)} at {where} (rank {rank} of {world}; up to "
             f"{rendezvous_s:g} s, {RENDEZVOUS_ENV}) ...",

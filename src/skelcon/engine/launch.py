@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import SkelconError
 
@@ -35,6 +35,8 @@ class LaunchInfo:
     rank: int = 0
     local_rank: int = 0
     local_world_size: int = 1
+    master: str = field(default="?:?", compare=False)  # MASTER_ADDR:MASTER_PORT
+    agent_store: bool = field(default=False, compare=False)  # torchrun's agent hosts the store
 
     @property
     def enabled(self) -> bool:
@@ -107,7 +109,8 @@ def launch_info(
     if check:
         dist_timeouts(env)
     local_world = _env_int("LOCAL_WORLD_SIZE", env, 1, world, None) or world
-    return LaunchInfo(world, rank, local or 0, local_world)
+    master = f"{env.get('MASTER_ADDR', '?')}:{env.get('MASTER_PORT', '?')}"
+    return LaunchInfo(world, rank, local or 0, local_world, master, env.get(AGENT_STORE) == "True")
 
 
 def launch_env(
