@@ -27,6 +27,11 @@ def _clips(root, shape, scale, seed=0):
     return root
 
 
+def _prepare(raw, out, flags: str):
+    """``skelcon prepare folder --raw RAW --out OUT FLAGS``, which must succeed."""
+    assert main(["prepare", "folder", "--raw", str(raw), "--out", str(out), *flags.split()]) == 0
+
+
 def _pretrain(data, run):
     """A 1-epoch tiny run on ``data`` (batches of 4)."""
     sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
@@ -76,24 +81,7 @@ def test_read_clip_equals_the_prepared_sample(tmp_path, shape, scale, flags):
 def test_read_clip_like_a_run_or_an_encoder_and_other_file_channels(tmp_path):
     raw = _clips(tmp_path / "raw", (30, 17, 3), 720)
     data = tmp_path / "d"
-    assert (
-        main(
-            [
-                "prepare",
-                "folder",
-                "--raw",
-                str(raw),
-                "--layout",
-                "coco17",
-                "--channels",
-                "x,y,score",
-                "--normalize",
-                "--out",
-                str(data),
-            ]
-        )
-        == 0
-    )
+    _prepare(str(raw), str(data), "--layout coco17 --channels x,y,score --normalize")
     _pretrain(data, tmp_path / "run")
     want = _stored(data, "wave/c1")
     model = skelcon.load_encoder(tmp_path / "run", "seq")
@@ -115,22 +103,7 @@ def test_file_channels_other_than_the_datasets(tmp_path):
     kp[5, 3] = [0.0, 0.0, 0.0]  # a joint the estimator missed, stored as (0, 0)
     np.save(xy / "c0.npy", kp[..., :2])
     np.save(xy / "c1.npy", np.load(raw / "wave" / "c1.npy")[..., :2])
-    assert (
-        main(
-            [
-                "prepare",
-                "folder",
-                "--raw",
-                str(xy.parent),
-                "--layout",
-                "coco17",
-                "--normalize",
-                "--out",
-                str(tmp_path / "d"),
-            ]
-        )
-        == 0
-    )
+    _prepare(str(xy.parent), str(tmp_path / "d"), "--layout coco17 --normalize")
     kp[5, 3] = [17.0, 40.0, 0.0]  # the same miss as another estimator writes it: score 0
     np.save(tmp_path / "scored.npy", kp)
     s = skelcon.read_clip(tmp_path / "scored.npy", tmp_path / "d", channels=["x", "y", "score"])
@@ -141,24 +114,7 @@ def test_file_channels_other_than_the_datasets(tmp_path):
 
 def test_what_does_not_fit_is_one_line(tmp_path):
     raw = _clips(tmp_path / "raw", (30, 17, 3), 720)
-    assert (
-        main(
-            [
-                "prepare",
-                "folder",
-                "--raw",
-                str(raw),
-                "--layout",
-                "coco17",
-                "--channels",
-                "x,y,score",
-                "--normalize",
-                "--out",
-                str(tmp_path / "d"),
-            ]
-        )
-        == 0
-    )
+    _prepare(str(raw), str(tmp_path / "d"), "--layout coco17 --channels x,y,score --normalize")
     bad = tmp_path / "bad.npy"
     np.save(bad, np.ones((30, 25, 3), np.float32))  # 25 joints for a 17-joint layout
     with pytest.raises(DataFormatError, match="bad.npy"):
@@ -187,24 +143,7 @@ def test_raw_pixels_fed_to_a_2d_encoder_warn_once(tmp_path):
 
     raw = _clips(tmp_path / "raw", (30, 17, 3), 720)
     data = tmp_path / "d"
-    assert (
-        main(
-            [
-                "prepare",
-                "folder",
-                "--raw",
-                str(raw),
-                "--layout",
-                "coco17",
-                "--channels",
-                "x,y,score",
-                "--normalize",
-                "--out",
-                str(data),
-            ]
-        )
-        == 0
-    )
+    _prepare(str(raw), str(data), "--layout coco17 --channels x,y,score --normalize")
     _pretrain(data, tmp_path / "run")
     from skelcon.data.folder import read_folder
 
@@ -236,22 +175,7 @@ def test_openpose_videos_by_their_clip_name(tmp_path):
             doc = {"people": [{"pose_keypoints_2d": kp.ravel().tolist()}]}
             (raw / f"{video}_{t:012d}_keypoints.json").write_text(json.dumps(doc))
     data = tmp_path / "d"
-    assert (
-        main(
-            [
-                "prepare",
-                "folder",
-                "--raw",
-                str(raw.parent),
-                "--layout",
-                "openpose25",
-                "--normalize",
-                "--out",
-                str(data),
-            ]
-        )
-        == 0
-    )
+    _prepare(str(raw.parent), str(data), "--layout openpose25 --normalize")
     for name in ("clap/a", "clap/b"):
         s = skelcon.read_clip(tmp_path / "raw" / name, data)
         np.testing.assert_array_equal(s.x, _stored(data, name))
@@ -264,27 +188,10 @@ def test_openpose_videos_by_their_clip_name(tmp_path):
 def test_a_run_knows_its_datas_padded_length(tmp_path):
     raw = _clips(tmp_path / "raw", (50, 17, 3), 720)
     data = tmp_path / "d"
-    assert (
-        main(
-            [
-                "prepare",
-                "folder",
-                "--raw",
-                str(raw),
-                "--layout",
-                "coco17",
-                "--channels",
-                "x,y,score",
-                "--normalize",
-                "--max-frames",
-                "30",
-                "--max-persons",
-                "1",
-                "--out",
-                str(data),
-            ]
-        )
-        == 0
+    _prepare(
+        str(raw),
+        str(data),
+        "--layout coco17 --channels x,y,score --normalize --max-frames 30 --max-persons 1",
     )
     _pretrain(data, tmp_path / "run")
     want = _stored(data, "wave/c2")
