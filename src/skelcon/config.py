@@ -36,6 +36,7 @@ MOMENTUM_SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("fp32", "bf16", "fp16")
 TRAIN_CROPS = ("random", "center")  # linear evaluation's training inputs
 SIMILARITIES = ("cosine", "euclidean")  # kNN retrieval
+EXPORT_FORMATS = ("torchscript", "onnx")  # skelcon export --format
 
 
 def parse_representations(value: str | list[str] | tuple[str, ...]) -> list[str]:

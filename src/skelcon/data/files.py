@@ -12,7 +12,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["dedupe_files", "file_key", "group_same_files", "rel_path"]
+__all__ = ["dedupe_files", "file_key", "group_same_files", "rel_path", "walk_tree"]
+
+MAX_DEPTH = 16  # folder levels read below a class folder
 
 
 def rel_path(p: Path, raw: Path) -> str:
@@ -66,3 +68,72 @@ def dedupe_files(paths: Sequence[Path], raw: Path, unused: list[tuple[str, str]]
                 )
             )
     return [p for p in paths if p in keep]
+
+
+def _walk(
+    d: Path,
+    raw: Path,
+    depth: int,
+    files: list[Path],
+    unused: list[tuple[str, str]],
+    links: list[tuple[Path, int]],
+    seen: set[str],
+) -> None:
+    """Every file below ``d`` into ``files``; a symlinked folder into ``links`` (read
+    after every real folder, so the path without a link wins); what is not read into
+    ``unused`` as ``(path relative to raw, reason)``. ``seen``: real folders walked."""
+    seen.add(os.path.realpath(d))
+    try:
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except OSError as e:
+        unused.append((rel_path(d, raw), f"cannot list the folder: {e.strerror or e}"))
+        return
+    if not entries and depth:
+        unused.append((rel_path(d, raw), "an empty folder"))
+    for e in entries:
+        p = Path(e.path)
+        if e.name.startswith("."):
+            unused.append((rel_path(p, raw), "hidden file"))  # .DS_Store, macOS ._ files, .git
+            continue
+        try:
+            is_dir, is_file, is_link = e.is_dir(), e.is_file(), e.is_symlink()
+        except OSError:
+            is_dir = is_file = is_link = False
+        if is_dir and depth >= MAX_DEPTH:
+            unused.append((rel_path(p, raw), f"more than {MAX_DEPTH} folders deep"))
+        elif is_dir and is_link:
+            links.append((p, depth + 1))
+        elif is_dir:
+            _walk(p, raw, depth + 1, files, unused, links, seen)
+        elif is_file:
+            files.append(p)
+        else:
+            unused.append((rel_path(p, raw), "a broken link or not a regular file"))
+
+
+def walk_tree(raw: Path, files: list[Path], unused: list[tuple[str, str]]) -> None:
+    """Every file under ``raw`` into ``files`` (what is not read into ``unused``, as
+    ``(path relative to raw, reason)``), as ``prepare folder`` and ``kinetics-skeleton``
+    walk: :func:`_walk` from ``raw``, then the symlinked folders, each real folder once
+    (a second way to one is listed once in ``unused``, not file by file; loops cut)."""
+    links: list[tuple[Path, int]] = []
+    seen: set[str] = set()
+    raw_real = os.path.realpath(raw)
+    _walk(raw, raw, 0, files, unused, links, seen)
+    while links:
+        p, depth = links.pop(0)
+        real = os.path.realpath(p)
+        if real in seen:
+            parent = os.path.realpath(p.parent)
+            above = parent == real or parent.startswith(real + os.sep) or real == raw_real
+            where = os.path.relpath(real, raw_real).replace(os.sep, "/")
+            unused.append(
+                (
+                    rel_path(p, raw),
+                    "a link to a folder above it (a loop)"
+                    if above
+                    else f"a link to the folder {where} (read there)",
+                )
+            )
+        else:
+            _walk(p, raw, depth, files, unused, links, seen)

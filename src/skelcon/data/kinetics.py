@@ -50,7 +50,7 @@ from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text
 from .channels import resolve_channels
 from .clips import ClipNorm, clip_to_sample, nonfinite_note
-from .files import dedupe_files, group_same_files, rel_path
+from .files import dedupe_files, group_same_files, rel_path, walk_tree
 from .layouts import get_layout
 from .pipeline import Sample, run_prepare
 from .pku import resample_indices
@@ -375,7 +375,7 @@ def scan_kinetics(raw: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str
     """The clip files of each split folder, one path per real file, and every other
     file under ``raw`` as ``(path relative to raw, reason)``.
 
-    ``raw`` is walked as ``prepare folder`` walks (:func:`skelcon.data.folder._walk_tree`:
+    ``raw`` is walked as ``prepare folder`` walks (:func:`skelcon.data.files.walk_tree`:
     dot-files and macOS ``._*`` files are listed as hidden, linked folders read once,
     loops cut). A clip is ``kinetics_train/<id>.json`` or ``kinetics_val/<id>.json``;
     the label files ``kinetics_*_label.json`` are read; anything else (other files,
@@ -385,7 +385,6 @@ def scan_kinetics(raw: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str
     refused before any clip is parsed, as a video id in both is. Raises
     :class:`SkelconError` (one line) for a file or folder shared by both splits.
     """
-    from .folder import _walk_tree  # here: folder imports this module
 
     folders = [f for f, _ in SPLITS]
     dirs = [raw / f for f in folders]
@@ -397,7 +396,7 @@ def scan_kinetics(raw: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str
         )
     files: list[Path] = []
     unused: list[tuple[str, str]] = []
-    _walk_tree(raw, files, unused)
+    walk_tree(raw, files, unused)
     clips: dict[str, list[Path]] = {f: [] for f in folders}
     label_files = {f"{f}_label.json" for f in folders}
     for p in files:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-FORMATS = ("torchscript", "onnx")  # the one list (the writer and `skelcon export --format`)
+from ..config import EXPORT_FORMATS as FORMATS  # the one list (config.py)
+
 __all__ = ["FORMATS", "contract_path", "export_encoder"]
 
 if TYPE_CHECKING:

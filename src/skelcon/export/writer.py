@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..config import EXPORT_FORMATS as FORMATS
 from ..errors import SkelconError, choices_message
 from ..eval.encoder import LoadedEncoder, check_num_frames, load_encoder
 from ..utils.io import atomic_path, write_json
-from . import FORMATS
 from .contract import input_contract
 from .graph import INPUT_NAMES, FeatureGraph, example_inputs, write_onnx, write_torchscript
 
