@@ -27,6 +27,7 @@ from .utils.text import read_text, yaml_error_message
 # Every choice list of a config, defined here once (the encoders, the augmentations,
 # engine/precision.py and the command line take them from here)
 REPRESENTATIONS = ("seq", "img", "stg")
+STREAMS = ("joint", "bone", "motion")  # the encoders' input (skelcon.encoders.streams)
 PRESETS = ("paper", "small")  # encoder sizes (skelcon.encoders.registry)
 SEQ_INITS = ("default", "xavier")  # the SEQ encoder's GRU init; seq_init adds "preset"
 SPATIAL_AUGS = ("random", "shear", "jitter", "none")
@@ -145,6 +146,9 @@ class PretrainConfig:
         "preset"  # GRU weight init: preset (paper: xavier, small: default) | default | xavier
     )
     representations: list[str] = field(default_factory=lambda: ["seq", "stg"])
+    # the encoders' input: joint | bone | motion, applied after augmentation on every view
+    # and by every evaluation of the run (skelcon.encoders.streams; not in the paper)
+    stream: str = "joint"
     epochs: int = 451
     # at least this many optimiser steps (0: off): a small training split runs more epochs,
     # with warm-up, milestones, monitor and save intervals stretched alike (engine/pretrain.py)
@@ -170,6 +174,7 @@ class PretrainConfig:
             raise SkelconError(f"preset {self.preset!r} is not valid (valid: {', '.join(PRESETS)})")
         self.representations = parse_representations(self.representations)
         _choice("seq_init", self.seq_init, ("preset", *SEQ_INITS))
+        _choice("stream", self.stream, STREAMS)
         if self.augment.spatial not in SPATIAL_AUGS:
             raise SkelconError(
                 f"augment.spatial {self.augment.spatial!r} is not valid (valid: {', '.join(SPATIAL_AUGS)})"

@@ -14,12 +14,13 @@ from tinydata import TINY_PRETRAIN, make_tiny_prepared
 from skelcon.cli import main
 from skelcon.config import PretrainConfig, load_config
 from skelcon.data.layouts import NTU25, get_layout
+from skelcon.data.normalize import is_centred
 from skelcon.data.normalize2d import normalize_2d
 from skelcon.data.prepared import PreparedWriter
 from skelcon.engine.pretrain import pretrain
 from skelcon.viz import clip, curves, tsne
 from skelcon.viz.common import new_figure
-from skelcon.viz.poses import draw_pose_axes, frame_limits, is_centred, pose_view, present_joints
+from skelcon.viz.poses import draw_pose_axes, frame_limits, pose_view, present_joints
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -36,6 +36,18 @@ def add_representation_arg(p: argparse.ArgumentParser, *, required: bool) -> Non
     )
 
 
+STREAM_HELP = (
+    "input stream: joint, bone (each joint minus its parent) or motion (frame differences)"
+)
+
+
+def add_stream_arg(p: argparse.ArgumentParser, help: str = STREAM_HELP) -> None:
+    """``--stream`` (joint, bone, motion: :mod:`skelcon.encoders.streams`)."""
+    from ..config import STREAMS
+
+    p.add_argument("--stream", choices=STREAMS, help=help)
+
+
 def add_common_args(p: argparse.ArgumentParser, *, device: bool = True) -> None:
     """``--benchmark`` (default: the dataset's only one), ``--device`` and ``--quiet``, with
     the same defaults and help on every command that has them."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 
 from ..config import PRECISIONS, PRESETS
-from .common import add_common_args, add_override_args, add_representation_arg, rank
+from .common import (
+    STREAM_HELP,
+    add_common_args,
+    add_override_args,
+    add_representation_arg,
+    add_stream_arg,
+    rank,
+)
 
 
 def _pretrain(args: argparse.Namespace) -> int:
@@ -20,6 +27,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         ("seed", "seed"),
         ("preset", "preset"),
         ("representation", "representations"),
+        ("stream", "stream"),
         ("device", "device"),
     ):
         v = getattr(args, flag)
@@ -77,5 +85,8 @@ def add_cli(sub) -> None:
     p.add_argument("--seed", type=int, help="random seed (default: the config's, 0)")
     p.add_argument("--preset", choices=PRESETS, help="encoder sizes")
     add_representation_arg(p, required=False)
+    add_stream_arg(
+        p, STREAM_HELP + " (default: the config's, joint); every evaluation of the run applies it"
+    )
     add_common_args(p)  # --benchmark: its train split is used
     p.set_defaults(func=_pretrain)

@@ -22,6 +22,9 @@ Typical use::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from ..errors import DataFormatError
@@ -29,6 +32,7 @@ from .layouts import JointLayout
 
 __all__ = [
     "align",
+    "is_centred",
     "align_batch",
     "body_energy",
     "center",
@@ -259,3 +263,21 @@ def require_finite(x: np.ndarray, where: str | None = None) -> np.ndarray:
             "coordinates too large to normalise (the result is not finite)", where
         )
     return x
+
+
+def is_centred(meta: Mapping[str, Any]) -> bool:
+    """Whether a prepared dataset's frames are centred on its layout's ``center`` joint
+    of person 1 (which then lies at exactly the origin), from its meta.json.
+
+    ``normalization`` (or ``normalisation``) names it (``"none: coordinates as read"``:
+    not centred); else a ``normalized`` flag decides; else True: the built-in
+    preparations without either entry (NTU RGB+D 3D, PKU-MMD, NW-UCLA, synthetic) centre
+    every frame.
+    """
+    for key in ("normalization", "normalisation"):
+        text = meta.get(key)
+        if isinstance(text, str) and text.strip():
+            return "centre" in text or "center" in text
+    if isinstance(meta.get("normalized"), bool):
+        return bool(meta["normalized"])
+    return True

@@ -36,6 +36,7 @@ from torch import nn
 from ..data.layouts import JointLayout
 from ..errors import SkelconError
 from ._checks import check_input, check_sizes
+from .streams import InputStream, as_input_stream
 
 
 def frame_motion(x: torch.Tensor) -> torch.Tensor:
@@ -79,6 +80,10 @@ class ImgEncoder(nn.Module):
 
     forward: ``x: (N, C, T, V, M)`` with ``T == num_frames`` -> ``(N, feature_dim)``.
     Shared weights across persons and a max over them: invariant to person order.
+
+    ``stream`` (``joint``, ``bone``, ``motion`` or an
+    :class:`~skelcon.encoders.streams.InputStream`) is applied to ``x`` first, as
+    ``input_stream`` (no weights; :mod:`skelcon.encoders.streams`).
     """
 
     def __init__(
@@ -88,12 +93,14 @@ class ImgEncoder(nn.Module):
         num_joints: int = 25,
         num_persons: int = 2,
         layout: JointLayout | None = None,
+        stream: str | InputStream = "joint",
         *,
         out_channels: int = 64,
         conv2_channels: int = 64,
         dropout: float = 0.5,
     ):
         super().__init__()
+        self.input_stream = as_input_stream(stream, layout)  # joint | bone | motion
         check_sizes(
             "img",
             in_channels=in_channels,
@@ -134,6 +141,7 @@ class ImgEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (N, C, T, V, M)`` -> ``(N, feature_dim)``."""
         check_input(x, self.in_channels, self.num_joints, self.num_persons, "img", self.num_frames)
+        x = self.input_stream(x)
         n, c, t, v, m = x.shape
 
         def per_person(a: torch.Tensor) -> torch.Tensor:  # (N, C, T, V, M) -> (N*M, C, T, V)

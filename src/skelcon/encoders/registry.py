@@ -13,6 +13,7 @@ from ..errors import SkelconError, choices_message
 from .img import ImgEncoder
 from .seq import SeqEncoder
 from .stg import StgEncoder
+from .streams import InputStream
 
 ENCODERS: dict[str, type[nn.Module]] = {"seq": SeqEncoder, "img": ImgEncoder, "stg": StgEncoder}
 
@@ -58,11 +59,14 @@ def build_encoder(
     num_joints: int = 25,
     num_persons: int = 2,
     layout: JointLayout | None = None,
+    stream: str | InputStream = "joint",
     **overrides: Any,
 ) -> nn.Module:
     """Encoder ``name`` (seq, img, stg) sized by ``preset`` (paper, small) for input
     ``(N, in_channels, num_frames, num_joints, num_persons)``.
 
+    ``stream``: the input stream the encoder applies first (``joint``, ``bone``,
+    ``motion``, or an :class:`~skelcon.encoders.streams.InputStream`).
     ``overrides`` replace preset sizes (e.g. ``channels=[...]`` for stg). The module
     has ``.feature_dim`` and maps ``x: (N, C, T, V, M)`` to ``(N, feature_dim)``.
     """
@@ -77,5 +81,6 @@ def build_encoder(
         num_joints=num_joints,
         num_persons=num_persons,
         layout=layout,
+        stream=stream,
         **kwargs,
     )

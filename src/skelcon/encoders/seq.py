@@ -26,6 +26,7 @@ from ..data.layouts import JointLayout
 from ..errors import SkelconError, choices_message
 from ._checks import check_input, check_sizes
 from .gru import bigru_forward
+from .streams import InputStream, as_input_stream
 
 READOUTS = ("last", "ends")
 INITS = SEQ_INITS
@@ -76,6 +77,10 @@ class SeqEncoder(nn.Module):
     PyTorch's default); ``"default"`` keeps PyTorch's ``U(-1/sqrt(H), 1/sqrt(H))``.
 
     forward: ``x: (N, C, T, V, M)`` -> ``(N, 2*hidden_size)``; any T >= 1.
+
+    ``stream`` (``joint``, ``bone``, ``motion`` or an
+    :class:`~skelcon.encoders.streams.InputStream`) is applied to ``x`` first, as
+    ``input_stream`` (no weights; :mod:`skelcon.encoders.streams`).
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class SeqEncoder(nn.Module):
         num_joints: int = 25,
         num_persons: int = 2,
         layout: JointLayout | None = None,
+        stream: str | InputStream = "joint",
         *,
         hidden_size: int = 1024,
         num_layers: int = 3,
@@ -92,6 +98,7 @@ class SeqEncoder(nn.Module):
         init: str = "default",
     ):
         super().__init__()
+        self.input_stream = as_input_stream(stream, layout)  # joint | bone | motion
         check_sizes(
             "seq",
             in_channels=in_channels,
@@ -129,6 +136,7 @@ class SeqEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (N, C, T, V, M)`` -> ``(N, 2*hidden_size)``."""
         check_input(x, self.in_channels, self.num_joints, self.num_persons, "seq")
+        x = self.input_stream(x)
         seq = to_sequence(x)
         h = self.hidden_size
         if x.device.type == "cpu" and not _exporting():

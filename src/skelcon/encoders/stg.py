@@ -36,6 +36,7 @@ from torch import nn
 from ..data.layouts import JointLayout
 from ..errors import SkelconError
 from ._checks import check_input, check_positive, check_sizes
+from .streams import InputStream, as_input_stream
 
 
 def pointwise(x: torch.Tensor, conv: nn.Conv2d, stride: int = 1) -> torch.Tensor:
@@ -173,6 +174,10 @@ class StgEncoder(nn.Module):
     ``layout`` is required; its ``adjacency()`` becomes the ``adjacency`` buffer.
     The first block has no residual. Person order matters only through the data
     BatchNorm (one statistic per person slot, as in 2s-AGCN).
+
+    ``stream`` (``joint``, ``bone``, ``motion`` or an
+    :class:`~skelcon.encoders.streams.InputStream`) is applied to ``x`` first, as
+    ``input_stream`` (no weights; :mod:`skelcon.encoders.streams`).
     """
 
     def __init__(
@@ -182,12 +187,14 @@ class StgEncoder(nn.Module):
         num_joints: int = 25,
         num_persons: int = 2,
         layout: JointLayout | None = None,
+        stream: str | InputStream = "joint",
         *,
         channels: Sequence[int] = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256),
         strides: Sequence[int] = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1),
         kernel_size: int = 9,
     ):
         super().__init__()
+        self.input_stream = as_input_stream(stream, layout)  # joint | bone | motion
         check_sizes(
             "stg",
             in_channels=in_channels,
@@ -240,6 +247,7 @@ class StgEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x: (N, C, T, V, M)`` -> ``(N, feature_dim)``."""
         check_input(x, self.in_channels, self.num_joints, self.num_persons, "stg")
+        x = self.input_stream(x)
         n, c, t, v, m = x.shape
         x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t))
         x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)

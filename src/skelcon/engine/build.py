@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from ..config import PretrainConfig
-from ..data.channels import channels_of, default_channels
+from ..data.channels import channels_of, coord_count, default_channels
 from ..data.layouts import JointLayout, layout_from_meta
+from ..data.normalize import is_centred
 
 if TYPE_CHECKING:
     from ..contrast import SkeletonMoCo
+    from ..encoders.streams import InputStream
 
 
 def _is_default(channels: list[str]) -> bool:
@@ -31,8 +33,9 @@ class DataSpec:
     random-init baseline gets the same initialisation. ``layout_def`` (a layout that is
     not a built-in one, kept whole), ``channels`` (other than the default for C:
     ``x, y, z`` / ``x, y``), ``normalization`` (the dataset's note, written by the
-    readers of :mod:`skelcon.data.clips`) and ``seq_init`` (the SEQ encoder's GRU
-    initialisation when not the preset's) are ``None`` when absent, so the spec of data
+    readers of :mod:`skelcon.data.clips`), ``seq_init`` (the SEQ encoder's GRU
+    initialisation when not the preset's) and ``stream`` (the encoders' input when not
+    ``joint``: ``bone`` or ``motion``) are ``None`` when absent, so the spec of data
     prepared before these existed is unchanged.
     """
 
@@ -46,11 +49,19 @@ class DataSpec:
     channels: tuple[str, ...] | None = None
     normalization: str | None = None
     seq_init: str | None = None
+    stream: str | None = None
 
     @classmethod
-    def from_meta(cls, meta: Mapping[str, Any], out_len: int, seq_init: str = "preset") -> DataSpec:
+    def from_meta(
+        cls,
+        meta: Mapping[str, Any],
+        out_len: int,
+        seq_init: str = "preset",
+        stream: str = "joint",
+    ) -> DataSpec:
         """The spec of a prepared dataset's ``meta.json`` for clips of ``out_len`` frames;
-        ``seq_init`` other than ``"preset"`` overrides the SEQ encoder's GRU init."""
+        ``seq_init`` other than ``"preset"`` overrides the SEQ encoder's GRU init;
+        ``stream`` is the encoders' input (:mod:`skelcon.encoders.streams`)."""
         _, c, _, v, m = meta["shape"]
         layout = layout_from_meta(dict(meta))
         channels = channels_of(dict(meta))
@@ -65,6 +76,7 @@ class DataSpec:
             channels=None if _is_default(channels) else tuple(channels),
             normalization=meta.get("normalization") or None,
             seq_init=None if seq_init == "preset" else seq_init,
+            stream=None if stream == "joint" else stream,
         )
 
     @classmethod
@@ -83,6 +95,7 @@ class DataSpec:
             channels=None if channels is None else tuple(channels),
             normalization=d.get("normalization"),
             seq_init=d.get("seq_init"),
+            stream=None if d.get("stream") in (None, "joint") else d.get("stream"),
         )
 
     @classmethod
@@ -109,7 +122,29 @@ class DataSpec:
             d["normalization"] = self.normalization
         if self.seq_init is not None:
             d["seq_init"] = self.seq_init
+        if self.stream is not None:
+            d["stream"] = self.stream
         return d
+
+    @property
+    def input_stream(self) -> str:
+        """The encoders' input stream: ``joint`` (recorded as absent), ``bone`` or ``motion``."""
+        return self.stream or "joint"
+
+    def stream_module(self) -> InputStream:
+        """The :class:`~skelcon.encoders.streams.InputStream` every encoder of this input
+        starts with (coordinate channels, and the centre-joint rule of centred data
+        without a score channel, from the channels and the normalisation note)."""
+        from ..encoders.streams import InputStream
+
+        channels = list(self.channels or default_channels(self.in_channels))
+        centred = is_centred({"normalization": self.normalization})
+        return InputStream(
+            self.input_stream,
+            self.joint_layout(),
+            coords=coord_count(channels) or None,
+            center_origin=centred and "score" not in channels,
+        )
 
     def joint_layout(self) -> JointLayout:
         """The skeleton layout (a built-in one by name, else ``layout_def``)."""
@@ -124,14 +159,17 @@ class DataSpec:
             "num_joints": self.num_joints,
             "num_persons": self.num_persons,
             "layout": self.joint_layout(),
+            "stream": self.stream_module(),
             **({"init": self.seq_init} if rep == "seq" and self.seq_init else {}),
         }
 
 
-def data_spec(meta: dict[str, Any], out_len: int, seq_init: str = "preset") -> dict[str, Any]:
-    """:class:`DataSpec` ``.from_meta(meta, out_len, seq_init)`` as the checkpoint's
-    plain dict (for the readers that still take one)."""
-    return DataSpec.from_meta(meta, out_len, seq_init).to_dict()
+def data_spec(
+    meta: dict[str, Any], out_len: int, seq_init: str = "preset", stream: str = "joint"
+) -> dict[str, Any]:
+    """:class:`DataSpec` ``.from_meta(meta, out_len, seq_init, stream)`` as the
+    checkpoint's plain dict (for the readers that still take one)."""
+    return DataSpec.from_meta(meta, out_len, seq_init, stream).to_dict()
 
 
 def build_encoders(

@@ -27,6 +27,7 @@ RESUME_MUST_MATCH = (
     "preset",
     "seq_init",
     "representations",
+    "stream",
     "moco",
     "augment",
     "batch_size",

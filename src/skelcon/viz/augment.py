@@ -18,9 +18,10 @@ import torch
 from ..augment import joint_jitter, shear, temporal_crop_resize
 from ..config import AugmentConfig
 from ..data.channels import coord_count
+from ..data.normalize import is_centred
 from ..errors import SkelconError
 from .common import class_names, load_split, new_figure, sample_frames, save_png
-from .poses import draw_pose_axes, frame_limits, is_centred, pose_view
+from .poses import draw_pose_axes, frame_limits, pose_view
 from .skeleton import view_rotation
 
 CELL_W, CELL_H = 2.3, 2.1  # inches per pose

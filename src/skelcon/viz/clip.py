@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..data.normalize import is_centred
 from ..data.prepared import check_finite_rows
 from ..errors import SkelconError
 from .common import load_all, load_split, new_figure, sample_frames, save_png
-from .poses import draw_pose_axes, frame_limits, is_centred, pose_view
+from .poses import draw_pose_axes, frame_limits, pose_view
 
 
 def plot_skeleton(

@@ -9,8 +9,7 @@ pointing down, and 3D data as before.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,24 +27,6 @@ from .skeleton import (
 )
 
 
-def is_centred(meta: Mapping[str, Any]) -> bool:
-    """Whether a prepared dataset's frames are centred on its layout's ``center`` joint
-    of person 1 (which then lies at exactly the origin), from its meta.json.
-
-    ``normalization`` (or ``normalisation``) names it (``"none: coordinates as read"``:
-    not centred); else a ``normalized`` flag decides; else True: the built-in
-    preparations without either entry (NTU RGB+D 3D, PKU-MMD, NW-UCLA, synthetic) centre
-    every frame.
-    """
-    for key in ("normalization", "normalisation"):
-        text = meta.get(key)
-        if isinstance(text, str) and text.strip():
-            return "centre" in text or "center" in text
-    if isinstance(meta.get("normalized"), bool):
-        return bool(meta["normalized"])
-    return True
-
-
 def present_joints(
     x: np.ndarray, layout: JointLayout, channels: Sequence[str], *, centred: bool
 ) -> np.ndarray:
@@ -54,7 +35,7 @@ def present_joints(
 
     A joint is missing when every channel is exactly 0 (the score too, where there is
     one: the readers zero every channel of an undetected joint). Without a score
-    channel, in a ``centred`` dataset (:func:`is_centred`) the layout's ``center`` joint
+    channel, in a ``centred`` dataset (:func:`~skelcon.data.normalize.is_centred`) the layout's ``center`` joint
     of person 1 is present at the origin in every frame where another joint of person 1
     is present: the normalisation put it there. (Where the centre joint itself was
     missing in such a frame, the data cannot tell, and it is drawn at the origin.)
@@ -80,7 +61,7 @@ def pose_view(
     """Drawable coordinates of ``x (C, T, V, M)``: ``(2, T, V, M)`` for 2D channels,
     ``(3, T, V, M)`` in viewing coordinates for 3D ones (``rot``: a given rotation,
     default the clip's own :func:`view_rotation`). Missing joints
-    (:func:`present_joints`; ``centred``: :func:`is_centred` of the dataset's meta) are
+    (:func:`present_joints`; ``centred``: :func:`~skelcon.data.normalize.is_centred` of the dataset's meta) are
     NaN, float64."""
     present = present_joints(x, layout, channels, centred=centred)
     if coord_count(channels) == 2:

@@ -16,13 +16,14 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
+from ..data.normalize import is_centred
 from ..engine.device import resolve_device
 from ..errors import SkelconError
 from ..eval.compat import check_data_fits
 from ..eval.encoder import load_encoder
 from ..eval.features import extract_features
 from .common import class_names, load_split, new_figure, sample_frames, save_png, subset_split
-from .poses import draw_pose_axes, frame_limits, is_centred, pose_view
+from .poses import draw_pose_axes, frame_limits, pose_view
 
 COL_W, ROW_H = 2.1, 2.0  # inches per pose
 GAP, HEAD_H, FOOT_H = 0.3, 1.05, 0.4  # between query and neighbours, titles, footnote
