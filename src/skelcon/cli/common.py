@@ -41,6 +41,12 @@ STREAM_HELP = (
 )
 
 
+STREAM_CHECK_HELP = (
+    "the run's input stream, checked (default: the run's; its encoders compute it from the "
+    "stored joints)"
+)
+
+
 def add_stream_arg(p: argparse.ArgumentParser, help: str = STREAM_HELP) -> None:
     """``--stream`` (joint, bone, motion: :mod:`skelcon.encoders.streams`)."""
     from ..config import STREAMS

@@ -18,10 +18,12 @@ from ..recipes import resolve_config_path
 from .common import (
     DEVICE_HELP,
     RANDOM_INIT_HELP,
+    STREAM_CHECK_HELP,
     Parser,
     add_common_args,
     add_override_args,
     add_representation_arg,
+    add_stream_arg,
     rank,
 )
 
@@ -113,6 +115,7 @@ def _description(help_text: str, plan: str, flags: str) -> str:
 def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
     add_representation_arg(p, required=True)
+    add_stream_arg(p, STREAM_CHECK_HELP)
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--out", required=True, help="directory for metrics.json")
     p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)
@@ -170,6 +173,7 @@ def _frozen(args, cfg_cls, runner, extra: list[tuple[str, object]], **kw) -> int
             cfg,
             random_init=args.random_init,
             progress=not args.quiet,
+            stream=args.stream,
             **kw,
         )
         if world.is_main:
@@ -257,6 +261,15 @@ def _finetune_args(
             "--frames", type=int, default=64, help="input length with --preset (default 64)"
         )
     add_representation_arg(p, required=True)
+    add_stream_arg(
+        p,
+        STREAM_CHECK_HELP
+        + (
+            "; with --preset: the new encoders' input (default joint)"
+            if checkpoint != "required"
+            else ""
+        ),
+    )
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--out", required=True, help="directory for metrics.json and subsets.json")
     if random_init:
@@ -329,7 +342,7 @@ def _finetune_cmd(protocol: str):
         cfg = _finetune_config(args, protocol)
         cfg.validate()  # a bad value is the one line, before the plan is said
         _say_plan(protocol, finetune_plan(cfg))
-        common = dict(num_classes=args.num_classes, progress=not args.quiet)
+        common = dict(num_classes=args.num_classes, progress=not args.quiet, stream=args.stream)
         if protocol == "transfer":
             rec = run_transfer(
                 args.checkpoint,
@@ -375,6 +388,7 @@ def _embed(args) -> int:
         device=args.device,
         batch_size=args.batch_size,
         progress=not args.quiet,
+        stream=args.stream,
     )
     print(
         f"wrote {side['num_samples']} x {side['feature_dim']} {side['representation']} features to "
@@ -409,6 +423,7 @@ def add_finetune_cli(ev_sub, sub) -> None:
     p = sub.add_parser("embed", help="export encoder features of a split to .npy (+ .json sidecar)")
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
     add_representation_arg(p, required=True)
+    add_stream_arg(p, STREAM_CHECK_HELP)
     p.add_argument("--data", required=True, help="prepared dataset directory")
     p.add_argument("--split", default="test", help="split to embed (default test)")
     p.add_argument(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import RANDOM_INIT_HELP, add_representation_arg
+from .common import RANDOM_INIT_HELP, STREAM_CHECK_HELP, add_representation_arg, add_stream_arg
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -18,6 +18,7 @@ def _export(args: argparse.Namespace) -> int:
         random_init=args.random_init,
         seed=args.seed,
         opset=args.opset,
+        stream=args.stream,
     )
     runtime = ""
     if args.format == "onnx":
@@ -29,12 +30,17 @@ def _export(args: argparse.Namespace) -> int:
         )
     x = c["inputs"]["x"]["shape"]
     print(
-        f"wrote the {c['representation']} encoder as {args.format} to {args.out} "
+        f"wrote the {c['representation']} encoder{_stream_words(c)} as {args.format} to {args.out} "
         f"(input contract: {contract_path(args.out)}): x (N, {x[1]}, T, {x[3]}, {x[4]}) "
         f"float32 + num_frames (N,) int64 -> features (N, {c['feature_dim']}) float32; "
         f"matches PyTorch within {c['verified']['max_abs_diff']:.2g}{runtime}"
     )
     return 0
+
+
+def _stream_words(contract: dict) -> str:
+    name = contract["stream"]["name"]
+    return "" if name == "joint" else f" (its {name} stream computed by the graph from joints)"
 
 
 def add_cli(sub) -> None:
@@ -52,6 +58,7 @@ def add_cli(sub) -> None:
     )
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
     add_representation_arg(p, required=True)
+    add_stream_arg(p, STREAM_CHECK_HELP)
     p.add_argument("--format", required=True, choices=FORMATS, help="file format")
     p.add_argument("--out", required=True, help="file to write, e.g. seq.onnx or seq.pt")
     p.add_argument("--random-init", action="store_true", help=RANDOM_INIT_HELP)

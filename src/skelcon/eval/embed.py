@@ -72,9 +72,11 @@ def embed(
     device: str = "auto",
     batch_size: int = 256,
     progress: bool = True,
+    stream: str | None = None,
 ) -> dict:
     """Write the ``(N, D)`` features of ``benchmark/split`` to ``out`` (``.npy``) and the
-    sidecar ``out`` with ``.json``; returns the sidecar dict."""
+    sidecar ``out`` with ``.json``; returns the sidecar dict. The features are of the run's
+    input stream (computed from the stored joints); ``stream``, when given, must be it."""
     out = Path(out)
     if out.suffix != ".npy":
         raise SkelconError(
@@ -85,7 +87,7 @@ def embed(
         raise SkelconError(f"batch_size {batch_size} must be at least 1")
     dev = resolve_device(device)
     loaded = load_encoder(
-        checkpoint, representation, device=dev, random_init=random_init, seed=seed
+        checkpoint, representation, device=dev, random_init=random_init, seed=seed, stream=stream
     )
     part = read_input(data, benchmark, split)
     check_data_fits(loaded.spec, part.meta, checkpoint=checkpoint, data=data)
@@ -106,6 +108,7 @@ def embed(
         "num_samples": int(arr.shape[0]),
         "feature_dim": int(arr.shape[1]),
         "representation": "+".join(loaded.representations),
+        "stream": loaded.stream,
         "checkpoint": loaded.checkpoint,
         "checkpoint_epoch": loaded.epoch,
         "random_init": bool(random_init),

@@ -16,7 +16,7 @@ from ..config import parse_representations
 from ..data.rawclip import unnormalised_note
 from ..engine.build import build_encoders
 from ..engine.checkpoint import load_checkpoint, load_weights, strip_ddp_prefix
-from ..errors import SkelconError
+from ..errors import SkelconError, choices_message
 
 
 class ConcatEncoder(nn.Module):
@@ -97,6 +97,12 @@ class LoadedEncoder(nn.Module):
         self._scale_checked = False  # the first batch's coordinates are checked once
 
     @property
+    def stream(self) -> str:
+        """The input stream the encoder applies to the joints it is given: ``joint``,
+        ``bone`` or ``motion`` (:mod:`skelcon.encoders.streams`)."""
+        return str(self.spec.get("stream") or "joint")
+
+    @property
     def num_frames(self) -> int:
         """Frames per clip the encoder takes (the pre-training view length)."""
         return int(self.spec["num_frames"])
@@ -168,6 +174,24 @@ class LoadedEncoder(nn.Module):
         )
 
 
+def check_stream(spec: dict[str, Any], stream: str | None, checkpoint: object) -> None:
+    """Refuse ``stream`` (when given) if the checkpoint's encoders were built for another
+    input stream; one-line :class:`SkelconError`."""
+    from ..config import STREAMS
+
+    have = str(spec.get("stream") or "joint")
+    if stream is None or stream == have:
+        return
+    if stream not in STREAMS:
+        raise SkelconError(choices_message("stream", stream, STREAMS), param="stream")
+    raise SkelconError(
+        f"stream {stream} does not match checkpoint {str(checkpoint)!r}, pre-trained on the "
+        f"{have} stream (its encoders take joints and compute the {have} stream themselves; "
+        f"give {have} or a run pre-trained on {stream})",
+        param="stream",
+    )
+
+
 def _user_stacklevel() -> int:
     """The ``stacklevel`` of :func:`warnings.warn` called in :meth:`LoadedEncoder.forward`
     that names the user's line: the first frame outside skelcon and torch (``nn.Module``
@@ -187,6 +211,7 @@ def load_encoder(
     device: str | torch.device = "cpu",
     random_init: bool = False,
     seed: int | None = None,
+    stream: str | None = None,
 ) -> LoadedEncoder:
     """The query encoder(s) of ``checkpoint`` for ``representation`` as a ready model.
 
@@ -205,8 +230,12 @@ def load_encoder(
     --random-init`` reproduces the run's epoch-0 kNN monitor figure; another ``seed`` draws
     other weights the same way. Projection heads are not included.
 
+    The encoders apply the run's input stream (``joint``, ``bone`` or ``motion``,
+    recorded in the checkpoint) to the joints they are given; ``stream``, when given,
+    must be that stream.
+
     Raises SkelconError for a missing or unreadable checkpoint, a representation it
-    does not hold, or an unusable device.
+    does not hold, a ``stream`` other than the run's, or an unusable device.
     """
     from ..engine.device import resolve_device
 
@@ -227,6 +256,7 @@ def load_encoder(
         )
     preset = ckpt["config"]["preset"]
     spec = dict(ckpt["data"])
+    check_stream(spec, stream, checkpoint)
     if random_init:  # the run's own query encoders before its first step (module doc)
         torch.manual_seed(int(ckpt["config"].get("seed", 0)) if seed is None else int(seed))
         built = build_encoders(have, preset, spec)  # all of them, in the run's order

@@ -263,16 +263,20 @@ def transfer_encoder(
     target_meta: dict,
     *,
     seed: int = 0,
+    stream: str | None = None,
 ) -> tuple[LoadedEncoder, dict[str, list[str]], dict]:
     """The query encoder(s) of ``checkpoint`` rebuilt for data with ``target_meta``'s shape.
 
     Returns the encoder, per representation the state-dict keys that were
     re-initialised instead of copied (see the module doc for the rules), and the
-    source data spec (dataset, layout, sizes) the checkpoint was pre-trained on.
+    source data spec (dataset, layout, sizes) the checkpoint was pre-trained on. The
+    rebuilt encoders keep the checkpoint's input stream (on the target layout's bones).
     """
-    source = load_encoder(checkpoint, representation, seed=seed)
+    source = load_encoder(checkpoint, representation, seed=seed, stream=stream)
     reps = source.representations
-    target = data_spec(target_meta, source.num_frames, source.spec.get("seq_init", "preset"))
+    target = data_spec(
+        target_meta, source.num_frames, source.spec.get("seq_init", "preset"), source.stream
+    )
     patterns = {r: transfer_keys(r, source.spec, target) for r in reps}  # all checks first
     torch.manual_seed(seed)
     built = build_encoders(reps, source.preset, target)

@@ -22,8 +22,10 @@ from .metrics import class_names, classification_metrics
 from .record import EvalRecord, FractionResult
 
 
-def _common(checkpoint, representation, data, benchmark, random_init, seed):
-    loaded = load_encoder(checkpoint, representation, random_init=random_init, seed=seed)
+def _common(checkpoint, representation, data, benchmark, random_init, seed, stream=None):
+    loaded = load_encoder(
+        checkpoint, representation, random_init=random_init, seed=seed, stream=stream
+    )
     train = load_prepared(data, benchmark, "train")
     check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
     test = load_prepared(data, benchmark, "test")
@@ -84,11 +86,14 @@ def run_linear(
     *,
     random_init: bool = False,
     progress: bool = True,
+    stream: str | None = None,
 ) -> dict:
     """Linear evaluation; writes and returns ``out/metrics.json``."""
     cfg.validate()
     device = resolve_device(cfg.device)
-    loaded, train, test = _common(checkpoint, representation, data, benchmark, random_init, None)
+    loaded, train, test = _common(
+        checkpoint, representation, data, benchmark, random_init, None, stream
+    )
     t0 = time.time()
     res = linear_eval(
         loaded.encoder, train, test, cfg, device, out_len=loaded.num_frames, progress=progress
@@ -127,11 +132,14 @@ def run_knn(
     random_init: bool = False,
     seed: int | None = None,
     progress: bool = True,
+    stream: str | None = None,
 ) -> dict:
     """Nearest-neighbour retrieval; writes and returns ``out/metrics.json``."""
     cfg.validate()
     device = resolve_device(cfg.device)
-    loaded, train, test = _common(checkpoint, representation, data, benchmark, random_init, seed)
+    loaded, train, test = _common(
+        checkpoint, representation, data, benchmark, random_init, seed, stream
+    )
     t0 = time.time()
     enc = loaded.encoder.to(device)
     kw = dict(batch_size=cfg.batch_size, progress=progress)
@@ -328,11 +336,14 @@ def run_finetune(
     frames: int = 64,
     num_classes: int | None = None,
     progress: bool = True,
+    stream: str | None = None,
 ) -> dict:
     """``semi`` / ``finetune`` (pre-trained, or ``random_init``) and ``supervised`` (always
     random weights; architecture from ``checkpoint`` or from ``preset`` + the data's shape).
 
     Writes ``out/subsets.json`` and ``out/metrics.json``; returns the metrics dict.
+    ``stream``: with a checkpoint, checked against the run's; with ``preset``, the input
+    stream of the new encoders (default ``joint``).
     """
     import torch
 
@@ -358,14 +369,16 @@ def run_finetune(
     elif checkpoint is None:
         raise SkelconError(f"{protocol} needs --checkpoint")
     if checkpoint is not None:
-        loaded = load_encoder(checkpoint, representation, random_init=random_init)  # run's seed
+        loaded = load_encoder(  # random init: the run's seed
+            checkpoint, representation, random_init=random_init, stream=stream
+        )
         check_data_fits(loaded.spec, train.meta, checkpoint=checkpoint, data=data)
         extra["architecture"] = str(checkpoint)
     else:
         if preset not in PRESETS:
             raise SkelconError(choices_message("preset", preset, PRESETS))
         reps = parse_representations(representation)
-        spec = data_spec(train.meta, int(frames))
+        spec = data_spec(train.meta, int(frames), stream=stream or "joint")
         torch.manual_seed(cfg.seed)
         encs = build_encoders(reps, preset, spec)
         enc = encs[reps[0]] if len(reps) == 1 else ConcatEncoder(encs)
@@ -386,6 +399,7 @@ def run_transfer(
     *,
     num_classes: int | None = None,
     progress: bool = True,
+    stream: str | None = None,
 ) -> dict:
     """Fine-tune a checkpoint pre-trained on one dataset on another (new head; see
     :mod:`skelcon.eval.finetune` for what transfers across layouts)."""
@@ -394,7 +408,9 @@ def run_transfer(
     cfg.validate()
     train, test = _splits(data, benchmark)
     _check_num_classes(num_classes, train)
-    loaded, reinit, s = transfer_encoder(checkpoint, representation, train.meta, seed=cfg.seed)
+    loaded, reinit, s = transfer_encoder(
+        checkpoint, representation, train.meta, seed=cfg.seed, stream=stream
+    )
     extra = {
         "source_dataset": s.get("dataset"),
         "source_layout": s["layout"],

@@ -4,7 +4,7 @@ Everything a program outside skelcon needs to feed the exported graph data like 
 data the encoder was pre-trained on: the tensors' names, shapes and dtypes, the joint
 layout (its name and its definition: joints, bones, centre, the joints normalisation
 aligns), what the channels hold, how the training data was normalised, the crop the
-graph applies itself, the feature width, and where the weights came from (checkpoint,
+graph applies itself, the input stream the graph computes (joint, bone or motion), the feature width, and where the weights came from (checkpoint,
 epoch, skelcon version).
 """
 
@@ -36,6 +36,15 @@ NORMALIZATION_BY_DATASET = {
     "nw-ucla": _NTU_STANDARD,
     "synthetic": "skelcon.data.normalize centre and align as the NTU preparation "
     "(frames after num_frames are zeros)",
+}
+
+
+STREAM_MEANING = {
+    "joint": "the joints as given",
+    "bone": "each joint minus its parent joint (the layout's bones; a root is 0), 0 where "
+    "either joint is missing (all channels 0)",
+    "motion": "frame differences x[t+1] - x[t] of the cropped clip, the last frame 0; 0 "
+    "where the joint is missing in either frame",
 }
 
 
@@ -129,6 +138,11 @@ def input_contract(
             "length": f"max(floor({ratio} * num_frames), 1)",
             "start": "(num_frames - length) // 2",
             "encoder_frames": t_enc,
+        },
+        "stream": {
+            "name": loaded.stream,
+            "done_by": "the graph itself, after the crop: give joints, not bones or motion",
+            "what": STREAM_MEANING[loaded.stream],
         },
         "feature_dim": d,
         "representation": "+".join(loaded.representations),

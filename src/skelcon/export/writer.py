@@ -220,6 +220,7 @@ def export_encoder(
     random_init: bool = False,
     seed: int = 0,
     opset: int | None = None,
+    stream: str | None = None,
 ) -> dict[str, Any]:
     """Write the query encoder(s) ``representation`` of ``checkpoint`` as ``fmt``
     (``torchscript`` or ``onnx``) to ``out`` and the input contract beside it
@@ -227,7 +228,9 @@ def export_encoder(
     ``random_init``: the same architecture with fresh weights (seeded by ``seed``).
     ``opset``: the ONNX opset (``MIN_OPSET..max_opset()``, default the exporter's);
     the file gets the lowest IR version that opset allows, and the contract records
-    opset, IR version and the oldest onnxruntime that loads it (``onnx``).
+    opset, IR version and the oldest onnxruntime that loads it (``onnx``). The graph takes
+    joints and applies the run's input stream itself (the contract names it); ``stream``,
+    when given, must be the run's.
     """
     if fmt not in FORMATS:
         raise SkelconError(choices_message("export format", fmt, FORMATS))
@@ -242,7 +245,7 @@ def export_encoder(
     from ..version import package_version
 
     loaded = load_encoder(
-        checkpoint, representation, device="cpu", random_init=random_init, seed=seed
+        checkpoint, representation, device="cpu", random_init=random_init, seed=seed, stream=stream
     )
     graph = FeatureGraph(loaded).eval()
     example = example_inputs(loaded.spec, batch=2, frames=loaded.num_frames + 5)
