@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,18 +110,18 @@ def _check_same_split(a: SavedScores, b: SavedScores) -> None:
         )
     if not np.array_equal(a.names, b.names):
         i = _first_diff(a.names, b.names)
+        na, nb = str(a.names[i]), str(b.names[i])
         if np.array_equal(np.sort(a.names), np.sort(b.names)):
             raise SkelconError(
-                f"{pair}: the same test clips in another order (row {i}: {a.names[i]!r} vs "
-                f"{b.names[i]!r}); evaluate both on the same prepared split"
+                f"{pair}: the same test clips in another order (row {i}: {na!r} vs {nb!r}); "
+                "evaluate both on the same prepared split"
             )
-        raise SkelconError(
-            f"{pair}: other test clips (first at row {i}: {a.names[i]!r} vs {b.names[i]!r})"
-        )
+        raise SkelconError(f"{pair}: other test clips (first at row {i}: {na!r} vs {nb!r})")
     if not np.array_equal(a.labels, b.labels):
         i = _first_diff(a.labels, b.labels)
         raise SkelconError(
-            f"{pair}: test clip {a.names[i]!r} (row {i}) has label {a.labels[i]} vs {b.labels[i]}"
+            f"{pair}: test clip {str(a.names[i])!r} (row {i}) has label {a.labels[i]} vs "
+            f"{b.labels[i]}"
         )
 
 
@@ -147,7 +147,7 @@ def _member_record(d: Path) -> EvalRecord:
     return EvalRecord.from_dict(raw, str(path))
 
 
-def _joined(values: Sequence[Any]) -> str:
+def _joined(values: Iterable[Any]) -> str:
     """Distinct values in first-seen order, joined by ``+``."""
     return "+".join(dict.fromkeys(str(v) for v in values))
 
