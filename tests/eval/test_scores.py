@@ -158,6 +158,13 @@ def test_read_scores_one_line_errors(tmp_path):
     (d / "scores.json").write_text(json.dumps(side))
     with pytest.raises(SkelconError, match="NaN"):
         read_scores(d)
+    d = _written(tmp_path / "classes")
+    side = json.loads((d / "scores.json").read_text())
+    (d / "scores.json").write_text(json.dumps({**side, "classes": ["c0", "c1"]}))
+    with pytest.raises(
+        SkelconError, match="scores.json: 'classes' must be null or a list of the 3"
+    ):
+        read_scores(d)
 
 
 def test_write_scores_refuses_non_finite(tmp_path):

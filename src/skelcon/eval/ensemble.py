@@ -97,9 +97,11 @@ def _first_diff(a: np.ndarray, b: np.ndarray) -> int:
 def _check_same_split(a: SavedScores, b: SavedScores) -> None:
     """One line naming both directories and the first item in which their test splits differ."""
     pair = f"cannot fuse {a.dir} and {b.dir}"
-    for key in ("dataset", "benchmark", "num_classes"):
+    for key in ("dataset", "benchmark"):
         if a.info.get(key) != b.info.get(key):
             raise SkelconError(f"{pair}: {key} {a.info.get(key)!r} vs {b.info.get(key)!r}")
+    if a.scores.shape[2] != b.scores.shape[2]:
+        raise SkelconError(f"{pair}: num_classes {a.scores.shape[2]} vs {b.scores.shape[2]}")
     ca, cb = a.info.get("classes"), b.info.get("classes")
     if ca and cb and ca != cb:
         i = next(i for i, (x, y) in enumerate(zip(ca, cb, strict=False)) if x != y)
@@ -210,7 +212,7 @@ def ensemble(
     fused = sum(wi * a.astype(np.float64) for wi, a in zip(w, arrays, strict=True))
     fused = np.asarray(fused, dtype=np.float32)
     first, rec0 = members[0], records[0]
-    num_classes = int(first.info["num_classes"])
+    num_classes = int(first.scores.shape[2])
     classes = first.info.get("classes") or class_names({"num_classes": num_classes})
     metrics = classification_metrics(
         torch.from_numpy(fused), torch.from_numpy(first.labels), classes

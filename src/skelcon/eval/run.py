@@ -401,7 +401,9 @@ def run_finetune(
     """``semi`` / ``finetune`` (pre-trained, or ``random_init``) and ``supervised`` (always
     random weights; architecture from ``checkpoint`` or from ``preset`` + the data's shape).
 
-    Writes ``out/subsets.json`` and ``out/metrics.json``; returns the metrics dict.
+    Writes ``out/subsets.json``, ``out/scores.npy`` + ``scores.json`` (every model's test
+    logits: ``(N_test, C)`` for one model, ``(M, N_test, C)`` for several, see
+    :mod:`skelcon.eval.scores`) and ``out/metrics.json``; returns the metrics dict.
     ``stream``: with a checkpoint, checked against the run's; with ``preset``, the input
     stream of the new encoders (default ``joint``).
     """
@@ -462,7 +464,8 @@ def run_transfer(
     stream: str | None = None,
 ) -> dict:
     """Fine-tune a checkpoint pre-trained on one dataset on another (new head; see
-    :mod:`skelcon.eval.finetune` for what transfers across layouts)."""
+    :mod:`skelcon.eval.finetune` for what transfers across layouts). Writes the files
+    :func:`run_finetune` writes (``scores.npy`` included)."""
     from .finetune import transfer_encoder
 
     cfg.validate()

@@ -172,7 +172,7 @@ def read_scores(eval_dir: str | os.PathLike) -> SavedScores:
     file (written before per-sample scores existed: rerun the evaluation), a file that
     is not valid JSON / ``.npy``, a sidecar without names, labels or a known layout, an
     array whose shape, dtype or checksum is not the sidecar's, non-finite scores, labels
-    outside ``[0, C)``."""
+    outside ``[0, C)``, class names that are not ``C`` strings."""
     d = Path(eval_dir)
     side, npy = d / SIDECAR_FILE, d / SCORES_FILE
     if not d.is_dir():
@@ -224,6 +224,13 @@ def read_scores(eval_dir: str | os.PathLike) -> SavedScores:
     c = stacked.shape[2]
     if len(labels_arr) and (labels_arr.min() < 0 or labels_arr.max() >= c):
         raise _bad(side, f"labels must be class indices 0..{c - 1}")
+    classes = info.get("classes")
+    if classes is not None and (
+        not isinstance(classes, list)
+        or len(classes) != c
+        or not all(isinstance(x, str) for x in classes)
+    ):
+        raise _bad(side, f"'classes' must be null or a list of the {c} class names")
     models = info.get("models")
     if not isinstance(models, list) or len(models) != stacked.shape[0]:
         raise _bad(side, f"'models' must list the {stacked.shape[0]} models of {SCORES_FILE}")
