@@ -98,6 +98,16 @@ def test_pretrain_then_eval_end_to_end(run_dir, tiny_data, tmp_path, capsys):
     assert rc == 0
     assert "top-1" in capsys.readouterr().out
     _check_metrics(json.loads((tmp_path / "l" / "metrics.json").read_text()))
+    # both wrote their per-sample scores: fuse them (equal weights, both joint stream)
+    assert np.load(tmp_path / "k" / "scores.npy").shape == (12, 3)
+    ens = tmp_path / "ens"
+    assert main(["ensemble", str(tmp_path / "k"), str(tmp_path / "l"), "--out", str(ens)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("ensemble of 2 (joint 1, joint 1) knn+linear seq+stg on tiny/default")
+    _check_metrics(json.loads((ens / "metrics.json").read_text()))
+    assert main(["ensemble", str(tmp_path / "k"), "--out", str(ens)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "at least 2 evaluation directories, got 1" in err
     png = tmp_path / "cm.png"
     assert main(["plot", "confusion", str(tmp_path / "l"), "--out", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
@@ -608,6 +618,7 @@ HEAVY = ("torch", "matplotlib", "sklearn", "onnx", "onnxscript", "onnxruntime")
         ["eval", "linear", "--help"],
         ["eval", "supervised", "--help"],
         ["export", "--help"],
+        ["ensemble", "--help"],
         ["prepare", "folder", "--help"],
         ["plot", "--help"],
         ["configs"],

@@ -638,3 +638,41 @@ def test_a_dataset_without_a_name_is_reported_and_a_newer_schema_refused(tmp_pat
     assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "r.md")]) == 0
     with pytest.raises(DataFormatError, match="newer than this skelcon reads"):
         EvalRecord.from_dict({**raw, "schema": SCHEMA_VERSION + 1})
+
+
+def test_ensembles_are_rows_with_their_members(tmp_path):
+    import numpy as np
+
+    from skelcon.eval.ensemble import ensemble
+    from skelcon.eval.scores import write_scores
+
+    names, labels = ["a", "b", "c"], [0, 1, 1]
+    dirs = []
+    for i, (stream, top) in enumerate([("joint", 0), ("bone", 1), ("motion", 1)]):
+        d = tmp_path / "evals" / stream
+        scores = np.eye(2, dtype=np.float32)[[top, top, i % 2]]
+        write_scores(d, scores, names, labels, kind="logits", protocol="linear",
+                     representation="stg", stream=stream, dataset="ntu60",
+                     benchmark="xview")  # fmt: skip
+        _metrics(d, representation="stg", top1=float((scores.argmax(1) == labels).mean() * 100))
+        dirs.append(d)
+    ensemble(dirs, tmp_path / "evals" / "ens")
+    results = collect([tmp_path / "evals"])
+    ens = next(r for r in results if r.protocol == "ensemble")
+    assert ens.paper is None and ens.streams_text() == "joint+bone+motion"
+    assert ens.members_text() == (
+        "linear joint ×0.6 (33.33) + linear bone ×0.6 (66.67) + linear motion ×0.4 (33.33)"
+    )
+    write_report([tmp_path / "evals"], tmp_path / "r.md")
+    md = (tmp_path / "r.md").read_text(encoding="utf-8")
+    table = md.split("## Ensembles")[1]
+    assert "| STG (joint+bone+motion) | linear joint ×0.6 (33.33) + linear bone" in table
+    assert table.rstrip().endswith("| 33.33 | ens |")
+    assert table.count("\n| ") == 2  # the header and one row (the members are linear rows)
+    write_report([tmp_path / "evals"], tmp_path / "r.csv")
+    rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
+    by_path = {r["path"]: r for r in rows}
+    assert by_path["ens"]["representation"] == "stg (joint+bone+motion)"
+    assert by_path["ens"]["pretraining"].startswith("ensemble: linear joint ×0.6")
+    assert by_path["joint"]["representation"] == "stg"  # the members' rows as before
+    assert not by_path["joint"]["pretraining"].startswith("ensemble")

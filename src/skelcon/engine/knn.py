@@ -49,13 +49,20 @@ def knn_scores(
     similarity: str = "cosine",
     chunk_size: int = 4096,
     num_classes: int | None = None,
+    finite: bool = False,
 ) -> torch.Tensor:
-    """Class scores ``(M, C)`` that rank the classes for top-5 and per-class metrics.
+    """Class scores ``(M, C)`` float32 that rank the classes for top-5 and per-class
+    metrics; their arg-max is always the :func:`knn_predict` label.
 
-    The :func:`knn_predict` label scores ``+inf`` (so the arg-max is the kNN
-    prediction); every other class scores the similarity of its nearest training
-    sample (``-inf`` for a class without training samples). With ``k = 1`` this is
-    the order of the nearest training sample of each class.
+    Every class scores the similarity of its nearest training sample. Without
+    ``finite`` the predicted label scores ``+inf`` and a class without training samples
+    ``-inf``. With ``finite`` (the scores ``eval knn`` saves) every score is finite: the
+    predicted label keeps its nearest similarity, raised to the next float32 above the
+    best other class only where it is not already strictly highest (with ``k = 1`` only
+    on an exact tie; with ``k > 1`` where the vote beat the nearest sample), and a class
+    without training samples scores ``m - (1 + |m|)`` below the row's lowest finite
+    score ``m``. Both give the same class order, hence the same metrics. With ``k = 1``
+    the order is that of the nearest training sample of each class.
     """
     if similarity not in SIMILARITIES:
         raise SkelconError(f"similarity {similarity!r} is not valid (valid: cosine, euclidean)")
@@ -90,9 +97,27 @@ def knn_scores(
             pred = votes.argmax(1)
         best = torch.full((q.shape[0], c), -torch.inf, device=q.device)
         best.scatter_reduce_(1, train_labels[None, :].expand(q.shape[0], -1), sim, "amax")
-        best[torch.arange(q.shape[0], device=q.device), pred] = torch.inf
+        rows = torch.arange(q.shape[0], device=q.device)
+        if finite:
+            best = _finite(best, rows, pred)
+        else:
+            best[rows, pred] = torch.inf
         out.append(best)
     return torch.cat(out) if out else torch.zeros(0, c, device=test_feats.device)
+
+
+def _finite(best: torch.Tensor, rows: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+    """``best (M, C)`` (``-inf`` for classes without training samples) made finite with
+    ``pred (M,)`` the strict arg-max of every row (see :func:`knn_scores`)."""
+    other = best.clone()
+    other[rows, pred] = -torch.inf
+    runner_up = other.amax(1)
+    above = torch.nextafter(runner_up, torch.full_like(runner_up, torch.inf))
+    own = best[rows, pred]
+    best[rows, pred] = torch.where(torch.isfinite(runner_up), torch.maximum(own, above), own)
+    empty = torch.isinf(best)
+    low = best.masked_fill(empty, torch.inf).amin(1, keepdim=True)
+    return torch.where(empty, low - (1 + low.abs()), best)
 
 
 def knn_accuracy(

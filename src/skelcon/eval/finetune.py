@@ -28,7 +28,7 @@ representation and both shapes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
@@ -61,8 +61,10 @@ def check_labels(split: PreparedSplit, num_classes: int, what: str) -> None:
 class FinetuneResult:
     """What :func:`finetune` measured: ``top1`` (%, final epoch), ``metrics`` (top-5,
     per-class, confusion: see :mod:`skelcon.eval.metrics`), ``train_loss`` (per epoch),
-    the split sizes and the trained classifier ``head``. ``to_dict`` / ``from_dict``
-    convert to and from the dict this used to be."""
+    the split sizes, the trained classifier ``head`` and ``scores``: its logits
+    ``(N_test, num_classes)`` float32 on the centre-crop test input, in test-split order
+    (the ``metrics`` were computed from them). ``to_dict`` / ``from_dict`` convert to and
+    from the dict this used to be."""
 
     top1: float
     metrics: dict[str, Any]
@@ -70,6 +72,7 @@ class FinetuneResult:
     num_train: int
     num_test: int
     head: nn.Module
+    scores: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (values not copied), in their order."""
@@ -100,7 +103,8 @@ def finetune(
     ``encoder`` maps ``(N, C, out_len, V, M)`` to ``(N, D)``; its weights change.
     Returns a :class:`FinetuneResult`: ``top1`` (%, final epoch), ``metrics`` (top-5,
     per-class, confusion: see :mod:`skelcon.eval.metrics`), ``train_loss`` (per epoch),
-    ``num_train``, ``num_test`` and ``head`` (the trained classifier). ``seed`` (default ``cfg.seed``) fixes the head's
+    ``num_train``, ``num_test``, ``head`` (the trained classifier) and ``scores`` (its
+    test logits ``(N_test, num_classes)``, the ones the metrics count). ``seed`` (default ``cfg.seed``) fixes the head's
     initialisation, batch order, crops and dropout; ``representation`` names the encoder
     in errors. A NaN/Inf loss or weight raises a one-line :class:`SkelconError` naming
     the step and the encoder; SIGINT/SIGTERM raise :class:`~skelcon.errors.Interrupted`
@@ -180,15 +184,16 @@ def finetune(
     )
     head.eval()
     with torch.no_grad():
-        logits = head(feats)
-        top1 = (logits.argmax(1) == labels).float().mean().item() * 100
+        logits = head(feats).float().cpu()
+    metrics = classification_metrics(logits, labels, class_names(test.meta, num_classes))
     return FinetuneResult(
-        top1=top1,
-        metrics=classification_metrics(logits, labels, class_names(test.meta, num_classes)),
+        top1=metrics["top1"],
+        metrics=metrics,
         train_loss=losses,
         num_train=len(train),
         num_test=len(test),
         head=head,
+        scores=logits,
     )
 
 

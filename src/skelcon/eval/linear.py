@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
@@ -27,7 +27,10 @@ class LinearResult:
     top-1 and which it was (selection on the test set: for comparison only), the top-1
     ``history`` per epoch, the split sizes, ``train_input`` (how training inputs were
     made) and ``crop_bank`` (``k``, ``bytes``, ``seconds`` of a bank; ``None`` without).
-    ``to_dict`` / ``from_dict`` convert to and from the dict this used to be."""
+    ``scores``: the final classifier's logits ``(N_test, num_classes)`` float32 on the
+    centre-crop test input, in test-split order (the ``metrics`` were computed from them;
+    ``None`` when built by hand). ``to_dict`` / ``from_dict`` convert to and from the dict
+    this used to be."""
 
     top1: float
     metrics: dict[str, Any]
@@ -38,6 +41,7 @@ class LinearResult:
     num_test: int
     train_input: str
     crop_bank: dict[str, Any] | None
+    scores: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (values not copied), in their order."""
@@ -84,7 +88,7 @@ def linear_eval(
 ) -> LinearResult:
     """Train a linear classifier on frozen features; returns top-1 (%) of the final epoch
     and, under ``metrics``, its :func:`~skelcon.eval.metrics.classification_metrics`
-    (a :class:`LinearResult`).
+    (a :class:`LinearResult`, whose ``scores`` are the final logits ``(N_test, C)``).
 
     Training inputs are random temporal crop-resizes (ratio ~ U[crop_min, 1]) drawn
     afresh every epoch, test inputs a centre crop (paper Appendix A.1). ``train_crop="center"``
@@ -178,7 +182,8 @@ def linear_eval(
         history.append(acc)
         bar.set_postfix(top1=f"{acc:.1f}")
     with torch.no_grad():
-        metrics = classification_metrics(clf(test_x), test_y, class_names(train.meta))
+        logits = clf(test_x).float().cpu()
+    metrics = classification_metrics(logits, test_y, class_names(train.meta))
     return LinearResult(
         top1=history[-1],
         metrics=metrics,
@@ -189,6 +194,7 @@ def linear_eval(
         num_test=len(test),
         train_input=train_input_text(cfg),
         crop_bank=bank_info,
+        scores=logits,
     )
 
 

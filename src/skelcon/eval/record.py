@@ -3,7 +3,8 @@
 :class:`EvalRecord` is the one schema: the frozen-encoder protocols (``linear``,
 ``knn``) fill ``top1``; the fine-tuning protocols (``semi``, ``supervised``,
 ``finetune``, ``transfer``) fill ``results``, one :class:`FractionResult` per label
-fraction. What a protocol adds beyond the shared fields (per-class metrics, the linear
+fraction; ``ensemble`` (:mod:`skelcon.eval.ensemble`) fills ``top1`` and lists its
+members under ``extra["members"]``. What a protocol adds beyond the shared fields (per-class metrics, the linear
 classifier's history, the subsets' sizes...) stays in ``extra``, written beside them.
 :meth:`EvalRecord.to_dict` is the file; :meth:`EvalRecord.from_dict` reads today's
 files and older ones (no ``schema``, no ``reachable_test``, ``pretrain_dataset`` for
@@ -25,7 +26,8 @@ SCHEMA_VERSION = 1  # files without "schema" are version 0 (skelcon 0.2.0 and ol
 
 FROZEN_PROTOCOLS = ("linear", "knn")
 FINETUNE_PROTOCOLS = ("semi", "supervised", "finetune", "transfer")
-PROTOCOLS = FROZEN_PROTOCOLS + FINETUNE_PROTOCOLS
+DERIVED_PROTOCOLS = ("ensemble",)  # fused from other evaluations' saved scores: top1
+PROTOCOLS = FROZEN_PROTOCOLS + FINETUNE_PROTOCOLS + DERIVED_PROTOCOLS
 
 
 def _number(d: Mapping, key: str, path: str | None, *, required: bool = True) -> float | None:

@@ -20,6 +20,7 @@ from .knn import knn_scores
 from .linear import linear_eval
 from .metrics import class_names, classification_metrics
 from .record import EvalRecord, FractionResult
+from .scores import write_scores
 
 
 def _common(checkpoint, representation, data, benchmark, random_init, seed, stream=None):
@@ -71,6 +72,20 @@ def _record(
     ).to_dict()
 
 
+def _score_info(protocol, loaded, split, random_init, classes) -> dict:
+    """The sidecar entries of ``scores.json`` that say whose scores they are."""
+    return {
+        "protocol": protocol,
+        "representation": "+".join(loaded.representations),
+        "stream": loaded.stream,
+        "dataset": split.meta.get("dataset"),
+        "benchmark": split.benchmark,
+        "checkpoint": None if random_init else loaded.checkpoint,
+        "random_init": bool(random_init),
+        "classes": list(classes),
+    }
+
+
 def _beside_top1(metrics: dict) -> dict:
     """The :func:`classification_metrics` entries stored beside a protocol's ``top1``."""
     return {k: v for k, v in metrics.items() if k != "top1"}
@@ -88,7 +103,11 @@ def run_linear(
     progress: bool = True,
     stream: str | None = None,
 ) -> dict:
-    """Linear evaluation; writes and returns ``out/metrics.json``."""
+    """Linear evaluation; writes ``out/scores.npy`` (the final classifier's logits on the
+    centre-crop test input, ``(N_test, num_classes)`` float32 in test-split order) with
+    its sidecar ``scores.json`` (:mod:`skelcon.eval.scores`), then ``out/metrics.json``
+    (computed from those logits), and returns the metrics dict. Under torchrun only
+    rank 0 writes."""
     cfg.validate()
     device = resolve_device(cfg.device)
     loaded, train, test = _common(
@@ -117,6 +136,14 @@ def run_linear(
         history=res.history,
     )
     if current().is_main:  # under torchrun every rank has the same result; rank 0 writes
+        write_scores(
+            out,
+            res.scores,
+            test.names,
+            test.labels,
+            kind="logits",
+            **_score_info("linear", loaded, test, random_init, res.metrics["classes"]),
+        )
         write_json(Path(out) / "metrics.json", rec)
     return rec
 
@@ -134,7 +161,12 @@ def run_knn(
     progress: bool = True,
     stream: str | None = None,
 ) -> dict:
-    """Nearest-neighbour retrieval; writes and returns ``out/metrics.json``."""
+    """Nearest-neighbour retrieval; writes ``out/scores.npy`` (finite class scores
+    ``(N_test, num_classes)`` float32 in test-split order whose arg-max is the kNN
+    prediction: each class's nearest training similarity, see
+    :func:`~skelcon.engine.knn.knn_scores` with ``finite``) with its sidecar
+    ``scores.json``, then ``out/metrics.json`` (computed from those scores), and returns
+    the metrics dict. Under torchrun only rank 0 writes."""
     cfg.validate()
     device = resolve_device(cfg.device)
     loaded, train, test = _common(
@@ -155,6 +187,7 @@ def run_knn(
         similarity=cfg.similarity,
         chunk_size=cfg.chunk_size,
         num_classes=int(train.meta["num_classes"]),
+        finite=True,
     )
     metrics = classification_metrics(scores, te_y, class_names(train.meta))
     rec = _record(
@@ -173,6 +206,16 @@ def run_knn(
         similarity=cfg.similarity,
     )
     if current().is_main:
+        write_scores(
+            out,
+            scores.cpu(),
+            test.names,
+            test.labels,
+            kind="knn similarity",
+            k=cfg.k,
+            similarity=cfg.similarity,
+            **_score_info("knn", loaded, test, random_init, metrics["classes"]),
+        )
         write_json(Path(out) / "metrics.json", rec)
     return rec
 
@@ -211,7 +254,11 @@ def _check_num_classes(num_classes: int | None, train) -> int:
 
 
 def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress, extra) -> dict:
-    """Fine-tune one fresh copy of ``loaded.encoder`` per (fraction, repeat); write results."""
+    """Fine-tune one fresh copy of ``loaded.encoder`` per (fraction, repeat); write
+    ``subsets.json``, the test logits of every model (``scores.npy``: ``(N_test, C)`` for
+    one model, ``(M, N_test, C)`` for ``M`` = fractions x repeats, fraction-major, with
+    ``models`` in ``scores.json`` naming each one's fraction and repeat) and
+    ``metrics.json``."""
     from tqdm import tqdm
 
     from .finetune import finetune, run_seed
@@ -253,6 +300,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
     init_state = {k: v.detach().clone() for k, v in enc.state_dict().items()}
     t0 = time.time()
     results = []
+    all_scores, models = [], []
     for f, runs in subsets.items():
         top1s, sizes, losses, run_metrics = [], [], [], []
         for r, idx in enumerate(runs):
@@ -271,6 +319,8 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
                 representation="+".join(loaded.representations),
             )
             top1s.append(res.top1)
+            all_scores.append(res.scores)
+            models.append({"fraction": f, "repeat": r, "top1": res.top1})
             run_metrics.append(res.metrics)
             sizes.append(int(len(idx)))
             losses.append(res.train_loss[-1])
@@ -318,6 +368,16 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
             **extra,
         },
     ).to_dict()
+    classes = class_names(train.meta, num_classes)
+    write_scores(
+        out,
+        all_scores[0] if len(all_scores) == 1 else all_scores,
+        test.names,
+        test.labels,
+        kind="logits",
+        models=models,
+        **_score_info(protocol, loaded, test, loaded.checkpoint is None, classes),
+    )
     write_json(out / "metrics.json", rec)
     return rec
 
@@ -341,7 +401,9 @@ def run_finetune(
     """``semi`` / ``finetune`` (pre-trained, or ``random_init``) and ``supervised`` (always
     random weights; architecture from ``checkpoint`` or from ``preset`` + the data's shape).
 
-    Writes ``out/subsets.json`` and ``out/metrics.json``; returns the metrics dict.
+    Writes ``out/subsets.json``, ``out/scores.npy`` + ``scores.json`` (every model's test
+    logits: ``(N_test, C)`` for one model, ``(M, N_test, C)`` for several, see
+    :mod:`skelcon.eval.scores`) and ``out/metrics.json``; returns the metrics dict.
     ``stream``: with a checkpoint, checked against the run's; with ``preset``, the input
     stream of the new encoders (default ``joint``).
     """
@@ -402,7 +464,8 @@ def run_transfer(
     stream: str | None = None,
 ) -> dict:
     """Fine-tune a checkpoint pre-trained on one dataset on another (new head; see
-    :mod:`skelcon.eval.finetune` for what transfers across layouts)."""
+    :mod:`skelcon.eval.finetune` for what transfers across layouts). Writes the files
+    :func:`run_finetune` writes (``scores.npy`` included)."""
     from .finetune import transfer_encoder
 
     cfg.validate()

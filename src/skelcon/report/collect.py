@@ -233,7 +233,13 @@ def _results(
             for e in rec.results
         ]
     k = (rec.k if rec.k is not None else 1) if protocol == "knn" else None
-    return [Result(**base, top1=rec.top1, k=k, source_dataset=src)]
+    members = None
+    if protocol == "ensemble":
+        listed = rec.extra.get("members")
+        if not isinstance(listed, list) or not all(isinstance(m, dict) for m in listed):
+            raise DataFormatError("an ensemble's 'members' must be a list of objects", str(path))
+        members = [dict(m) for m in listed]
+    return [Result(**base, top1=rec.top1, k=k, source_dataset=src, members=members)]
 
 
 def _data_info(rec: EvalRecord, path: Path) -> tuple[str, int | None, int | None]:

@@ -149,6 +149,8 @@ class Result:
     eval_config: dict[str, Any] | None = field(default=None, repr=False)
     paper: PaperNumber | None = field(default=None, repr=False)
     paper_reasons: list[str] = field(default_factory=list)
+    # ensemble: its members (dir, protocol, representation, stream, top1, weight)
+    members: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.dataset_key is None:
@@ -179,6 +181,22 @@ class Result:
         if self.no_pretraining:
             return DASH
         return self.pretrain.epochs_text() if self.pretrain is not None else "?"
+
+    def streams_text(self) -> str:
+        """An ensemble's member streams, ``joint+bone+motion`` (empty for other rows)."""
+        return "+".join(str(m.get("stream", "?")) for m in self.members or [])
+
+    def members_text(self) -> str:
+        """An ensemble's members in words: ``linear joint ×0.6 (80.10) + linear bone ×0.6
+        (81.20)``, each with its protocol, stream, weight and top-1 (empty for other rows)."""
+        parts = []
+        for m in self.members or []:
+            top1 = m.get("top1")
+            top = f" ({top1:.2f})" if isinstance(top1, int | float) else ""
+            weight = m.get("weight")
+            w = f" ×{weight:g}" if isinstance(weight, int | float) else ""
+            parts.append(f"{m.get('protocol', '?')} {m.get('stream', '?')}{w}{top}")
+        return " + ".join(parts)
 
     def eval_epochs(self) -> int | None:
         v = (self.eval_config or {}).get("epochs")

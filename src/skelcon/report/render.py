@@ -103,16 +103,19 @@ def to_records(results: list[Result]) -> list[dict[str, Any]]:
     for r in sorted(results, key=lambda r: (r.protocol, *_row_key(r))):
         p = r.pretrain if not r.no_pretraining else None
         shown = r.paper if r.comparable else None
+        ens = r.members is not None  # an ensemble: its member streams and members in words
         out.append(
             {
                 "path": r.source,
                 "protocol": r.protocol,
                 "dataset": r.dataset,
                 "benchmark": r.benchmark,
-                "representation": r.representation,
+                "representation": (
+                    f"{r.representation} ({r.streams_text()})" if ens else r.representation
+                ),
                 "random_init": r.random_init,
                 "preset": r.preset,
-                "pretraining": r.pretraining_text(),
+                "pretraining": f"ensemble: {r.members_text()}" if ens else r.pretraining_text(),
                 "pretrain_representations": "+".join(p.representations) if p else None,
                 "augmentation": p.augment_text() if p else None,
                 "recipe": None if r.no_pretraining else r.recipe_text(),

@@ -185,6 +185,27 @@ def _transfer_table(results: list[Result]) -> _Table:
     return _Table("Fine-tuning and transfer (paper Tables 4, 7)", cols, right, rows, [note])
 
 
+def _ensemble_table(results: list[Result]) -> _Table:
+    cols = ["dataset", "benchmark", "representation", "members", "top-1", "path"]
+    rows = [
+        [
+            _ds(r.dataset),
+            _bench(r.benchmark),
+            f"{_reps_text(r.representation)} ({r.streams_text()})",
+            r.members_text(),
+            _pct(r.top1),
+            r.source,
+        ]
+        for r in sorted(results, key=_row_key)
+    ]
+    note = (
+        "Weighted sum of the members' saved per-sample scores (`skelcon ensemble`); each member "
+        "is listed with its protocol, input stream, weight and own top-1. The paper reports no "
+        "ensembles."
+    )
+    return _Table("Ensembles", cols, _right(cols, "top-1"), rows, [note])
+
+
 def _check(on: bool) -> str:
     return "✓" if on else DASH
 
@@ -333,4 +354,6 @@ def build_tables(results: list[Result]) -> list[_Table]:
     if ft := by("finetune", "transfer"):
         tables.append(_transfer_table(ft))
     tables += _ablation_tables(linear)
+    if ens := by("ensemble"):
+        tables.append(_ensemble_table(ens))
     return tables
