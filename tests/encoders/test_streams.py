@@ -75,7 +75,9 @@ def test_a_score_channel_is_averaged_not_differenced():
     x[0, 2, 1, 2, 0] = 0  # the missing joint's score is 0 too
     b = bone_stream(x, bone_parents(CHAIN), coords=2)[0, :, :, :, 0]
     assert b[0].tolist() == [[0, 1, 1], [0, 1, 0], [0, 1, 1]]
-    assert b[2, 0].tolist() == pytest.approx([0.5, 0.5, 0.7])  # the root keeps its score; (0.9 + 0.5) / 2
+    assert b[2, 0].tolist() == pytest.approx(
+        [0.5, 0.5, 0.7]
+    )  # the root keeps its score; (0.9 + 0.5) / 2
     assert b[2, 1, 2] == 0
 
 
