@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 PROTOCOLS = ("linear", "knn")
+REP_ORDER = {"seq": 0, "img": 1, "stg": 2}
 
 
 def _run(argv: list[str]) -> None:
@@ -145,7 +146,7 @@ def collect(out: Path) -> dict:
                     if joint is not None:
                         gain.setdefault(ev.name, []).append(top1 - joint)
                     rec = json.loads((ev / "metrics.json").read_text())
-                    members = rec.get("members") or rec.get("extra", {}).get("members") or []
+                    members = rec.get("members") or []
                     weights = weights or [
                         f"{m.get('stream')} {m.get('weight'):g}" for m in members if "weight" in m
                     ]
@@ -162,9 +163,11 @@ def table(out: Path) -> str:
     from skelcon.utils.machine import machine_line
 
     s = collect(out)
-    evs = sorted({e for r in s["rows"].values() for e in r}, key=lambda e: (e.split("-", 1)[1], e))
-    reps = list(dict.fromkeys(e.split("-", 1)[1] for e in evs))
-    head = "| input | " + " | ".join(f"{r.upper()} {p}" for r in reps for p in PROTOCOLS) + " |"
+    found = {e.split("-", 1)[1] for r in s["rows"].values() for e in r}
+    reps = sorted(found, key=lambda r: (r.count("+"), REP_ORDER.get(r, 9), r))  # seq, stg, seq+stg
+    label = {"linear": "linear", "knn": "kNN"}
+    head = "| input | " + " | ".join(f"{r.upper()} {label[p]}" for r in reps for p in PROTOCOLS)
+    head += " |"
     lines = [head, "|" + "---|" * (1 + len(reps) * len(PROTOCOLS))]
     order = ["joint", "bone", "motion", "ensemble"]
     for row in sorted(s["rows"], key=lambda r: order.index(r) if r in order else 9):
