@@ -651,9 +651,8 @@ def test_ensembles_are_rows_with_their_members(tmp_path):
     for i, (stream, top) in enumerate([("joint", 0), ("bone", 1), ("motion", 1)]):
         d = tmp_path / "evals" / stream
         scores = np.eye(2, dtype=np.float32)[[top, top, i % 2]]
-        write_scores(d, scores, names, labels, kind="logits", protocol="linear",
-                     representation="stg", stream=stream, dataset="ntu60",
-                     benchmark="xview")  # fmt: skip
+        info = dict(representation="stg", stream=stream, dataset="ntu60", benchmark="xview")
+        write_scores(d, scores, names, labels, kind="logits", protocol="linear", **info)
         _metrics(d, representation="stg", top1=float((scores.argmax(1) == labels).mean() * 100))
         dirs.append(d)
     ensemble(dirs, tmp_path / "evals" / "ens")
@@ -676,3 +675,22 @@ def test_ensembles_are_rows_with_their_members(tmp_path):
     assert by_path["ens"]["pretraining"].startswith("ensemble: linear joint ×0.6")
     assert by_path["joint"]["representation"] == "stg"  # the members' rows as before
     assert not by_path["joint"]["pretraining"].startswith("ensemble")
+
+
+def test_a_bone_stream_run_says_so_and_is_not_the_papers_setting(tmp_path):
+    """The paper reports joints: a run pre-trained on another stream keeps its paper recipe
+    but is not comparable, and its loss-terms cell names the stream."""
+    import shutil
+
+    import yaml
+
+    root = tmp_path / "report"
+    shutil.copytree(FIXTURE, root)
+    cfg_path = root / "runs" / "inter_seq_stg" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["stream"] = "bone"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    res = next(r for r in collect([root / "evals" / "ntu60_xview"]) if r.source == "linear_seq")
+    assert res.pretrain.label() == "inter SEQ↔STG, bone stream"
+    assert res.pretrain.recipe() == "ntu60"
+    assert res.paper is not None and "bone stream (paper: joints)" in res.paper_reasons

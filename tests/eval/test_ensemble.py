@@ -34,9 +34,8 @@ def member(d, scores, *, names=NAMES, labels=LABELS, stream="joint", **info):
         random_init=False,
         classes=["c0", "c1", "c2"],
     )
-    fields.update(info)
-    side = write_scores(d, np.asarray(scores, np.float32), names, labels, kind="logits",
-                        stream=stream, **fields)  # fmt: skip
+    fields.update(info, stream=stream, kind="logits")
+    side = write_scores(d, np.asarray(scores, np.float32), names, labels, **fields)
     rec = EvalRecord(
         protocol=fields["protocol"],
         representation=fields["representation"],
@@ -135,9 +134,9 @@ def test_weights_and_member_errors(tmp_path):
     with pytest.raises(SkelconError, match="is a member's directory"):
         ensemble([a, b], b)
     several = tmp_path / "semi"
-    write_scores(several, np.zeros((2, 4, 3)), NAMES, LABELS, kind="logits",
-                 models=[{"fraction": 0.5, "repeat": 0}, {"fraction": 1.0, "repeat": 0}],
-                 protocol="semi", stream="joint", dataset="tiny", benchmark="default")  # fmt: skip
+    models = [{"fraction": 0.5, "repeat": 0}, {"fraction": 1.0, "repeat": 0}]
+    info = dict(protocol="semi", stream="joint", dataset="tiny", benchmark="default")
+    write_scores(several, np.zeros((2, 4, 3)), NAMES, LABELS, kind="logits", models=models, **info)
     shutil.copy(a / "metrics.json", several / "metrics.json")
     with pytest.raises(SkelconError, match="holds the scores of 2 models .* --repeats 1"):
         ensemble([a, several], tmp_path / "o")

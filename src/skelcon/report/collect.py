@@ -108,6 +108,7 @@ class _PretrainReader:
             planned_epochs=_int(flat.get("epochs")),
             num_clips=_int(state.get("num_clips")),
             benchmark=state.get("benchmark") if isinstance(state.get("benchmark"), str) else None,
+            stream=str(flat.get("stream") or "joint"),
             config=flat,
         )
 

@@ -133,7 +133,7 @@ def _pretrain_reasons(r: Result, own_setting: bool) -> list[str]:
     if name is None:
         return [f"no paper recipe for pre-training on {_ds(src)}"]
     recipe = packaged_recipes()[name]
-    out = []
+    out = [] if p.stream == "joint" else [f"{p.stream} stream (paper: joints)"]
     diff = recipe_diff(p.config, recipe, ablation=own_setting)
     if diff:
         ours = p.recipe()

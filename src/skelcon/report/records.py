@@ -41,6 +41,7 @@ class PretrainInfo:
     planned_epochs: int | None = None  # ``epochs`` of the config
     num_clips: int | None = None  # pre-training clips, when the checkpoint says
     benchmark: str | None = None  # pre-training benchmark, when the checkpoint says
+    stream: str = "joint"  # the encoders' input stream (joint, bone, motion)
     config: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
@@ -48,14 +49,16 @@ class PretrainInfo:
         return len(self.representations) > 1
 
     def label(self) -> str:
-        """The loss terms trained: ``inter SEQ↔STG``, ``inter SEQ↔STG + intra``, ``intra SEQ``."""
+        """The loss terms trained: ``inter SEQ↔STG``, ``inter SEQ↔STG + intra``, ``intra SEQ``;
+        ``, bone stream`` / ``, motion stream`` for those inputs."""
         reps = "↔".join(r.upper() for r in self.representations)
+        stream = "" if self.stream == "joint" else f", {self.stream} stream"
         if not self.inter:
-            return f"intra {reps}"
+            return f"intra {reps}{stream}"
         text = f"inter {reps}"
         if self.intra_weight > 0:
             text += " + intra" + (f" ×{self.intra_weight:g}" if self.intra_weight != 1 else "")
-        return text + (" (symmetric)" if self.symmetric else "")
+        return text + (" (symmetric)" if self.symmetric else "") + stream
 
     def setting(self, downstream: str) -> str:
         """``SEQ, inter with STG`` / ``SEQ, intra`` / ``SEQ+STG, inter``."""
