@@ -694,3 +694,16 @@ def test_a_bone_stream_run_says_so_and_is_not_the_papers_setting(tmp_path):
     assert res.pretrain.label() == "inter SEQ↔STG, bone stream"
     assert res.pretrain.recipe() == "ntu60"
     assert res.paper is not None and "bone stream (paper: joints)" in res.paper_reasons
+
+
+def test_a_from_scratch_run_names_its_stream():
+    from skelcon.report.records import Result
+
+    row = dict(source="x", dataset="d", benchmark="b", representation="stg", top1=50.0)
+    assert Result(protocol="supervised", stream="motion", **row).pretraining_text() == (
+        "none (random init), motion stream"
+    )
+    assert Result(protocol="supervised", stream="joint", **row).pretraining_text() == (
+        "none (random init)"
+    )
+    assert Result(protocol="linear", **row).pretraining_text() == "unknown (no config.yaml)"

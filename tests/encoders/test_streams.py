@@ -194,6 +194,22 @@ def test_resuming_with_another_stream_is_refused(bone_run, capsys):
     assert err.count("\n") == 0 and "stream" in err and "motion" in err
 
 
+def test_resuming_with_a_config_names_the_runs_stream(bone_run, tmp_path, capsys):
+    """A config file without ``stream`` means joints: the refusal says the run's stream."""
+    import yaml
+
+    run, data = bone_run
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    del cfg["stream"]
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    base = f"pretrain --data {data} --out {run} --resume --config {tmp_path / 'c.yaml'} --quiet"
+    assert _run(base) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "the config differs (stream: 'bone' -> 'joint')" in err and "give stream bone" in err
+    assert _run(base + " --stream bone") == 0  # complete: nothing to resume
+
+
 def test_evaluating_as_another_stream_is_refused(bone_run, tmp_path, capsys):
     run, data = bone_run
     base = f"--checkpoint {run} --representation stg --data {data} --quiet"
@@ -202,6 +218,8 @@ def test_evaluating_as_another_stream_is_refused(bone_run, tmp_path, capsys):
     assert err.count("\n") == 0
     assert "--stream joint does not match" in err and "bone stream" in err
     assert _run(f"eval knn {base} --out {tmp_path / 'k'} --stream bone") == 0
+    assert "knn stg bone stream (pre-trained)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "k" / "metrics.json").read_text())["stream"] == "bone"
     assert _run(f"embed {base.replace('--data', '--data')} --out {tmp_path / 'f.npy'}") == 0
     side = json.loads((tmp_path / "f.json").read_text())
     assert side["stream"] == "bone"

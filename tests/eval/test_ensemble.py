@@ -133,6 +133,25 @@ def test_weights_and_member_errors(tmp_path):
         ensemble([a], tmp_path / "o")
     with pytest.raises(SkelconError, match="is a member's directory"):
         ensemble([a, b], b)
+    with pytest.raises(SkelconError, match="is given twice .* weight it with --weights"):
+        ensemble([a, b, tmp_path / "a" / ".." / "a"], tmp_path / "o")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last.pt").write_bytes(b"")
+    with pytest.raises(SkelconError, match="is a pre-training run, not an evaluation directory"):
+        ensemble([a, run], tmp_path / "o")
+    with pytest.raises(SkelconError, match="out .* is a pre-training run"):
+        ensemble([a, b], run)
+    c = member(tmp_path / "c", A)
+    with pytest.raises(SkelconError, match="holds a linear evaluation's metrics.json"):
+        ensemble([a, b], c)
+    ensemble([a, b], tmp_path / "o")
+    ensemble([a, b], tmp_path / "o")  # an earlier ensemble may be overwritten
+    side = json.loads((b / "scores.json").read_text())
+    side["split"] = "train"
+    (b / "scores.json").write_text(json.dumps(side))
+    with pytest.raises(SkelconError, match="split 'test' vs 'train'"):
+        ensemble([a, b], tmp_path / "o")
     several = tmp_path / "semi"
     models = [{"fraction": 0.5, "repeat": 0}, {"fraction": 1.0, "repeat": 0}]
     info = dict(protocol="semi", stream="joint", dataset="tiny", benchmark="default")
@@ -190,7 +209,8 @@ def linear_dir(tiny_data, tmp_path_factory):
 
 def test_a_run_with_itself_is_the_run(linear_dir, tmp_path):
     own = json.loads((linear_dir / "metrics.json").read_text())
-    rec = ensemble([linear_dir, linear_dir], tmp_path / "self")
+    shutil.copytree(linear_dir, tmp_path / "copy")
+    rec = ensemble([linear_dir, tmp_path / "copy"], tmp_path / "self")
     assert rec["top1"] == pytest.approx(own["top1"], abs=1e-4)
     assert rec["confusion_matrix"] == own["confusion_matrix"]
     assert rec["num_train"] == own["num_train"] and rec["data"] == own["data"]

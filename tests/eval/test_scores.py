@@ -131,8 +131,12 @@ def _written(tmp_path, scores=None):
 
 
 def test_read_scores_one_line_errors(tmp_path):
+    with pytest.raises(SkelconError, match="scores.json: missing .*not an evaluation directory"):
+        read_scores(tmp_path)
+    (tmp_path / "metrics.json").write_text("{}")
     with pytest.raises(SkelconError, match="scores.json: missing .*rerun"):
         read_scores(tmp_path)
+    (tmp_path / "metrics.json").unlink()
     d = _written(tmp_path / "ok")
     s = read_scores(d)
     assert s.single.tolist() == [[0, 1, 2], [3, 4, 5]] and s.labels.tolist() == [0, 2]

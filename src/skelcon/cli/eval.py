@@ -140,11 +140,17 @@ def _print(rec: dict) -> None:
     tag = "random-init" if rec["random_init"] else "pre-trained"
     bank = rec.get("crop_bank")
     print(
-        f"{rec['protocol']} {rec['representation']} ({tag}) on {rec['dataset']}/{rec['benchmark']}: "
+        f"{rec['protocol']} {rec['representation']}{_stream_words(rec)} ({tag}) on {rec['dataset']}/{rec['benchmark']}: "
         f"top-1 {rec['top1']:.2f} %  (train {rec['num_train']}, test {rec['num_test']})"
         + (f"  [crop bank {bank['k']}: not the exact protocol]" if bank else "")
     )
     _print_reachable(rec)
+
+
+def _stream_words(rec: dict) -> str:
+    """`` bone stream`` / `` motion stream`` after the representation; nothing for joints."""
+    stream = rec.get("stream") or "joint"
+    return "" if stream == "joint" else f" {stream} stream"
 
 
 def _print_reachable(rec: dict) -> None:
@@ -327,7 +333,7 @@ def _print_finetune(rec: dict) -> None:
         where = f"{rec['source_dataset']} -> {where}"
     for r in rec["results"]:
         print(
-            f"{rec['protocol']} {rec['representation']} ({tag}) on {where}, "
+            f"{rec['protocol']} {rec['representation']}{_stream_words(rec)} ({tag}) on {where}, "
             f"{100 * r['fraction']:g} % labels: "
             f"top-1 {r['mean']:.2f} ± {r['std']:.2f} % over {len(r['runs'])} run(s) "
             f"({min(r['num_labelled'])}-{max(r['num_labelled'])} labelled, test {rec['num_test']})"

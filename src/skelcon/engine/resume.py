@@ -167,8 +167,10 @@ def _data_difference(
     """How the training data of ``ckpt`` differ from ``split`` (``None``: they do not)."""
     if ckpt.get("benchmark") != benchmark:
         return f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
-    now = spec.to_dict()
-    diff = resume_mismatch(dict(ckpt.get("data") or {}), now) if ckpt.get("data") != now else None
+    # the stream is the config's (compared with it, under its own name), not the data's
+    was = {k: v for k, v in dict(ckpt.get("data") or {}).items() if k != "stream"}
+    now = {k: v for k, v in spec.to_dict().items() if k != "stream"}
+    diff = resume_mismatch(was, now) if was != now else None
     if diff is not None:
         return diff
     if ckpt.get("num_clips", len(split)) != len(split):
@@ -207,6 +209,11 @@ def check_resume(
     diff = resume_mismatch({k: saved.get(k) for k in keys}, {k: now[k] for k in keys})
     if diff is not None:
         why = " (a cosine schedule depends on the epochs)" if diff.startswith("epochs") else ""
+        if diff.startswith("stream"):
+            why = (
+                f"; the run was pre-trained on the {saved.get('stream')} stream: give stream "
+                f"{saved.get('stream')}, or resume without a config to continue with the run's own"
+            )
         raise SkelconError(f"cannot resume {out}: the config differs ({diff}){why}")
 
 

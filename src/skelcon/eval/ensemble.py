@@ -29,6 +29,7 @@ members (directory, protocol, representation, stream, kind, top-1, weight) under
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -97,7 +98,7 @@ def _first_diff(a: np.ndarray, b: np.ndarray) -> int:
 def _check_same_split(a: SavedScores, b: SavedScores) -> None:
     """One line naming both directories and the first item in which their test splits differ."""
     pair = f"cannot fuse {a.dir} and {b.dir}"
-    for key in ("dataset", "benchmark"):
+    for key in ("dataset", "benchmark", "split"):
         if a.info.get(key) != b.info.get(key):
             raise SkelconError(f"{pair}: {key} {a.info.get(key)!r} vs {b.info.get(key)!r}")
     if a.scores.shape[2] != b.scores.shape[2]:
@@ -138,6 +139,27 @@ def _single(s: SavedScores) -> np.ndarray:
     )
 
 
+def _check_out(out: Path) -> None:
+    """``out`` must be new, empty or an earlier ensemble: never a pre-training run or
+    another protocol's evaluation (their files would be overwritten)."""
+    if (out / "last.pt").is_file() or (out / "config.yaml").is_file():
+        raise SkelconError(
+            f"out {str(out)!r} is a pre-training run; give a new directory", param="out"
+        )
+    metrics = out / "metrics.json"
+    if metrics.is_file():
+        try:
+            protocol = json.loads(metrics.read_text(encoding="utf-8")).get("protocol")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            protocol = None
+        if protocol != "ensemble":
+            raise SkelconError(
+                f"out {str(out)!r} holds a {protocol or 'unreadable'} evaluation's "
+                "metrics.json; give a new directory (an earlier ensemble may be overwritten)",
+                param="out",
+            )
+
+
 def _member_record(d: Path) -> EvalRecord:
     path = d / "metrics.json"
     if not path.is_file():
@@ -161,8 +183,8 @@ def ensemble(
     *,
     warnings: list[str] | None = None,
 ) -> dict:
-    """Fuse the saved scores of the evaluation directories ``dirs`` (at least two; one
-    directory may be given twice) into ``out``; returns its ``metrics.json`` dict.
+    """Fuse the saved scores of the evaluation directories ``dirs`` (at least two distinct
+    ones) into ``out``; returns its ``metrics.json`` dict.
 
     ``weights``: one per directory, in order, finite and >= 0 (default: see the module
     doc). The fused ``(N, C)`` float32 scores are ``sum_i weights[i] * scores_i``;
@@ -170,8 +192,9 @@ def ensemble(
     fused float32 scores as saved). Members whose scores are of different kinds (logits
     and kNN similarities) add a line to ``warnings``.
 
-    Raises a one-line :class:`SkelconError` for: fewer than two directories, ``out``
-    being a member, a member without readable scores or ``metrics.json``, a member with
+    Raises a one-line :class:`SkelconError` for: fewer than two directories, one given
+    twice (weight it with ``weights`` instead), ``out`` being a member, a pre-training run
+    or another protocol's evaluation, a member without readable scores or ``metrics.json``, a member with
     several models, test splits that differ (names, order, labels, classes, dataset,
     benchmark), a wrong number of weights, a negative or non-finite weight, all weights 0.
     """
@@ -186,6 +209,16 @@ def ensemble(
             param="dirs",
         )
     out = Path(out)
+    seen: dict[Path, str] = {}
+    for d in dirs:
+        key = Path(d).resolve()
+        if key in seen:
+            raise SkelconError(
+                f"{d} is given twice (as {seen[key]}); give each member once and weight it "
+                "with --weights",
+                param="dirs",
+            )
+        seen[key] = str(d)
     for d in dirs:
         if out.resolve() == Path(d).resolve():
             raise SkelconError(
@@ -193,6 +226,7 @@ def ensemble(
                 "give a new directory",
                 param="out",
             )
+    _check_out(out)
     members = [read_scores(d) for d in dirs]
     records = [_member_record(m.dir) for m in members]
     arrays = [_single(m) for m in members]

@@ -68,7 +68,7 @@ def _record(
         similarity=similarity,
         config=to_dict(cfg),
         seconds=seconds,
-        extra={**_beside_top1(metrics), **extra},
+        extra={**_beside_top1(metrics), "stream": loaded.stream, **extra},
     ).to_dict()
 
 
@@ -365,6 +365,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
             "classes": class_names(train.meta, num_classes),
             "frames": loaded.num_frames,
             "test_input": "centre crop 95 %, final epoch (no model selection on the test set)",
+            "stream": loaded.stream,
             **extra,
         },
     ).to_dict()

@@ -177,9 +177,17 @@ def read_scores(eval_dir: str | os.PathLike) -> SavedScores:
     side, npy = d / SIDECAR_FILE, d / SCORES_FILE
     if not d.is_dir():
         raise SkelconError(f"{d} is not a directory (give evaluation directories)")
+    if not side.is_file() and ((d / "last.pt").is_file() or (d / "config.yaml").is_file()):
+        raise SkelconError(
+            f"{d} is a pre-training run, not an evaluation directory (give the --out of a "
+            "`skelcon eval` command)"
+        )
     for p in (side, npy):
         if not p.is_file():
-            raise _bad(p, "missing (an evaluation written before per-sample scores: rerun it)")
+            why = "an evaluation written before per-sample scores: rerun it"
+            if not (d / "metrics.json").is_file() and not side.is_file() and not npy.is_file():
+                why = "no metrics.json either: not an evaluation directory"
+            raise _bad(p, f"missing ({why})")
     try:
         info = json.loads(side.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:

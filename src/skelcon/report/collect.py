@@ -215,6 +215,7 @@ def _results(
         num_test=rec.num_test,
         sequences=sequences,
         eval_config=eval_config,
+        stream=rec.extra.get("stream") if isinstance(rec.extra.get("stream"), str) else None,
     )
     src = rec.source_dataset
     if src is None and pretrain is not None:

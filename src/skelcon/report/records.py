@@ -152,6 +152,7 @@ class Result:
     eval_config: dict[str, Any] | None = field(default=None, repr=False)
     paper: PaperNumber | None = field(default=None, repr=False)
     paper_reasons: list[str] = field(default_factory=list)
+    stream: str | None = None  # the encoders' input stream, as metrics.json records it
     # ensemble: its members (dir, protocol, representation, stream, top1, weight)
     members: list[dict[str, Any]] | None = field(default=None, repr=False)
 
@@ -169,10 +170,13 @@ class Result:
         return self.paper is not None and not self.paper_reasons
 
     def pretraining_text(self) -> str:
+        """The pre-training cell: the loss terms (:meth:`PretrainInfo.label`), ``none
+        (random init)`` or ``unknown``; a stream other than joints is named in each."""
+        stream = "" if self.stream in (None, "joint") else f", {self.stream} stream"
         if self.no_pretraining:
-            return "none (random init)"
+            return "none (random init)" + stream
         if self.pretrain is None:
-            return "unknown (no config.yaml)"
+            return "unknown (no config.yaml)" + stream
         return self.pretrain.label()
 
     def recipe_text(self) -> str:
