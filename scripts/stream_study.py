@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The three-stream study: pre-train and evaluate each input stream, then their ensemble.
+r"""The three-stream study: pre-train and evaluate each input stream, then their ensemble.
 
 For each seed and each stream (default joint, bone, motion): ``skelcon pretrain --stream``
 with a recipe (``--config``, default ``cpu_small``, plus any ``--set``), then ``skelcon
@@ -10,11 +10,12 @@ protocol (AimCLR's weights 0.6 / 0.6 / 0.4 for joint / bone / motion, the comman
 default; ``--weights`` to give others). Every step is skipped when its result exists, so an
 interrupted study resumes where it stopped (a pre-training resumes from its last.pt).
 
-    python scripts/stream_study.py --data data/pku1 --benchmark xsub --out runs/streams/pku1 \
-        --seeds 0 1 2
+    python scripts/stream_study.py --data data/pku1 --benchmark xsub --seeds 0 1 2 \
+        --out runs/streams/pku1
     python scripts/stream_study.py --out runs/streams/pku1 --table      # the table again
 
-Layout: ``OUT/seed<s>/<stream>/pretrain`` (the run), ``OUT/seed<s>/<stream>/<protocol>-<rep>``
+``OUT/study.json`` records the data and settings; a later call with others stops (give a
+new ``--out``). Layout: ``OUT/seed<s>/<stream>/pretrain`` (the run), ``OUT/seed<s>/<stream>/<protocol>-<rep>``
 and ``OUT/seed<s>/ensemble/<protocol>-<rep>`` (metrics.json, scores.npy); the table (mean ±
 sample std over the seeds found) goes to ``OUT/table.md`` and ``OUT/summary.json``.
 
@@ -56,6 +57,35 @@ def _reps(args: argparse.Namespace) -> list[str]:
     cfg = load_config(PretrainConfig, resolve_config_path(args.config), args.set)
     reps = list(cfg.representations)
     return reps + (["+".join(reps)] if len(reps) > 1 else [])
+
+
+def check_settings(args: argparse.Namespace, streams: list[str], reps: list[str]) -> None:
+    """A study directory holds one study: ``OUT/study.json`` records its data and settings
+    on the first call; a later call with others stops in one line (results would mix)."""
+    out = Path(args.out)
+    now = {
+        "data": str(Path(args.data).resolve()),
+        "benchmark": args.benchmark,
+        "config": args.config,
+        "set": list(args.set),
+        "linear_set": list(args.linear_set),
+        "weights": args.weights,
+        "streams": streams,
+        "reps": reps,
+    }
+    path = out / "study.json"
+    if path.exists():
+        was = json.loads(path.read_text())
+        diff = [k for k in now if was.get(k) != now[k]]
+        if diff:
+            k = diff[0]
+            sys.exit(
+                f"stream_study: {out} holds a study with {k} {was.get(k)!r}, not {now[k]!r}; "
+                "give a new --out (or delete it)"
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(now, indent=1))
 
 
 def run_seed(args: argparse.Namespace, seed: int, streams: list[str], reps: list[str]) -> None:
@@ -181,9 +211,16 @@ def table(out: Path) -> str:
                 g = s["gain"].get(f"{p}-{r}", [])
                 cells.append("–" if not g else ("+" if statistics.mean(g) >= 0 else "") + _fmt(g))
         lines.append("| ensemble − joint | " + " | ".join(cells) + " |")
+    settings = json.loads((out / "study.json").read_text()) if (out / "study.json").exists() else {}
+    lin = settings.get("linear_set", ["train_crop=center"])
+    probe = (
+        "probe on cached centre-crop features"
+        if lin == ["train_crop=center"]
+        else "eval linear --set " + " --set ".join(lin)
+    )
     text = (
         f"Top-1 % on the test split, mean ± sample std over seeds {s['seeds']}; linear: "
-        "probe on cached centre-crop features; kNN: k = 1, cosine.\n\n" + "\n".join(lines) + "\n"
+        f"{probe}; kNN: k = 1, cosine.\n\n" + "\n".join(lines) + "\n"
     )
     (out / "table.md").write_text(text)
     (out / "summary.json").write_text(json.dumps({**s, "machine": machine_line()}, indent=1))
@@ -197,7 +234,9 @@ def main() -> None:
     ap.add_argument("--data", help="prepared dataset")
     ap.add_argument("--benchmark", help="benchmark of --data (default: its only one)")
     ap.add_argument("--out", required=True, help="study directory")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="pre-training seeds (default 0)"
+    )
     ap.add_argument(
         "--streams", default="joint,bone,motion", help="comma-separated (default all three)"
     )
@@ -229,6 +268,7 @@ def main() -> None:
             ap.error("--data is needed to run the study (or --table to print it)")
         streams = [s.strip() for s in args.streams.split(",") if s.strip()]
         reps = _reps(args)
+        check_settings(args, streams, reps)
         for seed in args.seeds:
             run_seed(args, seed, streams, reps)
     print(table(out))

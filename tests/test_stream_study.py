@@ -43,5 +43,25 @@ def test_one_command_study_and_resume(tmp_path):
     second = _study(data, out)  # everything exists: nothing is redone
     assert "+ skelcon" not in second
     assert {p: p.stat().st_mtime_ns for p in out.rglob("metrics.json")} == stamps
+    other = subprocess.run(  # another setting into the same directory: refused
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "stream_study.py"),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--streams",
+            "joint,bone",
+            "--reps",
+            "stg",
+            "--set",
+            "epochs=2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert other.returncode != 0 and "holds a study with set" in other.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"]["ensemble"]["linear-stg"] == [ens["top1"]]

@@ -68,6 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, SkelconError
+from ..utils.io import npy_error
 from ..utils.text import read_text, text_lines
 from . import files as _files
 from .channels import check_channels, coord_count, resolve_channels
@@ -443,8 +444,7 @@ def read_clip_info(
         try:
             a = np.load(p, allow_pickle=False)
         except Exception as e:  # damaged header, pickled objects, short file
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise DataFormatError(f"cannot read npy: {msg}", p) from None
+            raise DataFormatError(f"cannot read npy: {npy_error(e)}", p) from None
     elif ext == ".json":
         doc = parse_json(read_text(p, "json clip"), p)
         if is_people_doc(doc):

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataFormatError, SkelconError
+from ..utils.io import npy_error
 from ..utils.text import read_text, text_lines
 from .channels import (
     check_channels,
@@ -192,8 +193,7 @@ def _load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as e:  # a damaged header raises ValueError, SyntaxError, TokenError...
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise SkelconError(f"cannot read {str(path)!r}: {msg}") from None
+        raise SkelconError(f"cannot read {str(path)!r}: {npy_error(e)}") from None
 
 
 MAX_PERSONS = 10

@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import SkelconError, choices_message
-from ..utils.io import NO_SPACE, fsync_dir, fsync_tree, no_space_errors, read_json
+from ..utils.io import NO_SPACE, fsync_dir, fsync_tree, no_space_errors, npy_error, read_json
 from .channels import channels_of, check_channels, default_channels
 from .coverage import class_coverage
 from .layouts import JointLayout, layout_from_meta, load_layout
@@ -261,8 +261,7 @@ def load_prepared(root: str | os.PathLike, benchmark: str, split: str) -> Prepar
             try:
                 arr = np.load(path, allow_pickle=False)
             except Exception as e:  # noqa: BLE001 - missing or damaged: one line naming it
-                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-                raise SkelconError(f"cannot read {str(path)!r}: {msg}") from None
+                raise SkelconError(f"cannot read {str(path)!r}: {npy_error(e)}") from None
             parts[other] = _check_indices(path, arr, data.shape[0], count)
     check_split_members(parts, names, lambda s: str(split_dir / f"{s}.npy"))
     check_finite_rows(root / "data.npy", data, idx, names)

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import EXPORT_FORMATS as FORMATS  # the one list (config.py)
 
-__all__ = ["FORMATS", "contract_path", "export_encoder"]
+__all__ = ["FORMATS", "contract_path", "export_encoder", "load_exported"]
 
 if TYPE_CHECKING:
-    from .writer import contract_path, export_encoder
+    from .writer import contract_path, export_encoder, load_exported
 
 
 def __getattr__(name: str) -> Any:
-    if name not in ("contract_path", "export_encoder"):
+    if name not in ("contract_path", "export_encoder", "load_exported"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from . import writer
 

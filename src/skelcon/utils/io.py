@@ -141,6 +141,22 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.load(f)
 
 
+def npy_error(e: BaseException) -> str:
+    """The one-line reason ``np.load(..., allow_pickle=False)`` failed, in a user's words.
+
+    NumPy's message for a file that is not a plain array (pickled objects, or not an
+    ``.npy`` file at all, e.g. text) advises ``allow_pickle=True``, which would run code
+    from the file; say what the file is instead.
+    """
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if "allow_pickle" in msg or "pickled" in msg:
+        return (
+            "not a plain NumPy array file (it holds pickled Python objects, or is not an .npy "
+            "file at all); save the array with np.save(path, array) of a numeric array"
+        )
+    return msg
+
+
 def lock_path(out: str | os.PathLike[str]) -> Path:
     """The lock file of output ``out``: a hidden ``.NAME.lock`` beside it (outputs such
     as prepared datasets are renamed into place, so the lock cannot live inside)."""
