@@ -151,3 +151,24 @@ def test_an_unwritable_place_is_one_line(tmp_path):
     afile.write_text("x")
     with pytest.raises(SkelconError, match=r"cannot write .*afile/x\.json: .*writable --out"):
         atomic_write(afile / "x.json", lambda p: p.write_text("{}"))
+
+
+def test_npy_error_never_advises_unpickling(tmp_path):
+    import numpy as np
+
+    from skelcon.utils.io import npy_error
+
+    for name, content in (("text.npy", b"just text\n"), ("obj.npy", None)):
+        p = tmp_path / name
+        if content is None:
+            np.save(p, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+        else:
+            p.write_bytes(content)
+        try:
+            np.load(p, allow_pickle=False)
+        except Exception as e:  # noqa: BLE001 - numpy's own error, as the readers catch it
+            msg = npy_error(e)
+        else:
+            raise AssertionError("np.load read it")
+        assert "allow_pickle" not in msg and "pickle.load" not in msg
+        assert msg.startswith("not a plain NumPy array file"), msg
