@@ -168,9 +168,9 @@ def _data_difference(
     if ckpt.get("benchmark") != benchmark:
         return f"benchmark: {ckpt.get('benchmark')!r} -> {benchmark!r}"
     # the stream is the config's (compared with it, under its own name), not the data's
-    was = {k: v for k, v in dict(ckpt.get("data") or {}).items() if k != "stream"}
-    now = {k: v for k, v in spec.to_dict().items() if k != "stream"}
-    diff = resume_mismatch(was, now) if was != now else None
+    data_was = {k: v for k, v in dict(ckpt.get("data") or {}).items() if k != "stream"}
+    data_now = {k: v for k, v in spec.to_dict().items() if k != "stream"}
+    diff = resume_mismatch(data_was, data_now) if data_was != data_now else None
     if diff is not None:
         return diff
     if ckpt.get("num_clips", len(split)) != len(split):
