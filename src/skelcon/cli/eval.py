@@ -13,8 +13,8 @@ from ..config import (
     finetune_defaults,
     load_config,
 )
-from ..errors import SkelconError
 from ..recipes import resolve_config_path
+from ..utils.text import number_list
 from .common import (
     DEVICE_HELP,
     RANDOM_INIT_HELP,
@@ -301,14 +301,9 @@ def _finetune_args(
 def _parse_fractions(text: str | None) -> str | None:
     if text is None:
         return None
-    values = []
-    for item in text.split(","):
-        try:
-            values.append(float(item))
-        except ValueError:
-            raise SkelconError(
-                f"fraction {item.strip()!r} is not a number (valid: 0 < fraction <= 1)"
-            ) from None
+    values = number_list(
+        text, lambda item: f"fraction {item!r} is not a number (valid: 0 < fraction <= 1)"
+    )
     return "[" + ", ".join(repr(v) for v in values) + "]"
 
 

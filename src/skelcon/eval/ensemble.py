@@ -41,6 +41,7 @@ import numpy as np
 
 from ..errors import DataFormatError, SkelconError
 from ..utils.io import read_json, write_json
+from ..utils.text import number_list
 from .record import EvalRecord
 from .scores import SavedScores, read_scores, write_scores
 
@@ -51,17 +52,14 @@ FUSION = "weighted sum of the members' raw saved scores (no softmax)"
 def parse_weights(text: str) -> list[float]:
     """``"0.6,0.6,0.4"`` -> ``[0.6, 0.6, 0.4]``; a one-line :class:`SkelconError`
     (``param="weights"``) for an entry that is not a number."""
-    out = []
-    for part in text.split(","):
-        try:
-            out.append(float(part))
-        except ValueError:
-            raise SkelconError(
-                f"weights {text!r}: {part.strip()!r} is not a number "
-                "(give one per evaluation directory, e.g. 0.6,0.6,0.4)",
-                param="weights",
-            ) from None
-    return out
+    return number_list(
+        text,
+        lambda part: (
+            f"weights {text!r}: {part!r} is not a number "
+            "(give one per evaluation directory, e.g. 0.6,0.6,0.4)"
+        ),
+        param="weights",
+    )
 
 
 def default_weights(streams: Sequence[str]) -> tuple[list[float], str]:

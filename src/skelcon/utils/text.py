@@ -17,9 +17,10 @@ import lzma
 import math
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import DataFormatError
+from ..errors import DataFormatError, SkelconError
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -130,6 +131,19 @@ def parse_float(
     if finite and not math.isfinite(v):
         raise DataFormatError(f"{what} {token!r} is not a finite number", path, line)
     return v
+
+
+def number_list(text: str, bad: Callable[[str], str], param: str | None = None) -> list[float]:
+    """``"0.6,0.6,0.4"`` -> ``[0.6, 0.6, 0.4]``: the comma-separated numbers of a flag.
+    An entry that is not a number raises :class:`~skelcon.errors.SkelconError` with the
+    message ``bad(entry)`` (and ``param``, the parameter the command line names)."""
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise SkelconError(bad(part.strip()), param=param) from None
+    return out
 
 
 def yaml_error_message(what: str, path: str | os.PathLike[str], error: BaseException) -> str:
