@@ -40,13 +40,13 @@ def present_joints(
     is present: the normalisation put it there. (Where the centre joint itself was
     missing in such a frame, the data cannot tell, and it is drawn at the origin.)
     """
+    import torch
+
+    from ..encoders.streams import joint_presence  # the one rule, also the streams'
+
     x = np.asarray(x)
-    present = np.any(x != 0, axis=0)  # (T, V, M)
-    if centred and "score" not in channels and x.shape[-1] > 0:
-        c = layout.center
-        others = np.delete(present[:, :, 0], c, axis=1).any(axis=1)  # (T,)
-        present[:, c, 0] |= others
-    return present
+    center = layout.center if centred and "score" not in channels and x.shape[-1] > 0 else None
+    return joint_presence(torch.from_numpy(np.ascontiguousarray(x))[None], center)[0, 0].numpy()
 
 
 def pose_view(
