@@ -128,6 +128,72 @@ def _openpose_frames(p: Path, frame_file: re.Pattern[str]) -> tuple[str, ...]:
     return tuple(next(iter(videos.values())))
 
 
+class ClipReader:
+    """:func:`read_clip` with ``like`` resolved once, for reading many clips alike:
+    ``reader(path)`` returns what ``read_clip(path, like, channels=..., norm=...)``
+    returns. The resolved contract is kept: ``contract`` (the dict of
+    :func:`load_contract`), ``layout``, ``channels`` (the model's, in order),
+    ``file_channels`` (what the files hold when not ``channels``; None), ``max_frames``,
+    ``num_persons`` and ``norm``. Raises :class:`SkelconError` for a bad ``like`` or
+    ``channels``, or 2D data whose normalisation is not recorded."""
+
+    def __init__(
+        self,
+        like: Any,
+        *,
+        channels: Sequence[str] | None = None,
+        norm: ClipNorm | None = None,
+    ):
+        contract = load_contract(like)
+        self.contract = contract
+        self.layout = layout_from_meta(contract)
+        self.channels = tuple(channels_of(contract))
+        self.file_channels = (
+            None if channels is None else tuple(check_channels(channels, None, "channels"))
+        )
+        self.max_frames = int(contract.get("max_frames", DEFAULT_MAX_FRAMES))
+        self.num_persons = int(
+            contract["num_persons"] if "num_persons" in contract else contract["shape"][4]
+        )
+        self._norm = norm
+
+    @property
+    def norm(self) -> ClipNorm:
+        """How the clips are normalised: the ``norm`` given, else :func:`contract_norm`."""
+        return self._norm if self._norm is not None else contract_norm(self.contract)
+
+    def __call__(
+        self,
+        path: str | os.PathLike,
+        *,
+        name: str | None = None,
+        frames: Sequence[str] | None = None,
+    ) -> Sample:
+        """One clip (see :func:`read_clip`); ``name``: the sample's name (default: the
+        file's stem); ``frames``: an OpenPose video's per-frame files in order, when the
+        caller has grouped them already (``path`` is then not looked at)."""
+        from .folder import FRAME_FILE, FolderClip, _FolderTask, _load
+
+        p = Path(os.fspath(path))
+        found = tuple(frames) if frames else _openpose_frames(p, FRAME_FILE)
+        if found:
+            p = Path(found[0])
+        elif not p.is_file():
+            raise SkelconError(f"clip {str(path)!r} does not exist")
+        stem = Path(os.fspath(path)).stem
+        clip = FolderClip(str(p), name if name is not None else stem, -1, "test", found)
+        task = _FolderTask(
+            clip,
+            self.layout,
+            self.channels,
+            self.max_frames,
+            self.num_persons,
+            self.norm,
+            self.file_channels,
+        )
+        return _load(task)
+
+
 def read_clip(
     path: str | os.PathLike,
     like: Any,
@@ -151,31 +217,10 @@ def read_clip(
     dropped or resampled) — ``model(x[None], [num_frames])`` then gives the features
     ``skelcon embed`` gives for that clip once prepared. Raises
     :class:`~skelcon.errors.DataFormatError` naming the file when it does not fit
-    (joints, channels) and :class:`SkelconError` for a bad ``like``.
+    (joints, channels) and :class:`SkelconError` for a bad ``like``. Many clips:
+    :class:`ClipReader` resolves ``like`` once.
     """
-    from .folder import FRAME_FILE, FolderClip, _FolderTask, _load
-
-    contract = load_contract(like)
-    layout = layout_from_meta(contract)
-    want = tuple(channels_of(contract))
-    own = None if channels is None else tuple(check_channels(channels, None, "channels"))
-    p = Path(os.fspath(path))
-    frames = _openpose_frames(p, FRAME_FILE)
-    if frames:
-        p = Path(frames[0])
-    elif not p.is_file():
-        raise SkelconError(f"clip {str(path)!r} does not exist")
-    clip = FolderClip(str(p), Path(os.fspath(path)).stem, -1, "test", frames)
-    task = _FolderTask(
-        clip,
-        layout,
-        want,
-        int(contract.get("max_frames", DEFAULT_MAX_FRAMES)),
-        int(contract["num_persons"] if "num_persons" in contract else contract["shape"][4]),
-        norm if norm is not None else contract_norm(contract),
-        own,
-    )
-    return _load(task)
+    return ClipReader(like, channels=channels, norm=norm)(path)
 
 
 PIXEL_SCALE = 100.0  # |x|, |y| beyond this is not in body lengths (2D normalised data)
