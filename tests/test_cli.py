@@ -619,6 +619,7 @@ HEAVY = ("torch", "matplotlib", "sklearn", "onnx", "onnxscript", "onnxruntime")
         ["eval", "supervised", "--help"],
         ["export", "--help"],
         ["ensemble", "--help"],
+        ["predict", "--help"],
         ["prepare", "folder", "--help"],
         ["plot", "--help"],
         ["configs"],
@@ -875,3 +876,12 @@ def test_library_errors_name_parameters_the_cli_names_flags(tmp_path, capsys):
         "--frames must be at least 16 (max_frames_x stays)"
     )
     assert error_line(SkelconError("no parameter")) == "no parameter"
+
+
+def test_predict_help_names_every_input_and_the_video_step():
+    text = _help("predict")
+    for needle in ("--model EVAL_DIR", "--input PATH", "--top-k", "--which", "--strict",
+                   "annotations.pkl", "Kinetics-skeleton", "skelcon extract VIDEO --out DIR",
+                   "predictions.json"):  # fmt: skip
+        assert needle in text, needle
+    assert "predict" in _help()

@@ -59,3 +59,38 @@ TINY_PRETRAIN = [
     "save_every=1",
     "optim.milestones=[1]",
 ]
+
+
+def make_classifier(data, out: Path, *, reps: tuple[str, ...] = ("seq",), seed: int = 0) -> Path:
+    """A ``model.pt`` in ``out`` as ``eval linear`` keeps it, for the prepared dataset
+    ``data``'s contract, with random small encoders and a random standardised linear probe
+    (no pre-training: fast); returns ``out``."""
+    import torch
+
+    from skelcon.data.prepared import read_meta
+    from skelcon.engine.build import build_encoders, data_spec
+    from skelcon.eval.classifier import model_entry, save_classifier
+    from skelcon.eval.encoder import ConcatEncoder, LoadedEncoder
+    from skelcon.eval.linear import linear_probe
+
+    meta = read_meta(data)
+    torch.manual_seed(seed)
+    spec = data_spec(meta, 16)
+    built = build_encoders(list(reps), "small", spec)
+    enc = built[reps[0]] if len(reps) == 1 else ConcatEncoder(built)
+    loaded = LoadedEncoder(enc, spec, list(reps), "small", None)
+    head = linear_probe(loaded.feature_dim, int(meta["num_classes"]), True)
+    with torch.no_grad():  # running statistics other than (0, 1): standardisation matters
+        head[0].running_mean.normal_()
+        head[0].running_var.uniform_(0.5, 2.0)
+    save_classifier(
+        out,
+        protocol="linear",
+        loaded=loaded,
+        meta=meta,
+        classes=meta["classes"],
+        standardize=True,
+        models=[model_entry(enc.eval(), head.eval(), model_id="linear", top1=0.0)],
+        source={"checkpoint": None, "random_init": True, "data": str(data)},
+    )
+    return out

@@ -141,3 +141,36 @@ def test_embed_defaults_to_the_test_split_and_the_only_benchmark(run_dir, tiny_d
     side = json.loads((tmp_path / "f.json").read_text())
     assert side["split"] == "test" and side["benchmark"] == "default"
     assert side["names"] == load_prepared(tiny_data, "default", "test").names.tolist()
+
+
+def test_embed_raw_clips_equals_embed_of_the_prepared_clips(tmp_path, capsys):
+    """``embed --input`` reads raw clips as the run's data were prepared: the features of
+    the raw files are those of the prepared split, row for row by name."""
+    from skelcon.examples import write_folder
+
+    raw = write_folder(tmp_path / "raw", num_classes=2, per_class=4)  # npy, csv, json
+    data, run = tmp_path / "d", tmp_path / "run"
+    flags = ["--layout", "coco17", "--channels", "x,y,score", "--normalize", "--max-frames", "30"]
+    assert main(["prepare", "folder", "--raw", str(raw), "--out", str(data), *flags]) == 0
+    sets = [a for it in TINY_PRETRAIN for a in ("--set", it)]
+    argv = ["pretrain", "--data", str(data), "--out", str(run), "--epochs", "1", "--quiet"]
+    assert main([*argv, *sets, "--set", "batch_size=4", "--set", "moco.queue_size=8"]) == 0
+    assert _embed(run, data, tmp_path / "prep.npy", split="train") == 0
+    (raw / "action_0" / "junk.npy").write_bytes(b"junk")
+    base = ["embed", "--checkpoint", str(run), "--representation", "seq", "--quiet"]
+    raw_out = tmp_path / "raw.npy"
+    assert main([*base, "--input", str(raw), "--out", str(raw_out), "--batch-size", "3"]) == 0
+    assert "skipped 1 clips" in capsys.readouterr().out
+    prep = np.load(tmp_path / "prep.npy")
+    side = json.loads((tmp_path / "prep.json").read_text())
+    got = np.load(raw_out)
+    raw_side = json.loads((tmp_path / "raw.json").read_text())
+    assert raw_side["labels"] is None and len(raw_side["names"]) == 8 == got.shape[0]
+    assert [s["path"] for s in raw_side["skipped"]] == [str(raw / "action_0" / "junk.npy")]
+    rows = dict(zip(raw_side["names"], got, strict=True))
+    assert len(side["names"]) >= 4
+    for name, feats in zip(side["names"], prep, strict=True):
+        np.testing.assert_allclose(rows[name], feats, atol=1e-5, err_msg=name)
+    # one of --data and --input
+    assert main([*base, "--out", str(tmp_path / "x.npy")]) == 2
+    assert "one of --data" in capsys.readouterr().err

@@ -57,7 +57,8 @@ def test_linear_scores_are_the_metrics_logits(run_dir, tiny_data, tmp_path):
     cfg = LinearEvalConfig(epochs=3, device="cpu", batch_size=8, train_crop="center")
     rec = run_linear(run_dir, "seq", tiny_data, "default", out, cfg, progress=False)
     s, test = _check_aligned(out, tiny_data, "linear")
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "scores.json", "scores.npy"]
+    names = sorted(p.name for p in out.iterdir())  # and the classifier (test_classifier.py)
+    assert names == ["metrics.json", "model.pt", "scores.json", "scores.npy"]
     assert s.scores.ndim == 3 and s.num_models == 1 and s.info["layout"] == "(N, C)"
     assert s.info["kind"] == "logits" and s.info["checkpoint"] == rec["checkpoint"]
     on_disk = json.loads((out / "metrics.json").read_text())

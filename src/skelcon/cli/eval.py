@@ -375,15 +375,14 @@ def _finetune_cmd(protocol: str):
 
 
 def _embed(args) -> int:
-    from ..eval.embed import embed, sidecar_path
+    from ..errors import SkelconError
+    from ..eval.embed import embed, embed_inputs, sidecar_path
 
-    side = embed(
-        args.checkpoint,
-        args.representation,
-        args.data,
-        args.benchmark,
-        args.split,
-        args.out,
+    if (args.data is None) == (args.input is None):
+        raise SkelconError(
+            "embed needs one of --data (a prepared dataset's split) or --input (raw clips)"
+        )
+    common = dict(
         random_init=args.random_init,
         seed=args.seed,
         device=args.device,
@@ -391,11 +390,47 @@ def _embed(args) -> int:
         progress=not args.quiet,
         stream=args.stream,
     )
+    if args.input is not None:
+        side = embed_inputs(
+            args.checkpoint,
+            args.representation,
+            args.input,
+            args.out,
+            channels=parse_channels_arg(args.channels),
+            strict=args.strict,
+            **common,
+        )
+    else:
+        if args.channels is not None or args.strict:
+            raise SkelconError("--channels and --strict are for raw clips (--input)")
+        side = embed(
+            args.checkpoint,
+            args.representation,
+            args.data,
+            args.benchmark,
+            args.split,
+            args.out,
+            **common,
+        )
+    skipped = len(side.get("skipped") or [])
     print(
         f"wrote {side['num_samples']} x {side['feature_dim']} {side['representation']} features to "
-        f"{args.out} (names, labels: {sidecar_path(args.out)})"
+        f"{args.out} (names, {'paths' if args.input is not None else 'labels'}: "
+        f"{sidecar_path(args.out)})" + (f"; skipped {skipped} clips" if skipped else "")
     )
     return 0
+
+
+def parse_channels_arg(text: str | None) -> list[str] | None:
+    """``--channels x,y,score`` as a list (checked where it is used)."""
+    return None if text is None else [c.strip() for c in text.split(",")]
+
+
+CHANNELS_INPUT_HELP = (
+    "what the clip files' C axis holds when it is not the model's channels, e.g. x,y,score "
+    "for a model of x, y (the score marks missing joints, then is dropped)"
+)
+STRICT_INPUT_HELP = "refuse at the first clip that cannot be read (default: skip it and list it)"
 
 
 def add_finetune_cli(ev_sub, sub) -> None:
@@ -421,11 +456,23 @@ def add_finetune_cli(ev_sub, sub) -> None:
         _finetune_args(p, protocol, checkpoint=checkpoint, random_init=random_init)
         p.set_defaults(func=_finetune_cmd(protocol))
 
-    p = sub.add_parser("embed", help="export encoder features of a split to .npy (+ .json sidecar)")
+    p = sub.add_parser(
+        "embed", help="export encoder features of a split or of raw clips to .npy (+ .json sidecar)"
+    )
     p.add_argument("--checkpoint", required=True, help="run directory or .pt file")
     add_representation_arg(p, required=True)
     add_stream_arg(p, STREAM_CHECK_HELP)
-    p.add_argument("--data", required=True, help="prepared dataset directory")
+    p.add_argument("--data", help="prepared dataset directory (or --input)")
+    p.add_argument(
+        "--input",
+        nargs="+",
+        metavar="PATH",
+        help="raw clips instead of --data: .npy/.csv/.json clips, OpenPose --write_json "
+        "folders, PYSKL .pkl files, Kinetics-skeleton .json, or folders of them (recursive); "
+        "read as the run's data were prepared",
+    )
+    p.add_argument("--channels", help=CHANNELS_INPUT_HELP)
+    p.add_argument("--strict", action="store_true", help=STRICT_INPUT_HELP)
     p.add_argument("--split", default="test", help="split to embed (default test)")
     p.add_argument(
         "--out", required=True, help="features file, e.g. feats.npy (sidecar: feats.json)"

@@ -50,7 +50,7 @@ def version_line() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``skelcon`` parser: every command module adds its commands."""
-    from . import configs, demo, ensemble, eval, export, plot, prepare, pretrain, report
+    from . import configs, demo, ensemble, eval, export, plot, predict, prepare, pretrain, report
 
     parser = Parser(
         prog="skelcon",
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     # the order of `skelcon --help`
-    for module in (prepare, pretrain, configs, eval, ensemble, export, report, plot, demo):
+    for module in (prepare, pretrain, configs, eval, predict, ensemble, export, report, plot, demo):
         module.add_cli(sub)
     return parser
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     old = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
     try:
         _check_torchrun(args)  # a launcher's environment first: before any file is read
-        if "benchmark" in vars(args) and args.benchmark is None and "data" in vars(args):
+        if "benchmark" in vars(args) and args.benchmark is None and vars(args).get("data"):
             from ..data.benchmarks import resolve_benchmark
 
             args.benchmark = resolve_benchmark(args.data, None)

@@ -14,10 +14,18 @@
   ``feature_dim``.
 
 Both are written atomically. What is embedded is read by one function,
-:func:`read_input` (a prepared dataset's benchmark split today); another source of
-clips (e.g. a plain folder) plugs in there. The checkpoint must fit the data
-(:func:`~skelcon.eval.compat.check_data_fits`). The same features from Python
-(README, "Python API")::
+:func:`read_input` (a prepared dataset's benchmark split). The checkpoint must fit the
+data (:func:`~skelcon.eval.compat.check_data_fits`).
+
+``skelcon embed --checkpoint RUN --representation seq --input PATH... --out feats.npy``
+embeds raw clips instead (:func:`embed_inputs`): clip files, OpenPose folders, PYSKL
+pickles and folders of them (:mod:`skelcon.data.rawinputs`), each read as the run's
+pre-training data were prepared (layout, channels, persons, padded length,
+normalisation: the checkpoint's data spec). Its sidecar has ``names`` and ``paths``
+(one per row), ``labels`` ``null``, ``skipped`` and ``not_read`` (clips left out and
+files not read, with the reason) and no ``data``/``benchmark``/``split``. A clip that
+cannot be read is skipped and listed (``strict``: refused). The same features from
+Python (README, "Python API")::
 
     import skelcon
     from skelcon.data import load_prepared
@@ -29,6 +37,7 @@ clips (e.g. a plain folder) plugs in there. The checkpoint must fit the data
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,13 +87,7 @@ def embed(
     sidecar ``out`` with ``.json``; returns the sidecar dict. The features are of the run's
     input stream (computed from the stored joints); ``stream``, when given, must be it."""
     out = Path(out)
-    if out.suffix != ".npy":
-        raise SkelconError(
-            f"out {str(out)!r} must end in .npy (the sidecar goes beside it as .json)",
-            param="out",
-        )
-    if batch_size < 1:
-        raise SkelconError(f"batch_size {batch_size} must be at least 1")
+    _check_out(out, batch_size)
     dev = resolve_device(device)
     loaded = load_encoder(
         checkpoint, representation, device=dev, random_init=random_init, seed=seed, stream=stream
@@ -124,6 +127,87 @@ def embed(
         "names": [str(n) for n in part.names],
         "labels": None if part.labels is None else [int(y) for y in part.labels],
         "num_frames": [int(n) for n in part.num_frames],
+    }
+    write_json(sidecar_path(out), side)
+    return side
+
+
+def _check_out(out: Path, batch_size: int) -> None:
+    if out.suffix != ".npy":
+        raise SkelconError(
+            f"out {str(out)!r} must end in .npy (the sidecar goes beside it as .json)",
+            param="out",
+        )
+    if batch_size < 1:
+        raise SkelconError(f"batch_size {batch_size} must be at least 1")
+
+
+def embed_inputs(
+    checkpoint: str | os.PathLike,
+    representation: str,
+    inputs: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    random_init: bool = False,
+    seed: int | None = None,
+    device: str = "auto",
+    batch_size: int = 256,
+    progress: bool = True,
+    stream: str | None = None,
+    channels: Sequence[str] | None = None,
+    strict: bool = False,
+) -> dict:
+    """Write the ``(N, D)`` features of the raw clips of ``inputs`` (module doc) to
+    ``out`` (``.npy``) and its sidecar; returns the sidecar dict. Each clip is read as
+    the run's pre-training data were prepared (:func:`skelcon.read_clip` with the run);
+    ``channels``: what the files hold when it is not the run's channels."""
+    from ..data.rawinputs import read_inputs
+    from .inputs import encode_inputs
+
+    out = Path(out)
+    _check_out(out, batch_size)
+    dev = resolve_device(device)
+    loaded = load_encoder(
+        checkpoint, representation, device=dev, random_init=random_init, seed=seed, stream=stream
+    )
+    # the run (not the loaded encoder): its padded length even for random-init weights
+    found = read_inputs(inputs, checkpoint, channels=channels, who=f"the run {str(checkpoint)!r}")
+    enc = encode_inputs(
+        loaded,
+        found,
+        batch_size=batch_size,
+        strict=strict,
+        progress=progress,
+        desc="features",
+        width=loaded.feature_dim,
+    )
+    arr = np.ascontiguousarray(enc.outputs.numpy().astype(np.float32, copy=False))
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+    side = {
+        "features": out.name,
+        "shape": list(arr.shape),
+        "num_samples": int(arr.shape[0]),
+        "feature_dim": int(arr.shape[1]),
+        "representation": "+".join(loaded.representations),
+        "stream": loaded.stream,
+        "checkpoint": loaded.checkpoint,
+        "checkpoint_epoch": loaded.epoch,
+        "random_init": bool(random_init),
+        "preset": loaded.preset,
+        "input": f"raw clips read as the run's data were prepared; centre crop "
+        f"{100 * CENTER_CROP_RATIO:g} % resized to {loaded.num_frames} frames, encoder in "
+        "eval mode",
+        "dataset": loaded.spec.get("dataset"),
+        "layout": loaded.spec.get("layout"),
+        "inputs": [str(p) for p in inputs],
+        "classes": [],
+        "names": [c.name for c in enc.clips],
+        "paths": [c.where for c in enc.clips],
+        "labels": None,
+        "num_frames": [int(n) for n in enc.num_frames],
+        "skipped": [{"path": p, "reason": r} for p, r in enc.skipped],
+        "not_read": [{"path": p, "reason": r} for p, r in found.unused],
     }
     write_json(sidecar_path(out), side)
     return side

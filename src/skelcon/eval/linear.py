@@ -29,6 +29,7 @@ class LinearResult:
     made) and ``crop_bank`` (``k``, ``bytes``, ``seconds`` of a bank; ``None`` without).
     ``scores``: the final classifier's logits ``(N_test, num_classes)`` float32 on the
     centre-crop test input, in test-split order (the ``metrics`` were computed from them;
+    ``None`` when built by hand); ``classifier``: that trained classifier (in eval mode;
     ``None`` when built by hand). ``to_dict`` / ``from_dict`` convert to and from the dict
     this used to be."""
 
@@ -42,6 +43,7 @@ class LinearResult:
     train_input: str
     crop_bank: dict[str, Any] | None
     scores: torch.Tensor | None = field(default=None, compare=False, repr=False)
+    classifier: nn.Module | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (values not copied), in their order."""
@@ -195,6 +197,7 @@ def linear_eval(
         train_input=train_input_text(cfg),
         crop_bank=bank_info,
         scores=logits,
+        classifier=clf,
     )
 
 

@@ -13,6 +13,7 @@ from ..engine.device import resolve_device
 from ..engine.distributed import current
 from ..errors import SkelconError
 from ..utils.io import write_json
+from .classifier import finetune_id, model_entry, save_classifier
 from .compat import check_data_fits
 from .encoder import load_encoder
 from .features import extract_features
@@ -86,6 +87,17 @@ def _score_info(protocol, loaded, split, random_init, classes) -> dict:
     }
 
 
+def _source(loaded, data, benchmark, random_init) -> dict:
+    """Where a kept classifier's encoder came from (the ``source`` of ``model.pt``)."""
+    return {
+        "checkpoint": None if random_init else loaded.checkpoint,
+        "checkpoint_epoch": None if random_init else loaded.epoch,
+        "random_init": bool(random_init),
+        "data": str(data),
+        "benchmark": benchmark,
+    }
+
+
 def _beside_top1(metrics: dict) -> dict:
     """The :func:`classification_metrics` entries stored beside a protocol's ``top1``."""
     return {k: v for k, v in metrics.items() if k != "top1"}
@@ -105,7 +117,8 @@ def run_linear(
 ) -> dict:
     """Linear evaluation; writes ``out/scores.npy`` (the final classifier's logits on the
     centre-crop test input, ``(N_test, num_classes)`` float32 in test-split order) with
-    its sidecar ``scores.json`` (:mod:`skelcon.eval.scores`), then ``out/metrics.json``
+    its sidecar ``scores.json`` (:mod:`skelcon.eval.scores`), the classifier with its
+    encoder ``out/model.pt`` (:mod:`skelcon.eval.classifier`), then ``out/metrics.json``
     (computed from those logits), and returns the metrics dict. Under torchrun only
     rank 0 writes."""
     cfg.validate()
@@ -143,6 +156,16 @@ def run_linear(
             test.labels,
             kind="logits",
             **_score_info("linear", loaded, test, random_init, res.metrics["classes"]),
+        )
+        save_classifier(
+            out,
+            protocol="linear",
+            loaded=loaded,
+            meta=test.meta,
+            classes=res.metrics["classes"],
+            standardize=cfg.standardize,
+            models=[model_entry(loaded.encoder, res.classifier, model_id="linear", top1=res.top1)],
+            source=_source(loaded, data, benchmark, random_init),
         )
         write_json(Path(out) / "metrics.json", rec)
     return rec
@@ -257,7 +280,8 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
     """Fine-tune one fresh copy of ``loaded.encoder`` per (fraction, repeat); write
     ``subsets.json``, the test logits of every model (``scores.npy``: ``(N_test, C)`` for
     one model, ``(M, N_test, C)`` for ``M`` = fractions x repeats, fraction-major, with
-    ``models`` in ``scores.json`` naming each one's fraction and repeat) and
+    ``models`` in ``scores.json`` naming each one's fraction and repeat), every trained
+    model (``model.pt``, same order: :mod:`skelcon.eval.classifier`) and
     ``metrics.json``."""
     from tqdm import tqdm
 
@@ -300,7 +324,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
     init_state = {k: v.detach().clone() for k, v in enc.state_dict().items()}
     t0 = time.time()
     results = []
-    all_scores, models = [], []
+    all_scores, models, kept = [], [], []
     for f, runs in subsets.items():
         top1s, sizes, losses, run_metrics = [], [], [], []
         for r, idx in enumerate(runs):
@@ -321,6 +345,11 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
             top1s.append(res.top1)
             all_scores.append(res.scores)
             models.append({"fraction": f, "repeat": r, "top1": res.top1})
+            kept.append(  # the fine-tuned encoder and its head, before the next run resets it
+                model_entry(
+                    enc, res.head, model_id=finetune_id(f, r), top1=res.top1, fraction=f, repeat=r
+                )
+            )
             run_metrics.append(res.metrics)
             sizes.append(int(len(idx)))
             losses.append(res.train_loss[-1])
@@ -378,6 +407,16 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
         kind="logits",
         models=models,
         **_score_info(protocol, loaded, test, loaded.checkpoint is None, classes),
+    )
+    save_classifier(
+        out,
+        protocol=protocol,
+        loaded=loaded,
+        meta=test.meta,
+        classes=classes,
+        standardize=False,
+        models=kept,
+        source=_source(loaded, train.root, train.benchmark, loaded.checkpoint is None),
     )
     write_json(out / "metrics.json", rec)
     return rec
