@@ -121,7 +121,7 @@ class RawInputs:
     unused: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     who: str = "the model"
-    _pickles: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+    _pickles: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     @property
     def contract(self) -> dict[str, Any]:
@@ -336,7 +336,7 @@ def _pickle_clips(path: Path, inputs: RawInputs, prefix: str = "") -> list[RawCl
 
 
 def read_inputs(
-    paths: Sequence[str | os.PathLike],
+    paths: Sequence[str | os.PathLike[str]],
     like: Any,
     *,
     channels: Sequence[str] | None = None,

@@ -110,7 +110,7 @@ def finetune_id(fraction: float, repeat: int) -> str:
 
 
 def save_classifier(
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     *,
     protocol: str,
     loaded: LoadedEncoder,
@@ -201,11 +201,12 @@ class SavedClassifier(nn.Module):
     def forward(self, x: Any, num_frames: Any) -> torch.Tensor:
         """Logits ``(N, classes)`` float32 on :attr:`device` (see the class doc);
         :class:`SkelconError` for a batch of another ``C``, ``V`` or ``M``."""
-        return self.head(self.encoder(x, num_frames)).float()
+        logits: torch.Tensor = self.head(self.encoder(x, num_frames))
+        return logits.float()
 
     def predict_files(
         self,
-        paths: Sequence[str | os.PathLike],
+        paths: Sequence[str | os.PathLike[str]],
         *,
         batch_size: int = 64,
         channels: Sequence[str] | None = None,
@@ -227,7 +228,7 @@ class SavedClassifier(nn.Module):
         )
 
 
-def model_path(path_or_eval_dir: str | os.PathLike) -> Path:
+def model_path(path_or_eval_dir: str | os.PathLike[str]) -> Path:
     """``EVAL_DIR/model.pt`` for an evaluation directory, the file itself otherwise; a
     one-line :class:`SkelconError` when there is none (kNN and evaluations run before
     the model file existed keep no classifier)."""
@@ -258,7 +259,7 @@ def model_path(path_or_eval_dir: str | os.PathLike) -> Path:
     )
 
 
-def read_model_file(path: str | os.PathLike) -> dict[str, Any]:
+def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The dict of a ``model.pt`` (``weights_only=True``), checked to be one; a one-line
     :class:`SkelconError` for a missing, corrupt or foreign file."""
     p = model_path(path)
@@ -336,7 +337,7 @@ def build_head(spec: Mapping[str, Any]) -> nn.Module:
 
 
 def load_classifier(
-    path_or_eval_dir: str | os.PathLike,
+    path_or_eval_dir: str | os.PathLike[str],
     device: str | torch.device = "cpu",
     model: str | int | None = None,
 ) -> SavedClassifier:

@@ -181,7 +181,7 @@ class Predictions:
 
 def predict_inputs(
     model: SavedClassifier,
-    paths: Sequence[str | os.PathLike],
+    paths: Sequence[str | os.PathLike[str]],
     *,
     batch_size: int = 64,
     channels: Sequence[str] | None = None,

@@ -40,7 +40,7 @@ PREDICTIONS_FORMAT = 1
 
 
 def write_predictions(
-    out_dir: str | os.PathLike, preds: Predictions, *, top_k: int, model: SavedClassifier
+    out_dir: str | os.PathLike[str], preds: Predictions, *, top_k: int, model: SavedClassifier
 ) -> tuple[Path, Path]:
     """``out_dir/predictions.json`` and ``predictions.csv`` (module doc), atomically."""
     import csv
@@ -86,10 +86,10 @@ def write_predictions(
 
 
 def predict(
-    model: str | os.PathLike,
-    inputs: Sequence[str | os.PathLike],
+    model: str | os.PathLike[str],
+    inputs: Sequence[str | os.PathLike[str]],
     *,
-    out: str | os.PathLike | None = None,
+    out: str | os.PathLike[str] | None = None,
     top_k: int = 5,
     batch_size: int = 64,
     which: str | None = None,
