@@ -457,6 +457,9 @@ class KnnConfig:
             )
 
 
+KEEP_MODELS = ("first", "all", "none")  # FinetuneConfig.keep_models
+
+
 @dataclass
 class FinetuneConfig:
     """Fine-tuning encoder + linear classifier (paper Appendix A.1: semi-supervised, supervised, transfer).
@@ -464,7 +467,10 @@ class FinetuneConfig:
     Adam, ``lr`` x ``gamma`` at each epoch in ``milestones``. Training views are random
     temporal crop-resizes (ratio ~ U[crop_min, 1]); the test uses the centre crop after
     the final epoch. ``fractions`` of the labelled training set, ``repeats`` random
-    class-covering subsets each (drawn from ``seed``).
+    class-covering subsets each (drawn from ``seed``). ``keep_models``: which trained
+    models ``model.pt`` keeps (each with its own fine-tuned encoder): ``first`` the first
+    repeat of every fraction, ``all`` every one, ``none`` no file; every model's test
+    scores are kept in ``scores.npy`` either way.
     """
 
     epochs: int = 50
@@ -479,6 +485,7 @@ class FinetuneConfig:
     fractions: list[float] = field(default_factory=lambda: [0.01, 0.05, 0.1, 0.2])
     repeats: int = 5
     eval_batch_size: int = 256
+    keep_models: str = "first"
 
     def validate(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
@@ -486,6 +493,10 @@ class FinetuneConfig:
                 raise SkelconError(f"{name} {getattr(self, name)} must be at least 1")
         if self.repeats < 1:
             raise SkelconError(f"repeats {self.repeats} must be at least 1")
+        if self.keep_models not in KEEP_MODELS:
+            raise SkelconError(
+                f"keep_models {self.keep_models!r} is not valid (valid: {', '.join(KEEP_MODELS)})"
+            )
         if not self.fractions:
             raise SkelconError("fractions is empty: give at least one fraction in (0, 1]")
         for f in self.fractions:

@@ -191,3 +191,22 @@ def test_what_is_not_a_model_file_is_one_line(tmp_path):
     torch.save({"format": "skelcon-classifier", "x": NotPlain()}, tmp_path / "evil.pt")
     with pytest.raises(SkelconError, match="objects other than tensors"):
         load_classifier(tmp_path / "evil.pt")
+
+
+@pytest.mark.parametrize(("keep", "ids"), [(None, ["0.5:0", "1:0"]), ("all", None), ("none", [])])
+def test_keep_models_chooses_what_model_pt_keeps(evals, tmp_path, keep, ids):
+    """``keep_models`` (default ``first``: the first repeat of every fraction) decides which
+    fine-tuned models ``model.pt`` keeps; ``scores.npy`` keeps every model's scores."""
+    out = tmp_path / "semi"
+    argv = ["eval", "semi", "--checkpoint", str(evals / "run"), "--data", str(evals / "d")]
+    argv += ["--representation", "seq", "--epochs", "1", "--fractions", "0.5,1", "--repeats", "2"]
+    argv += ["--quiet", "--out", str(out)] + (
+        [] if keep is None else ["--set", f"keep_models={keep}"]
+    )
+    assert main(argv) == 0
+    assert np.load(out / "scores.npy").shape[0] == 4
+    if ids == []:
+        assert not (out / MODEL_FILE).exists()
+        return
+    kept = [m["id"] for m in torch.load(out / MODEL_FILE, weights_only=True)["models"]]
+    assert kept == (ids or ["0.5:0", "0.5:1", "1:0", "1:1"])

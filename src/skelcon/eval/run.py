@@ -345,11 +345,17 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
             top1s.append(res.top1)
             all_scores.append(res.scores)
             models.append({"fraction": f, "repeat": r, "top1": res.top1})
-            kept.append(  # the fine-tuned encoder and its head, before the next run resets it
-                model_entry(
-                    enc, res.head, model_id=finetune_id(f, r), top1=res.top1, fraction=f, repeat=r
+            if cfg.keep_models == "all" or (cfg.keep_models == "first" and r == 0):
+                kept.append(  # the fine-tuned encoder and its head, before the next run resets it
+                    model_entry(
+                        enc,
+                        res.head,
+                        model_id=finetune_id(f, r),
+                        top1=res.top1,
+                        fraction=f,
+                        repeat=r,
+                    )
                 )
-            )
             run_metrics.append(res.metrics)
             sizes.append(int(len(idx)))
             losses.append(res.train_loss[-1])
@@ -408,16 +414,17 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
         models=models,
         **_score_info(protocol, loaded, test, loaded.checkpoint is None, classes),
     )
-    save_classifier(
-        out,
-        protocol=protocol,
-        loaded=loaded,
-        meta=test.meta,
-        classes=classes,
-        standardize=False,
-        models=kept,
-        source=_source(loaded, train.root, train.benchmark, loaded.checkpoint is None),
-    )
+    if kept:  # (keep_models: none keeps no model file)
+        save_classifier(
+            out,
+            protocol=protocol,
+            loaded=loaded,
+            meta=test.meta,
+            classes=classes,
+            standardize=False,
+            models=kept,
+            source=_source(loaded, train.root, train.benchmark, loaded.checkpoint is None),
+        )
     write_json(out / "metrics.json", rec)
     return rec
 
