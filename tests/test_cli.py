@@ -620,6 +620,7 @@ HEAVY = ("torch", "matplotlib", "sklearn", "onnx", "onnxscript", "onnxruntime")
         ["export", "--help"],
         ["ensemble", "--help"],
         ["prepare", "folder", "--help"],
+        ["extract", "--help"],
         ["plot", "--help"],
         ["configs"],
     ],
@@ -875,3 +876,21 @@ def test_library_errors_name_parameters_the_cli_names_flags(tmp_path, capsys):
         "--frames must be at least 16 (max_frames_x stays)"
     )
     assert error_line(SkelconError("no parameter")) == "no parameter"
+
+
+def test_extract_mistakes_are_one_line_before_any_video_is_read(tmp_path, monkeypatch, capsys):
+    """`skelcon extract`: a missing video, a missing extract environment, backend options
+    that do not fit."""
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    out = str(tmp_path / "clips")
+    assert main(["extract", str(tmp_path / "none.mp4"), "--out", out]) == 2
+    _one_line_error(capsys, "none.mp4' does not exist")
+    monkeypatch.setenv("SKELCON_EXTRACT_PYTHON", str(tmp_path / "nowhere" / "python"))
+    assert main(["extract", str(video), "--out", out]) == 2
+    _one_line_error(capsys, "SKELCON_EXTRACT_PYTHON=", "make extract-env")
+    assert main(["extract", str(video), "--out", out, "--max-people", "3"]) == 2
+    _one_line_error(capsys, "--max-people 3: MediaPipe Pose finds one person a frame")
+    assert main(["extract", str(video), "--out", out, "--backend", "rtmpose"]) == 2
+    _one_line_error(capsys, "--backend rtmpose needs --pose-model")
+    assert not (tmp_path / "clips").exists()
