@@ -880,7 +880,7 @@ def test_library_errors_name_parameters_the_cli_names_flags(tmp_path, capsys):
 
 def test_extract_mistakes_are_one_line_before_any_video_is_read(tmp_path, monkeypatch, capsys):
     """`skelcon extract`: a missing video, a missing extract environment, backend options
-    that do not fit."""
+    that do not fit; `plot skeleton` without what to draw."""
     video = tmp_path / "v.mp4"
     video.write_bytes(b"")
     out = str(tmp_path / "clips")
@@ -894,3 +894,7 @@ def test_extract_mistakes_are_one_line_before_any_video_is_read(tmp_path, monkey
     assert main(["extract", str(video), "--out", out, "--backend", "rtmpose"]) == 2
     _one_line_error(capsys, "--backend rtmpose needs --pose-model")
     assert not (tmp_path / "clips").exists()
+    assert main(["plot", "skeleton", "--out", str(tmp_path / "f.png")]) == 2
+    _one_line_error(capsys, "needs --data DIR (a prepared dataset) or --clip CLIP.json")
+    assert main(["plot", "skeleton", "--video", str(video), "--out", str(tmp_path / "f.png")]) == 2
+    _one_line_error(capsys, "give it with --clip CLIP.json")
