@@ -17,7 +17,8 @@ from skelcon.data.prepared import load_prepared, read_meta
 from skelcon.data.rawclip import read_clip
 from skelcon.errors import DataFormatError, SkelconError
 from skelcon.extract import extract_videos
-from skelcon.extract.clipfile import clip_document, read_extracted, write_clip
+from skelcon.extract.backend import backend_layout
+from skelcon.extract.clipfile import VideoKeypoints, clip_document, read_extracted, write_clip
 
 
 def _videos(root: Path, *names: str) -> list[Path]:
@@ -33,7 +34,8 @@ def _videos(root: Path, *names: str) -> list[Path]:
 def test_clip_document_keeps_pixels_scores_and_empty_frames(tmp_path):
     kp = walking_keypoints(frames=6, empty=(2, 3))
     kp.frames[1][0, 4] = 0  # one joint not found in frame 1
-    doc = clip_document(kp, video="v.mp4", backend="mediapipe")
+    doc = clip_document(kp, video="v.mp4", backend="mediapipe", layout=backend_layout("mediapipe"))
+    assert doc["layout"] == "mediapipe33" and "layout_def" not in doc  # named: packaged
     assert doc["frames_without_people"] == kp.empty_frames == 2
     assert doc["image_size"] == [640, 480] and doc["channels"] == ["x", "y", "score"]
     assert doc["frames"][2] == {"people": []}
@@ -136,6 +138,40 @@ def test_backend_options_are_checked_first(tmp_path, kwargs, message):
         extract_videos([video], tmp_path / "out", progress=False, **kwargs)
     assert message in str(e.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_backend_of_another_layout_writes_its_layout_file(tmp_path):
+    """A backend of one's own (any object with name, layout and extract) whose layout is
+    not built in: the layout file beside the clips is written from its definition, the
+    clip keeps the definition, and `prepare folder` reads the two."""
+    from skelcon.data.layouts import layout_from_dict
+
+    lay = layout_from_dict(
+        {
+            "name": "three",
+            "joints": ["hip", "neck", "head"],
+            "bones": [["neck", "hip"], ["head", "neck"]],
+            "center": "hip",
+            "up": ["hip", "neck"],
+            "left_right": ["hip", "head"],
+        }
+    )
+    frames = [
+        np.array([[[100 + t, 200, 0.9], [100 + t, 150, 0.8], [100, 120, 0.7]]], np.float32)
+        for t in range(5)
+    ]
+    ex = FakeExtractor(VideoKeypoints(frames, 320, 240, 30.0))
+    ex.name, ex.layout = "mine", lay
+    raw = tmp_path / "raw"
+    for cls in ("a", "b"):
+        (r,) = extract_videos(
+            _videos(tmp_path / "v", f"{cls}.mp4"), raw / cls, extractor=ex, progress=False
+        )
+    assert r.layout == "three" and r.layout_path == raw / "b" / "three.yaml"
+    back = read_extracted(r.clip)
+    assert back.layout == lay and back.backend == "mine" and back.keypoints.shape == (1, 5, 3, 3)
+    out = prepare_folder(raw, tmp_path / "prep", layout=r.layout_path, progress=False)
+    assert read_meta(out)["layout"] == "three"
 
 
 def test_read_extracted_refuses_other_json(tmp_path):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from ..data.layouts import JointLayout, get_layout, read_layout_file
+from ..data.layouts import BUILTIN_LAYOUTS, JointLayout, get_layout, read_layout_file
 from ..errors import SkelconError, choices_message
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ __all__ = [
     "Progress",
     "backend_layout",
     "layout_file",
+    "named_layout",
 ]
 
 BACKENDS = ("mediapipe", "rtmpose")
@@ -95,12 +96,20 @@ def layout_file(name: str) -> Path:
 
 
 @cache
-def _layout(name: str) -> JointLayout:
-    return read_layout_file(layout_file(name)) if name in PACKAGED_LAYOUTS else get_layout(name)
+def named_layout(name: str) -> JointLayout | None:
+    """The layout called ``name`` when it is one of this package's
+    (:data:`PACKAGED_LAYOUTS`) or built in (``coco17``, ...), else None."""
+    if name in PACKAGED_LAYOUTS:
+        return read_layout_file(layout_file(name))
+    if name in BUILTIN_LAYOUTS:
+        return get_layout(name)
+    return None
 
 
 def backend_layout(backend: str) -> JointLayout:
     """The joint layout ``backend`` writes (:data:`BACKEND_LAYOUTS`)."""
     if backend not in BACKEND_LAYOUTS:
         raise SkelconError(choices_message("extract backend", backend, BACKENDS), param="backend")
-    return _layout(BACKEND_LAYOUTS[backend])
+    layout = named_layout(BACKEND_LAYOUTS[backend])
+    assert layout is not None
+    return layout

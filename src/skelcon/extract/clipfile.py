@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 
 from ..data.kinetics import parse_json
-from ..data.layouts import JointLayout
+from ..data.layouts import JointLayout, layout_from_dict
 from ..data.openpose import read_people_frames
 from ..errors import DataFormatError
 from ..utils.io import atomic_write
 from ..utils.text import read_text
-from .backend import BACKEND_LAYOUTS, backend_layout
+from .backend import named_layout
 
 __all__ = [
     "FORMAT",
@@ -85,16 +85,19 @@ def _people(frame: np.ndarray) -> list[dict[str, list[float]]]:
 
 
 def clip_document(
-    kp: VideoKeypoints, *, video: str | os.PathLike[str], backend: str
+    kp: VideoKeypoints, *, video: str | os.PathLike[str], backend: str, layout: JointLayout
 ) -> dict[str, Any]:
     """The clip file's content (module doc) for the keypoints ``kp`` of ``video``
-    estimated by ``backend``."""
+    estimated by ``backend`` in ``layout`` (a layout neither built in nor of this
+    package is stored whole, ``layout_def``, so the file can be drawn without it)."""
+    own = {} if named_layout(layout.name) == layout else {"layout_def": layout.to_dict()}
     return {
         "format": FORMAT,
         "version": VERSION,
         "video": str(video),
         "backend": backend,
-        "layout": BACKEND_LAYOUTS[backend],
+        "layout": layout.name,
+        **own,
         "channels": CHANNELS,
         "image_size": [int(kp.width), int(kp.height)],
         "fps": round(float(kp.fps), 3),
@@ -137,10 +140,7 @@ def read_extracted(path: str | os.PathLike[str], max_people: int | None = None) 
     doc = parse_json(read_text(p, "extracted clip"), p)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise DataFormatError(f'not a clip written by skelcon extract (no "format": "{FORMAT}")', p)
-    backend = doc.get("backend")
-    if backend not in BACKEND_LAYOUTS:
-        raise DataFormatError(f"backend {backend!r} (valid: {', '.join(BACKEND_LAYOUTS)})", p)
-    layout = backend_layout(str(backend))
+    layout = _layout_of(doc, p)
     size = doc.get("image_size")
     if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
         raise DataFormatError(f"image_size {size!r} is not [width, height]", p)
@@ -151,5 +151,21 @@ def read_extracted(path: str | os.PathLike[str], max_people: int | None = None) 
         image_size=(size[0], size[1]),
         fps=float(doc.get("fps") or 0.0),
         video=str(doc.get("video", "")),
-        backend=str(backend),
+        backend=str(doc.get("backend", "")),
     )
+
+
+def _layout_of(doc: dict[str, Any], where: str) -> JointLayout:
+    """A clip document's layout: its ``layout_def``, else the built-in or packaged
+    layout it names."""
+    if "layout_def" in doc:
+        return layout_from_dict(doc["layout_def"], f"{where}: layout_def")
+    name = doc.get("layout")
+    layout = named_layout(name) if isinstance(name, str) else None
+    if layout is None:
+        raise DataFormatError(
+            f"layout {name!r} is neither built in nor of skelcon extract, and the file "
+            "holds no layout_def",
+            where,
+        )
+    return layout

@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from tqdm import tqdm
 
+from ..data.layouts import JointLayout
 from ..errors import SkelconError, choices_message
 from ..utils.io import atomic_write
-from .backend import BACKEND_LAYOUTS, BACKENDS, PACKAGED_LAYOUTS, Extractor, layout_file
+from .backend import BACKENDS, PACKAGED_LAYOUTS, Extractor, layout_file, named_layout
 from .clipfile import clip_document, write_clip
 from .video import check_video_file
 
@@ -99,6 +101,16 @@ class _Bar:
         self.bar.update(frames)
 
 
+def write_layout(path: Path, layout: JointLayout) -> None:
+    """``layout`` as a layout file at ``path``: this package's own file as it is (with
+    its comments), another as YAML from its definition."""
+    if layout.name in PACKAGED_LAYOUTS and named_layout(layout.name) == layout:
+        text = layout_file(layout.name).read_text(encoding="utf-8")
+    else:
+        text = yaml.safe_dump(layout.to_dict(), sort_keys=False, allow_unicode=True)
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
 def _targets(
     videos: Sequence[str | os.PathLike[str]], out: Path, overwrite: bool
 ) -> list[tuple[Path, Path]]:
@@ -156,12 +168,11 @@ def extract_videos(
             backend, det_model=det_model, pose_model=pose_model, max_people=max_people
         )
     )
-    layout = BACKEND_LAYOUTS.get(ex.name, ex.layout.name)
+    layout = ex.layout
     layout_path = None
-    if layout in PACKAGED_LAYOUTS:
-        text = layout_file(layout).read_text(encoding="utf-8")
-        layout_path = out / f"{layout}.yaml"
-        atomic_write(layout_path, lambda p: p.write_text(text, encoding="utf-8"))
+    if not layout.builtin:  # a layout file for `prepare folder --layout`, beside the clips
+        layout_path = out / f"{layout.name}.yaml"
+        write_layout(layout_path, layout)
     done: list[ExtractResult] = []
     failed: list[str] = []
     for video, clip in pairs:
@@ -178,10 +189,10 @@ def extract_videos(
         finally:
             bar.bar.close()
         seconds = time.perf_counter() - t0
-        write_clip(clip, clip_document(kp, video=video, backend=ex.name))
+        write_clip(clip, clip_document(kp, video=video, backend=ex.name, layout=layout))
         r = ExtractResult(
             video, clip, len(kp.frames), kp.empty_frames, seconds, kp.width, kp.height,
-            layout, layout_path,
+            layout.name, layout_path,
         )  # fmt: skip
         done.append(r)
         print(
