@@ -16,6 +16,7 @@ from skelcon.extract.clipfile import read_extracted
 from skelcon.extract.video import open_video, read_frames, require_cv2
 
 FRAMES, W, H = 8, 160, 120
+NO_CV2 = "no OpenCV in this environment: pip install 'skelcon[video]'"
 
 
 def _spot(t: int) -> tuple[int, int]:
@@ -28,7 +29,7 @@ def spot_video(tmp_path):
     """An 8-frame 160x120 MJPEG video of a white 3x3 spot moving right on black, a blue
     square in the top-left corner (to tell RGB from BGR; no red, which the bright-spot
     model would see)."""
-    cv2 = pytest.importorskip("cv2")
+    cv2 = pytest.importorskip("cv2", reason=NO_CV2)
     path = tmp_path / "spot.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (W, H))
     assert writer.isOpened()
@@ -55,7 +56,7 @@ def test_frames_are_decoded_in_order_as_rgb(spot_video):
 
 
 def test_files_that_are_not_videos_are_one_line(tmp_path):
-    pytest.importorskip("cv2")
+    pytest.importorskip("cv2", reason=NO_CV2)
     text = tmp_path / "notes.mp4"
     text.write_text("not a video\n")
     with pytest.raises(SkelconError, match="cannot be read: not a video file") as e:
@@ -106,7 +107,7 @@ def test_the_clip_is_drawn_on_its_video(spot_video, pose_model, tmp_path, capsys
     assert img.shape[1] == 4 * 320  # 4 panels of 3.2 in at 100 dpi
     assert "skeleton figure written to" in capsys.readouterr().out
     # another video than the one extracted: refused in one line
-    cv2 = pytest.importorskip("cv2")
+    cv2 = pytest.importorskip("cv2", reason=NO_CV2)
     other = tmp_path / "other.avi"
     writer = cv2.VideoWriter(str(other), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (80, 60))
     for _ in range(FRAMES):
