@@ -150,8 +150,8 @@ def extract_videos(
     extractor: Extractor | None = None,
 ) -> list[ExtractResult]:
     """Extract the 2D keypoints of every video into ``out/<video stem>.json``
-    (:mod:`skelcon.extract.clipfile`), and, for a layout of this package
-    (``mediapipe33``), its layout file ``out/<layout>.yaml``.
+    (:mod:`skelcon.extract.clipfile`), and, for a layout that is not built in
+    (``mediapipe33``, or a backend's own), its layout file ``out/<layout>.yaml``.
 
     ``backend`` and its options: :func:`make_extractor` (or a ready ``extractor``).
     Prints one line per video (frames, frames/s, frames without anybody). Options,
@@ -184,7 +184,7 @@ def extract_videos(
             if len(pairs) == 1:
                 raise
             failed.append(str(e))
-            print(f"extract: skipped {video}: {e}", file=sys.stderr)
+            print(f"extract: skipped: {e}", file=sys.stderr)
             continue
         finally:
             bar.bar.close()
