@@ -9,7 +9,7 @@ PIP    := $(PY) -m pip
 # elsewhere it is the ordinary PyPI build (CUDA on Linux). Override: make demo TORCH=torch
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-fast lint typecheck format install clean bench
+.PHONY: demo test test-fast lint typecheck format install clean bench extract-env
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,19 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# `skelcon extract --backend mediapipe` runs MediaPipe Pose in an environment of its own:
+# mediapipe 0.10.21 (its legacy Pose solution, weights inside the wheel) pins NumPy 1 and
+# protobuf 4; skelcon's environment has NumPy 2. Any Python 3.9-3.12; under a minute,
+# 1 GB (JAX comes with it). skelcon finds it here, or at $SKELCON_EXTRACT_PYTHON.
+EXTRACT_PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.10 || echo python3)
+EXTRACT_VENV   ?= .venv-extract
+$(EXTRACT_VENV)/.installed:
+	$(EXTRACT_PYTHON) -m venv $(EXTRACT_VENV)
+	$(EXTRACT_VENV)/bin/python -m pip install --quiet "mediapipe==0.10.21"
+	touch $@
+
+extract-env: $(EXTRACT_VENV)/.installed
 
 demo: install
 	$(VENV)/bin/skelcon demo
@@ -36,7 +49,7 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests bench scripts
 
 # mypy --strict on the packages typed so far; the flags live in pyproject.toml [tool.mypy]
-TYPED ?= src/skelcon/contrast src/skelcon/utils src/skelcon/engine src/skelcon/config.py
+TYPED ?= src/skelcon/contrast src/skelcon/utils src/skelcon/engine src/skelcon/config.py src/skelcon/extract
 typecheck: install
 	$(PY) -m mypy $(TYPED)
 
@@ -48,4 +61,4 @@ bench: install
 	$(PY) bench/pretrain_throughput.py
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) $(EXTRACT_VENV) runs build *.egg-info

@@ -621,6 +621,7 @@ HEAVY = ("torch", "matplotlib", "sklearn", "onnx", "onnxscript", "onnxruntime")
         ["ensemble", "--help"],
         ["predict", "--help"],
         ["prepare", "folder", "--help"],
+        ["extract", "--help"],
         ["plot", "--help"],
         ["configs"],
     ],
@@ -885,3 +886,25 @@ def test_predict_help_names_every_input_and_the_video_step():
                    "predictions.json"):  # fmt: skip
         assert needle in text, needle
     assert "predict" in _help()
+
+
+def test_extract_mistakes_are_one_line_before_any_video_is_read(tmp_path, monkeypatch, capsys):
+    """`skelcon extract`: a missing video, a missing extract environment, backend options
+    that do not fit; `plot skeleton` without what to draw."""
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    out = str(tmp_path / "clips")
+    assert main(["extract", str(tmp_path / "none.mp4"), "--out", out]) == 2
+    _one_line_error(capsys, "none.mp4' does not exist")
+    monkeypatch.setenv("SKELCON_EXTRACT_PYTHON", str(tmp_path / "nowhere" / "python"))
+    assert main(["extract", str(video), "--out", out]) == 2
+    _one_line_error(capsys, "SKELCON_EXTRACT_PYTHON=", "make extract-env")
+    assert main(["extract", str(video), "--out", out, "--max-people", "3"]) == 2
+    _one_line_error(capsys, "--max-people 3: MediaPipe Pose finds one person a frame")
+    assert main(["extract", str(video), "--out", out, "--backend", "rtmpose"]) == 2
+    _one_line_error(capsys, "--backend rtmpose needs --pose-model")
+    assert not (tmp_path / "clips").exists()
+    assert main(["plot", "skeleton", "--out", str(tmp_path / "f.png")]) == 2
+    _one_line_error(capsys, "needs --data DIR (a prepared dataset) or --clip CLIP.json")
+    assert main(["plot", "skeleton", "--video", str(video), "--out", str(tmp_path / "f.png")]) == 2
+    _one_line_error(capsys, "give it with --clip CLIP.json")

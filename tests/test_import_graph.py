@@ -6,7 +6,7 @@ and inside functions (run on call). Imports under ``if TYPE_CHECKING:`` never ru
 left out. The layers, lowest first (docs/architecture.md):
 
     utils, errors, config (+ version, recipes, paper_numbers)
-    -> data -> augment, encoders, contrast -> engine -> eval -> export, viz, report
+    -> data -> augment, encoders, contrast, extract -> engine -> eval -> export, viz, report
     -> demo, examples -> cli (+ the package root)
 
 A module may import its own layer and those below it. Known violations are listed in
@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "skelcon.augment": 2,
     "skelcon.encoders": 2,
     "skelcon.contrast": 2,
+    "skelcon.extract": 2,  # videos -> clip files (uses data's layouts and readers)
     "skelcon.engine": 3,
     "skelcon.eval": 4,
     "skelcon.export": 5,

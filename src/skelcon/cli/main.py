@@ -50,7 +50,19 @@ def version_line() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``skelcon`` parser: every command module adds its commands."""
-    from . import configs, demo, ensemble, eval, export, plot, predict, prepare, pretrain, report
+    from . import (
+        configs,
+        demo,
+        ensemble,
+        eval,
+        export,
+        extract,
+        plot,
+        predict,
+        prepare,
+        pretrain,
+        report,
+    )
 
     parser = Parser(
         prog="skelcon",
@@ -61,7 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     # the order of `skelcon --help`
-    for module in (prepare, pretrain, configs, eval, predict, ensemble, export, report, plot, demo):
+    for module in (
+        extract,
+        prepare,
+        pretrain,
+        configs,
+        eval,
+        predict,
+        ensemble,
+        export,
+        report,
+        plot,
+        demo,
+    ):
         module.add_cli(sub)
     return parser
 

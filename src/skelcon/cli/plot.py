@@ -91,6 +91,23 @@ def _augment(args) -> int:
 
 
 def _skeleton(args) -> int:
+    from ..errors import SkelconError
+
+    if args.clip is not None:
+        if args.data is not None:
+            raise SkelconError("give --data (a prepared dataset) or --clip (an extracted clip)")
+        from ..viz.video import plot_video_skeleton
+
+        out = plot_video_skeleton(args.clip, args.out, video=args.video, frames=args.frames)
+        print(f"skeleton figure written to {out}")
+        return 0
+    if args.video is not None:
+        raise SkelconError("--video draws an extracted clip: give it with --clip CLIP.json")
+    if args.data is None:
+        raise SkelconError(
+            "plot skeleton needs --data DIR (a prepared dataset) or --clip CLIP.json "
+            "(a clip skelcon extract wrote, drawn on its video)"
+        )
     from ..viz.clip import plot_skeleton
 
     out = plot_skeleton(
@@ -176,8 +193,21 @@ def add_cli(sub) -> None:
     add_override_args(p)
     p.set_defaults(func=_augment)
 
-    p = psub.add_parser("skeleton", help="frames of one clip as stick figures (2D or 3D data)")
-    p.add_argument("--data", required=True, help="prepared dataset directory")
+    p = psub.add_parser(
+        "skeleton",
+        help="frames of one clip as stick figures (2D or 3D data), or an extracted clip "
+        "drawn on its video",
+    )
+    p.add_argument("--data", help="prepared dataset directory (or --clip)")
+    p.add_argument(
+        "--clip",
+        metavar="CLIP.json",
+        help="instead of --data: a clip `skelcon extract` wrote, drawn on its video's frames",
+    )
+    p.add_argument(
+        "--video",
+        help="with --clip: the video it was extracted from (default: the path the clip names)",
+    )
     # its own dest: skelcon's main resolves a missing --benchmark (and refuses one missing
     # on a dataset of several), but without --benchmark and --split --index counts over
     # the whole dataset
