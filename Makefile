@@ -49,7 +49,7 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests bench scripts
 
 # mypy --strict on the packages typed so far; the flags live in pyproject.toml [tool.mypy]
-TYPED ?= src/skelcon/contrast src/skelcon/utils src/skelcon/engine src/skelcon/config.py src/skelcon/extract
+TYPED ?= src/skelcon/contrast src/skelcon/utils src/skelcon/engine src/skelcon/config.py src/skelcon/extract src/skelcon/sweep
 typecheck: install
 	$(PY) -m mypy $(TYPED)
 

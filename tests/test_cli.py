@@ -624,6 +624,8 @@ HEAVY = ("torch", "matplotlib", "sklearn", "onnx", "onnxscript", "onnxruntime")
         ["extract", "--help"],
         ["plot", "--help"],
         ["configs"],
+        ["sweep", "--help"],
+        ["sweeps"],  # reads and checks every shipped sweep file
     ],
     ids=" ".join,
 )

@@ -6,7 +6,7 @@ and inside functions (run on call). Imports under ``if TYPE_CHECKING:`` never ru
 left out. The layers, lowest first (docs/architecture.md):
 
     utils, errors, config (+ version, recipes, paper_numbers)
-    -> data -> augment, encoders, contrast, extract -> engine -> eval -> export, viz, report
+    -> data -> augment, encoders, contrast, extract -> engine -> eval -> export, viz, report, sweep
     -> demo, examples -> cli (+ the package root)
 
 A module may import its own layer and those below it. Known violations are listed in
@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "skelcon.export": 5,
     "skelcon.viz": 5,
     "skelcon.report": 5,
+    "skelcon.sweep": 5,  # runs skelcon commands in subprocesses; the report reads its dirs
     "skelcon.demo": 6,
     "skelcon.examples": 6,
     "skelcon.cli": 7,

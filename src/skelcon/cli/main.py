@@ -24,7 +24,7 @@ from ..version import package_version
 from .common import Parser, error_line, rank
 
 # Commands that never run a model: no thread policy (which imports torch) for them.
-NO_TORCH_COMMANDS = ("configs",)
+NO_TORCH_COMMANDS = ("configs", "sweep", "sweeps")
 
 DESCRIPTION = """\
 skelcon: inter-skeleton contrastive learning of 3D action representations.
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         prepare,
         pretrain,
         report,
+        sweep,
     )
 
     parser = Parser(
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         ensemble,
         export,
         report,
+        sweep,
         plot,
         demo,
     ):
