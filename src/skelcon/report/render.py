@@ -15,6 +15,7 @@ from ..errors import SkelconError, choices_message
 from ..utils.io import atomic_write
 from .collect import collect
 from .records import DASH, Result
+from .sweep_table import SweepTable, is_sweep_dir, sweep_markdown, sweep_tables
 from .tables import _row_key, build_tables
 
 FORMATS = ("md", "csv", "json")
@@ -30,8 +31,9 @@ PAPER_CITATION = (
 )
 
 
-def to_markdown(results: list[Result], num_files: int) -> str:
-    """The report as Markdown: one table per protocol, then the ablations."""
+def to_markdown(results: list[Result], num_files: int, sweeps: Sequence[SweepTable] = ()) -> str:
+    """The report as Markdown: the sweeps' tables (laid out as their sweep files say),
+    then one table per protocol, then the ablations."""
     shown = sum(r.comparable for r in results)
     lines = [
         "# skelcon report",
@@ -51,6 +53,7 @@ def to_markdown(results: list[Result], num_files: int) -> str:
         "(`skelcon configs`) the run's config equals in the fields that shape the weights, "
         '"custom" if none; pre-train epochs: epochs trained (of those planned).',
     ]
+    lines += sweep_markdown(list(sweeps))
     for t in build_tables(results):
         lines += ["", f"## {t.title}", ""]
         lines += [n for n in t.notes] + [""]
@@ -149,17 +152,24 @@ def to_csv(results: list[Result]) -> str:
     return buf.getvalue()
 
 
-def to_json(results: list[Result]) -> str:
-    return json.dumps({"results": to_records(results)}, indent=2, ensure_ascii=False) + "\n"
+def to_json(results: list[Result], sweeps: Sequence[SweepTable] = ()) -> str:
+    obj: dict[str, Any] = {"results": to_records(results)}
+    if sweeps:
+        obj["sweeps"] = [t.to_dict() for t in sweeps]
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
-def render(results: list[Result], fmt: str, num_files: int) -> str:
+def render(
+    results: list[Result], fmt: str, num_files: int, sweeps: Sequence[SweepTable] = ()
+) -> str:
+    """The report in ``fmt``; ``sweeps``: the tables of sweep directories (Markdown and
+    JSON; the CSV has one row per result, the sweeps' included)."""
     if fmt == "md":
-        return to_markdown(results, num_files)
+        return to_markdown(results, num_files, sweeps)
     if fmt == "csv":
         return to_csv(results)
     if fmt == "json":
-        return to_json(results)
+        return to_json(results, sweeps)
     raise SkelconError(choices_message("report format", fmt, FORMATS))
 
 
@@ -175,7 +185,12 @@ def write_report(
         fmt = suffix if suffix in FORMATS else "md"
     if fmt not in FORMATS:
         raise SkelconError(choices_message("report format", fmt, FORMATS))
-    results = collect(paths, warnings)
-    text = render(results, fmt, len({r.source for r in results}))
+    sweeps = [t for p in paths if is_sweep_dir(p) for t in sweep_tables(p, warnings)]
+    only_sweeps = all(is_sweep_dir(p) for p in paths)
+    if only_sweeps and not any(next(Path(p).rglob("metrics.json"), None) for p in paths):
+        results: list[Result] = []  # nothing finished yet: the sweep tables say what is missing
+    else:
+        results = collect(paths, warnings)
+    text = render(results, fmt, len({r.source for r in results}), sweeps)
     atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
     return results
