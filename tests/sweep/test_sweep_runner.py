@@ -165,3 +165,19 @@ def test_a_sweep_dir_refuses_another_grid(fake, sweep_file, tiny_data, tmp_path,
     assert "is not empty and holds no sweep.json" in capsys.readouterr().err
     with pytest.raises(SkelconError, match="is not a sweep directory"):
         status_lines(tmp_path / "other")
+
+
+def test_a_command_that_cannot_start_fails_its_point(sweep_file, tiny_data, tmp_path, monkeypatch):
+    import skelcon.sweep.runner as runner
+
+    monkeypatch.setattr(runner, "SKELCON", (str(tmp_path / "no-such-python"), "-m", "skelcon"))
+    out = tmp_path / "sw"
+    assert (
+        _sweep(
+            sweep_file, tiny_data, out, "--axis", "seed=[0]", "--axis", "representations=[[seq]]"
+        )
+        == 1
+    )
+    st = read_status(out, "representations-seq__seed-0")
+    assert st["state"] == "failed" and st["stage"] == "pretrain"
+    assert "skelcon: error: cannot start" in st["error"] and "(exit 127)" in st["error"]

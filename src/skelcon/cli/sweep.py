@@ -77,10 +77,11 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SkelconError("--out DIR is required (or --status DIR)")
     if args.file is None:  # go on with the grid recorded in --out
-        if any((args.sweep_data, args.sweep_benchmark, args.recipe, args.overrides, args.axes)):
+        shaping = (args.sweep_data, args.sweep_benchmark, args.recipe, args.overrides, args.axes)
+        if any(shaping) or args.eval_overrides:
             raise SkelconError(
-                "--data, --benchmark, --recipe, --set and --axis shape a new grid: give the "
-                "sweep FILE too"
+                "--data, --benchmark, --recipe, --set, --eval-set and --axis shape a new grid: "
+                "give the sweep FILE too"
             )
         load_plan(args.out)
     else:

@@ -123,13 +123,17 @@ class Children:
             with self._lock:
                 if self.stopped is not None:
                     return 128 + self.stopped
-                proc = subprocess.Popen(
-                    list(argv),
-                    stdout=f,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                )
+                try:
+                    proc = subprocess.Popen(
+                        list(argv),
+                        stdout=f,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        env=env,
+                    )
+                except OSError as e:  # e.g. no torchrun on this node: the point fails
+                    f.write(f"skelcon: error: cannot start {argv[0]}: {e.strerror}\n".encode())
+                    return 127
                 self._procs.add(proc)
             try:
                 return proc.wait()

@@ -191,5 +191,5 @@ def wait(jobs: Sequence[Any]) -> None:
     for job in jobs:
         try:
             job.wait()
-        except Exception:  # noqa: BLE001  # a failed job: its point's status says why
+        except Exception:  # a failed job: its point's status.json says why
             pass

@@ -39,7 +39,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,6 @@ from typing import Any
 import yaml
 
 from ..config import (
-    REPRESENTATIONS,
     KnnConfig,
     LinearEvalConfig,
     PretrainConfig,
@@ -106,9 +105,8 @@ class Lines:
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 key = k.value if isinstance(k, yaml.ScalarNode) else str(k.start_mark.line)
-                self._lines[(*path, key)] = k.start_mark.line + 1
+                self._lines[(*path, key)] = k.start_mark.line + 1  # a key: its own line
                 self._walk(v, (*path, key))
-                self._lines[(*path, key)] = k.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 self._walk(item, (*path, i))
@@ -263,7 +261,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
     return spec
 
 
-_Err = Any  # (message, *key path) -> DataFormatError
+_Err = Callable[..., DataFormatError]  # (message, *key path) -> the error at that line
 
 
 def _known(d: Mapping[str, Any], keys: tuple[str, ...], at: tuple[Any, ...], err: _Err) -> None:
@@ -461,9 +459,3 @@ def _table(value: Any, axes: Mapping[str, list[Any]], err: _Err) -> TableSpec:
         },
         notes=tuple(notes),
     )
-
-
-def representation_words(reps: str) -> str:
-    """``seq+stg`` -> ``SEQ+STG`` (the paper's names, in :data:`REPRESENTATIONS` order
-    as given)."""
-    return "+".join(r.upper() for r in reps.split("+") if r in REPRESENTATIONS)
