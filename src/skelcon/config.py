@@ -30,6 +30,8 @@ REPRESENTATIONS = ("seq", "img", "stg")
 STREAMS = ("joint", "bone", "motion")  # the encoders' input (skelcon.encoders.streams)
 PRESETS = ("paper", "small")  # encoder sizes (skelcon.encoders.registry)
 SEQ_INITS = ("default", "xavier")  # the SEQ encoder's GRU init; seq_init adds "preset"
+# the SEQ encoder's GRU: a real bidirectional one, or the authors' one frame per call
+SEQ_RECURRENCES = ("bidirectional", "stepwise")
 SPATIAL_AUGS = ("random", "shear", "jitter", "none")
 JITTER_MODES = ("paper", "reference")
 LR_SCHEDULES = ("step", "cosine")
@@ -138,6 +140,18 @@ class MonitorConfig:
 
 
 @dataclass
+class SeqConfig:
+    """The SEQ encoder's options beyond its preset sizes (skelcon.encoders.seq).
+
+    ``recurrence``: ``bidirectional`` (a real bidirectional GRU, the backward direction
+    reading the frames in reverse) or ``stepwise`` (the authors' model: their code feeds
+    one frame per call and carries the state, so both directions read forwards; what the
+    weights of ``skelcon import-weights`` need)."""
+
+    recurrence: str = "bidirectional"
+
+
+@dataclass
 class PretrainConfig:
     """Everything ``skelcon pretrain`` needs; saved in every run and checkpoint."""
 
@@ -159,6 +173,7 @@ class PretrainConfig:
     num_workers: int = 0
     save_every: int = 50  # keep epoch_NNNN.pt every this many epochs (0: never)
     log_every: int = 10  # steps between metric lines
+    seq: SeqConfig = field(default_factory=SeqConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     moco: MocoConfig = field(default_factory=MocoConfig)
@@ -174,6 +189,7 @@ class PretrainConfig:
             raise SkelconError(f"preset {self.preset!r} is not valid (valid: {', '.join(PRESETS)})")
         self.representations = parse_representations(self.representations)
         _choice("seq_init", self.seq_init, ("preset", *SEQ_INITS))
+        _choice("seq.recurrence", self.seq.recurrence, SEQ_RECURRENCES)
         _choice("stream", self.stream, STREAMS)
         if self.augment.spatial not in SPATIAL_AUGS:
             raise SkelconError(

@@ -38,6 +38,7 @@ def test_encoder_kwargs_returns_a_copy():
         "num_layers": 3,
         "readout": "last",
         "init": "xavier",
+        "recurrence": "bidirectional",
     }
     assert encoder_kwargs("img", "paper")["out_channels"] == 64
 

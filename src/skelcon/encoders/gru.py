@@ -19,9 +19,17 @@ Here:
 
 Matmuls run in the autocast dtype when autocast is on (bf16/fp16), the recurrent
 state and the gate arithmetic in the parameters' dtype (fp32).
+
+The stepwise recurrence (:func:`stepwise_forward`, :func:`stepwise_fused`) is the GRU of
+the paper authors' code: the same ``nn.GRU(bidirectional=True)`` parameters, fed one
+frame per call with the hidden state carried over, so each layer's "reverse" direction
+also reads the frames in order: two forward GRUs per layer with their own weights, both
+reading the concatenated outputs of the layer below at the same step.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -176,13 +184,21 @@ def _flip_reverse(a: torch.Tensor) -> torch.Tensor:
     return torch.stack([a[:, 0], a[:, 1].flip(0)], dim=1)
 
 
-def _bidirectional_layer(x: torch.Tensor, gru: nn.GRU, layer: int) -> torch.Tensor:
-    """One full bidirectional layer: ``x: (T, N, F)`` -> ``(T, N, 2H)``."""
-    gi = _flip_reverse(_input_projection(x, gru, layer, ["", "_reverse"]))
+def _bidirectional_layer(
+    x: torch.Tensor, gru: nn.GRU, layer: int, reverse: bool = True
+) -> torch.Tensor:
+    """One full layer of both directions: ``x: (T, N, F)`` -> ``(T, N, 2H)``.
+
+    ``reverse=False``: the second direction reads the frames in order too (the stepwise
+    recurrence)."""
+    gi = _input_projection(x, gru, layer, ["", "_reverse"])
     w_hh = torch.stack([getattr(gru, f"weight_hh_l{layer}{s}") for s in ("", "_reverse")])
     b_hh = torch.stack([getattr(gru, f"bias_hh_l{layer}{s}") for s in ("", "_reverse")])
     dtype = _gemm_dtype(x.device.type, w_hh.dtype)
-    hs = _flip_reverse(_Recurrence.apply(gi, w_hh, b_hh, dtype))  # (T, 2, N, H)
+    if not reverse:
+        hs = _Recurrence.apply(gi, w_hh, b_hh, dtype)  # (T, 2, N, H)
+    else:
+        hs = _flip_reverse(_Recurrence.apply(_flip_reverse(gi), w_hh, b_hh, dtype))
     return torch.cat([hs[:, 0], hs[:, 1]], dim=-1)
 
 
@@ -211,8 +227,7 @@ def bigru_forward(x: torch.Tensor, gru: nn.GRU, top: str = "all") -> torch.Tenso
     also under autocast). Inside ``torch.compile`` this function runs eagerly (a graph
     break), so compiled encoders keep it.
     """
-    if not (gru.bidirectional and gru.batch_first) or gru.dropout or gru.proj_size:
-        raise ValueError("bigru_forward needs a bidirectional batch_first GRU without dropout")
+    _check_gru(gru, "bigru_forward")
     if top not in ("all", "last"):
         raise ValueError(f"top must be 'all' or 'last', got {top!r}")
     seq = x.transpose(0, 1).contiguous()  # (T, N, F): time-major steps
@@ -227,3 +242,50 @@ def bigru_forward(x: torch.Tensor, gru: nn.GRU, top: str = "all") -> torch.Tenso
     b_hh = getattr(gru, f"bias_hh_l{top_layer}").unsqueeze(0)
     forward_last = _Recurrence.apply(gi, w_hh, b_hh, dtype)[-1, 0]  # (N, H)
     return torch.cat([forward_last, _last_step_reverse(seq[-1], gru, top_layer)], dim=1)
+
+
+def _check_gru(gru: nn.GRU, what: str) -> None:
+    if not (gru.bidirectional and gru.batch_first) or gru.dropout or gru.proj_size:
+        raise ValueError(f"{what} needs a bidirectional batch_first GRU without dropout")
+
+
+@torch.compiler.disable  # a Python loop over time with pre-packed oneDNN weights: runs eagerly
+def stepwise_forward(x: torch.Tensor, gru: nn.GRU) -> torch.Tensor:
+    """The stepwise recurrence of ``gru`` on ``x: (N, T, F)`` -> ``(N, T, 2H)``.
+
+    What ``gru`` computes when it is called on one frame at a time with its hidden
+    state carried over (``out_t, h = gru(x[:, t:t+1], h)``, the outputs concatenated
+    over t): in every layer both directions read frames ``0..T-1`` in order from the
+    zero state, each with its own weights, on the layer below's ``(N, T, 2H)`` output.
+    Same backward through time as :func:`bigru_forward` (batched weight gradients);
+    outputs have the parameters' dtype. Raises ValueError for a GRU that is not
+    bidirectional and batch_first, or has dropout or a projection.
+    """
+    _check_gru(gru, "stepwise_forward")
+    seq = x.transpose(0, 1).contiguous()  # (T, N, F): time-major steps
+    for layer in range(gru.num_layers):
+        seq = _bidirectional_layer(seq, gru, layer, reverse=False)
+    return seq.transpose(0, 1)
+
+
+def stepwise_fused(x: torch.Tensor, gru: nn.GRU) -> torch.Tensor:
+    """:func:`stepwise_forward` through PyTorch's fused GRU kernel (cuDNN on CUDA; the
+    ``aten::gru`` op that TorchScript and ONNX exporters know): per layer, each direction's
+    weights run as a one-layer unidirectional GRU over the whole sequence.
+    ``x: (N, T, F)`` -> ``(N, T, 2H)``."""
+    _check_gru(gru, "stepwise_fused")
+    out = x
+    for layer in range(gru.num_layers):
+        halves = []
+        for s in ("", "_reverse"):
+            params = [
+                getattr(gru, f"{name}_l{layer}{s}")
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            ]
+            h0 = out.new_zeros(1, out.shape[0], gru.hidden_size)
+            with warnings.catch_warnings():  # cuDNN: the direction's weights are not one chunk
+                warnings.filterwarnings("ignore", message="RNN module weights")
+                y, _ = torch.gru(out, h0, params, True, 1, 0.0, False, False, True)
+            halves.append(y)
+        out = torch.cat(halves, dim=-1)
+    return out

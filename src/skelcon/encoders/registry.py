@@ -22,8 +22,21 @@ ENCODERS: dict[str, type[nn.Module]] = {"seq": SeqEncoder, "img": ImgEncoder, "s
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "seq": {
         # init: the authors apply xavier-uniform to every 2-D GRU weight
-        "paper": {"hidden_size": 1024, "num_layers": 3, "readout": "last", "init": "xavier"},
-        "small": {"hidden_size": 128, "num_layers": 2, "readout": "last", "init": "default"},
+        # recurrence: bidirectional | stepwise (the authors' GRU; config seq.recurrence)
+        "paper": {
+            "hidden_size": 1024,
+            "num_layers": 3,
+            "readout": "last",
+            "init": "xavier",
+            "recurrence": "bidirectional",
+        },
+        "small": {
+            "hidden_size": 128,
+            "num_layers": 2,
+            "readout": "last",
+            "init": "default",
+            "recurrence": "bidirectional",
+        },
     },
     "img": {
         "paper": {"out_channels": 64, "conv2_channels": 64, "dropout": 0.5},

@@ -21,15 +21,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import SEQ_INITS
+from ..config import SEQ_INITS, SEQ_RECURRENCES
 from ..data.layouts import JointLayout
 from ..errors import SkelconError, choices_message
 from ._checks import check_input, check_sizes
-from .gru import bigru_forward
+from .gru import bigru_forward, stepwise_forward, stepwise_fused
 from .streams import InputStream, as_input_stream
 
 READOUTS = ("last", "ends")
 INITS = SEQ_INITS
+RECURRENCES = SEQ_RECURRENCES
 
 
 def to_sequence(x: torch.Tensor) -> torch.Tensor:
@@ -63,14 +64,21 @@ class SeqEncoder(nn.Module):
     ``readout="ends"``: forward state at ``t = T-1`` and backward state at ``t = 0``
     (``h_n`` of the top layer), so both halves summarise the whole sequence.
 
-    (The authors feed the GRU one frame per call and carry the hidden state, so
-    their "backward" direction also reads the sequence forwards; this is a real
-    bidirectional GRU.)
+    ``recurrence="bidirectional"`` (default) is that real bidirectional GRU.
+    ``recurrence="stepwise"`` is the authors' model: their code feeds the GRU one frame
+    per call and carries the hidden state, so their "backward" direction also reads
+    the sequence forwards; here both directions of every layer read frames
+    ``0..T-1`` (:func:`~skelcon.encoders.gru.stepwise_forward`, same parameters), and
+    the feature is the top layer's output at ``t = T-1`` (``readout="last"``, the only
+    readout it takes). Weights imported from the authors' checkpoints
+    (``skelcon import-weights``) compute what they computed only with it.
 
     On the CPU the GRU runs through :func:`~skelcon.encoders.gru.bigru_forward` (the same
     function on the same parameters, with a batched backward through time; with
     ``readout="last"`` the top reverse direction is evaluated at ``T-1`` only); on other
-    devices through ``nn.GRU`` itself (cuDNN).
+    devices, and when exporting, through ``nn.GRU`` itself (cuDNN), and for
+    ``"stepwise"`` through one fused one-layer GRU call per layer and direction
+    (:func:`~skelcon.encoders.gru.stepwise_fused`).
 
     ``init="xavier"`` re-initialises every 2-D GRU weight (``weight_ih_l*``,
     ``weight_hh_l*``) with ``xavier_uniform_``, as the authors' code does (biases keep
@@ -96,6 +104,7 @@ class SeqEncoder(nn.Module):
         num_layers: int = 3,
         readout: str = "last",
         init: str = "default",
+        recurrence: str = "bidirectional",
     ):
         super().__init__()
         self.input_stream = as_input_stream(stream, layout)  # joint | bone | motion
@@ -112,6 +121,13 @@ class SeqEncoder(nn.Module):
             raise SkelconError(choices_message("seq encoder readout", readout, READOUTS))
         if init not in INITS:
             raise SkelconError(choices_message("seq encoder init", init, INITS))
+        if recurrence not in RECURRENCES:
+            raise SkelconError(choices_message("seq encoder recurrence", recurrence, RECURRENCES))
+        if recurrence == "stepwise" and readout != "last":
+            raise SkelconError(
+                f"seq encoder readout {readout!r} needs the bidirectional recurrence (with "
+                "'stepwise' both directions end at the last frame; use readout 'last')"
+            )
         self.in_channels = in_channels
         self.num_joints = num_joints
         self.num_persons = num_persons
@@ -119,6 +135,7 @@ class SeqEncoder(nn.Module):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.readout = readout
+        self.recurrence = recurrence
         self.gru = nn.GRU(
             self.input_size,
             hidden_size,
@@ -139,6 +156,10 @@ class SeqEncoder(nn.Module):
         x = self.input_stream(x)
         seq = to_sequence(x)
         h = self.hidden_size
+        if self.recurrence == "stepwise":
+            if x.device.type == "cpu" and not _exporting():
+                return stepwise_forward(seq, self.gru)[:, -1]
+            return stepwise_fused(seq, self.gru)[:, -1]
         if x.device.type == "cpu" and not _exporting():
             if self.readout == "last":
                 return bigru_forward(seq, self.gru, top="last")

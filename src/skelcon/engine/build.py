@@ -34,9 +34,10 @@ class DataSpec:
     not a built-in one, kept whole), ``channels`` (other than the default for C:
     ``x, y, z`` / ``x, y``), ``normalization`` (the dataset's note, written by the
     readers of :mod:`skelcon.data.clips`), ``seq_init`` (the SEQ encoder's GRU
-    initialisation when not the preset's) and ``stream`` (the encoders' input when not
-    ``joint``: ``bone`` or ``motion``) are ``None`` when absent, so the spec of data
-    prepared before these existed is unchanged.
+    initialisation when not the preset's), ``seq_recurrence`` (the SEQ encoder's GRU
+    recurrence when not ``bidirectional``: ``stepwise``, the authors' model) and
+    ``stream`` (the encoders' input when not ``joint``: ``bone`` or ``motion``) are
+    ``None`` when absent, so the spec of data prepared before these existed is unchanged.
     """
 
     dataset: str | None
@@ -50,6 +51,7 @@ class DataSpec:
     normalization: str | None = None
     seq_init: str | None = None
     stream: str | None = None
+    seq_recurrence: str | None = None
 
     @classmethod
     def from_meta(
@@ -58,10 +60,12 @@ class DataSpec:
         out_len: int,
         seq_init: str = "preset",
         stream: str = "joint",
+        seq_recurrence: str = "bidirectional",
     ) -> DataSpec:
         """The spec of a prepared dataset's ``meta.json`` for clips of ``out_len`` frames;
         ``seq_init`` other than ``"preset"`` overrides the SEQ encoder's GRU init;
-        ``stream`` is the encoders' input (:mod:`skelcon.encoders.streams`)."""
+        ``stream`` is the encoders' input (:mod:`skelcon.encoders.streams`);
+        ``seq_recurrence`` the SEQ encoder's GRU recurrence (``config.SEQ_RECURRENCES``)."""
         _, c, _, v, m = meta["shape"]
         layout = layout_from_meta(dict(meta))
         channels = channels_of(dict(meta))
@@ -77,6 +81,7 @@ class DataSpec:
             normalization=meta.get("normalization") or None,
             seq_init=None if seq_init == "preset" else seq_init,
             stream=None if stream == "joint" else stream,
+            seq_recurrence=None if seq_recurrence == "bidirectional" else seq_recurrence,
         )
 
     @classmethod
@@ -96,6 +101,11 @@ class DataSpec:
             normalization=d.get("normalization"),
             seq_init=d.get("seq_init"),
             stream=None if d.get("stream") in (None, "joint") else d.get("stream"),
+            seq_recurrence=(
+                None
+                if d.get("seq_recurrence") in (None, "bidirectional")
+                else d.get("seq_recurrence")
+            ),
         )
 
     @classmethod
@@ -124,6 +134,8 @@ class DataSpec:
             d["seq_init"] = self.seq_init
         if self.stream is not None:
             d["stream"] = self.stream
+        if self.seq_recurrence is not None:
+            d["seq_recurrence"] = self.seq_recurrence
         return d
 
     @property
@@ -161,15 +173,20 @@ class DataSpec:
             "layout": self.joint_layout(),
             "stream": self.stream_module(),
             **({"init": self.seq_init} if rep == "seq" and self.seq_init else {}),
+            **({"recurrence": self.seq_recurrence} if rep == "seq" and self.seq_recurrence else {}),
         }
 
 
 def data_spec(
-    meta: dict[str, Any], out_len: int, seq_init: str = "preset", stream: str = "joint"
+    meta: dict[str, Any],
+    out_len: int,
+    seq_init: str = "preset",
+    stream: str = "joint",
+    seq_recurrence: str = "bidirectional",
 ) -> dict[str, Any]:
-    """:class:`DataSpec` ``.from_meta(meta, out_len, seq_init, stream)`` as the
-    checkpoint's plain dict (for the readers that still take one)."""
-    return DataSpec.from_meta(meta, out_len, seq_init, stream).to_dict()
+    """:class:`DataSpec` ``.from_meta(meta, out_len, seq_init, stream, seq_recurrence)`` as
+    the checkpoint's plain dict (for the readers that still take one)."""
+    return DataSpec.from_meta(meta, out_len, seq_init, stream, seq_recurrence).to_dict()
 
 
 def build_encoders(

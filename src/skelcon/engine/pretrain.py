@@ -433,7 +433,9 @@ def training_data(
     split = load_prepared(data, benchmark, "train")
     if len(split) == 0:
         raise SkelconError(f"benchmark {benchmark!r} of {data} has an empty train split")
-    spec = DataSpec.from_meta(split.meta, cfg.augment.out_len, cfg.seq_init, cfg.stream)
+    spec = DataSpec.from_meta(
+        split.meta, cfg.augment.out_len, cfg.seq_init, cfg.stream, cfg.seq.recurrence
+    )
     check_data(cfg, spec, len(split), data)
     check_world(cfg, world, device, len(split))
     notes = [stretch_to_min_steps(cfg, len(split)), cap_queue(cfg, len(split))]

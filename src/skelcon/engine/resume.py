@@ -26,6 +26,7 @@ from .precision import Precision
 RESUME_MUST_MATCH = (
     "preset",
     "seq_init",
+    "seq",
     "representations",
     "stream",
     "moco",

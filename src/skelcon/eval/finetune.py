@@ -280,7 +280,11 @@ def transfer_encoder(
     source = load_encoder(checkpoint, representation, seed=seed, stream=stream)
     reps = source.representations
     target = data_spec(
-        target_meta, source.num_frames, source.spec.get("seq_init", "preset"), source.stream
+        target_meta,
+        source.num_frames,
+        source.spec.get("seq_init", "preset"),
+        source.stream,
+        source.spec.get("seq_recurrence", "bidirectional"),
     )
     patterns = {r: transfer_keys(r, source.spec, target) for r in reps}  # all checks first
     torch.manual_seed(seed)

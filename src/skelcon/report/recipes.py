@@ -14,7 +14,16 @@ from ..config import PretrainConfig, from_dict, to_dict
 
 # Config fields that shape the pre-trained weights. ``epochs`` is checked on its own (at
 # least the recipe's); seed, device, workers, saving, logging and monitors are left out.
-WEIGHT_FIELDS = ("preset", "seq_init", "representations", "batch_size", "optim", "augment", "moco")
+WEIGHT_FIELDS = (
+    "preset",
+    "seq_init",
+    "seq",
+    "representations",
+    "batch_size",
+    "optim",
+    "augment",
+    "moco",
+)
 # The fields the paper's ablation tables vary (Tables 5, 6, 8, 9, 10). A paper number of
 # such a row is matched on them by :func:`~skelcon.paper_numbers.lookup`, so the recipe
 # check leaves them out there.
