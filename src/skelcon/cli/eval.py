@@ -136,8 +136,19 @@ def _overrides(args, extra: list[tuple[str, object]]) -> list[str]:
     return items + args.overrides
 
 
+def _tag(rec: dict) -> str:
+    """How the encoder's weights came: ``random-init``, ``pre-trained`` (by skelcon) or
+    ``imported: the authors' weights (skeleton-contrast, FILE)``."""
+    from ..eval.record import imported_words
+
+    if rec["random_init"]:
+        return "random-init"
+    words = imported_words(rec.get("imported"))
+    return f"imported: {words}" if words else "pre-trained"
+
+
 def _print(rec: dict) -> None:
-    tag = "random-init" if rec["random_init"] else "pre-trained"
+    tag = _tag(rec)
     bank = rec.get("crop_bank")
     print(
         f"{rec['protocol']} {rec['representation']}{_stream_words(rec)} ({tag}) on {rec['dataset']}/{rec['benchmark']}: "
@@ -322,7 +333,7 @@ def _finetune_config(args, protocol: str):
 
 
 def _print_finetune(rec: dict) -> None:
-    tag = "random-init" if rec["random_init"] else "pre-trained"
+    tag = _tag(rec)
     where = f"{rec['dataset']}/{rec['benchmark']}"
     if rec["protocol"] == "transfer":
         where = f"{rec['source_dataset']} -> {where}"

@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         pretrain,
         report,
         sweep,
+        weights,
     )
 
     parser = Parser(
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         sweep,
         plot,
         demo,
+        weights,
     ):
         module.add_cli(sub)
     return parser

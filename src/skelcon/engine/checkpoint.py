@@ -90,6 +90,9 @@ def written_by(state: Any) -> str:
     from ..version import package_version
 
     v = _writer_version(state)
+    imported = state.get("imported") if isinstance(state, dict) else None
+    if isinstance(imported, dict) and v is not None:
+        return f"imported from {imported.get('from')} weights by skelcon {v}"
     if v is None:
         return (
             "written by a skelcon that did not record its version (0.1.0 or older) or another tool"
@@ -103,6 +106,11 @@ def incomplete_advice(state: Any) -> str:
     or cut since, so an intact copy serves as well."""
     from ..version import package_version
 
+    if isinstance(state, dict) and isinstance(state.get("imported"), dict):
+        return (
+            "an imported run holds the query encoders and heads only (no optimizer, key "
+            "encoders or queues): pre-train with skelcon for a run that can be resumed"
+        )
     if _writer_version(state) == package_version():
         return (
             "this version writes every entry, so the file was edited since: use an intact "

@@ -129,6 +129,16 @@ def _intact_hint(
     )
 
 
+def _is_imported(path: Path) -> bool:
+    """Whether checkpoint ``path`` is a run made by ``skelcon import-weights`` (intact, but
+    never resumable)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - unreadable: not an imported run
+        return False
+    return isinstance(state, dict) and isinstance(state.get("imported"), dict)
+
+
 def load_resume(
     out: str | os.PathLike[str],
     data: str | os.PathLike[str],
@@ -157,6 +167,8 @@ def load_resume(
             load_checkpoint(last, map_location=map_location, require=RESUME_ENTRIES), last
         )
     except SkelconError as e:
+        if _is_imported(last):
+            raise SkelconError(f"cannot resume {out}: {e}") from None
         start = f"delete {last} and run without --resume to start again, or pick another --out"
         hint = _intact_hint(out, data, benchmark, start)
         raise SkelconError(f"{last} is truncated or corrupt ({e}); {hint}") from None

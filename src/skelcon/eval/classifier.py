@@ -380,6 +380,7 @@ def load_classifier(
         enc_spec["preset"],
         source.get("checkpoint"),
         source.get("checkpoint_epoch"),
+        source.get("imported") if isinstance(source.get("imported"), dict) else None,
     )
     info = {
         "protocol": state["protocol"],

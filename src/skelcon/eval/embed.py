@@ -114,6 +114,7 @@ def embed(
         "stream": loaded.stream,
         "checkpoint": loaded.checkpoint,
         "checkpoint_epoch": loaded.epoch,
+        **({"imported": loaded.imported} if loaded.imported else {}),
         "random_init": bool(random_init),
         "preset": loaded.preset,
         "input": f"centre crop {100 * CENTER_CROP_RATIO:g} % resized to {loaded.num_frames} "

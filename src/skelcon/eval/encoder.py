@@ -74,8 +74,11 @@ class LoadedEncoder(nn.Module):
     Attributes: ``encoder`` (the bare ``nn.Module``; it expects the *transformed*
     input ``(N, C, num_frames, V, M)``, e.g. for fine-tuning), ``spec`` (layout, sizes
     and frames the encoder was built for), ``representations``, ``preset``,
-    ``checkpoint`` (``None`` for random weights) and ``epoch`` (the checkpoint's
-    finished pre-training epochs; ``None`` for random weights).
+    ``checkpoint`` (``None`` for random weights), ``epoch`` (the checkpoint's
+    finished pre-training epochs; ``None`` for random weights) and ``imported`` (the
+    checkpoint's ``imported`` entry when its weights were imported by ``skelcon
+    import-weights`` rather than pre-trained by skelcon: source, file, SHA-256; else
+    ``None``).
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class LoadedEncoder(nn.Module):
         preset: str,
         checkpoint: str | None,
         epoch: int | None = None,
+        imported: dict[str, Any] | None = None,
     ):
         super().__init__()
         self.encoder = encoder
@@ -94,6 +98,7 @@ class LoadedEncoder(nn.Module):
         self.preset = preset
         self.checkpoint = checkpoint
         self.epoch = epoch
+        self.imported = dict(imported) if imported else None
         self._scale_checked = False  # the first batch's coordinates are checked once
 
     @property
@@ -271,7 +276,16 @@ def load_encoder(
             load_weights(enc, sub, checkpoint=checkpoint, what=f"{r} encoder (preset {preset!r})")
     enc = encoders[reps[0]] if len(reps) == 1 else ConcatEncoder(encoders)
     epoch = None if random_init or ckpt.get("epoch") is None else int(ckpt["epoch"])
-    model = LoadedEncoder(enc, spec, reps, preset, None if random_init else str(checkpoint), epoch)
+    imported = ckpt.get("imported") if isinstance(ckpt.get("imported"), dict) else None
+    model = LoadedEncoder(
+        enc,
+        spec,
+        reps,
+        preset,
+        None if random_init else str(checkpoint),
+        epoch,
+        None if random_init else imported,
+    )
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

@@ -303,7 +303,9 @@ def transfer_encoder(
             )
         reinit[r] = sorted(skip)
     enc = built[reps[0]] if len(reps) == 1 else ConcatEncoder(built)
-    loaded = LoadedEncoder(enc, target, list(reps), source.preset, str(checkpoint))
+    loaded = LoadedEncoder(
+        enc, target, list(reps), source.preset, str(checkpoint), imported=source.imported
+    )
     return loaded, reinit, dict(source.spec)
 
 

@@ -30,6 +30,16 @@ DERIVED_PROTOCOLS = ("ensemble",)  # fused from other evaluations' saved scores:
 PROTOCOLS = FROZEN_PROTOCOLS + FINETUNE_PROTOCOLS + DERIVED_PROTOCOLS
 
 
+def imported_words(imported: Any) -> str | None:
+    """``the authors' weights (skeleton-contrast, checkpoint_0450.pth.tar)`` for the
+    ``imported`` entry of a run made by ``skelcon import-weights`` (kept in its checkpoint
+    and in the records of its evaluations); ``None`` for anything else."""
+    if not isinstance(imported, Mapping) or not isinstance(imported.get("from"), str):
+        return None
+    name = imported.get("file")
+    return f"the authors' weights ({imported['from']}" + (f", {name})" if name else ")")
+
+
 def _number(d: Mapping, key: str, path: str | None, *, required: bool = True) -> float | None:
     v = d.get(key)
     if v is None and not required:

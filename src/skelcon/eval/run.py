@@ -69,7 +69,7 @@ def _record(
         similarity=similarity,
         config=to_dict(cfg),
         seconds=seconds,
-        extra={**_beside_top1(metrics), "stream": loaded.stream, **extra},
+        extra={**_beside_top1(metrics), "stream": loaded.stream, **_imported(loaded), **extra},
     ).to_dict()
 
 
@@ -95,7 +95,15 @@ def _source(loaded, data, benchmark, random_init) -> dict:
         "random_init": bool(random_init),
         "data": str(data),
         "benchmark": benchmark,
+        **({} if random_init else _imported(loaded)),
     }
+
+
+def _imported(loaded) -> dict:
+    """``{"imported": {...}}`` when the encoder's weights were imported (``skelcon
+    import-weights``: source, file, SHA-256), so results do not pass for a skelcon
+    pre-training; else ``{}``."""
+    return {"imported": loaded.imported} if getattr(loaded, "imported", None) else {}
 
 
 def _beside_top1(metrics: dict) -> dict:
@@ -401,6 +409,7 @@ def _run_finetune_protocol(protocol, loaded, train, test, cfg, out, *, progress,
             "frames": loaded.num_frames,
             "test_input": "centre crop 95 %, final epoch (no model selection on the test set)",
             "stream": loaded.stream,
+            **_imported(loaded),
             **extra,
         },
     ).to_dict()

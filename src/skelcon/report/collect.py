@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ..errors import DataFormatError, SkelconError, choices_message
-from ..eval.record import PROTOCOLS, EvalRecord
+from ..eval.record import PROTOCOLS, EvalRecord, imported_words
 from ..paper_numbers import DEFAULT_AUG, FULL_CLASSES, Augmentation
 from .judge import judge
 from .recipes import _full_config
@@ -109,6 +109,7 @@ class _PretrainReader:
             num_clips=_int(state.get("num_clips")),
             benchmark=state.get("benchmark") if isinstance(state.get("benchmark"), str) else None,
             stream=str(flat.get("stream") or "joint"),
+            imported=imported_words(state.get("imported")),
             config=flat,
         )
 
@@ -124,7 +125,8 @@ def _checkpoint_state(pt: Path) -> dict[str, Any]:
         return {}
     if not isinstance(state, dict):
         return {}
-    return {k: state.get(k) for k in ("config", "epoch", "data", "benchmark", "num_clips")}
+    keys = ("config", "epoch", "data", "benchmark", "num_clips", "imported")
+    return {k: state.get(k) for k in keys}
 
 
 def _percent(fraction: float) -> float:
@@ -216,6 +218,7 @@ def _results(
         sequences=sequences,
         eval_config=eval_config,
         stream=rec.extra.get("stream") if isinstance(rec.extra.get("stream"), str) else None,
+        imported=imported_words(rec.extra.get("imported")),
     )
     src = rec.source_dataset
     if src is None and pretrain is not None:

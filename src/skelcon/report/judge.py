@@ -126,6 +126,8 @@ def _pretrain_reasons(r: Result, own_setting: bool) -> list[str]:
     """Rule (c): the paper's recipe for the pre-training dataset, for at least its epochs,
     on that dataset's full training split (when the checkpoint says how many clips)."""
     p = r.pretrain
+    if (p is not None and p.imported is not None) or (p is None and r.imported is not None):
+        return ["imported weights, not a skelcon pre-training"]
     if p is None or p.config is None:
         return ["pre-training recipe unknown"]
     src = p.dataset or r.source_dataset or r.dataset_key or ""

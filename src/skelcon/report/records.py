@@ -42,6 +42,9 @@ class PretrainInfo:
     num_clips: int | None = None  # pre-training clips, when the checkpoint says
     benchmark: str | None = None  # pre-training benchmark, when the checkpoint says
     stream: str = "joint"  # the encoders' input stream (joint, bone, motion)
+    # the weights' source in words when ``skelcon import-weights`` made the run (not a
+    # skelcon pre-training: its config holds the architecture only)
+    imported: str | None = None
     config: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
@@ -50,8 +53,11 @@ class PretrainInfo:
 
     def label(self) -> str:
         """The loss terms trained: ``inter SEQ↔STG``, ``inter SEQ↔STG + intra``, ``intra SEQ``;
-        ``, bone stream`` / ``, motion stream`` for those inputs."""
+        ``, bone stream`` / ``, motion stream`` for those inputs; an imported run is
+        ``imported: the authors' weights (...), inter SEQ↔STG``."""
         reps = "↔".join(r.upper() for r in self.representations)
+        if self.imported is not None:
+            return f"imported: {self.imported}, {'inter' if self.inter else 'intra'} {reps}"
         stream = "" if self.stream == "joint" else f", {self.stream} stream"
         if not self.inter:
             return f"intra {reps}{stream}"
@@ -106,6 +112,8 @@ class PretrainInfo:
         (representations varied)`` for one of the paper's ablations of it, else ``custom``."""
         if self.config is None:
             return "unknown"
+        if self.imported is not None:
+            return "imported"
         recipes = packaged_recipes()
         preferred = PAPER_RECIPES.get(self.dataset or "")
         order = sorted(recipes, key=lambda n: (n != preferred, n))
@@ -153,6 +161,7 @@ class Result:
     paper: PaperNumber | None = field(default=None, repr=False)
     paper_reasons: list[str] = field(default_factory=list)
     stream: str | None = None  # the encoders' input stream, as metrics.json records it
+    imported: str | None = None  # the weights' source when imported (metrics.json says)
     # ensemble: its members (dir, protocol, representation, stream, top1, weight)
     members: list[dict[str, Any]] | None = field(default=None, repr=False)
 
@@ -175,6 +184,8 @@ class Result:
         stream = "" if self.stream in (None, "joint") else f", {self.stream} stream"
         if self.no_pretraining:
             return "none (random init)" + stream
+        if self.pretrain is None and self.imported is not None:
+            return f"imported: {self.imported}" + stream
         if self.pretrain is None:
             return "unknown (no config.yaml)" + stream
         return self.pretrain.label()

@@ -211,7 +211,12 @@ def _check(on: bool) -> str:
 
 
 def _ablation_tables(linear: list[Result]) -> list[_Table]:
-    known = [r for r in linear if r.pretrain is not None and not r.random_init]
+    # imported runs' configs hold their architecture only: they are no ablation setting
+    known = [
+        r
+        for r in linear
+        if r.pretrain is not None and not r.random_init and not r.pretrain.imported
+    ]
     tables = []
     augs = {
         (r.pretrain.augment.normalized(), r.pretrain.jitter_mode, r.pretrain.min_len) for r in known
