@@ -108,7 +108,8 @@ def test_kinetics_skeleton_json(tmp_path):
     )
 
 
-def test_mixed_folder_and_cli_outputs(tmp_path, capsys):
+def test_mixed_folder_and_cli_outputs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SKELCON_EXTRACT_PYTHON", str(tmp_path / "no-python"))  # no backend
     raw = write_folder(tmp_path / "raw", num_classes=2, per_class=2)
     data = tmp_path / "d"
     _prepare("folder", "--raw", raw, "--out", data, "--layout", "coco17", "--normalize",
@@ -129,10 +130,13 @@ def test_mixed_folder_and_cli_outputs(tmp_path, capsys):
     assert (
         doc["num_clips"] == 4 and doc["top_k"] == 2 and doc["classes"] == ["action_0", "action_1"]
     )
-    assert [s["path"] for s in doc["skipped"]] == [str(raw / "action_1" / "broken.npy")]
+    # the video could not be extracted (no backend here): skipped with the reason, the
+    # clips predicted (test_predict_video.py extracts videos)
+    skipped = {d["path"]: d["reason"] for d in doc["skipped"]}
+    assert sorted(skipped) == [str(raw / "action_1" / n) for n in ("broken.npy", "walk.mp4")]
+    assert "SKELCON_EXTRACT_PYTHON" in skipped[str(raw / "action_1" / "walk.mp4")]
     reasons = {p.split("/")[-1]: r for p, r in ((d["path"], d["reason"]) for d in doc["not_read"])}
-    assert "skelcon extract" in reasons["walk.mp4"] and reasons[".DS_Store"] == "hidden file"
-    assert "notes.txt" in reasons
+    assert reasons[".DS_Store"] == "hidden file" and "notes.txt" in reasons
     clip = doc["clips"][0]
     probs = np.exp(clip["logits"]) / np.exp(clip["logits"]).sum()
     assert clip["top"][0]["probability"] == pytest.approx(probs.max(), abs=1e-6)
@@ -142,6 +146,7 @@ def test_mixed_folder_and_cli_outputs(tmp_path, capsys):
         rows[1].split(",")[0] == clip["name"] and rows[1].split(",")[3] == clip["top"][0]["class"]
     )
     # --strict: the bad file is the error, one line
+    (raw / "action_1" / "walk.mp4").unlink()
     assert main([*argv, "--quiet", "--strict"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "broken.npy" in err
@@ -189,8 +194,8 @@ def test_what_does_not_fit_the_model_is_one_line_naming_both_sides(coco, tmp_pat
         "skelcon",
     ]
     assert "no clip could be read: all 2 inputs were skipped (first: " in err[-1]
-    err = _one_line([*base, str(tmp_path / "clip.mp4")], capsys)
-    assert "is a video" in err and f"skelcon extract {tmp_path / 'clip.mp4'} --out DIR" in err
+    err = _one_line([*base, str(tmp_path / "clip.mp4")], capsys)  # videos: test_predict_video
+    assert f"--input {str(tmp_path / 'clip.mp4')!r} does not exist" in err
     err = _one_line([*base, str(tmp_path / "nope.npy")], capsys)
     assert "does not exist" in err
     err = _one_line([*base, str(tmp_path / "ntu.npy"), "--top-k", "0"], capsys)

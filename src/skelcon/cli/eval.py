@@ -409,11 +409,15 @@ def _embed(args) -> int:
             args.out,
             channels=parse_channels_arg(args.channels),
             strict=args.strict,
+            backend=args.backend,
+            keypoints=args.keypoints,
+            det_model=args.det_model,
+            pose_model=args.pose_model,
             **common,
         )
     else:
-        if args.channels is not None or args.strict:
-            raise SkelconError("--channels and --strict are for raw clips (--input)")
+        if args.channels is not None or args.strict or args.keypoints is not None:
+            raise SkelconError("--channels, --strict and --keypoints are for raw clips (--input)")
         side = embed(
             args.checkpoint,
             args.representation,
@@ -479,11 +483,14 @@ def add_finetune_cli(ev_sub, sub) -> None:
         nargs="+",
         metavar="PATH",
         help="raw clips instead of --data: .npy/.csv/.json clips, OpenPose --write_json "
-        "folders, PYSKL .pkl files, Kinetics-skeleton .json, or folders of them (recursive); "
-        "read as the run's data were prepared",
+        "folders, PYSKL .pkl files, Kinetics-skeleton .json, videos (extracted first, in the "
+        "run's layout), or folders of them (recursive); read as the run's data were prepared",
     )
     p.add_argument("--channels", help=CHANNELS_INPUT_HELP)
     p.add_argument("--strict", action="store_true", help=STRICT_INPUT_HELP)
+    from .extract import add_video_args
+
+    add_video_args(p)
     p.add_argument("--split", default="test", help="split to embed (default test)")
     p.add_argument(
         "--out", required=True, help="features file, e.g. feats.npy (sidecar: feats.json)"

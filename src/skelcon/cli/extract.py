@@ -21,12 +21,20 @@ backends:
                        files you have (mmpose's / rtmlib's onnx_sdk releases), run by
                        onnxruntime: several people, COCO's 17 keypoints (layout coco17).
                        Needs pip install 'skelcon[rtmpose]'.
+
+--layout NAME writes the clips in another joint layout, converted from the backend's
+by a shipped table (docs/extract.md): mediapipe33 -> coco17, ntu25, openpose18,
+openpose25; coco17 -> ntu25, openpose18, openpose25. Derived joints (NTU's spine, neck,
+head, hands) are means of the landmarks around them; joints the backend lacks (COCO's
+hands and feet in ntu25) are missing (0, score 0).
 """
 EPILOG = """\
 example (one folder per class, then prepared as any folder of clips):
   skelcon extract videos/wave/*.mp4 --out clips/wave
   skelcon extract videos/clap/*.mp4 --out clips/clap
   skelcon prepare folder --raw clips --layout clips/wave/mediapipe33.yaml --normalize --out data/mine
+for a model trained on NTU's 25 joints (or classify the video directly: skelcon predict --input VIDEO):
+  skelcon extract wave01.mp4 --out clips/ntu --layout ntu25
 """
 
 
@@ -42,6 +50,7 @@ def _extract(args: argparse.Namespace) -> int:
         max_people=args.max_people,
         overwrite=args.overwrite,
         progress=not args.quiet,
+        layout=args.layout,
     )
     first = done[0]
     layout = first.layout_path if first.layout_path is not None else first.layout
@@ -95,6 +104,32 @@ def add_cli(sub) -> None:
         metavar="N",
         help="people kept a frame, the most confident (default: mediapipe 1, its only; rtmpose 2)",
     )
+    p.add_argument(
+        "--layout",
+        metavar="NAME",
+        help="write the clips in this joint layout (e.g. ntu25, coco17, openpose18), converted "
+        "from the backend's (default: the backend's own; see above)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace clip files already in --out")
     p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     p.set_defaults(func=_extract)
+
+
+def add_video_args(p: argparse.ArgumentParser) -> None:
+    """The flags for videos among the inputs (``predict``, ``embed --input``)."""
+    from ..extract.backend import BACKENDS
+
+    g = p.add_argument_group("videos among the inputs (skelcon extract first)")
+    g.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="mediapipe",
+        help="pose estimator for videos (default mediapipe; see `skelcon extract --help`)",
+    )
+    g.add_argument(
+        "--keypoints",
+        metavar="DIR",
+        help="keep the videos' clip files here (<video>.json; default: a temporary folder)",
+    )
+    g.add_argument("--det-model", metavar="F.onnx", help="rtmpose: the person detector ONNX")
+    g.add_argument("--pose-model", metavar="F.onnx", help="rtmpose: the RTMPose ONNX (required)")

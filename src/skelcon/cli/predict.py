@@ -12,7 +12,14 @@ kept (EVAL_DIR/model.pt). Every clip is read as the evaluation's data were prepa
 channels, persons, padded length, normalisation); the model applies the evaluation's centre
 crop itself. Prints the top-k classes of each clip with their probabilities (softmax of the
 logits); --out DIR also writes DIR/predictions.json and DIR/predictions.csv. A clip that
-cannot be read or does not fit the model is skipped and listed (--strict: refused)."""
+cannot be read or does not fit the model is skipped and listed (--strict: refused).
+
+A video is first turned into 2D keypoints by `skelcon extract` (--backend, default
+mediapipe: `make extract-env` once), in the model's joint layout: converted from the
+backend's (mediapipe33 or coco17) by a shipped table when the model's is another
+(coco17, ntu25, openpose18, openpose25; docs/extract.md). The keypoints go to a temporary
+folder, or to --keypoints DIR to keep them (then `--input DIR/<video>.json` predicts again
+without extracting)."""
 
 EPILOG = """\
 inputs (any mix, in order):
@@ -22,11 +29,12 @@ inputs (any mix, in order):
   annotations.pkl            a PYSKL annotation pickle: every annotation is a clip
   DIR                        every clip below DIR, recursively (hidden files and other
                              types listed as not read); names relative to DIR
-  video.mp4|.avi|.mov|...    not yet: run `skelcon extract VIDEO --out DIR` and pass DIR
+  video.mp4|.avi|.mov|...    a video: extracted first (above); in a folder too
 
 examples:
   skelcon predict --model evals/lin --input my_clips/ --out preds
   skelcon predict --model evals/semi --which 0.1:0 --input clip.npy --top-k 3
+  skelcon predict --model evals/lin --input wave.mp4 --keypoints kp/   # kp/wave.json kept
 """
 
 
@@ -45,6 +53,10 @@ def _predict(args: argparse.Namespace) -> int:
         strict=args.strict,
         device=args.device,
         progress=not args.quiet,
+        backend=args.backend,
+        keypoints=args.keypoints,
+        det_model=args.det_model,
+        pose_model=args.pose_model,
     )
     idx, prob = preds.top(args.top_k)
     for i, name in enumerate(preds.names):
@@ -69,6 +81,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 def add_cli(sub) -> None:
     from .eval import CHANNELS_INPUT_HELP, STRICT_INPUT_HELP
+    from .extract import add_video_args
 
     p = sub.add_parser(
         "predict",
@@ -94,6 +107,7 @@ def add_cli(sub) -> None:
     )
     p.add_argument("--channels", help=CHANNELS_INPUT_HELP)
     p.add_argument("--strict", action="store_true", help=STRICT_INPUT_HELP)
+    add_video_args(p)
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     p.set_defaults(func=_predict)

@@ -12,14 +12,40 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["dedupe_files", "file_key", "group_same_files", "rel_path", "walk_tree"]
+__all__ = [
+    "dedupe_files",
+    "file_key",
+    "group_same_files",
+    "is_layout_file",
+    "rel_path",
+    "walk_tree",
+]
 
 MAX_DEPTH = 16  # folder levels read below a class folder
+LAYOUT_SUFFIXES = (".yaml", ".yml")
 
 
 def rel_path(p: Path, raw: Path) -> str:
     """``p`` relative to ``raw``, ``/``-separated (as meta.json and messages show it)."""
     return str(p.relative_to(raw)).replace(os.sep, "/")
+
+
+def is_layout_file(path: Path) -> bool:
+    """Whether ``path`` is a valid joint layout file (``.yaml``/``.yml`` that
+    :func:`~skelcon.data.layouts.read_layout_file` reads), such as the
+    ``mediapipe33.yaml`` ``skelcon extract`` writes beside its clips: not a clip, so the
+    folder readers pass over it without listing it as not read. Any other ``.yaml``
+    (a broken layout, another document) is not one and stays listed."""
+    if path.suffix.lower() not in LAYOUT_SUFFIXES:
+        return False
+    from ..errors import SkelconError
+    from .layouts import read_layout_file
+
+    try:
+        read_layout_file(path)
+    except (SkelconError, ValueError, OSError):
+        return False
+    return True
 
 
 def file_key(path: str | os.PathLike) -> tuple[int, int] | None:

@@ -421,6 +421,7 @@ def read_clip_info(
     *,
     frames: Sequence[str] = (),
     max_persons: int | None = None,
+    layout: JointLayout | None = None,
 ) -> tuple[np.ndarray, dict]:
     """One clip -> ``(keypoints (M, T, V, C) float32, info)``.
 
@@ -433,7 +434,8 @@ def read_clip_info(
     (C) is checked when given (a CSV line needs it to hold several persons). Raises
     :class:`DataFormatError` naming the file (and line, frame, joint) on anything else
     than the documented formats, a joint count other than ``num_joints``, or an
-    infinite value.
+    infinite value; with ``layout`` (the one the clip is read in), also for a clip
+    ``skelcon extract`` wrote in another layout (:func:`check_extracted_layout`).
     """
     p = str(path)
     ext = Path(p).suffix.lower()
@@ -448,6 +450,8 @@ def read_clip_info(
     elif ext == ".json":
         doc = parse_json(read_text(p, "json clip"), p)
         if is_people_doc(doc):
+            if layout is not None:
+                check_extracted_layout(doc, layout, p)
             kp, info = read_people_frames(doc, num_joints, p, max_persons)
             return _check_values(kp, p), {"channels": ["x", "y", "score"], **info}
         if isinstance(doc, dict):
@@ -470,6 +474,51 @@ def read_clip_info(
     else:
         raise DataFormatError(f"unknown clip format {ext!r} (valid: {', '.join(EXTENSIONS)})", p)
     return _check_array(a, num_joints, num_channels, p)
+
+
+EXTRACT_FORMAT = "skelcon-extract"  # the "format" of a clip file skelcon extract writes
+
+
+def check_extracted_layout(doc: object, layout: JointLayout, path: str) -> None:
+    """Refuse a clip file ``skelcon extract`` wrote (``"format": "skelcon-extract"``)
+    whose recorded ``layout`` is not ``layout`` when ``layout`` is a built-in one or
+    has another joint count (a user's own copy of the clip's layout under another name,
+    same joints, is read): its joints would be read as another layout's (openpose25
+    and ntu25 both have 25). The :class:`DataFormatError` says how to convert: ``skelcon
+    extract --layout NAME`` when a shipped table converts the video's keypoints
+    (:mod:`skelcon.data.retarget`), else which conversions there are."""
+    if not isinstance(doc, dict) or doc.get("format") != EXTRACT_FORMAT:
+        return
+    rec = doc.get("layout")
+    if not isinstance(rec, str) or rec == layout.name:
+        return
+    count = _people_joint_count(doc)
+    if not layout.builtin and count in (None, layout.num_joints):
+        return
+    from .retarget import load_table, no_conversion_message
+
+    source = doc.get("converted_from")
+    source = source if isinstance(source, str) else rec
+    hint = (
+        f"extract its video with --layout {layout.name} to convert them"
+        if load_table(source, layout.name) is not None
+        else no_conversion_message(source, layout.name)
+    )
+    joints = f", {count} joints" if count is not None else ""
+    raise DataFormatError(
+        f"holds {rec} keypoints (skelcon extract{joints}), not {layout.name}: {hint}", path
+    )
+
+
+def _people_joint_count(doc: dict) -> int | None:
+    """The joints of the first person of an extracted clip, None if it has nobody."""
+    for frame in doc.get("frames") or ():
+        people = frame.get("people") if isinstance(frame, dict) else None
+        for person in people if isinstance(people, list) else ():
+            kp = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
+            if isinstance(kp, list) and kp:
+                return len(kp) // 3
+    return None
 
 
 def read_clip(
@@ -563,6 +612,8 @@ def _scan_tree(raw: Path, test_fraction: float):
         rel = f.relative_to(root).parts if root is not None else ()
         if root is None:
             unused.append((rel_path(f, raw), "outside train/ and test/"))
+        elif _files.is_layout_file(f):  # the layout file skelcon extract writes beside clips
+            continue
         elif len(rel) < 2:
             unused.append((rel_path(f, raw), "not in a class folder"))
         elif f.suffix.lower() not in EXTENSIONS:
@@ -746,6 +797,7 @@ def _load(task: _FolderTask) -> Sample:
         None if clip.frames else len(given),
         frames=clip.frames,
         max_persons=task.max_persons,
+        layout=task.layout,
     )
     own = tuple(info.pop("channels", given))
     if kp.shape[-1] != len(own) or not set(task.channels) <= set(own):
@@ -852,7 +904,9 @@ def read_folder(
         got = None
         for clip in clips:
             try:
-                kp, info = read_clip_info(clip.path, lay.num_joints, frames=clip.frames[:1])
+                kp, info = read_clip_info(
+                    clip.path, lay.num_joints, frames=clip.frames[:1], layout=lay
+                )
             except DataFormatError:
                 continue
             got = info.get("channels")  # the format names them (OpenPose): nothing assumed
@@ -877,7 +931,7 @@ def read_folder(
 
 def _first_error(clip: FolderClip, lay: JointLayout) -> str:
     try:
-        read_clip_info(clip.path, lay.num_joints, frames=clip.frames[:1])
+        read_clip_info(clip.path, lay.num_joints, frames=clip.frames[:1], layout=lay)
     except DataFormatError as e:
         return str(e)
     return "?"  # pragma: no cover

@@ -19,9 +19,15 @@ model's training data, from its contract: :func:`~skelcon.data.rawclip.load_cont
   to a file already read are listed as not read, never guessed at); OpenPose frame files
   are grouped into one clip per video. Clip names are paths relative to the folder
   without the extension, as ``prepare folder`` names them.
-* a video (``.mp4``, ``.avi``, ``.mov``, ``.mkv``, ``.webm``): not a clip yet. It is
-  turned into keypoints by ``skelcon extract VIDEO --out DIR`` and DIR is passed instead;
-  :func:`video_input` is where that step will plug in.
+* a video (``.mp4``, ``.avi``, ``.mov``, ``.mkv``, ``.webm``), given or in a folder: not
+  a clip yet. With a ``videos`` step (:data:`VideoStep`; ``skelcon predict`` and
+  ``embed`` pass :class:`skelcon.extract.formodel.VideosForModel`, which runs ``skelcon
+  extract`` into the model's layout) each becomes the clip file the step wrote, named as
+  a clip file in its place would be; without one a video given is refused in one line
+  (:func:`video_input`) and one in a folder is listed as not read.
+
+A joint layout file in a folder (the ``mediapipe33.yaml`` ``skelcon extract`` writes
+beside its clips) is passed over without being listed.
 
 A file that cannot be read is a :class:`~skelcon.errors.DataFormatError` naming it and
 what the model takes; the caller decides between skipping it and refusing (``prepare
@@ -31,7 +37,7 @@ folder`` skips and lists bad clips, ``--strict`` refuses).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -42,7 +48,7 @@ from ..errors import DataFormatError, SkelconError
 from ..utils.text import read_text
 from .channels import coord_count
 from .clips import clip_to_sample, mark_missing
-from .files import dedupe_files, rel_path, walk_tree
+from .files import dedupe_files, is_layout_file, rel_path, walk_tree
 from .kinetics import CHANNELS as KINETICS_CHANNELS
 from .kinetics import LAYOUT as KINETICS_LAYOUT
 from .kinetics import parse_clip, parse_json
@@ -56,6 +62,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "RawClip",
     "RawInputs",
+    "VideoStep",
     "contract_words",
     "read_inputs",
     "video_input",
@@ -66,6 +73,12 @@ PICKLE_SUFFIXES = (".pkl", ".pickle")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 MAX_PERSONS_BEFORE_FRAMES = 10  # more persons than frames beyond this: (T, M, V, C) saved
 
+VideoStep = Callable[[Sequence[tuple[str, Path]]], Sequence[Path | str]]
+"""Turns videos into clip files: given ``(clip name, video)`` pairs in input order, returns
+for each, in the same order, the clip file written or the reason it could not be (that
+video is skipped and listed; a clip name may hold ``/``: a video in a sub-folder). Raises
+:class:`SkelconError` in one line when it cannot start at all."""
+
 
 @dataclass(frozen=True)
 class RawClip:
@@ -73,9 +86,10 @@ class RawClip:
     PYSKL annotation's ``frame_dir``), ``where`` (how messages name it: the file, an
     OpenPose video's frame glob, ``file.pkl[frame_dir]``), ``kind`` (``file``: a
     ``.npy``/``.csv``/``.json`` clip, Kinetics-skeleton when its JSON says so;
-    ``openpose``: a video's frame files; ``pyskl``: an annotation), ``path`` (the file,
-    the pickle, or the first frame file), the OpenPose ``frames`` in order, and a PYSKL
-    annotation's ``index``."""
+    ``openpose``: a video's frame files; ``pyskl``: an annotation; ``video``: a video
+    not extracted yet), ``path`` (the file, the pickle, the first frame file, or the
+    clip file a video's keypoints were written to, ``where`` naming the video), the
+    OpenPose ``frames`` in order, and a PYSKL annotation's ``index``."""
 
     name: str
     where: str
@@ -86,13 +100,46 @@ class RawClip:
 
 
 def video_input(path: Path) -> NoReturn:
-    """The seam for videos: a video becomes a clip folder by ``skelcon extract`` (pose
-    estimation), which is run first; until the two are chained here, a video is
-    refused in one line saying so."""
+    """A video given where no :data:`VideoStep` turns videos into clips (the library
+    called without one): refused in one line saying how to extract it."""
     raise SkelconError(
         f"{path} is a video: turn it into keypoints first with `skelcon extract {path} "
         "--out DIR`, then pass DIR"
     )
+
+
+def _extract_videos(inputs: RawInputs, videos: VideoStep) -> None:
+    """Every ``video`` clip of ``inputs`` replaced by the clip file ``videos`` wrote for
+    it (its name and ``where``, the video, kept), or moved to ``inputs.skipped`` with the
+    reason it could not be extracted. When the step cannot start (no backend, a model
+    that takes no video keypoints) and the inputs hold other clips, every video is
+    skipped with that reason and the other clips go on; when they are all videos, or
+    the only input fails, that is the error. A clip file already in the user's
+    keypoints folder is always the error."""
+    pending = [c for c in inputs.clips if c.kind == "video"]
+    if not pending:
+        return
+    try:
+        made = list(videos([(c.name, Path(c.path)) for c in pending]))
+    except SkelconError as e:
+        if len(pending) == len(inputs.clips) or e.param == "keypoints":
+            raise
+        made = [str(e)] * len(pending)
+    if len(made) != len(pending):  # pragma: no cover - a broken step
+        raise SkelconError(f"the video step returned {len(made)} clips for {len(pending)} videos")
+    if len(inputs.clips) == 1 and not inputs.skipped and isinstance(made[0], str):
+        raise SkelconError(f"{pending[0].where}: {made[0]}")  # the only input: its error
+    result = {id(c): f for c, f in zip(pending, made, strict=True)}
+    clips = []
+    for c in inputs.clips:
+        f = result.get(id(c))
+        if f is None:
+            clips.append(c)
+        elif isinstance(f, str):
+            inputs.skipped.append((c.where, f))
+        else:
+            clips.append(RawClip(c.name, c.where, "file", str(f)))
+    inputs.clips = clips
 
 
 def contract_words(contract: dict[str, Any]) -> str:
@@ -278,8 +325,9 @@ def _openpose_clips(groups: dict[tuple[Path, str], list[Path]], root: Path) -> l
     return out
 
 
-def _scan_folder(root: Path, inputs: RawInputs) -> list[RawClip]:
-    """The clips below folder ``root``, sorted by name (see the module doc)."""
+def _scan_folder(root: Path, inputs: RawInputs, extract: bool = False) -> list[RawClip]:
+    """The clips below folder ``root``, sorted by name (see the module doc); ``extract``:
+    a video is a clip to extract (kind ``video``), else a file not read."""
     files: list[Path] = []
     unused: list[tuple[str, str]] = []
     walk_tree(root, files, unused)
@@ -297,10 +345,14 @@ def _scan_folder(root: Path, inputs: RawInputs) -> list[RawClip]:
         elif suffix in PICKLE_SUFFIXES:
             prefix = rel_path(f.with_suffix(""), root)
             clips += _pickle_clips(f, inputs, prefix=f"{prefix}/")
+        elif suffix in VIDEO_SUFFIXES and extract:
+            clips.append(RawClip(rel_path(f.with_suffix(""), root), str(f), "video", str(f)))
         elif suffix in VIDEO_SUFFIXES:
             unused.append(
                 (rel_path(f, root), f"a video: run `skelcon extract {f} --out DIR`, pass DIR")
             )
+        elif is_layout_file(f):  # skelcon extract's layout file beside its clips
+            continue
         else:
             unused.append(
                 (rel_path(f, root), f"not a {'/'.join(CLIP_SUFFIXES + PICKLE_SUFFIXES)} clip")
@@ -341,25 +393,33 @@ def read_inputs(
     *,
     channels: Sequence[str] | None = None,
     who: str = "the model",
+    videos: VideoStep | None = None,
 ) -> RawInputs:
     """Find the clips of ``paths`` (files, pickles, folders: module doc) for a model
     whose contract is ``like`` (anything :func:`~skelcon.data.rawclip.load_contract`
     takes: a contract dict, a prepared dataset, a run, a loaded encoder); ``channels``:
     what the files' C axis holds when it is not the model's; ``who`` names the model in
-    messages. Nothing is read but folder listings and pickles.
+    messages; ``videos``: the step that turns the videos found into clip files, run once
+    for all of them after the scan (without it a video is refused). Nothing else is
+    read but folder listings and pickles.
 
     Raises a one-line :class:`SkelconError` for a path that does not exist, a video
-    (:func:`video_input`), or inputs that hold no clip at all."""
+    without ``videos`` (:func:`video_input`), a video step that fails, or inputs that
+    hold no clip at all."""
     reader = ClipReader(like, channels=channels)
     inputs = RawInputs(reader, [], who=who)
     if not paths:
         raise SkelconError("no input given (give clip files, pickles or folders)", param="input")
     for given in paths:
         p = Path(os.fspath(given))
-        if p.suffix.lower() in VIDEO_SUFFIXES:
-            video_input(p)
-        if p.is_dir():
-            inputs.clips += _scan_folder(p, inputs)
+        if p.suffix.lower() in VIDEO_SUFFIXES and not p.is_dir():
+            if videos is None:
+                video_input(p)
+            if not p.is_file():
+                raise SkelconError(f"input {str(p)!r} does not exist", param="input")
+            inputs.clips.append(RawClip(p.stem, str(p), "video", str(p)))
+        elif p.is_dir():
+            inputs.clips += _scan_folder(p, inputs, extract=videos is not None)
         elif p.is_file() and p.suffix.lower() in PICKLE_SUFFIXES:
             inputs.clips += _pickle_clips(p, inputs)
         elif p.is_file():
@@ -373,7 +433,8 @@ def read_inputs(
         shown = "; ".join(f"{p} ({why})" for p, why in inputs.unused[:3])
         raise SkelconError(
             "the inputs hold no clip (expected .npy/.csv/.json clips, OpenPose "
-            "*_keypoints.json folders or PYSKL .pkl files)"
+            "*_keypoints.json folders or PYSKL .pkl files"
+            + (", or videos)" if videos is not None else ")")
             + (f"; not read: {shown}" if shown else ""),
             param="input",
         )
@@ -381,4 +442,6 @@ def read_inputs(
         raise SkelconError(
             f"OpenPose keypoints are 2D (x, y, score); {inputs.wants()}", param="input"
         )
+    if videos is not None:
+        _extract_videos(inputs, videos)
     return inputs

@@ -157,12 +157,21 @@ def embed_inputs(
     stream: str | None = None,
     channels: Sequence[str] | None = None,
     strict: bool = False,
+    backend: str = "mediapipe",
+    keypoints: str | os.PathLike[str] | None = None,
+    det_model: str | os.PathLike[str] | None = None,
+    pose_model: str | os.PathLike[str] | None = None,
 ) -> dict:
     """Write the ``(N, D)`` features of the raw clips of ``inputs`` (module doc) to
     ``out`` (``.npy``) and its sidecar; returns the sidecar dict. Each clip is read as
     the run's pre-training data were prepared (:func:`skelcon.read_clip` with the run);
-    ``channels``: what the files hold when it is not the run's channels."""
+    ``channels``: what the files hold when it is not the run's channels. A video is
+    extracted first into the run's layout, as ``skelcon predict`` does (``backend``,
+    ``keypoints``, ``det_model``, ``pose_model``:
+    :class:`~skelcon.extract.formodel.VideosForModel`)."""
+    from ..data.rawclip import load_contract
     from ..data.rawinputs import read_inputs
+    from ..extract.formodel import VideosForModel
     from .inputs import encode_inputs
 
     out = Path(out)
@@ -172,16 +181,27 @@ def embed_inputs(
         checkpoint, representation, device=dev, random_init=random_init, seed=seed, stream=stream
     )
     # the run (not the loaded encoder): its padded length even for random-init weights
-    found = read_inputs(inputs, checkpoint, channels=channels, who=f"the run {str(checkpoint)!r}")
-    enc = encode_inputs(
-        loaded,
-        found,
-        batch_size=batch_size,
-        strict=strict,
+    contract = load_contract(checkpoint)
+    who = f"the run {str(checkpoint)!r}"
+    with VideosForModel(
+        contract,
+        backend=backend,
+        keypoints=keypoints,
+        det_model=det_model,
+        pose_model=pose_model,
+        who=who,
         progress=progress,
-        desc="features",
-        width=loaded.feature_dim,
-    )
+    ) as videos:
+        found = read_inputs(inputs, contract, channels=channels, who=who, videos=videos)
+        enc = encode_inputs(
+            loaded,
+            found,
+            batch_size=batch_size,
+            strict=strict,
+            progress=progress,
+            desc="features",
+            width=loaded.feature_dim,
+        )
     arr = np.ascontiguousarray(enc.outputs.numpy().astype(np.float32, copy=False))
     with atomic_path(out) as tmp, open(tmp, "wb") as f:
         np.save(f, arr, allow_pickle=False)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..data.rawinputs import RawClip, RawInputs, read_inputs
+from ..data.rawinputs import RawClip, RawInputs, VideoStep, read_inputs
 from ..errors import SkelconError
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ def encode_inputs(
     num_frames (B,) int64) -> (B, K)`` on batches of ``batch_size`` clips.
 
     A clip that cannot be read is skipped (a line ``skipped WHERE: REASON`` on stderr,
-    listed in :attr:`Encoded.skipped`, with the scan's own) unless ``strict``, which
+    listed in :attr:`Encoded.skipped`, with the scan's own, printed first: a pickle that
+    is not one, a video not extracted) unless ``strict``, which
     raises its error; so is the only clip of the inputs. When no clip is read, one line
     names the first reason. ``width``: ``K`` of an empty result. Progress: a bar over
     the clips on stderr (``progress``)."""
@@ -95,6 +96,8 @@ def encode_inputs(
         file=sys.stderr,
     )
     try:
+        for where, why in inputs.skipped if inputs.clips else ():  # found bad when scanning
+            bar.write(f"skipped {where}: {why.removeprefix(f'{where}: ')}", file=sys.stderr)
         for clip in inputs.clips:
             try:
                 sample = inputs.load(clip)
@@ -187,11 +190,13 @@ def predict_inputs(
     channels: Sequence[str] | None = None,
     strict: bool = False,
     progress: bool = True,
+    videos: VideoStep | None = None,
 ) -> Predictions:
     """Classify the clips of ``paths`` (:func:`~skelcon.data.rawinputs.read_inputs`)
-    with ``model``; see the module doc for what is skipped."""
+    with ``model``; ``videos``: what turns videos into clips (without it a video is
+    refused); see the module doc for what is skipped."""
     check_batch_size(batch_size)
-    inputs = read_inputs(paths, model.contract, channels=channels, who="the model")
+    inputs = read_inputs(paths, model.contract, channels=channels, who="the model", videos=videos)
     enc = encode_inputs(
         model,
         inputs,

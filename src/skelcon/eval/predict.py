@@ -11,6 +11,11 @@ probabilities, and its logits; the clips skipped and the files not read, each wi
 reason; the model and the contract) and ``predictions.csv`` (one row per clip: name,
 path, frames, then class and probability of ranks 1..k), both atomically.
 
+A video (given, or in a folder given) is first turned into a clip by ``skelcon
+extract`` in the model's joint layout (:class:`~skelcon.extract.formodel.VideosForModel`:
+``backend``, a conversion table from the backend's layout when the model's is another,
+the clip files in a temporary folder or kept in ``keypoints``), then read as any clip.
+
 A clip that cannot be read or does not fit the model (joints, channels, layout) is
 skipped and listed, on screen and in ``predictions.json``, as ``prepare folder`` skips
 a bad clip; ``strict`` refuses at the first instead. When no clip is left, the first
@@ -97,12 +102,18 @@ def predict(
     strict: bool = False,
     device: str = "auto",
     progress: bool = True,
+    backend: str = "mediapipe",
+    keypoints: str | os.PathLike[str] | None = None,
+    det_model: str | os.PathLike[str] | None = None,
+    pose_model: str | os.PathLike[str] | None = None,
 ) -> tuple[SavedClassifier, Predictions]:
     """``skelcon predict``: load the classifier of ``model`` (an evaluation directory or
     its ``model.pt``; ``which``: the model of a file of several), classify the clips of
-    ``inputs`` and, with ``out``, write ``predictions.json`` and ``predictions.csv``
-    there. Returns the model and its :class:`Predictions`. Every option is checked
-    before any clip is read."""
+    ``inputs`` (videos first extracted with ``backend``, ``det_model``, ``pose_model``
+    into the model's layout; the clip files kept in ``keypoints`` when given) and, with
+    ``out``, write ``predictions.json`` and ``predictions.csv`` there. Returns the model
+    and its :class:`Predictions`. Every option is checked before any clip is read."""
+    from ..extract.formodel import VideosForModel
     from .classifier import load_classifier
 
     if int(top_k) < 1:
@@ -111,9 +122,23 @@ def predict(
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise SkelconError(f"out {str(out)!r} is a file, not a directory", param="out")
     clf = load_classifier(model, device=device, model=which)
-    preds = predict_inputs(
-        clf, inputs, batch_size=batch_size, channels=channels, strict=strict, progress=progress
-    )
+    with VideosForModel(
+        clf.contract,
+        backend=backend,
+        keypoints=keypoints,
+        det_model=det_model,
+        pose_model=pose_model,
+        progress=progress,
+    ) as videos:
+        preds = predict_inputs(
+            clf,
+            inputs,
+            batch_size=batch_size,
+            channels=channels,
+            strict=strict,
+            progress=progress,
+            videos=videos,
+        )
     if out is not None:
         write_predictions(out, preds, top_k=top_k, model=clf)
     return clf, preds

@@ -85,12 +85,20 @@ def _people(frame: np.ndarray) -> list[dict[str, list[float]]]:
 
 
 def clip_document(
-    kp: VideoKeypoints, *, video: str | os.PathLike[str], backend: str, layout: JointLayout
+    kp: VideoKeypoints,
+    *,
+    video: str | os.PathLike[str],
+    backend: str,
+    layout: JointLayout,
+    converted_from: str | None = None,
 ) -> dict[str, Any]:
     """The clip file's content (module doc) for the keypoints ``kp`` of ``video``
     estimated by ``backend`` in ``layout`` (a layout neither built in nor of this
-    package is stored whole, ``layout_def``, so the file can be drawn without it)."""
+    package is stored whole, ``layout_def``, so the file can be drawn without it);
+    ``converted_from``: the backend's own layout when ``kp`` were converted from it
+    (``skelcon extract --layout``)."""
     own = {} if named_layout(layout.name) == layout else {"layout_def": layout.to_dict()}
+    conv = {} if converted_from is None else {"converted_from": converted_from}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -98,6 +106,7 @@ def clip_document(
         "backend": backend,
         "layout": layout.name,
         **own,
+        **conv,
         "channels": CHANNELS,
         "image_size": [int(kp.width), int(kp.height)],
         "fps": round(float(kp.fps), 3),

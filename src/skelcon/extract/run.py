@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import yaml
 from tqdm import tqdm
@@ -17,6 +18,7 @@ from ..errors import SkelconError, choices_message
 from ..utils.io import atomic_write
 from .backend import BACKENDS, PACKAGED_LAYOUTS, Extractor, layout_file, named_layout
 from .clipfile import clip_document, write_clip
+from .convert import convert_keypoints, target_conversion
 from .video import check_video_file
 
 __all__ = ["ExtractResult", "extract_videos", "make_extractor"]
@@ -148,16 +150,22 @@ def extract_videos(
     overwrite: bool = False,
     progress: bool = True,
     extractor: Extractor | None = None,
+    layout: str | JointLayout | None = None,
+    log: TextIO | None = None,
 ) -> list[ExtractResult]:
     """Extract the 2D keypoints of every video into ``out/<video stem>.json``
     (:mod:`skelcon.extract.clipfile`), and, for a layout that is not built in
     (``mediapipe33``, or a backend's own), its layout file ``out/<layout>.yaml``.
 
     ``backend`` and its options: :func:`make_extractor` (or a ready ``extractor``).
-    Prints one line per video (frames, frames/s, frames without anybody). Options,
-    paths and existing outputs are checked before any video is read. A video that
-    cannot be read is skipped and the others extracted; then a one-line
-    :class:`SkelconError` lists what failed.
+    ``layout``: write the clips in this layout (a built-in name such as ``ntu25``),
+    converted from the backend's by a shipped retarget table
+    (:mod:`skelcon.data.retarget`; the clip records ``converted_from``); default the
+    backend's own. Prints one line per video (frames, frames/s, frames without
+    anybody) to ``log`` (default stdout). Options, paths, the conversion and existing
+    outputs are checked before any video is read. A video that cannot be read is
+    skipped and the others extracted; then a one-line :class:`SkelconError` lists what
+    failed.
     """
     out = Path(out)
     pairs = _targets(videos, out, overwrite)
@@ -168,7 +176,8 @@ def extract_videos(
             backend, det_model=det_model, pose_model=pose_model, max_people=max_people
         )
     )
-    layout = ex.layout
+    conversion = None if layout is None else target_conversion(ex.layout, layout, ex.name)
+    layout = ex.layout if conversion is None else conversion.target
     layout_path = None
     if not layout.builtin:  # a layout file for `prepare folder --layout`, beside the clips
         layout_path = out / f"{layout.name}.yaml"
@@ -188,8 +197,17 @@ def extract_videos(
             continue
         finally:
             bar.bar.close()
+        if conversion is not None:
+            kp = convert_keypoints(kp, conversion)
         seconds = time.perf_counter() - t0
-        write_clip(clip, clip_document(kp, video=video, backend=ex.name, layout=layout))
+        doc = clip_document(
+            kp,
+            video=video,
+            backend=ex.name,
+            layout=layout,
+            converted_from=None if conversion is None else ex.layout.name,
+        )
+        write_clip(clip, doc)
         r = ExtractResult(
             video, clip, len(kp.frames), kp.empty_frames, seconds, kp.width, kp.height,
             layout.name, layout_path,
@@ -198,7 +216,10 @@ def extract_videos(
         print(
             f"extract: {video.name}: {r.frames} frames ({r.width}x{r.height}) in {seconds:.1f} s, "
             f"{r.frames_per_s:.1f} frames/s; nobody found in {r.empty_frames} "
-            f"(written with every joint 0, score 0) -> {clip}"
+            f"(written with every joint 0, score 0)"
+            + (f"; converted {ex.layout.name} -> {layout.name}" if conversion else "")
+            + f" -> {clip}",
+            file=log,
         )
     if failed:
         kept = f"{len(done)} written to {out}" if done else "none written"
