@@ -883,9 +883,19 @@ def test_library_errors_name_parameters_the_cli_names_flags(tmp_path, capsys):
 
 def test_predict_help_names_every_input_and_the_video_step():
     text = _help("predict")
-    for needle in ("--model EVAL_DIR", "--input PATH", "--top-k", "--which", "--strict",
-                   "annotations.pkl", "Kinetics-skeleton", "`skelcon extract`", "--backend",
-                   "--keypoints DIR", "predictions.json"):  # fmt: skip
+    for needle in (
+        "--model EVAL_DIR",
+        "--input PATH",
+        "--top-k",
+        "--which",
+        "--strict",
+        "annotations.pkl",
+        "Kinetics-skeleton",
+        "`skelcon extract`",
+        "--backend",
+        "--keypoints DIR",
+        "predictions.json",
+    ):
         assert needle in text, needle
     assert "predict" in _help()
 

@@ -169,10 +169,18 @@ def test_the_subjects_left_stays_left(target):
     x[:, 2] = 1.0
     for side, sx in (("left", 1), ("right", -1)):  # image x = 500 + sx * offset
         for part, (dx, y) in {
-            "shoulder": (60, 300), "elbow": (80, 380), "hip": (40, 550), "knee": (45, 700),
-            "ankle": (45, 850), "heel": (45, 870), "foot_index": (55, 880), "ear": (20, 200),
-            "eye": (10, 190), "eye_inner": (5, 190), "eye_outer": (15, 190),
-        }.items():  # fmt: skip
+            "shoulder": (60, 300),
+            "elbow": (80, 380),
+            "hip": (40, 550),
+            "knee": (45, 700),
+            "ankle": (45, 850),
+            "heel": (45, 870),
+            "foot_index": (55, 880),
+            "ear": (20, 200),
+            "eye": (10, 190),
+            "eye_inner": (5, 190),
+            "eye_outer": (15, 190),
+        }.items():
             x[j[f"{side}_{part}"], :2] = (500 + sx * dx, y)
         wrist_y = 150 if side == "left" else 460  # the left hand up, the right one down
         for part in ("wrist", "pinky", "index", "thumb"):

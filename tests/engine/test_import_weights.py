@@ -218,9 +218,22 @@ def test_cli_import_then_eval_and_report(seq_stg, tiny_data, tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     ev = tmp_path / "knn"
     rc = main(
-        ["eval", "knn", "--checkpoint", str(run), "--representation", "seq", "--data",
-         str(tiny_data), "--benchmark", "default", "--out", str(ev), "--quiet"]
-    )  # fmt: skip
+        [
+            "eval",
+            "knn",
+            "--checkpoint",
+            str(run),
+            "--representation",
+            "seq",
+            "--data",
+            str(tiny_data),
+            "--benchmark",
+            "default",
+            "--out",
+            str(ev),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     line = capsys.readouterr().out
     assert "(imported: the authors' weights (skeleton-contrast, ckpt.pth.tar))" in line

@@ -43,8 +43,20 @@ def _same_as_prepared(data, model_dir, inputs, **kw) -> int:
 def test_npy_csv_json_clips_and_folders_read_as_prepared(tmp_path):
     raw = write_folder(tmp_path / "raw", num_classes=2, per_class=3)  # npy, csv, json in turn
     data = tmp_path / "d"
-    _prepare("folder", "--raw", raw, "--out", data, "--layout", "coco17", "--normalize",
-             "--channels", "x,y,score", "--max-frames", "40")  # fmt: skip
+    _prepare(
+        "folder",
+        "--raw",
+        raw,
+        "--out",
+        data,
+        "--layout",
+        "coco17",
+        "--normalize",
+        "--channels",
+        "x,y,score",
+        "--max-frames",
+        "40",
+    )
     model = make_classifier(data, tmp_path / "m")
     assert _same_as_prepared(data, model, [raw]) == 6  # the folder, recursively
     files = sorted(raw.rglob("clip*.*"))
@@ -84,8 +96,9 @@ def test_pyskl_pickle_every_annotation_a_clip(tmp_path):
     model = make_classifier(data, tmp_path / "m")
     assert _same_as_prepared(data, model, [pkl]) == 6  # x, y + keypoint_score as x, y, score
     xy = tmp_path / "xy"
-    _prepare("import-pyskl", "--raw", pkl, "--out", xy, "--layout", "coco17", "--normalize",
-             "--no-score")  # fmt: skip
+    _prepare(
+        "import-pyskl", "--raw", pkl, "--out", xy, "--layout", "coco17", "--normalize", "--no-score"
+    )
     assert _same_as_prepared(xy, make_classifier(xy, tmp_path / "m2"), [pkl]) == 6
 
 
@@ -112,8 +125,18 @@ def test_mixed_folder_and_cli_outputs(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SKELCON_EXTRACT_PYTHON", str(tmp_path / "no-python"))  # no backend
     raw = write_folder(tmp_path / "raw", num_classes=2, per_class=2)
     data = tmp_path / "d"
-    _prepare("folder", "--raw", raw, "--out", data, "--layout", "coco17", "--normalize",
-             "--channels", "x,y,score")  # fmt: skip
+    _prepare(
+        "folder",
+        "--raw",
+        raw,
+        "--out",
+        data,
+        "--layout",
+        "coco17",
+        "--normalize",
+        "--channels",
+        "x,y,score",
+    )
     model = make_classifier(data, tmp_path / "m")
     (raw / "action_0" / "notes.txt").write_text("not a clip")
     (raw / "action_0" / ".DS_Store").write_text("")
@@ -157,8 +180,18 @@ def coco(tmp_path_factory):
     """A coco17 x, y, score dataset of a few clips and a classifier for it."""
     tmp = tmp_path_factory.mktemp("coco")
     raw = write_folder(tmp / "raw", num_classes=2, per_class=2, formats=(".npy",))
-    _prepare("folder", "--raw", raw, "--out", tmp / "d", "--layout", "coco17", "--normalize",
-             "--channels", "x,y,score")  # fmt: skip
+    _prepare(
+        "folder",
+        "--raw",
+        raw,
+        "--out",
+        tmp / "d",
+        "--layout",
+        "coco17",
+        "--normalize",
+        "--channels",
+        "x,y,score",
+    )
     return tmp, make_classifier(tmp / "d", tmp / "m")
 
 

@@ -60,8 +60,20 @@ def ntu2d_data(tmp_path_factory):
     """A prepared dataset of ntu25 x, y, score clips (as a converted video gives)."""
     tmp = tmp_path_factory.mktemp("ntu2d")
     raw = write_folder(tmp / "raw", layout="ntu25", num_classes=2, per_class=4, formats=(".npy",))
-    _prepare("folder", "--raw", raw, "--out", tmp / "d", "--layout", "ntu25", "--normalize",
-             "--channels", "x,y,score", "--max-frames", "40")  # fmt: skip
+    _prepare(
+        "folder",
+        "--raw",
+        raw,
+        "--out",
+        tmp / "d",
+        "--layout",
+        "ntu25",
+        "--normalize",
+        "--channels",
+        "x,y,score",
+        "--max-frames",
+        "40",
+    )
     return tmp / "d"
 
 
@@ -91,8 +103,9 @@ def test_a_video_gives_the_logits_of_its_extracted_clip(ntu2d, tmp_path):
     doc = json.loads(kept.read_text())
     assert doc["layout"] == "ntu25" and doc["converted_from"] == "mediapipe33"
     # the same as `skelcon extract --layout ntu25` then predict on the clip
-    (r,) = extract_videos([video], tmp_path / "clips", extractor=fake, layout="ntu25",
-                          progress=False)  # fmt: skip
+    (r,) = extract_videos(
+        [video], tmp_path / "clips", extractor=fake, layout="ntu25", progress=False
+    )
     again = clf.predict_files([r.clip])
     np.testing.assert_allclose(preds.logits, again.logits, atol=1e-6)
     assert int(preds.num_frames[0]) == 16
@@ -111,8 +124,18 @@ def test_folders_of_videos_and_clips_and_kept_keypoints(ntu2d, tmp_path, monkeyp
     (raw / "clap" / "a.json").rename(raw / "clap" / "c.json")  # a clip already extracted ...
     assert (raw / "clap" / "mediapipe33.yaml").is_file()  # ... with its layout file
     kp, out = tmp_path / "kp", tmp_path / "preds"
-    argv = ["predict", "--model", str(ntu2d), "--input", str(raw), "--keypoints", str(kp),
-            "--out", str(out), "--quiet"]  # fmt: skip
+    argv = [
+        "predict",
+        "--model",
+        str(ntu2d),
+        "--input",
+        str(raw),
+        "--keypoints",
+        str(kp),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(argv) == 0
     text = capsys.readouterr()
     names = [ln.split(":")[0] for ln in text.out.splitlines() if ln.startswith(("wave", "clap"))]
@@ -128,8 +151,10 @@ def test_folders_of_videos_and_clips_and_kept_keypoints(ntu2d, tmp_path, monkeyp
     assert "holds mediapipe33 keypoints" in skipped[str(raw / "clap" / "c.json")]
     assert "cannot be read" in skipped[str(raw / "clap" / "bad.mp4")]
     assert doc["not_read"] == []  # the layout file beside c.json is passed over
-    assert [c["path"] for c in doc["clips"]] == [str(raw / "wave" / "a.mp4"),
-                                                 str(raw / "wave" / "deep" / "b.MOV")]  # fmt: skip
+    assert [c["path"] for c in doc["clips"]] == [
+        str(raw / "wave" / "a.mp4"),
+        str(raw / "wave" / "deep" / "b.MOV"),
+    ]
     # the kept keypoints are not overwritten: one line, and how to use them instead
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -163,10 +188,21 @@ def test_what_cannot_take_a_video_is_one_line(tiny_data, tmp_path, monkeypatch, 
         "clips (V=25 joints; C=3: x, y, z; up to M=2 persons)"
     )
     # a layout no table reaches from the backend's
-    raw = write_folder(tmp_path / "raw", layout="kinect20", num_classes=2, per_class=2,
-                       formats=(".npy",))  # fmt: skip
-    _prepare("folder", "--raw", raw, "--out", tmp_path / "k", "--layout", "kinect20",
-             "--normalize", "--channels", "x,y,score")  # fmt: skip
+    raw = write_folder(
+        tmp_path / "raw", layout="kinect20", num_classes=2, per_class=2, formats=(".npy",)
+    )
+    _prepare(
+        "folder",
+        "--raw",
+        raw,
+        "--out",
+        tmp_path / "k",
+        "--layout",
+        "kinect20",
+        "--normalize",
+        "--channels",
+        "x,y,score",
+    )
     capsys.readouterr()
     err = one_line(make_classifier(tmp_path / "k", tmp_path / "mk"))
     assert err == (
@@ -182,8 +218,9 @@ def test_no_video_needs_no_backend(ntu2d, tmp_path, monkeypatch):
     """Clips alone never start (or look for) a backend; a video among clips without one
     is skipped with the reason, and the clips predicted."""
     monkeypatch.setenv("SKELCON_EXTRACT_PYTHON", str(tmp_path / "none"))
-    clip = write_folder(tmp_path / "raw", layout="ntu25", num_classes=1, per_class=1,
-                        formats=(".npy",))  # fmt: skip
+    clip = write_folder(
+        tmp_path / "raw", layout="ntu25", num_classes=1, per_class=1, formats=(".npy",)
+    )
     clf = skelcon.load_classifier(ntu2d)
     with VideosForModel(clf.contract) as step:
         assert len(predict_inputs(clf, [clip], progress=False, videos=step).names) == 1
@@ -206,11 +243,28 @@ def test_embed_input_a_video(ntu2d_data, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("skelcon.extract.run.make_extractor", lambda *a, **k: fake)
     run = tmp_path / "run"
     sets = [a for item in TINY_PRETRAIN for a in ("--set", item)]
-    assert main(["pretrain", "--data", str(ntu2d_data), "--config", "cpu_small", "--epochs",
-                 "1", "--out", str(run), "--quiet", *sets]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain",
+                "--data",
+                str(ntu2d_data),
+                "--config",
+                "cpu_small",
+                "--epochs",
+                "1",
+                "--out",
+                str(run),
+                "--quiet",
+                *sets,
+            ]
+        )
+        == 0
+    )
     (video,) = _videos(tmp_path, "v.mp4")
-    (r,) = extract_videos([video], tmp_path / "clips", extractor=fake, layout="ntu25",
-                          progress=False)  # fmt: skip
+    (r,) = extract_videos(
+        [video], tmp_path / "clips", extractor=fake, layout="ntu25", progress=False
+    )
     base = ["embed", "--checkpoint", str(run), "--representation", "seq", "--quiet", "--input"]
     assert main([*base, str(video), "--out", str(tmp_path / "v.npy")]) == 0
     assert main([*base, str(r.clip), "--out", str(tmp_path / "c.npy")]) == 0
@@ -237,7 +291,7 @@ def test_embed_input_a_video(ntu2d_data, tmp_path, monkeypatch, capsys):
         )
         == 2
     )
-    assert "--keypoints are for raw clips (--input)" in capsys.readouterr().err
+    assert "--keypoints and --mirror are for raw clips (--input)" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the real backend
@@ -262,8 +316,9 @@ def test_the_shared_video_through_mediapipe(demo_video, ntu2d, tmp_path, capsys)
     """`predict --input video.mp4` gives the logits of `extract --layout ntu25` followed
     by `predict` on the clip (MediaPipe is deterministic on one video)."""
     clips = tmp_path / "clips"
-    assert main(["extract", str(demo_video), "--out", str(clips), "--layout", "ntu25",
-                 "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(["extract", str(demo_video), "--out", str(clips), "--layout", "ntu25", "--quiet"]) == 0
+    )
     clip = clips / "demo_skeleton.json"
     doc = json.loads(clip.read_text())
     assert doc["layout"] == "ntu25" and doc["converted_from"] == "mediapipe33"

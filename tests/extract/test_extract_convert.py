@@ -35,9 +35,12 @@ def test_extract_layout_writes_the_converted_clip(tmp_path, capsys):
     kp.frames[1][0, 23, 2] = 0.0  # left hip not found in frame 1
     ex = FakeExtractor(kp)
     (r,) = extract_videos(
-        [_video(tmp_path, "wave.mp4")], tmp_path / "out", extractor=ex, layout="ntu25",
+        [_video(tmp_path, "wave.mp4")],
+        tmp_path / "out",
+        extractor=ex,
+        layout="ntu25",
         progress=False,
-    )  # fmt: skip
+    )
     assert r.layout == "ntu25" and r.layout_path is None  # built in: no layout file
     assert not (tmp_path / "out" / "mediapipe33.yaml").exists()
     assert "converted mediapipe33 -> ntu25" in capsys.readouterr().out
@@ -58,9 +61,13 @@ def test_extract_layout_writes_the_converted_clip(tmp_path, capsys):
     (raw / "wave").mkdir(parents=True)
     r.clip.rename(raw / "wave" / r.clip.name)
     out = prepare_folder(
-        raw, tmp_path / "prep", layout="ntu25", norm=ClipNorm(enabled=True), test_fraction=0.0,
+        raw,
+        tmp_path / "prep",
+        layout="ntu25",
+        norm=ClipNorm(enabled=True),
+        test_fraction=0.0,
         progress=False,
-    )  # fmt: skip
+    )
     assert read_meta(out)["layout"] == "ntu25" and read_meta(out)["channels"] == ["x", "y", "score"]
     x = np.asarray(load_prepared(out, "default", "train").data[0])
     sample = read_clip(raw / "wave" / "wave.json", out)
@@ -71,9 +78,12 @@ def test_a_layout_without_a_table_is_refused_before_any_video(tmp_path):
     ex = FakeExtractor(walking_keypoints())
     with pytest.raises(SkelconError) as e:
         extract_videos(
-            [_video(tmp_path, "v.mp4")], tmp_path / "out", extractor=ex, layout="kinect20",
+            [_video(tmp_path, "v.mp4")],
+            tmp_path / "out",
+            extractor=ex,
+            layout="kinect20",
             progress=False,
-        )  # fmt: skip
+        )
     assert str(e.value) == (
         "the mediapipe backend writes mediapipe33 keypoints and layout kinect20 was asked for: "
         "no conversion from mediapipe33 to kinect20 (from mediapipe33: coco17, ntu25, "
@@ -93,10 +103,12 @@ def test_a_layout_without_a_table_is_refused_before_any_video(tmp_path):
 
 def test_a_clip_of_another_layout_says_how_to_convert(tmp_path):
     ex = FakeExtractor(walking_keypoints(frames=4))
-    (mp,) = extract_videos([_video(tmp_path, "a.mp4")], tmp_path / "mp", extractor=ex,
-                           progress=False)  # fmt: skip
-    (op,) = extract_videos([tmp_path / "a.mp4"], tmp_path / "op", extractor=ex,
-                           layout="openpose25", progress=False)  # fmt: skip
+    (mp,) = extract_videos(
+        [_video(tmp_path, "a.mp4")], tmp_path / "mp", extractor=ex, progress=False
+    )
+    (op,) = extract_videos(
+        [tmp_path / "a.mp4"], tmp_path / "op", extractor=ex, layout="openpose25", progress=False
+    )
     # 25 joints, as ntu25 has: refused, not read as NTU's joints
     with pytest.raises(DataFormatError) as e:
         read_clip_info(op.clip, 25, layout=get_layout("ntu25"))
@@ -121,13 +133,44 @@ def test_the_layout_file_beside_the_clips_is_not_listed(tmp_path, capsys):
     ex = FakeExtractor(walking_keypoints(frames=5))
     raw = tmp_path / "clips"
     for cls in ("wave", "clap"):
-        extract_videos([_video(tmp_path / cls, f"{cls}.mp4")], raw / cls, extractor=ex,
-                       progress=False)  # fmt: skip
+        extract_videos(
+            [_video(tmp_path / cls, f"{cls}.mp4")], raw / cls, extractor=ex, progress=False
+        )
     (raw / "clap" / "notes.yaml").write_text("just: notes\n")  # a yaml that is no layout
     capsys.readouterr()
-    out = prepare_folder(raw, tmp_path / "p", layout=raw / "wave" / "mediapipe33.yaml",
-                         test_fraction=0.0, progress=False)  # fmt: skip
+    out = prepare_folder(
+        raw,
+        tmp_path / "p",
+        layout=raw / "wave" / "mediapipe33.yaml",
+        test_fraction=0.0,
+        progress=False,
+    )
     err = capsys.readouterr().err
     assert "mediapipe33.yaml" not in err and "notes.yaml" in err  # not read, with its reason
     unused = [u["path"] for u in read_meta(out)["unused_files"]]
     assert unused == ["clap/notes.yaml"]
+
+
+def test_extract_mirror_stores_the_mirror_image_keypoints(tmp_path, capsys):
+    """``--mirror``: x -> width - x for the joints found, a missing joint stays 0, joint
+    names kept; recorded in the clip (`mirrored`), read back as such."""
+    kp = walking_keypoints(frames=4, empty=(2,))
+    kp.frames[1][0, 11, 2] = 0.0  # left shoulder not found in frame 1
+    kp.frames[1][0, 11, :2] = 0.0
+    ex = FakeExtractor(kp)
+    (r,) = extract_videos(
+        [_video(tmp_path, "m.mp4")], tmp_path / "out", extractor=ex, progress=False, mirror=True
+    )
+    assert "mirrored (x -> width - x)" in capsys.readouterr().out
+    assert json.loads(r.clip.read_text())["mirrored"] is True
+    back = read_extracted(r.clip)
+    assert back.mirrored
+    (plain,) = extract_videos(
+        [tmp_path / "m.mp4"], tmp_path / "plain", extractor=FakeExtractor(kp), progress=False
+    )
+    ref = read_extracted(plain.clip)
+    assert not ref.mirrored and "mirrored" not in json.loads(plain.clip.read_text())
+    found = ref.keypoints[..., 2] > 0
+    np.testing.assert_allclose(back.keypoints[..., 0][found], 640 - ref.keypoints[..., 0][found])
+    np.testing.assert_allclose(back.keypoints[..., 1:], ref.keypoints[..., 1:])
+    assert not back.keypoints[0, 1, 11].any() and not back.keypoints[0, 2].any()

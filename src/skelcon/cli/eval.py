@@ -413,11 +413,14 @@ def _embed(args) -> int:
             keypoints=args.keypoints,
             det_model=args.det_model,
             pose_model=args.pose_model,
+            mirror=args.mirror,
             **common,
         )
     else:
-        if args.channels is not None or args.strict or args.keypoints is not None:
-            raise SkelconError("--channels, --strict and --keypoints are for raw clips (--input)")
+        if args.channels is not None or args.strict or args.keypoints is not None or args.mirror:
+            raise SkelconError(
+                "--channels, --strict, --keypoints and --mirror are for raw clips (--input)"
+            )
         side = embed(
             args.checkpoint,
             args.representation,

@@ -38,6 +38,13 @@ for a model trained on NTU's 25 joints (or classify the video directly: skelcon 
 """
 
 
+MIRROR_HELP = (
+    "store the keypoints of the video's mirror image (x -> width - x; joint names kept): "
+    "for models of NTU RGB+D colour-2D data, whose Kinect colour image is mirrored "
+    "(docs/extract.md)"
+)
+
+
 def _extract(args: argparse.Namespace) -> int:
     from ..extract import extract_videos
 
@@ -51,6 +58,7 @@ def _extract(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
         layout=args.layout,
+        mirror=args.mirror,
     )
     first = done[0]
     layout = first.layout_path if first.layout_path is not None else first.layout
@@ -110,6 +118,7 @@ def add_cli(sub) -> None:
         help="write the clips in this joint layout (e.g. ntu25, coco17, openpose18), converted "
         "from the backend's (default: the backend's own; see above)",
     )
+    p.add_argument("--mirror", action="store_true", help=MIRROR_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace clip files already in --out")
     p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     p.set_defaults(func=_extract)
@@ -133,3 +142,4 @@ def add_video_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--det-model", metavar="F.onnx", help="rtmpose: the person detector ONNX")
     g.add_argument("--pose-model", metavar="F.onnx", help="rtmpose: the RTMPose ONNX (required)")
+    g.add_argument("--mirror", action="store_true", help=MIRROR_HELP)

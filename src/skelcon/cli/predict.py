@@ -57,6 +57,7 @@ def _predict(args: argparse.Namespace) -> int:
         keypoints=args.keypoints,
         det_model=args.det_model,
         pose_model=args.pose_model,
+        mirror=args.mirror,
     )
     idx, prob = preds.top(args.top_k)
     for i, name in enumerate(preds.names):

@@ -161,13 +161,14 @@ def embed_inputs(
     keypoints: str | os.PathLike[str] | None = None,
     det_model: str | os.PathLike[str] | None = None,
     pose_model: str | os.PathLike[str] | None = None,
+    mirror: bool = False,
 ) -> dict:
     """Write the ``(N, D)`` features of the raw clips of ``inputs`` (module doc) to
     ``out`` (``.npy``) and its sidecar; returns the sidecar dict. Each clip is read as
     the run's pre-training data were prepared (:func:`skelcon.read_clip` with the run);
     ``channels``: what the files hold when it is not the run's channels. A video is
     extracted first into the run's layout, as ``skelcon predict`` does (``backend``,
-    ``keypoints``, ``det_model``, ``pose_model``:
+    ``keypoints``, ``det_model``, ``pose_model``, ``mirror``:
     :class:`~skelcon.extract.formodel.VideosForModel`)."""
     from ..data.rawclip import load_contract
     from ..data.rawinputs import read_inputs
@@ -189,6 +190,7 @@ def embed_inputs(
         keypoints=keypoints,
         det_model=det_model,
         pose_model=pose_model,
+        mirror=mirror,
         who=who,
         progress=progress,
     ) as videos:

@@ -106,11 +106,13 @@ def predict(
     keypoints: str | os.PathLike[str] | None = None,
     det_model: str | os.PathLike[str] | None = None,
     pose_model: str | os.PathLike[str] | None = None,
+    mirror: bool = False,
 ) -> tuple[SavedClassifier, Predictions]:
     """``skelcon predict``: load the classifier of ``model`` (an evaluation directory or
     its ``model.pt``; ``which``: the model of a file of several), classify the clips of
     ``inputs`` (videos first extracted with ``backend``, ``det_model``, ``pose_model``
-    into the model's layout; the clip files kept in ``keypoints`` when given) and, with
+    into the model's layout, mirrored with ``mirror``; the clip files kept in ``keypoints``
+    when given) and, with
     ``out``, write ``predictions.json`` and ``predictions.csv`` there. Returns the model
     and its :class:`Predictions`. Every option is checked before any clip is read."""
     from ..extract.formodel import VideosForModel
@@ -128,6 +130,7 @@ def predict(
         keypoints=keypoints,
         det_model=det_model,
         pose_model=pose_model,
+        mirror=mirror,
         progress=progress,
     ) as videos:
         preds = predict_inputs(

@@ -91,12 +91,14 @@ def clip_document(
     backend: str,
     layout: JointLayout,
     converted_from: str | None = None,
+    mirrored: bool = False,
 ) -> dict[str, Any]:
     """The clip file's content (module doc) for the keypoints ``kp`` of ``video``
     estimated by ``backend`` in ``layout`` (a layout neither built in nor of this
     package is stored whole, ``layout_def``, so the file can be drawn without it);
     ``converted_from``: the backend's own layout when ``kp`` were converted from it
-    (``skelcon extract --layout``)."""
+    (``skelcon extract --layout``); ``mirrored``: ``x`` is that of the video's mirror
+    image (``skelcon extract --mirror``)."""
     own = {} if named_layout(layout.name) == layout else {"layout_def": layout.to_dict()}
     conv = {} if converted_from is None else {"converted_from": converted_from}
     return {
@@ -107,6 +109,7 @@ def clip_document(
         "layout": layout.name,
         **own,
         **conv,
+        **({"mirrored": True} if mirrored else {}),
         "channels": CHANNELS,
         "image_size": [int(kp.width), int(kp.height)],
         "fps": round(float(kp.fps), 3),
@@ -131,7 +134,8 @@ class ExtractedClip:
     """A clip file read back: ``keypoints (M, T, V, 3)`` float64 (``x, y`` pixels,
     score; people linked across frames as ``prepare folder`` links them, the most
     confident first; 0 where absent), its ``layout``, ``image_size`` ``(width,
-    height)``, ``fps``, the ``video`` it was extracted from and the ``backend``."""
+    height)``, ``fps``, the ``video`` it was extracted from and the ``backend``;
+    ``mirrored``: ``x`` is that of the video's mirror image (``extract --mirror``)."""
 
     keypoints: np.ndarray
     layout: JointLayout
@@ -139,6 +143,7 @@ class ExtractedClip:
     fps: float
     video: str
     backend: str
+    mirrored: bool = False
 
 
 def read_extracted(path: str | os.PathLike[str], max_people: int | None = None) -> ExtractedClip:
@@ -161,6 +166,7 @@ def read_extracted(path: str | os.PathLike[str], max_people: int | None = None) 
         fps=float(doc.get("fps") or 0.0),
         video=str(doc.get("video", "")),
         backend=str(doc.get("backend", "")),
+        mirrored=doc.get("mirrored") is True,
     )
 
 

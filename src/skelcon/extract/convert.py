@@ -16,7 +16,7 @@ from ..errors import SkelconError
 from .backend import named_layout
 from .clipfile import VideoKeypoints
 
-__all__ = ["convert_keypoints", "resolve_layout", "target_conversion"]
+__all__ = ["convert_keypoints", "mirror_keypoints", "resolve_layout", "target_conversion"]
 
 
 def resolve_layout(spec: str | JointLayout) -> JointLayout:
@@ -67,4 +67,19 @@ def convert_keypoints(kp: VideoKeypoints, conversion: Conversion) -> VideoKeypoi
         )
         out = conversion(people, score_channel=2)
         frames = list(np.split(out, np.cumsum(counts)[:-1]))
+    return VideoKeypoints(frames, kp.width, kp.height, kp.fps)
+
+
+def mirror_keypoints(kp: VideoKeypoints) -> VideoKeypoints:
+    """``kp`` as seen in the mirror image of its video: ``x`` -> ``width - x`` (pixels) for
+    every joint found; a missing joint (score 0, stored as 0, 0, 0) stays 0. Joint names
+    are kept: the subject's left joint stays the left joint, at its mirrored place, as in
+    NTU RGB+D's colour-image coordinates (Kinect v2's colour image is a mirror image:
+    docs/extract.md). ``extract --mirror`` and ``predict --mirror`` apply it."""
+    frames = []
+    for f in kp.frames:
+        f = np.array(f, dtype=np.float32, copy=True)
+        found = f[..., 2] > 0
+        f[..., 0] = np.where(found, float(kp.width) - f[..., 0], 0.0)
+        frames.append(f)
     return VideoKeypoints(frames, kp.width, kp.height, kp.fps)

@@ -38,7 +38,8 @@ class VideosForModel:
 
     ``backend``, ``det_model``, ``pose_model``: as for ``skelcon extract``
     (:func:`~skelcon.extract.run.make_extractor`; ``rtmpose`` keeps up to the model's
-    persons a frame); ``keypoints``: a folder to keep the clip files in (``<clip
+    persons a frame); ``mirror``: the keypoints of the videos' mirror images
+    (:func:`~skelcon.extract.convert.mirror_keypoints`); ``keypoints``: a folder to keep the clip files in (``<clip
     name>.json``, sub-folders as the videos'), default a temporary folder removed by
     :meth:`close`; ``extractor``: a ready :class:`~skelcon.extract.backend.Extractor`
     instead of ``backend`` (tests); ``who`` names the model in messages; ``progress``: a
@@ -56,6 +57,7 @@ class VideosForModel:
         det_model: str | os.PathLike[str] | None = None,
         pose_model: str | os.PathLike[str] | None = None,
         extractor: Extractor | None = None,
+        mirror: bool = False,
         who: str = "the model",
         progress: bool = True,
     ):
@@ -70,6 +72,7 @@ class VideosForModel:
         self.keypoints = Path(keypoints) if keypoints is not None else None
         self.det_model = det_model
         self.pose_model = pose_model
+        self.mirror = mirror
         self.who = who
         self.progress = progress
         self._extractor = extractor
@@ -165,6 +168,7 @@ class VideosForModel:
                     f.parent,
                     extractor=ex,
                     layout=None if conv is None else conv.target,
+                    mirror=self.mirror,
                     progress=self.progress,
                     log=sys.stderr,
                 )

@@ -18,7 +18,7 @@ from ..errors import SkelconError, choices_message
 from ..utils.io import atomic_write
 from .backend import BACKENDS, PACKAGED_LAYOUTS, Extractor, layout_file, named_layout
 from .clipfile import clip_document, write_clip
-from .convert import convert_keypoints, target_conversion
+from .convert import convert_keypoints, mirror_keypoints, target_conversion
 from .video import check_video_file
 
 __all__ = ["ExtractResult", "extract_videos", "make_extractor"]
@@ -151,6 +151,7 @@ def extract_videos(
     progress: bool = True,
     extractor: Extractor | None = None,
     layout: str | JointLayout | None = None,
+    mirror: bool = False,
     log: TextIO | None = None,
 ) -> list[ExtractResult]:
     """Extract the 2D keypoints of every video into ``out/<video stem>.json``
@@ -161,7 +162,9 @@ def extract_videos(
     ``layout``: write the clips in this layout (a built-in name such as ``ntu25``),
     converted from the backend's by a shipped retarget table
     (:mod:`skelcon.data.retarget`; the clip records ``converted_from``); default the
-    backend's own. Prints one line per video (frames, frames/s, frames without
+    backend's own. ``mirror``: store the keypoints of the video's mirror image
+    (:func:`~skelcon.extract.convert.mirror_keypoints`; for models of NTU colour-2D data).
+    Prints one line per video (frames, frames/s, frames without
     anybody) to ``log`` (default stdout). Options, paths, the conversion and existing
     outputs are checked before any video is read. A video that cannot be read is
     skipped and the others extracted; then a one-line :class:`SkelconError` lists what
@@ -199,6 +202,8 @@ def extract_videos(
             bar.bar.close()
         if conversion is not None:
             kp = convert_keypoints(kp, conversion)
+        if mirror:
+            kp = mirror_keypoints(kp)
         seconds = time.perf_counter() - t0
         doc = clip_document(
             kp,
@@ -206,18 +211,27 @@ def extract_videos(
             backend=ex.name,
             layout=layout,
             converted_from=None if conversion is None else ex.layout.name,
+            mirrored=mirror,
         )
         write_clip(clip, doc)
         r = ExtractResult(
-            video, clip, len(kp.frames), kp.empty_frames, seconds, kp.width, kp.height,
-            layout.name, layout_path,
-        )  # fmt: skip
+            video,
+            clip,
+            len(kp.frames),
+            kp.empty_frames,
+            seconds,
+            kp.width,
+            kp.height,
+            layout.name,
+            layout_path,
+        )
         done.append(r)
         print(
             f"extract: {video.name}: {r.frames} frames ({r.width}x{r.height}) in {seconds:.1f} s, "
             f"{r.frames_per_s:.1f} frames/s; nobody found in {r.empty_frames} "
             f"(written with every joint 0, score 0)"
             + (f"; converted {ex.layout.name} -> {layout.name}" if conversion else "")
+            + ("; mirrored (x -> width - x)" if mirror else "")
             + f" -> {clip}",
             file=log,
         )

@@ -252,9 +252,16 @@ def _run_steps(
         f"{job}_{os.environ.get('SLURM_ARRAY_TASK_ID')}" if job else os.environ.get("SLURM_JOB_ID")
     )
     status = write_status(
-        out, point.id, state="running", stage="pretrain", host=this_host(), pid=os.getpid(),
-        job=job, started=t0, error=None,
-    )  # fmt: skip
+        out,
+        point.id,
+        state="running",
+        stage="pretrain",
+        host=this_host(),
+        pid=os.getpid(),
+        job=job,
+        started=t0,
+        error=None,
+    )
     steps: list[tuple[str, list[str]]] = []
     if not status.get("pretrained"):
         steps.append(("pretrain", pretrain_argv(plan, point, out, command, launcher)))

@@ -70,10 +70,13 @@ def plot_video_skeleton(
     xy = _drawable(c.keypoints)
     panel_h = PANEL_WIDTH * height / width
     fig = new_figure(PANEL_WIDTH * len(ts), panel_h + 0.45)
-    fig.suptitle(f"{Path(clip).name}: {c.backend}, {c.layout.name} on {src.name}", fontsize=8)
+    mirror = " (mirrored)" if c.mirrored else ""
+    fig.suptitle(
+        f"{Path(clip).name}: {c.backend}, {c.layout.name} on {src.name}{mirror}", fontsize=8
+    )
     for i, t in enumerate(ts):
         ax = fig.add_axes((i / len(ts), 0.0, 1 / len(ts), panel_h / (panel_h + 0.45)))
-        ax.imshow(images[t])
+        ax.imshow(images[t][:, ::-1] if c.mirrored else images[t])  # (drawn as extracted)
         people = [m for m in range(xy.shape[3]) if np.isfinite(xy[0, t, :, m]).any()]
         for m in people:
             draw_pose_2d(ax, xy[:, t, :, m], c.layout, linewidth=1.5)
