@@ -321,16 +321,27 @@ class SweepSummary:
         return self.counts.get("failed", 0)
 
 
+_SAY_LOCK = threading.Lock()
+
+
+def _say_line(line: str) -> None:
+    """Print one whole line: the points' threads never interleave within a line."""
+    with _SAY_LOCK:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def run_sweep(
     out: str | os.PathLike[str],
     *,
     jobs: int = 1,
     command: Sequence[str] | None = None,
-    say: Callable[[str], None] = lambda line: print(line, flush=True),
+    say: Callable[[str], None] | None = None,
 ) -> SweepSummary:
     """Run every unfinished point of the sweep in ``out``, ``jobs`` at a time, saying a
     line per point as it starts and ends. Raises :class:`Interrupted` on SIGINT/SIGTERM
     after stopping the running commands (their points resume on the next run)."""
+    say = say or _say_line
     if jobs < 1:
         raise SkelconError(f"jobs {jobs} must be at least 1", param="jobs")
     out = Path(out).absolute()
