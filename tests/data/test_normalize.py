@@ -270,3 +270,29 @@ def test_a_joint_missed_in_frame_0_does_not_set_the_rotation():
     # vector from the origin to the spine top
     by_frame0 = align_batch(center_batch(damaged[None], NTU25), NTU25)[0]
     assert np.abs(by_frame0[:, 1:] - ref[:, 1:]).max() > 0.1
+
+
+def test_centring_twice_equals_once():
+    """An already-centred 3D clip (its centre joint at exactly the origin in every
+    frame) is not moved again: its centre is not taken for a missing joint."""
+    from skelcon.data.layouts import get_layout
+    from skelcon.data.normalize import center_batch, normalize_batch
+
+    layout = get_layout("ntu25")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 3, 20, 25, 2)).astype(np.float32) + [
+        [[[[0.0]]]],
+        [[[[1.0]]]],
+        [[[[3.0]]]],
+    ]
+    x[:, :, :, :, 1] = 0  # one person
+    once = center_batch(x, layout)
+    np.testing.assert_allclose(center_batch(once, layout), once, atol=1e-6)
+    once = normalize_batch(x, layout)  # the whole preparation: centring leaves it in place
+    np.testing.assert_allclose(center_batch(once, layout), once, atol=1e-6)
+    # a raw clip whose centre joint is missing in one frame is still centred on the mean there
+    raw = x.copy()
+    raw[0, :, 5, layout.center, 0] = 0
+    c = center_batch(raw, layout)
+    seen = raw[0, :, 5, :, 0].sum(axis=0) != 0
+    np.testing.assert_allclose(c[0, :, 5, seen, 0].mean(axis=0), 0, atol=1e-5)

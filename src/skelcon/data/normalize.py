@@ -134,7 +134,11 @@ def center_batch(x: np.ndarray, layout: JointLayout) -> np.ndarray:
 
     ``x (N, C, T, V, M)``; joints whose coordinates sum to 0 stay 0. Where that joint
     is missing (all 0) in a frame, the mean of person 1's joints there is the centre
-    instead (a missing joint never becomes the origin).
+    instead (a missing joint never becomes the origin) — except in a clip already
+    centred: its centre joint at exactly the origin in every frame where person 1 is
+    seen, which a sensor never gives (the sensor's own position). Such a clip is left
+    where it is, so centring twice equals centring once, as in the reference
+    preprocessing (``x - x[center]``).
     """
     ref = x[:, :, :, layout.center : layout.center + 1, 0:1]  # (N, C, T, 1, 1)
     mask = (x.sum(axis=1, keepdims=True) != 0).astype(x.dtype)  # (N, 1, T, V, M)
@@ -142,7 +146,10 @@ def center_batch(x: np.ndarray, layout: JointLayout) -> np.ndarray:
     mean = (x[:, :, :, :, 0:1] * p1).sum(axis=3, keepdims=True) / np.maximum(
         p1.sum(axis=3, keepdims=True), 1
     )
-    ref = np.where(p1[:, :, :, layout.center : layout.center + 1] > 0, ref, mean)
+    centre_seen = p1[:, :, :, layout.center : layout.center + 1] > 0  # (N, 1, T, 1, 1)
+    seen = p1.any(axis=3, keepdims=True)  # person 1 in the frame: (N, 1, T, 1, 1)
+    centred = (~centre_seen | ~seen).all(axis=2, keepdims=True) & seen.any(axis=2, keepdims=True)
+    ref = np.where(centre_seen | centred, ref, mean)
     return (x - ref) * mask
 
 
