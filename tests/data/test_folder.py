@@ -177,3 +177,33 @@ def test_a_prepare_that_keeps_no_clip_refuses_and_writes_nothing(tmp_path, capsy
     assert rc == 2 and "no clip was kept: all 6 inputs were skipped (first:" in err
     assert "channels per joint, expected 2" in err or "x 2 channels" in err
     assert not out.exists() and not list(tmp_path.glob(".out.partial*"))
+
+
+def test_openpose_body25_frames_are_not_read_as_ntu25(tmp_path):
+    """OpenPose --write_json frames hold BODY_25 joints: read as ntu25 (also 25 joints)
+    they would land in the wrong slots, so that is refused in one line; openpose25 reads
+    them, and OpenPose-format JSON of 17 joints (other tools' COCO-17) reads as coco17."""
+    import json
+
+    from skelcon.data.folder import read_clip_info
+    from skelcon.data.layouts import get_layout
+    from skelcon.errors import DataFormatError
+
+    def frames(v: int) -> list[str]:
+        out = []
+        for t in range(3):
+            f = tmp_path / f"v{v}" / f"clip_{t:012d}_keypoints.json"
+            f.parent.mkdir(exist_ok=True)
+            kp = [float(i % 7 + 1) for i in range(v * 3)]
+            f.write_text(json.dumps({"people": [{"pose_keypoints_2d": kp}]}))
+            out.append(str(f))
+        return out
+
+    body25 = frames(25)
+    with pytest.raises(DataFormatError, match=r"holds OpenPose keypoints .* not ntu25"):
+        read_clip_info(body25[0], 25, frames=body25, layout=get_layout("ntu25"))
+    kp, _ = read_clip_info(body25[0], 25, frames=body25, layout=get_layout("openpose25"))
+    assert kp.shape[1:] == (3, 25, 3)
+    coco = frames(17)
+    kp, _ = read_clip_info(coco[0], 17, frames=coco, layout=get_layout("coco17"))
+    assert kp.shape[1:] == (3, 17, 3)

@@ -82,7 +82,7 @@ from .clips import (
 from .files import rel_path
 from .files import walk_tree as _walk_tree
 from .kinetics import parse_json
-from .layouts import JointLayout, load_layout
+from .layouts import JointLayout, get_layout, load_layout
 from .openpose import FRAME_FILE, MAX_VALUE, is_people_doc, read_openpose_frames, read_people_frames
 from .pipeline import PrepareReport, Sample, run_prepare
 from .prepared import PreparedWriter, prepare_cleanup
@@ -440,6 +440,8 @@ def read_clip_info(
     p = str(path)
     ext = Path(p).suffix.lower()
     if frames:
+        if layout is not None:
+            check_openpose_layout(layout, p)
         kp, info = read_openpose_frames(list(frames), num_joints, max_persons)
         return _check_values(kp, p), {"channels": ["x", "y", "score"], **info}
     if ext == ".npy":
@@ -452,6 +454,8 @@ def read_clip_info(
         if is_people_doc(doc):
             if layout is not None:
                 check_extracted_layout(doc, layout, p)
+                if not (isinstance(doc, dict) and doc.get("format") == EXTRACT_FORMAT):
+                    check_openpose_layout(layout, p)
             kp, info = read_people_frames(doc, num_joints, p, max_persons)
             return _check_values(kp, p), {"channels": ["x", "y", "score"], **info}
         if isinstance(doc, dict):
@@ -477,6 +481,28 @@ def read_clip_info(
 
 
 EXTRACT_FORMAT = "skelcon-extract"  # the "format" of a clip file skelcon extract writes
+
+
+OPENPOSE_LAYOUTS = ("openpose25", "openpose18")  # BODY_25 and COCO-18 of OpenPose's JSON
+
+
+def check_openpose_layout(layout: JointLayout, path: str) -> None:
+    """Refuse to read OpenPose ``--write_json`` frames (``{"people": [...]}``) in a
+    built-in layout other than OpenPose's own (``openpose25``: BODY_25, ``openpose18``:
+    COCO-18): their joints would be read as another layout's (BODY_25 and ntu25 both
+    have 25); other tools' OpenPose-format JSON of another joint count (COCO-17 from
+    MMPose or AlphaPose) is read in the layout of that count. A user's own layout is
+    trusted to name the file's joints. Raises :class:`DataFormatError` naming ``path``."""
+    own_counts = {get_layout(n).num_joints for n in OPENPOSE_LAYOUTS}
+    if not layout.builtin or layout.name in OPENPOSE_LAYOUTS or layout.num_joints not in own_counts:
+        return
+    raise DataFormatError(
+        f"holds OpenPose keypoints (its --write_json frames: BODY_25 or COCO-18 joints), not "
+        f"{layout.name}: read them with --layout openpose25 or openpose18 (a model of such "
+        "data), or extract the video with skelcon extract --layout "
+        f"{layout.name}",
+        path,
+    )
 
 
 def check_extracted_layout(doc: object, layout: JointLayout, path: str) -> None:
