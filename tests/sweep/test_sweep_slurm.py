@@ -74,3 +74,19 @@ def test_without_slurm_a_submission_is_one_line(fake, sweep_file, tiny_data, tmp
     assert err.startswith("skelcon: error: no Slurm here") and "\n" not in err
     assert main([*argv, "--torchrun", "2"]) == 2
     assert "go with --executor slurm" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--partition", "gpu"], "--partition go with --executor slurm"),
+        (["--dry-run", "--torchrun", "2"], "--torchrun, --dry-run go with --executor slurm"),
+        (["--executor", "slurm", "--jobs", "2"], "--jobs is for --executor local"),
+    ],
+)
+def test_executor_flags_are_checked_before_anything_runs(tmp_path, capsys, flags, said):
+    from skelcon.cli.main import main
+
+    assert main(["sweep", "table6", "--out", str(tmp_path / "s"), *flags]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()

@@ -67,6 +67,35 @@ def _plan(args: argparse.Namespace):
     )
 
 
+SLURM_FLAGS = {  # flag: its value when not given
+    "partition": None,
+    "gpus": None,
+    "cpus_per_task": None,
+    "time": "1440",
+    "array_parallelism": 256,
+    "torchrun": None,
+    "dry_run": False,
+    "wait": False,
+    "resubmit": False,
+}
+
+
+def _check_executor_flags(args: argparse.Namespace) -> None:
+    """Slurm's flags go with ``--executor slurm``, ``--jobs`` with the local executor:
+    one line, before anything is run or submitted."""
+    if args.executor == "slurm":
+        if args.jobs != 1:
+            raise SkelconError(
+                "--jobs is for --executor local; with --executor slurm, "
+                "--array-parallelism caps the points running at once"
+            )
+        return
+    given = [k for k, unset in SLURM_FLAGS.items() if getattr(args, k) != unset]
+    if given:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise SkelconError(f"{flags} go with --executor slurm (this sweep would run here)")
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from ..sweep.status import load_plan, open_sweep, status_lines
 
@@ -76,6 +105,7 @@ def _sweep(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise SkelconError("--out DIR is required (or --status DIR)")
+    _check_executor_flags(args)
     if args.file is None:  # go on with the grid recorded in --out
         shaping = (args.sweep_data, args.sweep_benchmark, args.recipe, args.overrides, args.axes)
         if any(shaping) or args.eval_overrides:
