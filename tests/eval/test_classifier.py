@@ -4,6 +4,7 @@ files of the test split the logits the evaluation scored (``scores.npy``)."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -210,3 +211,22 @@ def test_keep_models_chooses_what_model_pt_keeps(evals, tmp_path, keep, ids):
         return
     kept = [m["id"] for m in torch.load(out / MODEL_FILE, weights_only=True)["models"]]
     assert kept == (ids or ["0.5:0", "0.5:1", "1:0", "1:1"])
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda s: s.pop("classifier"), "classifier.kind is None"),
+        (lambda s: s.__setitem__("classes", s["classes"][:-1]), "classifier.num_classes"),
+        (lambda s: s["contract"].__setitem__("max_frames", -5), "contract.max_frames is -5"),
+        (lambda s: s.__setitem__("models", []), "models is empty"),
+        (lambda s: s.__setitem__("stream", "bogus"), "stream is 'bogus'"),
+        (lambda s: s["models"][0].pop("encoder_state"), "has no encoder_state"),
+    ],
+)
+def test_a_damaged_model_file_is_one_line(evals, tmp_path, damage, said):
+    state = torch.load(evals / "lin" / MODEL_FILE, weights_only=True)
+    damage(state)
+    torch.save(state, tmp_path / MODEL_FILE)
+    with pytest.raises(SkelconError, match=rf"is damaged: .*{re.escape(said)}"):
+        load_classifier(tmp_path)

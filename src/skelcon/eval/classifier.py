@@ -285,7 +285,59 @@ def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{p}: classifier format {version!r} is newer than this skelcon reads "
             f"(1..{FORMAT_VERSION}; written by skelcon {state.get('skelcon_version')})"
         )
+    why = damage(state)
+    if why:
+        raise SkelconError(f"{p} is damaged: {why} (rerun the evaluation to write it anew)")
     return state
+
+
+def damage(state: Mapping[str, Any]) -> str:
+    """``""``, or what is wrong with the structure of a model file's dict (module doc):
+    the entries :func:`load_classifier` reads, their types and their agreement."""
+    from ..config import STREAMS
+
+    def bad(key: str, want: str) -> str:
+        return f"{key} is {state_get(key)!r}, expected {want}"
+
+    def state_get(key: str) -> Any:
+        d: Any = state
+        for k in key.split("."):
+            d = d.get(k) if isinstance(d, Mapping) else None
+        return d
+
+    classes, models = state_get("classes"), state_get("models")
+    if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
+        return "classes is not a non-empty list of names"
+    if not isinstance(state_get("protocol"), str):
+        return bad("protocol", "a protocol name")
+    if not isinstance(state_get("encoder.spec"), Mapping):
+        return "encoder.spec is missing"
+    reps = state_get("encoder.representations")
+    if not (isinstance(reps, list) and reps and all(isinstance(r, str) for r in reps)):
+        return bad("encoder.representations", "a list of representation names")
+    if state_get("classifier.kind") != "linear":
+        return bad("classifier.kind", "'linear'")
+    for key in ("classifier.in_dim", "classifier.num_classes"):
+        if not (isinstance(state_get(key), int) and state_get(key) > 0):
+            return bad(key, "a positive integer")
+    if state_get("classifier.num_classes") != len(classes):
+        return f"classifier.num_classes {state_get('classifier.num_classes')} != {len(classes)} classes"
+    if not isinstance(state_get("contract"), Mapping):
+        return "contract is missing"
+    frames = state_get("contract.max_frames")
+    if frames is not None and not (isinstance(frames, int) and frames > 0):
+        return bad("contract.max_frames", "a positive number of frames")
+    if state_get("stream") not in (None, *STREAMS):
+        return bad("stream", f"one of {', '.join(STREAMS)}")
+    if not (isinstance(models, list) and models):
+        return "models is empty: the file keeps no model"
+    for m in models:
+        if not (isinstance(m, Mapping) and isinstance(m.get("id"), str)):
+            return "a models entry has no id"
+        for k in ("encoder_state", "classifier_state"):
+            if not isinstance(m.get(k), Mapping):
+                return f"model {m['id']} has no {k}"
+    return ""
 
 
 CHOOSE = "skelcon predict --which ID, load_classifier(..., model=ID)"
