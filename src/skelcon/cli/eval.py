@@ -390,8 +390,9 @@ def _embed(args) -> int:
     from ..eval.embed import embed, embed_inputs, sidecar_path
 
     if (args.data is None) == (args.input is None):
+        which = "one of" if args.data is None else "only one of"
         raise SkelconError(
-            "embed needs one of --data (a prepared dataset's split) or --input (raw clips)"
+            f"embed needs {which} --data (a prepared dataset's split) or --input (raw clips)"
         )
     common = dict(
         random_init=args.random_init,

@@ -35,6 +35,11 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     if p.is_dir():
         p = p / "last.pt"
     if not p.is_file():
+        if p.parent.is_dir() and (p.parent / "metrics.json").is_file():
+            raise SkelconError(
+                f"{str(path)!r} is an evaluation's directory, not a pre-training run (give "
+                "the run directory its --checkpoint named: metrics.json's 'checkpoint')"
+            )
         raise SkelconError(
             f"checkpoint {str(path)!r} not found (give a run directory or a .pt file)"
         )
