@@ -1,3 +1,8 @@
+"""Finding a run's checkpoint: an evaluation's directory is named as such."""
+
+from __future__ import annotations
+
+import pytest
 
 
 def test_an_evaluation_directory_is_not_taken_for_a_missing_run(tmp_path):
