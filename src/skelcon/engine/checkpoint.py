@@ -35,7 +35,7 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     if p.is_dir():
         p = p / "last.pt"
     if not p.is_file():
-        if p.parent.is_dir() and (p.parent / "metrics.json").is_file():
+        if Path(path).is_dir() and (Path(path) / "metrics.json").is_file():
             raise SkelconError(
                 f"{str(path)!r} is an evaluation's directory, not a pre-training run (give "
                 "the run directory its --checkpoint named: metrics.json's 'checkpoint')"
