@@ -48,8 +48,29 @@ from ..engine.device import resolve_device
 from ..errors import SkelconError
 from ..utils.io import atomic_path, write_json
 from .compat import check_data_fits
-from .encoder import load_encoder
+from .encoder import LoadedEncoder, load_encoder
 from .features import extract_features
+
+
+def _save_features(out: Path, feats: np.ndarray, loaded: LoadedEncoder, random_init: bool) -> dict:
+    """Write the features ``(N, D)`` to ``out`` (float32 ``.npy``, atomically); returns
+    the sidecar's entries on them and on the encoder that gave them."""
+    arr = np.ascontiguousarray(feats.astype(np.float32, copy=False))
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+    return {
+        "features": out.name,
+        "shape": list(arr.shape),
+        "num_samples": int(arr.shape[0]),
+        "feature_dim": int(arr.shape[1]),
+        "representation": "+".join(loaded.representations),
+        "stream": loaded.stream,
+        "checkpoint": loaded.checkpoint,
+        "checkpoint_epoch": loaded.epoch,
+        **({"imported": loaded.imported} if loaded.imported else {}),
+        "random_init": bool(random_init),
+        "preset": loaded.preset,
+    }
 
 
 def sidecar_path(out: str | os.PathLike) -> Path:
@@ -102,21 +123,8 @@ def embed(
         progress=progress,
         desc=f"{split} features",
     )
-    arr = np.ascontiguousarray(feats.cpu().numpy().astype(np.float32, copy=False))
-    with atomic_path(out) as tmp, open(tmp, "wb") as f:
-        np.save(f, arr, allow_pickle=False)
     side = {
-        "features": out.name,
-        "shape": list(arr.shape),
-        "num_samples": int(arr.shape[0]),
-        "feature_dim": int(arr.shape[1]),
-        "representation": "+".join(loaded.representations),
-        "stream": loaded.stream,
-        "checkpoint": loaded.checkpoint,
-        "checkpoint_epoch": loaded.epoch,
-        **({"imported": loaded.imported} if loaded.imported else {}),
-        "random_init": bool(random_init),
-        "preset": loaded.preset,
+        **_save_features(out, feats.cpu().numpy(), loaded, random_init),
         "input": f"centre crop {100 * CENTER_CROP_RATIO:g} % resized to {loaded.num_frames} "
         "frames, encoder in eval mode",
         "dataset": part.meta.get("dataset"),
@@ -204,20 +212,8 @@ def embed_inputs(
             desc="features",
             width=loaded.feature_dim,
         )
-    arr = np.ascontiguousarray(enc.outputs.numpy().astype(np.float32, copy=False))
-    with atomic_path(out) as tmp, open(tmp, "wb") as f:
-        np.save(f, arr, allow_pickle=False)
     side = {
-        "features": out.name,
-        "shape": list(arr.shape),
-        "num_samples": int(arr.shape[0]),
-        "feature_dim": int(arr.shape[1]),
-        "representation": "+".join(loaded.representations),
-        "stream": loaded.stream,
-        "checkpoint": loaded.checkpoint,
-        "checkpoint_epoch": loaded.epoch,
-        "random_init": bool(random_init),
-        "preset": loaded.preset,
+        **_save_features(out, enc.outputs.numpy(), loaded, random_init),
         "input": f"raw clips read as the run's data were prepared; centre crop "
         f"{100 * CENTER_CROP_RATIO:g} % resized to {loaded.num_frames} frames, encoder in "
         "eval mode",
