@@ -137,3 +137,21 @@ def authors_moco(reps: list[str], seed: int = 0, queue: int = 32, sizes: dict | 
         "args": argparse.Namespace(lr=0.01, mlp=True, moco_k=queue),
     }
     return state, query
+
+
+def main() -> None:
+    """``python tests/authors_ckpt.py --out FILE``: write such a checkpoint (random
+    weights, skelcon's ``small`` sizes) to try ``skelcon import-weights`` without the
+    authors' files (README "The authors' weights")."""
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("--out", required=True, help="the .pth.tar to write")
+    p.add_argument("--representations", default="seq,stg", help="comma-separated (default seq,stg)")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    state, _ = authors_moco(a.representations.split(","), seed=a.seed)
+    torch.save(state, a.out)
+    print(f"wrote {a.out}: the authors' key layout, {a.representations}, random weights")
+
+
+if __name__ == "__main__":
+    main()
