@@ -380,3 +380,17 @@ def test_resume_refuses_data_of_another_stored_shape(tiny_data, tmp_path):
     longer = make_tiny_prepared(tmp_path / "t30", frames=30)  # same names and split, T 24 -> 30
     with pytest.raises(SkelconError, match=r"the training data differ \(stored_shape: "):
         pretrain(_cfg("epochs=2"), longer, "default", out, progress=False, resume=True)
+
+
+def test_a_stop_after_the_last_epoch_says_so(tmp_path):
+    """A signal between the last epoch's checkpoint and the run's end is not "during
+    epoch N+1 of N"."""
+    from skelcon.config import PretrainConfig
+    from skelcon.engine.resume import RunReport
+
+    report = RunReport(PretrainConfig(epochs=40), "d", "default", tmp_path, start_epoch=0)
+    report.done = 40
+    msg = report.stopped("SIGTERM")
+    assert msg.startswith("pretrain stopped by SIGTERM after its last epoch (40), while finishing")
+    report.done = 12
+    assert "during epoch 13 of 40" in report.stopped("SIGTERM")

@@ -309,7 +309,9 @@ class RunReport:
                 self.data, self.benchmark, self.out, None if held == self.last else held
             )
             then = f"resume with: {line}"
-        return (
-            f"pretrain stopped by {sig} during epoch {self.done + 1} of {self.epochs}; "
-            f"{self.kept()}; {then}"
+        when = (
+            f"during epoch {self.done + 1} of {self.epochs}"
+            if self.done < self.epochs
+            else f"after its last epoch ({self.epochs}), while finishing"
         )
+        return f"pretrain stopped by {sig} {when}; {self.kept()}; {then}"
