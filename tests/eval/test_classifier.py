@@ -222,6 +222,15 @@ def test_keep_models_chooses_what_model_pt_keeps(evals, tmp_path, keep, ids):
         (lambda s: s.__setitem__("models", []), "models is empty"),
         (lambda s: s.__setitem__("stream", "bogus"), "stream is 'bogus'"),
         (lambda s: s["models"][0].pop("encoder_state"), "has no encoder_state"),
+        (lambda s: s.pop("representation"), "representation is None"),
+        (lambda s: s["contract"].pop("num_persons"), "contract.num_persons is None"),
+        (lambda s: s["contract"].__setitem__("num_persons", 0), "contract.num_persons is 0"),
+        (lambda s: s["contract"].pop("layout"), "contract.layout is None"),
+        (lambda s: s["classifier"].__setitem__("standardize", "yes"), "standardize is 'yes'"),
+        (
+            lambda s: next(iter(s["models"][0]["classifier_state"].values())).fill_(float("nan")),
+            "NaN or infinite weights",
+        ),
     ],
 )
 def test_a_damaged_model_file_is_one_line(evals, tmp_path, damage, said):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FakeExtractor, walking_keypoints
+from extract_fakes import FakeExtractor, walking_keypoints
 
 from skelcon.data.clips import ClipNorm
 from skelcon.data.folder import prepare_folder, read_clip_info

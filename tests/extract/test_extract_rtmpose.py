@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import spot_frame
+from extract_fakes import spot_frame
 
 from skelcon.errors import SkelconError
 from skelcon.extract.crops import (

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import spot_frame
+from extract_fakes import spot_frame
 
 from skelcon.errors import SkelconError
 from skelcon.extract import extract_videos

@@ -310,6 +310,18 @@ def damage(state: Mapping[str, Any]) -> str:
         return "classes is not a non-empty list of names"
     if not isinstance(state_get("protocol"), str):
         return bad("protocol", "a protocol name")
+    if not isinstance(state_get("representation"), str):
+        return bad("representation", "a representation name")
+    if not isinstance(state_get("encoder.preset"), str):
+        return bad("encoder.preset", "a preset name")
+    if not isinstance(state_get("contract.layout"), str):
+        return bad("contract.layout", "a layout name")
+    for key in ("contract.num_persons", "contract.num_joints", "contract.in_channels"):
+        if not (isinstance(state_get(key), int) and state_get(key) > 0):
+            return bad(key, "a positive integer")
+    channels = state_get("contract.channels")
+    if not (isinstance(channels, list) and all(isinstance(c, str) for c in channels)):
+        return bad("contract.channels", "a list of channel names")
     if not isinstance(state_get("encoder.spec"), Mapping):
         return "encoder.spec is missing"
     reps = state_get("encoder.representations")
@@ -322,6 +334,8 @@ def damage(state: Mapping[str, Any]) -> str:
             return bad(key, "a positive integer")
     if state_get("classifier.num_classes") != len(classes):
         return f"classifier.num_classes {state_get('classifier.num_classes')} != {len(classes)} classes"
+    if not isinstance(state_get("classifier.standardize"), bool):
+        return bad("classifier.standardize", "true or false")
     if not isinstance(state_get("contract"), Mapping):
         return "contract is missing"
     frames = state_get("contract.max_frames")
@@ -337,6 +351,9 @@ def damage(state: Mapping[str, Any]) -> str:
         for k in ("encoder_state", "classifier_state"):
             if not isinstance(m.get(k), Mapping):
                 return f"model {m['id']} has no {k}"
+            for name, t in m[k].items():
+                if isinstance(t, torch.Tensor) and t.is_floating_point() and not t.isfinite().all():
+                    return f"model {m['id']}'s {name} holds NaN or infinite weights"
     return ""
 
 
@@ -399,13 +416,26 @@ def load_classifier(
     doc); a file of one needs none. Loads with ``weights_only=True``. Raises a one-line
     :class:`SkelconError` for a missing or foreign file, a model it does not hold, or
     weights that do not fit the architecture the file describes."""
-    from ..engine.build import build_encoders
-    from ..engine.device import resolve_device
-    from .encoder import ConcatEncoder
 
     path = model_path(path_or_eval_dir)
     state = read_model_file(path)
     i = choose_model(state, model, path)
+    try:
+        return _build(state, i, path, device)
+    except (KeyError, TypeError, ValueError, IndexError) as e:  # what damage() does not see
+        raise SkelconError(
+            f"{path} is damaged: {type(e).__name__}: {e} (rerun the evaluation to write it anew)"
+        ) from None
+
+
+def _build(
+    state: Mapping[str, Any], i: int, path: Path, device: str | torch.device
+) -> SavedClassifier:
+    """The :class:`SavedClassifier` of model ``i`` of the checked ``state`` (:func:`load_classifier`)."""
+    from ..engine.build import build_encoders
+    from ..engine.device import resolve_device
+    from .encoder import ConcatEncoder
+
     entry = state["models"][i]
     enc_spec = state["encoder"]
     reps = list(enc_spec["representations"])
