@@ -87,6 +87,12 @@ def test_openpose_folder_one_clip_per_video(tmp_path):
         (one / f.name).write_bytes(f.read_bytes())
     preds = skelcon.load_classifier(model).predict_files([one])  # the video folder itself
     assert preds.names == ["one"] and int(preds.num_frames[0]) == 9
+    # a frame file's message advises folder/<video>: that path is one video of several
+    clf = skelcon.load_classifier(model)
+    with pytest.raises(SkelconError, match=r"give '.*clap/b' \(the video\)"):
+        clf.predict_files([next(iter(sorted(raw.glob("b_*"))))])
+    preds = clf.predict_files([raw / "b"])
+    assert preds.names == ["b"] and int(preds.num_frames[0]) == 6
 
 
 def test_pyskl_pickle_every_annotation_a_clip(tmp_path):

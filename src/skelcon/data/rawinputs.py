@@ -387,6 +387,18 @@ def _pickle_clips(path: Path, inputs: RawInputs, prefix: str = "") -> list[RawCl
     return out
 
 
+def _video_frames(p: Path) -> tuple[str, ...]:
+    """The per-frame files of the OpenPose video ``p`` names as ``folder/<video>`` (the
+    name a single frame file's message advises), in order; ``()`` when there are none."""
+    if not p.parent.is_dir():
+        return ()
+    return tuple(
+        str(f)
+        for f in sorted(p.parent.iterdir())
+        if (m := FRAME_FILE.match(f.name)) and m.group("video") == p.name
+    )
+
+
 def read_inputs(
     paths: Sequence[str | os.PathLike[str]],
     like: Any,
@@ -427,6 +439,9 @@ def read_inputs(
             if m:  # one frame of a video: the reader says to give the video
                 reader(p)
             inputs.clips.append(RawClip(p.stem, str(p), "file", str(p)))
+        elif frames := _video_frames(p):  # folder/<video>: one OpenPose video of several
+            where = str(p.parent / f"{p.name}_*_keypoints.json")
+            inputs.clips.append(RawClip(p.name, where, "openpose", frames[0], frames))
         else:
             raise SkelconError(f"input {str(p)!r} does not exist", param="input")
     if not inputs.clips and not inputs.skipped:
