@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -118,8 +119,11 @@ def encode_inputs(
         bar.close()
     if not read:
         where, why = skipped[0]
+        named = why.startswith(str(Path(where).parent))  # the reason names its file already
         raise SkelconError(
-            f"no clip could be read: all {len(skipped)} inputs were skipped (first: {where}: {why})"
+            f"no clip could be read: all {len(skipped)} inputs were skipped (first: "
+            + (why if named else f"{where}: {why}")
+            + ")"
         )
     out = torch.cat(outs) if outs else torch.zeros((0, width))
     return Encoded(read, np.asarray(frames, dtype=np.int64), out, skipped)
